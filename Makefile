@@ -1,0 +1,49 @@
+# Blindread: `make run` (laptop demo) and `make test` (the whole suite). See README.md.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# The CPU wheel goes in first, so that resolving the project's own torch range installs nothing more.
+TORCH ?= torch==2.13.0
+
+.PHONY: install dev run test smoke lint format bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install "$(TORCH)"
+	$(BIN)/pip install -e .
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed
+	$(BIN)/pip install -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+dev: $(VENV)/.installed-dev
+
+run: install
+	./scripts/run_dev.sh
+
+test: dev
+	$(BIN)/pytest
+
+# The laptop path: SQLite and the file-based queue, no PostgreSQL or Redis.
+smoke: dev
+	BLINDREAD_TEST_EMBEDDED=1 $(BIN)/pytest -m smoke
+
+lint: dev
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+
+format: dev
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: dev
+	$(BIN)/python benchmarks/bench_import.py
+
+clean:
+	rm -rf var/ .pytest_cache

@@ -1,0 +1,195 @@
+from django.contrib import admin, messages
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+
+from imaging.forms import ImportUploadForm
+from imaging.models import Dataset, ImportJob, Slice, Volume
+from imaging.pixels import load_slice_pixels
+from imaging.rendering import auto_window, png_bytes, window_to_uint8
+from imaging.selectors import datasets_with_counts
+from imaging.services import ImportArgumentError, create_import_job
+
+CT_PREVIEW_WINDOW = (400.0, 40.0)
+
+
+@admin.register(Dataset)
+class DatasetAdmin(admin.ModelAdmin):
+    list_display = ["name", "kind", "contrast_enhanced", "volume_count", "created_at"]
+    list_filter = ["kind", "contrast_enhanced"]
+    search_fields = ["name"]
+    readonly_fields = ["created_at"]
+
+    def get_queryset(self, request):
+        return datasets_with_counts()
+
+    @admin.display(ordering="volume_count")
+    def volume_count(self, obj):
+        return obj.volume_count
+
+
+class SliceInline(admin.TabularInline):
+    model = Slice
+    fields = ["index", "z_mm", "axial_layer", "preview"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="Preview")
+    def preview(self, obj):
+        url = reverse("admin:imaging_slice_png", args=[obj.pk])
+        return format_html('<img src="{}" width="96" height="96" loading="lazy" alt="">', url)
+
+
+@admin.register(Volume)
+class VolumeAdmin(admin.ModelAdmin):
+    list_display = ["patient", "modality", "dataset", "slice_count", "rows", "columns", "source_format"]
+    list_filter = ["dataset", "modality", "source_format"]
+    search_fields = ["patient", "series_key"]
+    readonly_fields = [f.name for f in Volume._meta.fields]
+    inlines = [SliceInline]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(Slice)
+class SliceAdmin(admin.ModelAdmin):
+    list_display = ["volume", "index", "z_mm", "axial_layer"]
+    list_filter = ["axial_layer", "volume__dataset", "volume__modality"]
+    readonly_fields = ["volume", "index", "z_mm", "axial_layer", "pixels", "sop_instance_uid", "preview"]
+    list_select_related = ["volume__dataset"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.display(description="Preview")
+    def preview(self, obj):
+        url = reverse("admin:imaging_slice_png", args=[obj.pk])
+        return format_html('<img src="{}" width="384" alt="slice preview">', url)
+
+    def get_urls(self):
+        custom = [path("<int:pk>/png/", self.admin_site.admin_view(self.png_view), name="imaging_slice_png")]
+        return custom + super().get_urls()
+
+    def png_view(self, request, pk):
+        if not self.has_view_permission(request):
+            raise Http404
+        slice_ = get_object_or_404(Slice.objects.select_related("volume"), pk=pk)
+        pixels = load_slice_pixels(slice_.pixels)
+        width, level = CT_PREVIEW_WINDOW if slice_.volume.modality == "ct" else auto_window(pixels)
+        response = HttpResponse(
+            png_bytes(window_to_uint8(pixels, width=width, level=level)), content_type="image/png"
+        )
+        response["Cache-Control"] = "private, max-age=3600"
+        return response
+
+
+@admin.register(ImportJob)
+class ImportJobAdmin(admin.ModelAdmin):
+    list_display = [
+        "pk",
+        "dataset_name",
+        "kind",
+        "status",
+        "files_done",
+        "files_total",
+        "created_at",
+        "created_by",
+    ]
+    list_filter = ["status", "kind"]
+    change_form_template = "admin/imaging/importjob/change_form.html"
+    readonly_fields = [
+        "dataset_name",
+        "kind",
+        "modality",
+        "contrast_enhanced",
+        "status",
+        "message",
+        "files_done",
+        "files_total",
+        "volumes_imported",
+        "volumes_skipped",
+        "created_at",
+        "finished_at",
+        "created_by",
+        "error_table",
+    ]
+    exclude = ["errors", "upload_dir"]
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="Rejected files")
+    def error_table(self, obj):
+        if not obj.errors:
+            return "none"
+        rows = format_html_join(
+            "", "<tr><td>{}</td><td>{}</td></tr>", ((e["path"], e["reason"]) for e in obj.errors)
+        )
+        return format_html(
+            '<table class="import-errors"><tr><th>File</th><th>Reason</th></tr>{}</table>', rows
+        )
+
+    def get_urls(self):
+        custom = [
+            path("upload/", self.admin_site.admin_view(self.upload_view), name="imaging_importjob_upload"),
+            path(
+                "<int:pk>/progress/",
+                self.admin_site.admin_view(self.progress_view),
+                name="imaging_importjob_progress",
+            ),
+        ]
+        return custom + super().get_urls()
+
+    def add_view(self, request, form_url="", extra_context=None):
+        return redirect("admin:imaging_importjob_upload")
+
+    def upload_view(self, request):
+        if not self.has_add_permission(request):
+            raise Http404
+        form = ImportUploadForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                job = create_import_job(
+                    files=form.cleaned_data["files"],
+                    dataset_name=form.cleaned_data["dataset"],
+                    kind=form.cleaned_data["kind"],
+                    modality=form.cleaned_data["modality"] or None,
+                    contrast=form.cleaned_contrast(),
+                    actor=request.user,
+                )
+            except ImportArgumentError as exc:
+                form.add_error(None, str(exc))
+            else:
+                messages.success(request, f"Import #{job.pk} queued: {job.files_total} file(s) uploaded.")
+                return redirect("admin:imaging_importjob_change", job.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Import images",
+            "form": form,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/imaging/importjob/upload.html", context)
+
+    def progress_view(self, request, pk):
+        if not self.has_view_permission(request):
+            raise Http404
+        job = get_object_or_404(ImportJob, pk=pk)
+        return JsonResponse(
+            {
+                "status": job.status,
+                "status_display": job.get_status_display(),
+                "message": job.message,
+                "files_done": job.files_done,
+                "files_total": job.files_total,
+                "finished": job.is_finished,
+                "errors": job.errors,
+            }
+        )

@@ -1,0 +1,255 @@
+"""Reading DICOM series: headers first (to group files into series), then pixels one series at a time.
+
+Pure pydicom/NumPy. Every problem with a file or a series is raised as `ImageError` with a one-line reason;
+no pydicom or NumPy exception escapes for bad input.
+"""
+
+import os.path
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import pydicom
+from pydicom.errors import InvalidDicomError
+from pydicom.pixels import apply_modality_lut
+
+from imaging.volumes import HU_AIR, ImageError, Rejection, VolumeData, to_hu_int16
+
+DICOMDIR_SOP_CLASS = "1.2.840.10008.1.3.10"
+SUPPORTED_PHOTOMETRIC = {"MONOCHROME1", "MONOCHROME2"}
+EXPECTED_MODALITY = {"ct": "CT", "mr": "MR"}
+
+
+@dataclass(frozen=True)
+class DicomHeader:
+    """What grouping and geometry checks need, read without the pixel data."""
+
+    path: str
+    series_uid: str
+    patient: str
+    rows: int
+    columns: int
+    position: tuple[float, float, float]
+    orientation: tuple[float, ...]
+    pixel_spacing: tuple[float, float]
+    sop_instance_uid: str
+
+
+class NotImageFile(Exception):
+    """A valid DICOM file that holds no image (DICOMDIR, structured report...): skipped, not an error."""
+
+
+def _float_tuple(value, count: int, name: str) -> tuple[float, ...]:
+    try:
+        numbers = tuple(float(v) for v in value)
+    except (TypeError, ValueError):
+        raise ImageError(f"{name} is not numeric") from None
+    if len(numbers) != count or not all(np.isfinite(numbers)):
+        raise ImageError(f"{name} must hold {count} finite numbers")
+    return numbers
+
+
+def _read(path: str, *, stop_before_pixels: bool) -> pydicom.Dataset:
+    try:
+        return pydicom.dcmread(path, stop_before_pixels=stop_before_pixels)
+    except InvalidDicomError:
+        raise ImageError("not a DICOM file") from None
+    except (OSError, EOFError) as exc:
+        raise ImageError(f"cannot read the file ({exc.__class__.__name__}: {exc})") from None
+    except Exception as exc:  # pydicom raises many types on corrupt headers; none may escape as a traceback
+        raise ImageError(f"corrupt DICOM header ({exc.__class__.__name__}: {_first_line(exc)})") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else exc.__class__.__name__
+
+
+def read_header(path: str, *, kind: str) -> DicomHeader:
+    """Read and validate one file's header for an import of `kind` ("ct" or "mr")."""
+    ds = _read(path, stop_before_pixels=True)
+    sop_class = str(getattr(ds.file_meta, "MediaStorageSOPClassUID", "")) if hasattr(ds, "file_meta") else ""
+    if sop_class == DICOMDIR_SOP_CLASS or "DirectoryRecordSequence" in ds:
+        raise NotImageFile("DICOMDIR")
+    if "Rows" not in ds and "PixelData" not in ds:
+        if "SOPClassUID" not in ds:
+            raise ImageError("truncated or empty DICOM file (no image attributes)")
+        # A structured report, RT plan or similar beside the images: nothing to import, nothing wrong.
+        raise NotImageFile(str(ds.get("Modality", "no image")))
+    modality = str(ds.get("Modality", "")).upper()
+    expected = EXPECTED_MODALITY[kind]
+    if modality != expected:
+        raise ImageError(f"Modality is {modality or 'missing'} but --kind {kind} expects {expected}")
+    photometric = str(ds.get("PhotometricInterpretation", "")).upper()
+    if photometric not in SUPPORTED_PHOTOMETRIC:
+        raise ImageError(
+            f"unsupported photometric interpretation {photometric or 'missing'} (need MONOCHROME1/2)"
+        )
+    if int(ds.get("SamplesPerPixel", 1)) != 1:
+        raise ImageError(f"unsupported SamplesPerPixel {ds.SamplesPerPixel} (need 1)")
+    bits = int(ds.get("BitsAllocated", 0))
+    if bits not in (8, 16):
+        raise ImageError(f"unsupported bit depth: BitsAllocated {bits} (need 8 or 16)")
+    frames = int(ds.get("NumberOfFrames", 1) or 1)
+    if frames != 1:
+        raise ImageError(f"multi-frame images are not supported ({frames} frames)")
+    for keyword in ("SeriesInstanceUID", "ImagePositionPatient", "ImageOrientationPatient", "PixelSpacing"):
+        if keyword not in ds or ds[keyword].value in (None, ""):
+            raise ImageError(f"missing {keyword}")
+    rows, columns = int(ds.Rows), int(ds.Columns)
+    if rows < 1 or columns < 1:
+        raise ImageError(f"empty image ({rows}x{columns})")
+    spacing = _float_tuple(ds.PixelSpacing, 2, "PixelSpacing")
+    if min(spacing) <= 0:
+        raise ImageError(f"PixelSpacing must be positive, got {spacing}")
+    return DicomHeader(
+        path=path,
+        series_uid=str(ds.SeriesInstanceUID),
+        patient=str(ds.get("PatientID", "") or ds.get("PatientName", "") or "anonymous"),
+        rows=rows,
+        columns=columns,
+        position=_float_tuple(ds.ImagePositionPatient, 3, "ImagePositionPatient"),
+        orientation=_float_tuple(ds.ImageOrientationPatient, 6, "ImageOrientationPatient"),
+        pixel_spacing=spacing,
+        sop_instance_uid=str(ds.get("SOPInstanceUID", "")),
+    )
+
+
+def read_pixels(path: str, *, kind: str) -> np.ndarray:
+    """Decode one file's pixels: HU as float64 for CT (modality LUT, padding set to air), raw float32 for MRI."""
+    ds = _read(path, stop_before_pixels=False)
+    if "PixelData" not in ds:
+        raise ImageError("no pixel data")
+    try:
+        stored = ds.pixel_array
+    except NotImplementedError as exc:
+        raise ImageError(
+            f"cannot decode transfer syntax {ds.file_meta.TransferSyntaxUID.name}: {_first_line(exc)}"
+        ) from None
+    except Exception as exc:
+        raise ImageError(f"pixel data unreadable ({_first_line(exc)})") from None
+    if stored.ndim != 2 or stored.shape != (int(ds.Rows), int(ds.Columns)):
+        raise ImageError(f"pixel data has shape {stored.shape}, header says {int(ds.Rows)}x{int(ds.Columns)}")
+    if kind == "mr":
+        return apply_modality_lut(stored, ds).astype(np.float32)
+    hu = apply_modality_lut(stored, ds).astype(np.float64)
+    padding = _padding_mask(stored, ds)
+    if padding is not None:
+        hu[padding] = HU_AIR
+    return hu
+
+
+def _padding_mask(stored: np.ndarray, ds: pydicom.Dataset) -> np.ndarray | None:
+    """Pixels marked as padding (outside the scanned field), per PixelPaddingValue and PixelPaddingRangeLimit."""
+    if "PixelPaddingValue" not in ds:
+        return None
+    first = _as_stored_int(ds.PixelPaddingValue, ds)
+    limit = ds.get("PixelPaddingRangeLimit")
+    if limit is None:
+        return stored == first
+    last = _as_stored_int(limit, ds)
+    low, high = min(first, last), max(first, last)
+    return (stored >= low) & (stored <= high)
+
+
+def _as_stored_int(value, ds: pydicom.Dataset) -> int:
+    # US/SS ambiguous tags may arrive as raw bytes when pydicom cannot resolve the VR.
+    if isinstance(value, bytes):
+        signed = int(ds.get("PixelRepresentation", 0)) == 1
+        return int.from_bytes(value[:2], "little", signed=signed)
+    return int(value)
+
+
+def group_series(headers: Iterable[DicomHeader]) -> dict[str, list[DicomHeader]]:
+    series: dict[str, list[DicomHeader]] = {}
+    for header in headers:
+        series.setdefault(header.series_uid, []).append(header)
+    return series
+
+
+def order_and_check_geometry(headers: list[DicomHeader], *, spacing_tolerance: float) -> list[DicomHeader]:
+    """Sort a series along its slice normal and raise ImageError if its geometry is not one regular stack."""
+    first = headers[0]
+    for header in headers[1:]:
+        if (header.rows, header.columns) != (first.rows, first.columns):
+            raise ImageError(
+                f"inconsistent geometry: {header.path} is {header.rows}x{header.columns}, "
+                f"{first.path} is {first.rows}x{first.columns}"
+            )
+        if not np.allclose(header.orientation, first.orientation, atol=1e-3):
+            raise ImageError(f"inconsistent geometry: ImageOrientationPatient differs in {header.path}")
+        if not np.allclose(header.pixel_spacing, first.pixel_spacing, rtol=1e-3):
+            raise ImageError(f"inconsistent geometry: PixelSpacing differs in {header.path}")
+    row_cosine, column_cosine = np.array(first.orientation[:3]), np.array(first.orientation[3:])
+    normal = np.cross(row_cosine, column_cosine)
+    if np.linalg.norm(normal) < 0.9:
+        raise ImageError("ImageOrientationPatient does not hold two orthogonal unit vectors")
+    distances = np.array([np.dot(normal, header.position) for header in headers])
+    order = np.argsort(distances, kind="stable")
+    ordered = [headers[i] for i in order]
+    gaps = np.diff(distances[order])
+    if len(gaps) and gaps.min() < 1e-3:
+        index = int(np.argmin(gaps))
+        raise ImageError(
+            f"inconsistent geometry: {ordered[index].path} and {ordered[index + 1].path} are at the same position"
+        )
+    if len(gaps) > 1:
+        median = float(np.median(gaps))
+        if np.abs(gaps - median).max() > spacing_tolerance * median:
+            raise ImageError(
+                f"inconsistent geometry: slice spacing varies from {gaps.min():.2f} to {gaps.max():.2f} mm "
+                "(missing or extra slices?)"
+            )
+    return ordered
+
+
+def axial_z(headers: list[DicomHeader]) -> np.ndarray:
+    """Patient z (superior positive) of each slice, for ordering inferior to superior and for axial layers."""
+    return np.array([header.position[2] for header in headers], dtype=np.float64)
+
+
+def load_series(
+    headers: list[DicomHeader], *, kind: str, modality: str, patient: str, spacing_tolerance: float
+) -> VolumeData:
+    """Decode a whole series; raise `SeriesRejected` naming every file that failed."""
+    ordered = order_and_check_geometry(headers, spacing_tolerance=spacing_tolerance)
+    z = axial_z(ordered)
+    if len(z) > 1 and z[-1] < z[0]:
+        # Stacked along -z (feet first): keep slices ordered inferior to superior.
+        ordered, z = ordered[::-1], z[::-1]
+    planes, rejected = [], []
+    for header in ordered:
+        try:
+            planes.append(read_pixels(header.path, kind=kind))
+        except ImageError as exc:
+            rejected.append(Rejection(header.path, str(exc)))
+    if rejected:
+        raise SeriesRejected(rejected)
+    stack = np.stack(planes)
+    pixels = (
+        to_hu_int16(stack, f"series {headers[0].series_uid}") if kind == "ct" else stack.astype(np.float32)
+    )
+    first = ordered[0]
+    return VolumeData(
+        patient=patient,
+        modality=modality,
+        series_key=first.series_uid,
+        source_format="dicom",
+        source_path=_common_folder([h.path for h in ordered]),
+        pixels=pixels,
+        z_mm=np.ascontiguousarray(z),
+        row_spacing_mm=first.pixel_spacing[0],
+        column_spacing_mm=first.pixel_spacing[1],
+        orientation=first.orientation,
+        sop_instance_uids=[h.sop_instance_uid for h in ordered],
+    )
+
+
+class SeriesRejected(Exception):
+    def __init__(self, rejections: list[Rejection]):
+        super().__init__(f"{len(rejections)} file(s) rejected")
+        self.rejections = rejections
+
+
+def _common_folder(paths: list[str]) -> str:
+    return os.path.dirname(os.path.commonpath(paths)) if len(paths) == 1 else os.path.commonpath(paths)

@@ -1,0 +1,78 @@
+import sys
+
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from imaging.scan import MR_MODALITIES
+from imaging.services import ImportArgumentError, import_images
+
+
+class TqdmProgress:
+    """Progress bars on stderr, one per phase; silent when stderr is not a terminal unless forced."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        self.bar = None
+        self.phase = None
+
+    def __call__(self, phase: str, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        if phase != self.phase:
+            self.close()
+            self.phase = phase
+            self.bar = tqdm(total=total, desc=phase, unit="file", file=sys.stderr, leave=True)
+        self.bar.total = total
+        self.bar.n = done
+        self.bar.refresh()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+class Command(BaseCommand):
+    help = "Import DICOM series (folder trees, the CHAOS layout) and NIfTI volumes into a dataset."
+
+    def add_arguments(self, parser):
+        parser.add_argument("path", help="A file or a folder")
+        parser.add_argument("--dataset", required=True, help="Dataset name (created on first import)")
+        parser.add_argument("--kind", required=True, choices=["ct", "mr"])
+        parser.add_argument(
+            "--modality", choices=MR_MODALITIES, help="MRI modality when the layout does not say"
+        )
+        contrast = parser.add_mutually_exclusive_group()
+        contrast.add_argument("--contrast", dest="contrast", action="store_true", default=None)
+        contrast.add_argument("--no-contrast", dest="contrast", action="store_false")
+        parser.add_argument(
+            "--progress", action="store_true", help="Show progress bars even when not on a tty"
+        )
+
+    def handle(self, *args, path, dataset, kind, modality, contrast, progress, **options):
+        bars = TqdmProgress(enabled=progress or sys.stderr.isatty())
+        try:
+            report = import_images(
+                path=path,
+                dataset_name=dataset,
+                kind=kind,
+                modality=modality,
+                contrast=contrast,
+                progress=bars,
+            )
+        except ImportArgumentError as exc:
+            raise CommandError(str(exc)) from None
+        finally:
+            bars.close()
+        for label in report.imported:
+            self.stdout.write(f"imported  {label}")
+        for label in report.duplicates:
+            self.stdout.write(f"skipped   {label}: already imported")
+        for rejection in report.rejected:
+            self.stderr.write(f"rejected  {rejection.path}: {rejection.reason}")
+        self.stdout.write(
+            f"{len(report.imported)} series imported ({report.slices} slices), {len(report.duplicates)} already "
+            f"there, {len(report.rejected)} file(s) rejected, {len(report.ignored)} ignored"
+        )
+        if report.rejected:
+            raise CommandError(f"{len(report.rejected)} file(s) rejected", returncode=2)

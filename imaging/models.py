@@ -1,0 +1,151 @@
+"""The image library: datasets of volumes of axial slices, with pixels kept in storage one slice per file."""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+
+class Dataset(models.Model):
+    class Kind(models.TextChoices):
+        REAL_CT = "real_ct", "Real CT"
+        MRI = "mri", "MRI"
+        SYNTHETIC_CT = "synthetic_ct", "Synthetic CT"
+
+    name = models.CharField(max_length=128, unique=True)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    # Only meaningful for CT (real or synthetic); None for MRI.
+    contrast_enhanced = models.BooleanField(null=True, blank=True)
+    source = models.TextField(blank=True, help_text="Where the data came from (path, archive, model).")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind="mri", contrast_enhanced__isnull=True) | ~models.Q(kind="mri"),
+                name="dataset_mri_has_no_contrast_flag",
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def is_ct(self) -> bool:
+        return self.kind in (self.Kind.REAL_CT, self.Kind.SYNTHETIC_CT)
+
+
+class Modality(models.TextChoices):
+    CT = "ct", "CT"
+    T1_IN = "t1_in", "T1 in-phase"
+    T1_OUT = "t1_out", "T1 out-of-phase"
+    T2 = "t2", "T2"
+
+
+class Volume(models.Model):
+    """One series: the slices of one acquisition of one patient in one modality, ordered along the slice normal."""
+
+    class SourceFormat(models.TextChoices):
+        DICOM = "dicom", "DICOM"
+        NIFTI = "nifti", "NIfTI"
+        GENERATED = "generated", "Generated"
+
+    uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="volumes")
+    patient = models.CharField(max_length=128, help_text="Pseudonym of the patient.")
+    modality = models.CharField(max_length=8, choices=Modality.choices)
+    # SeriesInstanceUID for DICOM, "nifti:<sha256>" for NIfTI: what makes a second import of it a duplicate.
+    series_key = models.CharField(max_length=200)
+    source_format = models.CharField(max_length=16, choices=SourceFormat.choices)
+    source_path = models.TextField(blank=True)
+    rows = models.PositiveIntegerField()
+    columns = models.PositiveIntegerField()
+    row_spacing_mm = models.FloatField()
+    column_spacing_mm = models.FloatField()
+    slice_spacing_mm = models.FloatField(null=True, blank=True)
+    orientation = models.JSONField(
+        help_text="Direction cosines of rows and columns (6 numbers, patient LPS)."
+    )
+    slice_count = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["dataset", "patient", "modality", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["series_key", "modality"], name="volume_series_imported_once"),
+        ]
+
+    def __str__(self):
+        return f"{self.dataset.name} / {self.patient} / {self.get_modality_display()}"
+
+
+AXIAL_LAYERS = 10
+
+
+class Slice(models.Model):
+    volume = models.ForeignKey(Volume, on_delete=models.CASCADE, related_name="slices")
+    index = models.PositiveIntegerField(help_text="Position in the volume, 0 = most inferior.")
+    z_mm = models.FloatField(help_text="Patient z of the slice centre (mm, superior positive).")
+    axial_layer = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="1 (lower abdomen) .. 10 (lung bases); empty when outside imported bounds.",
+    )
+    pixels = models.CharField(
+        max_length=255, help_text="Storage name of the .npy file with this slice's pixels."
+    )
+    sop_instance_uid = models.CharField(max_length=128, blank=True)
+
+    class Meta:
+        ordering = ["volume", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["volume", "index"], name="slice_index_unique_in_volume"),
+            models.CheckConstraint(
+                condition=models.Q(axial_layer__isnull=True)
+                | models.Q(axial_layer__gte=1, axial_layer__lte=AXIAL_LAYERS),
+                name="slice_axial_layer_1_to_10",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.volume} #{self.index} (z={self.z_mm:.1f})"
+
+
+class ImportJob(models.Model):
+    """An upload from the admin, imported by a worker; progress and per-file errors are kept here."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        DONE_WITH_ERRORS = "done_with_errors", "Done with errors"
+        FAILED = "failed", "Failed"
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    dataset_name = models.CharField(max_length=128)
+    kind = models.CharField(max_length=4, choices=[("ct", "CT"), ("mr", "MRI")])
+    modality = models.CharField(max_length=8, choices=Modality.choices, blank=True)
+    contrast_enhanced = models.BooleanField(null=True, blank=True)
+    upload_dir = models.CharField(max_length=255, help_text="Storage folder holding the uploaded files.")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
+    files_total = models.PositiveIntegerField(default=0)
+    files_done = models.PositiveIntegerField(default=0)
+    volumes_imported = models.PositiveIntegerField(default=0)
+    volumes_skipped = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True, help_text='[{"path": ..., "reason": ...}, ...]')
+    message = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"Import #{self.pk} into {self.dataset_name} ({self.get_status_display()})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.DONE_WITH_ERRORS, self.Status.FAILED)

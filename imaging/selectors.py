@@ -1,0 +1,19 @@
+import uuid
+
+from django.db.models import Count
+
+from imaging.models import Dataset, Volume
+
+
+def volume_by_reference(reference: str) -> Volume | None:
+    """A volume by its uid or, failing that, by its series key (SeriesInstanceUID); None if neither matches."""
+    try:
+        return Volume.objects.get(uid=uuid.UUID(reference))
+    except (ValueError, Volume.DoesNotExist):
+        pass
+    matches = list(Volume.objects.filter(series_key=reference)[:2])
+    return matches[0] if len(matches) == 1 else None
+
+
+def datasets_with_counts():
+    return Dataset.objects.annotate(volume_count=Count("volumes", distinct=True)).order_by("name")

@@ -1,0 +1,339 @@
+"""Writes to the image library. Each volume is stored in one transaction with its audit row; pixels written
+for a volume whose transaction fails are deleted again, so nothing is left half-imported."""
+
+import os
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from audit.services import record_event
+from imaging.dicom import SeriesRejected, load_series
+from imaging.layers import LayerBounds, default_axial_layers, layers_from_bounds, validate_layer_bounds
+from imaging.models import Dataset, ImportJob, Slice, Volume
+from imaging.nifti import file_sha256, load_nifti
+from imaging.pixels import delete_stored_files, save_slice_pixels, slice_storage_name
+from imaging.scan import MR_MODALITIES, SeriesSource, scan_path
+from imaging.uploads import delete_uploads, save_uploads, stage_locally, upload_folder
+from imaging.volumes import ImageError, Rejection, VolumeData
+
+KINDS = {"ct": Dataset.Kind.REAL_CT, "mr": Dataset.Kind.MRI}
+
+Progress = Callable[[str, int, int], None]
+
+
+class ImportArgumentError(ValueError):
+    """The import was asked for something it cannot do (bad kind, modality or dataset); nothing was read."""
+
+
+@dataclass
+class ImportReport:
+    imported: list[str] = field(default_factory=list)
+    duplicates: list[str] = field(default_factory=list)
+    rejected: list[Rejection] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)
+    slices: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.rejected
+
+
+def check_import_arguments(
+    *, dataset_name: str, kind: str, modality: str | None, contrast: bool | None
+) -> None:
+    if not dataset_name or not dataset_name.strip():
+        raise ImportArgumentError("a dataset name is required")
+    if kind not in KINDS:
+        raise ImportArgumentError(f"--kind must be ct or mr, not {kind!r}")
+    if modality is not None and modality not in (*MR_MODALITIES, "ct"):
+        raise ImportArgumentError(f"--modality must be one of {', '.join(MR_MODALITIES)}, not {modality!r}")
+    if kind == "mr" and contrast is not None:
+        raise ImportArgumentError("--contrast/--no-contrast apply to CT only")
+    existing = Dataset.objects.filter(name=dataset_name).first()
+    if existing is None:
+        if kind == "ct" and contrast is None:
+            raise ImportArgumentError(f"dataset {dataset_name!r} is new: say --contrast or --no-contrast")
+        return
+    if existing.kind != KINDS[kind]:
+        raise ImportArgumentError(
+            f"dataset {dataset_name!r} holds {existing.get_kind_display()}, not --kind {kind}"
+        )
+    if (
+        contrast is not None
+        and existing.contrast_enhanced is not None
+        and existing.contrast_enhanced != contrast
+    ):
+        word = "contrast-enhanced" if existing.contrast_enhanced else "non-contrast"
+        raise ImportArgumentError(f"dataset {dataset_name!r} is {word} CT; its contrast flag cannot change")
+
+
+def import_images(
+    *,
+    path: str | os.PathLike,
+    dataset_name: str,
+    kind: str,
+    modality: str | None = None,
+    contrast: bool | None = None,
+    actor=None,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Import every series found under `path` into the dataset; each series whole or not at all."""
+    check_import_arguments(dataset_name=dataset_name, kind=kind, modality=modality, contrast=contrast)
+    root = Path(path)
+    if not root.exists():
+        raise ImportArgumentError(f"{root} does not exist")
+    scan = scan_path(root, kind=kind, modality=modality, progress=progress)
+    report = ImportReport(rejected=list(scan.rejected), ignored=scan.ignored)
+    total_files = sum(len(s.headers) or 1 for s in scan.series)
+    done = 0
+    for source in scan.series:
+        if progress:
+            progress("importing", done, total_files)
+        done += len(source.headers) or 1
+        outcome = _import_series(source, dataset_name=dataset_name, kind=kind, contrast=contrast, actor=actor)
+        if isinstance(outcome, Volume):
+            report.imported.append(source.label)
+            report.slices += outcome.slice_count
+        elif outcome == "duplicate":
+            report.duplicates.append(source.label)
+        else:
+            report.rejected.extend(outcome)
+    if progress:
+        progress("importing", total_files, total_files)
+    return report
+
+
+def _import_series(
+    source: SeriesSource, *, dataset_name, kind, contrast, actor
+) -> Volume | str | list[Rejection]:
+    series_key = source.series_key
+    if source.nifti_path:
+        try:
+            series_key = f"nifti:{file_sha256(source.nifti_path)}"
+        except OSError as exc:
+            return [Rejection(source.nifti_path, f"cannot read the file ({exc})")]
+    if Volume.objects.filter(series_key=series_key, modality=source.modality).exists():
+        return "duplicate"
+    try:
+        if source.nifti_path:
+            data = load_nifti(
+                source.nifti_path, kind=kind, modality=source.modality, patient=source.patient or None
+            )
+        else:
+            data = load_series(
+                source.headers,
+                kind=kind,
+                modality=source.modality,
+                patient=source.patient,
+                spacing_tolerance=settings.IMPORT_SPACING_TOLERANCE,
+            )
+    except SeriesRejected as exc:
+        others = len(source.headers) - len(exc.rejections)
+        note = f"; the other {others} file(s) of this series were not imported" if others else ""
+        return [Rejection(r.path, r.reason + note) for r in exc.rejections]
+    except ImageError as exc:
+        return [Rejection(source.nifti_path or os.path.dirname(source.headers[0].path), str(exc))]
+    try:
+        return store_volume(dataset_name=dataset_name, kind=kind, contrast=contrast, data=data, actor=actor)
+    except IntegrityError:
+        # A concurrent import stored the same series first.
+        return "duplicate"
+
+
+def store_volume(
+    *, dataset_name: str, kind: str, contrast: bool | None, data: VolumeData, actor=None
+) -> Volume:
+    """Store one decoded series: dataset (created on first use), volume, slices, pixels and the audit row."""
+    written: list[str] = []
+    try:
+        with transaction.atomic():
+            dataset, created = Dataset.objects.get_or_create(
+                name=dataset_name,
+                defaults={"kind": KINDS[kind], "contrast_enhanced": contrast if kind == "ct" else None},
+            )
+            if created:
+                record_event(
+                    actor=actor, verb="dataset.created", target=dataset, details={"kind": dataset.kind}
+                )
+            volume = Volume.objects.create(
+                dataset=dataset,
+                patient=data.patient,
+                modality=data.modality,
+                series_key=data.series_key,
+                source_format=data.source_format,
+                source_path=data.source_path,
+                rows=data.pixels.shape[1],
+                columns=data.pixels.shape[2],
+                row_spacing_mm=data.row_spacing_mm,
+                column_spacing_mm=data.column_spacing_mm,
+                slice_spacing_mm=data.slice_spacing_mm,
+                orientation=list(data.orientation),
+                slice_count=data.pixels.shape[0],
+            )
+            layers = default_axial_layers(data.z_mm)
+            uids = data.sop_instance_uids or [""] * len(layers)
+            slices = []
+            for index, plane in enumerate(data.pixels):
+                name = save_slice_pixels(slice_storage_name(volume.uid, index), plane)
+                written.append(name)
+                slices.append(
+                    Slice(
+                        volume=volume,
+                        index=index,
+                        z_mm=float(data.z_mm[index]),
+                        axial_layer=int(layers[index]),
+                        pixels=name,
+                        sop_instance_uid=uids[index],
+                    )
+                )
+            Slice.objects.bulk_create(slices)
+            record_event(
+                actor=actor,
+                verb="volume.imported",
+                target=volume,
+                details={"dataset": dataset.name, "series_key": volume.series_key, "slices": len(slices)},
+            )
+    except BaseException:
+        delete_stored_files(written)
+        raise
+    return volume
+
+
+def set_axial_layers(*, bounds_by_volume: dict[Volume, list[LayerBounds]], actor=None) -> dict[str, int]:
+    """Replace the axial layers of the given volumes from explicit z bounds, all volumes in one transaction.
+
+    Slices outside every bound lose their layer (they drop out of layer-wise analyses). Returns counts.
+    """
+    for volume, bounds in bounds_by_volume.items():
+        try:
+            validate_layer_bounds(bounds)
+        except ValueError as exc:
+            raise ImportArgumentError(f"volume {volume.uid}: {exc}") from None
+    counts = {"volumes": 0, "slices_layered": 0, "slices_unlayered": 0}
+    with transaction.atomic():
+        for volume, bounds in bounds_by_volume.items():
+            slices = list(volume.slices.select_for_update().order_by("index"))
+            layers = layers_from_bounds([s.z_mm for s in slices], bounds)
+            for slice_, layer in zip(slices, layers, strict=True):
+                slice_.axial_layer = int(layer) or None
+            Slice.objects.bulk_update(slices, ["axial_layer"])
+            counts["volumes"] += 1
+            counts["slices_layered"] += int((layers > 0).sum())
+            counts["slices_unlayered"] += int((layers == 0).sum())
+            record_event(
+                actor=actor,
+                verb="volume.layers_set",
+                target=volume,
+                details={"bounds": [[b.layer, b.z_min_mm, b.z_max_mm] for b in bounds]},
+            )
+    return counts
+
+
+def create_import_job(
+    *, files, dataset_name: str, kind: str, modality: str | None, contrast: bool | None, actor
+) -> ImportJob:
+    """Save an admin upload and queue its import; the task starts once the job row is committed."""
+    from imaging import tasks
+
+    check_import_arguments(dataset_name=dataset_name, kind=kind, modality=modality, contrast=contrast)
+    if not files:
+        raise ImportArgumentError("choose at least one file (a zip, DICOM files or NIfTI volumes)")
+    folder = upload_folder(uuid.uuid4())
+    saved = save_uploads(folder, files)
+    try:
+        with transaction.atomic():
+            job = ImportJob.objects.create(
+                created_by=actor if actor and actor.is_authenticated else None,
+                dataset_name=dataset_name,
+                kind=kind,
+                modality=modality or "",
+                contrast_enhanced=contrast,
+                upload_dir=folder,
+                files_total=len(saved),
+            )
+            record_event(actor=actor, verb="import.queued", target=job, details={"files": len(saved)})
+            transaction.on_commit(lambda: tasks.run_import_job.delay(job.pk))
+    except BaseException:
+        delete_uploads(folder)
+        raise
+    return job
+
+
+class JobProgress:
+    """Writes progress to the job row at most a few times a second."""
+
+    def __init__(self, job: ImportJob, interval_s: float = 0.5):
+        self.job = job
+        self.interval_s = interval_s
+        self.last = 0.0
+
+    def __call__(self, phase: str, done: int, total: int) -> None:
+        now = time.monotonic()
+        if done < total and now - self.last < self.interval_s:
+            return
+        self.last = now
+        ImportJob.objects.filter(pk=self.job.pk).update(message=phase, files_done=done, files_total=total)
+
+
+def run_import_job(job_id: int) -> ImportJob:
+    """Import a queued upload (called by the worker). Safe to run again: imported series are skipped."""
+    job = ImportJob.objects.get(pk=job_id)
+    if job.is_finished:
+        return job
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.RUNNING, message="unpacking")
+    staged_rejections: list[Rejection] = []
+    try:
+        with tempfile.TemporaryDirectory(prefix="blindread-import-") as workdir:
+            staged_rejections = stage_locally(job.upload_dir, Path(workdir))
+            report = import_images(
+                path=workdir,
+                dataset_name=job.dataset_name,
+                kind=job.kind,
+                modality=job.modality or None,
+                contrast=job.contrast_enhanced,
+                actor=job.created_by,
+                progress=JobProgress(job),
+            )
+            prefix = workdir.rstrip("/") + "/"
+    except ImportArgumentError as exc:
+        return _finish_job(job, ImportJob.Status.FAILED, str(exc), staged_rejections, None)
+    rejected = staged_rejections + [Rejection(r.path.removeprefix(prefix), r.reason) for r in report.rejected]
+    status = ImportJob.Status.DONE_WITH_ERRORS if rejected else ImportJob.Status.DONE
+    summary = (
+        f"{len(report.imported)} series imported ({report.slices} slices), "
+        f"{len(report.duplicates)} already there, {len(rejected)} file(s) rejected"
+    )
+    return _finish_job(job, status, summary, rejected, report)
+
+
+def _finish_job(job, status, message, rejected, report) -> ImportJob:
+    with transaction.atomic():
+        job = ImportJob.objects.select_for_update().get(pk=job.pk)
+        job.status = status
+        job.message = message
+        job.finished_at = timezone.now()
+        job.errors = [{"path": _upload_label(r.path), "reason": r.reason} for r in rejected]
+        if report is not None:
+            job.volumes_imported = len(report.imported)
+            job.volumes_skipped = len(report.duplicates)
+            job.files_done = job.files_total
+        job.save()
+        record_event(actor=job.created_by, verb="import.finished", target=job, details={"status": status})
+    delete_uploads(job.upload_dir)
+    return job
+
+
+def _upload_label(path: str) -> str:
+    """Show the uploaded file's own name, not the storage prefix it was saved under."""
+    first, _, rest = path.partition("/")
+    first = first.removesuffix(".d")
+    if first[:5].isdigit() and first[5:6] == "-":
+        first = first[6:]
+    return f"{first}/{rest}" if rest else first

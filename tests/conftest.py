@@ -1,0 +1,49 @@
+import shutil
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+
+@pytest.fixture(autouse=True)
+def media_root(tmp_path, settings):
+    """Each test gets an empty storage folder, so tests can count what a call left behind."""
+    root = tmp_path / "media"
+    root.mkdir()
+    settings.MEDIA_ROOT = str(root)
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def stored_files(root: Path) -> list[Path]:
+    return sorted(p for p in Path(root).rglob("*") if p.is_file())
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup, django_db_blocker):
+    """A real Celery worker (celery.contrib.testing) consuming both queues from the configured broker."""
+    from celery.contrib.testing.worker import start_worker
+
+    from config.celery import app
+
+    with django_db_blocker.unblock():
+        app.control.purge()
+        with start_worker(
+            app,
+            pool="solo",
+            concurrency=1,
+            perform_ping_check=False,
+            queues=["default", "gpu"],
+            shutdown_timeout=30,
+        ) as worker:
+            yield worker
+
+
+@pytest.fixture
+def admin_user(db, django_user_model):
+    return django_user_model.objects.create_superuser("admin", "admin@example.org", "pw-admin-123")
+
+
+def pytest_report_header(config):
+    engine = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
+    return f"blindread: database {engine}, broker {settings.CELERY_BROKER_URL.split('://')[0]}"
