@@ -124,7 +124,11 @@ CELERY_RESULT_BACKEND = os.environ.get(
     "CELERY_RESULT_BACKEND", REDIS_URL or f"file://{VAR_DIR / 'queue' / 'results'}"
 )
 QUEUE_DIR = VAR_DIR / "queue" / "messages"
-if CELERY_BROKER_URL.startswith("filesystem://"):
+if CELERY_BROKER_URL.startswith("redis"):
+    # Tasks are acknowledged when they finish (acks_late); a generation or training run may take hours, and Redis
+    # would hand an unacknowledged task to another worker once this timeout passes.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "43200"))}
+elif CELERY_BROKER_URL.startswith("filesystem://"):
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(QUEUE_DIR),
         "data_folder_out": str(QUEUE_DIR),
