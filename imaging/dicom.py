@@ -17,7 +17,7 @@ from imaging.volumes import HU_AIR, ImageError, Rejection, VolumeData, to_hu_int
 
 DICOMDIR_SOP_CLASS = "1.2.840.10008.1.3.10"
 SUPPORTED_PHOTOMETRIC = {"MONOCHROME1", "MONOCHROME2"}
-EXPECTED_MODALITY = {"ct": "CT", "mr": "MR"}
+EXPECTED_MODALITY = {"ct": "CT", "sct": "CT", "mr": "MR"}
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ def _first_line(exc: BaseException) -> str:
 
 
 def read_header(path: str, *, kind: str) -> DicomHeader:
-    """Read and validate one file's header for an import of `kind` ("ct" or "mr")."""
+    """Read and validate one file's header for an import of `kind` ("ct", "sct" or "mr")."""
     ds = _read(path, stop_before_pixels=True)
     sop_class = str(getattr(ds.file_meta, "MediaStorageSOPClassUID", "")) if hasattr(ds, "file_meta") else ""
     if sop_class == DICOMDIR_SOP_CLASS or "DirectoryRecordSequence" in ds:
@@ -132,6 +132,7 @@ def read_pixels(path: str, *, kind: str) -> np.ndarray:
         raise ImageError(f"pixel data has shape {stored.shape}, header says {int(ds.Rows)}x{int(ds.Columns)}")
     if kind == "mr":
         return apply_modality_lut(stored, ds).astype(np.float32)
+    # CT, real or synthetic: HU.
     hu = apply_modality_lut(stored, ds).astype(np.float64)
     padding = _padding_mask(stored, ds)
     if padding is not None:
@@ -227,7 +228,7 @@ def load_series(
         raise SeriesRejected(rejected)
     stack = np.stack(planes)
     pixels = (
-        to_hu_int16(stack, f"series {headers[0].series_uid}") if kind == "ct" else stack.astype(np.float32)
+        stack.astype(np.float32) if kind == "mr" else to_hu_int16(stack, f"series {headers[0].series_uid}")
     )
     first = ordered[0]
     return VolumeData(

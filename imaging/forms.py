@@ -28,7 +28,7 @@ class ImportUploadForm(forms.Form):
     ]
 
     dataset = forms.CharField(max_length=128, help_text="Created on first import.")
-    kind = forms.ChoiceField(choices=[("ct", "CT"), ("mr", "MRI")])
+    kind = forms.ChoiceField(choices=[("ct", "Real CT"), ("sct", "Synthetic CT"), ("mr", "MRI")])
     modality = forms.ChoiceField(
         choices=[("", "From the folder layout")] + [(m.value, m.label) for m in Modality if m != Modality.CT],
         required=False,

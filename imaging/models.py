@@ -128,7 +128,7 @@ class ImportJob(models.Model):
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
     dataset_name = models.CharField(max_length=128)
-    kind = models.CharField(max_length=4, choices=[("ct", "CT"), ("mr", "MRI")])
+    kind = models.CharField(max_length=4, choices=[("ct", "Real CT"), ("sct", "Synthetic CT"), ("mr", "MRI")])
     modality = models.CharField(max_length=8, choices=Modality.choices, blank=True)
     contrast_enhanced = models.BooleanField(null=True, blank=True)
     upload_dir = models.CharField(max_length=255, help_text="Storage folder holding the uploaded files.")

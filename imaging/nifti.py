@@ -59,7 +59,7 @@ def load_nifti(path: str | Path, *, kind: str, modality: str, patient: str | Non
     # posterior and columns right to left, so both in-plane axes are flipped after moving z to the front.
     slices = np.flip(np.transpose(data, (2, 1, 0)), axis=(1, 2))
     z_mm = np.array([float((affine @ np.array([0.0, 0.0, k, 1.0]))[2]) for k in range(data.shape[2])])
-    pixels = to_hu_int16(slices, str(path)) if kind == "ct" else slices.astype(np.float32)
+    pixels = slices.astype(np.float32) if kind == "mr" else to_hu_int16(slices, str(path))
     return VolumeData(
         patient=patient or patient_from_filename(path),
         modality=modality,

@@ -70,7 +70,7 @@ def chaos_hint(path: Path, *, kind: str) -> LayoutHint:
         return LayoutHint(True, CHAOS_T1_FOLDERS[phase], parts[at - 2] if at >= 2 else None)
     if parent.upper() == "T2SPIR":
         return LayoutHint(True, "t2", parts[at - 2] if at >= 2 else None)
-    return LayoutHint(True, "ct" if kind == "ct" else None, parent or None)
+    return LayoutHint(True, "ct" if kind != "mr" else None, parent or None)
 
 
 def list_files(root: Path) -> list[Path]:
@@ -84,9 +84,9 @@ def list_files(root: Path) -> list[Path]:
 
 
 def _modality_for(hint: LayoutHint, *, kind: str, modality: str | None) -> str:
-    if kind == "ct":
+    if kind != "mr":
         if modality not in (None, "ct"):
-            raise ImageError(f"--modality {modality} is for MRI, not --kind ct")
+            raise ImageError(f"--modality {modality} is for MRI, not --kind {kind}")
         return "ct"
     if hint.modality and modality and hint.modality != modality:
         raise ImageError(f"the folder layout says {hint.modality} but --modality is {modality}")

@@ -23,7 +23,8 @@ from imaging.scan import MR_MODALITIES, SeriesSource, scan_path
 from imaging.uploads import delete_uploads, save_uploads, stage_locally, upload_folder
 from imaging.volumes import ImageError, Rejection, VolumeData
 
-KINDS = {"ct": Dataset.Kind.REAL_CT, "mr": Dataset.Kind.MRI}
+# Import kinds: real CT, MRI, and synthetic CT made by a model outside Blindread (a "model under test" too).
+KINDS = {"ct": Dataset.Kind.REAL_CT, "mr": Dataset.Kind.MRI, "sct": Dataset.Kind.SYNTHETIC_CT}
 
 Progress = Callable[[str, int, int], None]
 
@@ -51,14 +52,14 @@ def check_import_arguments(
     if not dataset_name or not dataset_name.strip():
         raise ImportArgumentError("a dataset name is required")
     if kind not in KINDS:
-        raise ImportArgumentError(f"--kind must be ct or mr, not {kind!r}")
+        raise ImportArgumentError(f"--kind must be ct, sct or mr, not {kind!r}")
     if modality is not None and modality not in (*MR_MODALITIES, "ct"):
         raise ImportArgumentError(f"--modality must be one of {', '.join(MR_MODALITIES)}, not {modality!r}")
     if kind == "mr" and contrast is not None:
         raise ImportArgumentError("--contrast/--no-contrast apply to CT only")
     existing = Dataset.objects.filter(name=dataset_name).first()
     if existing is None:
-        if kind == "ct" and contrast is None:
+        if kind != "mr" and contrast is None:
             raise ImportArgumentError(f"dataset {dataset_name!r} is new: say --contrast or --no-contrast")
         return
     if existing.kind != KINDS[kind]:
@@ -156,7 +157,7 @@ def store_volume(
         with transaction.atomic():
             dataset, created = Dataset.objects.get_or_create(
                 name=dataset_name,
-                defaults={"kind": KINDS[kind], "contrast_enhanced": contrast if kind == "ct" else None},
+                defaults={"kind": KINDS[kind], "contrast_enhanced": None if kind == "mr" else contrast},
             )
             if created:
                 record_event(

@@ -38,7 +38,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("path", help="A file or a folder")
         parser.add_argument("--dataset", required=True, help="Dataset name (created on first import)")
-        parser.add_argument("--kind", required=True, choices=["ct", "mr"])
+        parser.add_argument(
+            "--kind",
+            required=True,
+            choices=["ct", "sct", "mr"],
+            help="ct: real CT, sct: synthetic CT, mr: MRI",
+        )
         parser.add_argument(
             "--modality", choices=MR_MODALITIES, help="MRI modality when the layout does not say"
         )
