@@ -116,28 +116,47 @@ def read_header(path: str, *, kind: str) -> DicomHeader:
 
 
 def read_pixels(path: str, *, kind: str) -> np.ndarray:
-    """Decode one file's pixels: HU as float64 for CT (modality LUT, padding set to air), raw float32 for MRI."""
+    """Decode one file's pixels: int16 HU for CT (modality LUT, padding set to air), raw float32 for MRI."""
     ds = _read(path, stop_before_pixels=False)
     if "PixelData" not in ds:
         raise ImageError("no pixel data")
     try:
         stored = ds.pixel_array
     except NotImplementedError as exc:
-        raise ImageError(
-            f"cannot decode transfer syntax {ds.file_meta.TransferSyntaxUID.name}: {_first_line(exc)}"
-        ) from None
+        syntax = ds.file_meta.TransferSyntaxUID.name
+        raise ImageError(f"cannot decode transfer syntax {syntax}: {_first_line(exc)}") from None
     except Exception as exc:
         raise ImageError(f"pixel data unreadable ({_first_line(exc)})") from None
     if stored.ndim != 2 or stored.shape != (int(ds.Rows), int(ds.Columns)):
         raise ImageError(f"pixel data has shape {stored.shape}, header says {int(ds.Rows)}x{int(ds.Columns)}")
     if kind == "mr":
         return apply_modality_lut(stored, ds).astype(np.float32)
-    # CT, real or synthetic: HU.
-    hu = apply_modality_lut(stored, ds).astype(np.float64)
+    hu = _hu(stored, ds)
     padding = _padding_mask(stored, ds)
     if padding is not None:
         hu[padding] = HU_AIR
     return hu
+
+
+def _hu(stored: np.ndarray, ds: pydicom.Dataset) -> np.ndarray:
+    """HU as int16, equal to pydicom's modality LUT (rounded when the rescale is fractional).
+
+    The common integer rescale is done in int32, which is exact and several times faster than float64.
+    """
+    slope, intercept = ds.get("RescaleSlope"), ds.get("RescaleIntercept")
+    if "ModalityLUTSequence" in ds or slope is None or intercept is None:
+        return to_hu_int16(apply_modality_lut(stored, ds), "modality LUT")
+    slope, intercept = float(slope), float(intercept)
+    if slope.is_integer() and intercept.is_integer():
+        hu = stored.astype(np.int32)
+        if slope != 1:
+            hu *= int(slope)
+        hu += int(intercept)
+        low, high = int(hu.min()), int(hu.max())
+        if low < np.iinfo(np.int16).min or high > np.iinfo(np.int16).max:
+            raise ImageError(f"HU values {low}..{high} do not fit in int16")
+        return hu.astype(np.int16)
+    return to_hu_int16(stored * slope + intercept, "rescaled pixels")
 
 
 def _padding_mask(stored: np.ndarray, ds: pydicom.Dataset) -> np.ndarray | None:
@@ -218,19 +237,16 @@ def load_series(
     if len(z) > 1 and z[-1] < z[0]:
         # Stacked along -z (feet first): keep slices ordered inferior to superior.
         ordered, z = ordered[::-1], z[::-1]
-    planes, rejected = [], []
-    for header in ordered:
+    first = ordered[0]
+    pixels = np.empty((len(ordered), first.rows, first.columns), np.float32 if kind == "mr" else np.int16)
+    rejected = []
+    for index, header in enumerate(ordered):
         try:
-            planes.append(read_pixels(header.path, kind=kind))
+            pixels[index] = read_pixels(header.path, kind=kind)
         except ImageError as exc:
             rejected.append(Rejection(header.path, str(exc)))
     if rejected:
         raise SeriesRejected(rejected)
-    stack = np.stack(planes)
-    pixels = (
-        stack.astype(np.float32) if kind == "mr" else to_hu_int16(stack, f"series {headers[0].series_uid}")
-    )
-    first = ordered[0]
     return VolumeData(
         patient=patient,
         modality=modality,

@@ -3,6 +3,8 @@
 Idempotent: a second run finds everything in place and changes nothing.
 """
 
+from importlib import import_module
+from importlib.util import find_spec
 from pathlib import Path
 
 from django.conf import settings
@@ -15,6 +17,8 @@ from imaging.services import import_images
 
 DEMO_ADMIN = ("admin", "blindread-demo")
 DEMO_SEED = 2024
+# Later parts of the demo, in order; each module has build_demo(*, stdout) and is idempotent.
+DEMO_STEPS = ["generation.demo", "studies.demo", "metrics.demo"]
 # (folder under the phantom root, dataset name, import options)
 DEMO_IMPORTS = [
     ("CT", "Phantom CT (contrast)", {"kind": "ct", "contrast": True}),
@@ -47,6 +51,9 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"{dataset}: {len(report.imported)} series imported, {len(report.duplicates)} already there"
             )
+        for step in DEMO_STEPS:
+            if find_spec(step) is not None:
+                import_module(step).build_demo(stdout=self.stdout)
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
 
     def _ensure_admin(self):
