@@ -1,0 +1,401 @@
+"""Procedural phantoms: the CHAOS layout, valid DICOM, plausible HU and MR contrast, determinism, the command."""
+
+from io import StringIO
+from pathlib import Path
+
+import numpy as np
+import pydicom
+import pytest
+from django.core.management import CommandError, call_command
+from pydicom.pixels import apply_modality_lut
+from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, MRImageStorage
+
+from imaging.phantoms import (
+    CT_SLICE_MM,
+    FAT_TISSUES,
+    MR_SLICE_MM,
+    WATER_TISSUES,
+    Tissue,
+    mr_slice,
+    patient_rng,
+    phantom_anatomy,
+    tissue_labels,
+    write_phantoms,
+)
+
+SEED = 11
+SMALL = {"ct_matrix": 128, "mr_matrix": 64, "ct_slices": 20, "mr_slices": 8}
+SERIES_FOLDERS = {
+    "ct": "CT/{p}/DICOM_anon",
+    "ct_noncontrast": "CT_noncontrast/{p}/DICOM_anon",
+    "t1_in": "MR/{p}/T1DUAL/DICOM_anon/InPhase",
+    "t1_out": "MR/{p}/T1DUAL/DICOM_anon/OutPhase",
+    "t2": "MR/{p}/T2SPIR/DICOM_anon",
+}
+# Tissues whose signal is all water, so out-of-phase equals in-phase inside them (the liver holds some fat).
+PURE_WATER = (Tissue.MUSCLE, Tissue.SPLEEN, Tissue.KIDNEY_CORTEX, Tissue.KIDNEY_MEDULLA)
+
+
+@pytest.fixture(scope="module")
+def phantoms(tmp_path_factory):
+    outdir = tmp_path_factory.mktemp("phantoms")
+    summary = write_phantoms(outdir, patients=2, seed=SEED, **SMALL)
+    return outdir, summary
+
+
+def series_files(outdir: Path, kind: str, patient: int = 1) -> list[Path]:
+    return sorted((outdir / SERIES_FOLDERS[kind].format(p=patient)).glob("*.dcm"))
+
+
+def read_series(outdir: Path, kind: str, patient: int = 1) -> list[pydicom.Dataset]:
+    datasets = [pydicom.dcmread(path) for path in series_files(outdir, kind, patient)]
+    return sorted(datasets, key=lambda ds: int(ds.InstanceNumber))
+
+
+def hu_stack(outdir: Path, kind: str, patient: int = 1) -> np.ndarray:
+    return np.stack([apply_modality_lut(ds.pixel_array, ds) for ds in read_series(outdir, kind, patient)])
+
+
+def labels_of(summary, kind: str, index: int, patient: int = 1) -> np.ndarray:
+    record = summary.patients[patient - 1]
+    series = record.series_of(kind)
+    return tissue_labels(record.anatomy, series.z_fractions[index], series.matrix, series.pixel_spacing_mm)
+
+
+def interior(mask: np.ndarray) -> np.ndarray:
+    """Pixels of the mask whose four neighbours are in it too: away from partial volume at the edges."""
+    inner = mask.copy()
+    inner[1:, :] &= mask[:-1, :]
+    inner[:-1, :] &= mask[1:, :]
+    inner[:, 1:] &= mask[:, :-1]
+    inner[:, :-1] &= mask[:, 1:]
+    return inner
+
+
+def touching(mask: np.ndarray, other: np.ndarray) -> np.ndarray:
+    """Pixels of the mask with at least one of their four neighbours in `other`."""
+    near = np.zeros_like(other)
+    near[1:, :] |= other[:-1, :]
+    near[:-1, :] |= other[1:, :]
+    near[:, 1:] |= other[:, :-1]
+    near[:, :-1] |= other[:, 1:]
+    return mask & near
+
+
+def test_every_series_is_written_in_the_chaos_layout(phantoms):
+    outdir, _ = phantoms
+    expected = {"ct": 20, "ct_noncontrast": 20, "t1_in": 8, "t1_out": 8, "t2": 8}
+    for patient in (1, 2):
+        counts = {kind: len(series_files(outdir, kind, patient)) for kind in SERIES_FOLDERS}
+        assert counts == expected, f"patient {patient}"
+    assert sorted(p.name for p in (outdir / "CT").iterdir()) == ["1", "2"]
+
+
+def test_every_file_is_dicom_part_10_with_the_attributes_an_importer_needs(phantoms):
+    outdir, _ = phantoms
+    sop_instances = set()
+    series_per_patient = {1: set(), 2: set()}
+    for patient in (1, 2):
+        for kind in SERIES_FOLDERS:
+            for path in series_files(outdir, kind, patient):
+                ds = pydicom.dcmread(path)  # not force=True: needs the preamble and file meta
+                is_ct = kind.startswith("ct")
+                assert ds.file_meta.TransferSyntaxUID == ExplicitVRLittleEndian
+                assert ds.file_meta.MediaStorageSOPClassUID == (CTImageStorage if is_ct else MRImageStorage)
+                assert ds.SOPClassUID == ds.file_meta.MediaStorageSOPClassUID
+                assert ds.file_meta.MediaStorageSOPInstanceUID == ds.SOPInstanceUID
+                assert ds.Modality == ("CT" if is_ct else "MR")
+                assert str(ds.PatientName) == f"PHANTOM^{patient}"
+                assert ds.PatientID
+                assert (ds.PhotometricInterpretation, ds.SamplesPerPixel, ds.BitsAllocated) == (
+                    "MONOCHROME2",
+                    1,
+                    16,
+                )
+                assert ds.PixelRepresentation == 0 and ds.pixel_array.dtype == np.uint16
+                assert int(ds.pixel_array.max()) < 2**ds.BitsStored
+                assert [float(v) for v in ds.ImageOrientationPatient] == [1, 0, 0, 0, 1, 0]
+                assert ds.Rows == ds.Columns == (128 if is_ct else 64)
+                # Centred: the first pixel sits half a field of view up and to the patient's right.
+                half_fov = (ds.Columns - 1) / 2 * float(ds.PixelSpacing[1])
+                assert float(ds.ImagePositionPatient[0]) == pytest.approx(-half_fov, abs=1e-3)
+                assert float(ds.ImagePositionPatient[1]) == pytest.approx(-half_fov, abs=1e-3)
+                assert float(ds.SliceThickness) > 0 and float(ds.SpacingBetweenSlices) > 0
+                if is_ct:
+                    assert (float(ds.RescaleSlope), float(ds.RescaleIntercept), ds.RescaleType) == (
+                        1,
+                        -1024,
+                        "HU",
+                    )
+                else:
+                    assert float(ds.EchoTime) > 0 and ds.SeriesDescription
+                sop_instances.add(ds.SOPInstanceUID)
+                series_per_patient[patient].add(ds.SeriesInstanceUID)
+    assert len(sop_instances) == 2 * (2 * 20 + 3 * 8)
+    assert all(len(uids) == 5 for uids in series_per_patient.values())
+    assert not series_per_patient[1] & series_per_patient[2]
+
+
+def test_echo_times_tell_in_phase_from_out_of_phase(phantoms):
+    outdir, _ = phantoms
+    in_phase = pydicom.dcmread(series_files(outdir, "t1_in")[0])
+    out_of_phase = pydicom.dcmread(series_files(outdir, "t1_out")[0])
+    assert float(in_phase.EchoTime) == pytest.approx(4.4)
+    assert float(out_of_phase.EchoTime) == pytest.approx(2.2)
+
+
+def test_air_in_front_of_the_body_reads_minus_1000_hu(phantoms):
+    outdir, _ = phantoms
+    hu = hu_stack(outdir, "ct")
+    centre = hu.shape[2] // 2
+    air = hu[:, 3:6, centre - 3 : centre + 3]
+    assert air.mean() == pytest.approx(-1000, abs=15)
+
+
+def test_liver_reads_its_hu_band_with_and_without_contrast(phantoms):
+    outdir, summary = phantoms
+    index = 13  # z fraction about 0.68: the liver is large there
+    liver = interior(labels_of(summary, "ct", index) == Tissue.LIVER)
+    assert liver.sum() > 50
+    plain = hu_stack(outdir, "ct_noncontrast")[index][liver].mean()
+    enhanced = hu_stack(outdir, "ct")[index][liver].mean()
+    assert 40 <= plain <= 80
+    assert 90 <= enhanced <= 140
+
+
+def test_aorta_is_brighter_with_contrast_than_without_at_the_same_pixels(phantoms):
+    outdir, summary = phantoms
+    plain, enhanced = hu_stack(outdir, "ct_noncontrast"), hu_stack(outdir, "ct")
+    aorta = np.stack(
+        [interior(labels_of(summary, "ct", index) == Tissue.AORTA) for index in range(len(plain))]
+    )
+    assert aorta.any(axis=(1, 2)).all()
+    assert plain[aorta].mean() == pytest.approx(42, abs=12)
+    assert enhanced[aorta].mean() > plain[aorta].mean() + 120
+    for index in range(len(plain)):
+        assert enhanced[index][aorta[index]].mean() > plain[index][aorta[index]].mean() + 60
+
+
+def test_vertebral_body_is_bone_above_500_hu(phantoms):
+    outdir, summary = phantoms
+    hu = hu_stack(outdir, "ct")
+    bone = (Tissue.CORTICAL_BONE, Tissue.CANCELLOUS_BONE)
+    spacing = summary.patients[0].series_of("ct").pixel_spacing_mm
+    column = hu.shape[2] // 2
+    checked = 0
+    for index in range(hu.shape[0]):
+        midline = np.isin(labels_of(summary, "ct", index)[:, column], bone)
+        first = int(np.argmax(midline))
+        run = first
+        while run < midline.size and midline[run]:
+            run += 1
+        if (run - first) * spacing < 20:  # a disc level: the first bone along the midline is the neural arch
+            continue
+        checked += 1
+        assert hu[index, first:run, column].max() > 500, f"slice {index}"
+    assert checked >= hu.shape[0] // 2
+
+
+def posterior_air_pixels(hu: np.ndarray) -> int:
+    """Pixels below -700 HU inside the body and in the posterior 40% of its depth (bowel gas stays anterior)."""
+    inside = np.zeros(hu.shape, dtype=bool)
+    for row in range(hu.shape[0]):
+        body = np.flatnonzero(hu[row] > -500)
+        if body.size:
+            inside[row, body[0] : body[-1] + 1] = True
+    rows = np.flatnonzero(inside.any(axis=1))
+    posterior = np.arange(hu.shape[0])[:, None] > rows[0] + 0.6 * (rows[-1] - rows[0])
+    return int((inside & posterior & (hu < -700)).sum())
+
+
+def test_lung_bases_appear_posteriorly_in_the_top_slices_only(phantoms):
+    outdir, _ = phantoms
+    for kind in ("ct", "ct_noncontrast"):
+        hu = hu_stack(outdir, kind)
+        assert all(posterior_air_pixels(hu[index]) > 30 for index in (-1, -2)), kind
+        assert all(posterior_air_pixels(hu[index]) == 0 for index in range(8)), kind
+
+
+def test_bowel_gas_is_present_in_the_lower_abdomen(phantoms):
+    outdir, _ = phantoms
+    hu = hu_stack(outdir, "ct")
+    lower = hu[:8, : hu.shape[1] // 2]  # anterior half of the lower slices
+    assert (lower < -900).sum() > (hu[:8, :3] < -900).sum() // 8 + 20
+
+
+def test_out_of_phase_darkens_fat_water_boundaries_but_not_water(phantoms):
+    outdir, summary = phantoms
+    in_phase = np.stack([ds.pixel_array for ds in read_series(outdir, "t1_in")]).astype(float)
+    out_phase = np.stack([ds.pixel_array for ds in read_series(outdir, "t1_out")]).astype(float)
+    boundary_ratios, water_ratios = [], []
+    for index in range(in_phase.shape[0]):
+        labels = labels_of(summary, "t1_in", index)
+        fat = np.isin(labels, list(FAT_TISSUES))
+        water = np.isin(labels, list(WATER_TISSUES))
+        boundary = touching(fat, water) | touching(water, fat)
+        pure = interior(np.isin(labels, PURE_WATER))
+        boundary_ratios.append(out_phase[index][boundary] / np.maximum(in_phase[index][boundary], 1))
+        water_ratios.append(out_phase[index][pure] / np.maximum(in_phase[index][pure], 1))
+    boundary_ratio = np.median(np.concatenate(boundary_ratios))
+    water_ratio = np.median(np.concatenate(water_ratios))
+    assert boundary_ratio < 0.6
+    assert water_ratio > 0.75
+
+
+def test_t2_shows_fluid_bright_fat_medium_and_liver_and_muscle_dark(phantoms):
+    outdir, summary = phantoms
+    t2 = [ds.pixel_array.astype(float) for ds in read_series(outdir, "t2")]
+    labels = [labels_of(summary, "t2", index) for index in range(len(t2))]
+
+    def mean(tissues, erode=True):
+        masks = [np.isin(label, tissues) for label in labels]
+        return np.concatenate([t2[i][interior(m) if erode else m] for i, m in enumerate(masks)]).mean()
+
+    fluid = mean([Tissue.BOWEL_FLUID, Tissue.BILE, Tissue.URINE, Tissue.CSF], erode=False)
+    fat, liver, muscle = mean(list(FAT_TISSUES)), mean([Tissue.LIVER]), mean([Tissue.MUSCLE])
+    assert fluid > 3 * liver and fluid > 3 * muscle
+    assert fat > 1.5 * liver
+
+
+def test_t1_phases_share_slice_positions_and_t2_does_not(phantoms):
+    outdir, _ = phantoms
+    for patient in (1, 2):
+        z = {
+            kind: [float(ds.ImagePositionPatient[2]) for ds in read_series(outdir, kind, patient)]
+            for kind in ("t1_in", "t1_out", "t2")
+        }
+        assert z["t1_in"] == z["t1_out"]
+        assert not set(z["t2"]) & set(z["t1_in"])
+        uids = {kind: read_series(outdir, kind, patient)[0].SeriesInstanceUID for kind in z}
+        assert len(set(uids.values())) == 3
+
+
+def test_contrast_and_plain_ct_are_two_series_of_the_same_anatomy(phantoms):
+    outdir, _ = phantoms
+    plain, enhanced = read_series(outdir, "ct_noncontrast"), read_series(outdir, "ct")
+    assert plain[0].SeriesInstanceUID != enhanced[0].SeriesInstanceUID
+    assert [ds.ImagePositionPatient for ds in plain] == [ds.ImagePositionPatient for ds in enhanced]
+    body_plain = np.stack([apply_modality_lut(ds.pixel_array, ds) for ds in plain]) > -500
+    body_enhanced = np.stack([apply_modality_lut(ds.pixel_array, ds) for ds in enhanced]) > -500
+    assert (body_plain == body_enhanced).mean() > 0.99
+
+
+@pytest.mark.parametrize(
+    ("kind", "limits"), [("ct", CT_SLICE_MM), ("t1_in", MR_SLICE_MM), ("t2", MR_SLICE_MM)]
+)
+def test_z_increases_with_instance_number_at_a_documented_spacing(phantoms, kind, limits):
+    outdir, _ = phantoms
+    for patient in (1, 2):
+        datasets = read_series(outdir, kind, patient)
+        assert [int(ds.InstanceNumber) for ds in datasets] == list(range(1, len(datasets) + 1))
+        gaps = np.diff([float(ds.ImagePositionPatient[2]) for ds in datasets])
+        assert (gaps > 0).all()
+        assert limits[0] - 1e-3 <= gaps.min() and gaps.max() <= limits[1] + 1e-3
+        assert np.ptp(gaps) < 2e-3
+        assert float(datasets[0].SpacingBetweenSlices) == pytest.approx(gaps.mean(), abs=1e-3)
+
+
+def test_mr_covers_about_the_ct_range(phantoms):
+    outdir, _ = phantoms
+    ct_z = [float(ds.ImagePositionPatient[2]) for ds in read_series(outdir, "ct")]
+    mr_z = [float(ds.ImagePositionPatient[2]) for ds in read_series(outdir, "t1_in")]
+    assert abs(np.mean(mr_z) - np.mean(ct_z)) < 5
+    assert np.ptp(mr_z) == pytest.approx(np.ptp(ct_z), rel=0.1)
+
+
+def test_the_same_seed_writes_byte_identical_files(phantoms, tmp_path):
+    outdir, _ = phantoms
+    write_phantoms(tmp_path, patients=1, seed=SEED, **SMALL)
+    for kind in SERIES_FOLDERS:
+        first, again = series_files(outdir, kind), series_files(tmp_path, kind)
+        assert [p.name for p in first] == [p.name for p in again]
+        assert all(a.read_bytes() == b.read_bytes() for a, b in zip(first, again, strict=True)), kind
+
+
+def test_a_different_seed_gives_a_different_patient(phantoms, tmp_path):
+    outdir, _ = phantoms
+    write_phantoms(tmp_path, patients=1, seed=SEED + 1, **SMALL)
+    for kind in ("ct", "t2"):
+        ours, theirs = read_series(outdir, kind), read_series(tmp_path, kind)
+        assert not np.array_equal(
+            ours[10 if kind == "ct" else 4].pixel_array, theirs[10 if kind == "ct" else 4].pixel_array
+        )
+        assert ours[0].SOPInstanceUID != theirs[0].SOPInstanceUID
+
+
+def test_patients_of_one_seed_differ_in_anatomy():
+    first, second = phantom_anatomy(patient_rng(SEED, 1)), phantom_anatomy(patient_rng(SEED, 2))
+    assert first.body_half_width_mm != second.body_half_width_mm
+    assert first.liver_fat_fraction != second.liver_fat_fraction
+
+
+def test_rewriting_with_fewer_slices_leaves_no_stale_files(tmp_path):
+    small = {**SMALL, "ct_matrix": 32, "mr_matrix": 32}
+    write_phantoms(tmp_path, patients=1, seed=SEED, **small)
+    write_phantoms(tmp_path, patients=1, seed=SEED, **{**small, "ct_slices": 5, "mr_slices": 3})
+    assert len(series_files(tmp_path, "ct")) == 5
+    assert len(series_files(tmp_path, "t1_out")) == 3
+
+
+def test_mr_slice_rejects_an_unknown_sequence():
+    anatomy = phantom_anatomy(patient_rng(SEED, 1))
+    with pytest.raises(ValueError, match="unknown MR sequence"):
+        mr_slice(anatomy, 0.5, "flair", 32, 12.0, np.random.default_rng(0))
+
+
+def test_progress_counts_every_file(tmp_path):
+    calls = []
+    write_phantoms(
+        tmp_path,
+        patients=2,
+        seed=SEED,
+        ct_matrix=32,
+        mr_matrix=32,
+        ct_slices=3,
+        mr_slices=2,
+        progress=lambda *a: calls.append(a),
+    )
+    assert calls[-1] == (2 * (2 * 3 + 3 * 2),) * 2
+    assert [done for done, _ in calls] == sorted(done for done, _ in calls)
+
+
+def test_command_writes_phantoms_and_prints_a_line_per_patient(tmp_path):
+    out = StringIO()
+    call_command(
+        "make_phantoms",
+        str(tmp_path),
+        patients=2,
+        seed=3,
+        ct_matrix=32,
+        mr_matrix=32,
+        ct_slices=4,
+        mr_slices=3,
+        stdout=out,
+    )
+    lines = out.getvalue().splitlines()
+    assert [line.split(":")[0] for line in lines[:2]] == ["patient 1", "patient 2"]
+    assert len(series_files(tmp_path, "ct", 2)) == 4
+    assert len(series_files(tmp_path, "t2", 2)) == 3
+
+
+@pytest.mark.parametrize(
+    ("argument", "message"),
+    [
+        ({"patients": 0}, "--patients must be at least 1"),
+        ({"ct_matrix": 16}, "--ct-matrix must be between"),
+        ({"mr_matrix": 31}, "--mr-matrix must be between"),
+        ({"ct_slices": 1}, "--ct-slices must be between"),
+    ],
+)
+def test_command_rejects_impossible_arguments(tmp_path, argument, message):
+    options = {"patients": 1, "seed": 1, "ct_matrix": 32, "mr_matrix": 32, "ct_slices": 3, "mr_slices": 2}
+    with pytest.raises(CommandError, match=message):
+        call_command("make_phantoms", str(tmp_path / "out"), **{**options, **argument})
+    assert not (tmp_path / "out").exists()
+
+
+def test_command_refuses_an_outdir_that_is_a_file(tmp_path):
+    target = tmp_path / "phantoms.txt"
+    target.write_text("not a folder")
+    with pytest.raises(CommandError, match="is not a folder"):
+        call_command("make_phantoms", str(target), patients=1, seed=1)
