@@ -127,7 +127,9 @@ QUEUE_DIR = VAR_DIR / "queue" / "messages"
 if CELERY_BROKER_URL.startswith("redis"):
     # Tasks are acknowledged when they finish (acks_late); a generation or training run may take hours, and Redis
     # would hand an unacknowledged task to another worker once this timeout passes.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "43200"))}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "43200"))
+    }
 elif CELERY_BROKER_URL.startswith("filesystem://"):
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(QUEUE_DIR),

@@ -145,3 +145,22 @@ def test_mri_outside_the_layout_needs_a_modality(tmp_path):
     assert code != 0
     assert "pass --modality" in err
     assert Volume.objects.count() == 0
+
+
+def test_a_jpeg_lossless_ct_series_keeps_exact_hu(tmp_path):
+    from pydicom.encaps import encapsulate
+    from pydicom.uid import JPEGLosslessSV1
+
+    from tests.imaging.jpeg_lossless import encode_jpeg_lossless
+
+    paths, stored = write_series(tmp_path / "ct", n=3, shape=(24, 20))
+    for path, plane in zip(paths, stored, strict=True):
+        ds = pydicom.dcmread(path)
+        ds.PixelData = encapsulate([encode_jpeg_lossless(plane)])
+        ds["PixelData"].VR = "OB"
+        ds.file_meta.TransferSyntaxUID = JPEGLosslessSV1
+        ds.save_as(path)
+    assert pydicom.dcmread(paths[0]).file_meta.TransferSyntaxUID == JPEGLosslessSV1
+    code, _, err = run_import(tmp_path / "ct", "--dataset", "CT", "--kind", "ct", "--contrast")
+    assert code == 0, err
+    np.testing.assert_array_equal(volume_pixels(Volume.objects.get()), stored.astype(np.int32) - 1024)
