@@ -131,6 +131,8 @@ if CELERY_BROKER_URL.startswith("redis"):
         "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "43200"))
     }
 elif CELERY_BROKER_URL.startswith("filesystem://"):
+    for folder in (QUEUE_DIR, VAR_DIR / "queue" / "processed", VAR_DIR / "queue" / "results"):
+        folder.mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(QUEUE_DIR),
         "data_folder_out": str(QUEUE_DIR),
