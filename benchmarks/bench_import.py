@@ -50,7 +50,10 @@ def main():
 
     call_command("migrate", verbosity=0)
     phantoms = workdir / "phantoms"
-    write_phantoms(phantoms, patients=args.patients, seed=7, ct_slices=args.slices, mr_slices=8)
+    # A fresh seed gives fresh UIDs, so series left by an interrupted earlier run never count as duplicates.
+    write_phantoms(
+        phantoms, patients=args.patients, seed=time.time_ns() % 2**31, ct_slices=args.slices, mr_slices=8
+    )
     plain = phantoms / "CT"
     j2k = workdir / "CT_j2k"
     new_uids = {}
