@@ -13,6 +13,7 @@ from imaging.selectors import datasets_with_counts
 from imaging.services import ImportArgumentError, create_import_job
 
 CT_PREVIEW_WINDOW = (400.0, 40.0)
+PREVIEW_STRIP_SLICES = 8
 
 
 @admin.register(Dataset)
@@ -52,8 +53,20 @@ class VolumeAdmin(admin.ModelAdmin):
     list_display = ["patient", "modality", "dataset", "slice_count", "rows", "columns", "source_format"]
     list_filter = ["dataset", "modality", "source_format"]
     search_fields = ["patient", "series_key"]
-    readonly_fields = [f.name for f in Volume._meta.fields]
+    readonly_fields = ["preview_strip", *(f.name for f in Volume._meta.fields)]
     inlines = [SliceInline]
+
+    @admin.display(description="Slices (inferior to superior)")
+    def preview_strip(self, obj):
+        slices = list(obj.slices.order_by("index").only("pk", "index", "axial_layer"))
+        step = max(1, len(slices) // PREVIEW_STRIP_SLICES)
+        shown = slices[::step][:PREVIEW_STRIP_SLICES]
+        return format_html_join(
+            "",
+            '<figure style="display:inline-block;margin:0 4px 4px 0;text-align:center">'
+            '<img src="{}" width="128" height="128" loading="lazy" alt=""><figcaption>#{} layer {}</figcaption></figure>',
+            ((reverse("admin:imaging_slice_png", args=[s.pk]), s.index, s.axial_layer or "-") for s in shown),
+        )
 
     def has_add_permission(self, request):
         return False

@@ -38,7 +38,7 @@ class VolumeData:
     def slice_spacing_mm(self) -> float | None:
         if len(self.z_mm) < 2:
             return None
-        return float(np.median(np.diff(self.z_mm)))
+        return round(float(np.median(np.diff(self.z_mm))), 4)
 
 
 HU_AIR = -1024
