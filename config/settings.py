@@ -165,6 +165,11 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 
 LOGGING = {
     "version": 1,
@@ -176,3 +181,63 @@ LOGGING = {
 # Imaging.
 # How far (mm) a slice may sit from the series' regular grid before the geometry counts as inconsistent.
 IMPORT_SPACING_TOLERANCE = float(os.environ.get("IMPORT_SPACING_TOLERANCE", "0.2"))
+
+# Metrics.
+# The FID Inception-v3 weights (pytorch-fid's pt_inception-2015-12-05-6726825d.pth): a local file, never downloaded.
+# Without it a metrics job still computes every other metric and records FID and KID as unavailable.
+FID_INCEPTION_WEIGHTS = os.environ.get(
+    "FID_INCEPTION_WEIGHTS", str(VAR_DIR / "models" / "pt_inception-2015-12-05-6726825d.pth")
+)
+# Default cap on the slices drawn per axial layer and set (empty: every slice of the model's layer).
+METRICS_MAX_PER_LAYER = (
+    int(os.environ["METRICS_MAX_PER_LAYER"]) if os.environ.get("METRICS_MAX_PER_LAYER") else None
+)
+# Threads for the histogram and spectrum sums (empty: every CPU the worker may use); Inception batch size.
+METRICS_WORKERS = int(os.environ["METRICS_WORKERS"]) if os.environ.get("METRICS_WORKERS") else None
+METRICS_INCEPTION_BATCH = int(os.environ.get("METRICS_INCEPTION_BATCH", "16"))
+
+# Generation
+# Device of generation and training runs: auto (the first CUDA device if any, else the CPU), cpu, cuda, cuda:N.
+# Resolved inside the task, never at import, so a prefork worker's parent process never initialises CUDA.
+GENERATION_DEVICE = os.environ.get("GENERATION_DEVICE", "auto")
+GENERATION_BATCH_SIZE = int(os.environ.get("GENERATION_BATCH_SIZE", "16"))
+# fp32, or bf16 / fp16 autocast on a GPU (see docs/benchmarks.md for the HU error each introduces).
+GENERATION_PRECISION = os.environ.get("GENERATION_PRECISION", "fp32")
+# A running job whose worker has not reported for this long may be taken over by another run of it.
+GENERATION_STALE_AFTER_S = int(os.environ.get("GENERATION_STALE_AFTER_S", "900"))
+GENERATION_CHECKPOINT_MAX_BYTES = int(os.environ.get("GENERATION_CHECKPOINT_MAX_BYTES", str(1 << 30)))
+GENERATION_TRAINING_DIR = Path(os.environ.get("GENERATION_TRAINING_DIR", VAR_DIR / "training"))
+# Threads that read and normalise MRI volumes ahead, and threads that write generated slices, per job.
+GENERATION_IO_THREADS = int(os.environ.get("GENERATION_IO_THREADS", "2"))
+
+# Studies.
+# The cache holds the sign-in and invitation rate-limit counters: Redis when REDIS_URL is set (shared by every
+# web process), local memory otherwise (the laptop path; `check --deploy` warns about it).
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "blindread",
+        }
+    }
+else:
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "blindread"}
+    }
+AUTHENTICATION_BACKENDS = ["studies.auth.RateLimitedModelBackend"]
+LOGIN_URL = "studies:login"
+LOGIN_REDIRECT_URL = "studies:home"
+LOGOUT_REDIRECT_URL = "studies:login"
+# Absolute links in invitations, reminders and command output.
+STUDIES_SITE_URL = os.environ.get("STUDIES_SITE_URL", "http://127.0.0.1:8000")
+STUDIES_INVITATION_DAYS = int(os.environ.get("STUDIES_INVITATION_DAYS", "30"))
+# (failures allowed, window in seconds) per client address / per username / per address for invitation links.
+STUDIES_RATE_LIMITS = {
+    "login_address": (int(os.environ.get("STUDIES_LOGIN_FAILURES_PER_ADDRESS", "20")), 900),
+    "login_username": (int(os.environ.get("STUDIES_LOGIN_FAILURES_PER_USERNAME", "10")), 900),
+    "invitation_address": (int(os.environ.get("STUDIES_INVITATION_FAILURES_PER_ADDRESS", "20")), 900),
+}
+# Behind a proxy, the request header (META name, e.g. HTTP_X_FORWARDED_FOR) holding the client's address.
+STUDIES_CLIENT_IP_HEADER = os.environ.get("STUDIES_CLIENT_IP_HEADER", "")
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Blindread <noreply@localhost>")

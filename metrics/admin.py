@@ -1,0 +1,179 @@
+from django.contrib import admin, messages
+from django.http import Http404, JsonResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path
+from django.utils.html import format_html, format_html_join
+
+from metrics.forms import ComputeMetricsForm
+from metrics.layerwise import AVERAGE_LAYER
+from metrics.models import DownloadLog, MetricResult, MetricsJob
+from metrics.services import MetricsArgumentError, create_metrics_job, requeue_metrics_job
+
+
+def _number(value) -> str:
+    return "" if value is None else f"{value:.4g}"
+
+
+@admin.register(MetricsJob)
+class MetricsJobAdmin(admin.ModelAdmin):
+    list_display = ["pk", "model", "real_dataset", "status", "done", "total", "created_at", "created_by"]
+    list_filter = ["status", "model", "real_dataset"]
+    list_select_related = ["model", "real_dataset", "created_by"]
+    change_form_template = "admin/metrics/metricsjob/change_form.html"
+    actions = ["compute_again"]
+    readonly_fields = [
+        "model",
+        "real_dataset",
+        "max_per_layer",
+        "seed",
+        "status",
+        "message",
+        "feature_metrics_note",
+        "done",
+        "total",
+        "created_by",
+        "created_at",
+        "started_at",
+        "finished_at",
+        "average_results",
+    ]
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Compute the metrics again (new job, same model, real dataset and options)")
+    def compute_again(self, request, queryset):
+        jobs = []
+        for job in queryset.select_related("model", "real_dataset"):
+            try:
+                jobs.append(requeue_metrics_job(job=job, actor=request.user))
+            except MetricsArgumentError as exc:
+                self.message_user(request, f"Job #{job.pk}: {exc}", messages.ERROR)
+        if jobs:
+            numbers = ", ".join(f"#{job.pk}" for job in jobs)
+            self.message_user(request, f"Queued {len(jobs)} metrics job(s): {numbers}.", messages.SUCCESS)
+
+    @admin.display(description="Mean over layers")
+    def average_results(self, obj):
+        rows = obj.results.filter(layer=AVERAGE_LAYER).order_by("metric")
+        if not rows:
+            return "none yet"
+        body = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    row.get_metric_display(),
+                    _number(row.value),
+                    _number(row.baseline),
+                    _number(row.normalised),
+                    row.note,
+                )
+                for row in rows
+            ),
+        )
+        return format_html(
+            "<table><tr><th>Metric</th><th>Model</th><th>Baseline</th><th>Normalised</th><th>Note</th></tr>"
+            "{}</table>",
+            body,
+        )
+
+    def get_urls(self):
+        custom = [
+            path(
+                "compute/", self.admin_site.admin_view(self.compute_view), name="metrics_metricsjob_compute"
+            ),
+            path(
+                "<int:pk>/progress/",
+                self.admin_site.admin_view(self.progress_view),
+                name="metrics_metricsjob_progress",
+            ),
+        ]
+        return custom + super().get_urls()
+
+    def add_view(self, request, form_url="", extra_context=None):
+        return redirect("admin:metrics_metricsjob_compute")
+
+    def compute_view(self, request):
+        if not self.has_add_permission(request):
+            raise Http404
+        form = ComputeMetricsForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                job = create_metrics_job(
+                    model_name=form.cleaned_data["model"].name,
+                    real_dataset_name=form.cleaned_data["real_dataset"].name,
+                    max_per_layer=form.cleaned_data["max_per_layer"],
+                    seed=form.cleaned_data["seed"],
+                    actor=request.user,
+                )
+            except MetricsArgumentError as exc:
+                form.add_error(None, str(exc))
+            else:
+                messages.success(request, f"Metrics job #{job.pk} queued.")
+                return redirect("admin:metrics_metricsjob_change", job.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Compute image-distribution metrics",
+            "form": form,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/metrics/metricsjob/compute.html", context)
+
+    def progress_view(self, request, pk):
+        if not self.has_view_permission(request):
+            raise Http404
+        job = get_object_or_404(MetricsJob, pk=pk)
+        return JsonResponse(
+            {
+                "status": job.status,
+                "status_display": job.get_status_display(),
+                "message": job.message,
+                "done": job.done,
+                "total": job.total,
+                "finished": job.is_finished,
+            }
+        )
+
+
+@admin.register(MetricResult)
+class MetricResultAdmin(admin.ModelAdmin):
+    list_display = [
+        "model",
+        "real_dataset",
+        "metric",
+        "layer",
+        "value",
+        "baseline",
+        "normalised",
+        "n_synthetic",
+        "n_reference",
+        "n_held_out",
+        "note",
+    ]
+    list_filter = ["model", "real_dataset", "metric", "layer"]
+    list_select_related = ["model", "real_dataset"]
+    exclude = ["detail"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(DownloadLog)
+class DownloadLogAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "user", "what", "via", "surveys", "models_compared", "byte_size"]
+    list_filter = ["what", "via"]
+    list_select_related = ["user"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

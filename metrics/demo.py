@@ -1,0 +1,63 @@
+"""The metrics part of `manage.py demo` (idempotent, runs last): image-distribution metrics of every synthetic CT
+dataset against its real CT, computed in this process with small samples, so that the reports of the demo's
+surveys show metrics at once."""
+
+from django.conf import settings
+from django.urls import reverse
+
+from imaging.models import Dataset
+from metrics.models import MetricResult, MetricsJob
+from metrics.services import MetricsArgumentError, create_metrics_job, run_metrics_job
+from studies.models import Survey
+
+DEMO_MAX_PER_LAYER = 10
+DEMO_SEED = 0
+
+
+def _real_dataset_for(model: Dataset) -> Dataset | None:
+    """The real CT of the model's surveys, else any real CT of the same contrast kind."""
+    survey = (
+        Survey.objects.filter(model_dataset=model).select_related("real_dataset").order_by("name").first()
+    )
+    if survey is not None:
+        return survey.real_dataset
+    matching = Dataset.objects.filter(kind=Dataset.Kind.REAL_CT, contrast_enhanced=model.contrast_enhanced)
+    return matching.order_by("name").first()
+
+
+def build_demo(*, stdout) -> None:
+    models = list(Dataset.objects.filter(kind=Dataset.Kind.SYNTHETIC_CT).order_by("name"))
+    if not models:
+        stdout.write("Metrics: skipped, there is no synthetic CT dataset.")
+        return
+    for model in models:
+        real = _real_dataset_for(model)
+        if real is None:
+            stdout.write(f"Metrics of {model.name!r}: skipped, no real CT of the same contrast kind.")
+            continue
+        if MetricResult.objects.filter(model=model, real_dataset=real).exists():
+            stdout.write(f"Metrics of {model.name!r} against {real.name!r}: already computed.")
+            continue
+        stdout.write(
+            f"Computing the metrics of {model.name!r} against {real.name!r} "
+            f"(at most {DEMO_MAX_PER_LAYER} slices per layer and set) ..."
+        )
+        try:
+            job = create_metrics_job(
+                model_name=model.name,
+                real_dataset_name=real.name,
+                max_per_layer=DEMO_MAX_PER_LAYER,
+                seed=DEMO_SEED,
+                queue=False,
+            )
+        except MetricsArgumentError as exc:
+            stdout.write(f"Metrics of {model.name!r}: skipped: {exc}")
+            continue
+        job = run_metrics_job(job.pk)
+        outcome = "done" if job.status == MetricsJob.Status.DONE else "failed"
+        stdout.write(f"Metrics of {model.name!r}: {outcome}: {job.message}")
+    site = settings.STUDIES_SITE_URL.rstrip("/")
+    stdout.write(
+        f"Reports of the demo surveys, with downloads (PDF, CSV, JSON): {site}{reverse('metrics:index')} "
+        "(sign in as researcher / researcher-demo)."
+    )

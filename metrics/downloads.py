@@ -1,0 +1,86 @@
+"""What each report download holds, its file name and content type; shared by the views and export_report."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from django.utils.text import slugify
+
+from imaging.models import Dataset
+from metrics import selectors
+from metrics.exports import answers_csv, data_dictionary_csv, metrics_csv, stats_json
+from metrics.models import DownloadLog
+from metrics.pdf import report_pdf
+from studies.models import Survey
+
+What = DownloadLog.What
+CONTENT_TYPES = {
+    What.ANSWERS_CSV: "text/csv; charset=utf-8",
+    What.DATA_DICTIONARY: "text/csv; charset=utf-8",
+    What.METRICS_CSV: "text/csv; charset=utf-8",
+    What.STATS_JSON: "application/json",
+    What.PDF: "application/pdf",
+}
+EXTENSIONS = {
+    What.ANSWERS_CSV: "answers.csv",
+    What.DATA_DICTIONARY: "data-dictionary.csv",
+    What.METRICS_CSV: "metrics.csv",
+    What.STATS_JSON: "stats.json",
+    What.PDF: "report.pdf",
+}
+
+
+@dataclass(frozen=True)
+class Download:
+    what: str
+    content: bytes
+    filename: str
+    content_type: str
+    surveys: tuple[str, ...]
+    models: tuple[str, ...]
+
+
+def _filename(what: str, surveys: Sequence[Survey], models: Sequence[str]) -> str:
+    if len(surveys) == 1:
+        scope = slugify(surveys[0].name) or f"survey-{surveys[0].pk}"
+    elif surveys:
+        scope = f"{len(surveys)}-surveys"
+    elif len(models) == 1:
+        scope = slugify(models[0]) or "model"
+    else:
+        scope = "all-models" if models else "blindread"
+    return f"blindread-{scope}-{datetime.now(UTC):%Y%m%d}-{EXTENSIONS[what]}"
+
+
+def make_download(
+    what: str, surveys: Sequence[Survey] = (), models: Sequence[Dataset] | None = None
+) -> Download:
+    """Build one download. Answers, statistics and PDF need ``surveys``; the metrics CSV covers ``models``, else
+    the surveys' models, else every model with results; the data dictionary needs nothing."""
+    if what not in CONTENT_TYPES:
+        raise ValueError(f"unknown download {what!r}")
+    survey_names = tuple(survey.name for survey in surveys)
+    model_names: tuple[str, ...] = tuple(sorted({survey.model_dataset.name for survey in surveys}))
+    if what == What.ANSWERS_CSV:
+        content = answers_csv(selectors.answer_rows(surveys))
+    elif what == What.DATA_DICTIONARY:
+        content, model_names = data_dictionary_csv(), ()
+    elif what == What.METRICS_CSV:
+        if models is None:
+            models = [survey.model_dataset for survey in surveys] or selectors.models_with_results()
+        models = list({model.pk: model for model in models}.values())
+        model_names = tuple(sorted(model.name for model in models))
+        content = metrics_csv(selectors.metric_rows(models))
+    else:
+        report = selectors.report_for(surveys)
+        content = stats_json(report.to_dict()) if what == What.STATS_JSON else report_pdf(report)
+    return Download(
+        what=what,
+        content=content,
+        filename=_filename(what, surveys, model_names),
+        content_type=CONTENT_TYPES[what],
+        surveys=survey_names,
+        models=model_names,
+    )

@@ -1,0 +1,242 @@
+"""Tidy exports of a reader study and of image-distribution metrics: CSV, data dictionary, JSON; no Django.
+
+One :class:`AnswerRow` per answer (a reader's current answer to one item) and one :class:`MetricRow` per stored
+metric result; the column lists below are the data dictionaries, written next to the data and documented in
+``docs/statistics.md``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from metrics.layerwise import AVERAGE_LAYER, LOWER_IS_BETTER, METRIC_LABELS
+from metrics.reader_stats import AnswerTable
+
+# A cell that starts with one of these is run as a formula by spreadsheet programs.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    description: str
+    values: str = ""
+
+
+ANSWER_COLUMNS = (
+    Column("survey", "text", "Name of the survey."),
+    Column(
+        "model_alias", "text", "Short name of the model under test in the survey (never shown to readers)."
+    ),
+    Column("model", "text", "Name of the synthetic CT dataset the survey's synthetic items come from."),
+    Column(
+        "reader",
+        "text",
+        "Pseudonym of the reader: the same reader has the same pseudonym in every survey and download; it "
+        "cannot be turned back into an account without the server's secret key.",
+    ),
+    Column("reader_specialty", "text", "Specialty the reader stated; empty if not stated.", "see values"),
+    Column(
+        "reader_years_of_experience", "integer", "Years of experience the reader stated; empty if not stated."
+    ),
+    Column("item", "text", "Opaque public id of the item (one slice in one survey), as the reader saw it."),
+    Column("truth", "text", "Whether the item is a real or a synthetic CT slice.", "real | synthetic"),
+    Column("answer", "text", "The reader's current answer.", "real | synthetic | indeterminable"),
+    Column(
+        "correct",
+        "integer",
+        "1 if answer equals truth, else 0 (an indeterminable answer is 0 here; the statistics report accuracy "
+        "both with indeterminable excluded and counted as wrong).",
+        "0 | 1",
+    ),
+    Column(
+        "reason",
+        "text",
+        "Why the reader answered so, in their words; empty if not given. A reason starting with = + - @ is "
+        "written with a leading apostrophe so that spreadsheet programs do not run it as a formula.",
+    ),
+    Column("seconds_on_slice", "number", "Seconds the slice was on screen before the current answer."),
+    Column("window_width", "number", "Window width (HU) on screen when the reader answered."),
+    Column("window_level", "number", "Window level (HU) on screen when the reader answered."),
+    Column("window_changed", "integer", "1 if the reader changed the window on this slice, else 0.", "0 | 1"),
+    Column("zoom", "number", "Zoom factor on screen when the reader answered (1 = fit)."),
+    Column(
+        "axial_layer", "integer", "Axial layer of the slice: 1 (lower abdomen) .. 10 (lung bases).", "1..10"
+    ),
+    Column(
+        "revisions",
+        "integer",
+        "How many times the reader submitted an answer to this item (1 = never changed).",
+    ),
+    Column("answered_at", "timestamp", "When the current answer was given (ISO 8601, UTC)."),
+)
+
+METRIC_COLUMNS = (
+    Column("model", "text", "Name of the synthetic CT dataset (the model under test)."),
+    Column(
+        "real_dataset", "text", "Name of the real CT dataset: split into a reference and a held-out half."
+    ),
+    Column(
+        "layer", "integer", "Axial layer 1..10; 0 is the mean over the layers that have a score.", "0..10"
+    ),
+    Column("metric", "text", "Metric code.", " | ".join(METRIC_LABELS)),
+    Column("metric_label", "text", "Metric name."),
+    Column("lower_is_better", "integer", "1 for distances (FID, KID, KL), 0 for similarities.", "0 | 1"),
+    Column("value", "number", "metric(reference real half, synthetic); empty when unavailable (see note)."),
+    Column("baseline", "number", "metric(reference real half, held-out real half) at the same sample size."),
+    Column(
+        "normalised",
+        "number",
+        "value / baseline (layer 0: mean value / mean baseline); empty unless the baseline is positive.",
+    ),
+    Column("n_synthetic", "integer", "Synthetic slices compared (summed over layers for layer 0)."),
+    Column("n_reference", "integer", "Real slices drawn from the reference half."),
+    Column("n_held_out", "integer", "Real slices drawn from the held-out half."),
+    Column(
+        "note", "text", "Why a value is missing ('unavailable: <reason>'), or which layers the mean covers."
+    ),
+    Column("computed_at", "timestamp", "When the result was computed (ISO 8601, UTC)."),
+)
+
+
+@dataclass(frozen=True)
+class AnswerRow:
+    """One reader's current answer to one item, with everything the analysis needs about it."""
+
+    survey: str
+    model_alias: str
+    model: str
+    reader: str
+    reader_specialty: str
+    reader_years_of_experience: int | None
+    item: str
+    truth: str
+    answer: str
+    reason: str
+    seconds_on_slice: float
+    window_width: float
+    window_level: float
+    window_changed: bool
+    zoom: float
+    axial_layer: int
+    revisions: int
+    answered_at: datetime | None
+
+    @property
+    def correct(self) -> bool:
+        return self.truth == self.answer
+
+
+@dataclass(frozen=True)
+class MetricRow:
+    """One stored image-distribution metric result."""
+
+    model: str
+    real_dataset: str
+    layer: int
+    metric: str
+    value: float | None
+    baseline: float | None
+    normalised: float | None
+    n_synthetic: int
+    n_reference: int
+    n_held_out: int
+    note: str = ""
+    computed_at: datetime | None = None
+    detail: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def metric_label(self) -> str:
+        return METRIC_LABELS.get(self.metric, self.metric)
+
+    @property
+    def is_average(self) -> bool:
+        return self.layer == AVERAGE_LAYER
+
+
+def answer_table(rows: Iterable[AnswerRow]) -> AnswerTable:
+    """The statistics' input: truth, answer, reader, survey and item of every row."""
+    rows = list(rows)
+    return AnswerTable(
+        truth=[row.truth for row in rows],
+        answer=[row.answer for row in rows],
+        reader=[row.reader for row in rows],
+        survey=[row.survey for row in rows],
+        item=[row.item for row in rows],
+    )
+
+
+def spreadsheet_safe(text: str) -> str:
+    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, float):
+        return "" if not math.isfinite(value) else repr(value)
+    return str(value)
+
+
+def _csv(header: Sequence[str], records: Iterable[Sequence]) -> bytes:
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(header)
+    for record in records:
+        writer.writerow([_cell(value) for value in record])
+    return buffer.getvalue().encode("utf-8")
+
+
+def answers_csv(rows: Iterable[AnswerRow]) -> bytes:
+    """The tidy answers CSV (UTF-8, header row, one row per answer), columns as in ``ANSWER_COLUMNS``."""
+
+    def record(row: AnswerRow):
+        values = {column.name: getattr(row, column.name, None) for column in ANSWER_COLUMNS}
+        values["correct"] = row.correct
+        values["reason"] = spreadsheet_safe(row.reason)
+        return [values[column.name] for column in ANSWER_COLUMNS]
+
+    return _csv([column.name for column in ANSWER_COLUMNS], (record(row) for row in rows))
+
+
+def metrics_csv(rows: Iterable[MetricRow]) -> bytes:
+    """The metrics CSV, one row per (model, real dataset, layer, metric), columns as in ``METRIC_COLUMNS``."""
+
+    def record(row: MetricRow):
+        values = {
+            **{column.name: getattr(row, column.name, None) for column in METRIC_COLUMNS},
+            "lower_is_better": row.metric in LOWER_IS_BETTER,
+        }
+        return [values[column.name] for column in METRIC_COLUMNS]
+
+    return _csv([column.name for column in METRIC_COLUMNS], (record(row) for row in rows))
+
+
+def data_dictionary_csv() -> bytes:
+    """What every column of the answers CSV and of the metrics CSV means."""
+    records = [("answers.csv", c.name, c.type, c.values, c.description) for c in ANSWER_COLUMNS]
+    records += [("metrics.csv", c.name, c.type, c.values, c.description) for c in METRIC_COLUMNS]
+    return _csv(["file", "column", "type", "values", "description"], records)
+
+
+def stats_json(payload: dict[str, Any]) -> bytes:
+    """``payload`` as indented JSON; NaN and infinities must already be ``None`` (``to_dict()`` does that)."""
+    return json.dumps(payload, indent=2, allow_nan=False, default=_json_default).encode("utf-8")
+
+
+def _json_default(value):
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")

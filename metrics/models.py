@@ -1,0 +1,155 @@
+"""Image-distribution metric jobs and results, and the log of report downloads."""
+
+from django.conf import settings
+from django.db import models
+
+from metrics.layerwise import AVERAGE_LAYER, METRIC_LABELS, METRICS
+
+
+class MetricsJob(models.Model):
+    """One computation of every metric for a model (a synthetic CT dataset) against a real CT dataset."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    model = models.ForeignKey(
+        "imaging.Dataset",
+        on_delete=models.CASCADE,
+        related_name="+",
+        help_text="The model under test: a synthetic CT dataset.",
+    )
+    real_dataset = models.ForeignKey(
+        "imaging.Dataset",
+        on_delete=models.CASCADE,
+        related_name="+",
+        help_text="Real CT, split into a reference half and a held-out half for the baseline.",
+    )
+    max_per_layer = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Cap on the slices drawn per layer and set (empty: no cap)."
+    )
+    seed = models.IntegerField(default=0, help_text="Seeds the held-out split and the per-layer samples.")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    done = models.PositiveIntegerField(default=0, help_text="Slices read so far.")
+    total = models.PositiveIntegerField(default=0, help_text="Slices to read.")
+    message = models.TextField(blank=True)
+    feature_metrics_note = models.TextField(
+        blank=True, help_text="Why FID and KID are unavailable, when they are."
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=["queued", "running", "done", "failed"]),
+                name="metrics_job_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(done__lte=models.F("total")), name="metrics_job_done_le_total"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(model=models.F("real_dataset")),
+                name="metrics_job_model_is_not_its_real_dataset",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Metrics #{self.pk}: {self.model} vs {self.real_dataset} ({self.get_status_display()})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)
+
+
+class MetricResult(models.Model):
+    """One metric of one model in one axial layer (layer 0: the mean over layers), with its baseline.
+
+    ``value`` is metric(reference real half, synthetic), ``baseline`` metric(reference half, held-out half) at
+    the same sample size, ``normalised`` = value / baseline. A missing value comes with ``note``
+    ("unavailable: <reason>"). A recomputation replaces all rows of a (model, real dataset) pair at once.
+    """
+
+    model = models.ForeignKey("imaging.Dataset", on_delete=models.CASCADE, related_name="+")
+    real_dataset = models.ForeignKey("imaging.Dataset", on_delete=models.CASCADE, related_name="+")
+    layer = models.PositiveSmallIntegerField(help_text="Axial layer 1..10; 0 = mean over layers.")
+    metric = models.CharField(max_length=32, choices=[(name, METRIC_LABELS[name]) for name in METRICS])
+    value = models.FloatField(null=True, blank=True)
+    baseline = models.FloatField(null=True, blank=True)
+    normalised = models.FloatField(null=True, blank=True)
+    n_synthetic = models.PositiveIntegerField(default=0)
+    n_reference = models.PositiveIntegerField(default=0)
+    n_held_out = models.PositiveIntegerField(default=0)
+    note = models.TextField(blank=True)
+    detail = models.JSONField(default=dict, blank=True, help_text="Spectra, tissue histograms, KID spread.")
+    job = models.ForeignKey(
+        MetricsJob, null=True, blank=True, on_delete=models.SET_NULL, related_name="results"
+    )
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["model__name", "real_dataset__name", "metric", "layer"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["model", "real_dataset", "layer", "metric"], name="metric_result_once_per_layer"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(layer__gte=AVERAGE_LAYER, layer__lte=10),
+                name="metric_result_layer_0_to_10",
+            ),
+        ]
+
+    def __str__(self):
+        where = "mean" if self.layer == AVERAGE_LAYER else f"layer {self.layer}"
+        return f"{self.model} / {self.get_metric_display()} / {where}"
+
+
+class DownloadLog(models.Model):
+    """Who downloaded which report of which surveys, when, and what exactly they got (size and sha256)."""
+
+    class What(models.TextChoices):
+        ANSWERS_CSV = "answers_csv", "Answers (CSV)"
+        DATA_DICTIONARY = "data_dictionary", "Data dictionary (CSV)"
+        STATS_JSON = "stats_json", "Statistics (JSON)"
+        METRICS_CSV = "metrics_csv", "Image-distribution metrics (CSV)"
+        PDF = "pdf", "Report (PDF)"
+
+    class Via(models.TextChoices):
+        WEB = "web", "Browser"
+        COMMAND = "command", "Command line"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    what = models.CharField(max_length=32, choices=What.choices)
+    via = models.CharField(max_length=16, choices=Via.choices)
+    surveys = models.JSONField(default=list, blank=True, help_text="Survey names in the download.")
+    models_compared = models.JSONField(default=list, blank=True, help_text="Model names in the download.")
+    byte_size = models.PositiveBigIntegerField(default=0)
+    sha256 = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(
+                    what__in=["answers_csv", "data_dictionary", "stats_json", "metrics_csv", "pdf"]
+                ),
+                name="download_log_what_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(via__in=["web", "command"]), name="download_log_via_valid"
+            ),
+        ]
+
+    def __str__(self):
+        who = self.user or "command line"
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.get_what_display()} by {who}"

@@ -1,0 +1,238 @@
+"""Reads for metrics and reports: datasets and their layered CT slices, stored metric results, and the answers
+of surveys as tidy rows (with reader pseudonyms) for the statistics."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Iterable, Sequence
+from typing import NamedTuple
+
+from django.conf import settings
+from django.db.models import Count
+
+from imaging.models import Dataset, Modality, Slice
+from metrics.exports import AnswerRow, MetricRow
+from metrics.layerwise import AVERAGE_LAYER
+from metrics.models import MetricResult, MetricsJob
+from metrics.report import SurveyInfo
+from studies import roles
+from studies.models import Answer, Survey
+
+
+class StoredSlice(NamedTuple):
+    """A CT slice in storage: its pixels' storage name, the patient and volume it belongs to, its matrix."""
+
+    pixels: str
+    layer: int
+    patient: str
+    volume: str
+    rows: int
+    columns: int
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.rows, self.columns
+
+
+def dataset_named(name: str, kind: str) -> Dataset | None:
+    return Dataset.objects.filter(name=name, kind=kind).first()
+
+
+def dataset_names(kind: str) -> list[str]:
+    return list(Dataset.objects.filter(kind=kind).order_by("name").values_list("name", flat=True))
+
+
+def layered_ct_slices(dataset: Dataset) -> list[StoredSlice]:
+    """Every CT slice of the dataset that has an axial layer, in volume and slice order."""
+    rows = (
+        Slice.objects.filter(volume__dataset=dataset, volume__modality=Modality.CT, axial_layer__isnull=False)
+        .order_by("volume__patient", "volume_id", "index")
+        .values_list(
+            "pixels", "axial_layer", "volume__patient", "volume__uid", "volume__rows", "volume__columns"
+        )
+    )
+    return [
+        StoredSlice(pixels, layer, patient, str(volume), rows, columns)
+        for pixels, layer, patient, volume, rows, columns in rows
+    ]
+
+
+def by_layer(slices: Iterable[StoredSlice]) -> dict[int, list[StoredSlice]]:
+    grouped: dict[int, list[StoredSlice]] = {}
+    for stored in slices:
+        grouped.setdefault(stored.layer, []).append(stored)
+    return grouped
+
+
+def metric_results(*, models: Iterable[Dataset] | None = None):
+    """Stored results, optionally of some models only, with their datasets, ordered for tables."""
+    results = MetricResult.objects.select_related("model", "real_dataset")
+    if models is not None:
+        results = results.filter(model__in=list(models))
+    return results.order_by("model__name", "real_dataset__name", "metric", "layer")
+
+
+def models_with_results() -> list[Dataset]:
+    ids = MetricResult.objects.values_list("model_id", flat=True).distinct()
+    return list(Dataset.objects.filter(pk__in=ids).order_by("name"))
+
+
+def average_results(*, models: Iterable[Dataset] | None = None):
+    return metric_results(models=models).filter(layer=AVERAGE_LAYER)
+
+
+def latest_job(model: Dataset, real_dataset: Dataset) -> MetricsJob | None:
+    return (
+        MetricsJob.objects.filter(model=model, real_dataset=real_dataset)
+        .order_by("-created_at", "-id")
+        .first()
+    )
+
+
+def metric_rows(models: Iterable[Dataset] | None = None) -> list[MetricRow]:
+    """Stored results (of ``models`` only, if given) as plain rows for tables, figures and CSV."""
+    return [
+        MetricRow(
+            model=result.model.name,
+            real_dataset=result.real_dataset.name,
+            layer=result.layer,
+            metric=result.metric,
+            value=result.value,
+            baseline=result.baseline,
+            normalised=result.normalised,
+            n_synthetic=result.n_synthetic,
+            n_reference=result.n_reference,
+            n_held_out=result.n_held_out,
+            note=result.note,
+            computed_at=result.computed_at,
+            detail=result.detail,
+        )
+        for result in metric_results(models=models)
+    ]
+
+
+# --- Reports -------------------------------------------------------------------------------------------------
+
+
+def can_read_reports(user) -> bool:
+    """Researchers (and study admins) and staff may read and download reports; readers may not."""
+    return bool(user.is_authenticated and user.is_active and (user.is_staff or roles.is_researcher(user)))
+
+
+def reader_pseudonym(user_id: int) -> str:
+    """A reader's stable pseudonym: the same in every survey and download, not reversible without SECRET_KEY."""
+    digest = hmac.new(settings.SECRET_KEY.encode(), f"blindread-reader:{user_id}".encode(), hashlib.sha256)
+    return f"R-{digest.hexdigest()[:10]}"
+
+
+def reportable_surveys():
+    """Every survey with its reader and answer counts, by name."""
+    return (
+        Survey.objects.select_related("model_dataset", "real_dataset")
+        .annotate(
+            reader_count=Count("assignments", distinct=True),
+            answer_count=Count("items__answers", distinct=True),
+        )
+        .order_by("name")
+    )
+
+
+def surveys_by_name(names: Sequence[str]) -> tuple[list[Survey], list[str]]:
+    """The surveys with these exact names, in the order given (repeats dropped), and the names not found."""
+    wanted = list(dict.fromkeys(name.strip() for name in names if name.strip()))
+    found = {survey.name: survey for survey in reportable_surveys().filter(name__in=wanted)}
+    return [found[name] for name in wanted if name in found], [name for name in wanted if name not in found]
+
+
+def survey_names() -> list[str]:
+    return list(Survey.objects.order_by("name").values_list("name", flat=True))
+
+
+def survey_infos(surveys: Sequence[Survey]) -> list[SurveyInfo]:
+    counts = dict(
+        Survey.objects.filter(pk__in=[survey.pk for survey in surveys])
+        .annotate(readers=Count("assignments", distinct=True))
+        .values_list("pk", "readers")
+    )
+    return [
+        SurveyInfo(
+            name=survey.name,
+            model_alias=survey.model_alias,
+            model=survey.model_dataset.name,
+            real_dataset=survey.real_dataset.name,
+            status=survey.status,
+            item_count=survey.item_count,
+            reader_count=counts.get(survey.pk, 0),
+        )
+        for survey in surveys
+    ]
+
+
+ANSWER_FIELDS = (
+    "item__survey__name",
+    "item__survey__model_alias",
+    "item__survey__model_dataset__name",
+    "assignment__reader_id",
+    "assignment__reader__reader_profile__specialty",
+    "assignment__reader__reader_profile__years_of_experience",
+    "item__public_id",
+    "item__truth",
+    "choice",
+    "reason",
+    "seconds_on_slice",
+    "window_width",
+    "window_level",
+    "window_changed",
+    "zoom",
+    "item__axial_layer",
+    "revision_count",
+    "updated_at",
+)
+
+
+def answer_rows(surveys: Sequence[Survey]) -> list[AnswerRow]:
+    """Every current answer to the surveys' items, one tidy row each, ordered by survey, item and reader."""
+    rows = Answer.objects.filter(item__survey__in=list(surveys)).order_by(
+        "item__survey__name", "item__public_id", "assignment__reader_id"
+    )
+    pseudonyms: dict[int, str] = {}
+    result = []
+    for values in rows.values_list(*ANSWER_FIELDS):
+        (survey, alias, model, reader_id, specialty, years, item, truth, choice, reason, seconds, width, level,
+         changed, zoom, layer, revisions, answered_at) = values  # fmt: skip
+        if reader_id not in pseudonyms:
+            pseudonyms[reader_id] = reader_pseudonym(reader_id)
+        result.append(
+            AnswerRow(
+                survey=survey,
+                model_alias=alias,
+                model=model,
+                reader=pseudonyms[reader_id],
+                reader_specialty=specialty or "",
+                reader_years_of_experience=years,
+                item=item,
+                truth=truth,
+                answer=choice,
+                reason=reason,
+                seconds_on_slice=seconds,
+                window_width=width,
+                window_level=level,
+                window_changed=changed,
+                zoom=zoom,
+                axial_layer=layer,
+                revisions=revisions,
+                answered_at=answered_at,
+            )
+        )
+    return result
+
+
+def report_for(surveys: Sequence[Survey], *, title: str | None = None):
+    """The report of ``surveys`` (in that order): their answers, statistics, and their models' metrics."""
+    from metrics.report import build_report
+
+    models = {survey.model_dataset_id: survey.model_dataset for survey in surveys}
+    return build_report(
+        answer_rows(surveys), survey_infos(surveys), metric_rows(models.values()), title=title
+    )

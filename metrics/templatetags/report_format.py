@@ -1,0 +1,47 @@
+"""Number formats of the report pages, the same as in the PDF (see metrics.report)."""
+
+from django import template
+
+from metrics.report import format_interval, format_p, format_percent, p_text, table3_cell
+
+register = template.Library()
+
+
+@register.filter
+def percent(estimate) -> str:
+    return format_percent(estimate)
+
+
+@register.filter
+def interval(estimate) -> str:
+    return format_interval(estimate)
+
+
+@register.filter
+def pvalue(p) -> str:
+    return format_p(p)
+
+
+@register.filter
+def ptext(p) -> str:
+    return p_text(p)
+
+
+@register.filter
+def table3(test) -> str:
+    return table3_cell(test)
+
+
+@register.filter
+def number(value, digits: int = 4) -> str:
+    return "" if value is None else f"{value:.{int(digits)}g}"
+
+
+@register.filter
+def fixed(value, digits: int = 3) -> str:
+    return "" if value is None else f"{value:.{int(digits)}f}"
+
+
+@register.filter
+def times100(value):
+    return None if value is None else 100 * value

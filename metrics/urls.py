@@ -1,0 +1,16 @@
+from django.urls import path
+
+from metrics import views
+
+app_name = "metrics"
+
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("surveys/", views.report, name="report"),
+    path("models/", views.models, name="models"),
+    path("download/answers.csv", views.download_answers, name="answers_csv"),
+    path("download/data-dictionary.csv", views.download_dictionary, name="data_dictionary"),
+    path("download/stats.json", views.download_stats, name="stats_json"),
+    path("download/metrics.csv", views.download_metrics, name="metrics_csv"),
+    path("download/report.pdf", views.download_pdf, name="report_pdf"),
+]

@@ -1,0 +1,170 @@
+"""Researcher pages: reports of one or several surveys, the models' image-distribution metrics, downloads.
+
+Everything here is read-only apart from the download log. Access: researchers (and study admins) and staff;
+anyone else signed in gets 403, anonymous visitors are sent to sign in.
+"""
+
+from functools import wraps
+
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from imaging.models import Dataset
+from metrics import figures, selectors
+from metrics.downloads import What, make_download
+from metrics.layerwise import METRICS
+from metrics.report import HYPOTHESES_IN_WORDS, TABLE2_TITLE, TABLE3_MARKS, TABLE3_TITLE, table2_variants
+from metrics.services import record_download
+
+
+def researcher_page(view):
+    """Only for those who may read reports; responses are never cached (they hold study results)."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if not selectors.can_read_reports(request.user):
+            return _problem(request, "Reports are for researchers; this account is not one.", 403)
+        response = view(request, *args, **kwargs)
+        response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    return require_GET(wrapper)
+
+
+def _problem(request, message: str, status: int) -> HttpResponse:
+    return render(request, "metrics/problem.html", {"message": message}, status=status)
+
+
+def _chosen_surveys(request, *, required: bool = True):
+    """The surveys named by ?survey=NAME (repeatable), or a problem response saying what is wrong."""
+    names = request.GET.getlist("survey")
+    surveys, unknown = selectors.surveys_by_name(names)
+    if unknown:
+        return None, _problem(request, f"Unknown survey: {', '.join(repr(name) for name in unknown)}.", 404)
+    if required and not surveys:
+        return None, _problem(request, "Choose at least one survey (?survey=NAME).", 400)
+    return surveys, None
+
+
+def _chosen_models(request):
+    names = [name for name in request.GET.getlist("model") if name.strip()]
+    if not names:
+        return None, None
+    models = list(Dataset.objects.filter(kind=Dataset.Kind.SYNTHETIC_CT, name__in=names).order_by("name"))
+    unknown = sorted(set(names) - {model.name for model in models})
+    if unknown:
+        return None, _problem(request, f"Unknown model: {', '.join(repr(name) for name in unknown)}.", 404)
+    return models, None
+
+
+@researcher_page
+def index(request):
+    return render(
+        request,
+        "metrics/index.html",
+        {"surveys": selectors.reportable_surveys(), "models": selectors.models_with_results()},
+    )
+
+
+@researcher_page
+def report(request):
+    surveys, problem = _chosen_surveys(request)
+    if problem:
+        return problem
+    content = selectors.report_for(surveys)
+    context = {
+        "report": content,
+        "query": request.GET.urlencode(),
+        "hypotheses": HYPOTHESES_IN_WORDS,
+        "table2_title": TABLE2_TITLE,
+        "table2_variants": table2_variants(content),
+        "table3_title": TABLE3_TITLE,
+        "table3_marks": TABLE3_MARKS,
+        "figures": {
+            "accuracy": figures.svg_text(figures.accuracy_figure(content)),
+            "confusion": figures.svg_text(figures.confusion_figure(content)),
+            "layers": figures.svg_text(figures.layer_accuracy_figure(content)),
+        },
+        "metric_figures": _metric_figures(content.metric_rows),
+    }
+    return render(request, "metrics/report.html", context)
+
+
+def _metric_figures(rows) -> list[str]:
+    """The layer-wise curves of every metric (the paper's Figs. 5-7) and the mean spectra (Fig. 8), as SVG."""
+    if not rows:
+        return []
+    curves = figures.metric_curves_figure(rows, METRICS, figures.LAYERWISE_TITLE, columns=2)
+    return [figures.svg_text(curves), figures.svg_text(figures.spectra_figure(rows))]
+
+
+@researcher_page
+def models(request):
+    chosen, problem = _chosen_models(request)
+    if problem:
+        return problem
+    rows = selectors.metric_rows(chosen if chosen is not None else selectors.models_with_results())
+    context = {
+        "rows": [row for row in rows if row.is_average],
+        "model_names": sorted({row.model for row in rows}),
+        "query": request.GET.urlencode(),
+        "metric_figures": _metric_figures(rows),
+        "unavailable": sorted(
+            {
+                row.note
+                for row in rows
+                if row.is_average and row.metric in ("fid", "kid") and row.value is None
+            }
+        ),
+    }
+    return render(request, "metrics/models.html", context)
+
+
+def _download(request, what: str, *, surveys=(), models=None) -> HttpResponse:
+    download = make_download(what, surveys, models)
+    record_download(
+        user=request.user,
+        what=what,
+        content=download.content,
+        surveys=download.surveys,
+        models=download.models,
+    )
+    response = HttpResponse(download.content, content_type=download.content_type)
+    response["Content-Disposition"] = f'attachment; filename="{download.filename}"'
+    return response
+
+
+def _survey_download(what: str):
+    @researcher_page
+    def view(request):
+        surveys, problem = _chosen_surveys(request)
+        if problem:
+            return problem
+        return _download(request, what, surveys=surveys)
+
+    return view
+
+
+download_answers = _survey_download(What.ANSWERS_CSV)
+download_stats = _survey_download(What.STATS_JSON)
+download_pdf = _survey_download(What.PDF)
+
+
+@researcher_page
+def download_dictionary(request):
+    return _download(request, What.DATA_DICTIONARY)
+
+
+@researcher_page
+def download_metrics(request):
+    surveys, problem = _chosen_surveys(request, required=False)
+    if problem:
+        return problem
+    models, problem = _chosen_models(request)
+    if problem:
+        return problem
+    return _download(request, What.METRICS_CSV, surveys=surveys, models=models)

@@ -1,0 +1,650 @@
+/*
+ * Blindread reader page: one CT slice on a canvas, windowed here from raw HU, and the reader's answer.
+ *
+ * The page's data comes from two JSON blocks: #reader-config (this item) and #reader-strings (UI text).
+ * Pixels: GET config.pixelsUrl -> matrix*matrix little-endian int16 HU, row-major.
+ * Answer: POST config.answerUrl (JSON, X-CSRFToken); the same client_key on every retry of one answer, so the
+ * server stores it once. Until the server confirms, the answer waits in localStorage and is sent again
+ * (after a dropped connection, a reload, or signing in again). The DOM and keyboard contract is documented in
+ * docs/reader_page.md.
+ */
+(function () {
+  "use strict";
+
+  var config = JSON.parse(document.getElementById("reader-config").textContent);
+  var strings = JSON.parse(document.getElementById("reader-strings").textContent);
+
+  function byTestId(id) {
+    return document.querySelector('[data-testid="' + id + '"]');
+  }
+
+  var canvas = byTestId("slice-canvas");
+  var context = canvas.getContext("2d");
+  var message = byTestId("viewer-message");
+  var widthOut = byTestId("window-width");
+  var levelOut = byTestId("window-level");
+  var zoomOut = byTestId("zoom-level");
+  var reasonBox = byTestId("reason");
+  var submitButton = byTestId("submit-answer");
+  var previousButton = byTestId("previous");
+  var saveStatus = byTestId("save-status");
+  var dragModeButton = byTestId("drag-mode");
+  var choiceButtons = Array.prototype.slice.call(document.querySelectorAll("[data-choice]"));
+  var presetButtons = Array.prototype.slice.call(document.querySelectorAll("[data-preset]"));
+
+  var matrix = config.matrix;
+  var huMin = config.huRange[0];
+  var huMax = config.huRange[1];
+  var defaultWindow = config.defaultWindow;
+  var pendingKey = config.storageKey + ":pending";
+  var draftKey = config.storageKey + ":draft:" + config.itemId;
+  var MIN_ZOOM = 0.5;
+  var MAX_ZOOM = 16;
+  var REQUEST_TIMEOUT_MS = 15000;
+  var MAX_RETRY_DELAY_MS = 30000;
+
+  var state = {
+    hu: null,
+    width: defaultWindow.width,
+    level: defaultWindow.level,
+    zoom: 1,
+    panX: 0,
+    panY: 0,
+    windowChanged: false,
+    choice: null,
+    baseRevision: config.answer ? config.answer.revision : 0,
+    sending: false,
+    retryDelay: 1000,
+    retryTimer: null,
+    visibleMs: 0,
+    visibleSince: null,
+    dragMode: "window",
+  };
+
+  // ---------------------------------------------------------------------------------------------------
+  // Storage that survives reloads; a browser without it (private mode) still works, without the safety net.
+
+  function storageGet(key) {
+    try {
+      var raw = window.localStorage.getItem(key);
+      return raw ? JSON.parse(raw) : null;
+    } catch (error) {
+      return null;
+    }
+  }
+
+  function storageSet(key, value) {
+    try {
+      window.localStorage.setItem(key, JSON.stringify(value));
+    } catch (error) {
+      /* storage full or disabled: the answer is still sent, only not kept across reloads */
+    }
+  }
+
+  function storageRemove(key) {
+    try {
+      window.localStorage.removeItem(key);
+    } catch (error) {
+      /* nothing to remove */
+    }
+  }
+
+  function newClientKey() {
+    if (window.crypto && typeof window.crypto.randomUUID === "function") {
+      return window.crypto.randomUUID();
+    }
+    var bytes = new Uint8Array(16);
+    window.crypto.getRandomValues(bytes);
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    var hex = Array.prototype.map.call(bytes, function (b) {
+      return (b + 0x100).toString(16).slice(1);
+    }).join("");
+    return hex.slice(0, 8) + "-" + hex.slice(8, 12) + "-" + hex.slice(12, 16) + "-" + hex.slice(16, 20) + "-" + hex.slice(20);
+  }
+
+  function csrfToken() {
+    var input = document.querySelector('input[name="csrfmiddlewaretoken"]');
+    return input ? input.value : "";
+  }
+
+  // ---------------------------------------------------------------------------------------------------
+  // Time on slice: counted only while the slice is on screen and the page is visible.
+
+  function startClock() {
+    if (state.visibleSince === null && document.visibilityState === "visible" && state.hu !== null) {
+      state.visibleSince = performance.now();
+    }
+  }
+
+  function stopClock() {
+    if (state.visibleSince !== null) {
+      state.visibleMs += performance.now() - state.visibleSince;
+      state.visibleSince = null;
+    }
+  }
+
+  function secondsOnSlice() {
+    var running = state.visibleSince === null ? 0 : performance.now() - state.visibleSince;
+    return Math.round((state.visibleMs + running) / 10) / 100;
+  }
+
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "visible") {
+      startClock();
+    } else {
+      stopClock();
+    }
+  });
+
+  // ---------------------------------------------------------------------------------------------------
+  // Pixels and drawing
+
+  var offscreen = document.createElement("canvas");
+  offscreen.width = matrix;
+  offscreen.height = matrix;
+  var offscreenContext = offscreen.getContext("2d");
+  var imageData = offscreenContext.createImageData(matrix, matrix);
+
+  function loadPixels(attempt) {
+    message.textContent = strings.loading;
+    message.hidden = false;
+    fetch(config.pixelsUrl, { credentials: "same-origin", cache: "no-store" })
+      .then(function (response) {
+        if (!response.ok) {
+          throw new Error("status " + response.status);
+        }
+        return response.arrayBuffer();
+      })
+      .then(function (buffer) {
+        if (buffer.byteLength !== matrix * matrix * 2) {
+          throw new Error("unexpected size");
+        }
+        var view = new DataView(buffer);
+        var hu = new Int16Array(matrix * matrix);
+        for (var i = 0; i < hu.length; i += 1) {
+          hu[i] = view.getInt16(i * 2, true);
+        }
+        state.hu = hu;
+        message.hidden = true;
+        canvas.dataset.loaded = "true";
+        renderWindow();
+        startClock();
+      })
+      .catch(function () {
+        message.textContent = strings.loadFailed;
+        var delay = Math.min(MAX_RETRY_DELAY_MS, 1000 * Math.pow(2, attempt));
+        window.setTimeout(function () {
+          loadPixels(attempt + 1);
+        }, delay);
+      });
+  }
+
+  function renderWindow() {
+    if (state.hu === null) {
+      return;
+    }
+    var low = state.level - state.width / 2;
+    var span = huMax - huMin + 1;
+    var lut = new Uint8ClampedArray(span);
+    for (var v = 0; v < span; v += 1) {
+      lut[v] = Math.round(((v + huMin - low) / state.width) * 255);
+    }
+    var pixels = imageData.data;
+    var hu = state.hu;
+    for (var i = 0, j = 0; i < hu.length; i += 1, j += 4) {
+      var value = hu[i];
+      var grey = value < huMin ? lut[0] : value > huMax ? lut[span - 1] : lut[value - huMin];
+      pixels[j] = grey;
+      pixels[j + 1] = grey;
+      pixels[j + 2] = grey;
+      pixels[j + 3] = 255;
+    }
+    offscreenContext.putImageData(imageData, 0, 0);
+    draw();
+  }
+
+  function fitCanvas() {
+    var rect = canvas.getBoundingClientRect();
+    var ratio = window.devicePixelRatio || 1;
+    var width = Math.max(1, Math.round(rect.width * ratio));
+    var height = Math.max(1, Math.round(rect.height * ratio));
+    if (canvas.width !== width || canvas.height !== height) {
+      canvas.width = width;
+      canvas.height = height;
+    }
+  }
+
+  function scaleOnCanvas() {
+    return (Math.min(canvas.width, canvas.height) / matrix) * state.zoom;
+  }
+
+  function draw() {
+    fitCanvas();
+    context.setTransform(1, 0, 0, 1, 0, 0);
+    context.fillStyle = "#000";
+    context.fillRect(0, 0, canvas.width, canvas.height);
+    if (state.hu !== null) {
+      var scale = scaleOnCanvas();
+      var ratio = window.devicePixelRatio || 1;
+      context.imageSmoothingEnabled = scale < 1;
+      context.setTransform(
+        scale,
+        0,
+        0,
+        scale,
+        canvas.width / 2 + state.panX * ratio - (matrix * scale) / 2,
+        canvas.height / 2 + state.panY * ratio - (matrix * scale) / 2
+      );
+      context.drawImage(offscreen, 0, 0);
+    }
+    widthOut.textContent = String(Math.round(state.width));
+    levelOut.textContent = String(Math.round(state.level));
+    zoomOut.textContent = String(Math.round(state.zoom * 100));
+  }
+
+  // ---------------------------------------------------------------------------------------------------
+  // Window, zoom, pan
+
+  function setWindow(width, level) {
+    state.width = Math.max(1, Math.min(8000, width));
+    state.level = Math.max(huMin, Math.min(huMax, level));
+    if (Math.round(state.width) !== defaultWindow.width || Math.round(state.level) !== defaultWindow.level) {
+      state.windowChanged = true;
+    }
+    canvas.dataset.windowChanged = String(state.windowChanged);
+    presetButtons.forEach(function (button) {
+      var preset = presetFor(button.dataset.preset);
+      button.setAttribute(
+        "aria-pressed",
+        String(preset.width === Math.round(state.width) && preset.level === Math.round(state.level))
+      );
+    });
+    renderWindow();
+  }
+
+  function presetFor(key) {
+    for (var i = 0; i < config.presets.length; i += 1) {
+      if (config.presets[i].key === key) {
+        return config.presets[i];
+      }
+    }
+    return null;
+  }
+
+  function applyPreset(key) {
+    var preset = presetFor(key);
+    if (preset) {
+      setWindow(preset.width, preset.level);
+    }
+  }
+
+  // Zoom about a point given in CSS pixels relative to the canvas centre, keeping that point still.
+  function zoomBy(factor, aboutX, aboutY) {
+    var zoom = Math.max(MIN_ZOOM, Math.min(MAX_ZOOM, state.zoom * factor));
+    var applied = zoom / state.zoom;
+    aboutX = aboutX || 0;
+    aboutY = aboutY || 0;
+    state.panX = aboutX - (aboutX - state.panX) * applied;
+    state.panY = aboutY - (aboutY - state.panY) * applied;
+    state.zoom = zoom;
+    draw();
+  }
+
+  function resetView() {
+    state.zoom = 1;
+    state.panX = 0;
+    state.panY = 0;
+    setWindow(defaultWindow.width, defaultWindow.level);
+  }
+
+  function fromCentre(event) {
+    var rect = canvas.getBoundingClientRect();
+    return { x: event.clientX - rect.left - rect.width / 2, y: event.clientY - rect.top - rect.height / 2 };
+  }
+
+  var pointers = new Map();
+  var pinch = null;
+
+  canvas.addEventListener("pointerdown", function (event) {
+    canvas.setPointerCapture(event.pointerId);
+    pointers.set(event.pointerId, { x: event.clientX, y: event.clientY, button: event.button, shift: event.shiftKey });
+    if (pointers.size === 2) {
+      pinch = pinchState();
+    }
+    event.preventDefault();
+  });
+
+  function pinchState() {
+    var points = Array.from(pointers.values());
+    var dx = points[1].x - points[0].x;
+    var dy = points[1].y - points[0].y;
+    return { distance: Math.hypot(dx, dy) || 1, x: (points[0].x + points[1].x) / 2, y: (points[0].y + points[1].y) / 2 };
+  }
+
+  canvas.addEventListener("pointermove", function (event) {
+    var last = pointers.get(event.pointerId);
+    if (!last) {
+      return;
+    }
+    var dx = event.clientX - last.x;
+    var dy = event.clientY - last.y;
+    last.x = event.clientX;
+    last.y = event.clientY;
+    if (pointers.size >= 2 && pinch) {
+      var next = pinchState();
+      var rect = canvas.getBoundingClientRect();
+      state.panX += next.x - pinch.x;
+      state.panY += next.y - pinch.y;
+      zoomBy(next.distance / pinch.distance, next.x - rect.left - rect.width / 2, next.y - rect.top - rect.height / 2);
+      pinch = next;
+      return;
+    }
+    var panning = state.dragMode === "pan" || last.shift || event.shiftKey || last.button === 1 || last.button === 2;
+    if (panning) {
+      state.panX += dx;
+      state.panY += dy;
+      draw();
+    } else {
+      var sensitivity = Math.max(1, state.width / 256);
+      setWindow(state.width + dx * 2 * sensitivity, state.level - dy * sensitivity);
+    }
+  });
+
+  function endPointer(event) {
+    pointers.delete(event.pointerId);
+    pinch = pointers.size === 2 ? pinchState() : null;
+  }
+
+  canvas.addEventListener("pointerup", endPointer);
+  canvas.addEventListener("pointercancel", endPointer);
+  canvas.addEventListener("contextmenu", function (event) {
+    event.preventDefault();
+  });
+  canvas.addEventListener(
+    "wheel",
+    function (event) {
+      event.preventDefault();
+      var point = fromCentre(event);
+      zoomBy(event.deltaY < 0 ? 1.15 : 1 / 1.15, point.x, point.y);
+    },
+    { passive: false }
+  );
+  window.addEventListener("resize", draw);
+
+  presetButtons.forEach(function (button) {
+    button.addEventListener("click", function () {
+      applyPreset(button.dataset.preset);
+    });
+  });
+  byTestId("zoom-in").addEventListener("click", function () {
+    zoomBy(1.25);
+  });
+  byTestId("zoom-out").addEventListener("click", function () {
+    zoomBy(1 / 1.25);
+  });
+  byTestId("reset-view").addEventListener("click", resetView);
+  dragModeButton.addEventListener("click", function () {
+    state.dragMode = state.dragMode === "window" ? "pan" : "window";
+    dragModeButton.setAttribute("aria-pressed", String(state.dragMode === "pan"));
+    dragModeButton.textContent = state.dragMode === "pan" ? strings.dragPan : strings.dragWindow;
+  });
+
+  // ---------------------------------------------------------------------------------------------------
+  // The answer
+
+  function setChoice(choice, remember) {
+    state.choice = choice;
+    choiceButtons.forEach(function (button) {
+      button.setAttribute("aria-pressed", String(button.dataset.choice === choice));
+    });
+    submitButton.disabled = choice === null || state.sending;
+    if (remember !== false) {
+      saveDraft();
+    }
+  }
+
+  function saveDraft() {
+    storageSet(draftKey, { choice: state.choice, reason: reasonBox.value });
+  }
+
+  choiceButtons.forEach(function (button) {
+    button.addEventListener("click", function () {
+      setChoice(button.dataset.choice);
+    });
+  });
+  reasonBox.addEventListener("input", saveDraft);
+
+  function showStatus(text, kind) {
+    saveStatus.textContent = text;
+    saveStatus.dataset.state = kind;
+  }
+
+  function submit() {
+    if (state.sending) {
+      return;
+    }
+    if (state.choice === null) {
+      showStatus(strings.chooseFirst, "error");
+      return;
+    }
+    var pending = {
+      itemId: config.itemId,
+      url: config.answerUrl,
+      body: {
+        choice: state.choice,
+        reason: reasonBox.value,
+        seconds_on_slice: secondsOnSlice(),
+        window_width: Math.round(state.width * 10) / 10,
+        window_level: Math.round(state.level * 10) / 10,
+        zoom: Math.round(state.zoom * 1000) / 1000,
+        window_changed: state.windowChanged,
+        client_key: newClientKey(),
+        base_revision: state.baseRevision,
+      },
+    };
+    storageSet(pendingKey, pending);
+    send(pending, true);
+  }
+
+  function setSending(sending) {
+    state.sending = sending;
+    submitButton.disabled = sending || state.choice === null;
+    submitButton.setAttribute("aria-busy", String(sending));
+    document.body.dataset.sending = String(sending);
+  }
+
+  // Send a pending answer until the server has it. `current` says whether it is this page's item.
+  function send(pending, current) {
+    window.clearTimeout(state.retryTimer);
+    state.retryTimer = null;
+    setSending(true);
+    showStatus(strings.saving, "saving");
+    var controller = typeof AbortController === "function" ? new AbortController() : null;
+    var timeout = window.setTimeout(function () {
+      if (controller) {
+        controller.abort();
+      }
+    }, REQUEST_TIMEOUT_MS);
+    fetch(pending.url, {
+      method: "POST",
+      credentials: "same-origin",
+      cache: "no-store",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken(), Accept: "application/json" },
+      body: JSON.stringify(pending.body),
+      signal: controller ? controller.signal : undefined,
+    })
+      .then(function (response) {
+        window.clearTimeout(timeout);
+        return response
+          .json()
+          .catch(function () {
+            return {};
+          })
+          .then(function (data) {
+            handleResponse(pending, current, response.status, data);
+          });
+      })
+      .catch(function () {
+        window.clearTimeout(timeout);
+        retryLater(pending, current, strings.retrying);
+      });
+  }
+
+  function retryLater(pending, current, text) {
+    showStatus(text, "retrying");
+    state.retryTimer = window.setTimeout(function () {
+      state.retryTimer = null;
+      send(pending, current);
+    }, state.retryDelay);
+    state.retryDelay = Math.min(MAX_RETRY_DELAY_MS, state.retryDelay * 2);
+  }
+
+  function handleResponse(pending, current, status, data) {
+    state.retryDelay = 1000;
+    if (status === 200) {
+      storageRemove(pendingKey);
+      if (current) {
+        storageRemove(draftKey);
+        showStatus(strings.saved, "saved");
+        window.location.assign(data.next_url);
+      } else {
+        setSending(false);
+        showStatus("", "idle");
+      }
+      return;
+    }
+    if (status === 403) {
+      // Signed out, or the form's security token is stale: keep the answer and send it once signed in again.
+      setSending(false);
+      showStatus(strings.sessionEnded, "error");
+      return;
+    }
+    if (status >= 500 || status === 0 || status === 429) {
+      retryLater(pending, current, strings.retrying);
+      return;
+    }
+    // The server will never accept this submission (already answered elsewhere, closed, invalid): drop it.
+    storageRemove(pendingKey);
+    setSending(false);
+    showStatus(data.error || strings.notSaved, "error");
+    if (status === 409 && data.next_url) {
+      storageRemove(draftKey);
+      window.setTimeout(function () {
+        window.location.assign(data.next_url);
+      }, 2500);
+    }
+  }
+
+  submitButton.addEventListener("click", submit);
+  if (previousButton) {
+    previousButton.disabled = !config.previousUrl;
+    previousButton.addEventListener("click", function () {
+      if (config.previousUrl) {
+        window.location.assign(config.previousUrl);
+      }
+    });
+  }
+  if (config.position === config.total) {
+    submitButton.firstChild.textContent = strings.saveAndFinish + " ";
+  }
+
+  window.addEventListener("online", function () {
+    var pending = storageGet(pendingKey);
+    if (pending && state.retryTimer !== null) {
+      state.retryDelay = 1000;
+      send(pending, pending.itemId === config.itemId);
+    }
+  });
+  window.addEventListener("beforeunload", function (event) {
+    if (storageGet(pendingKey) && state.sending) {
+      event.preventDefault();
+      event.returnValue = "";
+    }
+  });
+
+  // ---------------------------------------------------------------------------------------------------
+  // Keyboard
+
+  var CHOICE_KEYS = { r: "real", s: "synthetic", i: "indeterminable" };
+
+  // Links, the help toggle and buttons other than the answer buttons keep their own Enter.
+  function ownsEnter(target) {
+    var tag = target && target.tagName;
+    if (tag === "A" || tag === "SUMMARY") {
+      return true;
+    }
+    return tag === "BUTTON" && !target.dataset.choice && target !== submitButton;
+  }
+
+  document.addEventListener("keydown", function (event) {
+    var tag = event.target && event.target.tagName;
+    var typing = event.target === reasonBox || tag === "INPUT" || tag === "SELECT";
+    if (typing) {
+      if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+        event.preventDefault();
+        submit();
+      } else if (event.key === "Escape") {
+        reasonBox.blur();
+      }
+      return;
+    }
+    if (event.ctrlKey || event.metaKey || event.altKey) {
+      return;
+    }
+    var key = event.key.length === 1 ? event.key.toLowerCase() : event.key;
+    var handled = true;
+    if (presetFor(key)) {
+      applyPreset(key);
+    } else if (key === "0" || key === "Escape") {
+      resetView();
+    } else if (CHOICE_KEYS[key]) {
+      setChoice(CHOICE_KEYS[key]);
+    } else if (key === "Enter" && !ownsEnter(event.target)) {
+      submit();
+    } else if (key === "+" || key === "=") {
+      zoomBy(1.25);
+    } else if (key === "-" || key === "_") {
+      zoomBy(1 / 1.25);
+    } else if (key === "p" && config.previousUrl) {
+      window.location.assign(config.previousUrl);
+    } else if (key === "ArrowLeft" || key === "ArrowRight" || key === "ArrowUp" || key === "ArrowDown") {
+      var step = 20;
+      state.panX += key === "ArrowLeft" ? -step : key === "ArrowRight" ? step : 0;
+      state.panY += key === "ArrowUp" ? -step : key === "ArrowDown" ? step : 0;
+      draw();
+    } else {
+      handled = false;
+    }
+    if (handled) {
+      event.preventDefault();
+    }
+  });
+
+  // ---------------------------------------------------------------------------------------------------
+  // Start: restore a saved answer or draft, send any answer still waiting, load the pixels.
+
+  if (config.answer) {
+    reasonBox.value = config.answer.reason;
+    setChoice(config.answer.choice, false);
+  }
+  var draft = storageGet(draftKey);
+  if (draft) {
+    reasonBox.value = draft.reason || "";
+    setChoice(draft.choice || null, false);
+  }
+  var waiting = storageGet(pendingKey);
+  if (waiting && waiting.body) {
+    if (waiting.itemId === config.itemId) {
+      reasonBox.value = waiting.body.reason;
+      setChoice(waiting.body.choice, false);
+      send(waiting, true);
+    } else {
+      send(waiting, false);
+    }
+  }
+  canvas.dataset.loaded = "false";
+  canvas.dataset.windowChanged = "false";
+  draw();
+  loadPixels(0);
+})();

@@ -1,0 +1,499 @@
+"""Admin for reader studies: create surveys, open them (the blinding audit runs first), invite readers, follow
+progress and send reminders. Survey management needs the admin group; progress is open to researchers too."""
+
+from collections import Counter
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.core.files.storage import default_storage
+from django.db.models import Count
+from django.http import HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from imaging.rendering import png_bytes, window_to_uint8
+from studies import roles
+from studies.forms import InvitationsForm, SurveyCreateForm
+from studies.models import Answer, AnswerRevision, Assignment, Invitation, Item, ReaderProfile, Survey
+from studies.rendering import decode_payload
+from studies.selectors import survey_progress, surveys_with_counts
+from studies.services import (
+    DRAFT_SETTINGS,
+    StudyError,
+    create_survey,
+    do_audit_survey,
+    do_change_survey_settings,
+    do_close_survey,
+    do_create_invitations,
+    do_open_survey,
+    do_revoke_invitation,
+    do_send_reminder,
+    invitation_url,
+)
+
+
+def _require_admin(request):
+    if not roles.is_study_admin(request.user):
+        raise PermissionDenied
+
+
+def _require_researcher(request):
+    if not roles.is_researcher(request.user):
+        raise PermissionDenied
+
+
+class ItemInline(admin.TabularInline):
+    model = Item
+    fields = ["public_id", "truth", "axial_layer", "slice", "preview"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="As readers see it")
+    def preview(self, obj):
+        if obj.pk is None:
+            return ""
+        url = reverse("admin:studies_item_png", args=[obj.pk])
+        return format_html('<img src="{}" width="96" height="96" loading="lazy" alt="">', url)
+
+
+@admin.register(Survey)
+class SurveyAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "model_alias",
+        "status",
+        "real_count",
+        "synthetic_count",
+        "reader_count",
+        "finished_count",
+        "last_audit_passed",
+        "created_at",
+    ]
+    list_filter = ["status", "model_dataset"]
+    search_fields = ["name", "model_alias"]
+    inlines = [ItemInline]
+    actions = ["open_surveys", "close_surveys", "audit_surveys"]
+    change_form_template = "admin/studies/survey/change_form.html"
+
+    def get_queryset(self, request):
+        return surveys_with_counts()
+
+    def get_actions(self, request):
+        return super().get_actions(request) if roles.is_study_admin(request.user) else {}
+
+    @admin.display(ordering="reader_count", description="Readers")
+    def reader_count(self, obj):
+        return obj.reader_count
+
+    @admin.display(ordering="finished_count", description="Finished")
+    def finished_count(self, obj):
+        return obj.finished_count
+
+    def get_readonly_fields(self, request, obj=None):
+        editable = set(DRAFT_SETTINGS) if obj is not None and obj.is_draft else set()
+        fields = [f.name for f in Survey._meta.fields if f.name not in editable]
+        return [*fields, "layers", "audit_report"]
+
+    def get_exclude(self, request, obj=None):
+        return ["last_audit_report"]
+
+    @admin.display(description="Items per axial layer (real = synthetic)")
+    def layers(self, obj):
+        counts = Counter((item.axial_layer, item.truth) for item in obj.items.all())
+        layers = sorted({layer for layer, _ in counts})
+        return ", ".join(
+            f"layer {layer}: {counts[(layer, 'real')]}/{counts[(layer, 'synthetic')]}" for layer in layers
+        )
+
+    @admin.display(description="Last blinding audit")
+    def audit_report(self, obj):
+        if not obj.last_audit_report:
+            return "not run yet"
+        return format_html('<pre class="blinding-audit">{}</pre>', obj.last_audit_report)
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and (not obj.is_draft or obj.assignments.exists()):
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and roles.is_study_admin(request.user)
+
+    def has_add_permission(self, request):
+        return super().has_add_permission(request) and roles.is_study_admin(request.user)
+
+    def save_model(self, request, obj, form, change):
+        changes = {name: form.cleaned_data[name] for name in form.changed_data if name in DRAFT_SETTINGS}
+        try:
+            do_change_survey_settings(survey=obj, actor=request.user, **changes)
+        except StudyError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+
+    def add_view(self, request, form_url="", extra_context=None):
+        _require_admin(request)
+        form = SurveyCreateForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                created = create_survey(
+                    name=data["name"],
+                    reader_title=data["reader_title"],
+                    model_dataset=data["model_dataset"],
+                    model_alias=data["model_alias"],
+                    real_dataset=data["real_dataset"],
+                    real_count=data["per_side"],
+                    synthetic_count=data["per_side"],
+                    seed=data["seed"],
+                    allow_going_back=data["allow_going_back"],
+                    instructions=data["instructions"],
+                    matrix_size=data["matrix_size"],
+                    hu_min=data["hu_min"],
+                    hu_max=data["hu_max"],
+                    interpolation=data["interpolation"],
+                    mask=data["mask"],
+                    field_of_view_mm=data["field_of_view_mm"],
+                    default_window_width=data["default_window_width"],
+                    default_window_level=data["default_window_level"],
+                    actor=request.user,
+                )
+            except StudyError as exc:
+                form.add_error(None, str(exc))
+            else:
+                self.message_user(
+                    request, f"Survey {created.survey.name!r} created as a draft with its items rendered."
+                )
+                for note in created.notes:
+                    self.message_user(request, f"Pool too small: {note}", messages.WARNING)
+                return HttpResponseRedirect(reverse("admin:studies_survey_change", args=[created.survey.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Create a survey",
+            "form": form,
+            "add": True,
+            "has_view_permission": True,
+        }
+        return TemplateResponse(
+            request, "admin/studies/survey/add_form.html", context, status=400 if form.errors else 200
+        )
+
+    # Status changes -------------------------------------------------------------------------------------
+
+    @admin.action(description="Open the selected surveys (runs the blinding audit)")
+    def open_surveys(self, request, queryset):
+        _require_admin(request)
+        for survey in queryset:
+            self._open(request, survey)
+
+    @admin.action(description="Close the selected surveys")
+    def close_surveys(self, request, queryset):
+        _require_admin(request)
+        for survey in queryset:
+            try:
+                do_close_survey(survey=survey, actor=request.user)
+                self.message_user(request, f"Survey {survey.name!r} closed.")
+            except StudyError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+
+    @admin.action(description="Run the blinding audit on the selected surveys")
+    def audit_surveys(self, request, queryset):
+        _require_admin(request)
+        for survey in queryset:
+            report = do_audit_survey(survey=survey, actor=request.user)
+            if report.passed:
+                self.message_user(request, f"Blinding audit of {survey.name!r} passed.")
+            else:
+                self.message_user(
+                    request,
+                    f"Blinding audit of {survey.name!r} failed: {'; '.join(map(str, report.findings[:3]))}",
+                    messages.ERROR,
+                )
+
+    def _open(self, request, survey):
+        try:
+            do_open_survey(survey=survey, actor=request.user)
+            self.message_user(request, f"Survey {survey.name!r} passed the blinding audit and is open.")
+        except StudyError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        custom = [
+            path("<int:pk>/open/", wrap(self.open_view), name="studies_survey_open"),
+            path("<int:pk>/close/", wrap(self.close_view), name="studies_survey_close"),
+            path("<int:pk>/audit/", wrap(self.audit_view), name="studies_survey_audit"),
+            path("<int:pk>/invite/", wrap(self.invite_view), name="studies_survey_invite"),
+            path("<int:pk>/progress/", wrap(self.progress_view), name="studies_survey_progress"),
+            path(
+                "<int:pk>/remind/<int:assignment_pk>/",
+                wrap(self.remind_view),
+                name="studies_survey_remind",
+            ),
+        ]
+        return custom + super().get_urls()
+
+    def _change_url(self, survey):
+        return HttpResponseRedirect(reverse("admin:studies_survey_change", args=[survey.pk]))
+
+    def open_view(self, request, pk):
+        _require_admin(request)
+        if request.method != "POST":
+            return HttpResponse(status=405)
+        survey = get_object_or_404(Survey, pk=pk)
+        self._open(request, survey)
+        return self._change_url(survey)
+
+    def close_view(self, request, pk):
+        _require_admin(request)
+        if request.method != "POST":
+            return HttpResponse(status=405)
+        survey = get_object_or_404(Survey, pk=pk)
+        self.close_surveys(request, Survey.objects.filter(pk=survey.pk))
+        return self._change_url(survey)
+
+    def audit_view(self, request, pk):
+        _require_admin(request)
+        if request.method != "POST":
+            return HttpResponse(status=405)
+        survey = get_object_or_404(Survey, pk=pk)
+        self.audit_surveys(request, Survey.objects.filter(pk=survey.pk))
+        return self._change_url(survey)
+
+    def invite_view(self, request, pk):
+        _require_admin(request)
+        survey = get_object_or_404(Survey, pk=pk)
+        form = InvitationsForm(request.POST or None)
+        links = []
+        if request.method == "POST" and form.is_valid():
+            try:
+                invitations = do_create_invitations(
+                    survey=survey,
+                    actor=request.user,
+                    count=form.cleaned_data.get("count") or 0,
+                    emails=form.cleaned_data["emails"],
+                    label=form.cleaned_data.get("label", ""),
+                    expires_in_days=form.cleaned_data["expires_in_days"],
+                )
+            except StudyError as exc:
+                form.add_error(None, str(exc))
+            else:
+                links = [(invitation, invitation_url(invitation)) for invitation in invitations]
+                form = InvitationsForm()
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "original": survey,
+            "title": f"Invite readers to {survey.name}",
+            "form": form,
+            "links": links,
+        }
+        return TemplateResponse(
+            request, "admin/studies/survey/invite.html", context, status=400 if form.errors else 200
+        )
+
+    def progress_view(self, request, pk):
+        _require_researcher(request)
+        survey = get_object_or_404(Survey, pk=pk)
+        rows = survey_progress(survey)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "original": survey,
+            "title": f"Progress of {survey.name}",
+            "rows": rows,
+            "can_remind": roles.is_study_admin(request.user) and survey.is_open,
+            "invitations": survey.invitations.order_by("-created_at")[:200],
+        }
+        return TemplateResponse(request, "admin/studies/survey/progress.html", context)
+
+    def remind_view(self, request, pk, assignment_pk):
+        _require_admin(request)
+        if request.method != "POST":
+            return HttpResponse(status=405)
+        assignment = get_object_or_404(Assignment, pk=assignment_pk, survey_id=pk)
+        try:
+            do_send_reminder(assignment=assignment, actor=request.user)
+            self.message_user(request, f"Reminder sent to {assignment.reader}.")
+        except StudyError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+        return HttpResponseRedirect(reverse("admin:studies_survey_progress", args=[pk]))
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows written only by services: viewable, never added, edited or deleted here."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Item)
+class ItemAdmin(ReadOnlyAdmin):
+    list_display = ["public_id", "survey", "truth", "axial_layer", "slice"]
+    list_filter = ["survey", "truth", "axial_layer"]
+    search_fields = ["public_id"]
+    list_select_related = ["survey", "slice__volume__dataset"]
+    readonly_fields = [
+        "survey",
+        "public_id",
+        "truth",
+        "axial_layer",
+        "slice",
+        "payload",
+        "payload_sha256",
+        "preview",
+    ]
+
+    @admin.display(description="As readers see it (default window)")
+    def preview(self, obj):
+        url = reverse("admin:studies_item_png", args=[obj.pk])
+        return format_html('<img src="{}" width="384" alt="item preview">', url)
+
+    def get_urls(self):
+        custom = [path("<int:pk>/png/", self.admin_site.admin_view(self.png_view), name="studies_item_png")]
+        return custom + super().get_urls()
+
+    def png_view(self, request, pk):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        item = get_object_or_404(Item.objects.select_related("survey"), pk=pk)
+        survey = item.survey
+        with default_storage.open(item.payload, "rb") as handle:
+            pixels = decode_payload(handle.read(), survey.matrix_size)
+        image = window_to_uint8(pixels, width=survey.default_window_width, level=survey.default_window_level)
+        response = HttpResponse(png_bytes(image), content_type="image/png")
+        response["Cache-Control"] = "private, no-store"
+        return response
+
+
+class AnswerRevisionInline(admin.TabularInline):
+    model = AnswerRevision
+    fields = [
+        "revision",
+        "choice",
+        "reason",
+        "seconds_on_slice",
+        "window_width",
+        "window_level",
+        "zoom",
+        "created_at",
+    ]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Answer)
+class AnswerAdmin(ReadOnlyAdmin):
+    list_display = [
+        "assignment",
+        "item",
+        "choice",
+        "truth",
+        "revision_count",
+        "seconds_on_slice",
+        "created_at",
+    ]
+    list_filter = ["assignment__survey", "choice", "item__truth"]
+    list_select_related = ["assignment__survey", "assignment__reader", "item"]
+    inlines = [AnswerRevisionInline]
+
+    @admin.display(ordering="item__truth")
+    def truth(self, obj):
+        return obj.item.truth
+
+
+@admin.register(Assignment)
+class AssignmentAdmin(ReadOnlyAdmin):
+    list_display = [
+        "reader",
+        "survey",
+        "answered",
+        "total",
+        "completed_at",
+        "last_activity_at",
+        "reminder_count",
+    ]
+    list_filter = ["survey"]
+    list_select_related = ["survey", "reader"]
+    actions = ["send_reminders"]
+    exclude = ["item_order"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(answer_count=Count("answers"))
+
+    def get_actions(self, request):
+        return super().get_actions(request) if roles.is_study_admin(request.user) else {}
+
+    @admin.display(ordering="answer_count")
+    def answered(self, obj):
+        return obj.answer_count
+
+    @admin.action(description="Send a reminder e-mail to the selected readers")
+    def send_reminders(self, request, queryset):
+        _require_admin(request)
+        for assignment in queryset:
+            try:
+                do_send_reminder(assignment=assignment, actor=request.user)
+                self.message_user(request, f"Reminder sent to {assignment.reader}.")
+            except StudyError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+
+
+@admin.register(Invitation)
+class InvitationAdmin(ReadOnlyAdmin):
+    list_display = ["survey", "label", "email", "state", "created_at", "expires_at", "used_by"]
+    list_filter = ["survey"]
+    list_select_related = ["survey", "used_by"]
+    actions = ["revoke"]
+    exclude = ["token"]
+    readonly_fields = ["link"]
+
+    @admin.display(description="Link")
+    def link(self, obj):
+        if obj.state != "pending":
+            return f"({obj.state})"
+        return invitation_url(obj)
+
+    @admin.action(description="Revoke the selected invitations")
+    def revoke(self, request, queryset):
+        _require_admin(request)
+        for invitation in queryset:
+            try:
+                do_revoke_invitation(invitation=invitation, actor=request.user)
+            except StudyError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+        self.message_user(request, "Pending invitations among the selected ones are revoked.")
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if not roles.is_study_admin(request.user):
+            actions.pop("revoke", None)
+        return actions
+
+
+@admin.register(ReaderProfile)
+class ReaderProfileAdmin(ReadOnlyAdmin):
+    list_display = ["user", "specialty", "years_of_experience", "updated_at"]
+    list_filter = ["specialty"]

@@ -1,0 +1,32 @@
+"""Password sign-in for every login form (the admin's and the readers'), refused while the client or the
+username has failed too often; failures are counted from Django's user_login_failed signal."""
+
+from django.contrib.auth.backends import ModelBackend
+from django.contrib.auth.signals import user_logged_in, user_login_failed
+from django.core.exceptions import PermissionDenied
+from django.dispatch import receiver
+
+from studies import ratelimit
+
+
+class RateLimitedModelBackend(ModelBackend):
+    def authenticate(self, request, username=None, password=None, **kwargs):
+        if request is not None and ratelimit.login_is_limited(request, username):
+            # Stops every backend: Django then reports the attempt as a failed login.
+            raise PermissionDenied("too many failed sign-in attempts")
+        return super().authenticate(request, username=username, password=password, **kwargs)
+
+
+@receiver(user_login_failed)
+def count_failed_login(sender, credentials, request=None, **kwargs):
+    if request is None:
+        return
+    for limit, key in ratelimit.login_keys(request, credentials.get("username")):
+        ratelimit.register_failure(limit, key)
+
+
+@receiver(user_logged_in)
+def forget_failed_logins_of_user(sender, request, user, **kwargs):
+    if request is None:
+        return
+    ratelimit.reset(ratelimit.limit_from_settings("login_username"), user.get_username().strip().lower())

@@ -1,0 +1,575 @@
+"""The blinding audit: read every item of a survey exactly as a reader would, and fail on any measurable
+difference between real and synthetic items.
+
+The audit signs in a throwaway reader with a fresh assignment through Django's test client, walks the survey
+page by page (item page, pixel payload, answer), and compares what came back. Everything it writes, the survey
+marked open included, is rolled back at the end, so it can run on a draft, an open or a closed survey.
+See docs/blinding.md for the rules and how each is checked.
+"""
+
+import hashlib
+import json
+import re
+import secrets
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone, translation
+
+from imaging.models import Slice
+from studies.models import OPAQUE_ID_LENGTH, Assignment, Item, Survey, Truth
+from studies.rendering import BODY_THRESHOLD_HU, circle_mask, decode_payload
+
+# A feature whose values separate real from synthetic items better than this (area under the ROC curve of the
+# best threshold, either direction) counts as a leak.
+AUC_LIMIT = 0.6
+BORDER_PIXELS = 2
+# Identifiers shorter than this are too common to search for in pages (patient "1", alias "A").
+MIN_IDENTIFIER_CHARS = 4
+# Config keys whose value belongs to the item or the reader's place; every other key must be the same everywhere.
+PER_ITEM_CONFIG_KEYS = {"itemId", "position", "pixelsUrl", "answerUrl", "previousUrl", "answer"}
+IGNORED_HEADERS = {"date"}
+PAGE_HEADERS_OF_LENGTH = {"content-length"}
+CONFIG_PATTERN = re.compile(r'<script id="reader-config" type="application/json">(.*?)</script>', re.DOTALL)
+PROGRESS_PATTERN = re.compile(r'(data-testid="progress"[^>]*>)[^<]*(<)')
+CSRF_PATTERN = re.compile(r'(name="csrfmiddlewaretoken" value=")[^"]*(")')
+OPAQUE_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+@dataclass(frozen=True)
+class Finding:
+    check: str
+    message: str
+
+    def __str__(self):
+        return f"[{self.check}] {self.message}"
+
+
+@dataclass
+class BlindingReport:
+    survey: str
+    items: int
+    checks: list[str] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return not self.findings
+
+    def leak(self, check: str, message: str) -> None:
+        self.findings.append(Finding(check, message))
+
+    def text(self) -> str:
+        lines = [f"Blinding audit of {self.survey!r}: {self.items} items"]
+        failed = {f.check for f in self.findings}
+        for check in self.checks:
+            if check not in failed:
+                lines.append(f"PASS {check}")
+        lines += [f"LEAK {finding}" for finding in self.findings]
+        lines.append("PASSED" if self.passed else f"FAILED: {len(self.findings)} leak(s)")
+        return "\n".join(lines)
+
+
+def separation_auc(first, second) -> float:
+    """How well one threshold on a value separates two groups: max(AUC, 1 - AUC), 0.5 = not at all."""
+    a = np.asarray(list(first), dtype=np.float64)
+    b = np.asarray(list(second), dtype=np.float64)
+    if a.size == 0 or b.size == 0:
+        return 0.5
+    greater = (a[:, None] > b[None, :]).sum()
+    ties = (a[:, None] == b[None, :]).sum()
+    auc = (greater + 0.5 * ties) / (a.size * b.size)
+    return float(max(auc, 1.0 - auc))
+
+
+@dataclass
+class _Observation:
+    item: Item
+    position: int
+    page_status: int = 0
+    page_html: str = ""
+    page_headers: dict = field(default_factory=dict)
+    page_cookies: tuple = ()
+    config: dict = field(default_factory=dict)
+    pixels_status: int = 0
+    pixels_headers: dict = field(default_factory=dict)
+    payload: bytes = b""
+    answer_status: int = 0
+    answer_body: dict = field(default_factory=dict)
+
+    @property
+    def truth(self) -> str:
+        return self.item.truth
+
+
+class _Walk:
+    """What one reader's walk through the survey returned."""
+
+    def __init__(self):
+        self.observations: list[_Observation] = []
+        self.other_pages: dict[str, str] = {}
+        self.errors: list[str] = []
+        self.key = ""
+
+
+def audit_survey_blinding(survey: Survey) -> BlindingReport:
+    survey = Survey.objects.select_related("model_dataset", "real_dataset").get(pk=survey.pk)
+    items = list(survey.items.select_related("slice__volume").order_by("id"))
+    report = BlindingReport(survey=survey.name, items=len(items))
+    _check_structure(survey, items, report)
+    walk = _walk_as_reader(survey, items)
+    report.checks.append("reader-walk")
+    for error in walk.errors:
+        report.leak("reader-walk", error)
+    observations = walk.observations
+    if observations:
+        _check_pages(survey, walk, report)
+        _check_headers(observations, report)
+        _check_payloads(survey, observations, report)
+        _check_answer_feedback(observations, report)
+        _check_identifiers(survey, items, walk, report)
+    return report
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Checks that need no request
+
+
+def _split(values_by_item: list[tuple[str, object]]) -> tuple[list, list]:
+    real = [v for truth, v in values_by_item if truth == Truth.REAL]
+    synthetic = [v for truth, v in values_by_item if truth == Truth.SYNTHETIC]
+    return real, synthetic
+
+
+def _describe(values_by_item: list[tuple[str, object]]) -> str:
+    """'a' on 10 real items, 'b' on 10 synthetic items — how a differing value splits by truth."""
+    counts = Counter((repr(value), truth) for truth, value in values_by_item)
+    parts = [f"{value} on {n} {truth} item(s)" for (value, truth), n in sorted(counts.items())]
+    return "; ".join(parts[:6]) + ("; ..." if len(parts) > 6 else "")
+
+
+def _check_structure(survey: Survey, items: list[Item], report: BlindingReport) -> None:
+    report.checks.append("balance")
+    truths = Counter(item.truth for item in items)
+    if truths[Truth.REAL] != survey.real_count or truths[Truth.SYNTHETIC] != survey.synthetic_count:
+        report.leak(
+            "balance",
+            f"{truths[Truth.REAL]} real and {truths[Truth.SYNTHETIC]} synthetic items, expected "
+            f"{survey.real_count} and {survey.synthetic_count}",
+        )
+    report.checks.append("layers")
+    real_layers = Counter(item.axial_layer for item in items if item.truth == Truth.REAL)
+    synthetic_layers = Counter(item.axial_layer for item in items if item.truth == Truth.SYNTHETIC)
+    if real_layers != synthetic_layers:
+        report.leak(
+            "layers",
+            f"axial layers differ: real {dict(sorted(real_layers.items()))}, "
+            f"synthetic {dict(sorted(synthetic_layers.items()))}",
+        )
+    report.checks.append("ids")
+    ids = [item.public_id for item in items]
+    pks = {str(item.pk) for item in items}
+    bad = [
+        public_id
+        for public_id in ids
+        if len(public_id) != OPAQUE_ID_LENGTH
+        or not OPAQUE_ID_PATTERN.match(public_id)
+        or public_id.isdigit()
+        or public_id in pks
+    ]
+    if bad or len(set(ids)) != len(ids):
+        report.leak(
+            "ids", f"{len(bad)} item id(s) are not {OPAQUE_ID_LENGTH}-character opaque ids, or ids repeat"
+        )
+    lengths = [(item.truth, len(item.public_id)) for item in items]
+    if separation_auc(*_split(lengths)) > AUC_LIMIT:
+        report.leak("ids", f"item id lengths differ: {_describe(lengths)}")
+    report.checks.append("pre-rendered")
+    missing = []
+    for item in items:
+        try:
+            with default_storage.open(item.payload, "rb") as handle:
+                data = handle.read()
+        except (OSError, ValueError):
+            missing.append((item.truth, "missing"))
+            continue
+        if len(data) != survey.payload_bytes:
+            missing.append((item.truth, f"{len(data)} bytes"))
+        elif hashlib.sha256(data).hexdigest() != item.payload_sha256:
+            missing.append((item.truth, "changed since rendering"))
+    if missing:
+        report.leak(
+            "pre-rendered",
+            f"{len(missing)} item payload(s) are not pre-rendered at {survey.payload_bytes} bytes: "
+            f"{_describe(missing)}",
+        )
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The walk
+
+
+def _audit_host() -> str:
+    for host in settings.ALLOWED_HOSTS:
+        if host == "*":
+            return "testserver"
+        if host:
+            return host.lstrip(".")
+    return "localhost"
+
+
+def _walk_as_reader(survey: Survey, items: list[Item]) -> _Walk:
+    from studies.services import make_item_order
+
+    walk = _Walk()
+    with transaction.atomic():
+        try:
+            if not survey.is_open:
+                Survey.objects.filter(pk=survey.pk).update(
+                    status=Survey.Status.OPEN, opened_at=timezone.now()
+                )
+            reader = get_user_model().objects.create_user(
+                username=f"blinding-audit-{secrets.token_hex(8)}", password=None
+            )
+            seed = secrets.randbits(62)
+            assignment = Assignment.objects.create(
+                survey=survey,
+                reader=reader,
+                seed=seed,
+                item_order=make_item_order([i.pk for i in items], seed),
+            )
+            walk.key = assignment.key
+            client = Client(HTTP_HOST=_audit_host(), raise_request_exception=False)
+            client.force_login(reader)
+            # The walk's requests activate their own language; the caller's (an admin page) is restored after.
+            with translation.override(translation.get_language()):
+                _walk(client, survey, assignment, items, walk)
+        finally:
+            transaction.set_rollback(True)
+    return walk
+
+
+def _walk(client: Client, survey: Survey, assignment: Assignment, items: list[Item], walk: _Walk) -> None:
+    by_pk = {item.pk: item for item in items}
+    start = client.get(reverse("studies:start", args=[assignment.key]), secure=True)
+    if start.status_code != 200:
+        walk.errors.append(f"the survey's start page answered {start.status_code}")
+        return
+    walk.other_pages["start page"] = start.content.decode()
+    for position, item_pk in enumerate(assignment.item_order, start=1):
+        observation = _Observation(item=by_pk[item_pk], position=position)
+        walk.observations.append(observation)
+        page = client.get(reverse("studies:item", args=[assignment.key, position]), secure=True)
+        observation.page_status = page.status_code
+        if page.status_code != 200:
+            walk.errors.append(f"item page {position} answered {page.status_code}")
+            return
+        observation.page_html = page.content.decode()
+        observation.page_headers = _headers(page)
+        observation.page_cookies = _cookie_shapes(page)
+        match = CONFIG_PATTERN.search(observation.page_html)
+        if match is None:
+            walk.errors.append(f"item page {position} has no reader configuration")
+            return
+        observation.config = json.loads(match.group(1))
+        if observation.config.get("itemId") != observation.item.public_id:
+            walk.errors.append(f"item page {position} does not show the item the reader's order says")
+            return
+        pixels = client.get(observation.config["pixelsUrl"], secure=True)
+        observation.pixels_status = pixels.status_code
+        observation.pixels_headers = _headers(pixels)
+        observation.payload = pixels.content
+        answer = client.post(
+            observation.config["answerUrl"],
+            data=json.dumps(
+                {
+                    "choice": "indeterminable",
+                    "reason": "",
+                    "seconds_on_slice": 1.0,
+                    "window_width": float(survey.default_window_width),
+                    "window_level": float(survey.default_window_level),
+                    "zoom": 1.0,
+                    "window_changed": False,
+                    "client_key": str(uuid.uuid4()),
+                    "base_revision": 0,
+                }
+            ),
+            content_type="application/json",
+            secure=True,
+        )
+        observation.answer_status = answer.status_code
+        try:
+            observation.answer_body = json.loads(answer.content)
+        except ValueError:
+            observation.answer_body = {"unparsed": answer.content.decode(errors="replace")}
+        if answer.status_code != 200:
+            walk.errors.append(f"answering item page {position} answered {answer.status_code}")
+            return
+    review = client.get(reverse("studies:review", args=[assignment.key]), secure=True)
+    walk.other_pages["review page"] = review.content.decode()
+    finish = client.post(reverse("studies:review", args=[assignment.key]), secure=True)
+    if finish.status_code not in (200, 302):
+        walk.errors.append(f"confirming the end answered {finish.status_code}")
+    thanks = client.get(reverse("studies:thanks", args=[assignment.key]), secure=True)
+    walk.other_pages["thank-you page"] = thanks.content.decode()
+
+
+def _headers(response) -> dict:
+    return {
+        name.lower(): value for name, value in response.headers.items() if name.lower() not in IGNORED_HEADERS
+    }
+
+
+def _cookie_shapes(response) -> tuple:
+    """The cookies a response sets, without their values (tokens differ on every response)."""
+    shapes = []
+    for name, morsel in sorted(response.cookies.items()):
+        attributes = tuple(
+            sorted((k, str(v)) for k, v in morsel.items() if v and k not in ("expires", "max-age"))
+        )
+        shapes.append((name, attributes))
+    return tuple(shapes)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Checks on what the walk returned
+
+
+def _normalised_page(observation: _Observation) -> str:
+    html = CONFIG_PATTERN.sub(
+        '<script id="reader-config" type="application/json">{}</script>', observation.page_html
+    )
+    html = PROGRESS_PATTERN.sub(r"\1#\2", html)
+    return CSRF_PATTERN.sub(r"\1#\2", html)
+
+
+def _check_pages(survey: Survey, walk: _Walk, report: BlindingReport) -> None:
+    observations = walk.observations
+    report.checks.append("html")
+    pages = [(o.truth, hashlib.sha256(_normalised_page(o).encode()).hexdigest()[:12]) for o in observations]
+    if len({page for _, page in pages}) > 1:
+        report.leak("html", f"item pages differ beyond the item id and position: {_describe(pages)}")
+    for observation in observations:
+        if observation.item.public_id in _normalised_page(observation).replace(
+            observation.config["itemId"], ""
+        ):
+            report.leak("html", "the item id appears outside the page's configuration")
+            break
+    report.checks.append("config")
+    keys = [(o.truth, tuple(sorted(o.config))) for o in observations]
+    if len({k for _, k in keys}) > 1:
+        report.leak("config", f"the page configuration has different keys: {_describe(keys)}")
+    shared = set.intersection(*(set(o.config) for o in observations)) - PER_ITEM_CONFIG_KEYS
+    for key in sorted(shared):
+        values = [(o.truth, json.dumps(o.config[key], sort_keys=True)) for o in observations]
+        if len({v for _, v in values}) > 1:
+            report.leak("config", f"configuration value {key!r} differs: {_describe(values)}")
+    if observations[0].config.get("matrix") != survey.matrix_size:
+        report.leak("config", f"pages declare a matrix of {observations[0].config.get('matrix')}")
+    report.checks.append("urls")
+    for observation in observations:
+        expected = {
+            "pixelsUrl": reverse("studies:pixels", args=[walk.key, observation.item.public_id]),
+            "answerUrl": reverse("studies:answer", args=[walk.key, observation.item.public_id]),
+        }
+        for key, url in expected.items():
+            if observation.config.get(key) != url:
+                report.leak("urls", f"{key} of a {observation.truth} item is {observation.config.get(key)!r}")
+                return
+
+
+def _check_headers(observations: list[_Observation], report: BlindingReport) -> None:
+    report.checks.append("headers")
+    for label, attribute, skip in (
+        ("pixel responses", "pixels_headers", set()),
+        ("item pages", "page_headers", PAGE_HEADERS_OF_LENGTH),
+    ):
+        names = sorted(set().union(*(getattr(o, attribute) for o in observations)) - skip)
+        for name in names:
+            values = [(o.truth, getattr(o, attribute).get(name)) for o in observations]
+            if len({v for _, v in values}) > 1:
+                report.leak("headers", f"{label}: header {name!r} differs: {_describe(values)}")
+    cookies = [(o.truth, o.page_cookies) for o in observations]
+    if len({c for _, c in cookies}) > 1:
+        report.leak("headers", f"item pages set different cookies: {_describe(cookies)}")
+    statuses = [(o.truth, o.pixels_status) for o in observations]
+    if any(status != 200 for _, status in statuses):
+        report.leak("headers", f"pixel responses are not all 200: {_describe(statuses)}")
+    first = observations[0].pixels_headers
+    if first.get("content-type") != "application/octet-stream":
+        report.leak(
+            "headers", f"pixel Content-Type is {first.get('content-type')!r}, not application/octet-stream"
+        )
+    if "no-store" not in (first.get("cache-control") or ""):
+        report.leak("headers", f"pixel Cache-Control is {first.get('cache-control')!r}, without no-store")
+    for forbidden in ("etag", "last-modified", "content-disposition"):
+        carrying = [
+            (o.truth, o.pixels_headers.get(forbidden)) for o in observations if forbidden in o.pixels_headers
+        ]
+        if carrying:
+            report.leak("headers", f"pixel responses carry {forbidden!r}: {_describe(carrying)}")
+
+
+def _check_payloads(survey: Survey, observations: list[_Observation], report: BlindingReport) -> None:
+    report.checks.append("payload-size")
+    sizes = [(o.truth, len(o.payload)) for o in observations]
+    wrong = [(truth, size) for truth, size in sizes if size != survey.payload_bytes]
+    if wrong:
+        report.leak(
+            "payload-size",
+            f"payloads must be exactly {survey.payload_bytes} bytes ({survey.matrix_size}x{survey.matrix_size} "
+            f"int16): {_describe(wrong)}",
+        )
+    auc = separation_auc(*_split(sizes))
+    if auc > AUC_LIMIT:
+        report.leak("payload-size", f"payload sizes separate real from synthetic (AUC {auc:.2f})")
+    lengths = [(o.truth, o.pixels_headers.get("content-length")) for o in observations]
+    if any(value != str(len(o.payload)) for o, (_, value) in zip(observations, lengths, strict=True)):
+        report.leak("payload-size", f"Content-Length does not match the payload: {_describe(lengths)}")
+    report.checks.append("dtype")
+    images = []
+    for observation in observations:
+        try:
+            images.append((observation.truth, decode_payload(observation.payload, survey.matrix_size)))
+        except ValueError:
+            continue
+    if len(images) < len(observations):
+        report.leak(
+            "dtype",
+            f"{len(observations) - len(images)} payload(s) do not decode as {survey.matrix_size}x"
+            f"{survey.matrix_size} little-endian int16",
+        )
+    if not images:
+        return
+    report.checks.append("clip-range")
+    outside = [
+        (truth, f"{int(image.min())}..{int(image.max())}")
+        for truth, image in images
+        if image.min() < survey.hu_min or image.max() > survey.hu_max
+    ]
+    if outside:
+        report.leak(
+            "clip-range",
+            f"values outside the HU clip range {survey.hu_min}..{survey.hu_max}: {_describe(outside)}",
+        )
+    report.checks.append("background")
+    borders = [(truth, _border(image)) for truth, image in images]
+    modes = [(truth, _mode(border)) for truth, border in borders]
+    auc = separation_auc(*_split(modes))
+    if auc > AUC_LIMIT:
+        report.leak("background", f"the background value differs (AUC {auc:.2f}): {_describe(modes)}")
+    if survey.mask != "none":
+        leaking = [
+            (truth, "not masked") for truth, image in images if not _outside_mask_is_background(survey, image)
+        ]
+        if leaking:
+            report.leak(
+                "background",
+                f"pixels outside the {survey.mask} mask are not all the background value {survey.hu_min}: "
+                f"{_describe(leaking)}",
+            )
+    report.checks.append("quantisation")
+    steps = [(truth, _quantisation_step(image)) for truth, image in images]
+    auc = separation_auc(*_split(steps))
+    if auc > AUC_LIMIT:
+        report.leak(
+            "quantisation", f"the HU step between grey levels differs (AUC {auc:.2f}): {_describe(steps)}"
+        )
+
+
+def _border(image: np.ndarray) -> np.ndarray:
+    b = BORDER_PIXELS
+    return np.concatenate(
+        [image[:b].ravel(), image[-b:].ravel(), image[b:-b, :b].ravel(), image[b:-b, -b:].ravel()]
+    )
+
+
+def _mode(values: np.ndarray) -> int:
+    uniques, counts = np.unique(values, return_counts=True)
+    return int(uniques[np.argmax(counts)])
+
+
+def _outside_mask_is_background(survey: Survey, image: np.ndarray) -> bool:
+    background = survey.hu_min
+    if survey.mask == "circle":
+        return bool(np.all(image[~circle_mask(survey.matrix_size)] == background))
+    # Body mask: at the image border there is either background or body, never air that escaped the mask.
+    border = _border(image)
+    threshold = max(BODY_THRESHOLD_HU, survey.hu_min)
+    return bool(np.all((border == background) | (border > threshold)))
+
+
+def _quantisation_step(image: np.ndarray) -> int:
+    """The greatest common divisor of the gaps between the grey levels used: 1 for ordinary CT."""
+    levels = np.unique(image.astype(np.int64))
+    if levels.size < 2:
+        return 0
+    return int(np.gcd.reduce(np.diff(levels)))
+
+
+def _check_answer_feedback(observations: list[_Observation], report: BlindingReport) -> None:
+    report.checks.append("no-feedback")
+    bodies = [
+        (o.truth, json.dumps({k: v for k, v in o.answer_body.items() if k != "next_url"}, sort_keys=True))
+        for o in observations
+        if o.answer_status
+    ]
+    if len({body for _, body in bodies}) > 1:
+        report.leak("no-feedback", f"answer responses differ between items: {_describe(bodies)}")
+
+
+def _forbidden_identifiers(survey: Survey, items: list[Item]) -> dict[str, str]:
+    """Strings that would tell a reader where an item came from, with what each one is."""
+    found: dict[str, str] = {}
+
+    def add(value, what):
+        value = str(value or "").strip()
+        if len(value) >= MIN_IDENTIFIER_CHARS:
+            found.setdefault(value.lower(), what)
+
+    for dataset in (survey.model_dataset, survey.real_dataset):
+        add(dataset.name, "a dataset name")
+        add(dataset.source, "a dataset source")
+    add(survey.name, "the survey's name")
+    add(survey.model_alias, "the model's alias")
+    add("real_ct", "a dataset kind")
+    add("synthetic_ct", "a dataset kind")
+    slices = Slice.objects.filter(survey_items__survey=survey).select_related("volume")
+    for slice_ in slices:
+        add(slice_.pixels, "a slice's storage name")
+        add(slice_.sop_instance_uid, "a SOP instance UID")
+        add(slice_.volume.uid, "a volume uid")
+        add(slice_.volume.series_key, "a series key")
+        add(slice_.volume.source_path, "a source path")
+        add(slice_.volume.patient, "a patient pseudonym")
+    for item in items:
+        add(item.payload, "an item's storage name")
+        add(item.payload_sha256, "an item's checksum")
+    return found
+
+
+def _check_identifiers(survey: Survey, items: list[Item], walk: _Walk, report: BlindingReport) -> None:
+    report.checks.append("identifiers")
+    forbidden = _forbidden_identifiers(survey, items)
+    texts = dict(walk.other_pages)
+    for observation in walk.observations:
+        texts[f"item page {observation.position}"] = observation.page_html
+        texts[f"answer response {observation.position}"] = json.dumps(observation.answer_body)
+        texts[f"pixel headers {observation.position}"] = json.dumps(observation.pixels_headers)
+    for where, text in texts.items():
+        lowered = text.lower()
+        for value, what in forbidden.items():
+            if value in lowered:
+                report.leak("identifiers", f"the {where} contains {what} ({value!r})")
+                return
+        if re.search(r'"(truth|is_real|is_synthetic|dataset|model)"\s*:', lowered):
+            report.leak("identifiers", f"the {where} carries a truth, dataset or model field")
+            return

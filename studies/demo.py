@@ -1,0 +1,154 @@
+"""The reader-study part of `manage.py demo` (idempotent): demo accounts, one open survey with an invitation
+link and a demo reader, and four closed surveys answered by simulated readers (11, 8, 6 and 6, as in the
+paper's four surveys). Needs a synthetic CT dataset (a model's output); without one it says so and skips."""
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.db import transaction
+
+from imaging.models import Dataset
+from studies import roles
+from studies.models import Invitation, Survey
+from studies.selectors import synthetic_datasets
+from studies.services import (
+    StudyError,
+    assignment_url,
+    create_survey,
+    do_accept_invitation,
+    do_close_survey,
+    do_create_invitations,
+    do_open_survey,
+    ensure_study_groups,
+    invitation_url,
+)
+from studies.simulation import simulate_readers
+
+DEMO_REAL_DATASET = "Phantom CT (contrast)"
+DEMO_REAL_DATASET_NONCONTRAST = "Phantom CT (non-contrast)"
+DEMO_USERS = [
+    ("researcher", "researcher-demo", roles.RESEARCHER, True),
+    ("reader", "reader-demo", roles.READER, False),
+]
+DEMO_MATRIX = 512
+PER_SIDE = 10
+OPEN_SURVEY = "Demo survey (open)"
+# (name, simulated readers, reader skill above chance, seed): skills differ so the surveys' statistics do.
+CLOSED_SURVEYS = [
+    ("Demo survey 1 (closed)", 11, 0.05, 101),
+    ("Demo survey 2 (closed)", 8, 0.45, 102),
+    ("Demo survey 3 (closed)", 6, 0.2, 103),
+    ("Demo survey 4 (closed)", 6, 0.05, 104),
+]
+INVITATION_LABEL = "demo invitation"
+
+
+def build_demo(*, stdout) -> None:
+    ensure_study_groups()
+    _ensure_users(stdout)
+    models = list(synthetic_datasets())
+    if not models:
+        stdout.write(
+            "Reader studies: skipped, there is no synthetic CT dataset yet (generate one from a checkpoint, "
+            "or import one with `manage.py import_images PATH --dataset NAME --kind sct --contrast`)."
+        )
+        return
+    _open_survey(models, stdout)
+    for index, (name, readers, skill, seed) in enumerate(CLOSED_SURVEYS):
+        _closed_survey(name, models[index % len(models)], readers, skill, seed, stdout)
+
+
+def _ensure_users(stdout) -> None:
+    User = get_user_model()
+    for username, password, group, is_staff in DEMO_USERS:
+        with transaction.atomic():
+            user, created = User.objects.get_or_create(
+                username=username, defaults={"is_staff": is_staff, "email": f"{username}@example.org"}
+            )
+            if created:
+                user.set_password(password)
+                user.save()
+                stdout.write(f"Created the demo {group} '{username}' (password '{password}').")
+            user.groups.add(Group.objects.get(name=group))
+
+
+def _real_dataset_for(model: Dataset) -> Dataset | None:
+    preferred = DEMO_REAL_DATASET if model.contrast_enhanced else DEMO_REAL_DATASET_NONCONTRAST
+    matching = Dataset.objects.filter(kind=Dataset.Kind.REAL_CT, contrast_enhanced=model.contrast_enhanced)
+    return matching.filter(name=preferred).first() or matching.first()
+
+
+def _create(name: str, model: Dataset, seed: int, stdout, **options) -> Survey | None:
+    survey = Survey.objects.filter(name=name).first()
+    if survey is not None:
+        return survey
+    real = _real_dataset_for(model)
+    if real is None:
+        stdout.write(
+            f"Reader studies: {name!r} skipped, no real CT matches the contrast kind of {model.name!r}."
+        )
+        return None
+    try:
+        created = create_survey(
+            name=name,
+            model_dataset=model,
+            real_dataset=real,
+            real_count=PER_SIDE,
+            synthetic_count=PER_SIDE,
+            seed=seed,
+            matrix_size=DEMO_MATRIX,
+            **options,
+        )
+    except StudyError as exc:
+        stdout.write(f"Reader studies: {name!r} skipped: {exc}")
+        return None
+    for note in created.notes:
+        stdout.write(f"{name}: pool too small: {note}")
+    stdout.write(f"Created {name!r}: {PER_SIDE} real ({real.name}) + {PER_SIDE} synthetic ({model.name}).")
+    return created.survey
+
+
+def _open_survey(models: list[Dataset], stdout) -> None:
+    contrast_models = [m for m in models if m.contrast_enhanced]
+    model = (contrast_models or models)[0]
+    survey = _create(
+        OPEN_SURVEY,
+        model,
+        seed=100,
+        stdout=stdout,
+        allow_going_back=True,
+        instructions="For each slice, say whether you think it is a real CT or a synthetic one.",
+    )
+    if survey is None:
+        return
+    if survey.is_draft:
+        do_open_survey(survey=survey, actor=None)
+    if survey.is_closed:
+        return
+    reader = get_user_model().objects.get(username="reader")
+    assignment = reader.assignments.filter(survey=survey).first()
+    if assignment is None:
+        invitation = do_create_invitations(survey=survey, actor=None, count=1, label="demo reader account")[0]
+        assignment = do_accept_invitation(token=invitation.token, reader=reader)
+    invitation = next(
+        (i for i in Invitation.objects.filter(survey=survey, label=INVITATION_LABEL) if i.state == "pending"),
+        None,
+    )
+    if invitation is None:
+        invitation = do_create_invitations(survey=survey, actor=None, count=1, label=INVITATION_LABEL)[0]
+    stdout.write(
+        f"Open survey {survey.name!r}: the demo reader (reader / reader-demo) reads it at {assignment_url(assignment)}"
+    )
+    stdout.write(f"Invitation link for a new reader (works once): {invitation_url(invitation)}")
+
+
+def _closed_survey(name: str, model: Dataset, readers: int, skill: float, seed: int, stdout) -> None:
+    survey = _create(name, model, seed=seed, stdout=stdout)
+    if survey is None or survey.is_closed:
+        return
+    if survey.is_draft:
+        do_open_survey(survey=survey, actor=None)
+    missing = readers - survey.assignments.count()
+    if missing > 0:
+        simulate_readers(survey, missing, seed=seed, skill=skill)
+    do_close_survey(survey=survey, actor=None)
+    stdout.write(f"{name}: answered by {readers} simulated readers and closed.")

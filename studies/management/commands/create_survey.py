@@ -1,0 +1,116 @@
+import argparse
+
+from django.core.management.base import BaseCommand, CommandError
+
+from imaging.models import Dataset
+from studies.models import Interpolation, MaskPolicy
+from studies.selectors import synthetic_datasets
+from studies.services import StudyError, create_survey, do_create_invitations, do_open_survey, invitation_url
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be 1 or more")
+    return value
+
+
+def seed_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 0 <= value < 2**63:
+        raise argparse.ArgumentTypeError(f"{text!r} must be between 0 and 2**63 - 1")
+    return value
+
+
+class Command(BaseCommand):
+    help = (
+        "Create a draft survey for a model (a synthetic CT dataset): n real and n synthetic slices, balanced and "
+        "stratified by axial layer, pre-rendered under the display policy. With --readers, print one "
+        "invitation link per reader; with --open, open it (after the blinding audit passes)."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--name", required=True, help="Survey name (for the study team, not readers)")
+        parser.add_argument("--model", required=True, help="Name of the synthetic CT dataset under test")
+        parser.add_argument("--model-alias", default="", help="Short model name for reports")
+        parser.add_argument(
+            "--real-dataset", required=True, help="Name of a real CT dataset, same contrast kind"
+        )
+        parser.add_argument("--real", type=positive_int, required=True, help="Number of real slices")
+        parser.add_argument(
+            "--synthetic", type=positive_int, required=True, help="Number of synthetic slices"
+        )
+        parser.add_argument("--seed", type=seed_int, required=True, help="Seed of the slice selection")
+        parser.add_argument("--readers", type=positive_int, help="Create this many invitation links")
+        parser.add_argument("--reader-title", default="Reader study", help="Title readers see")
+        parser.add_argument(
+            "--allow-going-back", action="store_true", help="Readers may change earlier answers"
+        )
+        parser.add_argument(
+            "--matrix", type=positive_int, default=512, help="Display matrix (pixels per side)"
+        )
+        parser.add_argument("--hu-min", type=int, default=-1024, help="Bottom of the HU clip range")
+        parser.add_argument("--hu-max", type=int, default=3071, help="Top of the HU clip range")
+        parser.add_argument("--interpolation", choices=Interpolation.values, default=Interpolation.BILINEAR)
+        parser.add_argument("--mask", choices=MaskPolicy.values, default=MaskPolicy.BODY)
+        parser.add_argument("--field-of-view-mm", type=float, default=None, help="Square field of view (mm)")
+        parser.add_argument("--open", action="store_true", help="Open the survey (runs the blinding audit)")
+
+    def handle(self, *args, **options):
+        model = self._dataset(options["model"], "model")
+        real = self._dataset(options["real_dataset"], "real dataset")
+        try:
+            created = create_survey(
+                name=options["name"],
+                model_dataset=model,
+                model_alias=options["model_alias"],
+                real_dataset=real,
+                real_count=options["real"],
+                synthetic_count=options["synthetic"],
+                seed=options["seed"],
+                reader_title=options["reader_title"],
+                allow_going_back=options["allow_going_back"],
+                matrix_size=options["matrix"],
+                hu_min=options["hu_min"],
+                hu_max=options["hu_max"],
+                interpolation=options["interpolation"],
+                mask=options["mask"],
+                field_of_view_mm=options["field_of_view_mm"],
+            )
+        except StudyError as exc:
+            raise CommandError(str(exc)) from None
+        survey = created.survey
+        self.stdout.write(
+            f"Survey {survey.name!r} created (draft): {survey.real_count} real + {survey.synthetic_count} "
+            f"synthetic items rendered at {survey.matrix_size}x{survey.matrix_size}"
+        )
+        for note in created.notes:
+            self.stdout.write(f"pool too small: {note}")
+        if options["open"]:
+            try:
+                do_open_survey(survey=survey, actor=None)
+            except StudyError as exc:
+                raise CommandError(str(exc)) from None
+            self.stdout.write("Blinding audit passed; the survey is open.")
+        if options["readers"]:
+            invitations = do_create_invitations(survey=survey, actor=None, count=options["readers"])
+            for number, invitation in enumerate(invitations, start=1):
+                self.stdout.write(f"reader {number}: {invitation_url(invitation)}")
+
+    def _dataset(self, name: str, role: str) -> Dataset:
+        dataset = Dataset.objects.filter(name=name).first()
+        if dataset is None:
+            if role == "model":
+                known = ", ".join(repr(d.name) for d in synthetic_datasets()) or "none"
+                raise CommandError(f"no dataset named {name!r} (synthetic CT datasets: {known})")
+            known = (
+                ", ".join(repr(d.name) for d in Dataset.objects.filter(kind=Dataset.Kind.REAL_CT)) or "none"
+            )
+            raise CommandError(f"no dataset named {name!r} (real CT datasets: {known})")
+        return dataset

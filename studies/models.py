@@ -1,0 +1,389 @@
+"""Reader studies: surveys of real and synthetic CT slices, readers' assignments and their answers.
+
+The truth of an item (real or synthetic) lives on `Item` and is never sent to a reader. Readers reach items only
+through their own `Assignment.key` and each item's `Item.public_id`, both opaque random strings.
+"""
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from imaging.models import Dataset, Slice
+
+# Length of every opaque id (secrets.token_urlsafe(16) always gives 22 characters): equal lengths leak nothing.
+OPAQUE_ID_LENGTH = 22
+
+
+def new_opaque_id() -> str:
+    return secrets.token_urlsafe(16)
+
+
+def new_invitation_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class Interpolation(models.TextChoices):
+    NEAREST = "nearest", "Nearest neighbour"
+    BILINEAR = "bilinear", "Bilinear"
+    BICUBIC = "bicubic", "Bicubic"
+    AREA = "area", "Area average (box)"
+
+
+class MaskPolicy(models.TextChoices):
+    NONE = "none", "No mask"
+    BODY = "body", "Body mask (outside the body set to the background)"
+    CIRCLE = "circle", "Circular field of view (outside the inscribed circle set to the background)"
+
+
+class Survey(models.Model):
+    """One model under test: n real and n synthetic slices shown under one display policy."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        OPEN = "open", "Open"
+        CLOSED = "closed", "Closed"
+
+    name = models.CharField(max_length=128, unique=True)
+    model_dataset = models.ForeignKey(
+        Dataset,
+        on_delete=models.PROTECT,
+        related_name="surveys_as_model",
+        help_text="The model under test: a synthetic CT dataset.",
+    )
+    model_alias = models.CharField(
+        max_length=64, help_text="Short name of the model for reports (never shown to readers)."
+    )
+    real_dataset = models.ForeignKey(
+        Dataset,
+        on_delete=models.PROTECT,
+        related_name="surveys_as_real",
+        help_text="Real CT of the same contrast kind as the model's output.",
+    )
+    real_count = models.PositiveSmallIntegerField()
+    synthetic_count = models.PositiveSmallIntegerField()
+    seed = models.BigIntegerField(
+        help_text="Seed of the item selection; the same seed selects the same slices."
+    )
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.DRAFT)
+    allow_going_back = models.BooleanField(
+        default=False,
+        help_text="Readers may return to earlier slices and change their answer (kept as history).",
+    )
+    reader_title = models.CharField(
+        max_length=128,
+        default="Reader study",
+        help_text="The title readers see. Never name the model or dataset.",
+    )
+    instructions = models.TextField(
+        blank=True, help_text="Shown to readers before they start. Do not say how many items are real."
+    )
+
+    # Display policy: every item, real or synthetic, is rendered through it before the survey opens.
+    matrix_size = models.PositiveSmallIntegerField(default=512)
+    hu_min = models.SmallIntegerField(default=-1024)
+    hu_max = models.SmallIntegerField(default=3071)
+    interpolation = models.CharField(
+        max_length=8, choices=Interpolation.choices, default=Interpolation.BILINEAR
+    )
+    mask = models.CharField(max_length=8, choices=MaskPolicy.choices, default=MaskPolicy.BODY)
+    field_of_view_mm = models.FloatField(
+        null=True,
+        blank=True,
+        help_text="Crop or pad every slice to this square field of view (mm) before resampling; "
+        "empty keeps each slice's own field of view.",
+    )
+    default_window_width = models.PositiveSmallIntegerField(default=400)
+    default_window_level = models.SmallIntegerField(default=40)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    opened_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    rendered_at = models.DateTimeField(null=True, blank=True, help_text="When the items were last rendered.")
+    last_audit_at = models.DateTimeField(null=True, blank=True)
+    last_audit_passed = models.BooleanField(null=True, blank=True)
+    last_audit_report = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["draft", "open", "closed"]), name="survey_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(real_count__gte=1) & Q(synthetic_count__gte=1),
+                name="survey_has_items_on_both_sides",
+            ),
+            models.CheckConstraint(condition=Q(real_count=F("synthetic_count")), name="survey_is_balanced"),
+            models.CheckConstraint(condition=Q(hu_min__lt=F("hu_max")), name="survey_hu_range_ordered"),
+            models.CheckConstraint(
+                condition=Q(matrix_size__gte=16) & Q(matrix_size__lte=2048), name="survey_matrix_16_to_2048"
+            ),
+            models.CheckConstraint(
+                condition=Q(default_window_width__gte=1), name="survey_window_width_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(field_of_view_mm__isnull=True) | Q(field_of_view_mm__gt=0),
+                name="survey_field_of_view_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="draft") | Q(opened_at__isnull=False), name="survey_opened_has_opened_at"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="closed") | Q(closed_at__isnull=False), name="survey_closed_has_closed_at"
+            ),
+            models.CheckConstraint(
+                condition=~Q(model_dataset=F("real_dataset")), name="survey_model_is_not_its_real_dataset"
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def item_count(self) -> int:
+        return self.real_count + self.synthetic_count
+
+    @property
+    def payload_bytes(self) -> int:
+        """Size of every item's pixel payload: matrix x matrix int16."""
+        return self.matrix_size * self.matrix_size * 2
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == self.Status.DRAFT
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == self.Status.OPEN
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status == self.Status.CLOSED
+
+
+class Truth(models.TextChoices):
+    REAL = "real", "Real"
+    SYNTHETIC = "synthetic", "Synthetic"
+
+
+class Item(models.Model):
+    """One slice in one survey, pre-rendered under the survey's display policy. `truth` stays server-side."""
+
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="items")
+    public_id = models.CharField(
+        max_length=OPAQUE_ID_LENGTH, unique=True, default=new_opaque_id, editable=False
+    )
+    slice = models.ForeignKey(Slice, on_delete=models.PROTECT, related_name="survey_items")
+    truth = models.CharField(max_length=9, choices=Truth.choices)
+    axial_layer = models.PositiveSmallIntegerField(help_text="The slice's axial layer when it was selected.")
+    payload = models.CharField(max_length=255, blank=True, help_text="Storage name of the rendered pixels.")
+    payload_sha256 = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["survey", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["survey", "slice"], name="item_slice_once_per_survey"),
+            models.CheckConstraint(condition=Q(truth__in=["real", "synthetic"]), name="item_truth_valid"),
+            models.CheckConstraint(
+                condition=Q(axial_layer__gte=1) & Q(axial_layer__lte=10), name="item_axial_layer_1_to_10"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.survey.name} / {self.public_id}"
+
+
+class ReaderProfile(models.Model):
+    """What a reader chose to tell about themselves; every field is optional."""
+
+    class Specialty(models.TextChoices):
+        RADIATION_ONCOLOGY = "radiation_oncology", _("Radiation oncology")
+        RADIOLOGY = "radiology", _("Radiology")
+        NUCLEAR_MEDICINE = "nuclear_medicine", _("Nuclear medicine")
+        MEDICAL_PHYSICS = "medical_physics", _("Medical physics")
+        OTHER = "other", _("Other")
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reader_profile"
+    )
+    specialty = models.CharField(max_length=32, choices=Specialty.choices, blank=True)
+    years_of_experience = models.PositiveSmallIntegerField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(years_of_experience__isnull=True) | Q(years_of_experience__lte=70),
+                name="reader_profile_years_plausible",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Profile of {self.user}"
+
+
+class Invitation(models.Model):
+    """A single-use link that lets one reader join one survey; it expires and can be revoked."""
+
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="invitations")
+    token = models.CharField(max_length=64, unique=True, default=new_invitation_token, editable=False)
+    email = models.EmailField(blank=True, help_text="Where the invitation was sent, if it was.")
+    label = models.CharField(max_length=128, blank=True, help_text="Who it is for (for the admin only).")
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    used_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(used_at__isnull=True) | Q(revoked_at__isnull=True),
+                name="invitation_not_both_used_and_revoked",
+            ),
+            models.CheckConstraint(
+                condition=Q(expires_at__gt=F("created_at")), name="invitation_expires_later"
+            ),
+        ]
+
+    def __str__(self):
+        return f"Invitation to {self.survey.name} ({self.state})"
+
+    @property
+    def state(self) -> str:
+        if self.revoked_at:
+            return "revoked"
+        if self.used_at:
+            return "used"
+        if self.expires_at <= timezone.now():
+            return "expired"
+        return "pending"
+
+
+class Assignment(models.Model):
+    """A reader's place in a survey: a stored seed and the frozen order of items drawn from it."""
+
+    key = models.CharField(max_length=OPAQUE_ID_LENGTH, unique=True, default=new_opaque_id, editable=False)
+    survey = models.ForeignKey(Survey, on_delete=models.PROTECT, related_name="assignments")
+    reader = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="assignments")
+    invitation = models.OneToOneField(
+        Invitation, null=True, blank=True, on_delete=models.SET_NULL, related_name="assignment"
+    )
+    seed = models.BigIntegerField()
+    item_order = models.JSONField(
+        help_text="Item ids in the order this reader sees them (frozen at creation)."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_activity_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True, help_text="When the reader confirmed the end.")
+    last_reminded_at = models.DateTimeField(null=True, blank=True)
+    reminder_count = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["survey", "created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["survey", "reader"], name="assignment_one_per_reader_and_survey"),
+        ]
+
+    def __str__(self):
+        return f"{self.reader} in {self.survey.name}"
+
+    @property
+    def total(self) -> int:
+        return len(self.item_order)
+
+
+class Choice(models.TextChoices):
+    REAL = "real", "Real"
+    SYNTHETIC = "synthetic", "Synthetic"
+    INDETERMINABLE = "indeterminable", "Indeterminable"
+
+
+CHOICE_VALUES = [c.value for c in Choice]
+
+
+class AnswerFields(models.Model):
+    """What one submission says, shared by the current answer and each revision in its history."""
+
+    choice = models.CharField(max_length=14, choices=Choice.choices)
+    reason = models.TextField(blank=True)
+    seconds_on_slice = models.FloatField(help_text="Time the slice was visible before this submission.")
+    window_width = models.FloatField(help_text="Window width (HU) on screen at answer time.")
+    window_level = models.FloatField(help_text="Window level (HU) on screen at answer time.")
+    zoom = models.FloatField(help_text="Zoom factor on screen at answer time (1 = fit).")
+    window_changed = models.BooleanField(help_text="Whether the reader changed the window on this slice.")
+    client_key = models.UUIDField(help_text="Idempotency key generated by the reader's page.")
+
+    class Meta:
+        abstract = True
+
+
+def answer_field_constraints(prefix: str) -> list[models.CheckConstraint]:
+    return [
+        models.CheckConstraint(condition=Q(choice__in=CHOICE_VALUES), name=f"{prefix}_choice_valid"),
+        models.CheckConstraint(condition=Q(seconds_on_slice__gte=0), name=f"{prefix}_seconds_not_negative"),
+        models.CheckConstraint(condition=Q(window_width__gt=0), name=f"{prefix}_window_width_positive"),
+        models.CheckConstraint(condition=Q(zoom__gt=0), name=f"{prefix}_zoom_positive"),
+    ]
+
+
+class Answer(AnswerFields):
+    """A reader's current answer to one item. Every submission is also kept, unchanged, as an AnswerRevision."""
+
+    assignment = models.ForeignKey(Assignment, on_delete=models.PROTECT, related_name="answers")
+    item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="answers")
+    revision_count = models.PositiveSmallIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["assignment", "created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["assignment", "item"], name="answer_once_per_assignment_and_item"
+            ),
+            models.CheckConstraint(condition=Q(revision_count__gte=1), name="answer_has_a_revision"),
+            *answer_field_constraints("answer"),
+        ]
+
+    def __str__(self):
+        return f"{self.assignment} / {self.item.public_id}: {self.choice}"
+
+    @property
+    def is_correct(self) -> bool:
+        return self.choice == self.item.truth
+
+
+class AnswerRevision(AnswerFields):
+    """One submission, as it was sent; never updated or deleted."""
+
+    answer = models.ForeignKey(Answer, on_delete=models.PROTECT, related_name="revisions")
+    assignment = models.ForeignKey(Assignment, on_delete=models.PROTECT, related_name="answer_revisions")
+    revision = models.PositiveSmallIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["answer", "revision"]
+        constraints = [
+            models.UniqueConstraint(fields=["answer", "revision"], name="revision_number_once_per_answer"),
+            # A retried or doubled submission carries the same key and is recognised instead of stored twice.
+            models.UniqueConstraint(fields=["assignment", "client_key"], name="revision_client_key_once"),
+            models.CheckConstraint(condition=Q(revision__gte=1), name="revision_number_positive"),
+            *answer_field_constraints("revision"),
+        ]
+
+    def __str__(self):
+        return f"{self.answer} (revision {self.revision})"

@@ -1,0 +1,104 @@
+"""Reads for reader studies: what a reader may reach, where they are, and how far every reader has got."""
+
+from dataclasses import dataclass
+
+from django.db.models import Count, Q
+
+from imaging.models import Dataset
+from studies.models import Answer, Assignment, Item, Survey
+
+
+def assignment_for_reader(*, key: str, user) -> Assignment | None:
+    """The reader's own assignment with this key; None for anyone else's (or none at all)."""
+    if not user.is_authenticated:
+        return None
+    return Assignment.objects.select_related("survey").filter(key=key, reader=user).first()
+
+
+def answered_item_ids(assignment: Assignment) -> set[int]:
+    return set(assignment.answers.values_list("item_id", flat=True))
+
+
+def next_position(assignment: Assignment, answered: set[int] | None = None) -> int | None:
+    """1-based position of the first unanswered item in the reader's order; None when all are answered."""
+    answered = answered_item_ids(assignment) if answered is None else answered
+    for position, item_id in enumerate(assignment.item_order, start=1):
+        if item_id not in answered:
+            return position
+    return None
+
+
+def item_at(assignment: Assignment, position: int) -> Item | None:
+    if not 1 <= position <= len(assignment.item_order):
+        return None
+    return Item.objects.filter(pk=assignment.item_order[position - 1], survey_id=assignment.survey_id).first()
+
+
+def item_in_assignment(assignment: Assignment, public_id: str) -> Item | None:
+    """The item with this public id if it belongs to the reader's assignment."""
+    item = Item.objects.filter(public_id=public_id, survey_id=assignment.survey_id).first()
+    if item is None or item.pk not in assignment.item_order:
+        return None
+    return item
+
+
+def position_of(assignment: Assignment, item: Item) -> int:
+    return assignment.item_order.index(item.pk) + 1
+
+
+def current_answer(assignment: Assignment, item: Item) -> Answer | None:
+    return Answer.objects.filter(assignment=assignment, item=item).first()
+
+
+def reader_assignments(user):
+    return (
+        Assignment.objects.filter(reader=user)
+        .select_related("survey")
+        .annotate(answered=Count("answers"))
+        .order_by("-created_at")
+    )
+
+
+@dataclass(frozen=True)
+class ReaderProgress:
+    assignment: Assignment
+    answered: int
+    total: int
+
+    @property
+    def state(self) -> str:
+        if self.assignment.completed_at:
+            return "finished"
+        if self.answered == 0:
+            return "not started"
+        return "in progress"
+
+
+def survey_progress(survey: Survey) -> list[ReaderProgress]:
+    """One row per reader of the survey, in the order they joined."""
+    assignments = (
+        Assignment.objects.filter(survey=survey)
+        .select_related("reader", "reader__reader_profile")
+        .annotate(answered=Count("answers"))
+        .order_by("created_at", "id")
+    )
+    return [ReaderProgress(assignment=a, answered=a.answered, total=a.total) for a in assignments]
+
+
+def surveys_with_counts():
+    return Survey.objects.select_related("model_dataset", "real_dataset").annotate(
+        reader_count=Count("assignments", distinct=True),
+        finished_count=Count("assignments", filter=Q(assignments__completed_at__isnull=False), distinct=True),
+    )
+
+
+def survey_by_reference(reference: str) -> Survey | None:
+    """A survey by its exact name, or by its id when the reference is a number."""
+    survey = Survey.objects.filter(name=reference).first()
+    if survey is None and reference.isdigit():
+        survey = Survey.objects.filter(pk=int(reference)).first()
+    return survey
+
+
+def synthetic_datasets():
+    return Dataset.objects.filter(kind=Dataset.Kind.SYNTHETIC_CT).order_by("name")

@@ -1,0 +1,98 @@
+"""Simulated readers: accounts that join a survey by invitation and answer every item through the same
+services a real reader's page uses. For demos and for exercising reports; never mixed into a real study
+without being recognisable (their usernames start with SIMULATED_PREFIX)."""
+
+import uuid
+
+import numpy as np
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from studies.models import Item, ReaderProfile, Survey
+from studies.services import (
+    AnswerInput,
+    StudyError,
+    do_accept_invitation,
+    do_complete_assignment,
+    do_create_invitations,
+    do_submit_answer,
+    do_update_reader_profile,
+)
+
+SIMULATED_PREFIX = "simulated-reader"
+PRESET_WINDOWS = [(400, 40), (150, 90), (1500, -600), (2500, 480), (350, 50)]
+REASONS = {
+    "real": ["natural noise texture", "bone trabeculae look right", "organ borders are plausible", ""],
+    "synthetic": ["texture too smooth", "unrealistic kidney shape", "noise pattern looks artificial", ""],
+    "indeterminable": ["hard to say at this level", ""],
+}
+
+
+def simulate_readers(survey: Survey, n: int, seed: int, skill: float, *, actor=None) -> list:
+    """`n` simulated readers answer every item of an open survey; returns their assignments.
+
+    `skill` in [0, 1] is how far above chance a reader is: each real/synthetic answer is correct with
+    probability 0.5 + skill / 2, and about one answer in ten is "indeterminable". The same seed gives the
+    same answers to the same slices.
+    Readers join through invitations and answer through `do_submit_answer`, like real ones.
+    """
+    if not 0.0 <= skill <= 1.0:
+        raise StudyError(f"skill must be between 0 and 1, not {skill}")
+    if not 1 <= n <= 200:
+        raise StudyError(f"simulate 1..200 readers, not {n}")
+    survey.refresh_from_db()
+    if not survey.is_open:
+        raise StudyError(f"survey {survey.name!r} is {survey.status}; simulated readers need an open survey")
+    items = list(Item.objects.filter(survey=survey).order_by("slice_id"))
+    items_by_pk = {item.pk: item for item in items}
+    User = get_user_model()
+    existing = User.objects.filter(username__startswith=f"{SIMULATED_PREFIX}-{survey.pk}-").count()
+    # Readers added later to the same survey draw from their own stream, not the first readers' again.
+    rng = np.random.default_rng([seed, existing])
+    assignments = []
+    for number in range(existing + 1, existing + n + 1):
+        with transaction.atomic():
+            reader = User.objects.create_user(
+                username=f"{SIMULATED_PREFIX}-{survey.pk}-{number}", password=None
+            )
+            invitation = do_create_invitations(survey=survey, actor=actor, count=1, label="simulated reader")[
+                0
+            ]
+            assignment = do_accept_invitation(token=invitation.token, reader=reader)
+            do_update_reader_profile(
+                user=reader,
+                specialty=str(
+                    rng.choice(
+                        [ReaderProfile.Specialty.RADIATION_ONCOLOGY, ReaderProfile.Specialty.RADIOLOGY]
+                    )
+                ),
+                years_of_experience=int(rng.integers(1, 30)),
+            )
+            # Answers are drawn in slice order (stable for a seed) and given in the reader's own order.
+            drawn = {item.pk: _answer(item.truth, skill, rng) for item in items}
+            for item_id in assignment.item_order:
+                do_submit_answer(assignment=assignment, item=items_by_pk[item_id], data=drawn[item_id])
+            assignments.append(do_complete_assignment(assignment=assignment))
+    return assignments
+
+
+def _answer(truth: str, skill: float, rng: np.random.Generator) -> AnswerInput:
+    if rng.random() < 0.1:
+        choice = "indeterminable"
+    elif rng.random() < 0.5 + skill / 2:
+        choice = truth
+    else:
+        choice = "synthetic" if truth == "real" else "real"
+    changed = bool(rng.random() < 0.4)
+    width, level = PRESET_WINDOWS[int(rng.integers(len(PRESET_WINDOWS)))] if changed else PRESET_WINDOWS[0]
+    reasons = REASONS[choice]
+    return AnswerInput(
+        choice=choice,
+        reason=reasons[int(rng.integers(len(reasons)))],
+        seconds_on_slice=float(np.round(rng.lognormal(mean=2.5, sigma=0.5), 2)),
+        window_width=float(width),
+        window_level=float(level),
+        zoom=float(rng.choice([1.0, 1.0, 1.5, 2.0])),
+        window_changed=changed and (width, level) != PRESET_WINDOWS[0],
+        client_key=uuid.UUID(bytes=rng.bytes(16), version=4),
+    )

@@ -1,0 +1,44 @@
+"""Deliberately leaky middleware for the blinding-audit tests: each one gives synthetic items away."""
+
+from studies.models import Item
+
+
+def _synthetic_item_in(path: str) -> bool:
+    parts = path.strip("/").split("/")
+    if len(parts) >= 4 and parts[0] == "survey" and parts[2] == "items":
+        return Item.objects.filter(public_id=parts[3], truth="synthetic").exists()
+    return False
+
+
+def etag_on_synthetic_pixels(get_response):
+    def middleware(request):
+        response = get_response(request)
+        if _synthetic_item_in(request.path):
+            response["ETag"] = '"synthetic"'
+        return response
+
+    return middleware
+
+
+def png_type_on_synthetic_pixels(get_response):
+    def middleware(request):
+        response = get_response(request)
+        if _synthetic_item_in(request.path):
+            response["Content-Type"] = "image/png"
+        return response
+
+    return middleware
+
+
+def comment_on_synthetic_pages(get_response):
+    """Adds an HTML comment to the item page of a synthetic item (the page names its item in its config)."""
+
+    def middleware(request):
+        response = get_response(request)
+        if response.get("Content-Type", "").startswith("text/html") and b"reader-config" in response.content:
+            synthetic = Item.objects.filter(truth="synthetic").values_list("public_id", flat=True)
+            if any(public_id.encode() in response.content for public_id in synthetic):
+                response.content = response.content.replace(b"</main>", b"<!-- s --></main>")
+        return response
+
+    return middleware

@@ -1,0 +1,237 @@
+"""The admin side: create a survey from a form, open it only through the audit, invite readers, follow
+progress, send reminders; researchers read but change nothing."""
+
+import pytest
+from django.contrib.auth.models import Group
+from django.core import mail
+from django.test import Client
+from django.urls import reverse
+
+from studies.models import Invitation, Survey
+from studies.selectors import item_at
+from studies.services import do_submit_answer, parse_answer_input
+from tests.studies.conftest import answer_body
+
+
+@pytest.fixture
+def admin_client(django_user_model):
+    user = django_user_model.objects.create_user("study-admin", password="pw-adm-123", is_staff=True)
+    user.groups.add(Group.objects.get(name="admin"))
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def researcher_client(django_user_model):
+    user = django_user_model.objects.create_user("researcher", password="pw-res-123", is_staff=True)
+    user.groups.add(Group.objects.get(name="researcher"))
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def add_form(pools, **overrides):
+    return {
+        "name": "Admin survey",
+        "reader_title": "Reader study",
+        "model_dataset": pools.synthetic.pk,
+        "model_alias": "Model X",
+        "real_dataset": pools.real.pk,
+        "per_side": 10,
+        "seed": 9,
+        "matrix_size": 64,
+        "hu_min": -1024,
+        "hu_max": 3071,
+        "interpolation": "bilinear",
+        "mask": "body",
+        "field_of_view_mm": "",
+        "default_window_width": 400,
+        "default_window_level": 40,
+        "instructions": "",
+        **overrides,
+    }
+
+
+def test_an_admin_creates_a_survey_from_the_form(admin_client, pools):
+    response = admin_client.post(reverse("admin:studies_survey_add"), add_form(pools))
+    survey = Survey.objects.get(name="Admin survey")
+    assert response.status_code == 302
+    assert response.url == reverse("admin:studies_survey_change", args=[survey.pk])
+    assert (survey.status, survey.items.count(), survey.model_alias) == ("draft", 20, "Model X")
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ({"per_side": 0}, "Ensure this value is greater than or equal to 1."),
+        ({"hu_min": 500, "hu_max": 100}, "The HU clip minimum must be below the maximum."),
+        ({"seed": "abc"}, "Enter a whole number."),
+        ({"per_side": 300}, "only 40 slice(s) per side"),
+        ({"model_dataset": 999999}, "Select a valid choice."),
+    ],
+)
+def test_the_add_form_refuses_garbage_with_a_clear_error(admin_client, pools, overrides, message):
+    response = admin_client.post(reverse("admin:studies_survey_add"), add_form(pools, **overrides))
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert not Survey.objects.exists()
+
+
+def test_opening_from_the_admin_runs_the_audit(admin_client, make_survey):
+    survey = make_survey()
+    response = admin_client.post(reverse("admin:studies_survey_open", args=[survey.pk]))
+    assert response.status_code == 302
+    survey.refresh_from_db()
+    assert survey.status == "open" and survey.last_audit_passed
+
+
+def test_a_survey_that_fails_the_audit_cannot_be_opened_from_the_admin(admin_client, make_survey):
+    survey = make_survey(reader_title=f"Please rate {'Model X output'}")
+    response = admin_client.post(reverse("admin:studies_survey_open", args=[survey.pk]), follow=True)
+    survey.refresh_from_db()
+    assert survey.status == "draft"
+    assert "stays a draft: the blinding audit found" in response.content.decode()
+
+
+def test_the_open_action_of_the_list_opens_only_what_passes(admin_client, make_survey):
+    good = make_survey()
+    bad = make_survey(reader_title="About Model X output")
+    admin_client.post(
+        reverse("admin:studies_survey_changelist"),
+        {"action": "open_surveys", "_selected_action": [good.pk, bad.pk]},
+    )
+    good.refresh_from_db()
+    bad.refresh_from_db()
+    assert (good.status, bad.status) == ("open", "draft")
+
+
+def change_form_data(admin_client, survey, **changes):
+    page = admin_client.get(reverse("admin:studies_survey_change", args=[survey.pk]))
+    form = page.context["adminform"].form
+    data = {name: form.initial.get(name) for name in form.fields}
+    data.update({"field_of_view_mm": "", "instructions": "", "allow_going_back": ""})
+    data.update(
+        {
+            "items-TOTAL_FORMS": 20,
+            "items-INITIAL_FORMS": 20,
+            "items-MIN_NUM_FORMS": 0,
+            "items-MAX_NUM_FORMS": 0,
+        }
+    )
+    for index, item in enumerate(survey.items.order_by("id")):
+        data[f"items-{index}-id"] = item.pk
+        data[f"items-{index}-survey"] = survey.pk
+    data.update(changes)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def test_a_draft_policy_change_in_the_admin_renders_again(admin_client, make_survey):
+    survey = make_survey()
+    url = reverse("admin:studies_survey_change", args=[survey.pk])
+    response = admin_client.post(url, change_form_data(admin_client, survey, matrix_size=32))
+    assert response.status_code == 302
+    survey.refresh_from_db()
+    assert survey.matrix_size == 32
+    assert survey.payload_bytes == 32 * 32 * 2
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"hu_min": 500, "hu_max": 100}, "survey_hu_range_ordered"),
+        ({"matrix_size": 4}, "survey_matrix_16_to_2048"),
+        ({"interpolation": "sinc"}, "Select a valid choice."),
+        ({"default_window_width": "wide"}, "Enter a whole number."),
+    ],
+)
+def test_the_change_form_refuses_garbage(admin_client, make_survey, changes, message):
+    survey = make_survey()
+    url = reverse("admin:studies_survey_change", args=[survey.pk])
+    response = admin_client.post(url, change_form_data(admin_client, survey, **changes))
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    survey.refresh_from_db()
+    assert (survey.hu_min, survey.matrix_size, survey.interpolation) == (-1024, 64, "bilinear")
+
+
+def test_an_open_survey_is_read_only_in_the_admin(admin_client, make_survey):
+    survey = make_survey(open_it=True)
+    page = admin_client.get(reverse("admin:studies_survey_change", args=[survey.pk]))
+    assert "matrix_size" in page.context["adminform"].readonly_fields
+
+
+def test_progress_and_reminders(
+    admin_client, make_survey, join, make_reader, django_capture_on_commit_callbacks
+):
+    survey = make_survey(open_it=True)
+    busy = join(survey, make_reader("busy", email="busy@example.org"))
+    join(survey, make_reader("silent"))
+    do_submit_answer(assignment=busy, item=item_at(busy, 1), data=parse_answer_input(answer_body()))
+    page = admin_client.get(reverse("admin:studies_survey_progress", args=[survey.pk])).content.decode()
+    assert page.count('data-testid="admin-progress-row"') == 2
+    assert "1 / 20" in page and "0 / 20" in page
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post(reverse("admin:studies_survey_remind", args=[survey.pk, busy.pk]))
+    assert len(mail.outbox) == 1
+    assert "1 of 20" in mail.outbox[0].body and busy.key in mail.outbox[0].body
+    busy.refresh_from_db()
+    assert busy.reminder_count == 1
+    silent = survey.assignments.get(reader__username="silent")
+    response = admin_client.post(
+        reverse("admin:studies_survey_remind", args=[survey.pk, silent.pk]), follow=True
+    )
+    assert "has no e-mail address" in response.content.decode()
+    assert len(mail.outbox) == 1
+
+
+def test_inviting_from_the_admin_shows_the_new_links(admin_client, make_survey):
+    survey = make_survey()
+    response = admin_client.post(
+        reverse("admin:studies_survey_invite", args=[survey.pk]),
+        {"count": 2, "emails": "", "label": "radiologists", "expires_in_days": 14},
+    )
+    assert response.status_code == 200
+    html = response.content.decode()
+    for invitation in Invitation.objects.filter(survey=survey):
+        assert invitation.token in html
+    assert Invitation.objects.filter(survey=survey, label="radiologists").count() == 2
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        ({"count": 0, "emails": "", "expires_in_days": 14}, "Ask for at least one link"),
+        ({"count": 1, "emails": "nobody-at-all", "expires_in_days": 14}, "is not an e-mail address"),
+        ({"count": 1, "emails": "", "expires_in_days": 900}, "less than or equal to 365"),
+    ],
+)
+def test_the_invite_form_refuses_garbage(admin_client, make_survey, data, message):
+    survey = make_survey()
+    response = admin_client.post(reverse("admin:studies_survey_invite", args=[survey.pk]), data)
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert not Invitation.objects.exists()
+
+
+def test_researchers_see_progress_but_cannot_change_anything(researcher_client, make_survey):
+    survey = make_survey()
+    assert (
+        researcher_client.get(reverse("admin:studies_survey_progress", args=[survey.pk])).status_code == 200
+    )
+    assert researcher_client.post(reverse("admin:studies_survey_open", args=[survey.pk])).status_code == 403
+    changelist = researcher_client.get(reverse("admin:studies_survey_changelist"))
+    assert "open_surveys" not in changelist.content.decode()
+    survey.refresh_from_db()
+    assert survey.status == "draft"
+
+
+def test_answers_cannot_be_edited_or_deleted_in_the_admin(admin_client, make_survey, join):
+    survey = make_survey(open_it=True)
+    assignment = join(survey)
+    result = do_submit_answer(
+        assignment=assignment, item=item_at(assignment, 1), data=parse_answer_input(answer_body())
+    )
+    url = reverse("admin:studies_answer_delete", args=[result.answer.pk])
+    assert admin_client.post(url, {"post": "yes"}).status_code == 403
+    assert result.answer.__class__.objects.filter(pk=result.answer.pk).exists()

@@ -1,0 +1,59 @@
+"""The reader-study part of the demo: skipped without a model's output; otherwise one open survey with an
+invitation link and a demo reader, four closed surveys answered by 11, 8, 6 and 6 simulated readers; idempotent."""
+
+from io import StringIO
+
+import pytest
+from django.contrib.auth import authenticate
+from django.core.management.base import OutputWrapper
+
+from studies import demo
+from studies.models import Answer, Survey
+from tests.studies.conftest import store_ct_dataset
+
+
+@pytest.fixture(autouse=True)
+def small_demo(monkeypatch):
+    monkeypatch.setattr(demo, "DEMO_MATRIX", 64)
+
+
+def test_without_a_synthetic_dataset_the_demo_says_so_and_skips(db):
+    store_ct_dataset(demo.DEMO_REAL_DATASET, kind="ct", contrast=True, seed=1)
+    out = StringIO()
+    demo.build_demo(stdout=OutputWrapper(out))
+    assert "Reader studies: skipped, there is no synthetic CT dataset yet" in out.getvalue()
+    assert not Survey.objects.exists()
+    assert authenticate(username="researcher", password="researcher-demo") is not None
+
+
+def test_the_demo_builds_an_open_survey_and_four_closed_ones_and_is_idempotent(db):
+    store_ct_dataset(demo.DEMO_REAL_DATASET, kind="ct", contrast=True, volumes=2, seed=1)
+    store_ct_dataset("Phantom sCT (model)", kind="sct", contrast=True, volumes=2, seed=2)
+    out = StringIO()
+    demo.build_demo(stdout=OutputWrapper(out))
+    open_survey = Survey.objects.get(name=demo.OPEN_SURVEY)
+    assert open_survey.status == "open" and open_survey.last_audit_passed
+    assert open_survey.real_dataset.name == "Phantom CT (contrast)"
+    assert open_survey.real_count == open_survey.synthetic_count == 10
+    reader = open_survey.assignments.get().reader
+    assert reader.username == "reader" and reader.groups.filter(name="reader").exists()
+    assert authenticate(username="reader", password="reader-demo") == reader
+    researcher = authenticate(username="researcher", password="researcher-demo")
+    assert researcher.is_staff and researcher.groups.filter(name="researcher").exists()
+    links = [line for line in out.getvalue().splitlines() if line.startswith("Invitation link")]
+    assert len(links) == 1 and "/join/" in links[0]
+
+    readers = []
+    for name, count, _, _ in demo.CLOSED_SURVEYS:
+        survey = Survey.objects.get(name=name)
+        assert survey.status == "closed"
+        assert survey.assignments.filter(completed_at__isnull=False).count() == count
+        assert Answer.objects.filter(assignment__survey=survey).count() == count * 20
+        readers.append(count)
+    assert readers == [11, 8, 6, 6]
+
+    again = StringIO()
+    answers, surveys = Answer.objects.count(), Survey.objects.count()
+    demo.build_demo(stdout=OutputWrapper(again))
+    assert (Answer.objects.count(), Survey.objects.count()) == (answers, surveys)
+    assert [line for line in again.getvalue().splitlines() if line.startswith("Invitation link")] == links
