@@ -1,0 +1,631 @@
+"""Concurrent simulated readers against gunicorn and PostgreSQL on loopback.
+
+The script makes a fresh PostgreSQL database, migrates it, seeds an open survey (phantom CT imported as real and
+as synthetic, `create_survey` at the survey matrix, the blinding audit, one invitation per reader), starts gunicorn
+on 127.0.0.1 against it, and runs N readers at once, each in its own thread with its own cookies (urllib):
+
+1. join: open the invitation link, create an account (the sign-up form), skip the profile, open the start page;
+2. read (all readers start together once every one has joined): for each slice, the slice page, its pixel payload
+   (the "item fetch"), a pause, the answer (JSON POST); then the review page and the final confirmation.
+
+Some answers are sent as a client in trouble would: twice at once (a double click past the page's guard), or
+again after the first reply is dropped (a retry), always with the same idempotency key; some payloads are fetched
+twice (a reload). At the end the database is checked against what every reader was told was saved: lost and
+duplicated answers are counted, and the run fails (exit 1) if there are any.
+
+    taskset -c 0,1 .venv/bin/python benchmarks/load_readers.py    # 100 readers, 3 sync workers (compose's web)
+    taskset -c 0,1 .venv/bin/python benchmarks/load_readers.py --threads 4 --db-conn-max-age 60
+    taskset -c 0,1 .venv/bin/python benchmarks/load_readers.py --readers 20 --think 0.2 0.5   # quick run
+
+Readers look at each slice for 2-8 s (--think) before answering: faster than people read, so 100 of them load the
+server more than 100 real readers would. The results are in docs/benchmarks.md ("Reader load").
+
+Everything stays on 127.0.0.1; the database is dropped and gunicorn stopped at the end (--keep-database keeps the
+database for a look). Latencies are measured by the client from the request to the last byte of the body.
+"""
+
+import argparse
+import http.cookiejar
+import json
+import os
+import random
+import re
+import resource
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.machine import describe_machine  # noqa: E402
+
+MAX_READERS = 500
+REQUEST_TIMEOUT_S = 60
+PASSWORD = "Tq9-marble-kite-2058"
+CONFIG_PATTERN = re.compile(r'<script id="reader-config" type="application/json">(.*?)</script>', re.DOTALL)
+START_PATTERN = re.compile(r'href="([^"]+)" data-testid="start-survey"')
+CHOICES = ("real", "synthetic", "indeterminable")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The client side
+
+
+class Timings:
+    """Latencies (seconds) by kind of request, from any thread."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.by_kind: dict[str, list[float]] = defaultdict(list)
+        self.errors: dict[str, int] = defaultdict(int)
+
+    def add(self, kind: str, seconds: float) -> None:
+        with self._lock:
+            self.by_kind[kind].append(seconds)
+
+    def error(self, what: str) -> None:
+        with self._lock:
+            self.errors[what] += 1
+
+
+@dataclass
+class Reply:
+    status: int
+    body: bytes
+    url: str
+
+    def text(self) -> str:
+        return self.body.decode("utf-8", errors="replace")
+
+
+class ReaderClient:
+    """One reader's browser: a cookie jar and the requests a reader page makes."""
+
+    def __init__(self, base_url: str, timings: Timings):
+        self.base_url = base_url
+        self.timings = timings
+        self.jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
+
+    def csrf_token(self) -> str:
+        return next((cookie.value for cookie in self.jar if cookie.name == "csrftoken"), "")
+
+    def request(self, kind: str, path: str, *, data: bytes | None = None, headers=None) -> Reply:
+        url = urllib.parse.urljoin(self.base_url, path)
+        request = urllib.request.Request(url, data=data, headers=headers or {})
+        started = time.perf_counter()
+        try:
+            with self.opener.open(request, timeout=REQUEST_TIMEOUT_S) as response:
+                reply = Reply(response.status, response.read(), response.geturl())
+        except urllib.error.HTTPError as error:
+            reply = Reply(error.code, error.read(), url)
+        except OSError as error:
+            self.timings.error(f"{kind}: {type(error).__name__}")
+            return Reply(0, b"", url)
+        self.timings.add(kind, time.perf_counter() - started)
+        if reply.status >= 400:
+            self.timings.error(f"{kind}: HTTP {reply.status}")
+        return reply
+
+    def get(self, kind: str, path: str) -> Reply:
+        return self.request(kind, path)
+
+    def post_form(self, kind: str, path: str, fields: dict) -> Reply:
+        body = urllib.parse.urlencode({"csrfmiddlewaretoken": self.csrf_token(), **fields}).encode()
+        headers = {"Content-Type": "application/x-www-form-urlencoded", "Referer": self.base_url}
+        return self.request(kind, path, data=body, headers=headers)
+
+    def post_json(self, kind: str, path: str, payload: dict) -> Reply:
+        headers = {"Content-Type": "application/json", "X-CSRFToken": self.csrf_token()}
+        return self.request(kind, path, data=json.dumps(payload).encode(), headers=headers)
+
+
+@dataclass
+class ReaderRun:
+    """What one simulated reader did and was told."""
+
+    number: int
+    key: str = ""
+    confirmed: dict[str, str] = field(
+        default_factory=dict
+    )  # item public id -> choice the server said it saved
+    doubled: int = 0
+    retried: int = 0
+    duplicate_replies: int = 0
+    finished: bool = False
+    failure: str = ""
+
+
+class SimulatedReader:
+    def __init__(
+        self, number: int, invitation_url: str, base_url: str, timings: Timings, args, start_reading
+    ):
+        self.run = ReaderRun(number)
+        self.invitation_url = invitation_url
+        self.client = ReaderClient(base_url, timings)
+        self.args = args
+        self.rng = random.Random(args.seed * 100_003 + number)
+        self.start_reading = start_reading
+
+    def __call__(self) -> None:
+        try:
+            start_url = self.join()
+        except Exception as exc:  # one broken reader must not stop the others
+            self.run.failure = f"join: {exc}"
+        try:
+            self.start_reading.wait()
+            if not self.run.failure:
+                self.read(start_url)
+        except Exception as exc:
+            self.run.failure = f"read: {exc}"
+
+    def join(self) -> str:
+        client = self.client
+        started = time.perf_counter()
+        page = client.get("join page", self.invitation_url)
+        if page.status != 200:
+            raise RuntimeError(f"invitation page answered {page.status}")
+        username = f"load-reader-{self.run.number}-{uuid.uuid4().hex[:6]}"
+        fields = {"username": username, "email": "", "password1": PASSWORD, "password2": PASSWORD}
+        joined = client.post_form("join (sign-up)", self.invitation_url, fields)
+        if joined.status != 200 or "/profile/" not in joined.url:
+            raise RuntimeError(f"sign-up answered {joined.status} at {joined.url}")
+        start_path = urllib.parse.parse_qs(urllib.parse.urlparse(joined.url).query)["next"][0]
+        self.run.key = start_path.strip("/").split("/")[1]
+        client.timings.add("join (whole)", time.perf_counter() - started)
+        return start_path
+
+    def read(self, start_path: str) -> None:
+        client, args = self.client, self.args
+        start = client.get("start page", start_path)
+        match = START_PATTERN.search(start.text())
+        if not match:
+            raise RuntimeError("no start link on the start page")
+        path = match.group(1)
+        deadline = time.monotonic() + args.max_seconds
+        while "/review/" not in path:
+            if time.monotonic() > deadline:
+                raise RuntimeError("ran out of time")
+            page = client.get("slice page", path)
+            config_match = CONFIG_PATTERN.search(page.text())
+            if page.status != 200 or not config_match:
+                raise RuntimeError(f"slice page {path} answered {page.status}")
+            config = json.loads(config_match.group(1))
+            self.fetch_pixels(config)
+            time.sleep(self.rng.uniform(*args.think))
+            path = self.answer(config)
+        review = client.get("review page", path)
+        if review.status != 200:
+            raise RuntimeError(f"review page answered {review.status}")
+        finished = client.post_form("finish", path, {})
+        if "/thanks/" not in finished.url:
+            raise RuntimeError(f"finishing ended at {finished.url} ({finished.status})")
+        self.run.finished = True
+
+    def fetch_pixels(self, config: dict) -> None:
+        expected = config["matrix"] * config["matrix"] * 2
+        for _ in range(2 if self.rng.random() < self.args.reload_rate else 1):
+            pixels = self.client.get("item fetch (pixels)", config["pixelsUrl"])
+            if pixels.status != 200 or len(pixels.body) != expected:
+                raise RuntimeError(f"payload answered {pixels.status} with {len(pixels.body)} bytes")
+
+    def answer(self, config: dict) -> str:
+        body = {
+            "choice": self.rng.choice(CHOICES),
+            "reason": self.rng.choice(["", "", "texture", "edges too smooth", "looks like a scanner"]),
+            "seconds_on_slice": round(self.rng.uniform(1, 30), 2),
+            "window_width": 400,
+            "window_level": 40,
+            "zoom": 1.0,
+            "window_changed": False,
+            "client_key": str(uuid.uuid4()),
+            "base_revision": 0,
+        }
+        url = config["answerUrl"]
+        roll = self.rng.random()
+        if roll < self.args.double_rate:
+            self.run.doubled += 1
+            replies = self.send_twice_at_once(url, body)
+        elif roll < self.args.double_rate + self.args.retry_rate:
+            self.run.retried += 1
+            self.client.post_json("answer submit", url, body)  # the reply is "lost": sent again below
+            time.sleep(self.rng.uniform(0, 0.2))
+            replies = [self.client.post_json("answer submit", url, body)]
+        else:
+            replies = [self.client.post_json("answer submit", url, body)]
+        saved = [json.loads(r.body) for r in replies if r.status == 200]
+        if not saved:
+            raise RuntimeError(f"answer not saved: {[r.status for r in replies]}")
+        self.run.duplicate_replies += sum(1 for s in saved if s["duplicate"])
+        self.run.confirmed[config["itemId"]] = body["choice"]
+        return saved[0]["next_url"]
+
+    def send_twice_at_once(self, url: str, body: dict) -> list[Reply]:
+        replies: list[Reply] = []
+        second = threading.Thread(
+            target=lambda: replies.append(self.client.post_json("answer submit", url, body))
+        )
+        second.start()
+        replies.append(self.client.post_json("answer submit", url, body))
+        second.join()
+        return replies
+
+
+def percentile_row(kind: str, values: list[float]) -> str:
+    if len(values) < 2:
+        return f"| {kind} | {len(values)} | - | - | - | - |"
+    cuts = statistics.quantiles(values, n=100, method="inclusive")
+    ms = [cuts[49] * 1000, cuts[94] * 1000, cuts[98] * 1000, max(values) * 1000]
+    return f"| {kind} | {len(values)} | " + " | ".join(f"{v:.1f}" for v in ms) + " |"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The server side
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def create_database(admin_url: str, name: str) -> str:
+    import psycopg
+
+    with psycopg.connect(admin_url, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    return admin_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+def drop_database(admin_url: str, name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(admin_url, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def seed(workdir: Path, readers: int, per_side: int, matrix: int, base_url: str) -> list[str]:
+    """Migrate, import phantom CT as both sides, create and open the survey; returns one invitation URL each."""
+    from django.conf import settings
+    from django.core.management import call_command
+
+    from imaging.phantoms import write_phantoms
+    from studies.models import Survey
+    from studies.services import create_survey, do_create_invitations, do_open_survey, invitation_url
+
+    settings.STUDIES_SITE_URL = base_url
+    call_command("migrate", verbosity=0)
+    patients = max(1, -(-per_side // 20))
+    for role, seed_value, kind in (("real", 41, "ct"), ("model", 42, "sct")):
+        folder = workdir / "phantoms" / role
+        write_phantoms(
+            folder, patients=patients, seed=seed_value, ct_matrix=256, ct_slices=20, mr_matrix=32, mr_slices=2
+        )
+        call_command(
+            "import_images",
+            str(folder / "CT"),
+            dataset=f"load {role}",
+            kind=kind,
+            contrast=True,
+            verbosity=0,
+            stdout=open(os.devnull, "w"),  # noqa: SIM115
+        )
+    from imaging.models import Dataset
+
+    survey = create_survey(
+        name="load test",
+        model_dataset=Dataset.objects.get(name="load model"),
+        real_dataset=Dataset.objects.get(name="load real"),
+        real_count=per_side,
+        synthetic_count=per_side,
+        seed=1,
+        matrix_size=matrix,
+    ).survey
+    do_open_survey(survey=survey, actor=None)
+    assert Survey.objects.get(pk=survey.pk).is_open
+    invitations = do_create_invitations(survey=survey, actor=None, count=readers)
+    return [invitation_url(invitation) for invitation in invitations]
+
+
+def start_gunicorn(port: int, workers: int, threads: int, env: dict, logdir: Path) -> subprocess.Popen:
+    command = [
+        str(ROOT / ".venv" / "bin" / "gunicorn"),
+        "config.wsgi:application",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        "--timeout",
+        "120",
+        "--worker-tmp-dir",
+        "/dev/shm",
+        "--access-logfile",
+        str(logdir / "access.log"),
+        "--access-logformat",
+        "%(m)s %(U)s %(s)s %(D)s",
+        "--error-logfile",
+        str(logdir / "error.log"),
+    ]
+    if threads > 1:
+        command += ["--worker-class", "gthread", "--threads", str(threads)]
+    return subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
+
+
+def wait_until_up(base_url: str, server: subprocess.Popen, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"gunicorn exited with {server.returncode}")
+        try:
+            with urllib.request.urlopen(base_url + "/login/", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise SystemExit("gunicorn did not answer within a minute")
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and its live children (gunicorn's master and workers), from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if pid in (int(stat.parent.name), int(fields[1])):
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def machine_busy_seconds() -> float:
+    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    values = [int(v) for v in fields]
+    idle = values[3] + values[4]
+    return (sum(values[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def server_times(logfile: Path) -> dict[str, list[float]]:
+    """Time inside gunicorn by kind of request (seconds), from the access log."""
+    kinds = {"pixels/": "item fetch (pixels)", "answer/": "answer submit"}
+    times: dict[str, list[float]] = defaultdict(list)
+    for line in logfile.read_text().splitlines():
+        parts = line.split()
+        if len(parts) != 4:
+            continue
+        method, path, _, micros = parts
+        kind = next((k for suffix, k in kinds.items() if path.endswith(suffix)), None)
+        if kind is None and method == "GET" and re.search(r"/survey/[^/]+/\d+/$", path):
+            kind = "slice page"
+        if kind:
+            times[kind].append(int(micros) / 1e6)
+    return times
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The database check
+
+
+def check_database(runs: list[ReaderRun]) -> dict[str, int]:
+    from audit.models import AuditEvent
+    from studies.models import Answer, AnswerRevision, Assignment
+
+    lost = duplicated = unconfirmed = unfinished = 0
+    for run in runs:
+        assignment = Assignment.objects.filter(key=run.key).first()
+        if assignment is None:
+            lost += len(run.confirmed)
+            continue
+        stored = list(Answer.objects.filter(assignment=assignment).values_list("item__public_id", "choice"))
+        stored_by_item: dict[str, list[str]] = defaultdict(list)
+        for public_id, choice in stored:
+            stored_by_item[public_id].append(choice)
+        for public_id, choice in run.confirmed.items():
+            if stored_by_item.get(public_id, [None])[0] != choice:
+                lost += 1
+        duplicated += sum(len(choices) - 1 for choices in stored_by_item.values())
+        unconfirmed += len(set(stored_by_item) - set(run.confirmed))
+        revisions = AnswerRevision.objects.filter(assignment=assignment).count()
+        duplicated += max(0, revisions - len(stored))
+        if assignment.completed_at is None:
+            unfinished += 1
+    answers = Answer.objects.count()
+    audit_rows = AuditEvent.objects.filter(verb="answer.submitted").count()
+    return {
+        "lost": lost,
+        "duplicated": duplicated,
+        "stored but never confirmed": unconfirmed,
+        "unfinished": unfinished,
+        "answers in the database": answers,
+        "answer audit rows beyond one per answer": max(0, audit_rows - answers),
+    }
+
+
+# ---------------------------------------------------------------------------------------------------------
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--readers", type=int, default=100, help=f"Concurrent readers (1..{MAX_READERS})")
+    parser.add_argument("--per-side", type=int, default=10, help="Real (and synthetic) slices in the survey")
+    parser.add_argument(
+        "--matrix", type=int, default=512, help="Survey display matrix (payload = matrix² x 2 B)"
+    )
+    parser.add_argument("--workers", type=int, default=3, help="gunicorn workers (2-4 on 2 cores)")
+    parser.add_argument("--threads", type=int, default=1, help="Threads per worker (>1: gthread workers)")
+    parser.add_argument(
+        "--think",
+        type=float,
+        nargs=2,
+        default=(2.0, 8.0),
+        metavar=("MIN", "MAX"),
+        help="Seconds a reader looks at a slice before answering (uniform between MIN and MAX)",
+    )
+    parser.add_argument("--double-rate", type=float, default=0.05, help="Share of answers sent twice at once")
+    parser.add_argument("--retry-rate", type=float, default=0.05, help="Share of answers sent again")
+    parser.add_argument("--reload-rate", type=float, default=0.05, help="Share of payloads fetched twice")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--max-seconds", type=float, default=600, help="Give up reading after this long")
+    parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument(
+        "--db-conn-max-age",
+        type=int,
+        default=None,
+        help="DB_CONN_MAX_AGE for gunicorn (default: settings' 0)",
+    )
+    parser.add_argument("--keep-database", action="store_true")
+    args = parser.parse_args()
+    if not 1 <= args.readers <= MAX_READERS:
+        parser.error(f"--readers must be 1..{MAX_READERS}")
+    if not 1 <= args.workers <= 16 or not 1 <= args.threads <= 32:
+        parser.error("--workers must be 1..16 and --threads 1..32")
+    if not 0 <= args.think[0] <= args.think[1] <= 120:
+        parser.error("--think needs 0 <= MIN <= MAX <= 120")
+    if not all(0 <= rate <= 1 for rate in (args.double_rate, args.retry_rate, args.reload_rate)):
+        parser.error("the rates are shares between 0 and 1")
+
+    load_at_start = os.getloadavg()[0]
+    workdir = Path(tempfile.mkdtemp(prefix="blindread-load-"))
+    database = f"blindread_load_{os.getpid()}"
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    env = dict(os.environ)
+    env.update(
+        DJANGO_SETTINGS_MODULE="config.settings",
+        DATABASE_URL=create_database(args.database_url, database),
+        BLINDREAD_VAR_DIR=str(workdir / "var"),
+        STUDIES_SITE_URL=base_url,
+        LOG_LEVEL="ERROR",
+    )
+    if args.db_conn_max_age is not None:
+        env["DB_CONN_MAX_AGE"] = str(args.db_conn_max_age)
+    os.environ.update(env)
+    # WhiteNoise warns about a missing static folder; readers here fetch no static files.
+    (workdir / "var" / "staticfiles").mkdir(parents=True)
+    server = None
+    try:
+        import django
+
+        django.setup()
+        print(
+            f"seeding {database}: {2 * args.per_side} items at {args.matrix}x{args.matrix}, {args.readers} readers"
+        )
+        invitations = seed(workdir, args.readers, args.per_side, args.matrix, base_url)
+        from django.db import connections
+
+        connections.close_all()
+        server = start_gunicorn(port, args.workers, args.threads, env, workdir)
+        wait_until_up(base_url, server)
+        timings = Timings()
+        start_reading = threading.Barrier(args.readers + 1)
+        readers = [
+            SimulatedReader(n, url, base_url, timings, args, start_reading)
+            for n, url in enumerate(invitations, 1)
+        ]
+        threads = [threading.Thread(target=reader, daemon=True) for reader in readers]
+        joined_at = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        start_reading.wait(timeout=args.max_seconds)
+        join_seconds = time.perf_counter() - joined_at
+        (workdir / "access.log").write_text("")  # the server-side times below are for the reading phase only
+        reading_at = time.perf_counter()
+        busy_before, client_before = machine_busy_seconds(), resource.getrusage(resource.RUSAGE_SELF)
+        server_before = process_cpu_seconds(server.pid)
+        for thread in threads:
+            thread.join(timeout=max(1.0, args.max_seconds - (time.perf_counter() - reading_at)))
+        reading_seconds = time.perf_counter() - reading_at
+        busy = machine_busy_seconds() - busy_before
+        client_after = resource.getrusage(resource.RUSAGE_SELF)
+        client_cpu = (client_after.ru_utime - client_before.ru_utime) + (
+            client_after.ru_stime - client_before.ru_stime
+        )
+        server_cpu = process_cpu_seconds(server.pid) - server_before
+        time.sleep(0.5)
+        inside = server_times(workdir / "access.log")
+        runs = [reader.run for reader in readers]
+        check = check_database(runs)
+    finally:
+        if server is not None and server.poll() is None:
+            os.killpg(server.pid, signal.SIGTERM)
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(server.pid, signal.SIGKILL)
+        try:
+            from django.db import connections
+
+            connections.close_all()
+        except Exception:  # Django may not have started
+            pass
+        if not args.keep_database:
+            drop_database(args.database_url, database)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    reading_requests = sum(len(v) for k, v in timings.by_kind.items() if not k.startswith("join"))
+    answers_confirmed = sum(len(run.confirmed) for run in runs)
+    failures = [f"reader {run.number}: {run.failure}" for run in runs if run.failure]
+    print()
+    print(
+        f"machine: {describe_machine()}; load average (1 min) {load_at_start:.2f} at the start, "
+        f"{os.getloadavg()[0]:.2f} at the end"
+    )
+    print(
+        f"readers {args.readers}, gunicorn {args.workers} workers x {args.threads} thread(s), "
+        f"{2 * args.per_side} items at {args.matrix}x{args.matrix} ({args.matrix**2 * 2 // 1024} KiB each), "
+        f"think {args.think[0]}-{args.think[1]} s"
+    )
+    print(f"join phase {join_seconds:.1f} s; reading phase {reading_seconds:.1f} s")
+    print()
+    print("| request (client-side, ms) | n | p50 | p95 | p99 | max |")
+    print("|---|---|---|---|---|---|")
+    order = ["join page", "join (sign-up)", "join (whole)", "start page", "slice page", "item fetch (pixels)"]
+    order += ["answer submit", "review page", "finish"]
+    for kind in order:
+        print(percentile_row(kind, timings.by_kind.get(kind, [])))
+    print()
+    print("| reading phase, time inside gunicorn (ms) | n | p50 | p95 | p99 | max |")
+    print("|---|---|---|---|---|---|")
+    for kind in ("slice page", "item fetch (pixels)", "answer submit"):
+        print(percentile_row(kind, inside.get(kind, [])))
+    print()
+    print(
+        f"throughput (reading phase): {reading_requests / reading_seconds:.1f} requests/s, "
+        f"{answers_confirmed / reading_seconds:.1f} answers/s"
+    )
+    served = sum(len(v) for v in inside.values())
+    print(
+        f"CPU in the reading phase: machine {busy:.1f} s of {reading_seconds * (os.cpu_count() or 1):.1f} s "
+        f"({os.cpu_count()} cores), gunicorn {server_cpu:.1f} s "
+        f"({1000 * server_cpu / max(1, served):.1f} ms per slice page, payload or answer), client {client_cpu:.1f} s, "
+        f"PostgreSQL and everything else on the machine {busy - server_cpu - client_cpu:.1f} s"
+    )
+    print(
+        f"answers confirmed {answers_confirmed}, sent twice at once {sum(r.doubled for r in runs)}, "
+        f"sent again {sum(r.retried for r in runs)}, replies marked duplicate {sum(r.duplicate_replies for r in runs)}"
+    )
+    print("database: " + ", ".join(f"{k} {v}" for k, v in check.items()))
+    print("client errors: " + (", ".join(f"{k} x{v}" for k, v in sorted(timings.errors.items())) or "none"))
+    for failure in failures[:10]:
+        print(failure)
+    broken = check["lost"] or check["duplicated"] or check["unfinished"] or failures
+    return 1 if broken else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
