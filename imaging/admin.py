@@ -200,8 +200,8 @@ class ImportJobAdmin(admin.ModelAdmin):
                 "status": job.status,
                 "status_display": job.get_status_display(),
                 "message": job.message,
-                "files_done": job.files_done,
-                "files_total": job.files_total,
+                "done": job.files_done,
+                "total": job.files_total,
                 "finished": job.is_finished,
                 "errors": job.errors,
             }

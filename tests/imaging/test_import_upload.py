@@ -62,7 +62,7 @@ def test_an_uploaded_zip_is_imported_by_the_worker_with_per_file_errors(
     page = client.get(reverse("admin:imaging_importjob_change", args=[job.pk]))
     assert b"not a DICOM file" in page.content and b"Done with errors" in page.content
     progress = client.get(reverse("admin:imaging_importjob_progress", args=[job.pk])).json()
-    assert progress["finished"] and progress["files_done"] == progress["files_total"] == job.files_total
+    assert progress["finished"] and progress["done"] == progress["total"] == job.files_total
     # Uploads are removed once imported; only slice pixels remain in storage.
     assert all(p.relative_to(media_root).parts[0] == "slices" for p in stored_files(media_root))
 
