@@ -1,0 +1,53 @@
+from django import forms
+
+from generation.models import NORMALISATION_CHOICES, Checkpoint
+from generation.preprocessing import DEFAULT_NORMALISATION
+from imaging.models import Dataset
+
+INPUT_CHOICES = [("", "-"), ("t1_in", "T1 in-phase"), ("t1_out", "T1 out-of-phase"), ("t2", "T2")]
+
+
+class CheckpointUploadForm(forms.Form):
+    name = forms.CharField(max_length=128)
+    file = forms.FileField(
+        help_text="A .pth state dict (read with weights_only=True) or a .safetensors file."
+    )
+    input_1 = forms.ChoiceField(choices=INPUT_CHOICES[1:], label="Input channel 1")
+    input_2 = forms.ChoiceField(choices=INPUT_CHOICES, required=False, label="Input channel 2")
+    input_3 = forms.ChoiceField(choices=INPUT_CHOICES, required=False, label="Input channel 3")
+    contrast = forms.TypedChoiceField(
+        choices=[("yes", "Contrast-enhanced CT"), ("no", "Non-contrast CT")],
+        coerce=lambda value: value == "yes",
+        widget=forms.RadioSelect,
+        label="Imitates",
+    )
+    hu_min = forms.IntegerField(initial=-1024, label="HU at tanh -1")
+    hu_max = forms.IntegerField(initial=3071, label="HU at tanh +1")
+    normalisation = forms.ChoiceField(choices=NORMALISATION_CHOICES, initial=DEFAULT_NORMALISATION)
+    input_size = forms.IntegerField(initial=256, min_value=16, max_value=2048, help_text="Multiple of 4.")
+    arch = forms.CharField(
+        initial="auto", help_text="auto, resnet, multimodal, or a reference name such as resnet_9blocks."
+    )
+
+    def inputs(self) -> list[str]:
+        data = self.cleaned_data
+        return [data[key] for key in ("input_1", "input_2", "input_3") if data.get(key)]
+
+
+class StartGenerationForm(forms.Form):
+    mri_dataset = forms.ModelChoiceField(
+        queryset=Dataset.objects.filter(kind=Dataset.Kind.MRI), label="MRI dataset"
+    )
+    output_dataset = forms.CharField(
+        max_length=128,
+        required=False,
+        help_text="Synthetic CT dataset to write (default '<checkpoint> synthetic CT').",
+    )
+    z_tolerance = forms.FloatField(
+        required=False, min_value=0.01, label="z tolerance (mm)", help_text="Default: half the slice spacing."
+    )
+
+
+class NewGenerationJobForm(StartGenerationForm):
+    checkpoint = forms.ModelChoiceField(queryset=Checkpoint.objects.all())
+    field_order = ["checkpoint", "mri_dataset", "output_dataset", "z_tolerance"]
