@@ -131,12 +131,14 @@ if CELERY_BROKER_URL.startswith("redis"):
         "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "43200"))
     }
 elif CELERY_BROKER_URL.startswith("filesystem://"):
-    for folder in (QUEUE_DIR, VAR_DIR / "queue" / "processed", VAR_DIR / "queue" / "results"):
-        folder.mkdir(parents=True, exist_ok=True)
+    for folder in ("messages", "processed", "results", "control"):
+        (VAR_DIR / "queue" / folder).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(QUEUE_DIR),
         "data_folder_out": str(QUEUE_DIR),
         "processed_folder": str(VAR_DIR / "queue" / "processed"),
+        # Broadcast (worker control) messages; by default kombu writes them to ./control.
+        "control_folder": str(VAR_DIR / "queue" / "control"),
         "store_processed": False,
     }
 CELERY_TASK_DEFAULT_QUEUE = "default"
