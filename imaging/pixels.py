@@ -1,6 +1,7 @@
 """Slice pixels in storage: one small .npy file per slice, so serving one slice reads one file."""
 
 import io
+import threading
 
 import numpy as np
 from django.core.files.base import ContentFile
@@ -17,9 +18,17 @@ def save_slice_pixels(name: str, pixels: np.ndarray) -> str:
     return default_storage.save(name, ContentFile(buffer.getvalue()))
 
 
+# np.load parses the .npy header with ast.literal_eval, and CPython 3.11 can raise a spurious
+# "SystemError: AST constructor recursion depth mismatch" when two threads do that at once (CPython gh-106905).
+# Reading the file stays outside the lock; only the in-memory parse is serialised.
+_NPY_PARSE_LOCK = threading.Lock()
+
+
 def load_slice_pixels(name: str) -> np.ndarray:
     with default_storage.open(name, "rb") as handle:
-        return np.load(io.BytesIO(handle.read()), allow_pickle=False)
+        data = handle.read()
+    with _NPY_PARSE_LOCK:
+        return np.load(io.BytesIO(data), allow_pickle=False)
 
 
 def delete_stored_files(names: list[str]) -> None:
