@@ -248,27 +248,31 @@ class SurveyAdmin(admin.ModelAdmin):
     def _change_url(self, survey):
         return HttpResponseRedirect(reverse("admin:studies_survey_change", args=[survey.pk]))
 
-    def open_view(self, request, pk):
+    def _survey_to_change(self, request, pk):
+        """The survey a state-changing admin button acts on; None unless the request is a POST (405)."""
         _require_admin(request)
         if request.method != "POST":
+            return None
+        return get_object_or_404(Survey, pk=pk)
+
+    def open_view(self, request, pk):
+        survey = self._survey_to_change(request, pk)
+        if survey is None:
             return HttpResponse(status=405)
-        survey = get_object_or_404(Survey, pk=pk)
         self._open(request, survey)
         return self._change_url(survey)
 
     def close_view(self, request, pk):
-        _require_admin(request)
-        if request.method != "POST":
+        survey = self._survey_to_change(request, pk)
+        if survey is None:
             return HttpResponse(status=405)
-        survey = get_object_or_404(Survey, pk=pk)
         self.close_surveys(request, Survey.objects.filter(pk=survey.pk))
         return self._change_url(survey)
 
     def audit_view(self, request, pk):
-        _require_admin(request)
-        if request.method != "POST":
+        survey = self._survey_to_change(request, pk)
+        if survey is None:
             return HttpResponse(status=405)
-        survey = get_object_or_404(Survey, pk=pk)
         self.audit_surveys(request, Survey.objects.filter(pk=survey.pk))
         return self._change_url(survey)
 
