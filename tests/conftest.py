@@ -1,4 +1,5 @@
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -23,9 +24,16 @@ def stored_files(root: Path) -> list[Path]:
 def celery_worker(django_db_setup, django_db_blocker):
     """A real Celery worker (celery.contrib.testing) consuming both queues from the configured broker."""
     from celery.contrib.testing.worker import start_worker
+    from celery.signals import task_postrun
+    from django.db import connections
 
     from config.celery import app
 
+    def close_worker_connections(**kwargs):
+        # The worker thread's connections must not sit in a transaction between tasks.
+        connections.close_all()
+
+    task_postrun.connect(close_worker_connections, weak=False)
     with django_db_blocker.unblock():
         app.control.purge()
         with start_worker(
@@ -42,6 +50,23 @@ def celery_worker(django_db_setup, django_db_blocker):
 @pytest.fixture
 def admin_user(db, django_user_model):
     return django_user_model.objects.create_superuser("admin", "admin@example.org", "pw-admin-123")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    """Let the in-thread worker go idle before teardown flushes the database.
+
+    A task still writing when a transactional test ends holds locks that deadlock the flush's TRUNCATE.
+    """
+    try:
+        return (yield)
+    finally:
+        if "celery_worker" in item.fixturenames:
+            from celery.worker import state
+
+            deadline = time.monotonic() + 30
+            while (state.active_requests or state.reserved_requests) and time.monotonic() < deadline:
+                time.sleep(0.05)
 
 
 def pytest_report_header(config):
