@@ -305,6 +305,7 @@ def seed(workdir: Path, readers: int, per_side: int, matrix: int, base_url: str)
 
     from imaging.phantoms import write_phantoms
     from studies.models import Survey
+    from studies.policy import DisplayPolicy
     from studies.services import create_survey, do_create_invitations, do_open_survey, invitation_url
 
     settings.STUDIES_SITE_URL = base_url
@@ -333,7 +334,7 @@ def seed(workdir: Path, readers: int, per_side: int, matrix: int, base_url: str)
         real_count=per_side,
         synthetic_count=per_side,
         seed=1,
-        matrix_size=matrix,
+        policy=DisplayPolicy(matrix_size=matrix),
     ).survey
     do_open_survey(survey=survey, actor=None)
     assert Survey.objects.get(pk=survey.pk).is_open

@@ -2,6 +2,7 @@ import uuid
 
 from django.db.models import Count
 
+from imaging.constants import CT
 from imaging.models import Dataset, Volume
 
 
@@ -17,3 +18,11 @@ def volume_by_reference(reference: str) -> Volume | None:
 
 def datasets_with_counts():
     return Dataset.objects.annotate(volume_count=Count("volumes", distinct=True)).order_by("name")
+
+
+def fields_of_view_mm(dataset: Dataset) -> list[float]:
+    """The field of view of each CT volume of the dataset: its longer side in mm."""
+    rows = Volume.objects.filter(dataset=dataset, modality=CT).values_list(
+        "rows", "columns", "row_spacing_mm", "column_spacing_mm"
+    )
+    return [max(r * row_mm, c * column_mm) for r, c, row_mm, column_mm in rows]

@@ -15,12 +15,12 @@ from django.utils.html import format_html
 
 from imaging.rendering import png_bytes, window_to_uint8
 from studies import roles
-from studies.forms import InvitationsForm, SurveyCreateForm
+from studies.forms import InvitationsForm, SurveyCreateForm, SurveyDraftForm
 from studies.models import Answer, AnswerRevision, Assignment, Invitation, Item, ReaderProfile, Survey
 from studies.rendering import decode_payload
 from studies.selectors import survey_progress, surveys_with_counts
 from studies.services import (
-    DRAFT_SETTINGS,
+    READER_SETTINGS,
     StudyError,
     create_survey,
     do_audit_survey,
@@ -102,13 +102,22 @@ class SurveyAdmin(admin.ModelAdmin):
     def finished_count(self, obj):
         return obj.finished_count
 
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is not None and obj.is_draft and roles.is_study_admin(request.user):
+            kwargs["form"] = SurveyDraftForm
+        return super().get_form(request, obj, change=change, **kwargs)
+
     def get_readonly_fields(self, request, obj=None):
-        editable = set(DRAFT_SETTINGS) if obj is not None and obj.is_draft else set()
-        fields = [f.name for f in Survey._meta.fields if f.name not in editable]
-        return [*fields, "layers", "audit_report"]
+        editable = set(READER_SETTINGS) if obj is not None and obj.is_draft else set()
+        fields = [f.name for f in Survey._meta.fields if f.name not in editable | {"display_policy"}]
+        return [*fields, "policy_summary", "layers", "audit_report"]
 
     def get_exclude(self, request, obj=None):
-        return ["last_audit_report"]
+        return ["last_audit_report", "display_policy"]
+
+    @admin.display(description="Display policy")
+    def policy_summary(self, obj):
+        return obj.display_policy.describe() if obj.display_policy is not None else ""
 
     @admin.display(description="Items per axial layer (real = synthetic)")
     def layers(self, obj):
@@ -136,9 +145,15 @@ class SurveyAdmin(admin.ModelAdmin):
         return super().has_add_permission(request) and roles.is_study_admin(request.user)
 
     def save_model(self, request, obj, form, change):
-        changes = {name: form.cleaned_data[name] for name in form.changed_data if name in DRAFT_SETTINGS}
+        if not isinstance(form, SurveyDraftForm):
+            return
         try:
-            do_change_survey_settings(survey=obj, actor=request.user, **changes)
+            do_change_survey_settings(
+                survey=obj,
+                actor=request.user,
+                policy=form.cleaned_data["display_policy"],
+                **{name: form.cleaned_data[name] for name in READER_SETTINGS},
+            )
         except StudyError as exc:
             self.message_user(request, str(exc), messages.ERROR)
 
@@ -159,14 +174,7 @@ class SurveyAdmin(admin.ModelAdmin):
                     seed=data["seed"],
                     allow_going_back=data["allow_going_back"],
                     instructions=data["instructions"],
-                    matrix_size=data["matrix_size"],
-                    hu_min=data["hu_min"],
-                    hu_max=data["hu_max"],
-                    interpolation=data["interpolation"],
-                    mask=data["mask"],
-                    field_of_view_mm=data["field_of_view_mm"],
-                    default_window_width=data["default_window_width"],
-                    default_window_level=data["default_window_level"],
+                    policy=data["display_policy"],
                     actor=request.user,
                 )
             except StudyError as exc:
@@ -175,6 +183,8 @@ class SurveyAdmin(admin.ModelAdmin):
                 self.message_user(
                     request, f"Survey {created.survey.name!r} created as a draft with its items rendered."
                 )
+                for note in created.policy_notes:
+                    self.message_user(request, f"Display: {note}.")
                 for note in created.notes:
                     self.message_user(request, f"Pool too small: {note}", messages.WARNING)
                 return HttpResponseRedirect(reverse("admin:studies_survey_change", args=[created.survey.pk]))
@@ -381,8 +391,9 @@ class ItemAdmin(ReadOnlyAdmin):
         item = get_object_or_404(Item.objects.select_related("survey"), pk=pk)
         survey = item.survey
         with default_storage.open(item.payload, "rb") as handle:
-            pixels = decode_payload(handle.read(), survey.matrix_size)
-        image = window_to_uint8(pixels, width=survey.default_window_width, level=survey.default_window_level)
+            pixels = decode_payload(handle.read(), survey.display_policy.matrix_size)
+        policy = survey.display_policy
+        image = window_to_uint8(pixels, width=policy.default_window_width, level=policy.default_window_level)
         response = HttpResponse(png_bytes(image), content_type="image/png")
         response["Cache-Control"] = "private, no-store"
         return response

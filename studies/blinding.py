@@ -26,12 +26,20 @@ from django.utils import timezone, translation
 
 from imaging.models import Slice
 from studies.models import OPAQUE_ID_LENGTH, Assignment, Item, Survey, Truth
-from studies.rendering import BODY_THRESHOLD_HU, circle_mask, decode_payload
+from studies.policy import DisplayPolicy
+from studies.rendering import BODY_THRESHOLD_HU, body_extent, body_mask, circle_mask, decode_payload
+from studies.sampling import make_item_order
+from studies.selectors import rendered_pixels
 
 # A feature whose values separate real from synthetic items better than this (area under the ROC curve of the
 # best threshold, either direction) counts as a leak.
 AUC_LIMIT = 0.6
 BORDER_PIXELS = 2
+# What rounding and resampling give between items that are shown alike; a larger gap can be a cue.
+SCALE_TOLERANCE = 0.01  # relative
+BODY_TOLERANCE_PIXELS = 2.0
+CENTRE_TOLERANCE_PIXELS = 2.0
+PADDING_TOLERANCE = 0.02
 # Identifiers shorter than this are too common to search for in pages (patient "1", alias "A").
 MIN_IDENTIFIER_CHARS = 4
 # Config keys whose value belongs to the item or the reader's place; every other key must be the same everywhere.
@@ -59,6 +67,8 @@ class BlindingReport:
     items: int
     checks: list[str] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
+    # What the audit measured that a reader of the report should see, passed or not: (check, text).
+    measurements: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -67,12 +77,16 @@ class BlindingReport:
     def leak(self, check: str, message: str) -> None:
         self.findings.append(Finding(check, message))
 
+    def measure(self, check: str, message: str) -> None:
+        self.measurements.append((check, message))
+
     def text(self) -> str:
         lines = [f"Blinding audit of {self.survey!r}: {self.items} items"]
         failed = {f.check for f in self.findings}
         for check in self.checks:
             if check not in failed:
                 lines.append(f"PASS {check}")
+        lines += [f"MEASURED [{check}] {message}" for check, message in self.measurements]
         lines += [f"LEAK {finding}" for finding in self.findings]
         lines.append("PASSED" if self.passed else f"FAILED: {len(self.findings)} leak(s)")
         return "\n".join(lines)
@@ -227,8 +241,6 @@ def _audit_host() -> str:
 
 
 def _walk_as_reader(survey: Survey, items: list[Item]) -> _Walk:
-    from studies.services import make_item_order
-
     walk = _Walk()
     with transaction.atomic():
         try:
@@ -259,6 +271,7 @@ def _walk_as_reader(survey: Survey, items: list[Item]) -> _Walk:
 
 def _walk(client: Client, survey: Survey, assignment: Assignment, items: list[Item], walk: _Walk) -> None:
     by_pk = {item.pk: item for item in items}
+    policy = survey.display_policy
     start = client.get(reverse("studies:start", args=[assignment.key]), secure=True)
     if start.status_code != 200:
         walk.errors.append(f"the survey's start page answered {start.status_code}")
@@ -294,8 +307,8 @@ def _walk(client: Client, survey: Survey, assignment: Assignment, items: list[It
                     "choice": "indeterminable",
                     "reason": "",
                     "seconds_on_slice": 1.0,
-                    "window_width": float(survey.default_window_width),
-                    "window_level": float(survey.default_window_level),
+                    "window_width": float(policy.default_window_width),
+                    "window_level": float(policy.default_window_level),
                     "zoom": 1.0,
                     "window_changed": False,
                     "client_key": str(uuid.uuid4()),
@@ -372,7 +385,7 @@ def _check_pages(survey: Survey, walk: _Walk, report: BlindingReport) -> None:
         values = [(o.truth, json.dumps(o.config[key], sort_keys=True)) for o in observations]
         if len({v for _, v in values}) > 1:
             report.leak("config", f"configuration value {key!r} differs: {_describe(values)}")
-    if observations[0].config.get("matrix") != survey.matrix_size:
+    if observations[0].config.get("matrix") != survey.display_policy.matrix_size:
         report.leak("config", f"pages declare a matrix of {observations[0].config.get('matrix')}")
     report.checks.append("urls")
     for observation in observations:
@@ -419,14 +432,15 @@ def _check_headers(observations: list[_Observation], report: BlindingReport) -> 
 
 
 def _check_payloads(survey: Survey, observations: list[_Observation], report: BlindingReport) -> None:
+    policy = survey.display_policy
+    matrix = policy.matrix_size
     report.checks.append("payload-size")
     sizes = [(o.truth, len(o.payload)) for o in observations]
-    wrong = [(truth, size) for truth, size in sizes if size != survey.payload_bytes]
+    wrong = [(truth, size) for truth, size in sizes if size != policy.payload_bytes]
     if wrong:
         report.leak(
             "payload-size",
-            f"payloads must be exactly {survey.payload_bytes} bytes ({survey.matrix_size}x{survey.matrix_size} "
-            f"int16): {_describe(wrong)}",
+            f"payloads must be exactly {policy.payload_bytes} bytes ({matrix}x{matrix} int16): {_describe(wrong)}",
         )
     auc = separation_auc(*_split(sizes))
     if auc > AUC_LIMIT:
@@ -435,30 +449,30 @@ def _check_payloads(survey: Survey, observations: list[_Observation], report: Bl
     if any(value != str(len(o.payload)) for o, (_, value) in zip(observations, lengths, strict=True)):
         report.leak("payload-size", f"Content-Length does not match the payload: {_describe(lengths)}")
     report.checks.append("dtype")
-    images = []
+    decoded: list[tuple[_Observation, np.ndarray]] = []
     for observation in observations:
         try:
-            images.append((observation.truth, decode_payload(observation.payload, survey.matrix_size)))
+            decoded.append((observation, decode_payload(observation.payload, matrix)))
         except ValueError:
             continue
-    if len(images) < len(observations):
+    if len(decoded) < len(observations):
         report.leak(
             "dtype",
-            f"{len(observations) - len(images)} payload(s) do not decode as {survey.matrix_size}x"
-            f"{survey.matrix_size} little-endian int16",
+            f"{len(observations) - len(decoded)} payload(s) do not decode as {matrix}x{matrix} little-endian int16",
         )
-    if not images:
+    if not decoded:
         return
+    images = [(observation.truth, image) for observation, image in decoded]
     report.checks.append("clip-range")
     outside = [
         (truth, f"{int(image.min())}..{int(image.max())}")
         for truth, image in images
-        if image.min() < survey.hu_min or image.max() > survey.hu_max
+        if image.min() < policy.hu_min or image.max() > policy.hu_max
     ]
     if outside:
         report.leak(
             "clip-range",
-            f"values outside the HU clip range {survey.hu_min}..{survey.hu_max}: {_describe(outside)}",
+            f"values outside the HU clip range {policy.hu_min}..{policy.hu_max}: {_describe(outside)}",
         )
     report.checks.append("background")
     borders = [(truth, _border(image)) for truth, image in images]
@@ -466,14 +480,14 @@ def _check_payloads(survey: Survey, observations: list[_Observation], report: Bl
     auc = separation_auc(*_split(modes))
     if auc > AUC_LIMIT:
         report.leak("background", f"the background value differs (AUC {auc:.2f}): {_describe(modes)}")
-    if survey.mask != "none":
+    if policy.mask != "none":
         leaking = [
-            (truth, "not masked") for truth, image in images if not _outside_mask_is_background(survey, image)
+            (truth, "not masked") for truth, image in images if not _outside_mask_is_background(policy, image)
         ]
         if leaking:
             report.leak(
                 "background",
-                f"pixels outside the {survey.mask} mask are not all the background value {survey.hu_min}: "
+                f"pixels outside the {policy.mask} mask are not all the background value {policy.hu_min}: "
                 f"{_describe(leaking)}",
             )
     report.checks.append("quantisation")
@@ -482,6 +496,136 @@ def _check_payloads(survey: Survey, observations: list[_Observation], report: Bl
     if auc > AUC_LIMIT:
         report.leak(
             "quantisation", f"the HU step between grey levels differs (AUC {auc:.2f}): {_describe(steps)}"
+        )
+    _check_geometry(policy, decoded, report)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Scale and geometry: what the source's geometry could give away
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """What the audit measures of one displayed item."""
+
+    truth: str
+    mm_per_pixel: float
+    body_rows: int
+    body_columns: int
+    centre_offset: float  # pixels between the body's centre and the image's centre
+    padding: float  # share of the pixels outside the body that are exactly the background value
+
+
+def _measure(truth: str, image: np.ndarray, mm_per_pixel: float, policy: DisplayPolicy) -> _Shape:
+    extent = body_extent(image, hu_min=policy.hu_min)
+    centre = (policy.matrix_size - 1) / 2
+    outside = ~body_mask(image, hu_min=policy.hu_min) if extent is not None else np.ones(image.shape, bool)
+    padding = float(np.mean(image[outside] == policy.background_hu)) if outside.any() else 1.0
+    if extent is None:
+        return _Shape(truth, mm_per_pixel, 0, 0, 0.0, padding)
+    offset = float(np.hypot(extent.centre_row - centre, extent.centre_column - centre))
+    return _Shape(truth, mm_per_pixel, extent.rows, extent.columns, offset, padding)
+
+
+def _gap(shapes: list[_Shape], value) -> tuple[float, float, float, float]:
+    """(AUC, |median gap|, median real, median synthetic) of a measured value between real and synthetic."""
+    real = [value(s) for s in shapes if s.truth == Truth.REAL]
+    synthetic = [value(s) for s in shapes if s.truth == Truth.SYNTHETIC]
+    if not real or not synthetic:
+        return 0.5, 0.0, float("nan"), float("nan")
+    median_real, median_synthetic = float(np.median(real)), float(np.median(synthetic))
+    return separation_auc(real, synthetic), abs(median_real - median_synthetic), median_real, median_synthetic
+
+
+def _check_geometry(policy: DisplayPolicy, decoded: list[tuple[_Observation, np.ndarray]], report) -> None:
+    """The same pipeline for every item (its payload is what the policy makes of its source slice), one scale,
+    the body centred alike, and the same padding around it.
+
+    A measured value counts as a leak when its AUC between real and synthetic items exceeds AUC_LIMIT and its
+    medians differ by more than what rounding gives (a tolerance per value): small surveys give AUCs above
+    0.6 by chance for values that differ by a fraction of a pixel.
+    """
+    report.checks.append("same-pipeline")
+    shapes: list[_Shape] = []
+    differing = []
+    for observation, image in decoded:
+        expected, geometry = rendered_pixels(observation.item.slice, policy)
+        if not np.array_equal(expected, image):
+            differing.append((observation.truth, "differs"))
+        shapes.append(_measure(observation.truth, image, geometry.mm_per_pixel, policy))
+    if differing:
+        report.leak(
+            "same-pipeline",
+            f"{len(differing)} payload(s) are not what the survey's display policy makes of their source slice: "
+            f"{_describe(differing)}",
+        )
+
+    report.checks.append("scale")
+    scales = sorted({round(s.mm_per_pixel, 9) for s in shapes})
+    auc, gap, real, synthetic = _gap(shapes, lambda s: s.mm_per_pixel)
+    if policy.per_slice_field_of_view:
+        report.measure(
+            "scale",
+            f"mm per displayed pixel: real median {real:.3f}, synthetic median {synthetic:.3f} (AUC {auc:.2f})",
+        )
+        if auc > AUC_LIMIT and gap > SCALE_TOLERANCE * max(real, synthetic):
+            report.leak(
+                "scale",
+                f"each slice keeps its own field of view and real and synthetic items are shown at different "
+                f"scales: {real:.3f} vs {synthetic:.3f} mm per pixel (median, AUC {auc:.2f})",
+            )
+    elif len(scales) != 1:
+        report.leak(
+            "scale", f"items are shown at {len(scales)} different scales, not one: {scales[:4]} mm per pixel"
+        )
+    else:
+        report.measure("scale", f"{scales[0]:.4f} mm per displayed pixel in every item")
+
+    report.checks.append("body-extent")
+    auc_rows, gap_rows, real_rows, synthetic_rows = _gap(shapes, lambda s: s.body_rows)
+    auc_columns, gap_columns, real_columns, synthetic_columns = _gap(shapes, lambda s: s.body_columns)
+    auc = max(auc_rows, auc_columns)
+    report.measure(
+        "body-extent",
+        f"body extent in the payload (median rows x columns): real {real_rows:.0f} x {real_columns:.0f}, "
+        f"synthetic {synthetic_rows:.0f} x {synthetic_columns:.0f} pixels (AUC {auc:.2f})",
+    )
+    separates = (auc_rows > AUC_LIMIT and gap_rows > BODY_TOLERANCE_PIXELS) or (
+        auc_columns > AUC_LIMIT and gap_columns > BODY_TOLERANCE_PIXELS
+    )
+    if separates and policy.per_slice_field_of_view:
+        report.leak(
+            "body-extent",
+            f"bodies are drawn at different sizes (AUC {auc:.2f}): median {real_rows:.0f} x {real_columns:.0f} "
+            f"pixels real vs {synthetic_rows:.0f} x {synthetic_columns:.0f} synthetic",
+        )
+    elif separates:
+        report.measure(
+            "body-extent",
+            "bodies differ in size between the pools although every item has the same scale: the patients' "
+            "anatomy differs, not the display; consider real and synthetic pools of similar patients",
+        )
+
+    report.checks.append("centring")
+    auc, gap, real, synthetic = _gap(shapes, lambda s: s.centre_offset)
+    report.measure(
+        "centring", f"body centre offset: real median {real:.1f}, synthetic median {synthetic:.1f} pixels"
+    )
+    if auc > AUC_LIMIT and gap > CENTRE_TOLERANCE_PIXELS:
+        report.leak(
+            "centring",
+            f"the body sits at a different place in real and synthetic items (AUC {auc:.2f}): "
+            f"{real:.1f} vs {synthetic:.1f} pixels from the centre (median)",
+        )
+
+    report.checks.append("padding")
+    auc, gap, real, synthetic = _gap(shapes, lambda s: s.padding)
+    if auc > AUC_LIMIT and gap > PADDING_TOLERANCE:
+        report.leak(
+            "padding",
+            f"the area around the body differs (AUC {auc:.2f}): {real:.0%} vs {synthetic:.0%} of it is exactly "
+            f"the background value in real vs synthetic items (a reconstruction circle, or padding where the "
+            f"field of view leaves the slice)",
         )
 
 
@@ -497,13 +641,13 @@ def _mode(values: np.ndarray) -> int:
     return int(uniques[np.argmax(counts)])
 
 
-def _outside_mask_is_background(survey: Survey, image: np.ndarray) -> bool:
-    background = survey.hu_min
-    if survey.mask == "circle":
-        return bool(np.all(image[~circle_mask(survey.matrix_size)] == background))
+def _outside_mask_is_background(policy: DisplayPolicy, image: np.ndarray) -> bool:
+    background = policy.hu_min
+    if policy.mask == "circle":
+        return bool(np.all(image[~circle_mask(policy.matrix_size)] == background))
     # Body mask: at the image border there is either background or body, never air that escaped the mask.
     border = _border(image)
-    threshold = max(BODY_THRESHOLD_HU, survey.hu_min)
+    threshold = max(BODY_THRESHOLD_HU, policy.hu_min)
     return bool(np.all((border == background) | (border > threshold)))
 
 

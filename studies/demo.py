@@ -5,10 +5,12 @@ paper's four surveys). Needs a synthetic CT dataset (a model's output); without 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
+from django.utils import timezone
 
 from imaging.models import Dataset
 from studies import roles
 from studies.models import Invitation, Survey
+from studies.policy import DisplayPolicy
 from studies.selectors import synthetic_datasets
 from studies.services import (
     StudyError,
@@ -18,6 +20,7 @@ from studies.services import (
     do_close_survey,
     do_create_invitations,
     do_open_survey,
+    do_rename_survey,
     ensure_study_groups,
     invitation_url,
 )
@@ -79,6 +82,9 @@ def _real_dataset_for(model: Dataset) -> Dataset | None:
 
 def _create(name: str, model: Dataset, seed: int, stdout, **options) -> Survey | None:
     survey = Survey.objects.filter(name=name).first()
+    if survey is not None and survey.display_policy.per_slice_field_of_view:
+        _retire(survey, stdout)
+        survey = None
     if survey is not None:
         return survey
     real = _real_dataset_for(model)
@@ -95,16 +101,29 @@ def _create(name: str, model: Dataset, seed: int, stdout, **options) -> Survey |
             real_count=PER_SIDE,
             synthetic_count=PER_SIDE,
             seed=seed,
-            matrix_size=DEMO_MATRIX,
+            policy=DisplayPolicy(matrix_size=DEMO_MATRIX),
             **options,
         )
     except StudyError as exc:
         stdout.write(f"Reader studies: {name!r} skipped: {exc}")
         return None
+    for note in created.policy_notes:
+        stdout.write(f"{name}: {note}")
     for note in created.notes:
         stdout.write(f"{name}: pool too small: {note}")
     stdout.write(f"Created {name!r}: {PER_SIDE} real ({real.name}) + {PER_SIDE} synthetic ({model.name}).")
     return created.survey
+
+
+def _retire(survey: Survey, stdout) -> None:
+    """A demo survey made before surveys showed one field of view: keep it (closed, renamed) and make it anew.
+
+    Showing each slice at its own field of view let the scale tell real from synthetic items."""
+    if survey.is_open:
+        do_close_survey(survey=survey, actor=None)
+    retired = f"{survey.name} [each slice's own field of view, retired {timezone.now():%Y-%m-%d}]"
+    do_rename_survey(survey=survey, actor=None, name=retired)
+    stdout.write(f"Kept the earlier {survey.name!r} as {retired!r}; it is made again at one field of view.")
 
 
 def _open_survey(models: list[Dataset], stdout) -> None:

@@ -1,10 +1,27 @@
+import dataclasses
+
 from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import UserCreationForm
 from django.utils.translation import gettext_lazy as _
 
+from imaging.constants import DEFAULT_CT_WINDOW, HU_MAX, HU_MIN
 from imaging.models import Dataset
-from studies.models import Interpolation, MaskPolicy, ReaderProfile
+from studies.models import ReaderProfile, Survey
+from studies.policy import (
+    FIELD_OF_VIEW_PER_SLICE,
+    FIELD_OF_VIEW_RANGE_MM,
+    FIELD_OF_VIEW_SURVEY,
+    FIELDS_OF_VIEW,
+    INT16,
+    INTERPOLATIONS,
+    MASKS,
+    MATRIX_RANGE,
+    WINDOW_LEVEL_RANGE,
+    WINDOW_WIDTH_RANGE,
+    DisplayPolicy,
+    PolicyError,
+)
 
 
 class ReaderSignupForm(UserCreationForm):
@@ -40,7 +57,69 @@ class ReaderProfileForm(forms.ModelForm):
         return years
 
 
-class SurveyCreateForm(forms.Form):
+class DisplayPolicyForm(forms.Form):
+    """The fields of a :class:`DisplayPolicy`; `cleaned_data["display_policy"]` holds the value object.
+
+    Every form that edits a survey's display policy (creating a survey, changing a draft) inherits these."""
+
+    matrix_size = forms.IntegerField(
+        min_value=MATRIX_RANGE[0], max_value=MATRIX_RANGE[1], initial=512, label="Display matrix (pixels)"
+    )
+    hu_min = forms.IntegerField(
+        min_value=INT16[0], max_value=INT16[1], initial=HU_MIN, label="HU clip minimum"
+    )
+    hu_max = forms.IntegerField(
+        min_value=INT16[0], max_value=INT16[1], initial=HU_MAX, label="HU clip maximum"
+    )
+    interpolation = forms.ChoiceField(choices=list(INTERPOLATIONS.items()), initial="bilinear")
+    mask = forms.ChoiceField(choices=list(MASKS.items()), initial="body")
+    field_of_view = forms.ChoiceField(
+        choices=list(FIELDS_OF_VIEW.items()),
+        initial=FIELD_OF_VIEW_SURVEY,
+        widget=forms.RadioSelect,
+        label="Field of view",
+        help_text="One field of view keeps the physical scale of every item the same. Each slice's own field "
+        "of view can leak scale: synthetic CT keeps the MRI's geometry, real CT the CT scanner's, and readers "
+        "may tell them apart by size alone.",
+    )
+    field_of_view_mm = forms.FloatField(
+        required=False,
+        min_value=FIELD_OF_VIEW_RANGE_MM[0],
+        max_value=FIELD_OF_VIEW_RANGE_MM[1],
+        label="Field of view (mm)",
+        help_text="With one field of view: empty chooses the real CT's median field of view, rounded up to "
+        "10 mm. Every item is cropped or padded around the body's centre to this square.",
+    )
+    default_window_width = forms.IntegerField(
+        min_value=WINDOW_WIDTH_RANGE[0], max_value=WINDOW_WIDTH_RANGE[1], initial=DEFAULT_CT_WINDOW.width
+    )
+    default_window_level = forms.IntegerField(
+        min_value=WINDOW_LEVEL_RANGE[0], max_value=WINDOW_LEVEL_RANGE[1], initial=DEFAULT_CT_WINDOW.level
+    )
+
+    POLICY_FIELDS = tuple(f.name for f in dataclasses.fields(DisplayPolicy))
+
+    @classmethod
+    def initial_for(cls, policy: DisplayPolicy) -> dict:
+        return policy.to_dict()
+
+    def clean(self):
+        cleaned = super().clean()
+        if any(name in self.errors for name in self.POLICY_FIELDS):
+            return cleaned
+        values = {name: cleaned.get(name) for name in self.POLICY_FIELDS}
+        if values["hu_min"] >= values["hu_max"]:
+            raise forms.ValidationError("The HU clip minimum must be below the maximum.")
+        if values["field_of_view"] == FIELD_OF_VIEW_PER_SLICE:
+            values["field_of_view_mm"] = None
+        try:
+            cleaned["display_policy"] = DisplayPolicy(**values)
+        except PolicyError as exc:
+            raise forms.ValidationError(f"Display policy: {exc}.") from None
+        return cleaned
+
+
+class SurveyCreateForm(DisplayPolicyForm):
     """What the admin gives to create a survey; the items are selected and rendered on save."""
 
     name = forms.CharField(max_length=128, help_text="For the study team; readers see the reader title.")
@@ -65,23 +144,32 @@ class SurveyCreateForm(forms.Form):
     seed = forms.IntegerField(min_value=0, max_value=2**63 - 1, initial=1)
     allow_going_back = forms.BooleanField(required=False)
     instructions = forms.CharField(widget=forms.Textarea, required=False)
-    matrix_size = forms.IntegerField(min_value=16, max_value=2048, initial=512)
-    hu_min = forms.IntegerField(min_value=-32768, max_value=32767, initial=-1024, label="HU clip minimum")
-    hu_max = forms.IntegerField(min_value=-32768, max_value=32767, initial=3071, label="HU clip maximum")
-    interpolation = forms.ChoiceField(choices=Interpolation.choices, initial=Interpolation.BILINEAR)
-    mask = forms.ChoiceField(choices=MaskPolicy.choices, initial=MaskPolicy.BODY)
-    field_of_view_mm = forms.FloatField(
-        required=False, min_value=1, max_value=2000, label="Field of view (mm)"
-    )
-    default_window_width = forms.IntegerField(min_value=1, max_value=5000, initial=400)
-    default_window_level = forms.IntegerField(min_value=-2000, max_value=4000, initial=40)
 
-    def clean(self):
-        cleaned = super().clean()
-        low, high = cleaned.get("hu_min"), cleaned.get("hu_max")
-        if low is not None and high is not None and low >= high:
-            raise forms.ValidationError("The HU clip minimum must be below the maximum.")
-        return cleaned
+    field_order = [
+        "name",
+        "reader_title",
+        "model_dataset",
+        "model_alias",
+        "real_dataset",
+        "per_side",
+        "seed",
+        "allow_going_back",
+        "instructions",
+        *DisplayPolicyForm.POLICY_FIELDS,
+    ]
+
+
+class SurveyDraftForm(DisplayPolicyForm, forms.ModelForm):
+    """A draft survey's reader-facing settings and display policy (the admin's change page)."""
+
+    class Meta:
+        model = Survey
+        fields = ["reader_title", "instructions", "allow_going_back"]
+
+    def __init__(self, *args, instance=None, **kwargs):
+        if instance is not None and instance.display_policy is not None:
+            kwargs["initial"] = {**self.initial_for(instance.display_policy), **kwargs.get("initial", {})}
+        super().__init__(*args, instance=instance, **kwargs)
 
 
 class InvitationsForm(forms.Form):

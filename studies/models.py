@@ -4,15 +4,18 @@ The truth of an item (real or synthetic) lives on `Item` and is never sent to a 
 through their own `Assignment.key` and each item's `Item.public_id`, both opaque random strings.
 """
 
+import json
 import secrets
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from imaging.models import Dataset, Slice
+from studies.policy import DisplayPolicy, PolicyError
 
 # Length of every opaque id (secrets.token_urlsafe(16) always gives 22 characters): equal lengths leak nothing.
 OPAQUE_ID_LENGTH = 22
@@ -26,17 +29,34 @@ def new_invitation_token() -> str:
     return secrets.token_urlsafe(32)
 
 
-class Interpolation(models.TextChoices):
-    NEAREST = "nearest", "Nearest neighbour"
-    BILINEAR = "bilinear", "Bilinear"
-    BICUBIC = "bicubic", "Bicubic"
-    AREA = "area", "Area average (box)"
+class DisplayPolicyField(models.JSONField):
+    """A :class:`studies.policy.DisplayPolicy`, stored as a JSON object and read back as the frozen value object."""
 
+    def from_db_value(self, value, expression, connection):
+        data = super().from_db_value(value, expression, connection)
+        return None if data is None else DisplayPolicy.from_dict(data)
 
-class MaskPolicy(models.TextChoices):
-    NONE = "none", "No mask"
-    BODY = "body", "Body mask (outside the body set to the background)"
-    CIRCLE = "circle", "Circular field of view (outside the inscribed circle set to the background)"
+    def to_python(self, value):
+        if value is None or isinstance(value, DisplayPolicy):
+            return value
+        try:
+            return DisplayPolicy.from_dict(super().to_python(value))
+        except PolicyError as exc:
+            raise ValidationError(str(exc)) from None
+
+    def get_prep_value(self, value):
+        if isinstance(value, DisplayPolicy):
+            value = value.to_dict()
+        return super().get_prep_value(value)
+
+    def validate(self, value, model_instance):
+        if isinstance(value, DisplayPolicy):
+            value = value.to_dict()
+        super().validate(value, model_instance)
+
+    def value_to_string(self, obj):
+        value = self.value_from_object(obj)
+        return json.dumps(value.to_dict() if isinstance(value, DisplayPolicy) else value)
 
 
 class Survey(models.Model):
@@ -82,22 +102,10 @@ class Survey(models.Model):
         blank=True, help_text="Shown to readers before they start. Do not say how many items are real."
     )
 
-    # Display policy: every item, real or synthetic, is rendered through it before the survey opens.
-    matrix_size = models.PositiveSmallIntegerField(default=512)
-    hu_min = models.SmallIntegerField(default=-1024)
-    hu_max = models.SmallIntegerField(default=3071)
-    interpolation = models.CharField(
-        max_length=8, choices=Interpolation.choices, default=Interpolation.BILINEAR
+    # Every item, real or synthetic, is rendered through this policy before the survey opens.
+    display_policy = DisplayPolicyField(
+        help_text="How every item is rendered and first shown (studies.policy.DisplayPolicy)."
     )
-    mask = models.CharField(max_length=8, choices=MaskPolicy.choices, default=MaskPolicy.BODY)
-    field_of_view_mm = models.FloatField(
-        null=True,
-        blank=True,
-        help_text="Crop or pad every slice to this square field of view (mm) before resampling; "
-        "empty keeps each slice's own field of view.",
-    )
-    default_window_width = models.PositiveSmallIntegerField(default=400)
-    default_window_level = models.SmallIntegerField(default=40)
 
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(
@@ -121,17 +129,6 @@ class Survey(models.Model):
                 name="survey_has_items_on_both_sides",
             ),
             models.CheckConstraint(condition=Q(real_count=F("synthetic_count")), name="survey_is_balanced"),
-            models.CheckConstraint(condition=Q(hu_min__lt=F("hu_max")), name="survey_hu_range_ordered"),
-            models.CheckConstraint(
-                condition=Q(matrix_size__gte=16) & Q(matrix_size__lte=2048), name="survey_matrix_16_to_2048"
-            ),
-            models.CheckConstraint(
-                condition=Q(default_window_width__gte=1), name="survey_window_width_positive"
-            ),
-            models.CheckConstraint(
-                condition=Q(field_of_view_mm__isnull=True) | Q(field_of_view_mm__gt=0),
-                name="survey_field_of_view_positive",
-            ),
             models.CheckConstraint(
                 condition=Q(status="draft") | Q(opened_at__isnull=False), name="survey_opened_has_opened_at"
             ),
@@ -153,7 +150,7 @@ class Survey(models.Model):
     @property
     def payload_bytes(self) -> int:
         """Size of every item's pixel payload: matrix x matrix int16."""
-        return self.matrix_size * self.matrix_size * 2
+        return self.display_policy.payload_bytes
 
     @property
     def is_draft(self) -> bool:

@@ -1,16 +1,22 @@
 """The display pipeline every survey item goes through, real or synthetic alike. Pure NumPy/SciPy/Pillow.
 
-A slice in HU becomes a square int16 image of the policy's matrix size: clip to the HU range, crop or pad to the
-field of view (or to a square), resample with the policy's interpolation, clip again, set everything outside the
-mask to the background value (the bottom of the HU range), round. The payload sent to readers is that image as
-raw little-endian int16, so every payload of a survey has exactly matrix * matrix * 2 bytes.
+A slice in HU becomes a square int16 image of the policy's matrix size: clip to the HU range, take the square
+window the policy's field of view covers (one field of view for the survey, centred on the body; or the slice's
+own, centred on the slice), padding with the background where the window leaves the slice, resample it with the
+policy's interpolation, clip again, set everything outside the mask to the background value (the bottom of the
+HU range), round. The window is mapped exactly (sub-pixel), so with one field of view for the survey every
+displayed pixel is `field_of_view_mm / matrix` mm in every item. The payload sent to readers is that image as raw
+little-endian int16, so every payload of a survey has exactly matrix * matrix * 2 bytes.
 """
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
 from scipy import ndimage
+
+from studies.policy import DisplayPolicy, PolicyError
 
 PAYLOAD_DTYPE = np.dtype("<i2")
 # Tissue is denser than this; air, and the scanner's padding, are not.
@@ -21,87 +27,131 @@ RESAMPLING_FILTERS = {
     "bicubic": Image.Resampling.BICUBIC,
     "area": Image.Resampling.BOX,
 }
-MASKS = ("none", "body", "circle")
+
+__all__ = [
+    "BODY_THRESHOLD_HU",
+    "PAYLOAD_DTYPE",
+    "BodyExtent",
+    "DisplayGeometry",
+    "DisplayPolicy",
+    "body_extent",
+    "body_mask",
+    "circle_mask",
+    "decode_payload",
+    "display_geometry",
+    "encode_payload",
+    "render_slice",
+    "render_with_geometry",
+]
 
 
 @dataclass(frozen=True)
-class DisplayPolicy:
-    matrix_size: int
-    hu_min: int
-    hu_max: int
-    interpolation: str = "bilinear"
-    mask: str = "body"
-    field_of_view_mm: float | None = None
+class DisplayGeometry:
+    """Where a slice's displayed square comes from: its centre in the slice (row, column, in pixels, 0 = the
+    first pixel's centre), its side in mm, and the displayed mm per pixel."""
 
-    def __post_init__(self):
-        if not 16 <= self.matrix_size <= 2048:
-            raise ValueError(f"matrix size {self.matrix_size} is outside 16..2048")
-        if not self.hu_min < self.hu_max:
-            raise ValueError(f"HU range {self.hu_min}..{self.hu_max} is empty")
-        if not (np.iinfo(np.int16).min <= self.hu_min and self.hu_max <= np.iinfo(np.int16).max):
-            raise ValueError("the HU range must fit in int16")
-        if self.interpolation not in RESAMPLING_FILTERS:
-            raise ValueError(f"unknown interpolation {self.interpolation!r}")
-        if self.mask not in MASKS:
-            raise ValueError(f"unknown mask {self.mask!r}")
-        if self.field_of_view_mm is not None and not self.field_of_view_mm > 0:
-            raise ValueError("the field of view must be positive")
+    centre_row: float
+    centre_column: float
+    field_of_view_mm: float
+    mm_per_pixel: float
+    padded: bool  # whether the square reaches outside the slice (that part is background)
 
-    @property
-    def background_hu(self) -> int:
-        return self.hu_min
 
-    @property
-    def payload_bytes(self) -> int:
-        return self.matrix_size * self.matrix_size * PAYLOAD_DTYPE.itemsize
+def display_geometry(
+    hu: np.ndarray, *, row_spacing_mm: float, column_spacing_mm: float, policy: DisplayPolicy
+) -> DisplayGeometry:
+    """The square of the slice the policy shows: the survey's field of view centred on the body, or the slice's
+    own (its longer side) centred on the slice."""
+    if hu.ndim != 2 or min(hu.shape) < 2:
+        raise ValueError(f"a slice must be a 2-D image, not shape {hu.shape}")
+    if not (row_spacing_mm > 0 and column_spacing_mm > 0):
+        raise ValueError(f"pixel spacing must be positive, not {row_spacing_mm} x {column_spacing_mm} mm")
+    if not policy.is_resolved:
+        raise PolicyError("the survey's field of view has not been chosen")
+    rows, columns = hu.shape
+    if policy.per_slice_field_of_view:
+        side_mm = max(rows * row_spacing_mm, columns * column_spacing_mm)
+        centre_row, centre_column = (rows - 1) / 2, (columns - 1) / 2
+    else:
+        side_mm = float(policy.field_of_view_mm)
+        centre_row, centre_column = _body_centre(hu, policy)
+    half_rows, half_columns = side_mm / row_spacing_mm / 2, side_mm / column_spacing_mm / 2
+    padded = (
+        centre_row + 0.5 - half_rows < -1e-6
+        or centre_row + 0.5 + half_rows > rows + 1e-6
+        or centre_column + 0.5 - half_columns < -1e-6
+        or centre_column + 0.5 + half_columns > columns + 1e-6
+    )
+    return DisplayGeometry(
+        centre_row=float(centre_row),
+        centre_column=float(centre_column),
+        field_of_view_mm=float(side_mm),
+        mm_per_pixel=float(side_mm / policy.matrix_size),
+        padded=bool(padded),
+    )
+
+
+def _body_centre(hu: np.ndarray, policy: DisplayPolicy) -> tuple[float, float]:
+    """The centre of the body's bounding box (the slice's centre when there is no body)."""
+    image = np.clip(np.nan_to_num(hu.astype(np.float32), nan=policy.hu_min), policy.hu_min, policy.hu_max)
+    extent = body_extent(image, hu_min=policy.hu_min)
+    if extent is None:
+        return (hu.shape[0] - 1) / 2, (hu.shape[1] - 1) / 2
+    return extent.centre_row, extent.centre_column
 
 
 def render_slice(
     hu: np.ndarray, *, row_spacing_mm: float, column_spacing_mm: float, policy: DisplayPolicy
 ) -> np.ndarray:
     """The slice as the reader will see it: (matrix, matrix) int16 HU inside the policy's range."""
-    if hu.ndim != 2 or min(hu.shape) < 2:
-        raise ValueError(f"a slice must be a 2-D image, not shape {hu.shape}")
+    pixels, _ = render_with_geometry(
+        hu, row_spacing_mm=row_spacing_mm, column_spacing_mm=column_spacing_mm, policy=policy
+    )
+    return pixels
+
+
+def render_with_geometry(
+    hu: np.ndarray, *, row_spacing_mm: float, column_spacing_mm: float, policy: DisplayPolicy
+) -> tuple[np.ndarray, DisplayGeometry]:
+    """:func:`render_slice`, and the geometry of the square it shows."""
+    geometry = display_geometry(
+        hu, row_spacing_mm=row_spacing_mm, column_spacing_mm=column_spacing_mm, policy=policy
+    )
     image = np.nan_to_num(
         hu.astype(np.float32), nan=policy.hu_min, posinf=policy.hu_max, neginf=policy.hu_min
     )
     image = np.clip(image, policy.hu_min, policy.hu_max)
-    if policy.field_of_view_mm is not None:
-        rows = max(2, round(policy.field_of_view_mm / row_spacing_mm))
-        columns = max(2, round(policy.field_of_view_mm / column_spacing_mm))
-    else:
-        # Keep the physical aspect ratio: pad the shorter side (in mm) to a square.
-        height_mm, width_mm = image.shape[0] * row_spacing_mm, image.shape[1] * column_spacing_mm
-        side_mm = max(height_mm, width_mm)
-        rows, columns = round(side_mm / row_spacing_mm), round(side_mm / column_spacing_mm)
-    image = _crop_or_pad(image, rows, columns, fill=policy.background_hu)
+    # The displayed square in the slice's pixel-edge coordinates (pixel i spans [i, i + 1]).
+    half_rows = geometry.field_of_view_mm / row_spacing_mm / 2
+    half_columns = geometry.field_of_view_mm / column_spacing_mm / 2
+    top, bottom = geometry.centre_row + 0.5 - half_rows, geometry.centre_row + 0.5 + half_rows
+    left, right = geometry.centre_column + 0.5 - half_columns, geometry.centre_column + 0.5 + half_columns
+    # Pad with the background wherever the square leaves the slice, so Pillow's box stays inside the image.
+    pad_top, pad_left = max(0, math.ceil(-top)), max(0, math.ceil(-left))
+    pad_bottom = max(0, math.ceil(bottom - image.shape[0]))
+    pad_right = max(0, math.ceil(right - image.shape[1]))
+    if pad_top or pad_bottom or pad_left or pad_right:
+        image = np.pad(
+            image,
+            ((pad_top, pad_bottom), (pad_left, pad_right)),
+            constant_values=np.float32(policy.background_hu),
+        )
+    box = (left + pad_left, top + pad_top, right + pad_left, bottom + pad_top)
+    box = (
+        max(0.0, box[0]),
+        max(0.0, box[1]),
+        min(float(image.shape[1]), box[2]),
+        min(float(image.shape[0]), box[3]),
+    )
     resampled = Image.fromarray(image).resize(
-        (policy.matrix_size, policy.matrix_size), RESAMPLING_FILTERS[policy.interpolation]
+        (policy.matrix_size, policy.matrix_size), RESAMPLING_FILTERS[policy.interpolation], box=box
     )
     image = np.clip(np.asarray(resampled, dtype=np.float32), policy.hu_min, policy.hu_max)
     if policy.mask == "body":
         image[~body_mask(image, hu_min=policy.hu_min)] = policy.background_hu
     elif policy.mask == "circle":
         image[~circle_mask(policy.matrix_size)] = policy.background_hu
-    return np.rint(image).astype(np.int16)
-
-
-def _crop_or_pad(image: np.ndarray, rows: int, columns: int, *, fill: float) -> np.ndarray:
-    """Centre `image` in a rows x columns canvas filled with `fill`, cropping what does not fit."""
-    out = np.full((rows, columns), fill, dtype=np.float32)
-    src_rows, src_columns = image.shape
-
-    def spans(source: int, target: int) -> tuple[slice, slice]:
-        if source >= target:
-            start = (source - target) // 2
-            return slice(start, start + target), slice(0, target)
-        start = (target - source) // 2
-        return slice(0, source), slice(start, start + source)
-
-    src_r, dst_r = spans(src_rows, rows)
-    src_c, dst_c = spans(src_columns, columns)
-    out[dst_r, dst_c] = image[src_r, src_c]
-    return out
+    return np.rint(image).astype(np.int16), geometry
 
 
 def body_mask(image: np.ndarray, *, hu_min: float) -> np.ndarray:
@@ -114,6 +164,33 @@ def body_mask(image: np.ndarray, *, hu_min: float) -> np.ndarray:
     sizes = ndimage.sum_labels(dense, labels, index=np.arange(1, count + 1))
     largest = labels == (int(np.argmax(sizes)) + 1)
     return ndimage.binary_fill_holes(largest)
+
+
+@dataclass(frozen=True)
+class BodyExtent:
+    """The bounding box of the body in an image, in pixels (centre: 0 = the first pixel's centre)."""
+
+    rows: int
+    columns: int
+    centre_row: float
+    centre_column: float
+    area: int
+
+
+def body_extent(image: np.ndarray, *, hu_min: float) -> BodyExtent | None:
+    """Where the body is in an image, or None when it holds no body."""
+    mask = body_mask(image, hu_min=hu_min)
+    if not mask.any():
+        return None
+    row_hits = np.flatnonzero(mask.any(axis=1))
+    column_hits = np.flatnonzero(mask.any(axis=0))
+    return BodyExtent(
+        rows=int(row_hits[-1] - row_hits[0] + 1),
+        columns=int(column_hits[-1] - column_hits[0] + 1),
+        centre_row=float(row_hits[0] + row_hits[-1]) / 2,
+        centre_column=float(column_hits[0] + column_hits[-1]) / 2,
+        area=int(mask.sum()),
+    )
 
 
 def circle_mask(matrix: int) -> np.ndarray:

@@ -1,4 +1,5 @@
-"""Choosing a survey's slices: n real and n synthetic, stratified by axial layer. Pure Python/NumPy, no Django.
+"""Choosing a survey's slices (n real and n synthetic, stratified by axial layer) and each reader's order of
+them. Pure Python/NumPy, no Django.
 
 Both sides get the same number of slices in every axial layer, spread as evenly as the layers both pools cover
 allow. Inside a layer each slice comes from a different volume while there are enough volumes; when a pool is too
@@ -117,3 +118,10 @@ def _pick_in_layer(candidates: list[Candidate], wanted: int, rng) -> tuple[list[
         extra = rng.choice(len(rest), size=shared, replace=False)
         picked.extend(rest[i] for i in sorted(extra))
     return picked, shared
+
+
+def make_item_order(item_ids: list[int], seed: int) -> list[int]:
+    """A reader's order of items: a permutation of the sorted ids drawn from the assignment's seed."""
+    ordered = sorted(item_ids)
+    permutation = np.random.default_rng(seed).permutation(len(ordered))
+    return [ordered[i] for i in permutation]

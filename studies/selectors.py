@@ -2,10 +2,14 @@
 
 from dataclasses import dataclass
 
+import numpy as np
 from django.db.models import Count, Q
 
-from imaging.models import Dataset
+from imaging.models import Dataset, Slice
+from imaging.pixels import load_slice_pixels
 from studies.models import Answer, Assignment, Item, Survey
+from studies.policy import DisplayPolicy
+from studies.rendering import DisplayGeometry, render_with_geometry
 
 
 def assignment_for_reader(*, key: str, user) -> Assignment | None:
@@ -102,3 +106,16 @@ def survey_by_reference(reference: str) -> Survey | None:
 
 def synthetic_datasets():
     return Dataset.objects.filter(kind=Dataset.Kind.SYNTHETIC_CT).order_by("name")
+
+
+def source_pixels(slice_: Slice) -> tuple[np.ndarray, dict]:
+    """A source slice's pixels and the spacing the display pipeline needs (`row_spacing_mm`, `column_spacing_mm`)."""
+    volume = slice_.volume
+    spacing = {"row_spacing_mm": volume.row_spacing_mm, "column_spacing_mm": volume.column_spacing_mm}
+    return load_slice_pixels(slice_.pixels), spacing
+
+
+def rendered_pixels(slice_: Slice, policy: DisplayPolicy) -> tuple[np.ndarray, DisplayGeometry]:
+    """A source slice as readers would see it under the policy, and where its displayed square came from."""
+    pixels, spacing = source_pixels(slice_)
+    return render_with_geometry(pixels, policy=policy, **spacing)

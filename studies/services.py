@@ -25,7 +25,7 @@ from django.utils.translation import gettext_noop
 
 from audit.services import record_event
 from imaging.models import Dataset, Modality, Slice
-from imaging.pixels import load_slice_pixels
+from imaging.selectors import fields_of_view_mm
 from studies import roles
 from studies.models import (
     CHOICE_VALUES,
@@ -38,8 +38,10 @@ from studies.models import (
     Survey,
     Truth,
 )
-from studies.rendering import DisplayPolicy, encode_payload, render_slice
-from studies.sampling import Candidate, SelectionError, select_balanced
+from studies.policy import DisplayPolicy, round_field_of_view
+from studies.rendering import encode_payload
+from studies.sampling import Candidate, SelectionError, make_item_order, select_balanced
+from studies.selectors import next_position, rendered_pixels
 
 MAX_ITEMS_PER_SIDE = 500
 MAX_REASON_CHARS = 2000
@@ -65,18 +67,8 @@ class AnswerRejected(StudyError):
 @dataclass
 class SurveyCreated:
     survey: Survey
-    notes: list[str] = field(default_factory=list)
-
-
-def policy_of(survey: Survey) -> DisplayPolicy:
-    return DisplayPolicy(
-        matrix_size=survey.matrix_size,
-        hu_min=survey.hu_min,
-        hu_max=survey.hu_max,
-        interpolation=survey.interpolation,
-        mask=survey.mask,
-        field_of_view_mm=survey.field_of_view_mm,
-    )
+    notes: list[str] = field(default_factory=list)  # where a pool was too small
+    policy_notes: list[str] = field(default_factory=list)  # what the display policy chose
 
 
 def check_survey_datasets(*, model_dataset: Dataset, real_dataset: Dataset) -> None:
@@ -111,6 +103,24 @@ def _candidates(dataset: Dataset) -> list[Candidate]:
     ]
 
 
+def choose_field_of_view(policy: DisplayPolicy, real_dataset: Dataset) -> tuple[DisplayPolicy, list[str]]:
+    """The policy with its field of view chosen: when the survey shows one field of view and none was given,
+    the real pool's median field of view, rounded up. Returns the policy and a note saying what was chosen."""
+    if policy.is_resolved:
+        return policy, []
+    fields = fields_of_view_mm(real_dataset)
+    if not fields:
+        raise StudyError(
+            f"real dataset {real_dataset.name!r} has no CT volume to choose a field of view from"
+        )
+    median = float(np.median(fields))
+    chosen = policy.replace(field_of_view_mm=round_field_of_view(median))
+    return chosen, [
+        f"field of view {chosen.field_of_view_mm:g} mm for every item ({chosen.mm_per_pixel:.3f} mm per "
+        f"displayed pixel), from the median field of view of {real_dataset.name!r} ({median:.0f} mm)"
+    ]
+
+
 def create_survey(
     *,
     name: str,
@@ -124,14 +134,7 @@ def create_survey(
     reader_title: str = "",
     instructions: str = "",
     allow_going_back: bool = False,
-    matrix_size: int = 512,
-    hu_min: int = -1024,
-    hu_max: int = 3071,
-    interpolation: str = "bilinear",
-    mask: str = "body",
-    field_of_view_mm: float | None = None,
-    default_window_width: int = 400,
-    default_window_level: int = 40,
+    policy: DisplayPolicy | None = None,
 ) -> SurveyCreated:
     """A draft survey with its items selected (balanced, stratified by axial layer) and pre-rendered."""
     name = (name or "").strip()
@@ -148,19 +151,7 @@ def create_survey(
         raise StudyError(f"the number of items per side must be 1..{MAX_ITEMS_PER_SIDE}, not {real_count}")
     if not 0 <= seed < 2**63:
         raise StudyError("the seed must be a non-negative integer below 2**63")
-    if not 1 <= default_window_width <= 5000:
-        raise StudyError("the default window width must be 1..5000 HU")
-    try:
-        DisplayPolicy(
-            matrix_size=matrix_size,
-            hu_min=hu_min,
-            hu_max=hu_max,
-            interpolation=interpolation,
-            mask=mask,
-            field_of_view_mm=field_of_view_mm,
-        )
-    except ValueError as exc:
-        raise StudyError(f"display policy: {exc}") from None
+    policy, policy_notes = choose_field_of_view(policy or DisplayPolicy(), real_dataset)
     try:
         selection = select_balanced(
             real=_candidates(real_dataset),
@@ -190,14 +181,7 @@ def create_survey(
                 reader_title=reader_title or "Reader study",
                 instructions=instructions,
                 allow_going_back=allow_going_back,
-                matrix_size=matrix_size,
-                hu_min=hu_min,
-                hu_max=hu_max,
-                interpolation=interpolation,
-                mask=mask,
-                field_of_view_mm=field_of_view_mm,
-                default_window_width=default_window_width,
-                default_window_level=default_window_level,
+                display_policy=policy,
                 created_by=actor if actor is not None and actor.is_authenticated else None,
             )
             Item.objects.bulk_create(
@@ -217,28 +201,23 @@ def create_survey(
                     "per_side": real_count,
                     "seed": seed,
                     "per_layer": {str(k): v for k, v in selection.per_layer.items()},
-                    "notes": selection.notes,
+                    "display_policy": policy.to_dict(),
+                    "notes": selection.notes + policy_notes,
                 },
             )
     except BaseException:
         _delete_files(written)
         raise
-    return SurveyCreated(survey=survey, notes=selection.notes)
+    return SurveyCreated(survey=survey, notes=selection.notes, policy_notes=policy_notes)
 
 
 def _render_items(survey: Survey) -> list[str]:
     """Render every item of the survey through its display policy into new payload files; returns their names."""
-    policy = policy_of(survey)
+    policy = survey.display_policy
     written = []
     items = list(survey.items.select_related("slice__volume"))
     for item in items:
-        volume = item.slice.volume
-        pixels = render_slice(
-            load_slice_pixels(item.slice.pixels),
-            row_spacing_mm=volume.row_spacing_mm,
-            column_spacing_mm=volume.column_spacing_mm,
-            policy=policy,
-        )
+        pixels, _ = rendered_pixels(item.slice, policy)
         payload = encode_payload(pixels)
         if len(payload) != policy.payload_bytes:
             raise StudyError(f"rendering gave {len(payload)} bytes instead of {policy.payload_bytes}")
@@ -260,47 +239,39 @@ def _delete_files(names: list[str]) -> None:
             default_storage.delete(name)
 
 
-POLICY_FIELDS = (
-    "matrix_size",
-    "hu_min",
-    "hu_max",
-    "interpolation",
-    "mask",
-    "field_of_view_mm",
-    "default_window_width",
-    "default_window_level",
-)
-DRAFT_SETTINGS = (*POLICY_FIELDS, "reader_title", "instructions", "allow_going_back")
+READER_SETTINGS = ("reader_title", "instructions", "allow_going_back")
 
 
-def do_change_survey_settings(*, survey: Survey, actor, **changes) -> Survey:
+def do_change_survey_settings(
+    *, survey: Survey, actor, policy: DisplayPolicy | None = None, **reader_settings
+) -> Survey:
     """Change a draft survey's display policy or reader-facing settings; a policy change renders every item
     again under the new policy."""
-    unknown = set(changes) - set(DRAFT_SETTINGS)
+    unknown = set(reader_settings) - set(READER_SETTINGS)
     if unknown:
         raise StudyError(f"these cannot be changed: {', '.join(sorted(unknown))}")
     written: list[str] = []
     try:
         with transaction.atomic():
-            survey = Survey.objects.select_for_update().get(pk=survey.pk)
+            survey = Survey.objects.select_for_update().select_related("real_dataset").get(pk=survey.pk)
             if not survey.is_draft:
                 raise StudyError(f"survey {survey.name!r} is {survey.status}; its settings are frozen")
-            changed = {name: value for name, value in changes.items() if getattr(survey, name) != value}
+            changed = {
+                name: value for name, value in reader_settings.items() if getattr(survey, name) != value
+            }
+            if policy is not None:
+                policy, _ = choose_field_of_view(policy, survey.real_dataset)
+                if policy != survey.display_policy:
+                    changed["display_policy"] = policy
             if not changed:
                 return survey
             for name, value in changed.items():
                 setattr(survey, name, value)
-            try:
-                policy_of(survey)
-            except ValueError as exc:
-                raise StudyError(f"display policy: {exc}") from None
-            if not 1 <= survey.default_window_width <= 5000:
-                raise StudyError("the default window width must be 1..5000 HU")
             if not (survey.reader_title or "").strip():
                 raise StudyError("readers need a title for the survey")
             survey.last_audit_passed = None
             survey.save()
-            if set(changed) & set(POLICY_FIELDS):
+            if "display_policy" in changed:
                 old = list(survey.items.values_list("payload", flat=True))
                 written = _render_items(survey)
                 transaction.on_commit(lambda: _delete_files(old))
@@ -308,7 +279,10 @@ def do_change_survey_settings(*, survey: Survey, actor, **changes) -> Survey:
                 actor=actor,
                 verb="survey.settings_changed",
                 target=survey,
-                details={name: changed[name] for name in sorted(changed)},
+                details={
+                    name: value.to_dict() if isinstance(value, DisplayPolicy) else value
+                    for name, value in sorted(changed.items())
+                },
             )
     except BaseException:
         _delete_files(written)
@@ -377,6 +351,21 @@ def do_close_survey(*, survey: Survey, actor) -> Survey:
         survey.closed_at = timezone.now()
         survey.save(update_fields=["status", "closed_at"])
         record_event(actor=actor, verb="survey.closed", target=survey, details={})
+    return survey
+
+
+def do_rename_survey(*, survey: Survey, actor, name: str) -> Survey:
+    """Give a survey a new name (readers never see it); everything it holds stays as it is."""
+    name = (name or "").strip()[:128]
+    if not name:
+        raise StudyError("a survey needs a name")
+    with transaction.atomic():
+        survey = Survey.objects.select_for_update().get(pk=survey.pk)
+        if Survey.objects.filter(name=name).exclude(pk=survey.pk).exists():
+            raise StudyError(f"a survey named {name!r} already exists")
+        old, survey.name = survey.name, name
+        survey.save(update_fields=["name"])
+        record_event(actor=actor, verb="survey.renamed", target=survey, details={"from": old, "to": name})
     return survey
 
 
@@ -487,13 +476,6 @@ INVITATION_PROBLEMS = {
     "used": gettext_noop("This invitation was already used. Sign in to continue your survey."),
     "expired": gettext_noop("This invitation has expired. Ask the study team for a new one."),
 }
-
-
-def make_item_order(item_ids: list[int], seed: int) -> list[int]:
-    """The reader's order of items: a permutation of the sorted ids drawn from the assignment's seed."""
-    ordered = sorted(item_ids)
-    permutation = np.random.default_rng(seed).permutation(len(ordered))
-    return [ordered[i] for i in permutation]
 
 
 def do_accept_invitation(*, token: str, reader) -> Assignment:
@@ -688,8 +670,6 @@ def do_submit_answer(*, assignment: Assignment, item: Item, data: AnswerInput) -
     saw the latest revision (`base_revision`), so a stale second tab cannot overwrite a newer answer. Every stored
     submission is a new AnswerRevision; the Answer row carries the latest one.
     """
-    from studies.selectors import next_position
-
     try:
         with transaction.atomic():
             # One reader's submissions are serialised on their assignment row.

@@ -266,14 +266,15 @@ def item_page(request, key, position):
     if item is None:
         raise Http404
     answer = current_answer(assignment, item) if survey.allow_going_back else None
+    policy = survey.display_policy
     config = {
         "itemId": item.public_id,
         "position": position,
         "total": assignment.total,
-        "matrix": survey.matrix_size,
+        "matrix": policy.matrix_size,
         "dtype": "int16le",
-        "huRange": [survey.hu_min, survey.hu_max],
-        "defaultWindow": {"width": survey.default_window_width, "level": survey.default_window_level},
+        "huRange": [policy.hu_min, policy.hu_max],
+        "defaultWindow": {"width": policy.default_window_width, "level": policy.default_window_level},
         "presets": PRESETS,
         "pixelsUrl": reverse("studies:pixels", args=[assignment.key, item.public_id]),
         "answerUrl": reverse("studies:answer", args=[assignment.key, item.public_id]),
@@ -297,6 +298,7 @@ def item_page(request, key, position):
         {
             "assignment": assignment,
             "survey": survey,
+            "policy": policy,
             "config": config,
             "position": position,
             "total": assignment.total,

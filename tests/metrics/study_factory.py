@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from imaging.models import Slice
 from studies.models import Answer, AnswerRevision, Assignment, Item, ReaderProfile, Survey
+from studies.policy import DisplayPolicy
 
 REASONS = {
     "real": ["bone trabeculae look right", ""],
@@ -29,6 +30,7 @@ def make_survey(name, *, model, real, per_side=4, readers=3, seed=0, alias="", s
         real_count=per_side,
         synthetic_count=per_side,
         seed=seed,
+        display_policy=DisplayPolicy(matrix_size=64, field_of_view_mm=40.0),
         status=status,
         opened_at=None if status == "draft" else now - timedelta(days=2),
         closed_at=now if status == "closed" else None,

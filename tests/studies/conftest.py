@@ -1,6 +1,7 @@
 """Fixtures for reader-study tests: small CT datasets stored through the image library, surveys at a 64x64
 display matrix, readers who joined by invitation, and a cache namespace of their own for every test."""
 
+import dataclasses
 import uuid
 from dataclasses import dataclass
 
@@ -12,9 +13,11 @@ from django.utils import timezone
 from imaging.services import store_volume
 from imaging.volumes import VolumeData
 from studies.models import Survey
+from studies.policy import DisplayPolicy
 from studies.services import create_survey, do_accept_invitation, do_create_invitations, do_open_survey
 
 SMALL = {"matrix_size": 64}
+POLICY_NAMES = {f.name for f in dataclasses.fields(DisplayPolicy)}
 
 
 @pytest.fixture(autouse=True)
@@ -102,6 +105,7 @@ def make_survey(pools):
 
     def make(*, per_side=10, seed=7, open_it=False, **options):
         options = {**SMALL, **options}
+        policy = DisplayPolicy(**{name: options.pop(name) for name in list(options) if name in POLICY_NAMES})
         survey = create_survey(
             name=options.pop("name", f"Survey {next(counter)}"),
             model_dataset=options.pop("model_dataset", pools.synthetic),
@@ -109,6 +113,7 @@ def make_survey(pools):
             real_count=per_side,
             synthetic_count=per_side,
             seed=seed,
+            policy=policy,
             **options,
         ).survey
         if open_it == "audited":

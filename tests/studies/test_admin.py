@@ -45,6 +45,7 @@ def add_form(pools, **overrides):
         "hu_max": 3071,
         "interpolation": "bilinear",
         "mask": "body",
+        "field_of_view": "survey",
         "field_of_view_mm": "",
         "default_window_width": 400,
         "default_window_level": 40,
@@ -132,15 +133,18 @@ def test_a_draft_policy_change_in_the_admin_renders_again(admin_client, make_sur
     response = admin_client.post(url, change_form_data(admin_client, survey, matrix_size=32))
     assert response.status_code == 302
     survey.refresh_from_db()
-    assert survey.matrix_size == 32
+    assert survey.display_policy.matrix_size == 32
     assert survey.payload_bytes == 32 * 32 * 2
 
 
 @pytest.mark.parametrize(
     "changes, message",
     [
-        ({"hu_min": 500, "hu_max": 100}, "survey_hu_range_ordered"),
-        ({"matrix_size": 4}, "survey_matrix_16_to_2048"),
+        ({"hu_min": 500, "hu_max": 100}, "The HU clip minimum must be below the maximum."),
+        ({"matrix_size": 4}, "Ensure this value is greater than or equal to 16."),
+        ({"field_of_view_mm": "wide"}, "Enter a number."),
+        ({"field_of_view": "fisheye"}, "Select a valid choice."),
+        ({"field_of_view_mm": "-5"}, "Ensure this value is greater than or equal to 1"),
         ({"interpolation": "sinc"}, "Select a valid choice."),
         ({"default_window_width": "wide"}, "Enter a whole number."),
     ],
@@ -151,14 +155,17 @@ def test_the_change_form_refuses_garbage(admin_client, make_survey, changes, mes
     response = admin_client.post(url, change_form_data(admin_client, survey, **changes))
     assert response.status_code == 200
     assert message in response.content.decode()
-    survey.refresh_from_db()
-    assert (survey.hu_min, survey.matrix_size, survey.interpolation) == (-1024, 64, "bilinear")
+    policy = Survey.objects.get(pk=survey.pk).display_policy
+    assert policy == survey.display_policy
+    assert (policy.hu_min, policy.matrix_size, policy.interpolation) == (-1024, 64, "bilinear")
 
 
 def test_an_open_survey_is_read_only_in_the_admin(admin_client, make_survey):
     survey = make_survey(open_it=True)
     page = admin_client.get(reverse("admin:studies_survey_change", args=[survey.pk]))
-    assert "matrix_size" in page.context["adminform"].readonly_fields
+    assert "policy_summary" in page.context["adminform"].readonly_fields
+    assert not {"matrix_size", "reader_title"} & set(page.context["adminform"].form.fields)
+    assert "64x64" in page.content.decode()
 
 
 def test_progress_and_reminders(

@@ -9,13 +9,21 @@ import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.management import CommandError, call_command
+from scipy import ndimage
 
+from imaging.models import Dataset, Volume
 from imaging.phantoms import write_phantoms
-from imaging.services import import_images
+from imaging.pixels import load_slice_pixels
+from imaging.selectors import fields_of_view_mm
+from imaging.services import import_images, store_volume
+from imaging.volumes import VolumeData
 from studies.blinding import AUC_LIMIT, audit_survey_blinding, separation_auc
 from studies.models import Item
+from studies.policy import DisplayPolicy, round_field_of_view
 from studies.rendering import decode_payload, encode_payload
+from studies.selectors import rendered_pixels
 from studies.services import create_survey
+from tests.studies.conftest import POLICY_NAMES
 
 PHANTOM = {"patients": 2, "ct_matrix": 128, "mr_matrix": 32, "ct_slices": 20, "mr_slices": 4}
 
@@ -35,9 +43,10 @@ def phantom_survey(db, phantom_dirs):
     real_dir, synthetic_dir = phantom_dirs
     import_images(path=real_dir / "CT", dataset_name="Phantom CT (contrast)", kind="ct", contrast=True)
     import_images(path=synthetic_dir / "CT", dataset_name="Phantom model output", kind="sct", contrast=True)
-    from imaging.models import Dataset
 
     def make(**options):
+        options = {"matrix_size": 128, **options}
+        policy = DisplayPolicy(**{name: options.pop(name) for name in list(options) if name in POLICY_NAMES})
         return create_survey(
             name=options.pop("name", "Phantom survey"),
             model_dataset=Dataset.objects.get(name="Phantom model output"),
@@ -45,7 +54,8 @@ def phantom_survey(db, phantom_dirs):
             real_count=10,
             synthetic_count=10,
             seed=3,
-            **{"matrix_size": 128, **options},
+            policy=policy,
+            **options,
         ).survey
 
     return make
@@ -64,7 +74,7 @@ def rewrite_payloads(survey, truth, change):
     """Replace the stored payload of every item of one truth with change(pixels) (checksum kept consistent)."""
     for item in Item.objects.filter(survey=survey, truth=truth):
         with default_storage.open(item.payload, "rb") as handle:
-            pixels = decode_payload(handle.read(), survey.matrix_size).copy()
+            pixels = decode_payload(handle.read(), survey.display_policy.matrix_size).copy()
         data = change(pixels)
         payload = data if isinstance(data, bytes) else encode_payload(data)
         default_storage.delete(item.payload)
@@ -214,3 +224,133 @@ def test_separation_auc_is_half_for_identical_groups_and_one_when_a_threshold_sp
     assert separation_auc([4, 5, 6], [1, 2, 3]) == 1.0
     rng = np.random.default_rng(0)
     assert separation_auc(rng.normal(size=500), rng.normal(size=500)) < AUC_LIMIT
+
+
+# --- Scale and geometry ---------------------------------------------------------------------------------------
+
+
+def _as_mri_geometry(hu: np.ndarray, spacing: float, rng) -> tuple[np.ndarray, float]:
+    """What synthetic CT made from MRI looks like geometrically: a 20% wider field of view on a coarser grid
+    (96 px for the CT's 128), noisy air around the body and no reconstruction circle."""
+    air = rng.normal(-1000, 12, size=hu.shape)
+    hu = np.where(hu <= -1024, air, hu)
+    pad = round(hu.shape[0] * 0.1)
+    wide = np.pad(hu, pad, mode="constant", constant_values=-1000) + np.pad(
+        np.zeros_like(hu), pad, mode="constant"
+    )
+    wide[:pad] += rng.normal(0, 12, size=wide[:pad].shape)
+    wide[-pad:] += rng.normal(0, 12, size=wide[-pad:].shape)
+    factor = 96 / wide.shape[0]
+    return ndimage.zoom(wide, factor, order=1), spacing / factor
+
+
+@pytest.fixture
+def mri_geometry_survey(db, phantom_dirs):
+    """Real phantom CT against 'synthetic' CT stored with an MRI's geometry, as a model's output is: the same
+    anatomy at a different field of view and pixel spacing."""
+    real_dir, synthetic_dir = phantom_dirs
+    import_images(path=real_dir / "CT", dataset_name="Phantom CT (contrast)", kind="ct", contrast=True)
+    import_images(
+        path=synthetic_dir / "CT", dataset_name="Phantom CT (second cohort)", kind="ct", contrast=True
+    )
+    rng = np.random.default_rng(5)
+    for volume in Volume.objects.filter(dataset__name="Phantom CT (second cohort)"):
+        planes, spacing = [], volume.row_spacing_mm
+        for slice_ in volume.slices.order_by("index"):
+            plane, spacing = _as_mri_geometry(
+                load_slice_pixels(slice_.pixels).astype(float), volume.row_spacing_mm, rng
+            )
+            planes.append(np.rint(plane).astype(np.int16))
+        z = np.array(list(volume.slices.order_by("index").values_list("z_mm", flat=True)))
+        store_volume(
+            dataset_name="Model with MRI geometry",
+            kind="sct",
+            contrast=True,
+            data=VolumeData(
+                patient=volume.patient,
+                modality="ct",
+                series_key=f"synthetic:{volume.series_key}",
+                source_format="generated",
+                source_path="",
+                pixels=np.stack(planes),
+                z_mm=z,
+                row_spacing_mm=spacing,
+                column_spacing_mm=spacing,
+                orientation=tuple(volume.orientation),
+            ),
+        )
+
+    def make(**options):
+        policy = DisplayPolicy(**{"matrix_size": 128, **options})
+        return create_survey(
+            name=f"MRI geometry survey {policy.field_of_view} {policy.mask}",
+            model_dataset=Dataset.objects.get(name="Model with MRI geometry"),
+            real_dataset=Dataset.objects.get(name="Phantom CT (contrast)"),
+            real_count=10,
+            synthetic_count=10,
+            seed=3,
+            policy=policy,
+        ).survey
+
+    return make
+
+
+def test_the_default_policy_shows_real_and_mri_geometry_items_at_one_scale_and_passes(mri_geometry_survey):
+    survey = mri_geometry_survey()
+    fields = fields_of_view_mm(survey.real_dataset)
+    assert survey.display_policy.field_of_view_mm == round_field_of_view(float(np.median(fields)))
+    output, error = audit_command(survey)
+    assert error is None, output
+    mm = survey.display_policy.field_of_view_mm / 128
+    assert f"MEASURED [scale] {mm:.4f} mm per displayed pixel in every item" in output
+    assert "MEASURED [body-extent] body extent in the payload" in output
+    for check in ("same-pipeline", "scale", "body-extent", "centring", "padding"):
+        assert f"PASS {check}" in output
+
+
+def test_each_slice_keeping_its_own_field_of_view_fails_on_scale(mri_geometry_survey):
+    survey = mri_geometry_survey(field_of_view="per_slice")
+    output, error = audit_command(survey)
+    assert error is not None
+    assert (
+        "LEAK [scale] each slice keeps its own field of view and real and synthetic items are shown at"
+        in output
+    )
+    assert "LEAK [body-extent] bodies are drawn at different sizes (AUC 1.00)" in output
+
+
+def test_synthetic_items_that_keep_the_mri_field_of_view_despite_the_policy_fail(mri_geometry_survey):
+    """A pipeline that forgot the survey's field of view for synthetic items: caught by rendering again."""
+    survey = mri_geometry_survey()
+    own = survey.display_policy.replace(field_of_view="per_slice", field_of_view_mm=None)
+    for item in Item.objects.filter(survey=survey, truth="synthetic").select_related("slice__volume"):
+        pixels, _ = rendered_pixels(item.slice, own)
+        default_storage.delete(item.payload)
+        default_storage.save(item.payload, ContentFile(encode_payload(pixels)))
+        Item.objects.filter(pk=item.pk).update(
+            payload_sha256=hashlib.sha256(encode_payload(pixels)).hexdigest()
+        )
+    output, error = audit_command(survey)
+    assert error is not None
+    assert "LEAK [same-pipeline] 10 payload(s) are not what the survey's display policy makes" in output
+    assert (
+        "10 synthetic item(s)" in output
+        and "real item(s)" not in output.split("same-pipeline] ")[1].split("\n")[0]
+    )
+
+
+def test_synthetic_items_drawn_off_centre_fail(mri_geometry_survey):
+    survey = mri_geometry_survey()
+    rewrite_payloads(survey, "synthetic", lambda pixels: np.roll(pixels, (12, -9), axis=(0, 1)))
+    output, error = audit_command(survey)
+    assert error is not None
+    assert (
+        "LEAK [centring] the body sits at a different place in real and synthetic items (AUC 1.00)" in output
+    )
+
+
+def test_a_reconstruction_circle_only_real_items_have_fails_without_a_mask(mri_geometry_survey):
+    survey = mri_geometry_survey(mask="none")
+    output, error = audit_command(survey)
+    assert error is not None
+    assert "LEAK [padding] the area around the body differs (AUC 1.00)" in output

@@ -57,3 +57,28 @@ def test_the_demo_builds_an_open_survey_and_four_closed_ones_and_is_idempotent(d
     demo.build_demo(stdout=OutputWrapper(again))
     assert (Answer.objects.count(), Survey.objects.count()) == (answers, surveys)
     assert [line for line in again.getvalue().splitlines() if line.startswith("Invitation link")] == links
+
+
+def test_demo_surveys_made_at_each_slices_own_field_of_view_are_kept_aside_and_made_again(db):
+    """The demo's surveys once showed each slice at its own field of view (a scale cue): a later run keeps
+    those surveys, answers and all, under a new name and closed, and makes them again at one field of view."""
+    store_ct_dataset(demo.DEMO_REAL_DATASET, kind="ct", contrast=True, volumes=2, seed=1)
+    store_ct_dataset(
+        "Phantom sCT (model)", kind="sct", contrast=True, volumes=2, seed=2, shape=(40, 40), spacing=1.1
+    )
+    demo.build_demo(stdout=OutputWrapper(StringIO()))
+    old = Survey.objects.get(name=demo.CLOSED_SURVEYS[0][0])
+    Survey.objects.filter(pk=old.pk).update(
+        display_policy=old.display_policy.replace(field_of_view="per_slice", field_of_view_mm=None)
+    )
+    answers = Answer.objects.filter(assignment__survey=old).count()
+    out = StringIO()
+    demo.build_demo(stdout=OutputWrapper(out))
+    old.refresh_from_db()
+    assert old.name.startswith(f"{demo.CLOSED_SURVEYS[0][0]} [each slice's own field of view, retired")
+    assert old.status == "closed" and Answer.objects.filter(assignment__survey=old).count() == answers
+    remade = Survey.objects.get(name=demo.CLOSED_SURVEYS[0][0])
+    assert remade.pk != old.pk and remade.display_policy.field_of_view == "survey"
+    assert remade.display_policy.field_of_view_mm == 39.0  # 48 px x 0.8 mm = 38.4 mm, rounded up
+    assert remade.status == "closed" and remade.assignments.count() == demo.CLOSED_SURVEYS[0][1]
+    assert "it is made again at one field of view" in out.getvalue()

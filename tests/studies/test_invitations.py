@@ -12,13 +12,13 @@ from django.utils import timezone
 
 from audit.models import AuditEvent
 from studies.models import Assignment, Invitation
+from studies.sampling import make_item_order
 from studies.services import (
     StudyError,
     do_accept_invitation,
     do_close_survey,
     do_create_invitations,
     do_revoke_invitation,
-    make_item_order,
 )
 
 SIGNUP = {

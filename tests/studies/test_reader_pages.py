@@ -112,7 +112,7 @@ def test_pixels_are_raw_int16_of_fixed_size_with_identical_anonymous_headers(rea
             assert header not in response
         assert len(response.content) == 64 * 64 * 2
         pixels = np.frombuffer(response.content, dtype="<i2")
-        assert pixels.min() >= survey.hu_min and pixels.max() <= survey.hu_max
+        assert pixels.min() >= survey.display_policy.hu_min and pixels.max() <= survey.display_policy.hu_max
         seen.append(tuple(sorted((k, v) for k, v in response.headers.items() if k != "Date")))
         post_answer(client, assignment, item, answer_body())
     assert len(set(seen)) == 1

@@ -3,16 +3,25 @@
 import numpy as np
 import pytest
 
+from studies.policy import DisplayPolicy, PolicyError, round_field_of_view
 from studies.rendering import (
-    DisplayPolicy,
+    body_extent,
     body_mask,
     circle_mask,
     decode_payload,
+    display_geometry,
     encode_payload,
     render_slice,
 )
 
-POLICY = DisplayPolicy(matrix_size=64, hu_min=-1024, hu_max=3071, interpolation="bilinear", mask="body")
+POLICY = DisplayPolicy(
+    matrix_size=64,
+    hu_min=-1024,
+    hu_max=3071,
+    interpolation="bilinear",
+    mask="body",
+    field_of_view="per_slice",
+)
 
 
 def disc(shape=(100, 80), *, inside=40, outside=-1000, radius=0.35):
@@ -27,7 +36,12 @@ def disc(shape=(100, 80), *, inside=40, outside=-1000, radius=0.35):
 @pytest.mark.parametrize("interpolation", ["nearest", "bilinear", "bicubic", "area"])
 def test_every_slice_comes_out_at_the_policy_matrix_as_int16(shape, interpolation):
     policy = DisplayPolicy(
-        matrix_size=64, hu_min=-1024, hu_max=3071, interpolation=interpolation, mask="none"
+        matrix_size=64,
+        hu_min=-1024,
+        hu_max=3071,
+        interpolation=interpolation,
+        mask="none",
+        field_of_view_mm=90,
     )
     out = render_slice(disc(shape), row_spacing_mm=0.8, column_spacing_mm=0.8, policy=policy)
     assert out.shape == (64, 64)
@@ -38,7 +52,14 @@ def test_every_slice_comes_out_at_the_policy_matrix_as_int16(shape, interpolatio
 def test_values_are_clipped_to_the_hu_range_even_after_bicubic_overshoot():
     image = disc(inside=3000, outside=-3024)
     image[10:12, :] = 32000
-    policy = DisplayPolicy(matrix_size=64, hu_min=-1000, hu_max=2000, interpolation="bicubic", mask="none")
+    policy = DisplayPolicy(
+        matrix_size=64,
+        hu_min=-1000,
+        hu_max=2000,
+        interpolation="bicubic",
+        mask="none",
+        field_of_view="per_slice",
+    )
     out = render_slice(image, row_spacing_mm=1, column_spacing_mm=1, policy=policy)
     assert out.min() >= -1000
     assert out.max() <= 2000
@@ -68,7 +89,9 @@ def test_circle_mask_blanks_the_corners_only():
         np.full((64, 64), 100, dtype=np.int16),
         row_spacing_mm=1,
         column_spacing_mm=1,
-        policy=DisplayPolicy(matrix_size=64, hu_min=-1024, hu_max=3071, mask="circle"),
+        policy=DisplayPolicy(
+            matrix_size=64, hu_min=-1024, hu_max=3071, mask="circle", field_of_view="per_slice"
+        ),
     )
     assert out[0, 0] == -1024
     assert out[32, 32] == 100
@@ -101,17 +124,147 @@ def test_a_payload_of_the_wrong_size_is_refused_with_one_line():
     "arguments, message",
     [
         ({"matrix_size": 8}, "outside 16..2048"),
+        ({"matrix_size": 64.5}, "whole number"),
+        ({"matrix_size": True}, "whole number"),
         ({"hu_min": 100, "hu_max": 100}, "is empty"),
         ({"hu_min": -40000}, "int16"),
         ({"interpolation": "lanczos9"}, "unknown interpolation"),
         ({"mask": "skin"}, "unknown mask"),
+        ({"field_of_view": "fisheye"}, "unknown field of view"),
         ({"field_of_view_mm": -3}, "positive"),
+        ({"field_of_view_mm": float("nan")}, "positive"),
+        ({"field_of_view_mm": "300"}, "number of mm"),
+        ({"field_of_view_mm": 5000}, "1..2000 mm"),
+        ({"field_of_view": "per_slice", "field_of_view_mm": 300}, "one field of view for the survey only"),
+        ({"default_window_width": 0}, "window width"),
+        ({"default_window_level": 9000}, "window level"),
     ],
 )
 def test_an_impossible_policy_is_refused(arguments, message):
     base = {"matrix_size": 64, "hu_min": -1024, "hu_max": 3071}
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(PolicyError, match=message):
         DisplayPolicy(**{**base, **arguments})
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        ([1, 2], "JSON object"),
+        ({"matrix_size": 64, "colour": "sepia"}, "unknown display policy field"),
+        ({"matrix_size": "64"}, "whole number"),
+    ],
+)
+def test_stored_garbage_is_refused_when_read_back(data, message):
+    with pytest.raises(PolicyError, match=message):
+        DisplayPolicy.from_dict(data)
+
+
+def test_a_policy_round_trips_through_its_stored_form_and_missing_keys_take_the_defaults():
+    policy = DisplayPolicy(matrix_size=256, mask="circle", field_of_view_mm=380.0, default_window_level=60)
+    assert DisplayPolicy.from_dict(policy.to_dict()) == policy
+    assert DisplayPolicy.from_dict({"matrix_size": 256}) == DisplayPolicy(matrix_size=256)
+
+
+def test_the_default_policy_shows_one_field_of_view_that_the_survey_chooses():
+    policy = DisplayPolicy()
+    assert (policy.field_of_view, policy.field_of_view_mm, policy.is_resolved) == ("survey", None, False)
+    with pytest.raises(PolicyError, match="not been chosen"):
+        render_slice(disc(), row_spacing_mm=1, column_spacing_mm=1, policy=policy)
+    chosen = policy.replace(field_of_view_mm=380.0)
+    assert chosen.is_resolved and chosen.mm_per_pixel == pytest.approx(380 / 512)
+
+
+@pytest.mark.parametrize("measured, rounded", [(362.0, 370.0), (372.4, 380.0), (380.0, 380.0), (38.4, 39.0)])
+def test_the_chosen_field_of_view_is_rounded_up(measured, rounded):
+    assert round_field_of_view(measured) == rounded
+
+
+def body(shape, *, diameter_mm, spacing, offset=(0, 0), noise=0.0, seed=0):
+    """A disc of soft tissue `diameter_mm` across on noisy air, `offset` pixels from the slice's centre."""
+    rows, columns = shape
+    y, x = np.ogrid[:rows, :columns]
+    cy, cx = (rows - 1) / 2 + offset[0], (columns - 1) / 2 + offset[1]
+    image = np.full(shape, -1000.0) + np.random.default_rng(seed).normal(0, noise, shape)
+    image[((y - cy) * spacing) ** 2 + ((x - cx) * spacing) ** 2 <= (diameter_mm / 2) ** 2] = 40
+    return image.astype(np.int16)
+
+
+@pytest.mark.parametrize("interpolation", ["nearest", "bilinear", "bicubic", "area"])
+def test_one_field_of_view_shows_the_same_anatomy_at_the_same_size_whatever_the_source_geometry(
+    interpolation,
+):
+    """CT at 512 px x 0.72 mm and synthetic CT at the MRI's 256 px x 1.6 or 128 px x 3.2 mm: the same 300 mm body
+    comes out the same number of pixels across (to one or two pixels of resampling), centred."""
+    policy = DisplayPolicy(matrix_size=512, interpolation=interpolation, field_of_view_mm=380)
+    extents = []
+    for shape, spacing, offset in [
+        ((512, 512), 0.72, (0, 0)),
+        ((256, 256), 1.6, (12, -30)),
+        ((128, 128), 3.2, (5, 3)),
+    ]:
+        out = render_slice(
+            body(shape, diameter_mm=300, spacing=spacing, offset=offset, noise=20),
+            row_spacing_mm=spacing,
+            column_spacing_mm=spacing,
+            policy=policy,
+        )
+        extent = body_extent(out, hu_min=-1024)
+        extents.append(extent)
+        assert abs(extent.centre_row - 255.5) <= 1 and abs(extent.centre_column - 255.5) <= 1
+    expected = 300 / (380 / 512)
+    for extent in extents:
+        assert abs(extent.rows - expected) <= 3 and abs(extent.columns - expected) <= 3
+
+
+def test_each_slice_keeps_its_own_field_of_view_only_when_asked_and_then_scale_differs():
+    policy = DisplayPolicy(matrix_size=512, field_of_view="per_slice")
+    ct = render_slice(
+        body((512, 512), diameter_mm=300, spacing=0.72),
+        row_spacing_mm=0.72,
+        column_spacing_mm=0.72,
+        policy=policy,
+    )
+    mr = render_slice(
+        body((256, 256), diameter_mm=300, spacing=1.7),
+        row_spacing_mm=1.7,
+        column_spacing_mm=1.7,
+        policy=policy,
+    )
+    # 368.6 mm vs 435.2 mm across 512 pixels: the same body is drawn 18% smaller from the MRI's geometry.
+    assert body_extent(mr, hu_min=-1024).rows < 0.9 * body_extent(ct, hu_min=-1024).rows
+
+
+def test_the_geometry_says_what_the_pipeline_shows():
+    image = body((256, 200), diameter_mm=200, spacing=1.5, offset=(20, 0))
+    fixed = display_geometry(
+        image,
+        row_spacing_mm=1.5,
+        column_spacing_mm=1.5,
+        policy=DisplayPolicy(matrix_size=64, field_of_view_mm=400),
+    )
+    assert fixed.mm_per_pixel == pytest.approx(400 / 64)
+    assert fixed.centre_row == pytest.approx(127.5 + 20, abs=1) and fixed.padded
+    own = display_geometry(
+        image,
+        row_spacing_mm=1.5,
+        column_spacing_mm=1.5,
+        policy=DisplayPolicy(matrix_size=64, field_of_view="per_slice"),
+    )
+    assert own.field_of_view_mm == pytest.approx(256 * 1.5) and own.mm_per_pixel == pytest.approx(6.0)
+    assert (own.centre_row, own.centre_column) == (127.5, 99.5)
+
+
+def test_where_the_field_of_view_leaves_the_slice_it_is_background_and_masked_alike():
+    policy = DisplayPolicy(matrix_size=64, field_of_view_mm=200, mask="none")
+    out = render_slice(
+        body((50, 50), diameter_mm=60, spacing=2.0, noise=30),
+        row_spacing_mm=2.0,
+        column_spacing_mm=2.0,
+        policy=policy,
+    )
+    # The slice covers 100 mm of the 200 mm square: the outer quarter on each side is exactly the background.
+    assert np.all(out[:12] == -1024) and np.all(out[-12:] == -1024)
+    assert np.all(out[:, :12] == -1024) and np.all(out[:, -12:] == -1024)
 
 
 def test_a_slice_that_is_not_2d_is_refused():

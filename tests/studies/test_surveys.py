@@ -83,7 +83,9 @@ def test_changing_the_display_policy_of_a_draft_renders_every_item_again(
     survey = make_survey(matrix_size=64)
     old = dict(survey.items.values_list("pk", "payload"))
     with django_capture_on_commit_callbacks(execute=True):
-        do_change_survey_settings(survey=survey, actor=None, matrix_size=32, mask="circle")
+        do_change_survey_settings(
+            survey=survey, actor=None, policy=survey.display_policy.replace(matrix_size=32, mask="circle")
+        )
     for item in Item.objects.filter(survey=survey):
         assert item.payload != old[item.pk]
         with default_storage.open(item.payload, "rb") as handle:
@@ -95,14 +97,16 @@ def test_changing_the_display_policy_of_a_draft_renders_every_item_again(
 def test_an_open_survey_keeps_its_display_policy(make_survey):
     survey = make_survey(open_it=True)
     with pytest.raises(StudyError, match="settings are frozen"):
-        do_change_survey_settings(survey=survey, actor=None, matrix_size=32)
+        do_change_survey_settings(
+            survey=survey, actor=None, policy=survey.display_policy.replace(matrix_size=32)
+        )
 
 
 @pytest.mark.parametrize(
     "changes, message",
     [
-        ({"hu_min": 500, "hu_max": 100}, "display policy"),
         ({"seed": 3}, "cannot be changed"),
+        ({"matrix_size": 32}, "cannot be changed: matrix_size"),
         ({"reader_title": " "}, "title"),
     ],
 )

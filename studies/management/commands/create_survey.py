@@ -2,8 +2,16 @@ import argparse
 
 from django.core.management.base import BaseCommand, CommandError
 
+from imaging.constants import DEFAULT_CT_WINDOW, HU_MAX, HU_MIN
 from imaging.models import Dataset
-from studies.models import Interpolation, MaskPolicy
+from studies.policy import (
+    FIELD_OF_VIEW_PER_SLICE,
+    FIELD_OF_VIEW_SURVEY,
+    INTERPOLATIONS,
+    MASKS,
+    DisplayPolicy,
+    PolicyError,
+)
 from studies.selectors import synthetic_datasets
 from studies.services import StudyError, create_survey, do_create_invitations, do_open_survey, invitation_url
 
@@ -55,16 +63,47 @@ class Command(BaseCommand):
         parser.add_argument(
             "--matrix", type=positive_int, default=512, help="Display matrix (pixels per side)"
         )
-        parser.add_argument("--hu-min", type=int, default=-1024, help="Bottom of the HU clip range")
-        parser.add_argument("--hu-max", type=int, default=3071, help="Top of the HU clip range")
-        parser.add_argument("--interpolation", choices=Interpolation.values, default=Interpolation.BILINEAR)
-        parser.add_argument("--mask", choices=MaskPolicy.values, default=MaskPolicy.BODY)
-        parser.add_argument("--field-of-view-mm", type=float, default=None, help="Square field of view (mm)")
+        parser.add_argument("--hu-min", type=int, default=HU_MIN, help="Bottom of the HU clip range")
+        parser.add_argument("--hu-max", type=int, default=HU_MAX, help="Top of the HU clip range")
+        parser.add_argument("--interpolation", choices=list(INTERPOLATIONS), default="bilinear")
+        parser.add_argument("--mask", choices=list(MASKS), default="body")
+        fov = parser.add_mutually_exclusive_group()
+        fov.add_argument(
+            "--field-of-view-mm",
+            type=float,
+            default=None,
+            help="One square field of view (mm) for every item; default: the real CT's median, rounded up",
+        )
+        fov.add_argument(
+            "--per-slice-field-of-view",
+            action="store_true",
+            help="Keep each slice's own field of view instead (can leak scale between real and synthetic)",
+        )
+        parser.add_argument(
+            "--window-width", type=int, default=DEFAULT_CT_WINDOW.width, help="Default window"
+        )
+        parser.add_argument("--window-level", type=int, default=DEFAULT_CT_WINDOW.level, help="Default level")
         parser.add_argument("--open", action="store_true", help="Open the survey (runs the blinding audit)")
 
     def handle(self, *args, **options):
         model = self._dataset(options["model"], "model")
         real = self._dataset(options["real_dataset"], "real dataset")
+        try:
+            policy = DisplayPolicy(
+                matrix_size=options["matrix"],
+                hu_min=options["hu_min"],
+                hu_max=options["hu_max"],
+                interpolation=options["interpolation"],
+                mask=options["mask"],
+                field_of_view=(
+                    FIELD_OF_VIEW_PER_SLICE if options["per_slice_field_of_view"] else FIELD_OF_VIEW_SURVEY
+                ),
+                field_of_view_mm=options["field_of_view_mm"],
+                default_window_width=options["window_width"],
+                default_window_level=options["window_level"],
+            )
+        except PolicyError as exc:
+            raise CommandError(f"display policy: {exc}") from None
         try:
             created = create_survey(
                 name=options["name"],
@@ -76,20 +115,17 @@ class Command(BaseCommand):
                 seed=options["seed"],
                 reader_title=options["reader_title"],
                 allow_going_back=options["allow_going_back"],
-                matrix_size=options["matrix"],
-                hu_min=options["hu_min"],
-                hu_max=options["hu_max"],
-                interpolation=options["interpolation"],
-                mask=options["mask"],
-                field_of_view_mm=options["field_of_view_mm"],
+                policy=policy,
             )
         except StudyError as exc:
             raise CommandError(str(exc)) from None
         survey = created.survey
         self.stdout.write(
             f"Survey {survey.name!r} created (draft): {survey.real_count} real + {survey.synthetic_count} "
-            f"synthetic items rendered at {survey.matrix_size}x{survey.matrix_size}"
+            f"synthetic items rendered at {policy.matrix_size}x{policy.matrix_size}"
         )
+        for note in created.policy_notes:
+            self.stdout.write(note)
         for note in created.notes:
             self.stdout.write(f"pool too small: {note}")
         if options["open"]:
