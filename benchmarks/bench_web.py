@@ -51,7 +51,12 @@ def import_times(repeat: int) -> dict:
     runs = []
     for _ in range(repeat):
         out = subprocess.run(
-            [sys.executable, "-c", IMPORT_PROBE], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+            [sys.executable, "-c", IMPORT_PROBE],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
         )
         runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
     return {
@@ -148,7 +153,9 @@ def report_latency(requests: int) -> tuple[dict, str, str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--repeat", type=int, default=5, help="interpreters started for the import time")
     parser.add_argument("--requests", type=int, default=20, help="report page requests after the first")
     args = parser.parse_args()

@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "audit",
+    "jobs",
     "imaging",
     "studies",
     "generation",
@@ -142,10 +143,8 @@ elif CELERY_BROKER_URL.startswith("filesystem://"):
         "store_processed": False,
     }
 CELERY_TASK_DEFAULT_QUEUE = "default"
+# Every job is sent to its kind's queue (jobs.services); generation and training go to "gpu".
 CELERY_TASK_QUEUES = (Queue("default"), Queue("gpu"))
-CELERY_TASK_ROUTES = {
-    "generation.tasks.*": {"queue": "gpu"},
-}
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -180,6 +179,10 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
 }
 
+# Jobs. A running job whose worker has not reported for this long is stale: the admin shows it and offers a retry,
+# and another run of it may take it over.
+JOBS_STALE_AFTER_S = int(os.environ.get("JOBS_STALE_AFTER_S", "900"))
+
 # Imaging.
 # How far (mm) a slice may sit from the series' regular grid before the geometry counts as inconsistent.
 IMPORT_SPACING_TOLERANCE = float(os.environ.get("IMPORT_SPACING_TOLERANCE", "0.2"))
@@ -205,8 +208,6 @@ GENERATION_DEVICE = os.environ.get("GENERATION_DEVICE", "auto")
 GENERATION_BATCH_SIZE = int(os.environ.get("GENERATION_BATCH_SIZE", "16"))
 # fp32, or bf16 / fp16 autocast on a GPU (see docs/benchmarks.md for the HU error each introduces).
 GENERATION_PRECISION = os.environ.get("GENERATION_PRECISION", "fp32")
-# A running job whose worker has not reported for this long may be taken over by another run of it.
-GENERATION_STALE_AFTER_S = int(os.environ.get("GENERATION_STALE_AFTER_S", "900"))
 GENERATION_CHECKPOINT_MAX_BYTES = int(os.environ.get("GENERATION_CHECKPOINT_MAX_BYTES", str(1 << 30)))
 GENERATION_TRAINING_DIR = Path(os.environ.get("GENERATION_TRAINING_DIR", VAR_DIR / "training"))
 # Threads that read and normalise MRI volumes ahead, and threads that write generated slices, per job.

@@ -1,6 +1,6 @@
 from django.conf import settings
 from django.contrib import admin, messages
-from django.http import FileResponse, Http404, JsonResponse
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -9,10 +9,10 @@ from django.utils.html import format_html, format_html_join
 from generation.checkpoints import CheckpointRefused
 from generation.forms import CheckpointUploadForm, NewGenerationJobForm, StartGenerationForm
 from generation.models import Checkpoint, GenerationJob, TrainingRun
-from generation.selectors import format_duration, job_preview, job_progress, jobs_with_counts
-from generation.services import GenerationError, register_checkpoint, start_generation
+from generation.selectors import job_preview, jobs_with_counts, output_volumes
+from generation.services import register_checkpoint, start_generation
 from generation.volume_export import ExportError, export_zip
-from imaging.models import Volume
+from jobs.admin import JobAdminMixin, start_job_view
 
 
 @admin.register(Checkpoint)
@@ -103,34 +103,34 @@ class CheckpointAdmin(admin.ModelAdmin):
         return redirect(f"{reverse('admin:generation_checkpoint_generate')}?ids={ids}")
 
     def generate_view(self, request):
-        if not self.has_view_permission(request) or not request.user.has_perm("generation.add_generationjob"):
+        if not self.has_view_permission(request):
             raise Http404
         ids = [int(pk) for pk in request.GET.get("ids", "").split(",") if pk.isdigit()]
         checkpoints = list(Checkpoint.objects.filter(pk__in=ids))
         if not checkpoints:
             messages.error(request, "Choose at least one checkpoint.")
             return redirect("admin:generation_checkpoint_changelist")
-        form = StartGenerationForm(request.POST or None)
-        if request.method == "POST" and form.is_valid():
-            started = []
-            for checkpoint in checkpoints:
-                try:
-                    started.append(_start(form, checkpoint, request.user))
-                except GenerationError as exc:
-                    form.add_error(None, f"{checkpoint.name}: {exc}")
-            if not form.errors:
-                messages.success(request, f"Queued {len(started)} generation job(s) on the gpu queue.")
-                if len(started) == 1:
-                    return redirect("admin:generation_generationjob_change", started[0].pk)
-                return redirect("admin:generation_generationjob_changelist")
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Generate synthetic CT",
-            "form": form,
-            "checkpoints": checkpoints,
-            "opts": self.model._meta,
-        }
-        return TemplateResponse(request, "admin/generation/checkpoint/generate.html", context)
+        return start_job_view(
+            request,
+            admin_site=self.admin_site,
+            model=GenerationJob,
+            form=StartGenerationForm(request.POST or None),
+            title="Generate synthetic CT",
+            start=lambda form: _start_each(form, checkpoints, request.user),
+            template="admin/generation/checkpoint/generate.html",
+            checkpoints=checkpoints,
+            submit_label="Queue generation",
+        )
+
+
+def _start_each(form, checkpoints, user) -> list[GenerationJob]:
+    jobs = []
+    for checkpoint in checkpoints:
+        try:
+            jobs.append(_start(form, checkpoint, user))
+        except ValueError as exc:
+            raise ValueError(f"{checkpoint.name}: {exc}") from None
+    return jobs
 
 
 def _start(form, checkpoint, user) -> GenerationJob:
@@ -144,57 +144,25 @@ def _start(form, checkpoint, user) -> GenerationJob:
 
 
 @admin.register(GenerationJob)
-class GenerationJobAdmin(admin.ModelAdmin):
+class GenerationJobAdmin(JobAdminMixin, admin.ModelAdmin):
     list_display = [
         "pk",
         "checkpoint",
         "mri_dataset",
         "output_dataset",
-        "status",
+        "status_badge",
         "progress",
-        "eta",
         "unpaired_count",
         "created_at",
     ]
     list_filter = ["status", "checkpoint"]
     change_form_template = "admin/generation/generationjob/change_form.html"
-    readonly_fields = [
-        "checkpoint",
-        "mri_dataset",
-        "output_dataset",
-        "output_dataset_name",
-        "status",
-        "message",
-        "slices_done",
-        "slices_total",
-        "unpaired_count",
-        "z_tolerance_mm",
-        "device",
-        "software_version",
-        "task_id",
-        "created_at",
-        "created_by",
-        "started_at",
-        "finished_at",
-        "unpaired_table",
-    ]
-    exclude = ["unpaired", "heartbeat_at", "run_started_at", "run_started_done"]
-    actions = ["resume_action", "export_nifti_action", "export_dicom_action"]
+    exclude = ["unpaired"]
+    extra_readonly_fields = ["unpaired_table"]
+    actions = ["retry_jobs", "resume_action", "export_nifti_action", "export_dicom_action"]
 
     def get_queryset(self, request):
         return jobs_with_counts()
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    @admin.display(description="Progress")
-    def progress(self, obj):
-        return f"{obj.slices_done} / {obj.slices_total}"
-
-    @admin.display(description="ETA")
-    def eta(self, obj):
-        eta = job_progress(obj).eta
-        return format_duration(eta) if eta is not None else "-"
 
     @admin.display(description="Slices without a partner")
     def unpaired_table(self, obj):
@@ -221,7 +189,6 @@ class GenerationJobAdmin(admin.ModelAdmin):
         view = self.admin_site.admin_view
         custom = [
             path("new/", view(self.new_view), name="generation_generationjob_new"),
-            path("<int:pk>/progress/", view(self.progress_view), name="generation_generationjob_progress"),
             path(
                 "<int:pk>/export/<str:fmt>/", view(self.export_view), name="generation_generationjob_export"
             ),
@@ -232,55 +199,19 @@ class GenerationJobAdmin(admin.ModelAdmin):
         return redirect("admin:generation_generationjob_new")
 
     def new_view(self, request):
-        if not self.has_add_permission(request):
-            raise Http404
-        form = NewGenerationJobForm(request.POST or None)
-        if request.method == "POST" and form.is_valid():
-            try:
-                job = _start(form, form.cleaned_data["checkpoint"], request.user)
-            except GenerationError as exc:
-                form.add_error(None, str(exc))
-            else:
-                messages.success(request, f"Generation job #{job.pk} queued on the gpu queue.")
-                return redirect("admin:generation_generationjob_change", job.pk)
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Generate synthetic CT",
-            "form": form,
-            "checkpoints": [],
-            "opts": self.model._meta,
-        }
-        return TemplateResponse(request, "admin/generation/checkpoint/generate.html", context)
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        job = self.get_object(request, object_id)
-        extra = {}
-        if job is not None:
-            extra = {
-                "progress": job_progress(job),
-                "preview_rows": job_preview(job, limit=_preview_limit(request.GET.get("preview"))),
-            }
-        return super().change_view(request, object_id, form_url, {**(extra_context or {}), **extra})
-
-    def progress_view(self, request, pk):
-        if not self.has_view_permission(request):
-            raise Http404
-        job = get_object_or_404(GenerationJob, pk=pk)
-        progress = job_progress(job)
-        return JsonResponse(
-            {
-                "status": job.status,
-                "status_display": job.get_status_display(),
-                # The shared job_progress.js shows "status: message (done / total slices)".
-                "message": ", ".join(filter(None, [job.message, _rate_and_eta(progress)])),
-                "done": progress.done,
-                "total": progress.total,
-                "slices_per_second": progress.slices_per_second,
-                "eta_seconds": progress.eta.total_seconds() if progress.eta is not None else None,
-                "line": progress.line(),
-                "finished": job.is_finished,
-            }
+        return start_job_view(
+            request,
+            admin_site=self.admin_site,
+            model=GenerationJob,
+            form=NewGenerationJobForm(request.POST or None),
+            title="Generate synthetic CT",
+            start=lambda form: _start(form, form.cleaned_data["checkpoint"], request.user),
+            template="admin/generation/checkpoint/generate.html",
+            submit_label="Queue generation",
         )
+
+    def job_context(self, request, job):
+        return {"preview_rows": job_preview(job, limit=_preview_limit(request.GET.get("preview")))}
 
     def export_view(self, request, pk, fmt):
         if not self.has_view_permission(request):
@@ -293,7 +224,7 @@ class GenerationJobAdmin(admin.ModelAdmin):
         for job in queryset.select_related("checkpoint", "mri_dataset"):
             try:
                 start_generation(checkpoint=job.checkpoint, mri_dataset=job.mri_dataset, actor=request.user)
-            except GenerationError as exc:
+            except ValueError as exc:
                 self.message_user(request, f"Job #{job.pk}: {exc}", messages.ERROR)
             else:
                 self.message_user(request, f"Job #{job.pk} queued on the gpu queue.")
@@ -307,12 +238,6 @@ class GenerationJobAdmin(admin.ModelAdmin):
         return _download(list(queryset), "dicom", request)
 
 
-def _rate_and_eta(progress) -> str:
-    if progress.slices_per_second is None:
-        return ""
-    return f"{progress.slices_per_second:.1f} slices/s, ETA {format_duration(progress.eta)}"
-
-
 def _preview_limit(value: str | None) -> int:
     """How many synthetic slices the job page shows: ?preview=N, 1 to 200, else 24."""
     try:
@@ -324,16 +249,8 @@ def _preview_limit(value: str | None) -> int:
 def _download(jobs, fmt, request):
     if fmt not in ("nifti", "dicom"):
         raise Http404
-    volumes = list(
-        Volume.objects.filter(
-            slices__synthesis__job__in=jobs,
-        )
-        .distinct()
-        .select_related("dataset")
-        .order_by("patient", "id")
-    )
     try:
-        handle = export_zip(volumes, fmt=fmt)
+        handle = export_zip(output_volumes(jobs), fmt=fmt)
     except ExportError as exc:
         messages.error(request, str(exc))
         return redirect("admin:generation_generationjob_changelist")
@@ -342,13 +259,9 @@ def _download(jobs, fmt, request):
 
 
 @admin.register(TrainingRun)
-class TrainingRunAdmin(admin.ModelAdmin):
-    list_display = ["name", "setup", "status", "iteration", "iterations_total", "checkpoint", "created_at"]
+class TrainingRunAdmin(JobAdminMixin, admin.ModelAdmin):
+    list_display = ["name", "setup", "status_badge", "progress", "checkpoint", "created_at"]
     list_filter = ["status", "setup"]
-    readonly_fields = [f.name for f in TrainingRun._meta.fields]
 
     def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
         return False

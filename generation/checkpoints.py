@@ -30,15 +30,12 @@ from generation.networks import (
     infer_multimodal_generator_config,
     infer_resnet_generator_config,
 )
+from generation.vocabulary import MULTIMODAL, RESNET
 
-RESNET = "resnet"
-MULTIMODAL = "multimodal"
-ARCHITECTURES = (RESNET, MULTIMODAL)
 # What --arch accepts: a family, "auto", or the reference's generator names such as resnet_9blocks.
 _ARCH_PATTERN = re.compile(r"(?P<family>auto|resnet|multimodal)(?:_(?P<blocks>\d+)blocks)?")
 
 FINGERPRINT_INPUT = "sinusoids-v1"
-FINGERPRINT_SAMPLES = 16
 # Outputs agreeing to this absolute difference (in tanh units, about 1 HU over a 4095 HU range) match.
 FINGERPRINT_TOLERANCE = 1e-3
 

@@ -1,10 +1,11 @@
 from django import forms
 
-from generation.models import NORMALISATION_CHOICES, Checkpoint
-from generation.preprocessing import DEFAULT_NORMALISATION
-from imaging.models import Dataset
+from generation.models import Checkpoint
+from generation.vocabulary import DEFAULT_NORMALISATION, HU_RANGE_DEFAULT, NORMALISATION_CHOICES
+from imaging.constants import T1_IN, T1_OUT, T2, DatasetKind
+from imaging.selectors import datasets_of_kind
 
-INPUT_CHOICES = [("", "-"), ("t1_in", "T1 in-phase"), ("t1_out", "T1 out-of-phase"), ("t2", "T2")]
+INPUT_CHOICES = [("", "-"), (T1_IN, "T1 in-phase"), (T1_OUT, "T1 out-of-phase"), (T2, "T2")]
 
 
 class CheckpointUploadForm(forms.Form):
@@ -21,8 +22,8 @@ class CheckpointUploadForm(forms.Form):
         widget=forms.RadioSelect,
         label="Imitates",
     )
-    hu_min = forms.IntegerField(initial=-1024, label="HU at tanh -1")
-    hu_max = forms.IntegerField(initial=3071, label="HU at tanh +1")
+    hu_min = forms.IntegerField(initial=HU_RANGE_DEFAULT[0], label="HU at tanh -1")
+    hu_max = forms.IntegerField(initial=HU_RANGE_DEFAULT[1], label="HU at tanh +1")
     normalisation = forms.ChoiceField(choices=NORMALISATION_CHOICES, initial=DEFAULT_NORMALISATION)
     input_size = forms.IntegerField(initial=256, min_value=16, max_value=2048, help_text="Multiple of 4.")
     arch = forms.CharField(
@@ -35,9 +36,7 @@ class CheckpointUploadForm(forms.Form):
 
 
 class StartGenerationForm(forms.Form):
-    mri_dataset = forms.ModelChoiceField(
-        queryset=Dataset.objects.filter(kind=Dataset.Kind.MRI), label="MRI dataset"
-    )
+    mri_dataset = forms.ModelChoiceField(queryset=datasets_of_kind(DatasetKind.MRI), label="MRI dataset")
     output_dataset = forms.CharField(
         max_length=128,
         required=False,

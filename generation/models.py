@@ -3,11 +3,8 @@
 from django.conf import settings
 from django.db import models
 
-from generation.checkpoints import ARCHITECTURES
-from generation.preprocessing import DEFAULT_NORMALISATION, NORMALISATION_RULES
-from imaging.models import Dataset, Slice
-
-NORMALISATION_CHOICES = [(rule.name, rule.label) for rule in NORMALISATION_RULES.values()]
+from generation.vocabulary import ARCHITECTURES, DEFAULT_NORMALISATION, NORMALISATION_CHOICES
+from jobs.models import Job
 
 
 class Checkpoint(models.Model):
@@ -60,58 +57,40 @@ class Checkpoint(models.Model):
         return len(self.input_modalities)
 
 
-class GenerationJob(models.Model):
+class GenerationJob(Job):
     """Checkpoint x MRI dataset -> synthetic CT dataset. One job per pair; running it again resumes it."""
 
-    class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
+    job_kind = "generation"
+    queue = "gpu"
+    runner = "generation.services.jobs.run_generation_job"
+    progress_unit = "slices"
 
     checkpoint = models.ForeignKey(Checkpoint, on_delete=models.PROTECT, related_name="jobs")
-    mri_dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="generation_jobs")
+    mri_dataset = models.ForeignKey(
+        "imaging.Dataset", on_delete=models.PROTECT, related_name="generation_jobs"
+    )
     output_dataset = models.ForeignKey(
-        Dataset, null=True, blank=True, on_delete=models.PROTECT, related_name="generated_by_jobs"
+        "imaging.Dataset", null=True, blank=True, on_delete=models.PROTECT, related_name="generated_by_jobs"
     )
     output_dataset_name = models.CharField(max_length=128)
     z_tolerance_mm = models.FloatField(
         null=True, blank=True, help_text="Pairing tolerance; empty = half the first input's slice spacing."
     )
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
-    message = models.TextField(blank=True)
-    slices_total = models.PositiveIntegerField(default=0)
-    slices_done = models.PositiveIntegerField(default=0)
     unpaired_count = models.PositiveIntegerField(default=0)
     unpaired = models.JSONField(default=list, blank=True, help_text="Slices with no partner and why.")
-    task_id = models.CharField(max_length=64, blank=True)
     device = models.CharField(max_length=64, blank=True)
     software_version = models.CharField(max_length=128, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    started_at = models.DateTimeField(null=True, blank=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    # Where the current run started, for its rate and ETA (a resumed run starts part-way).
-    run_started_at = models.DateTimeField(null=True, blank=True)
-    run_started_done = models.PositiveIntegerField(default=0)
 
-    class Meta:
-        ordering = ["-created_at"]
+    class Meta(Job.Meta):
         constraints = [
+            *Job.Meta.constraints,
             models.UniqueConstraint(
                 fields=["checkpoint", "mri_dataset"], name="generation_job_once_per_input"
             ),
         ]
 
     def __str__(self):
-        return f"{self.checkpoint} on {self.mri_dataset} ({self.get_status_display()})"
-
-    @property
-    def is_finished(self) -> bool:
-        return self.status in (self.Status.DONE, self.Status.FAILED)
+        return f"{self.checkpoint} on {self.mri_dataset} ({self.status_label})"
 
 
 class SyntheticSlice(models.Model):
@@ -123,8 +102,10 @@ class SyntheticSlice(models.Model):
         max_length=255, help_text="Ids of the source MRI slices in input order, joined by '-'."
     )
     source_slice_ids = models.JSONField(help_text="Ids of the source MRI slices, in input-channel order.")
-    primary_source = models.ForeignKey(Slice, on_delete=models.PROTECT, related_name="synthetic_derivatives")
-    output = models.OneToOneField(Slice, on_delete=models.CASCADE, related_name="synthesis")
+    primary_source = models.ForeignKey(
+        "imaging.Slice", on_delete=models.PROTECT, related_name="synthetic_derivatives"
+    )
+    output = models.OneToOneField("imaging.Slice", on_delete=models.CASCADE, related_name="synthesis")
     device = models.CharField(max_length=64)
     software_version = models.CharField(max_length=128)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -141,14 +122,13 @@ class SyntheticSlice(models.Model):
         return f"{self.checkpoint} <- {self.source_key}"
 
 
-class TrainingRun(models.Model):
+class TrainingRun(Job):
     """A CycleGAN training run; its files (latest state, loss log and plot) live in `run_dir`."""
 
-    class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
+    job_kind = "training"
+    queue = "gpu"
+    runner = "generation.services.training.run_training"
+    progress_unit = "iterations"
 
     name = models.CharField(
         max_length=128, unique=True, help_text="Also the name it registers its checkpoint as."
@@ -156,22 +136,12 @@ class TrainingRun(models.Model):
     setup = models.CharField(max_length=16)
     options = models.JSONField(help_text="Every option of the run, as given to train_cyclegan.")
     run_dir = models.CharField(max_length=500)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
-    iteration = models.PositiveIntegerField(default=0)
-    iterations_total = models.PositiveIntegerField(default=0)
-    message = models.TextField(blank=True)
     checkpoint = models.ForeignKey(
         Checkpoint, null=True, blank=True, on_delete=models.SET_NULL, related_name="training_runs"
     )
-    task_id = models.CharField(max_length=64, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    finished_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta:
-        ordering = ["-created_at"]
+    class Meta(Job.Meta):
+        pass
 
     def __str__(self):
-        return f"{self.name} ({self.setup}, {self.get_status_display()})"
+        return f"{self.name} ({self.setup}, {self.status_label})"

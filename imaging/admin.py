@@ -1,18 +1,18 @@
-from django.contrib import admin, messages
-from django.http import Http404, HttpResponse, JsonResponse
+from django.contrib import admin
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
-from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from imaging.constants import CT, DEFAULT_CT_WINDOW
 from imaging.forms import ImportUploadForm
 from imaging.models import Dataset, ImportJob, Slice, Volume
 from imaging.pixels import load_slice_pixels
 from imaging.rendering import auto_window, png_bytes, window_to_uint8
 from imaging.selectors import datasets_with_counts
-from imaging.services import ImportArgumentError, create_import_job
+from imaging.services import create_import_job
+from jobs.admin import JobAdminMixin, start_job_view
 
-CT_PREVIEW_WINDOW = (400.0, 40.0)
 PREVIEW_STRIP_SLICES = 8
 
 
@@ -96,7 +96,10 @@ class SliceAdmin(admin.ModelAdmin):
             raise Http404
         slice_ = get_object_or_404(Slice.objects.select_related("volume"), pk=pk)
         pixels = load_slice_pixels(slice_.pixels)
-        width, level = CT_PREVIEW_WINDOW if slice_.volume.modality == "ct" else auto_window(pixels)
+        if slice_.volume.modality == CT:
+            width, level = DEFAULT_CT_WINDOW.width, DEFAULT_CT_WINDOW.level
+        else:
+            width, level = auto_window(pixels)
         response = HttpResponse(
             png_bytes(window_to_uint8(pixels, width=width, level=level)), content_type="image/png"
         )
@@ -105,39 +108,11 @@ class SliceAdmin(admin.ModelAdmin):
 
 
 @admin.register(ImportJob)
-class ImportJobAdmin(admin.ModelAdmin):
-    list_display = [
-        "pk",
-        "dataset_name",
-        "kind",
-        "status",
-        "files_done",
-        "files_total",
-        "created_at",
-        "created_by",
-    ]
+class ImportJobAdmin(JobAdminMixin, admin.ModelAdmin):
+    list_display = ["pk", "dataset_name", "kind", "status_badge", "progress", "created_at", "created_by"]
     list_filter = ["status", "kind"]
-    change_form_template = "admin/imaging/importjob/change_form.html"
-    readonly_fields = [
-        "dataset_name",
-        "kind",
-        "modality",
-        "contrast_enhanced",
-        "status",
-        "message",
-        "files_done",
-        "files_total",
-        "volumes_imported",
-        "volumes_skipped",
-        "created_at",
-        "finished_at",
-        "created_by",
-        "error_table",
-    ]
     exclude = ["errors", "upload_dir"]
-
-    def has_change_permission(self, request, obj=None):
-        return False
+    extra_readonly_fields = ["error_table"]
 
     @admin.display(description="Rejected files")
     def error_table(self, obj):
@@ -152,12 +127,7 @@ class ImportJobAdmin(admin.ModelAdmin):
 
     def get_urls(self):
         custom = [
-            path("upload/", self.admin_site.admin_view(self.upload_view), name="imaging_importjob_upload"),
-            path(
-                "<int:pk>/progress/",
-                self.admin_site.admin_view(self.progress_view),
-                name="imaging_importjob_progress",
-            ),
+            path("upload/", self.admin_site.admin_view(self.upload_view), name="imaging_importjob_upload")
         ]
         return custom + super().get_urls()
 
@@ -165,44 +135,23 @@ class ImportJobAdmin(admin.ModelAdmin):
         return redirect("admin:imaging_importjob_upload")
 
     def upload_view(self, request):
-        if not self.has_add_permission(request):
-            raise Http404
-        form = ImportUploadForm(request.POST or None, request.FILES or None)
-        if request.method == "POST" and form.is_valid():
-            try:
-                job = create_import_job(
-                    files=form.cleaned_data["files"],
-                    dataset_name=form.cleaned_data["dataset"],
-                    kind=form.cleaned_data["kind"],
-                    modality=form.cleaned_data["modality"] or None,
-                    contrast=form.cleaned_contrast(),
-                    actor=request.user,
-                )
-            except ImportArgumentError as exc:
-                form.add_error(None, str(exc))
-            else:
-                messages.success(request, f"Import #{job.pk} queued: {job.files_total} file(s) uploaded.")
-                return redirect("admin:imaging_importjob_change", job.pk)
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Import images",
-            "form": form,
-            "opts": self.model._meta,
-        }
-        return TemplateResponse(request, "admin/imaging/importjob/upload.html", context)
+        def start(form):
+            return create_import_job(
+                files=form.cleaned_data["files"],
+                dataset_name=form.cleaned_data["dataset"],
+                kind=form.cleaned_data["kind"],
+                modality=form.cleaned_data["modality"] or None,
+                contrast=form.cleaned_contrast(),
+                actor=request.user,
+            )
 
-    def progress_view(self, request, pk):
-        if not self.has_view_permission(request):
-            raise Http404
-        job = get_object_or_404(ImportJob, pk=pk)
-        return JsonResponse(
-            {
-                "status": job.status,
-                "status_display": job.get_status_display(),
-                "message": job.message,
-                "done": job.files_done,
-                "total": job.files_total,
-                "finished": job.is_finished,
-                "errors": job.errors,
-            }
+        return start_job_view(
+            request,
+            admin_site=self.admin_site,
+            model=ImportJob,
+            form=ImportUploadForm(request.POST or None, request.FILES or None),
+            title="Import images",
+            start=start,
+            template="admin/imaging/importjob/upload.html",
+            submit_label="Upload and import",
         )

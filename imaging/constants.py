@@ -16,6 +16,16 @@ HU_RANGE = (HU_MIN, HU_MAX)
 AXIAL_LAYERS = 10
 LAYERS = tuple(range(1, AXIAL_LAYERS + 1))
 
+
+class DatasetKind:
+    """What a dataset holds (the values of imaging.models.Dataset.kind)."""
+
+    REAL_CT = "real_ct"
+    MRI = "mri"
+    SYNTHETIC_CT = "synthetic_ct"
+    LABELS = {REAL_CT: "Real CT", MRI: "MRI", SYNTHETIC_CT: "Synthetic CT"}
+
+
 CT = "ct"
 T1_IN = "t1_in"
 T1_OUT = "t1_out"

@@ -2,15 +2,18 @@
 
 import uuid
 
-from django.conf import settings
 from django.db import models
+
+from imaging import constants
+from imaging.constants import AXIAL_LAYERS, DatasetKind
+from jobs.models import Job, JobStatus
 
 
 class Dataset(models.Model):
     class Kind(models.TextChoices):
-        REAL_CT = "real_ct", "Real CT"
-        MRI = "mri", "MRI"
-        SYNTHETIC_CT = "synthetic_ct", "Synthetic CT"
+        REAL_CT = DatasetKind.REAL_CT, DatasetKind.LABELS[DatasetKind.REAL_CT]
+        MRI = DatasetKind.MRI, DatasetKind.LABELS[DatasetKind.MRI]
+        SYNTHETIC_CT = DatasetKind.SYNTHETIC_CT, DatasetKind.LABELS[DatasetKind.SYNTHETIC_CT]
 
     name = models.CharField(max_length=128, unique=True)
     kind = models.CharField(max_length=16, choices=Kind.choices)
@@ -37,10 +40,10 @@ class Dataset(models.Model):
 
 
 class Modality(models.TextChoices):
-    CT = "ct", "CT"
-    T1_IN = "t1_in", "T1 in-phase"
-    T1_OUT = "t1_out", "T1 out-of-phase"
-    T2 = "t2", "T2"
+    CT = constants.CT, "CT"
+    T1_IN = constants.T1_IN, "T1 in-phase"
+    T1_OUT = constants.T1_OUT, "T1 out-of-phase"
+    T2 = constants.T2, "T2"
 
 
 class Volume(models.Model):
@@ -80,9 +83,6 @@ class Volume(models.Model):
         return f"{self.dataset.name} / {self.patient} / {self.get_modality_display()}"
 
 
-AXIAL_LAYERS = 10
-
-
 class Slice(models.Model):
     volume = models.ForeignKey(Volume, on_delete=models.CASCADE, related_name="slices")
     index = models.PositiveIntegerField(help_text="Position in the volume, 0 = most inferior.")
@@ -112,40 +112,30 @@ class Slice(models.Model):
         return f"{self.volume} #{self.index} (z={self.z_mm:.1f})"
 
 
-class ImportJob(models.Model):
-    """An upload from the admin, imported by a worker; progress and per-file errors are kept here."""
+class ImportJob(Job):
+    """An upload from the admin, imported by a worker; the files it rejected are kept with their reasons."""
 
-    class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        DONE = "done", "Done"
-        DONE_WITH_ERRORS = "done_with_errors", "Done with errors"
-        FAILED = "failed", "Failed"
+    job_kind = "import"
+    runner = "imaging.services.run_import_job"
+    progress_unit = "files"
 
-    created_at = models.DateTimeField(auto_now_add=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
-    )
     dataset_name = models.CharField(max_length=128)
     kind = models.CharField(max_length=4, choices=[("ct", "Real CT"), ("sct", "Synthetic CT"), ("mr", "MRI")])
     modality = models.CharField(max_length=8, choices=Modality.choices, blank=True)
     contrast_enhanced = models.BooleanField(null=True, blank=True)
     upload_dir = models.CharField(max_length=255, help_text="Storage folder holding the uploaded files.")
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
-    files_total = models.PositiveIntegerField(default=0)
-    files_done = models.PositiveIntegerField(default=0)
     volumes_imported = models.PositiveIntegerField(default=0)
     volumes_skipped = models.PositiveIntegerField(default=0)
     errors = models.JSONField(default=list, blank=True, help_text='[{"path": ..., "reason": ...}, ...]')
-    message = models.TextField(blank=True)
 
-    class Meta:
-        ordering = ["-created_at"]
+    class Meta(Job.Meta):
+        pass
 
     def __str__(self):
-        return f"Import #{self.pk} into {self.dataset_name} ({self.get_status_display()})"
+        return f"Import #{self.pk} into {self.dataset_name} ({self.status_label})"
 
     @property
-    def is_finished(self) -> bool:
-        return self.status in (self.Status.DONE, self.Status.DONE_WITH_ERRORS, self.Status.FAILED)
+    def status_label(self) -> str:
+        if self.status == JobStatus.DONE and self.errors:
+            return "Done with errors"
+        return super().status_label

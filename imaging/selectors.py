@@ -1,9 +1,74 @@
+"""Reads of the image library: the one door through which other apps find datasets, volumes and slices.
+
+Other apps never query imaging's models themselves: they call these (and write through `imaging.services`).
+"""
+
 import uuid
+from collections.abc import Iterable, Sequence
+from typing import NamedTuple
 
 from django.db.models import Count
 
 from imaging.constants import CT
-from imaging.models import Dataset, Volume
+from imaging.models import Dataset, Slice, Volume
+
+# --- Datasets -------------------------------------------------------------------------------------------------
+
+
+def dataset_named(name: str, kind: str | None = None) -> Dataset | None:
+    """The dataset of that name (of that kind, when given), or None."""
+    found = Dataset.objects.filter(name=name)
+    if kind is not None:
+        found = found.filter(kind=kind)
+    return found.first()
+
+
+def dataset_names(kind: str) -> list[str]:
+    return list(Dataset.objects.filter(kind=kind).order_by("name").values_list("name", flat=True))
+
+
+def datasets_of_kind(kind: str, *, contrast_enhanced: bool | None = None, names: Sequence[str] | None = None):
+    """Datasets of one kind by name (a queryset: forms take it as their choices)."""
+    found = Dataset.objects.filter(kind=kind)
+    if contrast_enhanced is not None:
+        found = found.filter(contrast_enhanced=contrast_enhanced)
+    if names is not None:
+        found = found.filter(name__in=list(names))
+    return found.order_by("name")
+
+
+def datasets_by_ids(ids: Iterable[int]) -> list[Dataset]:
+    return list(Dataset.objects.filter(pk__in=list(ids)).order_by("name"))
+
+
+def datasets_with_counts():
+    return Dataset.objects.annotate(volume_count=Count("volumes", distinct=True)).order_by("name")
+
+
+def has_volumes(dataset: Dataset) -> bool:
+    return Volume.objects.filter(dataset=dataset).exists()
+
+
+def volume_count(dataset: Dataset) -> int:
+    return Volume.objects.filter(dataset=dataset).count()
+
+
+def slice_count(dataset: Dataset, *, modalities: Sequence[str] | None = None) -> int:
+    found = Slice.objects.filter(volume__dataset=dataset)
+    if modalities is not None:
+        found = found.filter(volume__modality__in=list(modalities))
+    return found.count()
+
+
+def fields_of_view_mm(dataset: Dataset) -> list[float]:
+    """The field of view of each CT volume of the dataset: its longer side in mm."""
+    rows = Volume.objects.filter(dataset=dataset, modality=CT).values_list(
+        "rows", "columns", "row_spacing_mm", "column_spacing_mm"
+    )
+    return [max(r * row_mm, c * column_mm) for r, c, row_mm, column_mm in rows]
+
+
+# --- Volumes ----------------------------------------------------------------------------------------------------
 
 
 def volume_by_reference(reference: str) -> Volume | None:
@@ -16,13 +81,112 @@ def volume_by_reference(reference: str) -> Volume | None:
     return matches[0] if len(matches) == 1 else None
 
 
-def datasets_with_counts():
-    return Dataset.objects.annotate(volume_count=Count("volumes", distinct=True)).order_by("name")
+def volume_by_id(pk: int) -> Volume:
+    return Volume.objects.get(pk=pk)
 
 
-def fields_of_view_mm(dataset: Dataset) -> list[float]:
-    """The field of view of each CT volume of the dataset: its longer side in mm."""
-    rows = Volume.objects.filter(dataset=dataset, modality=CT).values_list(
-        "rows", "columns", "row_spacing_mm", "column_spacing_mm"
+def volume_by_series_key(series_key: str, modality: str) -> Volume | None:
+    return Volume.objects.filter(series_key=series_key, modality=modality).first()
+
+
+def volumes_of(dataset: Dataset, *, modalities: Sequence[str] | None = None) -> list[Volume]:
+    """The dataset's volumes (of the given modalities), by patient, modality and creation."""
+    found = Volume.objects.filter(dataset=dataset).select_related("dataset")
+    if modalities is not None:
+        found = found.filter(modality__in=list(modalities))
+    return list(found.order_by("patient", "modality", "id"))
+
+
+def volumes_with_slices(slice_ids: Iterable[int]) -> list[Volume]:
+    """The volumes the given slices belong to, by patient."""
+    return list(
+        Volume.objects.filter(slices__in=list(slice_ids))
+        .distinct()
+        .select_related("dataset")
+        .order_by("patient", "id")
     )
-    return [max(r * row_mm, c * column_mm) for r, c, row_mm, column_mm in rows]
+
+
+# --- Slices -----------------------------------------------------------------------------------------------------
+
+
+class StoredSlice(NamedTuple):
+    """A slice in storage as other apps need it: its id and pixels' storage name, its axial layer and index, and
+    the volume it belongs to (patient, uid, the stable series key and modality, the matrix)."""
+
+    slice_id: int
+    pixels: str
+    layer: int | None
+    index: int
+    patient: str
+    volume: str  # the volume's uid
+    volume_key: str  # "<series key>/<modality>": stable across databases
+    rows: int
+    columns: int
+    z_mm: float = 0.0
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.rows, self.columns
+
+
+_STORED_FIELDS = (
+    "id",
+    "pixels",
+    "axial_layer",
+    "index",
+    "volume__patient",
+    "volume__uid",
+    "volume__series_key",
+    "volume__modality",
+    "volume__rows",
+    "volume__columns",
+    "z_mm",
+)
+
+
+def _stored(rows) -> list[StoredSlice]:
+    return [
+        StoredSlice(pk, pixels, layer, index, patient, str(uid), f"{key}/{modality}", r, c, z)
+        for pk, pixels, layer, index, patient, uid, key, modality, r, c, z in rows
+    ]
+
+
+def layered_ct_slices(dataset: Dataset) -> list[StoredSlice]:
+    """Every CT slice of the dataset that has an axial layer, in patient, volume and slice order."""
+    rows = (
+        Slice.objects.filter(volume__dataset=dataset, volume__modality=CT, axial_layer__isnull=False)
+        .order_by("volume__patient", "volume_id", "index")
+        .values_list(*_STORED_FIELDS)
+    )
+    return _stored(rows)
+
+
+def volume_slices(volume_ids: Iterable[int]) -> dict[int, list[StoredSlice]]:
+    """The slices of each given volume, in index order, by volume id."""
+    found: dict[int, list[StoredSlice]] = {pk: [] for pk in volume_ids}
+    rows = Slice.objects.filter(volume_id__in=list(found)).order_by("volume_id", "index")
+    for volume_id, *fields in rows.values_list("volume_id", *_STORED_FIELDS):
+        found[volume_id].extend(_stored([fields]))
+    return found
+
+
+def slices_by_ids(ids: Iterable[int]) -> dict[int, Slice]:
+    """Slices (with their volumes) by id."""
+    return Slice.objects.select_related("volume").in_bulk(list(ids))
+
+
+def slice_uids(ids: Iterable[int]) -> dict[int, str]:
+    """SOP instance UIDs of slices, by id."""
+    return dict(Slice.objects.filter(pk__in=list(ids)).values_list("pk", "sop_instance_uid"))
+
+
+def slices_of(volume: Volume) -> list[Slice]:
+    return list(volume.slices.order_by("index"))
+
+
+def by_layer(slices: Iterable[StoredSlice]) -> dict[int, list[StoredSlice]]:
+    grouped: dict[int, list[StoredSlice]] = {}
+    for stored in slices:
+        grouped.setdefault(stored.layer, []).append(stored)
+    return grouped

@@ -3,15 +3,15 @@ for a volume whose transaction fails are deleted again, so nothing is left half-
 
 import os
 import tempfile
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 from django.conf import settings
+from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
 from audit.services import record_event
 from imaging.dicom import SeriesRejected, load_series
@@ -22,11 +22,12 @@ from imaging.pixels import delete_stored_files, save_slice_pixels, slice_storage
 from imaging.scan import MR_MODALITIES, SeriesSource, scan_path
 from imaging.uploads import delete_uploads, save_uploads, stage_locally, upload_folder
 from imaging.volumes import ImageError, Rejection, VolumeData
+from jobs.services import JobOutcome, JobRefused, Progress, finish, queue_job
 
 # Import kinds: real CT, MRI, and synthetic CT made by a model outside Blindread (a "model under test" too).
 KINDS = {"ct": Dataset.Kind.REAL_CT, "mr": Dataset.Kind.MRI, "sct": Dataset.Kind.SYNTHETIC_CT}
 
-Progress = Callable[[str, int, int], None]
+ImportProgress = Callable[[str, int, int], None]
 
 
 class ImportArgumentError(ValueError):
@@ -83,7 +84,7 @@ def import_images(
     modality: str | None = None,
     contrast: bool | None = None,
     actor=None,
-    progress: Progress | None = None,
+    progress: ImportProgress | None = None,
 ) -> ImportReport:
     """Import every series found under `path` into the dataset; each series whole or not at all."""
     check_import_arguments(dataset_name=dataset_name, kind=kind, modality=modality, contrast=contrast)
@@ -148,59 +149,188 @@ def _import_series(
         return "duplicate"
 
 
+@dataclass(frozen=True)
+class VolumeHeader:
+    """What a new volume is, apart from its slices."""
+
+    patient: str
+    modality: str
+    series_key: str
+    source_format: str
+    source_path: str
+    rows: int
+    columns: int
+    row_spacing_mm: float
+    column_spacing_mm: float
+    slice_spacing_mm: float | None
+    orientation: tuple[float, ...]
+    slice_count: int
+
+
+@dataclass(frozen=True)
+class NewSlice:
+    """One slice to append to a volume; its pixels already written by :func:`write_slice_pixels`."""
+
+    index: int
+    z_mm: float
+    axial_layer: int | None
+    pixels: str
+    sop_instance_uid: str = ""
+
+
+def ensure_dataset(
+    *, name: str, kind: str, contrast: bool | None, source: str = "", actor=None, details: dict | None = None
+) -> Dataset:
+    """The dataset of that name, created (with its audit row) on first use; ImportArgumentError if it holds
+    another kind of images."""
+    with transaction.atomic():
+        dataset, created = Dataset.objects.get_or_create(
+            name=name,
+            defaults={
+                "kind": kind,
+                "contrast_enhanced": None if kind == Dataset.Kind.MRI else contrast,
+                "source": source,
+            },
+        )
+        if dataset.kind != kind:
+            raise ImportArgumentError(
+                f"dataset {name!r} holds {dataset.get_kind_display()}, not {Dataset.Kind(kind).label}"
+            )
+        if created:
+            record_event(
+                actor=actor,
+                verb="dataset.created",
+                target=dataset,
+                details={"kind": dataset.kind, **(details or {})},
+            )
+    return dataset
+
+
+def create_volume(
+    *,
+    dataset: Dataset,
+    header: VolumeHeader,
+    actor=None,
+    verb: str = "volume.imported",
+    details: dict | None = None,
+) -> Volume:
+    """A new, still empty volume of the dataset, with its audit row (`verb`)."""
+    with transaction.atomic():
+        volume = Volume.objects.create(
+            dataset=dataset,
+            patient=header.patient,
+            modality=header.modality,
+            series_key=header.series_key,
+            source_format=header.source_format,
+            source_path=header.source_path,
+            rows=header.rows,
+            columns=header.columns,
+            row_spacing_mm=header.row_spacing_mm,
+            column_spacing_mm=header.column_spacing_mm,
+            slice_spacing_mm=header.slice_spacing_mm,
+            orientation=list(header.orientation),
+            slice_count=header.slice_count,
+        )
+        record_event(
+            actor=actor,
+            verb=verb,
+            target=volume,
+            details={"dataset": dataset.name, "series_key": volume.series_key, **(details or {})},
+        )
+    return volume
+
+
+def write_slice_pixels(volume: Volume, index: int, plane: np.ndarray) -> str:
+    """Write one slice's pixels to storage (any thread) and return the storage name.
+
+    Callers write only slices that have no row yet, so a file already at that name is what a run killed before
+    its commit left behind, and it is replaced."""
+    name = slice_storage_name(volume.uid, index)
+    if default_storage.exists(name):
+        default_storage.delete(name)
+    return save_slice_pixels(name, plane)
+
+
+def add_slices(
+    *, volume: Volume, slices: list[NewSlice], actor=None, details: dict | None = None
+) -> list[Slice]:
+    """Append slices (pixels already written) to a volume in one transaction with their audit row.
+
+    If it fails, the pixel files of these slices are deleted unless a row refers to them, so storage keeps no
+    orphans. Callers may run it inside a transaction of their own that adds rows referring to the slices."""
+    try:
+        with transaction.atomic():
+            rows = Slice.objects.bulk_create(
+                [
+                    Slice(
+                        volume=volume,
+                        index=new.index,
+                        z_mm=float(new.z_mm),
+                        axial_layer=new.axial_layer,
+                        pixels=new.pixels,
+                        sop_instance_uid=new.sop_instance_uid,
+                    )
+                    for new in slices
+                ]
+            )
+            record_event(
+                actor=actor,
+                verb="volume.slices_added",
+                target=volume,
+                details={
+                    "count": len(rows),
+                    "indices": [slices[0].index, slices[-1].index] if slices else [],
+                    **(details or {}),
+                },
+            )
+    except BaseException:
+        discard_pixels([new.pixels for new in slices])
+        raise
+    return rows
+
+
+def discard_pixels(names: list[str]) -> None:
+    """Delete pixel files that no slice row refers to (what a failed write left behind)."""
+    taken = set(Slice.objects.filter(pixels__in=names).values_list("pixels", flat=True))
+    delete_stored_files([name for name in names if name and name not in taken])
+
+
 def store_volume(
     *, dataset_name: str, kind: str, contrast: bool | None, data: VolumeData, actor=None
 ) -> Volume:
-    """Store one decoded series: dataset (created on first use), volume, slices, pixels and the audit row."""
+    """Store one decoded series: dataset (created on first use), volume, slices, pixels and the audit rows, in
+    one transaction; pixels written for it are deleted again if anything fails."""
     written: list[str] = []
     try:
         with transaction.atomic():
-            dataset, created = Dataset.objects.get_or_create(
-                name=dataset_name,
-                defaults={"kind": KINDS[kind], "contrast_enhanced": None if kind == "mr" else contrast},
-            )
-            if created:
-                record_event(
-                    actor=actor, verb="dataset.created", target=dataset, details={"kind": dataset.kind}
-                )
-            volume = Volume.objects.create(
+            dataset = ensure_dataset(name=dataset_name, kind=KINDS[kind], contrast=contrast, actor=actor)
+            volume = create_volume(
                 dataset=dataset,
-                patient=data.patient,
-                modality=data.modality,
-                series_key=data.series_key,
-                source_format=data.source_format,
-                source_path=data.source_path,
-                rows=data.pixels.shape[1],
-                columns=data.pixels.shape[2],
-                row_spacing_mm=data.row_spacing_mm,
-                column_spacing_mm=data.column_spacing_mm,
-                slice_spacing_mm=data.slice_spacing_mm,
-                orientation=list(data.orientation),
-                slice_count=data.pixels.shape[0],
+                header=VolumeHeader(
+                    patient=data.patient,
+                    modality=data.modality,
+                    series_key=data.series_key,
+                    source_format=data.source_format,
+                    source_path=data.source_path,
+                    rows=data.pixels.shape[1],
+                    columns=data.pixels.shape[2],
+                    row_spacing_mm=data.row_spacing_mm,
+                    column_spacing_mm=data.column_spacing_mm,
+                    slice_spacing_mm=data.slice_spacing_mm,
+                    orientation=tuple(data.orientation),
+                    slice_count=data.pixels.shape[0],
+                ),
+                actor=actor,
+                details={"slices": int(data.pixels.shape[0])},
             )
             layers = default_axial_layers(data.z_mm)
             uids = data.sop_instance_uids or [""] * len(layers)
-            slices = []
+            new = []
             for index, plane in enumerate(data.pixels):
-                name = save_slice_pixels(slice_storage_name(volume.uid, index), plane)
+                name = write_slice_pixels(volume, index, plane)
                 written.append(name)
-                slices.append(
-                    Slice(
-                        volume=volume,
-                        index=index,
-                        z_mm=float(data.z_mm[index]),
-                        axial_layer=int(layers[index]),
-                        pixels=name,
-                        sop_instance_uid=uids[index],
-                    )
-                )
-            Slice.objects.bulk_create(slices)
-            record_event(
-                actor=actor,
-                verb="volume.imported",
-                target=volume,
-                details={"dataset": dataset.name, "series_key": volume.series_key, "slices": len(slices)},
-            )
+                new.append(NewSlice(index, float(data.z_mm[index]), int(layers[index]), name, uids[index]))
+            add_slices(volume=volume, slices=new, actor=actor)
     except BaseException:
         delete_stored_files(written)
         raise
@@ -240,55 +370,32 @@ def set_axial_layers(*, bounds_by_volume: dict[Volume, list[LayerBounds]], actor
 def create_import_job(
     *, files, dataset_name: str, kind: str, modality: str | None, contrast: bool | None, actor
 ) -> ImportJob:
-    """Save an admin upload and queue its import; the task starts once the job row is committed."""
-    from imaging import tasks
-
+    """Save an admin upload and queue its import; the job starts once its row is committed."""
     check_import_arguments(dataset_name=dataset_name, kind=kind, modality=modality, contrast=contrast)
     if not files:
         raise ImportArgumentError("choose at least one file (a zip, DICOM files or NIfTI volumes)")
     folder = upload_folder(uuid.uuid4())
     saved = save_uploads(folder, files)
     try:
-        with transaction.atomic():
-            job = ImportJob.objects.create(
-                created_by=actor if actor and actor.is_authenticated else None,
-                dataset_name=dataset_name,
-                kind=kind,
-                modality=modality or "",
-                contrast_enhanced=contrast,
-                upload_dir=folder,
-                files_total=len(saved),
-            )
-            record_event(actor=actor, verb="import.queued", target=job, details={"files": len(saved)})
-            transaction.on_commit(lambda: tasks.run_import_job.delay(job.pk))
+        return queue_job(
+            ImportJob,
+            actor=actor,
+            details={"files": len(saved)},
+            dataset_name=dataset_name,
+            kind=kind,
+            modality=modality or "",
+            contrast_enhanced=contrast,
+            upload_dir=folder,
+            total=len(saved),
+        )
     except BaseException:
         delete_uploads(folder)
         raise
-    return job
 
 
-class JobProgress:
-    """Writes progress to the job row at most a few times a second."""
-
-    def __init__(self, job: ImportJob, interval_s: float = 0.5):
-        self.job = job
-        self.interval_s = interval_s
-        self.last = 0.0
-
-    def __call__(self, phase: str, done: int, total: int) -> None:
-        now = time.monotonic()
-        if done < total and now - self.last < self.interval_s:
-            return
-        self.last = now
-        ImportJob.objects.filter(pk=self.job.pk).update(message=phase, files_done=done, files_total=total)
-
-
-def run_import_job(job_id: int) -> ImportJob:
-    """Import a queued upload (called by the worker). Safe to run again: imported series are skipped."""
-    job = ImportJob.objects.get(pk=job_id)
-    if job.is_finished:
-        return job
-    ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.RUNNING, message="unpacking")
+def run_import_job(job: ImportJob, progress: Progress) -> JobOutcome | None:
+    """Import a queued upload (the job's runner). Safe to run again: imported series are skipped."""
+    progress.phase("unpacking")
     staged_rejections: list[Rejection] = []
     try:
         with tempfile.TemporaryDirectory(prefix="blindread-import-") as workdir:
@@ -300,35 +407,41 @@ def run_import_job(job_id: int) -> ImportJob:
                 modality=job.modality or None,
                 contrast=job.contrast_enhanced,
                 actor=job.created_by,
-                progress=JobProgress(job),
+                progress=lambda phase, done, total: progress.set(done, total, phase),
             )
             prefix = workdir.rstrip("/") + "/"
     except ImportArgumentError as exc:
-        return _finish_job(job, ImportJob.Status.FAILED, str(exc), staged_rejections, None)
+        _store_rejections(job, staged_rejections, None)
+        raise JobRefused(str(exc)) from None
     rejected = staged_rejections + [Rejection(r.path.removeprefix(prefix), r.reason) for r in report.rejected]
-    status = ImportJob.Status.DONE_WITH_ERRORS if rejected else ImportJob.Status.DONE
     summary = (
         f"{len(report.imported)} series imported ({report.slices} slices), "
         f"{len(report.duplicates)} already there, {len(rejected)} file(s) rejected"
     )
-    return _finish_job(job, status, summary, rejected, report)
-
-
-def _finish_job(job, status, message, rejected, report) -> ImportJob:
     with transaction.atomic():
-        job = ImportJob.objects.select_for_update().get(pk=job.pk)
-        job.status = status
-        job.message = message
-        job.finished_at = timezone.now()
-        job.errors = [{"path": _upload_label(r.path), "reason": r.reason} for r in rejected]
-        if report is not None:
-            job.volumes_imported = len(report.imported)
-            job.volumes_skipped = len(report.duplicates)
-            job.files_done = job.files_total
-        job.save()
-        record_event(actor=job.created_by, verb="import.finished", target=job, details={"status": status})
+        _store_rejections(job, rejected, report)
+        finish(
+            job,
+            message=summary,
+            result={
+                "imported": len(report.imported),
+                "already_there": len(report.duplicates),
+                "slices": report.slices,
+                "rejected": len(rejected),
+            },
+        )
     delete_uploads(job.upload_dir)
-    return job
+    return None
+
+
+def _store_rejections(job: ImportJob, rejected: list[Rejection], report: ImportReport | None) -> None:
+    fields = {"errors": [{"path": _upload_label(r.path), "reason": r.reason} for r in rejected]}
+    if report is not None:
+        fields["volumes_imported"] = len(report.imported)
+        fields["volumes_skipped"] = len(report.duplicates)
+    ImportJob.objects.filter(pk=job.pk).update(**fields)
+    if report is None:
+        delete_uploads(job.upload_dir)
 
 
 def _upload_label(path: str) -> str:

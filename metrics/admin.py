@@ -1,14 +1,13 @@
 from django.contrib import admin, messages
-from django.http import Http404, JsonResponse
-from django.shortcuts import get_object_or_404, redirect
-from django.template.response import TemplateResponse
+from django.shortcuts import redirect
 from django.urls import path
 from django.utils.html import format_html, format_html_join
 
+from jobs.admin import JobAdminMixin, start_job_view
 from metrics.forms import ComputeMetricsForm
-from metrics.layerwise import AVERAGE_LAYER
 from metrics.models import DownloadLog, MetricResult, MetricsJob
 from metrics.services import MetricsArgumentError, create_metrics_job, requeue_metrics_job
+from metrics.vocabulary import AVERAGE_LAYER
 
 
 def _number(value) -> str:
@@ -16,31 +15,12 @@ def _number(value) -> str:
 
 
 @admin.register(MetricsJob)
-class MetricsJobAdmin(admin.ModelAdmin):
-    list_display = ["pk", "model", "real_dataset", "status", "done", "total", "created_at", "created_by"]
+class MetricsJobAdmin(JobAdminMixin, admin.ModelAdmin):
+    list_display = ["pk", "model", "real_dataset", "status_badge", "progress", "created_at", "created_by"]
     list_filter = ["status", "model", "real_dataset"]
     list_select_related = ["model", "real_dataset", "created_by"]
-    change_form_template = "admin/metrics/metricsjob/change_form.html"
-    actions = ["compute_again"]
-    readonly_fields = [
-        "model",
-        "real_dataset",
-        "max_per_layer",
-        "seed",
-        "status",
-        "message",
-        "feature_metrics_note",
-        "done",
-        "total",
-        "created_by",
-        "created_at",
-        "started_at",
-        "finished_at",
-        "average_results",
-    ]
-
-    def has_change_permission(self, request, obj=None):
-        return False
+    actions = ["retry_jobs", "compute_again"]
+    extra_readonly_fields = ["average_results"]
 
     @admin.action(description="Compute the metrics again (new job, same model, real dataset and options)")
     def compute_again(self, request, queryset):
@@ -84,11 +64,6 @@ class MetricsJobAdmin(admin.ModelAdmin):
             path(
                 "compute/", self.admin_site.admin_view(self.compute_view), name="metrics_metricsjob_compute"
             ),
-            path(
-                "<int:pk>/progress/",
-                self.admin_site.admin_view(self.progress_view),
-                name="metrics_metricsjob_progress",
-            ),
         ]
         return custom + super().get_urls()
 
@@ -96,44 +71,24 @@ class MetricsJobAdmin(admin.ModelAdmin):
         return redirect("admin:metrics_metricsjob_compute")
 
     def compute_view(self, request):
-        if not self.has_add_permission(request):
-            raise Http404
-        form = ComputeMetricsForm(request.POST or None)
-        if request.method == "POST" and form.is_valid():
-            try:
-                job = create_metrics_job(
-                    model_name=form.cleaned_data["model"].name,
-                    real_dataset_name=form.cleaned_data["real_dataset"].name,
-                    max_per_layer=form.cleaned_data["max_per_layer"],
-                    seed=form.cleaned_data["seed"],
-                    actor=request.user,
-                )
-            except MetricsArgumentError as exc:
-                form.add_error(None, str(exc))
-            else:
-                messages.success(request, f"Metrics job #{job.pk} queued.")
-                return redirect("admin:metrics_metricsjob_change", job.pk)
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Compute image-distribution metrics",
-            "form": form,
-            "opts": self.model._meta,
-        }
-        return TemplateResponse(request, "admin/metrics/metricsjob/compute.html", context)
+        def start(form):
+            return create_metrics_job(
+                model_name=form.cleaned_data["model"].name,
+                real_dataset_name=form.cleaned_data["real_dataset"].name,
+                max_per_layer=form.cleaned_data["max_per_layer"],
+                seed=form.cleaned_data["seed"],
+                actor=request.user,
+            )
 
-    def progress_view(self, request, pk):
-        if not self.has_view_permission(request):
-            raise Http404
-        job = get_object_or_404(MetricsJob, pk=pk)
-        return JsonResponse(
-            {
-                "status": job.status,
-                "status_display": job.get_status_display(),
-                "message": job.message,
-                "done": job.done,
-                "total": job.total,
-                "finished": job.is_finished,
-            }
+        return start_job_view(
+            request,
+            admin_site=self.admin_site,
+            model=MetricsJob,
+            form=ComputeMetricsForm(request.POST or None),
+            title="Compute image-distribution metrics",
+            start=start,
+            template="admin/metrics/metricsjob/compute.html",
+            submit_label="Compute",
         )
 
 

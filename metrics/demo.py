@@ -5,28 +5,29 @@ surveys show metrics at once."""
 from django.conf import settings
 from django.urls import reverse
 
-from imaging.models import Dataset
-from metrics.models import MetricResult, MetricsJob
-from metrics.services import MetricsArgumentError, create_metrics_job, run_metrics_job
+from imaging.constants import DatasetKind
+from imaging.selectors import datasets_of_kind
+from jobs.models import JobStatus
+from metrics.models import MetricResult
+from metrics.services import MetricsArgumentError, compute_now, create_metrics_job
 from studies.models import Survey
 
 DEMO_MAX_PER_LAYER = 10
 DEMO_SEED = 0
 
 
-def _real_dataset_for(model: Dataset) -> Dataset | None:
+def _real_dataset_for(model):
     """The real CT of the model's surveys, else any real CT of the same contrast kind."""
     survey = (
         Survey.objects.filter(model_dataset=model).select_related("real_dataset").order_by("name").first()
     )
     if survey is not None:
         return survey.real_dataset
-    matching = Dataset.objects.filter(kind=Dataset.Kind.REAL_CT, contrast_enhanced=model.contrast_enhanced)
-    return matching.order_by("name").first()
+    return datasets_of_kind(DatasetKind.REAL_CT, contrast_enhanced=model.contrast_enhanced).first()
 
 
 def build_demo(*, stdout) -> None:
-    models = list(Dataset.objects.filter(kind=Dataset.Kind.SYNTHETIC_CT).order_by("name"))
+    models = list(datasets_of_kind(DatasetKind.SYNTHETIC_CT))
     if not models:
         stdout.write("Metrics: skipped, there is no synthetic CT dataset.")
         return
@@ -53,9 +54,11 @@ def build_demo(*, stdout) -> None:
         except MetricsArgumentError as exc:
             stdout.write(f"Metrics of {model.name!r}: skipped: {exc}")
             continue
-        job = run_metrics_job(job.pk)
-        outcome = "done" if job.status == MetricsJob.Status.DONE else "failed"
-        stdout.write(f"Metrics of {model.name!r}: {outcome}: {job.message}")
+        job = compute_now(job)
+        outcome = "done" if job.status == JobStatus.DONE else "failed"
+        stdout.write(
+            f"Metrics of {model.name!r}: {outcome}: {job.message if job.status == JobStatus.DONE else job.error}"
+        )
     site = settings.STUDIES_SITE_URL.rstrip("/")
     stdout.write(
         f"Reports of the demo surveys, with downloads (PDF, CSV, JSON): {site}{reverse('metrics:index')} "

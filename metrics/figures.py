@@ -16,9 +16,9 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from metrics.exports import MetricRow
-from metrics.layerwise import LAYERS, LOWER_IS_BETTER, METRIC_LABELS
 from metrics.reader_stats import ANSWERS, TRUTHS, ProportionEstimate
 from metrics.report import Report
+from metrics.vocabulary import LAYERS, LOWER_IS_BETTER, METRIC_LABELS
 
 STYLE = {
     "font.size": 8,

@@ -1,16 +1,17 @@
 from django import forms
 from django.conf import settings
 
-from imaging.models import Dataset
+from imaging.constants import DatasetKind
+from imaging.selectors import datasets_of_kind
 
 
 class ComputeMetricsForm(forms.Form):
     model = forms.ModelChoiceField(
-        queryset=Dataset.objects.filter(kind=Dataset.Kind.SYNTHETIC_CT).order_by("name"),
+        queryset=datasets_of_kind(DatasetKind.SYNTHETIC_CT),
         help_text="The model under test: a synthetic CT dataset.",
     )
     real_dataset = forms.ModelChoiceField(
-        queryset=Dataset.objects.filter(kind=Dataset.Kind.REAL_CT).order_by("name"),
+        queryset=datasets_of_kind(DatasetKind.REAL_CT),
         help_text="Real CT of the same kind (contrast or not); its patients are split into reference and "
         "held-out halves for the baseline.",
     )

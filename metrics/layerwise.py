@@ -39,31 +39,15 @@ from metrics.distribution import (
     frechet_distance,
     kernel_inception_distance,
 )
-
-AVERAGE_LAYER = 0
-"""The ``layer`` of the row that averages a metric over axial layers 1..10."""
-LAYERS = tuple(range(1, 11))
-
-FEATURE_METRICS = ("fid", "kid")
-SLICE_METRICS = (
-    "kl_divergence_256",
-    "kl_divergence_3",
-    "histogram_correlation",
-    "histogram_intersection",
-    "spectral_score",
+from metrics.vocabulary import (  # noqa: F401  (re-exported: the metrics and their names in one place)
+    AVERAGE_LAYER,
+    FEATURE_METRICS,
+    LAYERS,
+    LOWER_IS_BETTER,
+    METRIC_LABELS,
+    METRICS,
+    SLICE_METRICS,
 )
-METRICS = FEATURE_METRICS + SLICE_METRICS
-METRIC_LABELS = {
-    "fid": "FID",
-    "kid": "KID",
-    "kl_divergence_256": "KL divergence, 256 bins",
-    "kl_divergence_3": "KL divergence, 3 bins",
-    "histogram_correlation": "Histogram correlation",
-    "histogram_intersection": "Histogram intersection",
-    "spectral_score": "Spectral score",
-}
-LOWER_IS_BETTER = frozenset({"fid", "kid", "kl_divergence_256", "kl_divergence_3"})
-"""Distances (0 = same distribution); the other metrics are similarities (1 = same)."""
 
 KID_SUBSETS = 100
 KID_SUBSET_SIZE = 1000

@@ -3,17 +3,16 @@
 from django.conf import settings
 from django.db import models
 
-from metrics.layerwise import AVERAGE_LAYER, METRIC_LABELS, METRICS
+from jobs.models import Job
+from metrics.vocabulary import AVERAGE_LAYER, METRIC_LABELS, METRICS
 
 
-class MetricsJob(models.Model):
+class MetricsJob(Job):
     """One computation of every metric for a model (a synthetic CT dataset) against a real CT dataset."""
 
-    class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
+    job_kind = "metrics"
+    runner = "metrics.services.run_metrics_job"
+    progress_unit = "slices"
 
     model = models.ForeignKey(
         "imaging.Dataset",
@@ -31,30 +30,13 @@ class MetricsJob(models.Model):
         null=True, blank=True, help_text="Cap on the slices drawn per layer and set (empty: no cap)."
     )
     seed = models.IntegerField(default=0, help_text="Seeds the held-out split and the per-layer samples.")
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
-    done = models.PositiveIntegerField(default=0, help_text="Slices read so far.")
-    total = models.PositiveIntegerField(default=0, help_text="Slices to read.")
-    message = models.TextField(blank=True)
     feature_metrics_note = models.TextField(
         blank=True, help_text="Why FID and KID are unavailable, when they are."
     )
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta:
-        ordering = ["-created_at", "-id"]
+    class Meta(Job.Meta):
         constraints = [
-            models.CheckConstraint(
-                condition=models.Q(status__in=["queued", "running", "done", "failed"]),
-                name="metrics_job_status_valid",
-            ),
-            models.CheckConstraint(
-                condition=models.Q(done__lte=models.F("total")), name="metrics_job_done_le_total"
-            ),
+            *Job.Meta.constraints,
             models.CheckConstraint(
                 condition=~models.Q(model=models.F("real_dataset")),
                 name="metrics_job_model_is_not_its_real_dataset",
@@ -62,11 +44,7 @@ class MetricsJob(models.Model):
         ]
 
     def __str__(self):
-        return f"Metrics #{self.pk}: {self.model} vs {self.real_dataset} ({self.get_status_display()})"
-
-    @property
-    def is_finished(self) -> bool:
-        return self.status in (self.Status.DONE, self.Status.FAILED)
+        return f"Metrics #{self.pk}: {self.model} vs {self.real_dataset} ({self.status_label})"
 
 
 class MetricResult(models.Model):

@@ -31,7 +31,6 @@ from reportlab.platypus import (
 )
 
 from metrics import figures
-from metrics.layerwise import LOWER_IS_BETTER, METRICS
 from metrics.reader_stats import ProportionEstimate
 from metrics.report import (
     HYPOTHESES_IN_WORDS,
@@ -45,6 +44,7 @@ from metrics.report import (
     table2_variants,
     table3_cell,
 )
+from metrics.vocabulary import LOWER_IS_BETTER, METRICS
 
 PAGE_WIDTH = A4[0] - 30 * mm
 FIGURE_DPI = 110

@@ -18,7 +18,6 @@ from typing import Any
 import numpy as np
 
 from metrics.exports import AnswerRow, MetricRow, answer_table
-from metrics.layerwise import LAYERS
 from metrics.reader_stats import (
     ANSWERS,
     INDETERMINABLE,
@@ -30,6 +29,7 @@ from metrics.reader_stats import (
     proportion_estimate,
     study_report,
 )
+from metrics.vocabulary import LAYERS
 
 TABLE2_TITLE = "Table 2. Percentage of correctly classified scans"
 TABLE3_TITLE = "Table 3. P-values of the chi-squared tests"

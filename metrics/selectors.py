@@ -6,66 +6,20 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Iterable, Sequence
-from typing import NamedTuple
 
 from django.conf import settings
 from django.db.models import Count
 
-from imaging.models import Dataset, Modality, Slice
+from imaging import selectors as images
 from metrics.exports import AnswerRow, MetricRow
-from metrics.layerwise import AVERAGE_LAYER
-from metrics.models import MetricResult, MetricsJob
+from metrics.models import MetricResult
 from metrics.report import SurveyInfo
+from metrics.vocabulary import AVERAGE_LAYER
 from studies import roles
 from studies.models import Answer, Survey
 
 
-class StoredSlice(NamedTuple):
-    """A CT slice in storage: its pixels' storage name, the patient and volume it belongs to, its matrix."""
-
-    pixels: str
-    layer: int
-    patient: str
-    volume: str
-    rows: int
-    columns: int
-
-    @property
-    def shape(self) -> tuple[int, int]:
-        return self.rows, self.columns
-
-
-def dataset_named(name: str, kind: str) -> Dataset | None:
-    return Dataset.objects.filter(name=name, kind=kind).first()
-
-
-def dataset_names(kind: str) -> list[str]:
-    return list(Dataset.objects.filter(kind=kind).order_by("name").values_list("name", flat=True))
-
-
-def layered_ct_slices(dataset: Dataset) -> list[StoredSlice]:
-    """Every CT slice of the dataset that has an axial layer, in volume and slice order."""
-    rows = (
-        Slice.objects.filter(volume__dataset=dataset, volume__modality=Modality.CT, axial_layer__isnull=False)
-        .order_by("volume__patient", "volume_id", "index")
-        .values_list(
-            "pixels", "axial_layer", "volume__patient", "volume__uid", "volume__rows", "volume__columns"
-        )
-    )
-    return [
-        StoredSlice(pixels, layer, patient, str(volume), rows, columns)
-        for pixels, layer, patient, volume, rows, columns in rows
-    ]
-
-
-def by_layer(slices: Iterable[StoredSlice]) -> dict[int, list[StoredSlice]]:
-    grouped: dict[int, list[StoredSlice]] = {}
-    for stored in slices:
-        grouped.setdefault(stored.layer, []).append(stored)
-    return grouped
-
-
-def metric_results(*, models: Iterable[Dataset] | None = None):
+def metric_results(*, models: Iterable | None = None):
     """Stored results, optionally of some models only, with their datasets, ordered for tables."""
     results = MetricResult.objects.select_related("model", "real_dataset")
     if models is not None:
@@ -73,24 +27,15 @@ def metric_results(*, models: Iterable[Dataset] | None = None):
     return results.order_by("model__name", "real_dataset__name", "metric", "layer")
 
 
-def models_with_results() -> list[Dataset]:
-    ids = MetricResult.objects.values_list("model_id", flat=True).distinct()
-    return list(Dataset.objects.filter(pk__in=ids).order_by("name"))
+def models_with_results() -> list:
+    return images.datasets_by_ids(MetricResult.objects.values_list("model_id", flat=True).distinct())
 
 
-def average_results(*, models: Iterable[Dataset] | None = None):
+def average_results(*, models: Iterable | None = None):
     return metric_results(models=models).filter(layer=AVERAGE_LAYER)
 
 
-def latest_job(model: Dataset, real_dataset: Dataset) -> MetricsJob | None:
-    return (
-        MetricsJob.objects.filter(model=model, real_dataset=real_dataset)
-        .order_by("-created_at", "-id")
-        .first()
-    )
-
-
-def metric_rows(models: Iterable[Dataset] | None = None) -> list[MetricRow]:
+def metric_rows(models: Iterable | None = None) -> list[MetricRow]:
     """Stored results (of ``models`` only, if given) as plain rows for tables, figures and CSV."""
     return [
         MetricRow(

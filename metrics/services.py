@@ -9,18 +9,19 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from audit.services import record_event
-from imaging.models import Dataset
+from audit.services import record_event, user_or_none
+from imaging import selectors as images
+from imaging.constants import DatasetKind
 from imaging.pixels import load_slice_pixels
-from metrics import selectors
+from imaging.selectors import StoredSlice, by_layer
+from jobs.services import JobFailed, JobRefused, Progress, execute, finish, one_line, queue_job
 from metrics.layerwise import (
     AVERAGE_LAYER,
     FeatureExtractor,
@@ -36,36 +37,34 @@ from metrics.layerwise import (
     unavailable_scores,
 )
 from metrics.models import DownloadLog, MetricResult, MetricsJob
-from metrics.selectors import StoredSlice
 
 logger = logging.getLogger(__name__)
 
 READ_CHUNK_SLICES = 32
-Progress = Callable[[int, int, str], None]
 
 
-class MetricsArgumentError(ValueError):
+class MetricsArgumentError(JobRefused):
     """A metrics job asked for something that cannot be done (unknown dataset, wrong kind); one line."""
 
 
-def _dataset(name: str, kind: str, role: str) -> Dataset:
-    dataset = selectors.dataset_named(name, kind)
+def _dataset(name: str, kind: str, role: str):
+    dataset = images.dataset_named(name, kind)
     if dataset is not None:
         return dataset
-    label = Dataset.Kind(kind).label
-    other = Dataset.objects.filter(name=name).first()
+    label = DatasetKind.LABELS[kind]
+    other = images.dataset_named(name)
     if other is not None:
         raise MetricsArgumentError(f"{role} {name!r} is {other.get_kind_display()}, not {label}")
-    known = ", ".join(repr(known) for known in selectors.dataset_names(kind)) or "none"
+    known = ", ".join(repr(known) for known in images.dataset_names(kind)) or "none"
     raise MetricsArgumentError(f"no {label} dataset named {name!r} (known: {known})")
 
 
 def check_metrics_arguments(
     *, model_name: str, real_dataset_name: str, max_per_layer: int | None = None
-) -> tuple[Dataset, Dataset]:
+) -> tuple:
     """The model and real datasets named, or :class:`MetricsArgumentError` saying what is wrong."""
-    model = _dataset(model_name, Dataset.Kind.SYNTHETIC_CT, "model")
-    real = _dataset(real_dataset_name, Dataset.Kind.REAL_CT, "real dataset")
+    model = _dataset(model_name, DatasetKind.SYNTHETIC_CT, "model")
+    real = _dataset(real_dataset_name, DatasetKind.REAL_CT, "real dataset")
     if (
         model.contrast_enhanced is not None
         and real.contrast_enhanced is not None
@@ -94,33 +93,24 @@ def create_metrics_job(
     queue: bool = True,
 ) -> MetricsJob:
     """Record a metrics job and, once committed, queue it on the default queue (unless ``queue`` is off)."""
-    from metrics import tasks
-
     model, real = check_metrics_arguments(
         model_name=model_name, real_dataset_name=real_dataset_name, max_per_layer=max_per_layer
     )
-    with transaction.atomic():
-        job = MetricsJob.objects.create(
-            model=model,
-            real_dataset=real,
-            max_per_layer=max_per_layer,
-            seed=seed,
-            created_by=actor if actor is not None and actor.is_authenticated else None,
-        )
-        record_event(
-            actor=actor,
-            verb="metrics.queued",
-            target=job,
-            details={
-                "model": model.name,
-                "real_dataset": real.name,
-                "max_per_layer": max_per_layer,
-                "seed": seed,
-            },
-        )
-        if queue:
-            transaction.on_commit(lambda: tasks.run_metrics_job.delay(job.pk))
-    return job
+    return queue_job(
+        MetricsJob,
+        actor=actor,
+        enqueue=queue,
+        details={
+            "model": model.name,
+            "real_dataset": real.name,
+            "max_per_layer": max_per_layer,
+            "seed": seed,
+        },
+        model=model,
+        real_dataset=real,
+        max_per_layer=max_per_layer,
+        seed=seed,
+    )
 
 
 def requeue_metrics_job(*, job: MetricsJob, actor=None) -> MetricsJob:
@@ -154,31 +144,8 @@ def load_feature_extractor() -> tuple[FeatureExtractor | None, str | None]:
     return extract, None
 
 
-class JobProgress:
-    """Writes a job's done/total and message at most a few times a second."""
-
-    def __init__(self, job: MetricsJob, interval_s: float = 0.5):
-        self.job = job
-        self.interval_s = interval_s
-        self.last = 0.0
-        self.done = 0
-        self.total = 0
-
-    def start(self, total: int, message: str) -> None:
-        self.total = total
-        MetricsJob.objects.filter(pk=self.job.pk).update(done=0, total=total, message=message)
-
-    def advance(self, slices: int, message: str) -> None:
-        self.done += slices
-        now = time.monotonic()
-        if self.done < self.total and now - self.last < self.interval_s:
-            return
-        self.last = now
-        MetricsJob.objects.filter(pk=self.job.pk).update(done=self.done, message=message)
-
-
 def _read_chunks(
-    slices: Sequence[StoredSlice], shape: tuple[int, int], progress: JobProgress, message: str
+    slices: Sequence[StoredSlice], shape: tuple[int, int], progress: Progress, message: str
 ) -> Iterator[np.ndarray]:
     for start in range(0, len(slices), READ_CHUNK_SLICES):
         part = slices[start : start + READ_CHUNK_SLICES]
@@ -188,11 +155,11 @@ def _read_chunks(
 
 
 def compute_scores(
-    job: MetricsJob, *, progress: JobProgress, extractor_loader=load_feature_extractor
+    job: MetricsJob, *, progress: Progress, extractor_loader=load_feature_extractor
 ) -> tuple[list[MetricScore], list[str]]:
     """Every metric of the job's model in every layer and on average, and notes for the job's message."""
-    real = selectors.layered_ct_slices(job.real_dataset)
-    synthetic = selectors.layered_ct_slices(job.model)
+    real = images.layered_ct_slices(job.real_dataset)
+    synthetic = images.layered_ct_slices(job.model)
     if not synthetic:
         raise LayerwiseError(f"model {job.model.name!r} has no CT slices with an axial layer")
     if not real:
@@ -211,9 +178,9 @@ def compute_scores(
         return stored.patient if unit_of == "patient" else stored.volume
 
     plans = plan_layers(
-        selectors.by_layer(synthetic),
-        selectors.by_layer(stored for stored in real if unit(stored) in reference_set),
-        selectors.by_layer(stored for stored in real if unit(stored) not in reference_set),
+        by_layer(synthetic),
+        by_layer(stored for stored in real if unit(stored) in reference_set),
+        by_layer(stored for stored in real if unit(stored) not in reference_set),
         max_per_layer=job.max_per_layer,
         seed=job.seed,
     )
@@ -263,43 +230,27 @@ def compute_scores(
     return scores + averages, notes
 
 
-def run_metrics_job(job_id: int, *, extractor_loader=load_feature_extractor) -> MetricsJob:
-    """Compute a queued job (called by the worker, or in-process); a finished job is returned unchanged."""
-    job = MetricsJob.objects.select_related("model", "real_dataset", "created_by").get(pk=job_id)
-    if job.is_finished:
-        return job
-    MetricsJob.objects.filter(pk=job.pk).update(
-        status=MetricsJob.Status.RUNNING, started_at=timezone.now(), message="reading the slice lists"
-    )
-    progress = JobProgress(job)
+def run_metrics_job(job: MetricsJob, progress: Progress, *, extractor_loader=load_feature_extractor) -> None:
+    """The job's runner: compute every metric and store the results (replacing the pair's previous ones) and
+    finish the job, in one transaction."""
+    job = MetricsJob.objects.select_related("model", "real_dataset", "created_by").get(pk=job.pk)
+    progress.job = job
+    progress.phase("reading the slice lists")
     try:
         scores, notes = compute_scores(job, progress=progress, extractor_loader=extractor_loader)
     except LayerwiseError as exc:
-        return _finish_failed(job, str(exc))
-    except Exception as exc:  # the job row must say what happened; the traceback goes to the log
-        logger.exception("metrics job %s failed", job.pk)
-        return _finish_failed(job, f"{type(exc).__name__}: {_first_line(exc)}")
+        raise MetricsArgumentError(str(exc)) from None
+    progress.flush()
     try:
-        return store_metric_results(job=job, scores=scores, notes=notes)
-    except Exception as exc:
-        # the previous results are still in place (one transaction); the job must not stay "running"
-        _finish_failed(job, f"could not store the results: {type(exc).__name__}: {_first_line(exc)}")
-        raise
+        store_metric_results(job=job, scores=scores, notes=notes)
+    except Exception as exc:  # the previous results are still in place (one transaction)
+        raise JobFailed(f"could not store the results: {one_line(exc)}") from exc
 
 
-def _first_line(exc: BaseException) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-
-
-def _finish_failed(job: MetricsJob, message: str) -> MetricsJob:
-    with transaction.atomic():
-        job = MetricsJob.objects.select_for_update().get(pk=job.pk)
-        job.status = MetricsJob.Status.FAILED
-        job.message = message
-        job.finished_at = timezone.now()
-        job.save(update_fields=["status", "message", "finished_at"])
-        record_event(actor=job.created_by, verb="metrics.failed", target=job, details={"message": message})
-    return job
+def compute_now(job: MetricsJob, **options) -> MetricsJob:
+    """Run the job in this process (`compute_metrics --inline`, the demo, tests)."""
+    execute(MetricsJob.label(), job.pk, **options)
+    return MetricsJob.objects.get(pk=job.pk)
 
 
 def store_metric_results(
@@ -311,7 +262,7 @@ def store_metric_results(
     scored = sum(1 for score in scores if score.layer != AVERAGE_LAYER and score.value is not None)
     summary = "; ".join([f"{scored} layer scores stored", *notes])
     with transaction.atomic():
-        job = MetricsJob.objects.select_for_update().get(pk=job.pk)
+        job = MetricsJob.objects.select_for_update().select_related("model", "real_dataset").get(pk=job.pk)
         MetricResult.objects.filter(model=job.model, real_dataset=job.real_dataset).delete()
         MetricResult.objects.bulk_create(
             MetricResult(
@@ -332,17 +283,11 @@ def store_metric_results(
             )
             for score in scores
         )
-        job.status = MetricsJob.Status.DONE
-        job.message = summary
-        job.feature_metrics_note = feature_note
-        job.done = job.total = max(job.total, job.done)
-        job.finished_at = now
-        job.save()
-        record_event(
-            actor=job.created_by,
-            verb="metrics.computed",
-            target=job,
-            details={"model": job.model.name, "real_dataset": job.real_dataset.name, "results": len(scores)},
+        MetricsJob.objects.filter(pk=job.pk).update(feature_metrics_note=feature_note)
+        job = finish(
+            job,
+            message=summary,
+            result={"model": job.model.name, "real_dataset": job.real_dataset.name, "results": len(scores)},
         )
     return job
 
@@ -362,7 +307,7 @@ def record_download(
     """Log one download (who, what, of which surveys and models, its size and sha256) with its audit row."""
     with transaction.atomic():
         log = DownloadLog.objects.create(
-            user=user if user is not None and user.is_authenticated else None,
+            user=user_or_none(user),
             what=what,
             via=via,
             surveys=list(surveys),

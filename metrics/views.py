@@ -14,9 +14,9 @@ from django.views.decorators.http import require_GET
 from imaging.models import Dataset
 from metrics import figures, selectors
 from metrics.downloads import What, make_download
-from metrics.layerwise import METRICS
 from metrics.report import HYPOTHESES_IN_WORDS, TABLE2_TITLE, TABLE3_MARKS, TABLE3_TITLE, table2_variants
 from metrics.services import record_download
+from metrics.vocabulary import METRICS
 
 
 def researcher_page(view):

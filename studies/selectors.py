@@ -46,10 +46,6 @@ def item_in_assignment(assignment: Assignment, public_id: str) -> Item | None:
     return item
 
 
-def position_of(assignment: Assignment, item: Item) -> int:
-    return assignment.item_order.index(item.pk) + 1
-
-
 def current_answer(assignment: Assignment, item: Item) -> Answer | None:
     return Answer.objects.filter(assignment=assignment, item=item).first()
 

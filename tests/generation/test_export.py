@@ -10,12 +10,13 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from generation.models import GenerationJob
-from generation.services import run_generation_job, start_generation
+from generation.services import generate_now, start_generation
 from generation.volume_export import export_volume
 from imaging.models import Dataset, Slice, Volume
 from imaging.nifti import load_nifti
 from imaging.pixels import load_slice_pixels
 from imaging.services import import_images
+from jobs.models import JobStatus
 from tests.generation.factories import make_mri_dataset, register_small
 
 pytestmark = pytest.mark.django_db
@@ -28,8 +29,8 @@ def synthetic(media_root):
     make_mri_dataset("MRI", {("p1", "t1_in"): Z})
     checkpoint = register_small("exported")
     job = start_generation(checkpoint=checkpoint, mri_dataset=Dataset.objects.get(name="MRI"), enqueue=False)
-    job = run_generation_job(job.pk, device="cpu")
-    assert job.status == GenerationJob.Status.DONE
+    job = generate_now(job, device="cpu")
+    assert job.status == JobStatus.DONE
     return Volume.objects.get(dataset__kind="synthetic_ct")
 
 
@@ -86,7 +87,7 @@ def test_a_nifti_of_unevenly_spaced_slices_comes_with_a_warning(media_root, tmp_
 
     checkpoint = register_small("two", net=small_multimodal(2), inputs="t1_in,t1_out")
     job = start_generation(checkpoint=checkpoint, mri_dataset=Dataset.objects.get(name="MRI"), enqueue=False)
-    run_generation_job(job.pk, device="cpu")
+    generate_now(job, device="cpu")
     volume = Volume.objects.get(dataset__kind="synthetic_ct")
     assert volume.slices.count() == 2
     _, warnings = export_volume(volume, fmt="nifti", outdir=tmp_path)
@@ -97,7 +98,7 @@ def test_a_nifti_of_unevenly_spaced_slices_comes_with_a_warning(media_root, tmp_
     job = start_generation(
         checkpoint=checkpoint, mri_dataset=Dataset.objects.get(name="MRI 2"), enqueue=False
     )
-    run_generation_job(job.pk, device="cpu")
+    generate_now(job, device="cpu")
     uneven = Volume.objects.get(dataset__kind="synthetic_ct", patient="p2")
     _, warnings = export_volume(uneven, fmt="nifti", outdir=tmp_path)
     assert len(warnings) == 1 and "not evenly spaced" in warnings[0]

@@ -12,14 +12,14 @@ from django.core.management import CommandError, call_command
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 
-from generation import services
 from generation.inference import GENERATORS
 from generation.models import GenerationJob, SyntheticSlice
 from generation.preprocessing import normalise_volume, tanh_to_hu
-from generation.services import GenerationError, run_generation_job, start_generation
+from generation.services import GenerationError, generate_now, pipeline, start_generation
 from imaging.models import Dataset, Slice, Volume
 from imaging.pixels import load_slice_pixels
 from imaging.services import store_volume
+from jobs.models import JobStatus
 from tests.conftest import stored_files
 from tests.generation.factories import (
     constant_output_generator,
@@ -37,7 +37,7 @@ Z = [0.0, 6.0, 12.0, 18.0, 24.0]
 
 def run(checkpoint, dataset, **kwargs):
     job = start_generation(checkpoint=checkpoint, mri_dataset=dataset, enqueue=False, **kwargs)
-    return run_generation_job(job.pk, device="cpu", batch_size=kwargs.pop("batch_size", 2))
+    return generate_now(job, device="cpu", batch_size=kwargs.pop("batch_size", 2))
 
 
 def source_volume_pixels(volume: Volume) -> np.ndarray:
@@ -51,7 +51,7 @@ def test_a_reference_checkpoint_generates_what_the_reference_forward_pass_gives(
     checkpoint = register_small("reference", net=reference, input_size=48)
     job = run(checkpoint, mri_volume_row.dataset)
 
-    assert job.status == GenerationJob.Status.DONE, job.message
+    assert job.status == JobStatus.DONE, job.message
     normalised = normalise_volume(source_volume_pixels(mri_volume_row), "percentile_0_5_99_5")
     with torch.no_grad():
         expected = tanh_to_hu(reference(torch.from_numpy(normalised).unsqueeze(1))[:, 0], -1024, 3071).numpy()
@@ -91,7 +91,7 @@ def test_the_synthetic_dataset_records_contrast_geometry_layers_and_provenance(m
         assert record.source_slice_ids == [source.pk] and record.source_key == str(source.pk)
         assert record.checkpoint == checkpoint and record.job == job
         assert record.device.startswith("cpu") and record.software_version.startswith("blindread")
-    assert job.device.startswith("cpu") and job.slices_done == job.slices_total == 5
+    assert job.device.startswith("cpu") and job.done == job.total == 5
 
 
 def test_two_inputs_are_paired_by_patient_and_z_and_slices_without_a_partner_are_reported(media_root):
@@ -106,7 +106,7 @@ def test_two_inputs_are_paired_by_patient_and_z_and_slices_without_a_partner_are
     checkpoint = register_small("two", net=small_multimodal(2), inputs="t1_in,t1_out")
     job = run(checkpoint, Dataset.objects.get(name="MRI"))
 
-    assert job.slices_done == 2 and job.unpaired_count == 4
+    assert job.done == 2 and job.unpaired_count == 4
     reasons = sorted((u["patient"], u["modality"], u["index"], u["reason"]) for u in job.unpaired)
     assert reasons == [
         ("p1", "t1_in", 2, "nearest t1_out slice is 5.50 mm away (tolerance 3.00 mm)"),
@@ -127,7 +127,7 @@ def test_running_a_finished_job_again_changes_nothing(media_root):
     files = stored_files(media_root)
     again = run(checkpoint, volume.dataset)
 
-    assert again.pk == first.pk and again.status == GenerationJob.Status.DONE
+    assert again.pk == first.pk and again.status == JobStatus.DONE
     assert (
         SyntheticSlice.objects.count() == 5
         and Slice.objects.filter(volume__dataset__kind="synthetic_ct").count() == 5
@@ -160,26 +160,26 @@ def test_a_run_that_fails_part_way_is_resumed_with_no_missing_and_no_duplicate_s
     make_mri_dataset("MRI", {("p1", "t1_in"): Z, ("p2", "t1_in"): Z})
     checkpoint = register_small()
     dataset = Dataset.objects.get(name="MRI")
-    real_write = services._write_pixels
+    real_write = pipeline._write_pixels
     calls = itertools.count(1)  # next() is atomic: the writer threads each get their own number
 
-    def write_then_die(names, hu):
+    def write_then_die(volume, indices, hu):
         call = next(calls)
-        written = real_write(names, hu)
+        written = real_write(volume, indices, hu)
         if call == 3:  # files of this write are on storage, their rows are never committed
             raise RuntimeError("worker lost")
         return written
 
-    monkeypatch.setattr(services, "_write_pixels", write_then_die)
+    monkeypatch.setattr(pipeline, "_write_pixels", write_then_die)
     with pytest.raises(RuntimeError, match="worker lost"):
         run(checkpoint, dataset)
     job = GenerationJob.objects.get()
-    assert job.status == GenerationJob.Status.FAILED and job.message == "RuntimeError: worker lost"
+    assert job.status == JobStatus.FAILED and job.error == "RuntimeError: worker lost"
     assert 0 < SyntheticSlice.objects.count() < 10
 
-    monkeypatch.setattr(services, "_write_pixels", real_write)
+    monkeypatch.setattr(pipeline, "_write_pixels", real_write)
     job = run(checkpoint, dataset)
-    assert job.status == GenerationJob.Status.DONE and job.slices_done == 10
+    assert job.status == JobStatus.DONE and job.done == 10
     keys = list(SyntheticSlice.objects.values_list("source_key", flat=True))
     assert len(keys) == len(set(keys)) == 10
     for output in Volume.objects.filter(dataset__kind="synthetic_ct"):
@@ -204,7 +204,7 @@ def test_new_mri_added_to_a_finished_dataset_is_generated_when_the_job_runs_agai
         data=mri_volume(patient="p2", modality="t1_in", z_mm=Z[:2], seed=9),
     )
     job = run(checkpoint, volume.dataset)
-    assert job.slices_total == job.slices_done == 7
+    assert job.total == job.done == 7
     assert SyntheticSlice.objects.count() == 7
 
 
@@ -228,7 +228,7 @@ def test_generation_on_the_cpu_never_initialises_cuda(media_root, monkeypatch):
     GENERATORS.clear()
     (volume,) = make_mri_dataset("MRI", {("p1", "t1_in"): Z[:2]})
     job = run(register_small(), volume.dataset)
-    assert job.status == GenerationJob.Status.DONE
+    assert job.status == JobStatus.DONE
     assert not torch.cuda.is_initialized()
 
 
@@ -238,9 +238,10 @@ def test_changed_weights_on_storage_are_refused_before_generating(media_root):
     checkpoint = register_small()
     default_storage.delete(checkpoint.weights)
     default_storage.save(checkpoint.weights, io.BytesIO(b"tampered"))
-    with pytest.raises(GenerationError, match="do not match their registered sha256"):
-        run(checkpoint, volume.dataset)
-    assert GenerationJob.objects.get().status == GenerationJob.Status.FAILED
+    job = run(checkpoint, volume.dataset)
+    assert job.status == JobStatus.FAILED
+    assert job.error == f"stored weights of {checkpoint.name!r} do not match their registered sha256"
+    assert not SyntheticSlice.objects.exists()
 
 
 @pytest.mark.parametrize(
@@ -267,7 +268,7 @@ def test_bad_generation_requests_are_refused_in_one_line(media_root, setup, expe
         start_generation(
             checkpoint=other, mri_dataset=volume.dataset, output_dataset_name="Shared", enqueue=False
         )
-        run_generation_job(GenerationJob.objects.get(checkpoint=other).pk, device="cpu")
+        generate_now(GenerationJob.objects.get(checkpoint=other), device="cpu")
         arguments["output_dataset_name"] = "Shared"
     elif setup == "imported":
         data = mri_volume(patient="x", modality="ct", z_mm=[0.0], series="imported")
@@ -359,7 +360,7 @@ def test_the_job_page_shows_progress_and_synthetic_slices_beside_their_mri_input
     assert client.get(url + "?preview=abc").status_code == 200
     png = client.get(reverse("admin:imaging_slice_png", args=[SyntheticSlice.objects.first().output_id]))
     assert png.status_code == 200 and png["Content-Type"] == "image/png"
-    progress = client.get(reverse("admin:generation_generationjob_progress", args=[job.pk])).json()
+    progress = client.get(reverse("jobs:progress", args=[job.label(), job.pk])).json()
     assert (progress["done"], progress["total"], progress["finished"]) == (3, 3, True)
 
 
@@ -368,7 +369,7 @@ def test_the_job_list_shows_progress_and_eta(client, admin_user, media_root):
     job = run(register_small(), volume.dataset)
     client.force_login(admin_user)
     page = client.get(reverse("admin:generation_generationjob_changelist")).content.decode()
-    assert f"{job.slices_done} / {job.slices_total}" in page and "ETA" in page
+    assert f"{job.done}/{job.total} slices (100%)" in page and "job-status-done" in page
 
 
 def test_importing_the_worker_side_of_generation_does_not_touch_cuda():
@@ -388,8 +389,8 @@ def test_importing_the_worker_side_of_generation_does_not_touch_cuda():
         "django.setup()\n"
         "from config.celery import app\n"
         "app.loader.import_default_modules()\n"
-        "import generation.tasks, generation.services, generation.inference, generation.training_service\n"
-        "assert 'generation.tasks.run_generation_job' in app.tasks\n"
+        "import jobs.tasks, generation.services, generation.inference\n"
+        "assert 'jobs.run_job' in app.tasks\n"
         "assert not torch.cuda.is_initialized()\n"
         "print('ok')\n"
     )
@@ -412,19 +413,20 @@ def test_a_running_jobs_progress_shows_its_rate_and_eta(client, admin_user, medi
     (volume,) = make_mri_dataset("MRI", {("p1", "t1_in"): Z[:1]})
     job = start_generation(checkpoint=register_small(), mri_dataset=volume.dataset, enqueue=False)
     GenerationJob.objects.filter(pk=job.pk).update(
-        status=GenerationJob.Status.RUNNING,
+        status=JobStatus.RUNNING,
         message="generating",
-        slices_total=40,
-        slices_done=25,
+        total=40,
+        done=25,
         run_started_done=5,
         run_started_at=timezone.now() - timedelta(seconds=10),
     )
     client.force_login(admin_user)
-    progress = client.get(reverse("admin:generation_generationjob_progress", args=[job.pk])).json()
+    progress = client.get(reverse("jobs:progress", args=[job.label(), job.pk])).json()
     assert (progress["done"], progress["total"], progress["finished"]) == (25, 40, False)
-    assert re.fullmatch(r"generating, 2\.0 slices/s, ETA 0:00:0[78]", progress["message"]), progress[
-        "message"
-    ]
+    assert re.fullmatch(
+        r"Running: generating: 25/40 slices \(62%\), 2\.0 slices/s, ETA 0:00:0[78]", progress["line"]
+    )
+    assert progress["rate_per_second"] == pytest.approx(2.0, rel=0.1)
     page = client.get(reverse("admin:generation_generationjob_change", args=[job.pk])).content.decode()
     assert "data-job-progress" in page and "jobs/job_progress.js" in page
     assert re.search(r"25/40 slices \(62%\), 2\.0 slices/s, ETA 0:00:0[78]", page)

@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
@@ -15,12 +14,14 @@ from django.conf import settings
 from django.db import connection
 
 from config.celery import app
-from generation import tasks
 from generation.models import GenerationJob, SyntheticSlice
 from generation.services import start_generation
 from imaging.models import Dataset, Slice, Volume
+from jobs import tasks
+from jobs.models import JobStatus
 from tests.conftest import stored_files
 from tests.generation.factories import make_mri_dataset, register_small, small_resnet
+from tests.waiting import wait_until
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -56,26 +57,20 @@ def start_worker(queue: str, name: str, media_root: Path, log: Path) -> subproce
     return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
 
 
-def wait_until(condition, timeout_s: float, what: str, logs=()):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    tails = "\n".join(f"--- {log}\n{log.read_text()[-3000:]}" for log in logs)
-    raise AssertionError(f"timed out waiting for {what}\n{tails}")
-
-
 def stop(process: subprocess.Popen) -> None:
     if process.poll() is None:
         process.send_signal(signal.SIGKILL)
     process.wait(timeout=30)
 
 
-def test_generation_task_is_routed_to_the_gpu_queue_with_late_acks():
-    route = app.amqp.router.route({}, tasks.run_generation_job.name)
-    assert route["queue"].name == "gpu"
-    assert tasks.run_generation_job.acks_late and tasks.run_generation_job.reject_on_worker_lost
+def test_generation_jobs_go_to_the_gpu_queue_with_late_acks(monkeypatch):
+    sent = []
+    monkeypatch.setattr(app, "send_task", lambda name, args, queue: sent.append((name, args, queue)))
+    make_mri_dataset("MRI", {("p1", "t1_in"): [0.0, 6.0]}, size=32)
+    checkpoint = register_small("routed", net=small_resnet(ngf=4, n_blocks=1), input_size=32)
+    job = start_generation(checkpoint=checkpoint, mri_dataset=Dataset.objects.get(name="MRI"))
+    assert sent == [("jobs.run_job", ["generation.GenerationJob", job.pk], "gpu")]
+    assert tasks.run_job.acks_late and tasks.run_job.reject_on_worker_lost
     assert settings.CELERY_WORKER_PREFETCH_MULTIPLIER == 1
 
 
@@ -89,26 +84,28 @@ def test_a_worker_killed_mid_job_is_replaced_and_the_job_finishes_exactly_once(m
     first = start_worker(queue, "first", media_root, logs[0])
     second = None
     try:
-        result = tasks.run_generation_job.apply_async((job.pk,), queue=queue)
+        result = tasks.run_job.apply_async((GenerationJob.label(), job.pk), queue=queue)
 
         def progress() -> int:
-            return GenerationJob.objects.get(pk=job.pk).slices_done
+            return GenerationJob.objects.get(pk=job.pk).done
 
-        wait_until(lambda: progress() >= 3, 120, "the first worker to make 3 slices", logs[:1])
+        wait_until(
+            lambda: progress() >= 3, timeout_s=120, what="the first worker to make 3 slices", logs=logs[:1]
+        )
         first.send_signal(signal.SIGKILL)
         first.wait(timeout=30)
         killed = GenerationJob.objects.get(pk=job.pk)
-        assert killed.status == GenerationJob.Status.RUNNING and killed.task_id == result.id
-        assert 3 <= killed.slices_done < 24, "the worker was not killed mid-job"
+        assert killed.status == JobStatus.RUNNING and killed.task_id == result.id
+        assert 3 <= killed.done < 24, "the worker was not killed mid-job"
         made_before = dict(Slice.objects.filter(synthesis__job=job).values_list("pk", "pixels"))
-        assert len(made_before) == killed.slices_done
+        assert len(made_before) == killed.done
 
         second = start_worker(queue, "second", media_root, logs[1])
         wait_until(
-            lambda: GenerationJob.objects.get(pk=job.pk).status == GenerationJob.Status.DONE,
-            180,
-            "the second worker to finish the job",
-            logs,
+            lambda: GenerationJob.objects.get(pk=job.pk).status == JobStatus.DONE,
+            timeout_s=180,
+            what="the second worker to finish the job",
+            logs=logs,
         )
     finally:
         stop(first)
@@ -117,8 +114,8 @@ def test_a_worker_killed_mid_job_is_replaced_and_the_job_finishes_exactly_once(m
 
     job.refresh_from_db()
     assert job.task_id == result.id  # the same task, delivered again
-    assert "run_generation_job" in logs[1].read_text()
-    assert (job.slices_done, job.slices_total) == (24, 24)
+    assert "jobs.run_job" in logs[1].read_text()
+    assert (job.done, job.total, job.attempts) == (24, 24, 2)
     keys = list(SyntheticSlice.objects.filter(job=job).values_list("source_key", flat=True))
     assert len(keys) == len(set(keys)) == 24
     sources = set(Slice.objects.filter(volume__dataset__name="MRI").values_list("pk", flat=True))

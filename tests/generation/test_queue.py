@@ -2,7 +2,6 @@
 
 import io
 import re
-import time
 
 import pytest
 from django.core.management import call_command
@@ -10,7 +9,9 @@ from django.urls import reverse
 
 from generation.models import GenerationJob, SyntheticSlice
 from imaging.models import Dataset
+from jobs.models import JobStatus
 from tests.generation.factories import make_mri_dataset, register_small
+from tests.waiting import finished_job
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -18,13 +19,7 @@ Z = [0.0, 6.0, 12.0, 18.0]
 
 
 def wait_for(job_id: int, timeout_s: float = 60) -> GenerationJob:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        job = GenerationJob.objects.get(pk=job_id)
-        if job.is_finished:
-            return job
-        time.sleep(0.1)
-    raise AssertionError(f"job {job_id} unfinished: {job.status} {job.message}")
+    return finished_job(GenerationJob.objects.get(pk=job_id), timeout_s=timeout_s)
 
 
 def test_generate_queues_a_task_and_wait_prints_progress_until_done(media_root, celery_worker):
@@ -47,7 +42,7 @@ def test_generate_queues_a_task_and_wait_prints_progress_until_done(media_root, 
     assert "Running: " in text or "Done: 4 synthetic slices" in text
     assert text.rstrip().endswith("Done: 4 synthetic slices in 'queued synthetic CT'")
     job = GenerationJob.objects.get()
-    assert job.task_id and job.status == GenerationJob.Status.DONE
+    assert job.task_id and job.status == JobStatus.DONE
     assert SyntheticSlice.objects.count() == 4
 
 
@@ -69,7 +64,7 @@ def test_the_admin_action_starts_generation_on_the_worker(client, admin_user, me
     job = GenerationJob.objects.get()
     assert started["Location"] == reverse("admin:generation_generationjob_change", args=[job.pk])
     job = wait_for(job.pk)
-    assert job.status == GenerationJob.Status.DONE and job.output_dataset.name == "Admin sCT"
+    assert job.status == JobStatus.DONE and job.output_dataset.name == "Admin sCT"
     assert job.created_by == admin_user
 
 
@@ -98,10 +93,10 @@ def test_the_new_job_page_and_resume_action_queue_the_job(client, admin_user, me
         {"checkpoint": checkpoint.pk, "mri_dataset": Dataset.objects.get(name="MRI").pk},
     )
     job = wait_for(GenerationJob.objects.get().pk)
-    assert response.status_code == 302 and job.slices_done == 2
+    assert response.status_code == 302 and job.done == 2
     client.post(
         reverse("admin:generation_generationjob_changelist"),
         {"action": "resume_action", "_selected_action": [job.pk]},
     )
     job = wait_for(job.pk)
-    assert job.status == GenerationJob.Status.DONE and SyntheticSlice.objects.count() == 2
+    assert job.status == JobStatus.DONE and SyntheticSlice.objects.count() == 2

@@ -28,7 +28,9 @@ from generation.training import (
 from imaging.models import Dataset
 from imaging.services import store_volume
 from imaging.volumes import VolumeData
+from jobs.models import JobStatus
 from tests.generation.factories import make_mri_dataset
+from tests.waiting import finished_job
 
 TINY = {"ngf": 2, "ndf": 2, "n_blocks": 1, "branch_blocks": 1, "image_size": 32, "crop_size": 32}
 
@@ -186,7 +188,7 @@ def test_train_cyclegan_trains_logs_and_registers_its_generator(tmp_path, media_
         "--ct-range=-1024,3071", stdout=out,
     )  # fmt: skip
     run = TrainingRun.objects.get(name="tiny")
-    assert run.status == TrainingRun.Status.DONE and run.iteration == 3
+    assert run.status == JobStatus.DONE and run.done == run.total == 3
     checkpoint = run.checkpoint
     assert checkpoint == Checkpoint.objects.get(name="tiny")
     assert checkpoint.architecture == "multimodal" and checkpoint.input_modalities == ["t1_in", "t1_out"]
@@ -206,12 +208,13 @@ def test_train_cyclegan_with_the_same_name_resumes_the_stopped_run(tmp_path, med
     arguments = ["train_cyclegan", "--setup", "in_phase", "--mri-dataset", "MRI", "--ct-dataset", "CT", "--name", "r",
                  *TINY_FLAGS, "--iterations", "4", "--save-every", "1", "--run-dir", str(tmp_path / "r"), "--no-register"]  # fmt: skip
     call_command(*arguments, "--stop-after", "2", stdout=io.StringIO())
-    assert TrainingRun.objects.get().iteration == 2
+    stopped = TrainingRun.objects.get()
+    assert (stopped.status, stopped.done, stopped.message) == (JobStatus.QUEUED, 2, "stopped at 2")
     out = io.StringIO()
     call_command(*arguments, stdout=out)
     assert "resuming" in out.getvalue() and "at iteration 2/4" in out.getvalue()
     run = TrainingRun.objects.get()
-    assert run.status == TrainingRun.Status.DONE and run.iteration == 4 and run.checkpoint is None
+    assert run.status == JobStatus.DONE and run.done == 4 and run.checkpoint is None and run.attempts == 2
 
 
 @pytest.mark.django_db
@@ -256,12 +259,7 @@ def test_train_cyclegan_runs_as_a_task_on_the_gpu_queue(tmp_path, media_root, ce
         *TINY_FLAGS, "--iterations", "2", "--run-dir", str(tmp_path / "q"), "--queue", stdout=out,
     )  # fmt: skip
     assert "queued on the gpu queue" in out.getvalue()
-    import time
-
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and TrainingRun.objects.get().status != TrainingRun.Status.DONE:
-        time.sleep(0.2)
-    run = TrainingRun.objects.get()
-    assert run.status == TrainingRun.Status.DONE, run.message
+    run = finished_job(TrainingRun.objects.get())
+    assert run.status == JobStatus.DONE, run.error
     assert run.task_id and Checkpoint.objects.get(name="queued").provenance["training_run"] == run.pk
     assert Dataset.objects.filter(kind="synthetic_ct").count() == 0

@@ -4,7 +4,7 @@ import pytest
 from django.contrib.auth.models import Group
 
 from imaging.models import Dataset
-from metrics.services import create_metrics_job, run_metrics_job
+from metrics.services import compute_now, create_metrics_job
 from tests.metrics.factories import make_ct_dataset, stand_in_extractor
 from tests.metrics.study_factory import make_survey
 
@@ -21,7 +21,7 @@ def study(db):
     first = make_survey("Survey 1", model=model_a, real=real, readers=4, seed=1, alias="In-n-out")
     second = make_survey("Survey 2", model=model_b, real=real, readers=3, seed=2, alias="All-in")
     job = create_metrics_job(model_name="Model A", real_dataset_name="Real CT", queue=False)
-    run_metrics_job(job.pk, extractor_loader=stand_in_extractor)
+    compute_now(job, extractor_loader=stand_in_extractor)
     return first, second
 
 

@@ -2,7 +2,6 @@
 weights, the command line, the admin and a real worker."""
 
 import io
-import time
 
 import pytest
 import torch
@@ -12,12 +11,14 @@ from django.urls import reverse
 
 from audit.models import AuditEvent
 from imaging.models import Dataset
+from jobs.models import JobStatus
 from metrics import services
 from metrics.inception import FIDInceptionV3
 from metrics.layerwise import AVERAGE_LAYER, FEATURE_METRICS, METRICS
 from metrics.models import MetricResult, MetricsJob
-from metrics.services import MetricsArgumentError, create_metrics_job, run_metrics_job
+from metrics.services import MetricsArgumentError, compute_now, create_metrics_job
 from tests.metrics.factories import make_ct_dataset, stand_in_extractor
+from tests.waiting import finished_job
 
 
 @pytest.fixture
@@ -37,13 +38,13 @@ def datasets(db):
 
 def run_inline(model, real, **options):
     job = create_metrics_job(model_name=model.name, real_dataset_name=real.name, queue=False, **options)
-    return run_metrics_job(job.pk, extractor_loader=stand_in_extractor)
+    return compute_now(job, extractor_loader=stand_in_extractor)
 
 
 def test_results_are_stored_per_layer_and_metric_with_baseline_normalised_value_and_sample_sizes(datasets):
     model, real = datasets
     job = run_inline(model, real)
-    assert job.status == MetricsJob.Status.DONE, job.message
+    assert job.status == JobStatus.DONE, job.message
     results = MetricResult.objects.filter(model=model, real_dataset=real)
     assert results.count() == 11 * len(METRICS)
     for result in results.filter(layer__gte=1):
@@ -60,7 +61,7 @@ def test_results_are_stored_per_layer_and_metric_with_baseline_normalised_value_
     assert fid.normalised == pytest.approx(fid.value / (sum(r.baseline for r in layer_fids) / 10))
     assert fid.n_synthetic == 40
     assert job.done == job.total == 10 * 3 * 4
-    assert AuditEvent.objects.filter(verb="metrics.computed", object_id=str(job.pk)).exists()
+    assert AuditEvent.objects.filter(verb="metrics.finished", object_id=str(job.pk)).exists()
 
 
 def test_the_baseline_compares_two_disjoint_halves_of_the_real_patients(datasets, monkeypatch):
@@ -86,7 +87,7 @@ def test_layers_without_synthetic_slices_are_recorded_as_unavailable_and_left_ou
     real = make_ct_dataset("Real CT", patients=2, slices_per_layer=2, seed=1)
     model = make_ct_dataset("Model B", kind=Dataset.Kind.SYNTHETIC_CT, patients=1, layers=[3, 4], seed=2)
     job = run_inline(model, real)
-    assert job.status == MetricsJob.Status.DONE
+    assert job.status == JobStatus.DONE
     scored = MetricResult.objects.filter(model=model, value__isnull=False, layer__gte=1)
     assert set(scored.values_list("layer", flat=True)) == {3, 4}
     empty = MetricResult.objects.get(model=model, layer=7, metric="kl_divergence_256")
@@ -122,8 +123,8 @@ def test_a_failure_while_storing_leaves_the_previous_results_in_place(datasets, 
         run_inline(model, real)
     assert set(MetricResult.objects.filter(model=model).values_list("job", flat=True)) == {first.pk}
     failed = MetricsJob.objects.exclude(pk=first.pk).get()
-    assert failed.status == MetricsJob.Status.FAILED
-    assert failed.message == "could not store the results: RuntimeError: disk full"
+    assert failed.status == JobStatus.FAILED
+    assert failed.error == "could not store the results: RuntimeError: disk full"
 
 
 def test_one_result_per_model_real_dataset_layer_and_metric_is_enforced_by_the_database(datasets):
@@ -140,8 +141,8 @@ def test_without_the_inception_weights_fid_and_kid_are_unavailable_and_everythin
 ):
     model, real = datasets
     job = create_metrics_job(model_name=model.name, real_dataset_name=real.name, queue=False)
-    job = run_metrics_job(job.pk)  # the real loader, reading settings.FID_INCEPTION_WEIGHTS
-    assert job.status == MetricsJob.Status.DONE
+    job = compute_now(job)  # the real loader, reading settings.FID_INCEPTION_WEIGHTS
+    assert job.status == JobStatus.DONE
     assert "pt_inception-missing.pth" in job.feature_metrics_note
     assert "FID/KID unavailable" in job.message
     for result in MetricResult.objects.filter(model=model):
@@ -160,10 +161,8 @@ def test_fid_runs_through_the_inception_network_loaded_from_the_configured_file(
     settings.FID_INCEPTION_WEIGHTS = str(weights)
     real = make_ct_dataset("Real CT", patients=2, layers=[5], slices_per_layer=2, seed=1)
     model = make_ct_dataset("Model D", kind=Dataset.Kind.SYNTHETIC_CT, patients=1, layers=[5], seed=2)
-    job = run_metrics_job(
-        create_metrics_job(model_name=model.name, real_dataset_name=real.name, queue=False).pk
-    )
-    assert job.status == MetricsJob.Status.DONE, job.message
+    job = compute_now(create_metrics_job(model_name=model.name, real_dataset_name=real.name, queue=False))
+    assert job.status == JobStatus.DONE, job.message
     fid = MetricResult.objects.get(model=model, layer=5, metric="fid")
     assert fid.value is not None and fid.value >= 0 and fid.baseline >= 0
     assert fid.detail["feature_dim"] == 2048
@@ -174,8 +173,8 @@ def test_a_real_dataset_with_one_patient_is_split_by_volume_and_one_volume_fails
     model = make_ct_dataset("Model E", kind=Dataset.Kind.SYNTHETIC_CT, patients=1, layers=[2], seed=2)
     real = make_ct_dataset("Lonely CT", patients=1, layers=[2], slices_per_layer=4, seed=1)
     job = run_inline(model, real)
-    assert job.status == MetricsJob.Status.FAILED
-    assert job.message == "a held-out split needs at least 2 real patients (or volumes), found 1"
+    assert job.status == JobStatus.FAILED
+    assert job.error == "a held-out split needs at least 2 real patients (or volumes), found 1"
     assert AuditEvent.objects.filter(verb="metrics.failed", object_id=str(job.pk)).exists()
 
 
@@ -223,15 +222,15 @@ def test_the_command_queues_a_job_on_commit_without_waiting(
     datasets, monkeypatch, django_capture_on_commit_callbacks
 ):
     queued = []
-    monkeypatch.setattr("metrics.tasks.run_metrics_job.delay", queued.append)
+    monkeypatch.setattr("jobs.services._send", lambda label, pk, queue: queued.append((label, pk, queue)))
     model, real = datasets
     out = io.StringIO()
     with django_capture_on_commit_callbacks(execute=True):
         call_command("compute_metrics", "--model", model.name, "--real-dataset", real.name, stdout=out)
     job = MetricsJob.objects.get()
-    assert queued == [job.pk]
+    assert queued == [("metrics.MetricsJob", job.pk, "default")]
     assert f"Metrics job #{job.pk} queued" in out.getvalue()
-    assert job.status == MetricsJob.Status.QUEUED
+    assert job.status == JobStatus.QUEUED
 
 
 @pytest.mark.django_db(transaction=True)
@@ -251,8 +250,10 @@ def test_the_command_waits_for_a_real_worker_and_shows_progress(celery_worker, m
         stdout=out,
     )
     job = MetricsJob.objects.get()
-    assert job.status == MetricsJob.Status.DONE
-    assert f"metrics #{job.pk} Queued" in out.getvalue() or f"metrics #{job.pk} Running" in out.getvalue()
+    assert job.status == JobStatus.DONE
+    assert (
+        "Queued: waiting for a worker on the default queue" in out.getvalue() or "Running: " in out.getvalue()
+    )
     assert f"Metrics job #{job.pk} done" in out.getvalue()
     assert MetricResult.objects.filter(model=model, value__isnull=False, layer__in=[1, 2]).count() == 2 * 5
 
@@ -273,15 +274,12 @@ def test_the_admin_queues_a_job_that_a_worker_computes_with_progress_on_the_page
         "admin:metrics_metricsjob_change", args=[job.pk]
     )
     assert job.created_by == admin_user
-    deadline = time.monotonic() + 60
-    while not job.is_finished and time.monotonic() < deadline:
-        time.sleep(0.1)
-        job.refresh_from_db()
-    assert job.status == MetricsJob.Status.DONE, job.message
-    progress = client.get(reverse("admin:metrics_metricsjob_progress", args=[job.pk])).json()
+    job = finished_job(job)
+    assert job.status == JobStatus.DONE, job.error
+    progress = client.get(reverse("jobs:progress", args=[job.label(), job.pk])).json()
     assert progress["finished"] and progress["done"] == progress["total"] == 6
     page = client.get(reverse("admin:metrics_metricsjob_change", args=[job.pk])).content.decode()
-    assert 'id="metrics-progress"' in page and "Histogram correlation" in page
+    assert 'id="job-progress"' in page and "Histogram correlation" in page
 
     response = client.post(
         reverse("admin:metrics_metricsjob_changelist"),

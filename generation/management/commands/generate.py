@@ -1,8 +1,12 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from generation.inference import resolve_device
-from generation.selectors import checkpoint_by_name, dataset_by_name, job_progress
-from generation.services import GenerationError, run_generation_job, start_generation, wait_for_job
+from generation.selectors import checkpoint_by_name
+from generation.services import GenerationError, generate_now, start_generation
+from imaging.selectors import dataset_named
+from jobs.cli import wait_for
+from jobs.models import JobStatus
+from jobs.services import JobWaitTimeout, progress_of
 
 
 class Command(BaseCommand):
@@ -45,7 +49,7 @@ class Command(BaseCommand):
         found = checkpoint_by_name(checkpoint)
         if found is None:
             raise CommandError(f"no checkpoint named {checkpoint!r} (see the admin or register_checkpoint)")
-        dataset = dataset_by_name(mri_dataset)
+        dataset = dataset_named(mri_dataset)
         if dataset is None:
             raise CommandError(f"no dataset named {mri_dataset!r}")
         if device and not foreground:
@@ -67,20 +71,20 @@ class Command(BaseCommand):
                 last = []
 
                 def report(current):
-                    line = job_progress(current).line()
+                    line = progress_of(current).line()
                     if line != (last[-1] if last else None):
                         self.stdout.write(line)
                         last.append(line)
 
-                result = run_generation_job(job.pk, device=device, progress=report)
+                result = generate_now(job, device=device, report=report)
                 if result is None:
                     raise CommandError(f"job #{job.pk} is being run by another worker ({job.task_id})")
                 job = result
             else:
                 self.stdout.write(f"generation job #{job.pk} queued on the gpu queue")
                 if wait:
-                    job = wait_for_job(job, report=self.stdout.write, interval_s=interval)
-        except GenerationError as exc:
+                    job = wait_for(job, report=self.stdout.write, interval_s=interval)
+        except (GenerationError, JobWaitTimeout) as exc:
             raise CommandError(str(exc)) from None
         if job.unpaired_count:
             self.stdout.write(f"{job.unpaired_count} MRI slice(s) had no partner, for example:")
@@ -89,6 +93,6 @@ class Command(BaseCommand):
                     f"  patient {item['patient']} {item['modality']} #{item['index']} z={item['z_mm']}: {item['reason']}"
                 )
         if job.is_finished:
-            self.stdout.write(f"job #{job.pk}: {job.get_status_display()}: {job.message}")
-            if job.status == job.Status.FAILED:
-                raise CommandError(f"generation failed: {job.message}")
+            self.stdout.write(f"job #{job.pk}: {job.status_label}: {job.error or job.message}")
+            if job.status == JobStatus.FAILED:
+                raise CommandError(f"generation failed: {job.error}")

@@ -4,8 +4,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from generation.checkpoints import CheckpointRefused
 from generation.management import accept_negative_values
-from generation.preprocessing import DEFAULT_NORMALISATION, NORMALISATION_RULES, parse_hu_range
 from generation.services import register_checkpoint
+from generation.vocabulary import DEFAULT_NORMALISATION, NORMALISATION_RULES, parse_hu_range
 
 
 class Command(BaseCommand):

@@ -3,10 +3,11 @@ from django.core.management.base import BaseCommand, CommandError
 from generation.checkpoints import CheckpointRefused
 from generation.inference import resolve_device
 from generation.management import accept_negative_values
-from generation.preprocessing import DEFAULT_NORMALISATION, NORMALISATION_RULES, parse_hu_range
-from generation.services import parse_inputs
+from generation.services import TrainingError, create_training_run, parse_inputs, queue_training, train_now
 from generation.training import SETUPS, TrainingOptions
-from generation.training_service import TrainingError, create_training_run, queue_training, run_training
+from generation.vocabulary import DEFAULT_NORMALISATION, NORMALISATION_RULES, parse_hu_range
+from jobs.models import JobStatus
+from jobs.services import retry
 
 
 def positive(value: str) -> int:
@@ -140,9 +141,11 @@ class Command(BaseCommand):
             )
         except (ValueError, TrainingError, CheckpointRefused) as exc:
             raise CommandError(str(exc)) from None
-        if run.status == run.Status.DONE:
+        if run.status == JobStatus.DONE:
             self.stdout.write(f"training run {run.name!r} is already finished (checkpoint {run.checkpoint})")
             return
+        if run.status == JobStatus.FAILED or run.is_stale:
+            run = retry(run, enqueue=False)
         if opts["queue"]:
             queue_training(run)
             self.stdout.write(
@@ -150,9 +153,9 @@ class Command(BaseCommand):
             )
             return
         try:
-            run = run_training(
-                run.pk, task_id="foreground", log=self.stdout.write, stop_after=opts["stop_after"]
-            )
-        except (ValueError, TrainingError, CheckpointRefused) as exc:
+            run = train_now(run, log=self.stdout.write, stop_after=opts["stop_after"])
+        except ValueError as exc:  # a refusal found while running (the run is marked failed)
             raise CommandError(str(exc)) from None
-        self.stdout.write(f"training run {run.name!r}: {run.get_status_display()}, {run.message}")
+        if run.status == JobStatus.FAILED:
+            raise CommandError(run.error)
+        self.stdout.write(f"training run {run.name!r}: {run.status_label}, {run.message}")

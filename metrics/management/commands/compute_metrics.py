@@ -1,14 +1,13 @@
 """Queue (or run) the image-distribution metrics of a model against a real CT dataset."""
 
-import sys
-import time
-
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from tqdm import tqdm
 
+from jobs.cli import wait_for
+from jobs.models import JobStatus
+from jobs.services import JobWaitTimeout
 from metrics.models import MetricsJob
-from metrics.services import MetricsArgumentError, create_metrics_job, run_metrics_job
+from metrics.services import MetricsArgumentError, compute_now, create_metrics_job
 
 
 class Command(BaseCommand):
@@ -48,9 +47,12 @@ class Command(BaseCommand):
         except MetricsArgumentError as exc:
             raise CommandError(str(exc)) from None
         if inline:
-            job = run_metrics_job(job.pk)
+            job = compute_now(job)
         elif wait:
-            job = self._follow(job, timeout)
+            try:
+                job = wait_for(job, report=self.stdout.write, interval_s=0.5, timeout_s=timeout, bar=True)
+            except JobWaitTimeout as exc:
+                raise CommandError(str(exc)) from None
         else:
             self.stdout.write(
                 f"Metrics job #{job.pk} queued ({job.model} vs {job.real_dataset}); "
@@ -59,41 +61,9 @@ class Command(BaseCommand):
             return
         self._report(job)
 
-    def _follow(self, job: MetricsJob, timeout: float | None) -> MetricsJob:
-        """Show the job's progress (a bar on a terminal, else a line per change) until it finishes."""
-        began = time.monotonic()
-        bar = (
-            tqdm(total=1, desc=f"metrics #{job.pk}", unit="slice", file=sys.stderr)
-            if sys.stderr.isatty()
-            else None
-        )
-        last_line = ""
-        try:
-            while True:
-                job.refresh_from_db()
-                line = f"metrics #{job.pk} {job.get_status_display()}: {job.done}/{job.total} slices; {job.message}"
-                if bar is not None:
-                    bar.total = max(job.total, 1)
-                    bar.n = job.total if job.is_finished else job.done
-                    bar.set_postfix_str(job.message[:60], refresh=True)
-                elif line != last_line:
-                    self.stdout.write(line)
-                    last_line = line
-                if job.is_finished:
-                    return job
-                if timeout is not None and time.monotonic() - began > timeout:
-                    raise CommandError(
-                        f"metrics job #{job.pk} still {job.status} after {timeout:g} s "
-                        f"({job.done}/{job.total} slices); is a worker running on the default queue?"
-                    )
-                time.sleep(0.5)
-        finally:
-            if bar is not None:
-                bar.close()
-
     def _report(self, job: MetricsJob) -> None:
-        if job.status == MetricsJob.Status.FAILED:
-            raise CommandError(f"metrics job #{job.pk} failed: {job.message}")
+        if job.status == JobStatus.FAILED:
+            raise CommandError(f"metrics job #{job.pk} failed: {job.error}")
         self.stdout.write(f"Metrics job #{job.pk} done: {job.message}")
         for result in job.results.filter(layer=0).order_by("metric"):
             if result.value is None:

@@ -1,6 +1,6 @@
-"""Training runs: reading the two datasets into memory, running `training.train`, registering the generator.
-
-A run is a `TrainingRun` row plus its folder; running it again resumes from the folder's latest state.
+"""Training runs: reading the two datasets into memory, running `generation.training.train`, registering the
+generator. A run is a `TrainingRun` job (on the gpu queue) plus its folder; running it again resumes from the
+folder's latest state.
 """
 
 import math
@@ -13,24 +13,24 @@ import numpy as np
 import torch
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
 
-from audit.services import record_event
 from generation.checkpoints import CheckpointRefused, sha256_hex
 from generation.inference import resolve_device
 from generation.models import Checkpoint, TrainingRun
 from generation.pairing import pair_slices
 from generation.preprocessing import hu_to_tanh, normalise_volume, resize_batch
 from generation.selectors import volume_refs
-from generation.services import register_checkpoint
+from generation.services.registry import register_checkpoint
 from generation.training import GENERATOR_FILE, TrainingData, TrainingOptions, resolve_setup, train
-from imaging.models import Dataset, Slice, Volume
+from imaging import selectors as images
+from imaging.constants import CT, DatasetKind
 from imaging.pixels import load_slice_pixels
+from jobs.services import JobOutcome, JobRefused, Progress, execute, queue_job, send_on_commit
 
 Log = Callable[[str], None]
 
 
-class TrainingError(ValueError):
+class TrainingError(JobRefused):
     """A training request that cannot be served; the message is one line saying why."""
 
 
@@ -39,8 +39,8 @@ def default_run_dir(name: str) -> Path:
     return Path(settings.GENERATION_TRAINING_DIR) / slug
 
 
-def _dataset(name: str, kind: str, flag: str) -> Dataset:
-    dataset = Dataset.objects.filter(name=name).first()
+def _dataset(name: str, kind: str, flag: str):
+    dataset = images.dataset_named(name)
     if dataset is None:
         raise TrainingError(f"{flag}: no dataset named {name!r}")
     if dataset.kind != kind:
@@ -48,13 +48,13 @@ def _dataset(name: str, kind: str, flag: str) -> Dataset:
     return dataset
 
 
-def sample_counts(*, mri_dataset: Dataset, ct_dataset: Dataset, setup) -> tuple[int, int]:
+def sample_counts(*, mri_dataset, ct_dataset, setup) -> tuple[int, int]:
     """Training samples per domain without reading pixels: MRI slices (or slice pairs), CT slices."""
     if len(setup.inputs) > 1:
         mri = pair_slices(volume_refs(mri_dataset, list(setup.inputs)), list(setup.inputs)).pair_count
     else:
-        mri = Slice.objects.filter(volume__dataset=mri_dataset, volume__modality__in=setup.mri_domain).count()
-    ct = Slice.objects.filter(volume__dataset=ct_dataset).count()
+        mri = images.slice_count(mri_dataset, modalities=setup.mri_domain)
+    ct = images.slice_count(ct_dataset)
     return mri, ct
 
 
@@ -66,9 +66,7 @@ def _volume_pixels(volume) -> np.ndarray:
     return np.stack([load_slice_pixels(s.pixels) for s in volume.slices])
 
 
-def load_training_data(
-    *, mri_dataset: Dataset, ct_dataset: Dataset, options: TrainingOptions, log: Log
-) -> TrainingData:
+def load_training_data(*, mri_dataset, ct_dataset, options: TrainingOptions, log: Log) -> TrainingData:
     """Both domains at options.image_size in [-1, 1]: MRI normalised per volume, CT by the HU range."""
     setup = resolve_setup(options.setup, options.inputs if options.setup == "custom" else None)
     size = options.image_size
@@ -87,7 +85,7 @@ def load_training_data(
             normalised = _resized(normalise_volume(_volume_pixels(volume), options.normalisation), size)
             mri_parts.append(normalised[:, None])
     ct_parts = []
-    for volume in volume_refs(ct_dataset, ["ct"]):
+    for volume in volume_refs(ct_dataset, [CT]):
         ct_parts.append(
             _resized(hu_to_tanh(_volume_pixels(volume), options.hu_min, options.hu_max), size)[:, None]
         )
@@ -125,8 +123,8 @@ def create_training_run(
     name = (name or "").strip()
     if not name or len(name) > 128:
         raise TrainingError("a training run needs a name of 1 to 128 characters (--name)")
-    mri_dataset = _dataset(mri_dataset_name, Dataset.Kind.MRI, "--mri-dataset")
-    ct_dataset = _dataset(ct_dataset_name, Dataset.Kind.REAL_CT, "--ct-dataset")
+    mri_dataset = _dataset(mri_dataset_name, DatasetKind.MRI, "--mri-dataset")
+    ct_dataset = _dataset(ct_dataset_name, DatasetKind.REAL_CT, "--ct-dataset")
     setup = resolve_setup(options.setup, options.inputs or None)
     options = replace(options, inputs=setup.inputs)
     mri_count, ct_count = sample_counts(mri_dataset=mri_dataset, ct_dataset=ct_dataset, setup=setup)
@@ -160,27 +158,28 @@ def create_training_run(
                     f"training run {name!r} exists with other options ({what}); choose another --name"
                 )
             return existing
-        run = TrainingRun.objects.create(
+        return queue_job(
+            TrainingRun,
+            actor=actor,
+            enqueue=False,
+            details={"setup": options.setup, "run_dir": folder},
             name=name,
             setup=options.setup,
             options=stored,
             run_dir=folder,
-            iterations_total=options.iterations,
-            created_by=actor if actor is not None and actor.is_authenticated else None,
+            total=options.iterations,
         )
-        record_event(
-            actor=actor,
-            verb="training.created",
-            target=run,
-            details={"setup": options.setup, "run_dir": folder},
-        )
-    return run
 
 
 def queue_training(run: TrainingRun) -> None:
-    from generation import tasks
+    """Send the run to the gpu queue once the current transaction commits."""
+    send_on_commit(run)
 
-    transaction.on_commit(lambda: tasks.run_training.delay(run.pk))
+
+def train_now(run: TrainingRun, **options) -> TrainingRun:
+    """Run the training here (`train_cyclegan` without --queue); `options`: log, stop_after."""
+    execute(TrainingRun.label(), run.pk, **options)
+    return TrainingRun.objects.get(pk=run.pk)
 
 
 def options_of(run: TrainingRun) -> TrainingOptions:
@@ -192,76 +191,41 @@ def options_of(run: TrainingRun) -> TrainingOptions:
 
 
 def run_training(
-    run_id: int, *, task_id: str = "", log: Log | None = None, stop_after: int | None = None
-) -> TrainingRun:
-    """Train (resuming from the run folder), then register the generator under the run's name."""
+    run: TrainingRun, progress: Progress, *, log: Log | None = None, stop_after: int | None = None
+) -> JobOutcome:
+    """The run's job runner: train (resuming from the run folder), then register the generator under its name."""
     log = log or (lambda line: None)
-    with transaction.atomic():
-        run = TrainingRun.objects.select_for_update().get(pk=run_id)
-        if run.status == TrainingRun.Status.DONE:
-            return run
-        run.status = TrainingRun.Status.RUNNING
-        run.task_id = task_id
-        run.message = "loading data"
-        run.save(update_fields=["status", "task_id", "message"])
-        record_event(actor=None, verb="training.started", target=run, details={"task": task_id})
-    try:
-        options = options_of(run)
-        mri_dataset = _dataset(run.options["mri_dataset"], Dataset.Kind.MRI, "--mri-dataset")
-        ct_dataset = _dataset(run.options["ct_dataset"], Dataset.Kind.REAL_CT, "--ct-dataset")
-        data = load_training_data(mri_dataset=mri_dataset, ct_dataset=ct_dataset, options=options, log=log)
-        device = resolve_device(run.options.get("device", "auto"))
-        log(f"training on {device} for {options.iterations} iterations into {run.run_dir}")
+    progress.phase("loading data")
+    options = options_of(run)
+    mri_dataset = _dataset(run.options["mri_dataset"], DatasetKind.MRI, "--mri-dataset")
+    ct_dataset = _dataset(run.options["ct_dataset"], DatasetKind.REAL_CT, "--ct-dataset")
+    data = load_training_data(mri_dataset=mri_dataset, ct_dataset=ct_dataset, options=options, log=log)
+    device = resolve_device(run.options.get("device", "auto"))
+    log(f"training on {device} for {options.iterations} iterations into {run.run_dir}")
+    progress.set(run.done, options.iterations, "training")
 
-        def progress(iteration: int, total: int) -> None:
-            if iteration % options.log_every == 0 or iteration == total:
-                TrainingRun.objects.filter(pk=run.pk).update(iteration=iteration, message="training")
+    def on_iteration(iteration: int, total: int) -> None:
+        progress.set(iteration, total)
 
-        result = train(
-            options, data, run.run_dir, device=device, log=log, progress=progress, stop_after=stop_after
-        )
-        if not result.finished:
-            TrainingRun.objects.filter(pk=run.pk).update(
-                status=TrainingRun.Status.QUEUED,
-                iteration=result.iteration,
-                message=f"stopped at {result.iteration}",
-            )
-            run.refresh_from_db()
-            return run
-        checkpoint = None
-        if run.options.get("register", True):
-            checkpoint = _register(run, options, ct_dataset, result.generator_path)
-            log(f"registered checkpoint {checkpoint.name!r} (sha256 {checkpoint.sha256[:12]}...)")
-        with transaction.atomic():
-            TrainingRun.objects.filter(pk=run.pk).update(
-                status=TrainingRun.Status.DONE,
-                iteration=result.iteration,
-                checkpoint=checkpoint,
-                finished_at=timezone.now(),
-                message=f"finished: {Path(run.run_dir) / GENERATOR_FILE}",
-            )
-            run.refresh_from_db()
-            record_event(
-                actor=None,
-                verb="training.finished",
-                target=run,
-                details={
-                    "iterations": result.iteration,
-                    "checkpoint": checkpoint.name if checkpoint else None,
-                },
-            )
-    except Exception as exc:
-        with transaction.atomic():
-            TrainingRun.objects.filter(pk=run.pk).update(
-                status=TrainingRun.Status.FAILED, message=str(exc)[:500]
-            )
-            run.refresh_from_db()
-            record_event(actor=None, verb="training.failed", target=run, details={"error": str(exc)[:500]})
-        raise
-    return run
+    result = train(
+        options, data, run.run_dir, device=device, log=log, progress=on_iteration, stop_after=stop_after
+    )
+    if not result.finished:
+        progress.set(result.iteration)
+        return JobOutcome(message=f"stopped at {result.iteration}", paused=True)
+    checkpoint = None
+    if run.options.get("register", True):
+        checkpoint = _register(run, options, ct_dataset, result.generator_path)
+        log(f"registered checkpoint {checkpoint.name!r} (sha256 {checkpoint.sha256[:12]}...)")
+        TrainingRun.objects.filter(pk=run.pk).update(checkpoint=checkpoint)
+    progress.set(result.iteration)
+    return JobOutcome(
+        message=f"finished: {Path(run.run_dir) / GENERATOR_FILE}",
+        result={"iterations": result.iteration, "checkpoint": checkpoint.name if checkpoint else None},
+    )
 
 
-def _register(run: TrainingRun, options: TrainingOptions, ct_dataset: Dataset, path: Path) -> Checkpoint:
+def _register(run: TrainingRun, options: TrainingOptions, ct_dataset, path: Path) -> Checkpoint:
     data = Path(path).read_bytes()
     existing = Checkpoint.objects.filter(name=run.name).first()
     if existing is not None:
@@ -285,6 +249,6 @@ def _register(run: TrainingRun, options: TrainingOptions, ct_dataset: Dataset, p
             "run_dir": run.run_dir,
             "mri_dataset": run.options["mri_dataset"],
             "ct_dataset": ct_dataset.name,
-            "volumes": Volume.objects.filter(dataset=ct_dataset).count(),
+            "volumes": images.volume_count(ct_dataset),
         },
     )

@@ -1,0 +1,379 @@
+"""The job framework's writes: queue a job, claim it for a run, report progress, finish, fail, retry.
+
+Each write is one transaction with its audit row (verbs "<job_kind>.queued", ".started", ".progress", ".finished",
+".failed", ".retried"); a job is sent to its queue only once the transaction that queued it has committed. The
+Celery task (`jobs.tasks.run_job`) is one for every kind: it calls :func:`execute`, which claims the job, runs the
+kind's runner with a :class:`Progress`, and finishes or fails the job. Services never import tasks: they send the
+task by name.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.apps import apps
+from django.db import transaction
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+from audit.services import record_event, user_or_none
+from jobs.models import Job, JobStatus
+
+logger = logging.getLogger(__name__)
+
+RUN_TASK = "jobs.run_job"
+MAX_ERROR_CHARS = 500
+
+
+class JobRefused(ValueError):
+    """A job that cannot run as asked; its message, one line, becomes the job's error."""
+
+
+class JobFailed(RuntimeError):
+    """A failure of a run whose message is already the one line the job's error should say (re-raised)."""
+
+
+class JobWaitTimeout(TimeoutError):
+    pass
+
+
+@dataclass(frozen=True)
+class JobOutcome:
+    """What a runner reports when it is done: the job's closing message and a summary of its result.
+
+    `paused`: the run stopped on purpose before the end (the job goes back to the queue's waiting state)."""
+
+    message: str = ""
+    result: dict = field(default_factory=dict)
+    paused: bool = False
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception as one line a person can read: the message alone for our own refusals and failures (the
+    project's ValueError subclasses, JobFailed), else its type too ("RuntimeError: disk full")."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    ours = isinstance(exc, JobFailed) or (isinstance(exc, ValueError) and type(exc) is not ValueError)
+    if not ours:
+        text = f"{type(exc).__name__}: {text}"
+    return text[:MAX_ERROR_CHARS]
+
+
+# --- Queueing -------------------------------------------------------------------------------------------------
+
+
+def queue_job(
+    job_model: type[Job], /, *, actor=None, details: dict | None = None, enqueue: bool = True, **fields
+) -> Job:
+    """Create a job of `job_model` (queued) with `fields`, write its audit row, and send it to its queue once
+    committed."""
+    with transaction.atomic():
+        job = job_model.objects.create(created_by=user_or_none(actor), **fields)
+        record_event(actor=actor, verb=f"{job_model.job_kind}.queued", target=job, details=details or {})
+        if enqueue:
+            send_on_commit(job)
+    return job
+
+
+def send_on_commit(job: Job) -> None:
+    """Send the job to its queue once the current transaction commits (at once outside a transaction)."""
+    label, pk, queue = job.label(), job.pk, job.queue
+    transaction.on_commit(lambda: _send(label, pk, queue))
+
+
+def _send(label: str, pk: int, queue: str) -> None:
+    from celery import current_app
+
+    current_app.send_task(RUN_TASK, args=[label, pk], queue=queue)
+
+
+# --- A run ----------------------------------------------------------------------------------------------------
+
+
+def claim(model: type[Job], pk: int, *, task_id: str) -> Job | None:
+    """Mark the job running for this run; None when there is nothing to run (finished, or held by a live run).
+
+    A run that finds the job running under another task whose heartbeat is stale takes it over (its worker
+    died); the same task delivered again (acks_late) takes it over at once."""
+    with transaction.atomic():
+        job = model.objects.select_for_update().get(pk=pk)
+        if job.is_finished:
+            return None
+        if job.is_running and job.task_id and job.task_id != task_id and not job.is_stale:
+            return None
+        took_over = job.is_running
+        now = timezone.now()
+        job.status = JobStatus.RUNNING
+        job.task_id = task_id
+        job.started_at = job.started_at or now
+        job.heartbeat_at = now
+        job.run_started_at = now
+        job.run_started_done = job.done
+        job.attempts += 1
+        job.error = ""
+        job.finished_at = None
+        job.save()
+        record_event(
+            actor=None,
+            verb=f"{model.job_kind}.started",
+            target=job,
+            details={"task": task_id, "attempt": job.attempts, "took_over": took_over},
+        )
+    return job
+
+
+def advance(
+    job: Job, *, done: int | None = None, total: int | None = None, message: str | None = None
+) -> None:
+    """Record progress and a heartbeat. A new `message` (a new phase of the work) also gets an audit row."""
+    fields = {"heartbeat_at": timezone.now()}
+    if total is not None:
+        fields["total"] = total
+    if done is not None:  # never more than the total: the database refuses done > total
+        fields["done"] = min(done, total if total is not None else job.total)
+    new_phase = message is not None and message != job.message
+    if message is not None:
+        fields["message"] = message
+    with transaction.atomic():
+        type(job).objects.filter(pk=job.pk).update(**fields)
+        for name, value in fields.items():
+            setattr(job, name, value)
+        if new_phase:
+            record_event(
+                actor=None,
+                verb=f"{job.job_kind}.progress",
+                target=job,
+                details={"phase": message, "done": job.done, "total": job.total},
+            )
+
+
+def finish(job: Job, *, message: str = "", result: dict | None = None) -> Job:
+    """The job is done: its closing message and result summary, with its audit row. Safe to call twice."""
+    with transaction.atomic():
+        job = type(job).objects.select_for_update().get(pk=job.pk)
+        if job.is_finished:
+            return job
+        now = timezone.now()
+        job.status = JobStatus.DONE
+        job.finished_at = job.heartbeat_at = now
+        job.done = max(job.done, job.total) if job.total else job.done
+        job.total = max(job.total, job.done)
+        job.message = message or job.message
+        job.result = result if result is not None else job.result
+        job.save()
+        record_event(
+            actor=None,
+            verb=f"{job.job_kind}.finished",
+            target=job,
+            details={"message": job.message, **job.result},
+        )
+    return job
+
+
+def fail(job: Job, *, error: str) -> Job:
+    """The job failed: one line saying why, with its audit row."""
+    error = " ".join((error or "failed").split())[:MAX_ERROR_CHARS]
+    with transaction.atomic():
+        job = type(job).objects.select_for_update().get(pk=job.pk)
+        now = timezone.now()
+        job.status = JobStatus.FAILED
+        job.error = error
+        job.finished_at = job.heartbeat_at = now
+        job.save()
+        record_event(actor=None, verb=f"{job.job_kind}.failed", target=job, details={"error": error})
+    return job
+
+
+def pause(job: Job, *, message: str) -> Job:
+    """A run that stopped on purpose before the end: the job waits to be run again (and resumes)."""
+    with transaction.atomic():
+        type(job).objects.filter(pk=job.pk).update(
+            status=JobStatus.QUEUED, message=message, heartbeat_at=timezone.now(), task_id=""
+        )
+        job.refresh_from_db()
+        record_event(actor=None, verb=f"{job.job_kind}.paused", target=job, details={"message": message})
+    return job
+
+
+def retry(job: Job, *, actor=None, enqueue: bool = True) -> Job:
+    """Queue a failed job, or a running one whose worker died (stale heartbeat), again; the run resumes."""
+    with transaction.atomic():
+        job = type(job).objects.select_for_update().get(pk=job.pk)
+        if not job.can_retry:
+            raise JobRefused(
+                f"job #{job.pk} is {job.status_label.lower()}; only a failed or stale job is retried"
+            )
+        was = job.status_label
+        job.status = JobStatus.QUEUED
+        job.error = ""
+        job.finished_at = None
+        job.task_id = ""
+        job.save()
+        record_event(actor=actor, verb=f"{job.job_kind}.retried", target=job, details={"was": was})
+        if enqueue:
+            send_on_commit(job)
+    return job
+
+
+def reopen(job: Job, *, actor=None, enqueue: bool = True, details: dict | None = None) -> Job:
+    """Queue a finished (or failed) job to run once more, e.g. to add what was imported since; not a retry."""
+    with transaction.atomic():
+        job = type(job).objects.select_for_update().get(pk=job.pk)
+        if job.is_running and not job.is_stale:
+            return job
+        job.status = JobStatus.QUEUED
+        job.error = ""
+        job.finished_at = None
+        job.save()
+        record_event(actor=actor, verb=f"{job.job_kind}.requeued", target=job, details=details or {})
+        if enqueue:
+            send_on_commit(job)
+    return job
+
+
+def execute(label: str, pk: int, *, task_id: str = "", **runner_options) -> str:
+    """Run one job of kind `label` ('app_label.Model'): claim it, run its runner, finish or fail it.
+
+    Called by the worker's task, and in-process by commands that run a job here (`task_id` "local-<pid>").
+    Returns the job's status, or "skipped" when another live run holds it or it is finished."""
+    model = apps.get_model(label)
+    job = claim(model, pk, task_id=task_id or f"local-{os.getpid()}")
+    if job is None:
+        return "skipped"
+    runner = import_string(model.runner)
+    progress = Progress(job)
+    try:
+        outcome = runner(job, progress, **runner_options)
+        progress.flush()
+    except JobRefused as exc:
+        progress.flush()
+        return fail(job, error=str(exc)).status
+    except Exception as exc:
+        logger.exception("%s #%s failed", label, pk)
+        fail(job, error=one_line(exc))
+        raise
+    job.refresh_from_db()
+    if job.is_finished:  # the runner finished it in its own transaction, with what it stored
+        return job.status
+    outcome = outcome or JobOutcome()
+    if outcome.paused:
+        return pause(job, message=outcome.message).status
+    return finish(job, message=outcome.message, result=outcome.result).status
+
+
+class Progress:
+    """What a runner reports progress through: done/total and the phase, written at most a few times a second
+    (always when the phase changes or the work is complete), each write a heartbeat."""
+
+    def __init__(self, job: Job, *, interval_s: float = 0.5):
+        self.job = job
+        self.interval_s = interval_s
+        self._last = 0.0
+        self._pending = False
+
+    @property
+    def done(self) -> int:
+        return self.job.done
+
+    @property
+    def total(self) -> int:
+        return self.job.total
+
+    def start(self, total: int, message: str | None = None) -> None:
+        """A new count of work: `total` units, none done yet."""
+        self._write(done=0, total=total, message=message, force=True)
+
+    def set(self, done: int, total: int | None = None, message: str | None = None) -> None:
+        self._write(done=done, total=total, message=message)
+
+    def advance(self, units: int = 1, message: str | None = None) -> None:
+        self._write(done=self.job.done + units, total=None, message=message)
+
+    def phase(self, message: str) -> None:
+        self._write(done=None, total=None, message=message, force=True)
+
+    def beat(self) -> None:
+        """A sign of life during a long step that has nothing to count."""
+        self._write(done=None, total=None, message=None, force=True)
+
+    def flush(self) -> None:
+        """Write what the last throttled calls kept in memory."""
+        if self._pending:
+            self._write(done=self.job.done, total=self.job.total, message=None, force=True)
+
+    def _write(self, *, done, total, message, force: bool = False) -> None:
+        now = time.monotonic()
+        complete = done is not None and done >= (total if total is not None else self.job.total)
+        new_phase = message is not None and message != self.job.message
+        if not (force or complete or new_phase) and now - self._last < self.interval_s:
+            # Keep the count in memory; the next write (or flush) carries it.
+            if done is not None:
+                self.job.done = done
+            if total is not None:
+                self.job.total = total
+            self._pending = True
+            return
+        self._last = now
+        self._pending = False
+        advance(self.job, done=done if done is not None else self.job.done, total=total, message=message)
+
+
+# --- Reading progress -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class JobProgress:
+    """How far a job got: done of total (in the kind's unit), and while it runs, the current run's rate and the
+    time left at that rate."""
+
+    done: int
+    total: int
+    unit: str
+    rate_per_second: float | None
+    eta: timedelta | None
+
+    @property
+    def percent(self) -> float:
+        return 100.0 * self.done / self.total if self.total else 0.0
+
+    def line(self) -> str:
+        rate = f", {self.rate_per_second:.1f} {self.unit}/s" if self.rate_per_second else ""
+        eta = f", ETA {format_duration(self.eta)}" if self.eta is not None else ""
+        return f"{self.done}/{self.total} {self.unit} ({self.percent:.0f}%){rate}{eta}"
+
+
+def format_duration(duration: timedelta) -> str:
+    seconds = max(int(round(duration.total_seconds())), 0)
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{seconds:02d}"
+
+
+def progress_of(job: Job, *, now=None) -> JobProgress:
+    rate = eta = None
+    if job.is_running and job.run_started_at:
+        elapsed = ((now or timezone.now()) - job.run_started_at).total_seconds()
+        made = job.done - job.run_started_done
+        if elapsed > 0 and made > 0:
+            rate = made / elapsed
+            eta = timedelta(seconds=max(job.total - job.done, 0) / rate)
+    return JobProgress(job.done, job.total, job.progress_unit, rate, eta)
+
+
+def status_line(job: Job) -> str:
+    """One line saying where a job stands, as the admin page and every `--wait` print it."""
+    if job.status == JobStatus.QUEUED:
+        return f"Queued: waiting for a worker on the {job.queue} queue" + (
+            f" ({job.message})" if job.message else ""
+        )
+    if job.status == JobStatus.FAILED:
+        return f"Failed: {job.error or job.message}"
+    if job.status == JobStatus.DONE:
+        return f"Done: {job.message}" if job.message else "Done"
+    progress = progress_of(job)
+    stale = " (stale: no heartbeat, its worker may have died)" if job.is_stale else ""
+    phase = f"{job.message}: " if job.message else ""
+    return f"Running{stale}: {phase}{progress.line()}"
