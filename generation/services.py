@@ -22,7 +22,6 @@ from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
-from pydicom.uid import generate_uid
 
 from audit.services import record_event
 from generation.checkpoints import (
@@ -37,6 +36,7 @@ from generation.models import Checkpoint, GenerationJob, SyntheticSlice
 from generation.pairing import PairGroup, SlicePair, pair_slices
 from generation.preprocessing import HU_RANGE_DEFAULT, check_hu_range, normalisation_rule, normalise_volume
 from generation.selectors import done_source_keys, job_progress, volume_refs
+from imaging.dicom import generated_slice_uid
 from imaging.models import Dataset, Modality, Slice, Volume
 from imaging.pixels import delete_stored_files, load_slice_pixels, save_slice_pixels, slice_storage_name
 
@@ -508,7 +508,7 @@ def _commit(job: GenerationJob, batch: _Batch, progress) -> None:
                         z_mm=pair.primary.z_mm,
                         axial_layer=pair.primary.axial_layer,
                         pixels=name,
-                        sop_instance_uid=synthetic_sop_instance_uid(batch.volume, index),
+                        sop_instance_uid=generated_slice_uid(batch.volume.uid, index),
                     )
                     for pair, index, name in zip(batch.pairs, batch.indices, names, strict=True)
                 ]
@@ -551,11 +551,6 @@ def _commit(job: GenerationJob, batch: _Batch, progress) -> None:
     if progress:
         job.refresh_from_db()
         progress(job)
-
-
-def synthetic_sop_instance_uid(volume: Volume, index: int) -> str:
-    """A new UID for a generated slice, derived from its volume and index so re-exports keep it."""
-    return generate_uid(entropy_srcs=["blindread-synthetic-slice", str(volume.uid), str(index)])
 
 
 def _ensure_output_dataset(job: GenerationJob) -> Dataset:
