@@ -12,7 +12,8 @@ import pydicom
 from pydicom.errors import InvalidDicomError
 from pydicom.pixels import apply_modality_lut
 
-from imaging.volumes import HU_AIR, ImageError, Rejection, VolumeData, to_hu_int16
+from imaging.constants import HU_AIR
+from imaging.volumes import ImageError, Rejection, VolumeData, to_hu_int16
 
 DICOMDIR_SOP_CLASS = "1.2.840.10008.1.3.10"
 SUPPORTED_PHOTOMETRIC = {"MONOCHROME1", "MONOCHROME2"}
