@@ -28,25 +28,30 @@ _TYPE_2 = {
     "MR": ("ScanOptions", "MRAcquisitionType", "EchoTime", "EchoTrainLength"),
 }
 
-# Source Image Sequence items say why each source was referenced: DCM 121322 "Source image for image processing
-# operation" (CID 7202 Source Image Purpose of Reference).
-_SOURCE_IMAGE_PURPOSE = ("121322", "DCM", "Source image for image processing operation")
-
 
 @dataclass(frozen=True)
 class CodedConcept:
-    """A code from a coding scheme, as DICOM code sequences hold it (e.g. ("113085", "DCM", "Spatial resampling"))."""
+    """A code of a coding scheme, as DICOM code sequences hold it.
+
+    pydicom.sr has one (`Code`), but importing pydicom.sr loads its whole code dictionary (about 100 ms), which
+    every web process would pay for.
+    """
 
     value: str
     scheme: str
     meaning: str
 
-    def dataset(self) -> Dataset:
+    def item(self) -> Dataset:
         item = Dataset()
         item.CodeValue = self.value
         item.CodingSchemeDesignator = self.scheme
         item.CodeMeaning = self.meaning
         return item
+
+
+# Source Image Sequence items say why each source was referenced: DCM 121322 "Source image for image processing
+# operation" (CID 7202 Source Image Purpose of Reference).
+SOURCE_IMAGE_PURPOSE = CodedConcept("121322", "DCM", "Source image for image processing operation")
 
 
 @dataclass(frozen=True)
@@ -74,7 +79,9 @@ class Derivation:
     """How the images of a derived series were made and from what kind of images."""
 
     description: str  # DerivationDescription, free text
-    code: CodedConcept | None = None  # one item of the Derivation Code Sequence (CID 7203 Image Derivation)
+    code: CodedConcept | None = (
+        None  # the one item of the Derivation Code Sequence (CID 7203 Image Derivation)
+    )
     source_sop_class_uid: str = ""  # of every image named in AxialImage.source_sop_instance_uids
 
 
@@ -290,7 +297,7 @@ def _derivation(ds: Dataset, series: Series, image: AxialImage) -> None:
         return
     ds.DerivationDescription = _text(derivation.description, 1024)
     if derivation.code is not None:
-        ds.DerivationCodeSequence = Sequence([derivation.code.dataset()])
+        ds.DerivationCodeSequence = Sequence([derivation.code.item()])
     if image.source_sop_instance_uids:
         if not derivation.source_sop_class_uid:
             raise ValueError("source images need their SOP class (Derivation.source_sop_class_uid)")
@@ -299,7 +306,7 @@ def _derivation(ds: Dataset, series: Series, image: AxialImage) -> None:
             item = Dataset()
             item.ReferencedSOPClassUID = derivation.source_sop_class_uid
             item.ReferencedSOPInstanceUID = uid
-            item.PurposeOfReferenceCodeSequence = Sequence([CodedConcept(*_SOURCE_IMAGE_PURPOSE).dataset()])
+            item.PurposeOfReferenceCodeSequence = Sequence([SOURCE_IMAGE_PURPOSE.item()])
             references.append(item)
         ds.SourceImageSequence = Sequence(references)
 

@@ -8,6 +8,7 @@ import pydicom
 import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
+from pydicom.sr.codedict import codes
 from pydicom.uid import MRImageStorage
 
 from generation.models import GenerationJob
@@ -78,10 +79,11 @@ def test_each_synthetic_slice_names_the_mri_slices_it_was_made_from_and_how(medi
             (purpose,) = item.PurposeOfReferenceCodeSequence
             assert (purpose.CodeValue, purpose.CodingSchemeDesignator) == ("121322", "DCM")
         (code,) = ds.DerivationCodeSequence
+        standard = codes.DCM.ImageProcessing
         assert (code.CodeValue, code.CodingSchemeDesignator, code.CodeMeaning) == (
-            "110001",
-            "DCM",
-            "Image Processing",
+            standard.value,
+            standard.scheme_designator,
+            standard.meaning,
         )
         assert ds.ImageType[0] == "DERIVED" and "two" in ds.DerivationDescription
 

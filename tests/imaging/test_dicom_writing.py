@@ -24,6 +24,7 @@ from imaging.dicom import (
     phantom_uid,
     slice_dataset,
 )
+from imaging.dicom.writing import SOURCE_IMAGE_PURPOSE
 
 VOLUME_UID = "6f1c1d6e-3a38-4c55-9f0e-2b8e0c1f4a10"
 AXIAL = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)
@@ -167,4 +168,15 @@ def test_uids_are_the_ones_minted_before_there_was_one_helper():
     assert (
         phantom_uid(11, 1, "ct", "instance", 0)
         == "1.2.826.0.1.3680043.8.498.10027504391442570367616246152699264150"
+    )
+
+
+def test_the_source_image_purpose_is_the_standards_own_code():
+    from pydicom.sr.codedict import codes  # slow to import, so only here
+
+    standard = codes.DCM.SourceImageForImageProcessingOperation
+    assert (SOURCE_IMAGE_PURPOSE.value, SOURCE_IMAGE_PURPOSE.scheme, SOURCE_IMAGE_PURPOSE.meaning) == (
+        standard.value,
+        standard.scheme_designator,
+        standard.meaning,
     )
