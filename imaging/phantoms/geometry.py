@@ -27,6 +27,8 @@ MR_SLICE_MM = (6.0, 9.0)
 
 @dataclass(frozen=True)
 class ScanPlan:
+    """One patient's pixel and slice spacings and slice positions (mm): CT, T1 (both echoes) and T2."""
+
     ct_pixel_mm: float
     ct_slice_mm: float
     ct_z_mm: tuple[float, ...]
@@ -53,6 +55,7 @@ def scan_plan(
     ct_slices: int,
     mr_slices: int,
 ) -> ScanPlan:
+    """Draw the scan geometry from `rng` (after the anatomy): the field of view holds the widest part of the body."""
     # The field of view must hold the widest part of the body with a margin.
     needed_fov = 2 * anatomy.widest_half_width_mm + 24
     ct_pixel = max(rng.uniform(*CT_PIXEL_MM), needed_fov / DEFAULT_CT_MATRIX)

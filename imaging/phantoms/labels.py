@@ -1,7 +1,8 @@
 """Label maps: which `Tissue` each pixel of one axial level of a phantom patient holds.
 
-`tissue_labels` paints the body wall, then the organs from the outside in, each shape only over the tissues it may
-replace, so later organs push earlier ones aside without leaving the body or crossing bone.
+`tissue_labels` paints the body wall first, then fat, muscles, bowel, organs, vessels, lungs and bones, each shape
+only over the tissues it may replace (its `over` table), so a later shape displaces an earlier one only where
+anatomy allows.
 """
 
 import enum
