@@ -1,4 +1,4 @@
-"""Synthetic volumes from the image library as DICOM series or NIfTI files (files on disk or one zip)."""
+"""CT volumes of the image library (real or synthetic) as DICOM series or NIfTI files (files on disk or one zip)."""
 
 import re
 import tempfile
@@ -7,8 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
-from generation.export import SyntheticVolume, dicom_bytes, dicom_slices, nifti_bytes
+from generation.export import ExportedVolume, dicom_slices, nifti_bytes
 from generation.models import SyntheticSlice
+from imaging.dicom import dataset_bytes
 from imaging.models import Dataset, Slice, Volume
 from imaging.pixels import load_slice_pixels
 
@@ -19,11 +20,12 @@ class ExportError(ValueError):
     """An export that cannot be made; the message is one line saying why."""
 
 
-def synthetic_volume(volume: Volume) -> SyntheticVolume:
-    """A synthetic CT volume's pixels, geometry and provenance, ready for `generation.export`."""
-    if volume.dataset.kind != Dataset.Kind.SYNTHETIC_CT:
+def exported_volume(volume: Volume) -> ExportedVolume:
+    """A CT volume's pixels, geometry and provenance, ready for `generation.export`."""
+    if not volume.dataset.is_ct:
         raise ExportError(
-            f"volume {volume.uid} belongs to {volume.dataset.name!r}, which is not synthetic CT"
+            f"volume {volume.uid} belongs to {volume.dataset.name!r}, which holds "
+            f"{volume.dataset.get_kind_display()}, not CT (real or synthetic)"
         )
     slices = list(volume.slices.order_by("index"))
     if not slices:
@@ -35,6 +37,7 @@ def synthetic_volume(volume: Volume) -> SyntheticVolume:
     source_ids = {i for record in records.values() for i in record.source_slice_ids}
     source_uids = dict(Slice.objects.filter(pk__in=source_ids).values_list("pk", "sop_instance_uid"))
     checkpoint = next(iter(records.values())).checkpoint if records else None
+    synthetic = volume.dataset.kind == Dataset.Kind.SYNTHETIC_CT
     if checkpoint is not None:
         derivation = (
             f"Synthetic CT generated from MRI ({', '.join(checkpoint.input_modalities)}) by CycleGAN checkpoint "
@@ -43,10 +46,13 @@ def synthetic_volume(volume: Volume) -> SyntheticVolume:
         description = f"Synthetic CT ({checkpoint.name})"
         software = next(iter(records.values())).software_version
     else:
-        derivation = f"Synthetic CT imported into dataset {volume.dataset.name} ({volume.source_path})"
-        description = f"Synthetic CT ({volume.dataset.name})"
+        kind = "Synthetic CT" if synthetic else "CT"
+        derivation = f"{kind} imported into dataset {volume.dataset.name} ({volume.source_path})"
+        description = f"{kind} ({volume.dataset.name})"
         software = "blindread"
-    return SyntheticVolume(
+    # Only UIDs minted here for generated slices are kept; an imported file's UID names that file's content.
+    generated = volume.source_format == Volume.SourceFormat.GENERATED
+    return ExportedVolume(
         hu=np.stack([load_slice_pixels(s.pixels).astype(np.int16) for s in slices]),
         z_mm=np.array([s.z_mm for s in slices]),
         row_spacing_mm=volume.row_spacing_mm,
@@ -54,12 +60,14 @@ def synthetic_volume(volume: Volume) -> SyntheticVolume:
         orientation=tuple(volume.orientation),
         patient=volume.patient,
         volume_uid=str(volume.uid),
+        study_description="Synthetic CT" if synthetic else "CT",
         description=description,
         derivation=derivation,
         software=software,
         contrast_enhanced=volume.dataset.contrast_enhanced,
+        synthetic=synthetic,
         sop_instance_uids=[s.sop_instance_uid for s in slices]
-        if all(s.sop_instance_uid for s in slices)
+        if generated and all(s.sop_instance_uid for s in slices)
         else [],
         source_sop_instance_uids=[
             [source_uids[i] for i in records[s.pk].source_slice_ids if source_uids.get(i)]
@@ -82,7 +90,7 @@ def export_volume(volume: Volume, *, fmt: str, outdir: str | Path) -> tuple[list
     """Write the volume under `outdir`; returns the files written and warnings (one line each)."""
     if fmt not in FORMATS:
         raise ExportError(f"format must be one of {', '.join(FORMATS)}, not {fmt!r}")
-    data = synthetic_volume(volume)
+    data = exported_volume(volume)
     warnings = []
     outdir = Path(outdir)
     if fmt == "dicom":
@@ -91,7 +99,7 @@ def export_volume(volume: Volume, *, fmt: str, outdir: str | Path) -> tuple[list
         paths = []
         for index, ds in enumerate(dicom_slices(data)):
             path = folder / f"CT{index + 1:04d}.dcm"
-            path.write_bytes(dicom_bytes(ds))
+            path.write_bytes(dataset_bytes(ds))
             paths.append(path)
         return paths, warnings
     if not data.spacing_is_regular():

@@ -14,12 +14,12 @@ import numpy as np
 import torch
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from pydicom.uid import generate_uid
 
 from generation.models import GenerationJob, SyntheticSlice
 from generation.pairing import PairGroup, SlicePair
 from generation.preprocessing import normalisation_rule, normalise_volume
 from generation.services.registry import GenerationError
+from imaging.dicom import generated_slice_uid
 from imaging.pixels import load_slice_pixels
 from imaging.services import NewSlice, add_slices, discard_pixels, write_slice_pixels
 from jobs.services import advance
@@ -136,7 +136,7 @@ def _commit(job: GenerationJob, batch: _Batch, report) -> None:
                         z_mm=pair.primary.z_mm,
                         axial_layer=pair.primary.axial_layer,
                         pixels=name,
-                        sop_instance_uid=synthetic_sop_instance_uid(batch.volume, index),
+                        sop_instance_uid=generated_slice_uid(batch.volume.uid, index),
                     )
                     for pair, index, name in zip(batch.pairs, batch.indices, names, strict=True)
                 ],
@@ -166,8 +166,3 @@ def _commit(job: GenerationJob, batch: _Batch, report) -> None:
         ) from None
     if report:
         report(job)
-
-
-def synthetic_sop_instance_uid(volume, index: int) -> str:
-    """A new UID for a generated slice, derived from its volume and index so re-exports keep it."""
-    return generate_uid(entropy_srcs=["blindread-synthetic-slice", str(volume.uid), str(index)])

@@ -8,6 +8,8 @@ import pydicom
 import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
+from pydicom.sr.codedict import codes
+from pydicom.uid import MRImageStorage
 
 from generation.models import GenerationJob
 from generation.services import generate_now, start_generation
@@ -17,7 +19,7 @@ from imaging.nifti import load_nifti
 from imaging.pixels import load_slice_pixels
 from imaging.services import import_images
 from jobs.models import JobStatus
-from tests.generation.factories import make_mri_dataset, register_small
+from tests.generation.factories import make_mri_dataset, register_small, small_multimodal
 
 pytestmark = pytest.mark.django_db
 
@@ -60,6 +62,33 @@ def test_the_dicom_series_is_derived_secondary_with_new_uids_naming_the_checkpoi
     assert datasets[0].SeriesInstanceUID not in mri_uids
 
 
+def test_each_synthetic_slice_names_the_mri_slices_it_was_made_from_and_how(media_root, tmp_path):
+    make_mri_dataset("MRI", {("p1", "t1_in"): Z, ("p1", "t1_out"): Z})
+    checkpoint = register_small("two", net=small_multimodal(2), inputs="t1_in,t1_out")
+    job = start_generation(checkpoint=checkpoint, mri_dataset=Dataset.objects.get(name="MRI"), enqueue=False)
+    generate_now(job, device="cpu")
+    volume = Volume.objects.get(dataset__kind="synthetic_ct")
+    paths, _ = export_volume(volume, fmt="dicom", outdir=tmp_path)
+    for path, output in zip(paths, volume.slices.order_by("index"), strict=True):
+        ds = pydicom.dcmread(path)
+        sources = Slice.objects.in_bulk(output.synthesis.source_slice_ids)
+        expected = [sources[i].sop_instance_uid for i in output.synthesis.source_slice_ids]
+        assert {source.volume.modality for source in sources.values()} == {"t1_in", "t1_out"}
+        assert [item.ReferencedSOPInstanceUID for item in ds.SourceImageSequence] == expected
+        for item in ds.SourceImageSequence:
+            assert item.ReferencedSOPClassUID == MRImageStorage
+            (purpose,) = item.PurposeOfReferenceCodeSequence
+            assert (purpose.CodeValue, purpose.CodingSchemeDesignator) == ("121322", "DCM")
+        (code,) = ds.DerivationCodeSequence
+        standard = codes.DCM.ImageProcessing
+        assert (code.CodeValue, code.CodingSchemeDesignator, code.CodeMeaning) == (
+            standard.value,
+            standard.scheme_designator,
+            standard.meaning,
+        )
+        assert ds.ImageType[0] == "DERIVED" and "two" in ds.DerivationDescription
+
+
 def test_the_exported_dicom_series_imports_back_as_the_same_synthetic_ct(synthetic, tmp_path):
     export_volume(synthetic, fmt="dicom", outdir=tmp_path / "export")
     report = import_images(path=tmp_path / "export", dataset_name="Round trip", kind="sct", contrast=True)
@@ -83,8 +112,6 @@ def test_the_nifti_file_reads_back_with_the_same_pixels_and_positions(synthetic,
 
 def test_a_nifti_of_unevenly_spaced_slices_comes_with_a_warning(media_root, tmp_path):
     make_mri_dataset("MRI", {("p1", "t1_in"): [0.0, 6.0, 12.0], ("p1", "t1_out"): [0.0, 6.0, 40.0]})
-    from tests.generation.factories import small_multimodal
-
     checkpoint = register_small("two", net=small_multimodal(2), inputs="t1_in,t1_out")
     job = start_generation(checkpoint=checkpoint, mri_dataset=Dataset.objects.get(name="MRI"), enqueue=False)
     generate_now(job, device="cpu")
@@ -122,7 +149,7 @@ def test_export_volume_command_writes_every_volume_of_a_dataset(synthetic, tmp_p
     [
         (["--format", "dicom", "--dataset", "nope"], "no dataset named 'nope'"),
         (["--format", "dicom", "--volume", "not-a-uid"], "no volume with uid or series key 'not-a-uid'"),
-        (["--format", "dicom", "--dataset", "MRI"], "which is not synthetic CT"),
+        (["--format", "dicom", "--dataset", "MRI"], "holds MRI, not CT (real or synthetic)"),
         (["--format", "png", "--dataset", "MRI"], "invalid choice: 'png'"),
         (
             ["--format", "nifti", "--dataset", "exported synthetic CT", "--patient", "zz"],

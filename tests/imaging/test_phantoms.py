@@ -1,5 +1,6 @@
 """Procedural phantoms: the CHAOS layout, valid DICOM, plausible HU and MR contrast, determinism, the command."""
 
+import hashlib
 from io import StringIO
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from imaging.phantoms import (
     MR_SLICE_MM,
     WATER_TISSUES,
     Tissue,
-    mr_slice,
+    mr_from_labels,
     patient_rng,
     phantom_anatomy,
     tissue_labels,
@@ -34,6 +35,76 @@ SERIES_FOLDERS = {
 }
 # Tissues whose signal is all water, so out-of-phase equals in-phase inside them (the liver holds some fat).
 PURE_WATER = (Tissue.MUSCLE, Tissue.SPLEEN, Tissue.KIDNEY_CORTEX, Tissue.KIDNEY_MEDULLA)
+
+# sha256 of the PixelData, and of the SOP/series/study/frame of reference UIDs, of every file of each series folder
+# (files in name order), as imaging/phantoms.py wrote them before it became a package: the same seed must keep
+# giving the same pixels and UIDs.
+PIXELS_AND_UIDS_BEFORE_THE_SPLIT = {
+    "CT/1/DICOM_anon": (
+        "f62c1afdbb4f180527d9a7b422e4fa5610f0c82a2a25448d63ce1b195749a026",
+        "1adac62a06a61759008b7d560b55c8a761a80e6ec87068cf96d88e202d9e7516",
+    ),
+    "CT/2/DICOM_anon": (
+        "9ee26a67059b36c092eda82f5818863c1f45180da1ce1ab82deba727588340d4",
+        "ace013f51bafc0187a4ece2cb1ea81bb86b142d6eaa75b7d11242efd3ea06e41",
+    ),
+    "CT_noncontrast/1/DICOM_anon": (
+        "8533878080a1cb0fa2fee988b2679229dfbce1c260c8e0ec58f6e47eb27ff101",
+        "6c9d1215f69684fabcc7f58237abf78dcbfbe6abfa489eff3f39effd70cf0710",
+    ),
+    "CT_noncontrast/2/DICOM_anon": (
+        "4fbfc33ae68de43d6fc0b7282d2f91436a6f8cb1a54e1993876fee084629c365",
+        "cfe26565c34a244436b6533621a9e581abba2e136dbfc02018e8300547b8e8d5",
+    ),
+    "MR/1/T1DUAL/DICOM_anon/InPhase": (
+        "bccd28bb69b45a796558759db59faa092d1d4810f16a45922ebd3998425a7305",
+        "1c5eea021e8943b308fced030c1423dc2ebd3800472c93679f3cb3dc91e557fe",
+    ),
+    "MR/1/T1DUAL/DICOM_anon/OutPhase": (
+        "b5e00e28e689559d4c1aa4654d84516012c0b94ac4fa2378036a3437df092085",
+        "17b0db023029b7f19d385a9bd36a28294840f1e10c5185b44ad7347e1d277dfd",
+    ),
+    "MR/1/T2SPIR/DICOM_anon": (
+        "cedc4fd25fe9a9da515d4e4420dc441e2da3f5ec5d49dd3943068f91e4cc949c",
+        "583ab9ae5f8f5c13edcaf900827eea1585d07eef608168b02744a0a109ccef22",
+    ),
+    "MR/2/T1DUAL/DICOM_anon/InPhase": (
+        "82a1a1cdb5138e78e7ca60f9bfee1ea3fbe6144ccd84aa22a690a5092cb73448",
+        "ddd7e25a76c1f3bb5331c01563bd354a22c72ef511e0b82aa59b0542feb0cad5",
+    ),
+    "MR/2/T1DUAL/DICOM_anon/OutPhase": (
+        "e838e21be417a0c97a435aacef1c096814c323e45f73e2d25620cae6df89ed65",
+        "c7245ab415c5f0bc84dc30132762f397f1f0b43ef92a3a8c5d99b59e21a89b5e",
+    ),
+    "MR/2/T2SPIR/DICOM_anon": (
+        "3567f4862b29818a8cf1e2b5384da6bf5a6f1d92dbd5d485bcb553cd17e1b3f5",
+        "f6f0edffb405bc2aef5361d6fa5df45d32d8ffc778cb2a20b3dcbaef4137463a",
+    ),
+}
+# One patient at odd matrices (97 CT, 45 MR) and few slices, seed 2024.
+ODD = {"ct_matrix": 97, "mr_matrix": 45, "ct_slices": 7, "mr_slices": 5}
+ODD_PIXELS_AND_UIDS_BEFORE_THE_SPLIT = {
+    "CT/1/DICOM_anon": (
+        "3c9ef2b84048c0f144d7f618a995c9803610074c2e79e8427db23880d97126fd",
+        "a7cceb32e83e68351bedcbea6eb503c2b8b180243d1d2df29f325ce952ae13b4",
+    ),
+    "CT_noncontrast/1/DICOM_anon": (
+        "0d010ece503d80e9ec8eecdab84b6e02943db3bfc92751ab066821d67dba8627",
+        "36fb43a7ba3e84f5fc490dbc00f3f6d25a330f1e940d82a1478b557243049f24",
+    ),
+    "MR/1/T1DUAL/DICOM_anon/InPhase": (
+        "cd9b417b0ff054ffb3ecc753e51754baa822025c0ec66e74b26eb3907faf1501",
+        "73d458158de0d0976a3b4331bd62296e8186980893ab8a695380281a039d7bd4",
+    ),
+    "MR/1/T1DUAL/DICOM_anon/OutPhase": (
+        "c0fdcc467634ae03a4f1e609026a52dbde4a857315d4a4cdf61d73401d6f0e94",
+        "349e77ca582d2565c886618deb9484d8e11032edaca40532e3526c8596c2dfb4",
+    ),
+    "MR/1/T2SPIR/DICOM_anon": (
+        "02322d0fdfee2bcc31a9aec81d23a5010eb7bf3b3b4ed97c374a22244b0ad478",
+        "d700d541d8a83ed8da1f20f5f609e5c0e96c120a228de51db5876c5a3cdcd8ff",
+    ),
+}
 
 
 @pytest.fixture(scope="module")
@@ -312,6 +383,24 @@ def test_the_same_seed_writes_byte_identical_files(phantoms, tmp_path):
         assert all(a.read_bytes() == b.read_bytes() for a, b in zip(first, again, strict=True)), kind
 
 
+def pixel_and_uid_hashes(outdir: Path) -> dict[str, tuple[str, str]]:
+    pixels, uids = {}, {}
+    for path in sorted(outdir.rglob("*.dcm")):
+        ds = pydicom.dcmread(path)
+        folder = path.relative_to(outdir).parent.as_posix()
+        pixels.setdefault(folder, hashlib.sha256()).update(ds.PixelData)
+        names = (ds.SOPInstanceUID, ds.SeriesInstanceUID, ds.StudyInstanceUID, ds.FrameOfReferenceUID)
+        uids.setdefault(folder, hashlib.sha256()).update("|".join(names).encode())
+    return {folder: (pixels[folder].hexdigest(), uids[folder].hexdigest()) for folder in pixels}
+
+
+def test_the_same_seed_gives_the_pixels_and_uids_it_gave_before_the_package_split(phantoms, tmp_path):
+    outdir, _ = phantoms
+    assert pixel_and_uid_hashes(outdir) == PIXELS_AND_UIDS_BEFORE_THE_SPLIT
+    write_phantoms(tmp_path, patients=1, seed=2024, **ODD)
+    assert pixel_and_uid_hashes(tmp_path) == ODD_PIXELS_AND_UIDS_BEFORE_THE_SPLIT
+
+
 def test_a_different_seed_gives_a_different_patient(phantoms, tmp_path):
     outdir, _ = phantoms
     write_phantoms(tmp_path, patients=1, seed=SEED + 1, **SMALL)
@@ -337,10 +426,11 @@ def test_rewriting_with_fewer_slices_leaves_no_stale_files(tmp_path):
     assert len(series_files(tmp_path, "t1_out")) == 3
 
 
-def test_mr_slice_rejects_an_unknown_sequence():
+def test_mr_signal_rejects_an_unknown_sequence():
     anatomy = phantom_anatomy(patient_rng(SEED, 1))
+    labels = tissue_labels(anatomy, 0.5, 32, 12.0)
     with pytest.raises(ValueError, match="unknown MR sequence"):
-        mr_slice(anatomy, 0.5, "flair", 32, 12.0, np.random.default_rng(0))
+        mr_from_labels(anatomy, labels, "flair", 12.0, np.random.default_rng(0))
 
 
 def test_progress_counts_every_file(tmp_path):

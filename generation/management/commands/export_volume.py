@@ -7,9 +7,9 @@ from imaging.selectors import volume_by_reference
 
 class Command(BaseCommand):
     help = (
-        "Export synthetic CT volumes as DICOM series (new UIDs, ImageType DERIVED\\SECONDARY, a "
-        "DerivationDescription naming the checkpoint) or NIfTI (.nii.gz): one volume (--volume) or every "
-        "volume of a synthetic dataset (--dataset, optionally --patient)."
+        "Export CT volumes, real or synthetic, as DICOM series (CT Image Storage, ImageType "
+        "DERIVED\\SECONDARY, a DerivationDescription naming the source or the checkpoint) or NIfTI (.nii.gz): "
+        "one volume (--volume) or every volume of a CT dataset (--dataset, optionally --patient)."
     )
 
     def add_arguments(self, parser):
@@ -17,7 +17,7 @@ class Command(BaseCommand):
         parser.add_argument("--format", required=True, choices=FORMATS)
         which = parser.add_mutually_exclusive_group(required=True)
         which.add_argument("--volume", help="Volume uid")
-        which.add_argument("--dataset", help="Synthetic CT dataset name")
+        which.add_argument("--dataset", help="CT dataset name (real or synthetic)")
         parser.add_argument("--patient", help="With --dataset: only this patient's volumes")
 
     def handle(self, *args, outdir, format, volume, dataset, patient, **options):

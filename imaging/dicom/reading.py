@@ -5,7 +5,6 @@ no pydicom or NumPy exception escapes for bad input.
 """
 
 import os.path
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,7 +12,8 @@ import pydicom
 from pydicom.errors import InvalidDicomError
 from pydicom.pixels import apply_modality_lut
 
-from imaging.volumes import HU_AIR, ImageError, Rejection, VolumeData, to_hu_int16
+from imaging.constants import HU_AIR
+from imaging.volumes import ImageError, Rejection, VolumeData, to_hu_int16
 
 DICOMDIR_SOP_CLASS = "1.2.840.10008.1.3.10"
 SUPPORTED_PHOTOMETRIC = {"MONOCHROME1", "MONOCHROME2"}
@@ -178,13 +178,6 @@ def _as_stored_int(value, ds: pydicom.Dataset) -> int:
         signed = int(ds.get("PixelRepresentation", 0)) == 1
         return int.from_bytes(value[:2], "little", signed=signed)
     return int(value)
-
-
-def group_series(headers: Iterable[DicomHeader]) -> dict[str, list[DicomHeader]]:
-    series: dict[str, list[DicomHeader]] = {}
-    for header in headers:
-        series.setdefault(header.series_uid, []).append(header)
-    return series
 
 
 def order_and_check_geometry(headers: list[DicomHeader], *, spacing_tolerance: float) -> list[DicomHeader]:
