@@ -306,7 +306,7 @@ def seed(workdir: Path, readers: int, per_side: int, matrix: int, base_url: str)
     from imaging.phantoms import write_phantoms
     from studies.models import Survey
     from studies.policy import DisplayPolicy
-    from studies.services import create_survey, do_create_invitations, do_open_survey, invitation_url
+    from studies.services import create_survey, do_audit_and_open, do_create_invitations, invitation_url
 
     settings.STUDIES_SITE_URL = base_url
     call_command("migrate", verbosity=0)
@@ -336,7 +336,7 @@ def seed(workdir: Path, readers: int, per_side: int, matrix: int, base_url: str)
         seed=1,
         policy=DisplayPolicy(matrix_size=matrix),
     ).survey
-    do_open_survey(survey=survey, actor=None)
+    do_audit_and_open(survey=survey, actor=None)
     assert Survey.objects.get(pk=survey.pk).is_open
     invitations = do_create_invitations(survey=survey, actor=None, count=readers)
     return [invitation_url(invitation) for invitation in invitations]

@@ -1,7 +1,8 @@
-"""The one progress endpoint of every job kind: /jobs/<app_label.Model>/<pk>/progress.json (staff only)."""
+"""The one progress endpoint of every job kind: /jobs/<app_label.Model>/<pk>/progress.json, for those who may view
+that kind of job (anyone else gets a 404)."""
 
 from django.apps import apps
-from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth.decorators import login_required
 from django.http import Http404, JsonResponse
 from django.views.decorators.http import require_GET
 
@@ -19,7 +20,7 @@ def job_model(label: str) -> type[Job]:
     return model
 
 
-@staff_member_required
+@login_required
 @require_GET
 def progress(request, label: str, pk: int):
     model = job_model(label)

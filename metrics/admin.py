@@ -5,7 +5,7 @@ from django.utils.html import format_html, format_html_join
 
 from jobs.admin import JobAdminMixin, start_job_view
 from metrics.forms import ComputeMetricsForm
-from metrics.models import DownloadLog, MetricResult, MetricsJob
+from metrics.models import DownloadLog, MetricResult, MetricsJob, ReportJob
 from metrics.services import MetricsArgumentError, create_metrics_job, requeue_metrics_job
 from metrics.vocabulary import AVERAGE_LAYER
 
@@ -131,4 +131,14 @@ class DownloadLogAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ReportJob)
+class ReportJobAdmin(JobAdminMixin, admin.ModelAdmin):
+    list_display = ["pk", "title", "status_badge", "progress", "answer_count", "finished_at", "created_by"]
+    list_filter = ["status"]
+    exclude = ["selection_key"]
+
+    def has_add_permission(self, request):
         return False

@@ -9,10 +9,12 @@ from imaging.constants import DatasetKind
 from imaging.selectors import datasets_of_kind
 from jobs.models import JobStatus
 from metrics.models import MetricResult
-from metrics.services import MetricsArgumentError, compute_now, create_metrics_job
+from metrics.selectors import stored_report, surveys_by_name
+from metrics.services import MetricsArgumentError, compute_now, create_metrics_job, report_now
 from studies.models import Survey
 
 DEMO_MAX_PER_LAYER = 10
+DEMO_REPORT_SURVEYS = [f"Demo survey {n} (closed)" for n in range(1, 5)]
 DEMO_SEED = 0
 
 
@@ -59,8 +61,21 @@ def build_demo(*, stdout) -> None:
         stdout.write(
             f"Metrics of {model.name!r}: {outcome}: {job.message if job.status == JobStatus.DONE else job.error}"
         )
+    _reports(stdout)
     site = settings.STUDIES_SITE_URL.rstrip("/")
     stdout.write(
         f"Reports of the demo surveys, with downloads (PDF, CSV, JSON): {site}{reverse('metrics:index')} "
         "(sign in as researcher / researcher-demo)."
     )
+
+
+def _reports(stdout) -> None:
+    """The stored reports of each closed demo survey and of the four together, so their pages open at once."""
+    closed = [survey for survey in surveys_by_name(DEMO_REPORT_SURVEYS)[0] if survey.is_closed]
+    selections = [[survey] for survey in closed] + ([closed] if len(closed) > 1 else [])
+    for surveys in selections:
+        stored = stored_report(surveys)
+        if stored is not None and not stored.is_stale:
+            continue
+        job = report_now(surveys=surveys)
+        stdout.write(f"Report of {', '.join(survey.name for survey in surveys)}: {job.message}.")

@@ -8,11 +8,10 @@ from datetime import UTC, datetime
 
 from django.utils.text import slugify
 
-from imaging.models import Dataset
 from metrics import selectors
-from metrics.exports import answers_csv, data_dictionary_csv, metrics_csv, stats_json
+from metrics.exports import answers_csv, data_dictionary_csv, metrics_csv
 from metrics.models import DownloadLog
-from metrics.pdf import report_pdf
+from metrics.services.reports import ReportUnavailable, artefact
 from studies.models import Survey
 
 What = DownloadLog.What
@@ -55,10 +54,11 @@ def _filename(what: str, surveys: Sequence[Survey], models: Sequence[str]) -> st
 
 
 def make_download(
-    what: str, surveys: Sequence[Survey] = (), models: Sequence[Dataset] | None = None
+    what: str, surveys: Sequence[Survey] = (), models: Sequence | None = None
 ) -> Download:
-    """Build one download. Answers, statistics and PDF need ``surveys``; the metrics CSV covers ``models``, else
-    the surveys' models, else every model with results; the data dictionary needs nothing."""
+    """Build one download. Answers, statistics and PDF need ``surveys`` (statistics and PDF are the stored
+    artefacts of their latest report job: ReportUnavailable when there is none); the metrics CSV covers ``models``,
+    else the surveys' models, else every model with results; the data dictionary needs nothing."""
     if what not in CONTENT_TYPES:
         raise ValueError(f"unknown download {what!r}")
     survey_names = tuple(survey.name for survey in surveys)
@@ -74,8 +74,12 @@ def make_download(
         model_names = tuple(sorted(model.name for model in models))
         content = metrics_csv(selectors.metric_rows(models))
     else:
-        report = selectors.report_for(surveys)
-        content = stats_json(report.to_dict()) if what == What.STATS_JSON else report_pdf(report)
+        stored = selectors.stored_report(surveys)
+        if stored is None:
+            raise ReportUnavailable(
+                "this report has not been computed yet: open its page and choose Compute the report"
+            )
+        content = artefact(stored.job, "stats_json" if what == What.STATS_JSON else "pdf")
     return Download(
         what=what,
         content=content,

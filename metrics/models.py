@@ -11,7 +11,7 @@ class MetricsJob(Job):
     """One computation of every metric for a model (a synthetic CT dataset) against a real CT dataset."""
 
     job_kind = "metrics"
-    runner = "metrics.services.run_metrics_job"
+    runner = "metrics.services.metric_jobs.run_metrics_job"
     progress_unit = "slices"
 
     model = models.ForeignKey(
@@ -131,3 +131,36 @@ class DownloadLog(models.Model):
     def __str__(self):
         who = self.user or "command line"
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.get_what_display()} by {who}"
+
+
+class ReportJob(Job):
+    """The statistics and the PDF of a selection of surveys, computed by a worker and kept as stored artefacts.
+
+    The report page and its downloads serve the latest finished job of their selection; the answers it was
+    computed from (`answer_count`, `revision_count`, `last_answer_at`) tell when it is out of date."""
+
+    job_kind = "report"
+    runner = "metrics.services.reports.run_report_job"
+    progress_unit = "steps"
+
+    survey_ids = models.JSONField(help_text="The surveys of the report, in the order shown.")
+    selection_key = models.CharField(max_length=64, db_index=True, help_text="sha256 of the survey ids.")
+    title = models.CharField(max_length=300, blank=True)
+    answer_count = models.PositiveIntegerField(default=0)
+    revision_count = models.PositiveIntegerField(default=0)
+    last_answer_at = models.DateTimeField(null=True, blank=True)
+    stats_json = models.CharField(
+        max_length=255, blank=True, help_text="Storage name of the statistics JSON."
+    )
+    stats_sha256 = models.CharField(max_length=64, blank=True)
+    pdf = models.CharField(max_length=255, blank=True, help_text="Storage name of the PDF.")
+    pdf_sha256 = models.CharField(max_length=64, blank=True)
+    page_html = models.CharField(
+        max_length=255, blank=True, help_text="Storage name of the report page's body."
+    )
+
+    class Meta(Job.Meta):
+        pass
+
+    def __str__(self):
+        return f"Report #{self.pk}: {self.title or self.survey_ids} ({self.status_label})"

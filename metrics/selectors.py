@@ -6,17 +6,20 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 
 from django.conf import settings
-from django.db.models import Count
+from django.db.models import Count, Max
 
 from imaging import selectors as images
+from jobs.models import JobStatus
 from metrics.exports import AnswerRow, MetricRow
-from metrics.models import MetricResult
-from metrics.report import SurveyInfo
+from metrics.models import MetricResult, ReportJob
+from metrics.report import SurveyInfo, build_report
 from metrics.vocabulary import AVERAGE_LAYER
 from studies import roles
-from studies.models import Answer, Survey
+from studies.models import Answer, AnswerRevision, Survey
 
 
 def metric_results(*, models: Iterable | None = None):
@@ -175,9 +178,74 @@ def answer_rows(surveys: Sequence[Survey]) -> list[AnswerRow]:
 
 def report_for(surveys: Sequence[Survey], *, title: str | None = None):
     """The report of ``surveys`` (in that order): their answers, statistics, and their models' metrics."""
-    from metrics.report import build_report
-
     models = {survey.model_dataset_id: survey.model_dataset for survey in surveys}
     return build_report(
         answer_rows(surveys), survey_infos(surveys), metric_rows(models.values()), title=title
     )
+
+
+# --- Stored reports ---------------------------------------------------------------------------------------------
+
+
+def selection_key(surveys: Sequence[Survey]) -> str:
+    """One key per selection of surveys, in the order shown."""
+    return hashlib.sha256(",".join(str(survey.pk) for survey in surveys).encode()).hexdigest()
+
+
+def surveys_by_ids(ids: Sequence[int]) -> list[Survey]:
+    """The surveys with these ids, in that order (those that no longer exist left out)."""
+    found = {survey.pk: survey for survey in reportable_surveys().filter(pk__in=list(ids))}
+    return [found[pk] for pk in ids if pk in found]
+
+
+@dataclass(frozen=True)
+class AnswerFingerprint:
+    """What a report's statistics were computed from: current answers, every submission, the latest one."""
+
+    answers: int
+    revisions: int
+    last_answer_at: datetime | None
+
+
+def answer_fingerprint(surveys: Sequence[Survey]) -> AnswerFingerprint:
+    answers = Answer.objects.filter(item__survey__in=list(surveys))
+    revisions = AnswerRevision.objects.filter(answer__item__survey__in=list(surveys))
+    last = revisions.aggregate(last=Max("created_at"))["last"]
+    return AnswerFingerprint(answers=answers.count(), revisions=revisions.count(), last_answer_at=last)
+
+
+@dataclass(frozen=True)
+class StoredReport:
+    """The latest computed report of a selection, and how the answers changed since it was computed."""
+
+    job: ReportJob
+    new_answers: int
+    new_revisions: int
+
+    @property
+    def is_stale(self) -> bool:
+        return bool(self.new_answers or self.new_revisions)
+
+
+def stored_report(surveys: Sequence[Survey]) -> StoredReport | None:
+    job = (
+        ReportJob.objects.filter(selection_key=selection_key(surveys), status=JobStatus.DONE)
+        .order_by("-finished_at", "-id")
+        .first()
+    )
+    if job is None:
+        return None
+    now = answer_fingerprint(surveys)
+    return StoredReport(
+        job=job,
+        new_answers=max(now.answers - job.answer_count, 0),
+        new_revisions=max(now.revisions - job.revision_count, 0),
+    )
+
+
+def active_report_job(surveys: Sequence[Survey]) -> ReportJob | None:
+    """A report job of the selection that is queued or running (and not stale), if any."""
+    jobs = ReportJob.objects.filter(
+        selection_key=selection_key(surveys), status__in=[JobStatus.QUEUED, JobStatus.RUNNING]
+    ).order_by("-created_at")
+    return next((job for job in jobs if not job.is_stale), None)

@@ -7,6 +7,7 @@ app_name = "metrics"
 urlpatterns = [
     path("", views.index, name="index"),
     path("surveys/", views.report, name="report"),
+    path("surveys/compute/", views.compute_report, name="compute_report"),
     path("models/", views.models, name="models"),
     path("download/answers.csv", views.download_answers, name="answers_csv"),
     path("download/data-dictionary.csv", views.download_dictionary, name="data_dictionary"),

@@ -8,15 +8,17 @@ from functools import wraps
 
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
 
-from imaging.models import Dataset
-from metrics import figures, selectors
+from imaging.constants import DatasetKind
+from imaging.selectors import datasets_of_kind
+from jobs.services import status_line
+from metrics import selectors
 from metrics.downloads import What, make_download
-from metrics.report import HYPOTHESES_IN_WORDS, TABLE2_TITLE, TABLE3_MARKS, TABLE3_TITLE, table2_variants
-from metrics.services import record_download
-from metrics.vocabulary import METRICS
+from metrics.report_page import metric_figures
+from metrics.services import ReportUnavailable, artefact, record_download, request_report
 
 
 def researcher_page(view):
@@ -54,7 +56,7 @@ def _chosen_models(request):
     names = [name for name in request.GET.getlist("model") if name.strip()]
     if not names:
         return None, None
-    models = list(Dataset.objects.filter(kind=Dataset.Kind.SYNTHETIC_CT, name__in=names).order_by("name"))
+    models = list(datasets_of_kind(DatasetKind.SYNTHETIC_CT, names=names))
     unknown = sorted(set(names) - {model.name for model in models})
     if unknown:
         return None, _problem(request, f"Unknown model: {', '.join(repr(name) for name in unknown)}.", 404)
@@ -72,34 +74,34 @@ def index(request):
 
 @researcher_page
 def report(request):
+    """The stored report of the chosen surveys (computed by a report job), with how fresh it is."""
     surveys, problem = _chosen_surveys(request)
     if problem:
         return problem
-    content = selectors.report_for(surveys)
+    stored = selectors.stored_report(surveys)
+    active = selectors.active_report_job(surveys)
     context = {
-        "report": content,
+        "title": stored.job.title if stored else f"Report of {', '.join(survey.name for survey in surveys)}",
+        "stored": stored,
+        "body": artefact(stored.job, "page_html").decode() if stored else "",
+        "active": active,
+        "active_url": reverse("jobs:progress", args=[active.label(), active.pk]) if active else "",
+        "active_line": status_line(active) if active else "",
         "query": request.GET.urlencode(),
-        "hypotheses": HYPOTHESES_IN_WORDS,
-        "table2_title": TABLE2_TITLE,
-        "table2_variants": table2_variants(content),
-        "table3_title": TABLE3_TITLE,
-        "table3_marks": TABLE3_MARKS,
-        "figures": {
-            "accuracy": figures.svg_text(figures.accuracy_figure(content)),
-            "confusion": figures.svg_text(figures.confusion_figure(content)),
-            "layers": figures.svg_text(figures.layer_accuracy_figure(content)),
-        },
-        "metric_figures": _metric_figures(content.metric_rows),
     }
     return render(request, "metrics/report.html", context)
 
 
-def _metric_figures(rows) -> list[str]:
-    """The layer-wise curves of every metric (the paper's Figs. 5-7) and the mean spectra (Fig. 8), as SVG."""
-    if not rows:
-        return []
-    curves = figures.metric_curves_figure(rows, METRICS, figures.LAYERWISE_TITLE, columns=2)
-    return [figures.svg_text(curves), figures.svg_text(figures.spectra_figure(rows))]
+@require_POST
+def compute_report(request):
+    """Queue the report of the chosen surveys (?survey=...) and go back to its page."""
+    if not request.user.is_authenticated or not selectors.can_read_reports(request.user):
+        return _problem(request, "Reports are for researchers; this account is not one.", 403)
+    surveys, problem = _chosen_surveys(request)
+    if problem:
+        return problem
+    request_report(surveys=surveys, actor=request.user)
+    return redirect(f"{reverse('metrics:report')}?{request.GET.urlencode()}")
 
 
 @researcher_page
@@ -112,7 +114,7 @@ def models(request):
         "rows": [row for row in rows if row.is_average],
         "model_names": sorted({row.model for row in rows}),
         "query": request.GET.urlencode(),
-        "metric_figures": _metric_figures(rows),
+        "metric_figures": metric_figures(rows),
         "unavailable": sorted(
             {
                 row.note
@@ -125,7 +127,10 @@ def models(request):
 
 
 def _download(request, what: str, *, surveys=(), models=None) -> HttpResponse:
-    download = make_download(what, surveys, models)
+    try:
+        download = make_download(what, surveys, models)
+    except ReportUnavailable as exc:
+        return _problem(request, str(exc), 404)
     record_download(
         user=request.user,
         what=what,

@@ -14,16 +14,25 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from imaging.rendering import png_bytes, window_to_uint8
+from jobs.admin import JobAdminMixin
 from studies import roles
 from studies.forms import InvitationsForm, SurveyCreateForm, SurveyDraftForm
-from studies.models import Answer, AnswerRevision, Assignment, Invitation, Item, ReaderProfile, Survey
+from studies.models import (
+    Answer,
+    AnswerRevision,
+    Assignment,
+    BlindingAudit,
+    Invitation,
+    Item,
+    ReaderProfile,
+    Survey,
+)
 from studies.rendering import decode_payload
 from studies.selectors import survey_progress, surveys_with_counts
 from studies.services import (
     READER_SETTINGS,
     StudyError,
     create_survey,
-    do_audit_survey,
     do_change_survey_settings,
     do_close_survey,
     do_create_invitations,
@@ -31,6 +40,7 @@ from studies.services import (
     do_revoke_invitation,
     do_send_reminder,
     invitation_url,
+    request_blinding_audit,
 )
 
 
@@ -202,7 +212,7 @@ class SurveyAdmin(admin.ModelAdmin):
 
     # Status changes -------------------------------------------------------------------------------------
 
-    @admin.action(description="Open the selected surveys (runs the blinding audit)")
+    @admin.action(description="Open the selected surveys (each needs a passing blinding audit of its items)")
     def open_surveys(self, request, queryset):
         _require_admin(request)
         for survey in queryset:
@@ -218,24 +228,36 @@ class SurveyAdmin(admin.ModelAdmin):
             except StudyError as exc:
                 self.message_user(request, str(exc), messages.ERROR)
 
-    @admin.action(description="Run the blinding audit on the selected surveys")
+    @admin.action(description="Run the blinding audit on the selected surveys (a job each)")
     def audit_surveys(self, request, queryset):
         _require_admin(request)
         for survey in queryset:
-            report = do_audit_survey(survey=survey, actor=request.user)
-            if report.passed:
-                self.message_user(request, f"Blinding audit of {survey.name!r} passed.")
-            else:
-                self.message_user(
-                    request,
-                    f"Blinding audit of {survey.name!r} failed: {'; '.join(map(str, report.findings[:3]))}",
-                    messages.ERROR,
-                )
+            self._audit(request, survey, open_when_passed=False)
+
+    def _audit(self, request, survey, *, open_when_passed: bool):
+        try:
+            job = request_blinding_audit(survey=survey, actor=request.user, open_when_passed=open_when_passed)
+        except StudyError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return None
+        then = " and opens the survey if it passes" if open_when_passed else ""
+        url = reverse("admin:studies_blindingaudit_change", args=[job.pk])
+        self.message_user(
+            request,
+            format_html(
+                'Blinding audit of {} queued (job <a href="{}">#{}</a>); a worker reads every item{}.',
+                repr(survey.name),
+                url,
+                job.pk,
+                then,
+            ),
+        )
+        return job
 
     def _open(self, request, survey):
         try:
             do_open_survey(survey=survey, actor=request.user)
-            self.message_user(request, f"Survey {survey.name!r} passed the blinding audit and is open.")
+            self.message_user(request, f"Survey {survey.name!r} is open (its blinding audit passed).")
         except StudyError as exc:
             self.message_user(request, str(exc), messages.ERROR)
 
@@ -245,6 +267,9 @@ class SurveyAdmin(admin.ModelAdmin):
             path("<int:pk>/open/", wrap(self.open_view), name="studies_survey_open"),
             path("<int:pk>/close/", wrap(self.close_view), name="studies_survey_close"),
             path("<int:pk>/audit/", wrap(self.audit_view), name="studies_survey_audit"),
+            path(
+                "<int:pk>/audit-and-open/", wrap(self.audit_and_open_view), name="studies_survey_audit_open"
+            ),
             path("<int:pk>/invite/", wrap(self.invite_view), name="studies_survey_invite"),
             path("<int:pk>/progress/", wrap(self.progress_view), name="studies_survey_progress"),
             path(
@@ -283,7 +308,14 @@ class SurveyAdmin(admin.ModelAdmin):
         survey = self._survey_to_change(request, pk)
         if survey is None:
             return HttpResponse(status=405)
-        self.audit_surveys(request, Survey.objects.filter(pk=survey.pk))
+        self._audit(request, survey, open_when_passed=False)
+        return self._change_url(survey)
+
+    def audit_and_open_view(self, request, pk):
+        survey = self._survey_to_change(request, pk)
+        if survey is None:
+            return HttpResponse(status=405)
+        self._audit(request, survey, open_when_passed=True)
         return self._change_url(survey)
 
     def invite_view(self, request, pk):
@@ -512,3 +544,19 @@ class InvitationAdmin(ReadOnlyAdmin):
 class ReaderProfileAdmin(ReadOnlyAdmin):
     list_display = ["user", "specialty", "years_of_experience", "updated_at"]
     list_filter = ["specialty"]
+
+
+@admin.register(BlindingAudit)
+class BlindingAuditAdmin(JobAdminMixin, admin.ModelAdmin):
+    list_display = ["pk", "survey", "status_badge", "progress", "passed", "created_at", "created_by"]
+    list_filter = ["status", "passed", "survey"]
+    list_select_related = ["survey", "created_by"]
+    exclude = ["report"]
+    extra_readonly_fields = ["audit_report"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.display(description="Report")
+    def audit_report(self, obj):
+        return format_html('<pre class="blinding-audit">{}</pre>', obj.report) if obj.report else "not yet"

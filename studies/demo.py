@@ -17,9 +17,9 @@ from studies.services import (
     assignment_url,
     create_survey,
     do_accept_invitation,
+    do_audit_and_open,
     do_close_survey,
     do_create_invitations,
-    do_open_survey,
     do_rename_survey,
     ensure_study_groups,
     invitation_url,
@@ -140,7 +140,7 @@ def _open_survey(models: list[Dataset], stdout) -> None:
     if survey is None:
         return
     if survey.is_draft:
-        do_open_survey(survey=survey, actor=None)
+        do_audit_and_open(survey=survey, actor=None)
     if survey.is_closed:
         return
     reader = get_user_model().objects.get(username="reader")
@@ -165,7 +165,7 @@ def _closed_survey(name: str, model: Dataset, readers: int, skill: float, seed: 
     if survey is None or survey.is_closed:
         return
     if survey.is_draft:
-        do_open_survey(survey=survey, actor=None)
+        do_audit_and_open(survey=survey, actor=None)
     missing = readers - survey.assignments.count()
     if missing > 0:
         simulate_readers(survey, missing, seed=seed, skill=skill)

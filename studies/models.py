@@ -14,7 +14,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from imaging.models import Dataset, Slice
+from jobs.models import Job
 from studies.policy import DisplayPolicy, PolicyError
 
 # Length of every opaque id (secrets.token_urlsafe(16) always gives 22 characters): equal lengths leak nothing.
@@ -69,7 +69,7 @@ class Survey(models.Model):
 
     name = models.CharField(max_length=128, unique=True)
     model_dataset = models.ForeignKey(
-        Dataset,
+        "imaging.Dataset",
         on_delete=models.PROTECT,
         related_name="surveys_as_model",
         help_text="The model under test: a synthetic CT dataset.",
@@ -78,7 +78,7 @@ class Survey(models.Model):
         max_length=64, help_text="Short name of the model for reports (never shown to readers)."
     )
     real_dataset = models.ForeignKey(
-        Dataset,
+        "imaging.Dataset",
         on_delete=models.PROTECT,
         related_name="surveys_as_real",
         help_text="Real CT of the same contrast kind as the model's output.",
@@ -117,6 +117,9 @@ class Survey(models.Model):
     last_audit_at = models.DateTimeField(null=True, blank=True)
     last_audit_passed = models.BooleanField(null=True, blank=True)
     last_audit_report = models.TextField(blank=True)
+    last_audit_fingerprint = models.CharField(
+        max_length=64, blank=True, help_text="What the last blinding audit saw (see rendering_fingerprint)."
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -177,7 +180,7 @@ class Item(models.Model):
     public_id = models.CharField(
         max_length=OPAQUE_ID_LENGTH, unique=True, default=new_opaque_id, editable=False
     )
-    slice = models.ForeignKey(Slice, on_delete=models.PROTECT, related_name="survey_items")
+    slice = models.ForeignKey("imaging.Slice", on_delete=models.PROTECT, related_name="survey_items")
     truth = models.CharField(max_length=9, choices=Truth.choices)
     axial_layer = models.PositiveSmallIntegerField(help_text="The slice's axial layer when it was selected.")
     payload = models.CharField(max_length=255, blank=True, help_text="Storage name of the rendered pixels.")
@@ -288,6 +291,10 @@ class Assignment(models.Model):
     completed_at = models.DateTimeField(null=True, blank=True, help_text="When the reader confirmed the end.")
     last_reminded_at = models.DateTimeField(null=True, blank=True)
     reminder_count = models.PositiveSmallIntegerField(default=0)
+    is_audit = models.BooleanField(
+        default=False,
+        help_text="The blinding audit's throwaway reader: reads any survey as if it were open (never stored).",
+    )
 
     class Meta:
         ordering = ["survey", "created_at", "id"]
@@ -301,6 +308,12 @@ class Assignment(models.Model):
     @property
     def total(self) -> int:
         return len(self.item_order)
+
+    @property
+    def survey_is_answerable(self) -> bool:
+        """Open to this reader: an open survey, or any survey to the blinding audit, which reads it as readers
+        would without changing the survey (its assignment is rolled back)."""
+        return self.survey.is_open or self.is_audit
 
 
 class Choice(models.TextChoices):
@@ -384,3 +397,26 @@ class AnswerRevision(AnswerFields):
 
     def __str__(self):
         return f"{self.answer} (revision {self.revision})"
+
+
+class BlindingAudit(Job):
+    """One run of the blinding audit on a survey (studies.blinding), as a job on the default queue.
+
+    `fingerprint` says which rendering it audited; only a passing audit of the survey's current rendering lets
+    the survey open. With `open_when_passed`, a passing audit opens the survey at once."""
+
+    job_kind = "blinding_audit"
+    runner = "studies.services.audits.run_blinding_audit"
+    progress_unit = "items"
+
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="blinding_audits")
+    open_when_passed = models.BooleanField(default=False)
+    fingerprint = models.CharField(max_length=64, blank=True)
+    passed = models.BooleanField(null=True, blank=True)
+    report = models.TextField(blank=True)
+
+    class Meta(Job.Meta):
+        pass
+
+    def __str__(self):
+        return f"Blinding audit #{self.pk} of {self.survey} ({self.status_label})"

@@ -1,5 +1,7 @@
 """Reads for reader studies: what a reader may reach, where they are, and how far every reader has got."""
 
+import hashlib
+import json
 from dataclasses import dataclass
 
 import numpy as np
@@ -115,3 +117,18 @@ def rendered_pixels(slice_: Slice, policy: DisplayPolicy) -> tuple[np.ndarray, D
     """A source slice as readers would see it under the policy, and where its displayed square came from."""
     pixels, spacing = source_pixels(slice_)
     return render_with_geometry(pixels, policy=policy, **spacing)
+
+
+def rendering_fingerprint(survey: Survey) -> str:
+    """What a blinding audit of the survey sees, as one sha256: the display policy, what readers are told, and every
+    item (id, truth, layer and payload checksum). Any change to these makes an earlier audit stale."""
+    items = sorted(survey.items.values_list("public_id", "truth", "axial_layer", "payload_sha256"))
+    policy = survey.display_policy.to_dict() if survey.display_policy is not None else None
+    content = {
+        "policy": policy,
+        "reader_title": survey.reader_title,
+        "instructions": survey.instructions,
+        "allow_going_back": survey.allow_going_back,
+        "items": items,
+    }
+    return hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()

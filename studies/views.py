@@ -213,11 +213,11 @@ def _status_page(request, assignment):
     survey = assignment.survey
     if assignment.completed_at:
         return redirect("studies:thanks", assignment.key)
+    if assignment.survey_is_answerable:
+        return None
     if survey.is_draft:
         return render(request, "studies/not_open.html", {"assignment": assignment})
-    if survey.is_closed:
-        return render(request, "studies/closed.html", {"assignment": assignment})
-    return None
+    return render(request, "studies/closed.html", {"assignment": assignment})
 
 
 @login_required
@@ -333,7 +333,7 @@ def item_pixels(request, key, item_id):
     """The item's pre-rendered pixels: raw little-endian int16, identical headers for every item."""
     assignment = _own_assignment(request, key)
     item = item_in_assignment(assignment, item_id)
-    if item is None or not assignment.survey.is_open:
+    if item is None or not assignment.survey_is_answerable:
         raise Http404
     with default_storage.open(item.payload, "rb") as handle:
         payload = handle.read()

@@ -72,3 +72,21 @@ def pytest_runtest_call(item):
 def pytest_report_header(config):
     engine = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
     return f"blindread: database {engine}, broker {settings.CELERY_BROKER_URL.split('://')[0]}"
+
+
+@pytest.fixture
+def jobs_inline(monkeypatch, django_capture_on_commit_callbacks):
+    """Jobs queued inside the block run at once in this process when their transaction commits, as a worker
+    would run them (for tests that are not about the queue itself)."""
+    from contextlib import contextmanager
+
+    from jobs import services
+
+    monkeypatch.setattr(services, "_send", lambda label, pk, queue: services.execute(label, pk))
+
+    @contextmanager
+    def running():
+        with django_capture_on_commit_callbacks(execute=True) as callbacks:
+            yield callbacks
+
+    return running

@@ -4,7 +4,7 @@ import pytest
 from django.contrib.auth.models import Group
 
 from imaging.models import Dataset
-from metrics.services import compute_now, create_metrics_job
+from metrics.services import compute_now, create_metrics_job, report_now
 from tests.metrics.factories import make_ct_dataset, stand_in_extractor
 from tests.metrics.study_factory import make_survey
 
@@ -23,6 +23,15 @@ def study(db):
     job = create_metrics_job(model_name="Model A", real_dataset_name="Real CT", queue=False)
     compute_now(job, extractor_loader=stand_in_extractor)
     return first, second
+
+
+@pytest.fixture
+def reports(study):
+    """The study with its reports computed (as report jobs): each survey alone and both together."""
+    first, second = study
+    for selection in ([first], [second], [first, second]):
+        report_now(surveys=selection)
+    return study
 
 
 @pytest.fixture

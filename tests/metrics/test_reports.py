@@ -15,6 +15,7 @@ from metrics.layerwise import METRICS
 from metrics.models import DownloadLog, MetricResult
 from metrics.report import TABLE2_TITLE, TABLE3_TITLE
 from metrics.selectors import reader_pseudonym
+from metrics.services import report_now
 from studies.models import Answer
 from tests.metrics.pdf_text import pdf_text
 from tests.metrics.study_factory import make_survey
@@ -52,7 +53,7 @@ def test_readers_are_refused(client, study, reader, name):
 
 
 @pytest.mark.parametrize("name", ["metrics:index", "metrics:report", "metrics:models", *DOWNLOADS])
-def test_researchers_get_the_pages_and_downloads(client, study, researcher, name):
+def test_researchers_get_the_pages_and_downloads(client, reports, researcher, name):
     client.force_login(researcher)
     response = client.get(url(name, "Survey 1"))
     assert response.status_code == 200
@@ -125,7 +126,7 @@ def test_the_data_dictionary_describes_every_column_of_both_csv_files(client, st
 # --- stats JSON, metrics CSV, PDF ------------------------------------------------------------------------------
 
 
-def test_the_stats_json_holds_the_study_report_of_the_chosen_surveys(client, study, researcher):
+def test_the_stats_json_holds_the_study_report_of_the_chosen_surveys(client, reports, researcher):
     client.force_login(researcher)
     response = client.get(url("metrics:stats_json", "Survey 1", "Survey 2"))
     assert response["Content-Type"] == "application/json"
@@ -157,7 +158,7 @@ def test_the_metrics_csv_holds_every_stored_result_of_the_surveys_models(client,
 
 
 def test_the_pdf_has_table_2_and_table_3_filled_in_with_the_hypotheses_stated_correctly(
-    client, study, researcher
+    client, reports, researcher
 ):
     client.force_login(researcher)
     response = client.get(url("metrics:report_pdf", "Survey 1", "Survey 2"))
@@ -180,7 +181,7 @@ def test_the_pdf_has_table_2_and_table_3_filled_in_with_the_hypotheses_stated_co
     assert "Readers' reasons, grouped by item" in text
 
 
-def test_the_report_page_shows_both_tables_the_figures_and_the_downloads(client, study, researcher):
+def test_the_report_page_shows_both_tables_the_figures_and_the_downloads(client, reports, researcher):
     client.force_login(researcher)
     page = client.get(url("metrics:report", "Survey 1", "Survey 2")).content.decode()
     assert TABLE2_TITLE in page and TABLE3_TITLE in page
@@ -203,7 +204,7 @@ def test_the_models_page_compares_the_models_with_results(client, study, researc
 # --- logging and garbage ---------------------------------------------------------------------------------------
 
 
-def test_every_download_is_logged_with_who_what_and_when(client, study, researcher):
+def test_every_download_is_logged_with_who_what_and_when(client, reports, researcher):
     client.force_login(researcher)
     client.get(url("metrics:report_pdf", "Survey 2"))
     client.get(reverse("metrics:data_dictionary"))
@@ -244,7 +245,10 @@ def test_an_unknown_model_gets_a_404(client, study, researcher):
 
 def test_a_survey_without_answers_still_reports(client, study, researcher):
     model = Dataset.objects.get(name="Model B")
-    make_survey("Empty", model=model, real=Dataset.objects.get(name="Real CT"), readers=0, status="open")
+    empty = make_survey(
+        "Empty", model=model, real=Dataset.objects.get(name="Real CT"), readers=0, status="open"
+    )
+    report_now(surveys=[empty])
     client.force_login(researcher)
     response = client.get(url("metrics:report_pdf", "Empty"))
     assert response.status_code == 200 and response.content.startswith(b"%PDF")

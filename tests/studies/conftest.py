@@ -14,7 +14,7 @@ from imaging.services import store_volume
 from imaging.volumes import VolumeData
 from studies.models import Survey
 from studies.policy import DisplayPolicy
-from studies.services import create_survey, do_accept_invitation, do_create_invitations, do_open_survey
+from studies.services import create_survey, do_accept_invitation, do_audit_and_open, do_create_invitations
 
 SMALL = {"matrix_size": 64}
 POLICY_NAMES = {f.name for f in dataclasses.fields(DisplayPolicy)}
@@ -117,7 +117,7 @@ def make_survey(pools):
             **options,
         ).survey
         if open_it == "audited":
-            do_open_survey(survey=survey, actor=None)
+            do_audit_and_open(survey=survey, actor=None)
         elif open_it:
             # A shortcut for tests about what happens after opening; opening itself (through the blinding
             # audit) is tested with open_it="audited" and in test_surveys.py.

@@ -7,7 +7,7 @@ from django.core import mail
 from django.test import Client
 from django.urls import reverse
 
-from studies.models import Invitation, Survey
+from studies.models import BlindingAudit, Invitation, Survey
 from studies.selectors import item_at
 from studies.services import do_submit_answer, parse_answer_input
 from tests.studies.conftest import answer_body
@@ -79,29 +79,51 @@ def test_the_add_form_refuses_garbage_with_a_clear_error(admin_client, pools, ov
     assert not Survey.objects.exists()
 
 
-def test_opening_from_the_admin_runs_the_audit(admin_client, make_survey):
+def test_audit_and_open_from_the_admin_queues_an_audit_job_that_opens_the_survey(
+    admin_client, make_survey, jobs_inline
+):
     survey = make_survey()
-    response = admin_client.post(reverse("admin:studies_survey_open", args=[survey.pk]))
-    assert response.status_code == 302
+    with jobs_inline():
+        response = admin_client.post(
+            reverse("admin:studies_survey_audit_open", args=[survey.pk]), follow=True
+        )
     survey.refresh_from_db()
     assert survey.status == "open" and survey.last_audit_passed
+    audit = BlindingAudit.objects.get(survey=survey)
+    assert audit.status == "done" and audit.message == "blinding audit passed; the survey is open"
+    assert "Blinding audit of &#x27;" in response.content.decode()
+    page = admin_client.get(reverse("admin:studies_blindingaudit_change", args=[audit.pk])).content.decode()
+    assert "PASS scale" in page and 'data-testid="job-status-line"' in page
 
 
-def test_a_survey_that_fails_the_audit_cannot_be_opened_from_the_admin(admin_client, make_survey):
-    survey = make_survey(reader_title=f"Please rate {'Model X output'}")
+def test_opening_from_the_admin_without_a_current_audit_is_refused(admin_client, make_survey):
+    survey = make_survey()
     response = admin_client.post(reverse("admin:studies_survey_open", args=[survey.pk]), follow=True)
     survey.refresh_from_db()
     assert survey.status == "draft"
-    assert "stays a draft: the blinding audit found" in response.content.decode()
+    assert "run the blinding audit of its current items first" in response.content.decode()
 
 
-def test_the_open_action_of_the_list_opens_only_what_passes(admin_client, make_survey):
+def test_a_survey_that_fails_the_audit_cannot_be_opened_from_the_admin(
+    admin_client, make_survey, jobs_inline
+):
+    survey = make_survey(reader_title=f"Please rate {'Model X output'}")
+    with jobs_inline():
+        admin_client.post(reverse("admin:studies_survey_audit_open", args=[survey.pk]))
+    response = admin_client.post(reverse("admin:studies_survey_open", args=[survey.pk]), follow=True)
+    survey.refresh_from_db()
+    assert survey.status == "draft" and survey.last_audit_passed is False
+    assert "stays a draft: the blinding audit found 1 leak(s)" in response.content.decode()
+    assert BlindingAudit.objects.get(survey=survey).message == "blinding audit failed: 1 leak(s)"
+
+
+def test_the_audit_and_open_actions_of_the_list_open_only_what_passes(admin_client, make_survey, jobs_inline):
     good = make_survey()
     bad = make_survey(reader_title="About Model X output")
-    admin_client.post(
-        reverse("admin:studies_survey_changelist"),
-        {"action": "open_surveys", "_selected_action": [good.pk, bad.pk]},
-    )
+    changelist = reverse("admin:studies_survey_changelist")
+    with jobs_inline():
+        admin_client.post(changelist, {"action": "audit_surveys", "_selected_action": [good.pk, bad.pk]})
+    admin_client.post(changelist, {"action": "open_surveys", "_selected_action": [good.pk, bad.pk]})
     good.refresh_from_db()
     bad.refresh_from_db()
     assert (good.status, bad.status) == ("open", "draft")

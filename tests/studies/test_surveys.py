@@ -9,9 +9,12 @@ from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 
 from audit.models import AuditEvent
-from studies.models import Answer, Item, Survey
+from studies.models import Answer, BlindingAudit, Item, Survey
+from studies.selectors import rendering_fingerprint
 from studies.services import (
     StudyError,
+    do_audit_and_open,
+    do_audit_survey,
     do_change_survey_settings,
     do_close_survey,
     do_open_survey,
@@ -39,11 +42,18 @@ def test_item_ids_are_opaque_random_strings_not_primary_keys(make_survey):
     assert all(len(i) == 22 and not i.isdigit() for i in ids)
 
 
-def test_opening_runs_the_audit_and_records_it(make_survey):
+def test_opening_needs_a_passing_audit_of_the_current_items_and_records_both(make_survey):
     survey = make_survey()
-    report = do_open_survey(survey=survey, actor=None)
-    survey.refresh_from_db()
+    with pytest.raises(StudyError, match="run the blinding audit of its current items first"):
+        do_open_survey(survey=survey, actor=None)
+    report = do_audit_survey(survey=survey, actor=None)
     assert report.passed
+    survey.refresh_from_db()
+    assert survey.status == Survey.Status.DRAFT  # auditing changes nothing
+    audit = BlindingAudit.objects.get(survey=survey)
+    assert (audit.status, audit.passed, audit.fingerprint) == ("done", True, rendering_fingerprint(survey))
+    do_open_survey(survey=survey, actor=None)
+    survey.refresh_from_db()
     assert survey.status == Survey.Status.OPEN
     assert survey.opened_at is not None
     assert survey.last_audit_passed is True
@@ -57,8 +67,8 @@ def test_a_survey_that_fails_the_audit_stays_a_draft(make_survey):
     item = survey.items.filter(truth="synthetic").first()
     default_storage.delete(item.payload)
     default_storage.save(item.payload, __import__("io").BytesIO(b"\0" * 100))
-    with pytest.raises(StudyError, match="stays a draft: the blinding audit found"):
-        do_open_survey(survey=survey, actor=None)
+    with pytest.raises(StudyError, match="stays a draft: the blinding audit found [1-9]\\d* leak"):
+        do_audit_and_open(survey=survey, actor=None)
     survey.refresh_from_db()
     assert survey.status == Survey.Status.DRAFT
     assert survey.last_audit_passed is False
@@ -144,3 +154,49 @@ def test_the_database_refuses_an_unknown_truth(make_survey):
     survey = make_survey()
     with pytest.raises(IntegrityError), transaction.atomic():
         Item.objects.filter(pk=survey.items.first().pk).update(truth="maybe")
+
+
+def test_a_passing_audit_goes_stale_when_what_readers_see_changes(make_survey):
+    survey = make_survey()
+    do_audit_survey(survey=survey, actor=None)
+    do_change_survey_settings(survey=survey, actor=None, reader_title="Another title")
+    with pytest.raises(StudyError, match="run the blinding audit of its current items first"):
+        do_open_survey(survey=survey, actor=None)
+    item = survey.items.first()
+    Item.objects.filter(pk=item.pk).update(payload_sha256="0" * 64)
+    do_audit_survey(survey=survey, actor=None)  # fails on the changed checksum, and says so
+    survey.refresh_from_db()
+    assert (
+        survey.last_audit_fingerprint == rendering_fingerprint(survey) and survey.last_audit_passed is False
+    )
+    with pytest.raises(StudyError, match="the blinding audit found 1 leak"):
+        do_open_survey(survey=survey, actor=None)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_audit_holds_no_lock_on_the_survey_while_it_reads(make_survey, monkeypatch):
+    """A status change of the survey from another connection is not blocked while the audit walks."""
+    from django.db import connections
+
+    from studies import blinding
+
+    survey = make_survey()
+    seen = []
+    real_walk = blinding._walk
+
+    def walk_and_check(client, survey_, assignment, items, walk, progress):
+        real_walk(client, survey_, assignment, items, walk, progress)
+        other = connections.create_connection("default")
+        try:
+            with other.cursor() as cursor:
+                cursor.execute("SET lock_timeout = '2s'") if other.vendor == "postgresql" else None
+                cursor.execute(
+                    "UPDATE studies_survey SET reader_title = reader_title WHERE id = %s", [survey.pk]
+                )
+                seen.append(cursor.rowcount)
+        finally:
+            other.close()
+
+    monkeypatch.setattr(blinding, "_walk", walk_and_check)
+    report = do_audit_survey(survey=survey, actor=None)
+    assert report.passed and seen == [1]

@@ -1,5 +1,8 @@
 """Write a report of one or more surveys to a file: tidy answers CSV (with its data dictionary), stats JSON,
-PDF, or the metrics CSV of the surveys' models. The download is logged like one from the browser."""
+PDF, or the metrics CSV of the surveys' models. The download is logged like one from the browser.
+
+Statistics and PDF are the stored artefacts of the surveys' report job; when there is none, or the answers
+changed since, the report job runs here first (no worker needed)."""
 
 import os
 import tempfile
@@ -10,7 +13,7 @@ from django.core.management.base import BaseCommand, CommandError
 from metrics import selectors
 from metrics.downloads import What, make_download
 from metrics.models import DownloadLog
-from metrics.services import record_download
+from metrics.services import ReportUnavailable, record_download, report_now
 
 FORMATS = {"csv": What.ANSWERS_CSV, "json": What.STATS_JSON, "pdf": What.PDF, "metrics-csv": What.METRICS_CSV}
 
@@ -62,6 +65,14 @@ class Command(BaseCommand):
         if not os.access(path.parent, os.W_OK):
             raise CommandError(f"--out {out}: the folder {path.parent} is not writable")
 
+        if FORMATS[format] in (What.STATS_JSON, What.PDF):
+            stored = selectors.stored_report(surveys)
+            if stored is None or stored.is_stale:
+                # No worker needed: the report job runs in this process when no current artefact exists.
+                try:
+                    report_now(surveys=surveys)
+                except ReportUnavailable as exc:
+                    raise CommandError(str(exc)) from None
         download = make_download(FORMATS[format], surveys)
         written = [(path, download)]
         if format == "csv":

@@ -13,7 +13,13 @@ from studies.policy import (
     PolicyError,
 )
 from studies.selectors import synthetic_datasets
-from studies.services import StudyError, create_survey, do_create_invitations, do_open_survey, invitation_url
+from studies.services import (
+    StudyError,
+    create_survey,
+    do_audit_and_open,
+    do_create_invitations,
+    invitation_url,
+)
 
 
 def positive_int(text: str) -> int:
@@ -130,7 +136,7 @@ class Command(BaseCommand):
             self.stdout.write(f"pool too small: {note}")
         if options["open"]:
             try:
-                do_open_survey(survey=survey, actor=None)
+                do_audit_and_open(survey=survey, actor=None)
             except StudyError as exc:
                 raise CommandError(str(exc)) from None
             self.stdout.write("Blinding audit passed; the survey is open.")

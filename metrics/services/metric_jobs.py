@@ -1,13 +1,10 @@
-"""Writes of the metrics app: metric jobs and their results, and the log of report downloads.
-
-A metrics job compares a model (a synthetic CT dataset) with a real CT dataset layer by layer (see
+"""Metric jobs: a model (a synthetic CT dataset) compared with a real CT dataset layer by layer (see
 :mod:`metrics.layerwise`); its results replace the pair's previous results in one transaction, with the job's
-final status and an audit row. Every report download is one :class:`DownloadLog` row plus an audit row.
+final status and an audit row.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Iterator, Sequence
 
@@ -16,7 +13,6 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from audit.services import record_event, user_or_none
 from imaging import selectors as images
 from imaging.constants import DatasetKind
 from imaging.pixels import load_slice_pixels
@@ -36,7 +32,7 @@ from metrics.layerwise import (
     summarise_set,
     unavailable_scores,
 )
-from metrics.models import DownloadLog, MetricResult, MetricsJob
+from metrics.models import MetricResult, MetricsJob
 
 logger = logging.getLogger(__name__)
 
@@ -262,7 +258,11 @@ def store_metric_results(
     scored = sum(1 for score in scores if score.layer != AVERAGE_LAYER and score.value is not None)
     summary = "; ".join([f"{scored} layer scores stored", *notes])
     with transaction.atomic():
-        job = MetricsJob.objects.select_for_update().select_related("model", "real_dataset").get(pk=job.pk)
+        job = (
+            MetricsJob.objects.select_for_update(of=("self",))
+            .select_related("model", "real_dataset")
+            .get(pk=job.pk)
+        )
         MetricResult.objects.filter(model=job.model, real_dataset=job.real_dataset).delete()
         MetricResult.objects.bulk_create(
             MetricResult(
@@ -290,35 +290,3 @@ def store_metric_results(
             result={"model": job.model.name, "real_dataset": job.real_dataset.name, "results": len(scores)},
         )
     return job
-
-
-# --- Downloads ---------------------------------------------------------------------------------------------
-
-
-def record_download(
-    *,
-    user,
-    what: str,
-    content: bytes,
-    surveys: Sequence[str] = (),
-    models: Sequence[str] = (),
-    via: str = DownloadLog.Via.WEB,
-) -> DownloadLog:
-    """Log one download (who, what, of which surveys and models, its size and sha256) with its audit row."""
-    with transaction.atomic():
-        log = DownloadLog.objects.create(
-            user=user_or_none(user),
-            what=what,
-            via=via,
-            surveys=list(surveys),
-            models_compared=list(models),
-            byte_size=len(content),
-            sha256=hashlib.sha256(content).hexdigest(),
-        )
-        record_event(
-            actor=user,
-            verb="report.downloaded",
-            target=log,
-            details={"what": what, "via": via, "surveys": list(surveys), "models": list(models)},
-        )
-    return log

@@ -1,0 +1,41 @@
+"""The body of a report page: the tables, figures and words of a Report, rendered to HTML by the report job."""
+
+from django.template.loader import render_to_string
+
+from metrics import figures
+from metrics.report import (
+    HYPOTHESES_IN_WORDS,
+    TABLE2_TITLE,
+    TABLE3_MARKS,
+    TABLE3_TITLE,
+    Report,
+    table2_variants,
+)
+from metrics.vocabulary import METRICS
+
+
+def metric_figures(rows) -> list[str]:
+    """The layer-wise curves of every metric (the paper's Figs. 5-7) and the mean spectra (Fig. 8), as SVG."""
+    if not rows:
+        return []
+    curves = figures.metric_curves_figure(rows, METRICS, figures.LAYERWISE_TITLE, columns=2)
+    return [figures.svg_text(curves), figures.svg_text(figures.spectra_figure(rows))]
+
+
+def report_body(report: Report) -> str:
+    """The report page's body (everything below its header, downloads and freshness note)."""
+    context = {
+        "report": report,
+        "hypotheses": HYPOTHESES_IN_WORDS,
+        "table2_title": TABLE2_TITLE,
+        "table2_variants": table2_variants(report),
+        "table3_title": TABLE3_TITLE,
+        "table3_marks": TABLE3_MARKS,
+        "figures": {
+            "accuracy": figures.svg_text(figures.accuracy_figure(report)),
+            "confusion": figures.svg_text(figures.confusion_figure(report)),
+            "layers": figures.svg_text(figures.layer_accuracy_figure(report)),
+        },
+        "metric_figures": metric_figures(report.metric_rows),
+    }
+    return render_to_string("metrics/_report_body.html", context)

@@ -1,0 +1,312 @@
+"""Surveys: creating one (items selected and pre-rendered), changing a draft, opening, closing, renaming.
+
+Each `do_*` function is one transaction that also writes its audit row."""
+
+import hashlib
+import random
+import secrets
+from dataclasses import dataclass, field
+
+import numpy as np
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.utils import timezone
+
+from audit.services import record_event
+from imaging.models import Dataset, Modality, Slice
+from imaging.selectors import fields_of_view_mm
+from studies.models import (
+    Item,
+    Survey,
+    Truth,
+)
+from studies.policy import DisplayPolicy, round_field_of_view
+from studies.rendering import encode_payload
+from studies.sampling import Candidate, SelectionError, select_balanced
+from studies.selectors import rendered_pixels, rendering_fingerprint
+from studies.services.errors import MAX_ITEMS_PER_SIDE, StudyError
+
+
+@dataclass
+class SurveyCreated:
+    survey: Survey
+    notes: list[str] = field(default_factory=list)  # where a pool was too small
+    policy_notes: list[str] = field(default_factory=list)  # what the display policy chose
+
+
+def check_survey_datasets(*, model_dataset: Dataset, real_dataset: Dataset) -> None:
+    """Raise StudyError unless the model is synthetic CT and the real side is real CT of the same contrast kind."""
+    if model_dataset.kind != Dataset.Kind.SYNTHETIC_CT:
+        raise StudyError(
+            f"dataset {model_dataset.name!r} is {model_dataset.get_kind_display()}, not synthetic CT "
+            "(the model under test must be a synthetic CT dataset)"
+        )
+    if real_dataset.kind != Dataset.Kind.REAL_CT:
+        raise StudyError(f"dataset {real_dataset.name!r} is {real_dataset.get_kind_display()}, not real CT")
+    if model_dataset.contrast_enhanced is None:
+        raise StudyError(f"model {model_dataset.name!r} does not say whether its CT is contrast-enhanced")
+    if real_dataset.contrast_enhanced != model_dataset.contrast_enhanced:
+        model_kind = "contrast-enhanced" if model_dataset.contrast_enhanced else "non-contrast"
+        real_kind = {True: "contrast-enhanced", False: "non-contrast", None: "unspecified"}[
+            real_dataset.contrast_enhanced
+        ]
+        raise StudyError(
+            f"real dataset {real_dataset.name!r} is {real_kind} CT but model {model_dataset.name!r} makes "
+            f"{model_kind} CT; choose real CT of the same contrast kind"
+        )
+
+
+def _candidates(dataset: Dataset) -> list[Candidate]:
+    rows = Slice.objects.filter(
+        volume__dataset=dataset, volume__modality=Modality.CT, axial_layer__isnull=False
+    ).values_list("id", "volume__series_key", "volume__modality", "index", "axial_layer")
+    return [
+        Candidate(slice_id=pk, volume_key=f"{key}/{modality}", index=index, layer=layer)
+        for pk, key, modality, index, layer in rows
+    ]
+
+
+def choose_field_of_view(policy: DisplayPolicy, real_dataset: Dataset) -> tuple[DisplayPolicy, list[str]]:
+    """The policy with its field of view chosen: when the survey shows one field of view and none was given,
+    the real pool's median field of view, rounded up. Returns the policy and a note saying what was chosen."""
+    if policy.is_resolved:
+        return policy, []
+    fields = fields_of_view_mm(real_dataset)
+    if not fields:
+        raise StudyError(
+            f"real dataset {real_dataset.name!r} has no CT volume to choose a field of view from"
+        )
+    median = float(np.median(fields))
+    chosen = policy.replace(field_of_view_mm=round_field_of_view(median))
+    return chosen, [
+        f"field of view {chosen.field_of_view_mm:g} mm for every item ({chosen.mm_per_pixel:.3f} mm per "
+        f"displayed pixel), from the median field of view of {real_dataset.name!r} ({median:.0f} mm)"
+    ]
+
+
+def create_survey(
+    *,
+    name: str,
+    model_dataset: Dataset,
+    real_dataset: Dataset,
+    real_count: int,
+    synthetic_count: int,
+    seed: int,
+    actor=None,
+    model_alias: str = "",
+    reader_title: str = "",
+    instructions: str = "",
+    allow_going_back: bool = False,
+    policy: DisplayPolicy | None = None,
+) -> SurveyCreated:
+    """A draft survey with its items selected (balanced, stratified by axial layer) and pre-rendered."""
+    name = (name or "").strip()
+    if not name:
+        raise StudyError("a survey needs a name")
+    if Survey.objects.filter(name=name).exists():
+        raise StudyError(f"a survey named {name!r} already exists")
+    check_survey_datasets(model_dataset=model_dataset, real_dataset=real_dataset)
+    if real_count != synthetic_count:
+        raise StudyError(
+            f"a survey is balanced: --real ({real_count}) and --synthetic ({synthetic_count}) must be equal"
+        )
+    if not 1 <= real_count <= MAX_ITEMS_PER_SIDE:
+        raise StudyError(f"the number of items per side must be 1..{MAX_ITEMS_PER_SIDE}, not {real_count}")
+    if not 0 <= seed < 2**63:
+        raise StudyError("the seed must be a non-negative integer below 2**63")
+    policy, policy_notes = choose_field_of_view(policy or DisplayPolicy(), real_dataset)
+    try:
+        selection = select_balanced(
+            real=_candidates(real_dataset),
+            synthetic=_candidates(model_dataset),
+            per_side=real_count,
+            seed=seed,
+        )
+    except SelectionError as exc:
+        raise StudyError(
+            f"cannot select items from {real_dataset.name!r} and {model_dataset.name!r}: {exc}"
+        ) from None
+    chosen = [(c.slice_id, Truth.REAL, c.layer) for c in selection.real]
+    chosen += [(c.slice_id, Truth.SYNTHETIC, c.layer) for c in selection.synthetic]
+    # Rows are created in a random order, so nothing about the truth follows from creation order.
+    random.SystemRandom().shuffle(chosen)
+    written: list[str] = []
+    try:
+        with transaction.atomic():
+            survey = Survey.objects.create(
+                name=name,
+                model_dataset=model_dataset,
+                model_alias=(model_alias or model_dataset.name)[:64],
+                real_dataset=real_dataset,
+                real_count=real_count,
+                synthetic_count=synthetic_count,
+                seed=seed,
+                reader_title=reader_title or "Reader study",
+                instructions=instructions,
+                allow_going_back=allow_going_back,
+                display_policy=policy,
+                created_by=actor if actor is not None and actor.is_authenticated else None,
+            )
+            Item.objects.bulk_create(
+                [
+                    Item(survey=survey, slice_id=pk, truth=truth, axial_layer=layer)
+                    for pk, truth, layer in chosen
+                ]
+            )
+            written = _render_items(survey)
+            record_event(
+                actor=actor,
+                verb="survey.created",
+                target=survey,
+                details={
+                    "model_dataset": model_dataset.name,
+                    "real_dataset": real_dataset.name,
+                    "per_side": real_count,
+                    "seed": seed,
+                    "per_layer": {str(k): v for k, v in selection.per_layer.items()},
+                    "display_policy": policy.to_dict(),
+                    "notes": selection.notes + policy_notes,
+                },
+            )
+    except BaseException:
+        _delete_files(written)
+        raise
+    return SurveyCreated(survey=survey, notes=selection.notes, policy_notes=policy_notes)
+
+
+def _render_items(survey: Survey) -> list[str]:
+    """Render every item of the survey through its display policy into new payload files; returns their names."""
+    policy = survey.display_policy
+    written = []
+    items = list(survey.items.select_related("slice__volume"))
+    for item in items:
+        pixels, _ = rendered_pixels(item.slice, policy)
+        payload = encode_payload(pixels)
+        if len(payload) != policy.payload_bytes:
+            raise StudyError(f"rendering gave {len(payload)} bytes instead of {policy.payload_bytes}")
+        name = default_storage.save(
+            f"survey-items/{survey.pk}/{secrets.token_hex(16)}.i16", ContentFile(payload)
+        )
+        written.append(name)
+        item.payload = name
+        item.payload_sha256 = hashlib.sha256(payload).hexdigest()
+    Item.objects.bulk_update(items, ["payload", "payload_sha256"])
+    Survey.objects.filter(pk=survey.pk).update(rendered_at=timezone.now())
+    survey.rendered_at = timezone.now()
+    return written
+
+
+def _delete_files(names: list[str]) -> None:
+    for name in names:
+        if name:
+            default_storage.delete(name)
+
+
+READER_SETTINGS = ("reader_title", "instructions", "allow_going_back")
+
+
+def do_change_survey_settings(
+    *, survey: Survey, actor, policy: DisplayPolicy | None = None, **reader_settings
+) -> Survey:
+    """Change a draft survey's display policy or reader-facing settings; a policy change renders every item
+    again under the new policy."""
+    unknown = set(reader_settings) - set(READER_SETTINGS)
+    if unknown:
+        raise StudyError(f"these cannot be changed: {', '.join(sorted(unknown))}")
+    written: list[str] = []
+    try:
+        with transaction.atomic():
+            survey = (
+                Survey.objects.select_for_update(of=("self",))
+                .select_related("real_dataset")
+                .get(pk=survey.pk)
+            )
+            if not survey.is_draft:
+                raise StudyError(f"survey {survey.name!r} is {survey.status}; its settings are frozen")
+            changed = {
+                name: value for name, value in reader_settings.items() if getattr(survey, name) != value
+            }
+            if policy is not None:
+                policy, _ = choose_field_of_view(policy, survey.real_dataset)
+                if policy != survey.display_policy:
+                    changed["display_policy"] = policy
+            if not changed:
+                return survey
+            for name, value in changed.items():
+                setattr(survey, name, value)
+            if not (survey.reader_title or "").strip():
+                raise StudyError("readers need a title for the survey")
+            survey.last_audit_passed = None
+            survey.last_audit_fingerprint = ""
+            survey.save()
+            if "display_policy" in changed:
+                old = list(survey.items.values_list("payload", flat=True))
+                written = _render_items(survey)
+                transaction.on_commit(lambda: _delete_files(old))
+            record_event(
+                actor=actor,
+                verb="survey.settings_changed",
+                target=survey,
+                details={
+                    name: value.to_dict() if isinstance(value, DisplayPolicy) else value
+                    for name, value in sorted(changed.items())
+                },
+            )
+    except BaseException:
+        _delete_files(written)
+        raise
+    return survey
+
+
+def do_open_survey(*, survey: Survey, actor) -> Survey:
+    """Open a draft survey to its readers: a quick state change that needs a passing blinding audit of exactly
+    what the survey shows now (its rendering fingerprint); StudyError otherwise."""
+    with transaction.atomic():
+        survey = Survey.objects.select_for_update().get(pk=survey.pk)
+        if not survey.is_draft:
+            raise StudyError(f"survey {survey.name!r} is {survey.status}, not a draft; it cannot be opened")
+        current = rendering_fingerprint(survey)
+        if survey.last_audit_fingerprint != current or survey.last_audit_passed is None:
+            raise StudyError(
+                f"survey {survey.name!r} stays a draft: run the blinding audit of its current items first"
+            )
+        if not survey.last_audit_passed:
+            leaks = [line for line in survey.last_audit_report.splitlines() if line.startswith("LEAK")]
+            first = f"; first: {leaks[0].removeprefix('LEAK ')}" if leaks else ""
+            raise StudyError(
+                f"survey {survey.name!r} stays a draft: the blinding audit found {len(leaks)} leak(s){first}"
+            )
+        survey.status = Survey.Status.OPEN
+        survey.opened_at = timezone.now()
+        survey.save(update_fields=["status", "opened_at"])
+        record_event(actor=actor, verb="survey.opened", target=survey, details={"fingerprint": current})
+    return survey
+
+
+def do_close_survey(*, survey: Survey, actor) -> Survey:
+    """Close an open survey: readers can no longer answer; what they answered stays as it is."""
+    with transaction.atomic():
+        survey = Survey.objects.select_for_update().get(pk=survey.pk)
+        if not survey.is_open:
+            raise StudyError(f"survey {survey.name!r} is {survey.status}; only an open survey can be closed")
+        survey.status = Survey.Status.CLOSED
+        survey.closed_at = timezone.now()
+        survey.save(update_fields=["status", "closed_at"])
+        record_event(actor=actor, verb="survey.closed", target=survey, details={})
+    return survey
+
+
+def do_rename_survey(*, survey: Survey, actor, name: str) -> Survey:
+    """Give a survey a new name (readers never see it); everything it holds stays as it is."""
+    name = (name or "").strip()[:128]
+    if not name:
+        raise StudyError("a survey needs a name")
+    with transaction.atomic():
+        survey = Survey.objects.select_for_update().get(pk=survey.pk)
+        if Survey.objects.filter(name=name).exclude(pk=survey.pk).exists():
+            raise StudyError(f"a survey named {name!r} already exists")
+        old, survey.name = survey.name, name
+        survey.save(update_fields=["name"])
+        record_event(actor=actor, verb="survey.renamed", target=survey, details={"from": old, "to": name})
+    return survey
