@@ -53,9 +53,7 @@ def _filename(what: str, surveys: Sequence[Survey], models: Sequence[str]) -> st
     return f"blindread-{scope}-{datetime.now(UTC):%Y%m%d}-{EXTENSIONS[what]}"
 
 
-def make_download(
-    what: str, surveys: Sequence[Survey] = (), models: Sequence | None = None
-) -> Download:
+def make_download(what: str, surveys: Sequence[Survey] = (), models: Sequence | None = None) -> Download:
     """Build one download. Answers, statistics and PDF need ``surveys`` (statistics and PDF are the stored
     artefacts of their latest report job: ReportUnavailable when there is none); the metrics CSV covers ``models``,
     else the surveys' models, else every model with results; the data dictionary needs nothing."""
