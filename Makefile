@@ -37,6 +37,7 @@ smoke: dev
 lint: dev
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 format: dev
 	$(BIN)/ruff format .

@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "studies",
     "generation",
     "metrics",
+    "config",  # the project's own commands (demo), above every app
 ]
 
 MIDDLEWARE = [

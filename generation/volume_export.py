@@ -1,17 +1,24 @@
 """CT volumes of the image library (real or synthetic) as DICOM series or NIfTI files (files on disk or one zip)."""
 
+from __future__ import annotations
+
 import re
 import tempfile
 import zipfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from generation.export import ExportedVolume, dicom_slices, nifti_bytes
 from generation.models import SyntheticSlice
+from imaging.constants import DatasetKind
 from imaging.dicom import dataset_bytes
-from imaging.models import Dataset, Slice, Volume
 from imaging.pixels import load_slice_pixels
+from imaging.selectors import slice_uids, slices_of
+
+if TYPE_CHECKING:
+    from imaging.models import Volume
 
 FORMATS = ("dicom", "nifti")
 
@@ -27,7 +34,7 @@ def exported_volume(volume: Volume) -> ExportedVolume:
             f"volume {volume.uid} belongs to {volume.dataset.name!r}, which holds "
             f"{volume.dataset.get_kind_display()}, not CT (real or synthetic)"
         )
-    slices = list(volume.slices.order_by("index"))
+    slices = slices_of(volume)
     if not slices:
         raise ExportError(f"volume {volume.uid} has no slices yet")
     records = {
@@ -35,9 +42,9 @@ def exported_volume(volume: Volume) -> ExportedVolume:
         for record in SyntheticSlice.objects.filter(output__in=slices).select_related("checkpoint")
     }
     source_ids = {i for record in records.values() for i in record.source_slice_ids}
-    source_uids = dict(Slice.objects.filter(pk__in=source_ids).values_list("pk", "sop_instance_uid"))
+    source_uids = slice_uids(source_ids)
     checkpoint = next(iter(records.values())).checkpoint if records else None
-    synthetic = volume.dataset.kind == Dataset.Kind.SYNTHETIC_CT
+    synthetic = volume.dataset.kind == DatasetKind.SYNTHETIC_CT
     if checkpoint is not None:
         derivation = (
             f"Synthetic CT generated from MRI ({', '.join(checkpoint.input_modalities)}) by CycleGAN checkpoint "
@@ -51,7 +58,7 @@ def exported_volume(volume: Volume) -> ExportedVolume:
         description = f"{kind} ({volume.dataset.name})"
         software = "blindread"
     # Only UIDs minted here for generated slices are kept; an imported file's UID names that file's content.
-    generated = volume.source_format == Volume.SourceFormat.GENERATED
+    generated = volume.source_format == "generated"
     return ExportedVolume(
         hu=np.stack([load_slice_pixels(s.pixels).astype(np.int16) for s in slices]),
         z_mm=np.array([s.z_mm for s in slices]),

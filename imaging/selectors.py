@@ -185,6 +185,11 @@ def slices_of(volume: Volume) -> list[Slice]:
     return list(volume.slices.order_by("index"))
 
 
+def slices_of_items(slice_ids: Iterable[int]) -> list[Slice]:
+    """The slices with these ids, with their volumes (what a survey shows)."""
+    return list(Slice.objects.filter(pk__in=list(slice_ids)).select_related("volume"))
+
+
 def by_layer(slices: Iterable[StoredSlice]) -> dict[int, list[StoredSlice]]:
     grouped: dict[int, list[StoredSlice]] = {}
     for stored in slices:

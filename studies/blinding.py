@@ -25,7 +25,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import translation
 
-from imaging.models import Slice
+from imaging.selectors import slices_of_items
 from studies.models import OPAQUE_ID_LENGTH, Assignment, Item, Survey, Truth
 from studies.policy import DisplayPolicy
 from studies.rendering import BODY_THRESHOLD_HU, body_extent, body_mask, circle_mask, decode_payload
@@ -691,7 +691,7 @@ def _forbidden_identifiers(survey: Survey, items: list[Item]) -> dict[str, str]:
     add(survey.model_alias, "the model's alias")
     add("real_ct", "a dataset kind")
     add("synthetic_ct", "a dataset kind")
-    slices = Slice.objects.filter(survey_items__survey=survey).select_related("volume")
+    slices = slices_of_items(item.slice_id for item in items)
     for slice_ in slices:
         add(slice_.pixels, "a slice's storage name")
         add(slice_.sop_instance_uid, "a SOP instance UID")

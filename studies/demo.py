@@ -7,7 +7,8 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
 
-from imaging.models import Dataset
+from imaging.constants import DatasetKind
+from imaging.selectors import datasets_of_kind
 from studies import roles
 from studies.models import Invitation, Survey
 from studies.policy import DisplayPolicy
@@ -74,13 +75,13 @@ def _ensure_users(stdout) -> None:
             user.groups.add(Group.objects.get(name=group))
 
 
-def _real_dataset_for(model: Dataset) -> Dataset | None:
+def _real_dataset_for(model):
     preferred = DEMO_REAL_DATASET if model.contrast_enhanced else DEMO_REAL_DATASET_NONCONTRAST
-    matching = Dataset.objects.filter(kind=Dataset.Kind.REAL_CT, contrast_enhanced=model.contrast_enhanced)
+    matching = datasets_of_kind(DatasetKind.REAL_CT, contrast_enhanced=model.contrast_enhanced)
     return matching.filter(name=preferred).first() or matching.first()
 
 
-def _create(name: str, model: Dataset, seed: int, stdout, **options) -> Survey | None:
+def _create(name: str, model, seed: int, stdout, **options) -> Survey | None:
     survey = Survey.objects.filter(name=name).first()
     if survey is not None and survey.display_policy.per_slice_field_of_view:
         _retire(survey, stdout)
@@ -126,7 +127,7 @@ def _retire(survey: Survey, stdout) -> None:
     stdout.write(f"Kept the earlier {survey.name!r} as {retired!r}; it is made again at one field of view.")
 
 
-def _open_survey(models: list[Dataset], stdout) -> None:
+def _open_survey(models: list, stdout) -> None:
     contrast_models = [m for m in models if m.contrast_enhanced]
     model = (contrast_models or models)[0]
     survey = _create(
@@ -160,7 +161,7 @@ def _open_survey(models: list[Dataset], stdout) -> None:
     stdout.write(f"Invitation link for a new reader (works once): {invitation_url(invitation)}")
 
 
-def _closed_survey(name: str, model: Dataset, readers: int, skill: float, seed: int, stdout) -> None:
+def _closed_survey(name: str, model, readers: int, skill: float, seed: int, stdout) -> None:
     survey = _create(name, model, seed=seed, stdout=stdout)
     if survey is None or survey.is_closed:
         return

@@ -5,8 +5,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import UserCreationForm
 from django.utils.translation import gettext_lazy as _
 
-from imaging.constants import DEFAULT_CT_WINDOW, HU_MAX, HU_MIN
-from imaging.models import Dataset
+from imaging.constants import DEFAULT_CT_WINDOW, HU_MAX, HU_MIN, DatasetKind
+from imaging.selectors import datasets_of_kind
 from studies.models import ReaderProfile, Survey
 from studies.policy import (
     FIELD_OF_VIEW_PER_SLICE,
@@ -127,14 +127,14 @@ class SurveyCreateForm(DisplayPolicyForm):
         max_length=128, initial="Reader study", help_text="The title readers see. Never name the model."
     )
     model_dataset = forms.ModelChoiceField(
-        queryset=Dataset.objects.filter(kind=Dataset.Kind.SYNTHETIC_CT),
+        queryset=datasets_of_kind(DatasetKind.SYNTHETIC_CT),
         label="Model (synthetic CT dataset)",
     )
     model_alias = forms.CharField(
         max_length=64, required=False, help_text="Short name for reports; the dataset name when empty."
     )
     real_dataset = forms.ModelChoiceField(
-        queryset=Dataset.objects.filter(kind=Dataset.Kind.REAL_CT),
+        queryset=datasets_of_kind(DatasetKind.REAL_CT),
         label="Real CT dataset",
         help_text="Must have the same contrast kind as the model's output.",
     )

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 import numpy as np
 from django.db.models import Count, Q
 
-from imaging.models import Dataset, Slice
+from imaging.constants import DatasetKind
 from imaging.pixels import load_slice_pixels
+from imaging.selectors import datasets_of_kind
 from studies.models import Answer, Assignment, Item, Survey
 from studies.policy import DisplayPolicy
 from studies.rendering import DisplayGeometry, render_with_geometry
@@ -103,17 +104,17 @@ def survey_by_reference(reference: str) -> Survey | None:
 
 
 def synthetic_datasets():
-    return Dataset.objects.filter(kind=Dataset.Kind.SYNTHETIC_CT).order_by("name")
+    return datasets_of_kind(DatasetKind.SYNTHETIC_CT)
 
 
-def source_pixels(slice_: Slice) -> tuple[np.ndarray, dict]:
+def source_pixels(slice_) -> tuple[np.ndarray, dict]:
     """A source slice's pixels and the spacing the display pipeline needs (`row_spacing_mm`, `column_spacing_mm`)."""
     volume = slice_.volume
     spacing = {"row_spacing_mm": volume.row_spacing_mm, "column_spacing_mm": volume.column_spacing_mm}
     return load_slice_pixels(slice_.pixels), spacing
 
 
-def rendered_pixels(slice_: Slice, policy: DisplayPolicy) -> tuple[np.ndarray, DisplayGeometry]:
+def rendered_pixels(slice_, policy: DisplayPolicy) -> tuple[np.ndarray, DisplayGeometry]:
     """A source slice as readers would see it under the policy, and where its displayed square came from."""
     pixels, spacing = source_pixels(slice_)
     return render_with_geometry(pixels, policy=policy, **spacing)

@@ -14,8 +14,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.services import record_event
-from imaging.models import Dataset, Modality, Slice
-from imaging.selectors import fields_of_view_mm
+from imaging.constants import DatasetKind
+from imaging.selectors import fields_of_view_mm, layered_ct_slices
 from studies.models import (
     Item,
     Survey,
@@ -35,14 +35,14 @@ class SurveyCreated:
     policy_notes: list[str] = field(default_factory=list)  # what the display policy chose
 
 
-def check_survey_datasets(*, model_dataset: Dataset, real_dataset: Dataset) -> None:
+def check_survey_datasets(*, model_dataset, real_dataset) -> None:
     """Raise StudyError unless the model is synthetic CT and the real side is real CT of the same contrast kind."""
-    if model_dataset.kind != Dataset.Kind.SYNTHETIC_CT:
+    if model_dataset.kind != DatasetKind.SYNTHETIC_CT:
         raise StudyError(
             f"dataset {model_dataset.name!r} is {model_dataset.get_kind_display()}, not synthetic CT "
             "(the model under test must be a synthetic CT dataset)"
         )
-    if real_dataset.kind != Dataset.Kind.REAL_CT:
+    if real_dataset.kind != DatasetKind.REAL_CT:
         raise StudyError(f"dataset {real_dataset.name!r} is {real_dataset.get_kind_display()}, not real CT")
     if model_dataset.contrast_enhanced is None:
         raise StudyError(f"model {model_dataset.name!r} does not say whether its CT is contrast-enhanced")
@@ -57,17 +57,14 @@ def check_survey_datasets(*, model_dataset: Dataset, real_dataset: Dataset) -> N
         )
 
 
-def _candidates(dataset: Dataset) -> list[Candidate]:
-    rows = Slice.objects.filter(
-        volume__dataset=dataset, volume__modality=Modality.CT, axial_layer__isnull=False
-    ).values_list("id", "volume__series_key", "volume__modality", "index", "axial_layer")
+def _candidates(dataset) -> list[Candidate]:
     return [
-        Candidate(slice_id=pk, volume_key=f"{key}/{modality}", index=index, layer=layer)
-        for pk, key, modality, index, layer in rows
+        Candidate(slice_id=s.slice_id, volume_key=s.volume_key, index=s.index, layer=s.layer)
+        for s in layered_ct_slices(dataset)
     ]
 
 
-def choose_field_of_view(policy: DisplayPolicy, real_dataset: Dataset) -> tuple[DisplayPolicy, list[str]]:
+def choose_field_of_view(policy: DisplayPolicy, real_dataset) -> tuple[DisplayPolicy, list[str]]:
     """The policy with its field of view chosen: when the survey shows one field of view and none was given,
     the real pool's median field of view, rounded up. Returns the policy and a note saying what was chosen."""
     if policy.is_resolved:
@@ -88,8 +85,8 @@ def choose_field_of_view(policy: DisplayPolicy, real_dataset: Dataset) -> tuple[
 def create_survey(
     *,
     name: str,
-    model_dataset: Dataset,
-    real_dataset: Dataset,
+    model_dataset,
+    real_dataset,
     real_count: int,
     synthetic_count: int,
     seed: int,

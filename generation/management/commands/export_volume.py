@@ -1,8 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from generation.volume_export import FORMATS, ExportError, export_volume
-from imaging.models import Dataset, Volume
-from imaging.selectors import volume_by_reference
+from imaging.selectors import dataset_named, volume_by_reference, volumes_of
 
 
 class Command(BaseCommand):
@@ -27,13 +26,10 @@ class Command(BaseCommand):
                 raise CommandError(f"no volume with uid or series key {volume!r}")
             volumes = [found]
         else:
-            found_dataset = Dataset.objects.filter(name=dataset).first()
+            found_dataset = dataset_named(dataset)
             if found_dataset is None:
                 raise CommandError(f"no dataset named {dataset!r}")
-            queryset = Volume.objects.filter(dataset=found_dataset).order_by("patient", "id")
-            if patient:
-                queryset = queryset.filter(patient=patient)
-            volumes = list(queryset)
+            volumes = [v for v in volumes_of(found_dataset) if not patient or v.patient == patient]
             if not volumes:
                 raise CommandError(
                     f"dataset {dataset!r} has no volumes" + (f" of patient {patient!r}" if patient else "")

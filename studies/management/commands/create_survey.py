@@ -2,8 +2,8 @@ import argparse
 
 from django.core.management.base import BaseCommand, CommandError
 
-from imaging.constants import DEFAULT_CT_WINDOW, HU_MAX, HU_MIN
-from imaging.models import Dataset
+from imaging.constants import DEFAULT_CT_WINDOW, HU_MAX, HU_MIN, DatasetKind
+from imaging.selectors import dataset_named, dataset_names
 from studies.policy import (
     FIELD_OF_VIEW_PER_SLICE,
     FIELD_OF_VIEW_SURVEY,
@@ -145,14 +145,12 @@ class Command(BaseCommand):
             for number, invitation in enumerate(invitations, start=1):
                 self.stdout.write(f"reader {number}: {invitation_url(invitation)}")
 
-    def _dataset(self, name: str, role: str) -> Dataset:
-        dataset = Dataset.objects.filter(name=name).first()
+    def _dataset(self, name: str, role: str) -> object:
+        dataset = dataset_named(name)
         if dataset is None:
             if role == "model":
                 known = ", ".join(repr(d.name) for d in synthetic_datasets()) or "none"
                 raise CommandError(f"no dataset named {name!r} (synthetic CT datasets: {known})")
-            known = (
-                ", ".join(repr(d.name) for d in Dataset.objects.filter(kind=Dataset.Kind.REAL_CT)) or "none"
-            )
+            known = ", ".join(repr(name) for name in dataset_names(DatasetKind.REAL_CT)) or "none"
             raise CommandError(f"no dataset named {name!r} (real CT datasets: {known})")
         return dataset
