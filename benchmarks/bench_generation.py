@@ -246,6 +246,7 @@ def cuda_variants(args, architecture, state_dict, dataset, forward_batches, devi
 
     from generation.inference import load_generator
     from generation.preprocessing import tanh_to_hu
+    from imaging.constants import HU_RANGE
 
     inputs = torch.cat(forward_batches(dataset))
     big_batch = max(args.batch_size, 64)
@@ -276,7 +277,7 @@ def cuda_variants(args, architecture, state_dict, dataset, forward_batches, devi
                     torch.cuda.synchronize()
                     seconds = time.perf_counter() - started
                     hu = torch.cat(
-                        [tanh_to_hu(generator.forward(b)[:, 0], -1024, 3071) for b in prepared[:4]]
+                        [tanh_to_hu(generator.forward(b)[:, 0], *HU_RANGE) for b in prepared[:4]]
                     ).float()
                 if reference is None:
                     reference = hu

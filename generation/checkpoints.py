@@ -31,6 +31,7 @@ from generation.networks import (
     infer_resnet_generator_config,
 )
 from generation.vocabulary import MULTIMODAL, RESNET
+from jobs.errors import first_line
 
 # What --arch accepts: a family, "auto", or the reference's generator names such as resnet_9blocks.
 _ARCH_PATTERN = re.compile(r"(?P<family>auto|resnet|multimodal)(?:_(?P<blocks>\d+)blocks)?")
@@ -142,7 +143,7 @@ def read_state_dict(data: bytes) -> tuple[dict[str, torch.Tensor], str]:
             return dict(safetensors_load(data)), "safetensors"
         except (SafetensorError, ValueError, RuntimeError) as exc:
             raise CheckpointRefused(
-                f"the safetensors file is truncated or corrupt ({_first_line(exc)})"
+                f"the safetensors file is truncated or corrupt ({first_line(exc)})"
             ) from None
     if not (data[:4] == b"PK\x03\x04" or data[:1] == b"\x80"):
         raise CheckpointRefused("not a PyTorch (.pth) or safetensors file")
@@ -152,7 +153,7 @@ def read_state_dict(data: bytes) -> tuple[dict[str, torch.Tensor], str]:
         raise _unpickling_refusal(exc) from None
     except Exception as exc:  # torch raises RuntimeError, EOFError, KeyError... for cut or damaged files
         raise CheckpointRefused(
-            f"the file is truncated or corrupt ({exc.__class__.__name__}: {_first_line(exc)})"
+            f"the file is truncated or corrupt ({exc.__class__.__name__}: {first_line(exc)})"
         ) from None
     if isinstance(loaded, Mapping) and len(loaded) == 1:
         (only_key,) = loaded
@@ -166,11 +167,6 @@ def read_state_dict(data: bytes) -> tuple[dict[str, torch.Tensor], str]:
                 f"the file's dict has {type(value).__name__} at key {key!r}; a state dict holds only tensors"
             )
     return dict(loaded), "pth"
-
-
-def _first_line(exc: BaseException) -> str:
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    return lines[0][:200] if lines else exc.__class__.__name__
 
 
 def clean_state_dict(state_dict: Mapping[str, torch.Tensor]) -> tuple[dict[str, torch.Tensor], list[str]]:
@@ -246,7 +242,7 @@ def build_generator(architecture: Architecture, state_dict: Mapping[str, torch.T
     try:
         model.load_state_dict(state_dict, strict=True)
     except RuntimeError as exc:
-        raise CheckpointRefused(f"strict load failed: {_first_line(exc)}") from None
+        raise CheckpointRefused(f"strict load failed: {first_line(exc)}") from None
     return model.eval()
 
 
@@ -301,7 +297,7 @@ def smoke_test(model: nn.Module, *, n_inputs: int, size: int) -> dict:
         try:
             output = model(fingerprint_input(n_inputs, size))
         except RuntimeError as exc:
-            raise CheckpointRefused(f"smoke forward pass failed: {_first_line(exc)}") from None
+            raise CheckpointRefused(f"smoke forward pass failed: {first_line(exc)}") from None
     if tuple(output.shape) != (1, 1, size, size):
         raise CheckpointRefused(
             f"smoke forward pass gave shape {tuple(output.shape)}, expected {(1, 1, size, size)}"

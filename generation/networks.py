@@ -273,34 +273,6 @@ class MultimodalBackwardGenerator(nn.Module):
         return torch.cat([head(latent) for head in self.heads], dim=1)
 
 
-class MultimodalCycleGAN(nn.Module):
-    """All networks of a multimodal CycleGAN with `n_inputs` MRI modalities (a container, no forward).
-
-    `generator_mri_to_ct` (MultimodalGenerator), `generator_ct_to_mri` (MultimodalBackwardGenerator, its
-    mirror), `discriminator_ct` and `discriminators_mri[i]` for modality i (NLayerDiscriminator, 1 channel
-    each). Weights are PyTorch's defaults; call `init_weights` before training.
-    """
-
-    def __init__(
-        self,
-        n_inputs: int,
-        ngf: int = 64,
-        ndf: int = 64,
-        n_branch_blocks: int = MULTIMODAL_BRANCH_BLOCKS,
-        n_shared_blocks: int = MULTIMODAL_SHARED_BLOCKS,
-    ):
-        super().__init__()
-        self.n_inputs = n_inputs
-        self.generator_mri_to_ct = MultimodalGenerator(
-            n_inputs, output_nc=1, ngf=ngf, n_branch_blocks=n_branch_blocks, n_decoder_blocks=n_shared_blocks
-        )
-        self.generator_ct_to_mri = MultimodalBackwardGenerator(
-            n_inputs, input_nc=1, ngf=ngf, n_encoder_blocks=n_shared_blocks, n_head_blocks=n_branch_blocks
-        )
-        self.discriminator_ct = NLayerDiscriminator(1, ndf)
-        self.discriminators_mri = nn.ModuleList(NLayerDiscriminator(1, ndf) for _ in range(n_inputs))
-
-
 # --- Architecture from a state dict -------------------------------------------------------------------------
 
 _RUNNING_STATISTICS = ("running_mean", "running_var", "num_batches_tracked")
@@ -328,7 +300,7 @@ _LAYOUT_DESCRIPTIONS = {
     "resnet": "a single-input ResnetGenerator",
     "multimodal": "a multimodal MRI-to-CT generator",
     "multimodal_backward": "a multimodal CT-to-MRI (backward) generator",
-    "multimodal_cyclegan": "a whole MultimodalCycleGAN (pass one of its networks' state dicts)",
+    "multimodal_cyclegan": "a whole multimodal CycleGAN (pass one of its networks' state dicts)",
 }
 
 

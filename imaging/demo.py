@@ -27,4 +27,6 @@ def build_demo(*, stdout, root: Path, patients: int, seed: int) -> None:
         report = import_images(path=root / folder, dataset_name=dataset, **options)
         if report.rejected:
             raise DemoImportFailed(f"demo import of {folder} rejected {report.rejected[0]}")
-        stdout.write(f"{dataset}: {len(report.imported)} series imported, {len(report.duplicates)} already there")
+        stdout.write(
+            f"{dataset}: {len(report.imported)} series imported, {len(report.duplicates)} already there"
+        )

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-AXIAL_LAYERS = 10
+from imaging.constants import AXIAL_LAYERS
 
 
 def default_axial_layers(z_mm: np.ndarray) -> np.ndarray:

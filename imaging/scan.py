@@ -14,7 +14,6 @@ from imaging.dicom import DicomHeader, NotImageFile, read_header
 from imaging.nifti import is_nifti
 from imaging.volumes import ImageError, Rejection
 
-MR_MODALITIES = ("t1_in", "t1_out", "t2")
 CHAOS_T1_FOLDERS = {"inphase": "t1_in", "outphase": "t1_out"}
 IGNORED_NAMES = {".DS_Store", "Thumbs.db", "DICOMDIR"}
 

@@ -14,12 +14,13 @@ from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 
 from audit.services import record_event
+from imaging.constants import MR_MODALITIES
 from imaging.dicom import SeriesRejected, load_series
 from imaging.layers import LayerBounds, default_axial_layers, layers_from_bounds, validate_layer_bounds
 from imaging.models import Dataset, ImportJob, Slice, Volume
 from imaging.nifti import file_sha256, load_nifti
 from imaging.pixels import delete_stored_files, save_slice_pixels, slice_storage_name
-from imaging.scan import MR_MODALITIES, SeriesSource, scan_path
+from imaging.scan import SeriesSource, scan_path
 from imaging.uploads import delete_uploads, save_uploads, stage_locally, upload_folder
 from imaging.volumes import ImageError, Rejection, VolumeData
 from jobs.services import JobOutcome, JobRefused, Progress, finish, queue_job

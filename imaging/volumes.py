@@ -41,9 +41,6 @@ class VolumeData:
         return round(float(np.median(np.diff(self.z_mm))), 4)
 
 
-HU_AIR = -1024
-
-
 def to_hu_int16(hu: np.ndarray, where: str) -> np.ndarray:
     """Round HU to int16, refusing values that int16 cannot hold rather than wrapping them."""
     rounded = np.rint(hu)

@@ -21,20 +21,12 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from audit.services import record_event, user_or_none
+from jobs.errors import MAX_ERROR_CHARS, JobFailed, JobRefused, one_line  # noqa: F401  (re-exported)
 from jobs.models import Job, JobStatus
 
 logger = logging.getLogger(__name__)
 
 RUN_TASK = "jobs.run_job"
-MAX_ERROR_CHARS = 500
-
-
-class JobRefused(ValueError):
-    """A job that cannot run as asked; its message, one line, becomes the job's error."""
-
-
-class JobFailed(RuntimeError):
-    """A failure of a run whose message is already the one line the job's error should say (re-raised)."""
 
 
 class JobWaitTimeout(TimeoutError):
@@ -50,16 +42,6 @@ class JobOutcome:
     message: str = ""
     result: dict = field(default_factory=dict)
     paused: bool = False
-
-
-def one_line(exc: BaseException) -> str:
-    """An exception as one line a person can read: the message alone for our own refusals and failures (the
-    project's ValueError subclasses, JobFailed), else its type too ("RuntimeError: disk full")."""
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    ours = isinstance(exc, JobFailed) or (isinstance(exc, ValueError) and type(exc) is not ValueError)
-    if not ours:
-        text = f"{type(exc).__name__}: {text}"
-    return text[:MAX_ERROR_CHARS]
 
 
 # --- Queueing -------------------------------------------------------------------------------------------------

@@ -30,9 +30,9 @@ import scipy.fft
 import scipy.linalg
 import scipy.linalg.lapack
 
-from imaging.volumes import HU_AIR
+from imaging.constants import HU_RANGE as HU_RANGE_CT
 
-HU_RANGE = (HU_AIR, 3071)
+HU_RANGE = HU_RANGE_CT
 """Inclusive HU range every slice metric clips to: air (-1024) up to the 12-bit CT maximum (3071)."""
 
 TISSUE_CLASSES = ("air", "soft_tissue", "bone")

@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from jobs.errors import first_line
 from metrics.distribution import HU_RANGE
 
 FID_WEIGHTS_FILENAME = "pt_inception-2015-12-05-6726825d.pth"
@@ -250,11 +251,6 @@ def inception_features(
     return np.concatenate(features) if features else np.zeros((0, FEATURE_DIM))
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
 def _named_keys(kind: str, keys: list[str]) -> str:
     more = f" (and {len(keys) - 1} more)" if len(keys) > 1 else ""
     return f"{kind} key {keys[0]!r}{more}"
@@ -281,7 +277,7 @@ def load_fid_inception(path: str | os.PathLike | None = None) -> FIDInceptionV3:
     try:
         state = torch.load(path, weights_only=True, map_location="cpu")
     except Exception as exc:  # any failure to unpickle means the file is not a plain state dict
-        raise InceptionWeightsError(f"{path} cannot be read as a state dict: {_first_line(exc)}") from exc
+        raise InceptionWeightsError(f"{path} cannot be read as a state dict: {first_line(exc)}") from exc
 
     model = FIDInceptionV3()
     model.load_state_dict(_checked_state_dict(state, model.state_dict(), path), strict=True)

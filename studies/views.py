@@ -18,6 +18,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from imaging.constants import CT_WINDOW_PRESETS
 from studies import ratelimit, roles
 from studies.forms import ReaderProfileForm, ReaderSignupForm
 from studies.models import Assignment, Invitation, ReaderProfile
@@ -49,12 +50,10 @@ READER_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
     "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
+# The CT window presets, keys 1..n on the reader's keyboard.
 PRESETS = [
-    {"key": "1", "name": "soft-tissue", "width": 400, "level": 40},
-    {"key": "2", "name": "liver", "width": 150, "level": 90},
-    {"key": "3", "name": "lung", "width": 1500, "level": -600},
-    {"key": "4", "name": "bone", "width": 2500, "level": 480},
-    {"key": "5", "name": "mediastinum", "width": 350, "level": 50},
+    {"key": str(number), "name": preset.name, "width": preset.width, "level": preset.level}
+    for number, preset in enumerate(CT_WINDOW_PRESETS, start=1)
 ]
 
 

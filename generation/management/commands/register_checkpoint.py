@@ -6,6 +6,7 @@ from generation.checkpoints import CheckpointRefused
 from generation.management import accept_negative_values
 from generation.services import register_checkpoint
 from generation.vocabulary import DEFAULT_NORMALISATION, NORMALISATION_RULES, parse_hu_range
+from imaging.constants import HU_MAX, HU_MIN
 
 
 class Command(BaseCommand):
@@ -23,7 +24,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--inputs", required=True, help="MRI modalities in channel order: t1_in[,t1_out[,t2]]"
         )
-        parser.add_argument("--ct-range", default="-1024,3071", help="HU that tanh -1 and +1 map to")
+        parser.add_argument("--ct-range", default=f"{HU_MIN},{HU_MAX}", help="HU that tanh -1 and +1 map to")
         contrast = parser.add_mutually_exclusive_group(required=True)
         contrast.add_argument("--contrast", dest="contrast", action="store_true", default=None)
         contrast.add_argument("--no-contrast", dest="contrast", action="store_false")

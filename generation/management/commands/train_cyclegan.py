@@ -6,6 +6,7 @@ from generation.management import accept_negative_values
 from generation.services import TrainingError, create_training_run, parse_inputs, queue_training, train_now
 from generation.training import SETUPS, TrainingOptions
 from generation.vocabulary import DEFAULT_NORMALISATION, NORMALISATION_RULES, parse_hu_range
+from imaging.constants import HU_MAX, HU_MIN
 from jobs.models import JobStatus
 from jobs.services import retry
 
@@ -75,7 +76,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--normalisation", choices=list(NORMALISATION_RULES), default=DEFAULT_NORMALISATION
         )
-        parser.add_argument("--ct-range", default="-1024,3071", help="HU range mapped to [-1, 1]")
+        parser.add_argument("--ct-range", default=f"{HU_MIN},{HU_MAX}", help="HU range mapped to [-1, 1]")
         parser.add_argument("--no-flip", action="store_true", help="No random horizontal flips")
         parser.add_argument("--log-every", type=positive, default=50)
         parser.add_argument("--save-every", type=positive, default=500)

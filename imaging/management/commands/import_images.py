@@ -3,7 +3,7 @@ import sys
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from imaging.scan import MR_MODALITIES
+from imaging.constants import MR_MODALITIES
 from imaging.services import ImportArgumentError, import_images
 
 
