@@ -311,6 +311,13 @@ def _radial_mean(half_plane: np.ndarray, slice_shape: tuple[int, int]) -> np.nda
     return np.bincount(radius_bin.ravel(), weights=(half_plane * weight).ravel())
 
 
+def radial_average(half_plane: np.ndarray, slice_shape: tuple[int, int]) -> np.ndarray:
+    """Radial average of the centred 2-D spectrum of a ``slice_shape`` image from its ``rfft2`` half-plane
+    (magnitude, power or any function of them): bin k holds the coefficients at [k - 0.5, k + 0.5) integer
+    frequencies from DC, out to the corner."""
+    return _radial_mean(np.asarray(half_plane, dtype=np.float64), tuple(slice_shape))
+
+
 @dataclass(frozen=True)
 class SliceStats:
     """What the slice metrics need from one set of slices.

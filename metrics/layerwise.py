@@ -15,7 +15,8 @@ the same conditions:
   their baselines, as in the paper (:func:`average_over_layers`).
 
 Every set is read once: :func:`summarise_set` feeds chunks of slices to the histogram/spectrum accumulator of
-:mod:`metrics.distribution` and, when a feature extractor is given, to the Inception network.
+:mod:`metrics.distribution`, to the radiomic features of :mod:`metrics.radiomics` (no weights needed) and, when a
+feature extractor is given, to the Inception network.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from metrics.distribution import (
     frechet_distance,
     kernel_inception_distance,
 )
+from metrics.radiomics import radiomic_features, standardise
 from metrics.vocabulary import (  # noqa: F401  (re-exported: the metrics and their names in one place)
     AVERAGE_LAYER,
     FEATURE_METRICS,
@@ -46,6 +48,7 @@ from metrics.vocabulary import (  # noqa: F401  (re-exported: the metrics and th
     LOWER_IS_BETTER,
     METRIC_LABELS,
     METRICS,
+    RADIOMIC_METRICS,
     SLICE_METRICS,
 )
 
@@ -182,29 +185,38 @@ def match_shape(hu: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
 
 @dataclass
 class SetSummary:
-    """What the metrics need from one set of slices: histogram/spectrum statistics and, optionally, features."""
+    """What the metrics need from one set of slices: histogram/spectrum statistics, radiomic features and,
+    optionally, Inception features."""
 
     stats: SliceStats
     features: np.ndarray | None
+    radiomics: np.ndarray | None = None
 
 
 def summarise_set(
     chunks: Iterable[np.ndarray],
     *,
     extract_features: FeatureExtractor | None = None,
+    radiomics: bool = True,
     hu_range: tuple[int, int] = HU_RANGE,
     workers: int | None = None,
 ) -> SetSummary:
-    """Statistics (and features, if ``extract_features`` is given) of a set fed as ``(k, H, W)`` HU chunks."""
+    """Statistics, radiomic features (unless ``radiomics`` is off) and Inception features (if
+    ``extract_features`` is given) of a set fed as ``(k, H, W)`` HU chunks."""
     accumulator = SliceStatsAccumulator(hu_range, workers=workers)
-    features = []
+    features, radiomic = [], []
     for chunk in chunks:
         chunk = np.asarray(chunk)
         accumulator.add(chunk)
+        if radiomics:
+            radiomic.append(radiomic_features(chunk, workers=workers))
         if extract_features is not None:
             features.append(np.asarray(extract_features(chunk), dtype=np.float64))
-    stacked = np.concatenate(features) if features else None
-    return SetSummary(stats=accumulator.result(), features=stacked)
+    return SetSummary(
+        stats=accumulator.result(),
+        features=np.concatenate(features) if features else None,
+        radiomics=np.concatenate(radiomic) if radiomic else None,
+    )
 
 
 # --- Scores -------------------------------------------------------------------------------------------------
@@ -303,7 +315,9 @@ def score_layer(
 ) -> list[MetricScore]:
     """Every metric of one layer: the model (reference vs synthetic) against the baseline (reference vs
     held-out). FID and KID need features in all three summaries; without them they are unavailable with
-    ``features_unavailable`` as the reason."""
+    ``features_unavailable`` as the reason. The radiomic Fréchet distance and KID need radiomic features in all
+    three; they are z-scored with the reference half's mean and standard deviation first (see
+    :func:`radiomic_scores`)."""
     sizes = (synthetic.stats.n_slices, reference.stats.n_slices, held_out.stats.n_slices)
     model = compare_slice_stats(reference.stats, synthetic.stats)
     baseline = compare_slice_stats(reference.stats, held_out.stats)
@@ -335,6 +349,22 @@ def score_layer(
     else:
         reason = features_unavailable or "no Inception features were computed"
         scores.extend(unavailable_scores(layer, reason, sizes=sizes, metrics=FEATURE_METRICS))
+    if all(summary.radiomics is not None for summary in (reference, held_out, synthetic)):
+        scores.extend(
+            radiomic_scores(
+                layer,
+                reference.radiomics,
+                held_out.radiomics,
+                synthetic.radiomics,
+                sizes=sizes,
+                kid_subsets=kid_subsets,
+                kid_subset_size=kid_subset_size,
+                seed=seed,
+            )
+        )
+    else:
+        reason = "no radiomic features were computed"
+        scores.extend(unavailable_scores(layer, reason, sizes=sizes, metrics=RADIOMIC_METRICS))
     details = {
         "kl_divergence_3": {
             "classes": list(TISSUE_CLASSES),
@@ -354,6 +384,47 @@ def score_layer(
             _score(layer, metric, model[metric], baseline[metric], sizes, detail=details.get(metric))
         )
     return scores
+
+
+def radiomic_scores(
+    layer: int,
+    reference: np.ndarray,
+    held_out: np.ndarray,
+    synthetic: np.ndarray,
+    *,
+    sizes: tuple[int, int, int],
+    kid_subsets: int = KID_SUBSETS,
+    kid_subset_size: int = KID_SUBSET_SIZE,
+    seed: int = 0,
+) -> list[MetricScore]:
+    """The radiomic Fréchet distance and KID of one layer: features z-scored by the reference half (so the model
+    and its baseline are measured in the same units), then the Fréchet distance of Gaussians fitted to them and
+    the unbiased polynomial-kernel MMD, model = reference vs synthetic, baseline = reference vs held-out."""
+    reference, held_out, synthetic = standardise(reference, held_out, synthetic)
+    mu_ref, sigma_ref = feature_statistics(reference)
+    distance = frechet_distance(mu_ref, sigma_ref, *feature_statistics(synthetic))
+    distance_baseline = frechet_distance(mu_ref, sigma_ref, *feature_statistics(held_out))
+    options = {"subsets": kid_subsets, "subset_size": kid_subset_size, "seed": seed}
+    kid = kernel_inception_distance(reference, synthetic, **options)
+    kid_baseline = kernel_inception_distance(reference, held_out, **options)
+    features = {"feature_count": int(reference.shape[1]), "standardised_by": "reference half"}
+    return [
+        _score(layer, "radiomic_fd", distance, distance_baseline, sizes, detail=dict(features)),
+        _score(
+            layer,
+            "radiomic_kid",
+            kid.mean,
+            kid_baseline.mean,
+            sizes,
+            detail={
+                **features,
+                "std": kid.std,
+                "baseline_std": kid_baseline.std,
+                "subsets": kid.subsets,
+                "subset_size": kid.subset_size,
+            },
+        ),
+    ]
 
 
 def average_over_layers(scores: Iterable[MetricScore]) -> list[MetricScore]:

@@ -47,6 +47,8 @@ from metrics.report import (
 from metrics.vocabulary import LOWER_IS_BETTER, METRICS
 
 PAGE_WIDTH = A4[0] - 30 * mm
+MAX_FIGURE_HEIGHT = A4[1] - 60 * mm
+"""A figure never takes more than a page less its margins and a heading; a taller one is scaled down."""
 FIGURE_DPI = 110
 
 _styles = getSampleStyleSheet()
@@ -92,6 +94,8 @@ def _figure(figure, width: float = PAGE_WIDTH) -> Image:
     data = figures.png_bytes(figure, dpi=FIGURE_DPI)
     figure_width, figure_height = figure.get_size_inches()
     height = width * figure_height / figure_width
+    if height > MAX_FIGURE_HEIGHT:
+        width, height = width * MAX_FIGURE_HEIGHT / height, MAX_FIGURE_HEIGHT
     return Image(io.BytesIO(data), width=width, height=height)
 
 

@@ -9,6 +9,9 @@ AVERAGE_LAYER = 0
 """The ``layer`` of the row that averages a metric over axial layers 1..10."""
 
 FEATURE_METRICS = ("fid", "kid")
+RADIOMIC_METRICS = ("radiomic_fd", "radiomic_kid")
+RADIOMIC_FEATURE_COUNT = 72
+"""How many radiomic features the radiomic metrics use (metrics.radiomics.FEATURE_NAMES)."""
 SLICE_METRICS = (
     "kl_divergence_256",
     "kl_divergence_3",
@@ -16,17 +19,21 @@ SLICE_METRICS = (
     "histogram_intersection",
     "spectral_score",
 )
-METRICS = FEATURE_METRICS + SLICE_METRICS
+METRICS = FEATURE_METRICS + RADIOMIC_METRICS + SLICE_METRICS
 METRIC_LABELS = {
     "fid": "FID",
     "kid": "KID",
+    "radiomic_fd": f"Radiomic Fréchet distance, {RADIOMIC_FEATURE_COUNT} features",
+    "radiomic_kid": f"Radiomic KID, {RADIOMIC_FEATURE_COUNT} features",
     "kl_divergence_256": "KL divergence, 256 bins",
     "kl_divergence_3": "KL divergence, 3 bins",
     "histogram_correlation": "Histogram correlation",
     "histogram_intersection": "Histogram intersection",
     "spectral_score": "Spectral score",
 }
-LOWER_IS_BETTER = frozenset({"fid", "kid", "kl_divergence_256", "kl_divergence_3"})
+LOWER_IS_BETTER = frozenset(
+    {"fid", "kid", "radiomic_fd", "radiomic_kid", "kl_divergence_256", "kl_divergence_3"}
+)
 """Distances (0 = same distribution); the other metrics are similarities (1 = same)."""
 
 __all__ = [
@@ -36,5 +43,7 @@ __all__ = [
     "LOWER_IS_BETTER",
     "METRICS",
     "METRIC_LABELS",
+    "RADIOMIC_FEATURE_COUNT",
+    "RADIOMIC_METRICS",
     "SLICE_METRICS",
 ]

@@ -4,6 +4,7 @@ import pytest
 
 from imaging.models import Dataset
 from metrics.demo import DEMO_MAX_PER_LAYER, build_demo
+from metrics.layerwise import METRICS, RADIOMIC_METRICS
 from metrics.models import MetricResult, MetricsJob
 from tests.metrics.factories import make_ct_dataset
 from tests.metrics.study_factory import make_survey
@@ -26,7 +27,10 @@ def test_the_demo_computes_every_models_metrics_against_its_surveys_real_ct_once
 
     out = io.StringIO()
     build_demo(stdout=out)
-    assert MetricResult.objects.filter(model=model, real_dataset=real).count() == 77
+    assert MetricResult.objects.filter(model=model, real_dataset=real).count() == 11 * len(METRICS)
+    for metric in RADIOMIC_METRICS:  # computed without any downloaded weights
+        radiomic = MetricResult.objects.get(model=model, real_dataset=real, layer=0, metric=metric)
+        assert radiomic.value is not None and radiomic.baseline is not None, radiomic.note
     assert MetricResult.objects.filter(model=other, real_dataset=plain).exists()
     sample = MetricResult.objects.get(model=model, layer=1, metric="kl_divergence_256")
     assert sample.n_synthetic == DEMO_MAX_PER_LAYER  # 2 patients x 8 slices capped at 10

@@ -1,0 +1,61 @@
+"""Machine observers: classifiers that tell a model's synthetic CT slices from real ones. Pure NumPy,
+scikit-learn and PyTorch; no Django.
+
+A human reader study shows whether synthetic slices fool people at a glance; a machine observer shows whether
+they can be told apart at all, and by what. Both see the same slices: the readers' display pipeline
+(:func:`prepare_pool` renders raw slices with :func:`studies.rendering.render_slice`).
+
+- :class:`ObserverPool`, :class:`RawSlice`, :func:`prepare_pool` -- the slices, their patient, layer and truth;
+- :func:`interpretable_observer` -- logistic regression on named image features (:data:`FEATURES`), with
+  standardised weights and the three most telling features described in words;
+- :func:`cnn_observer` -- a small CNN trained on random crops, on any torch device;
+- :func:`patient_folds` -- cross-validation folds grouped by patient and stratified by truth x axial layer;
+- :func:`auc_estimates`, :class:`AUCEstimate` -- AUC overall and per axial layer with a bootstrap CI that
+  resamples patients;
+- :class:`ObserverInputError` -- a one-line refusal (too few patients for the folds, a class missing).
+
+docs/metrics.md describes the features, the validation and the limits.
+"""
+
+from metrics.observer._cnn import CNNObserverResult, SliceCNN, cnn_observer
+from metrics.observer._features import FEATURE_NAMES, FEATURES, Feature, observer_features, slice_features
+from metrics.observer._interpretable import (
+    FeatureDistribution,
+    FeatureWeight,
+    InterpretableObserverResult,
+    ValueSummary,
+    interpretable_observer,
+)
+from metrics.observer._pools import ObserverInputError, ObserverPool, RawSlice, prepare_pool
+from metrics.observer._validation import (
+    DEFAULT_FOLDS,
+    AUCEstimate,
+    auc_estimates,
+    patient_folds,
+    weighted_auc,
+)
+
+__all__ = [
+    "DEFAULT_FOLDS",
+    "FEATURES",
+    "FEATURE_NAMES",
+    "AUCEstimate",
+    "CNNObserverResult",
+    "Feature",
+    "FeatureDistribution",
+    "FeatureWeight",
+    "InterpretableObserverResult",
+    "ObserverInputError",
+    "ObserverPool",
+    "RawSlice",
+    "SliceCNN",
+    "ValueSummary",
+    "auc_estimates",
+    "cnn_observer",
+    "interpretable_observer",
+    "observer_features",
+    "patient_folds",
+    "prepare_pool",
+    "slice_features",
+    "weighted_auc",
+]
