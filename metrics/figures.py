@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 
 from metrics.exports import MetricRow
 from metrics.reader_stats import ANSWERS, TRUTHS, ProportionEstimate
-from metrics.report import Report
+from metrics.report import Report, clip_text
 from metrics.vocabulary import LAYERS, LOWER_IS_BETTER, METRIC_LABELS
 
 STYLE = {
@@ -161,7 +161,7 @@ def layer_accuracy_figure(report: Report) -> Figure:
             layers = [entry.layer for entry in entries]
             values = [_percent(entry.estimate) for entry in entries]
             pooled = survey == "" or len(groups) == 1
-            label = "All surveys" if survey == "" else _clip(survey, 32)
+            label = "All surveys" if survey == "" else clip_text(survey, 32)
             line = axes.plot(
                 layers, values, marker="o", markersize=3, label=label, linewidth=1.6 if pooled else 1
             )
@@ -275,12 +275,12 @@ def spectra_figure(rows: Sequence[MetricRow]) -> Figure:
         for row in averages:
             reference = np.asarray(row.detail["reference_spectrum"], dtype=float)
             radius = np.arange(reference.size)
-            real_label = f"Real: {_clip(row.real_dataset, 30)} (reference half)"
+            real_label = f"Real: {clip_text(row.real_dataset, 30)} (reference half)"
             if real_label not in handles:
                 (handles[real_label],) = spectra.plot(radius, reference, color="black", linewidth=1)
             held_out = row.detail.get("held_out_spectrum")
             if held_out and len(held_out) == reference.size:
-                held_label = f"Real: {_clip(row.real_dataset, 30)} (held-out half)"
+                held_label = f"Real: {clip_text(row.real_dataset, 30)} (held-out half)"
                 (line,) = differences.plot(
                     radius, np.asarray(held_out) - reference, color="#7f7f7f", linestyle=":", linewidth=0.8
                 )
@@ -291,7 +291,7 @@ def spectra_figure(rows: Sequence[MetricRow]) -> Figure:
             score = "" if row.normalised is None else f" (normalised score {row.normalised:.3f})"
             (line,) = spectra.plot(radius, synthetic, linewidth=1)
             differences.plot(radius, synthetic - reference, color=line.get_color(), linewidth=0.8)
-            handles[f"Synthetic: {_clip(row.model, 30)}{score}"] = line
+            handles[f"Synthetic: {clip_text(row.model, 30)}{score}"] = line
         if not averages:
             spectra.text(0.5, 0.5, "no spectra stored yet", ha="center", va="center", color="#7f7f7f")
         differences.axhline(0, color="black", linewidth=0.6)
@@ -306,10 +306,6 @@ def spectra_figure(rows: Sequence[MetricRow]) -> Figure:
             left=0.6 / width, right=1 - legend_width / width, top=0.85, bottom=0.16, wspace=0.35
         )
     return figure
-
-
-def _clip(text: str, length: int) -> str:
-    return text if len(text) <= length else text[: length - 1] + "\u2026"
 
 
 def _wrap(text: str, width: int, max_lines: int = 4) -> str:

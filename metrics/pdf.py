@@ -38,6 +38,7 @@ from metrics.report import (
     TABLE3_MARKS,
     TABLE3_TITLE,
     Report,
+    clip_text,
     format_interval,
     format_percent,
     p_text,
@@ -265,8 +266,8 @@ def _per_reader(report: Report) -> list:
         for reader in survey.per_reader:
             rows.append(
                 [
-                    _clip(str(survey.survey), 22),
-                    _clip(str(reader.reader), 18),
+                    clip_text(str(survey.survey), 22),
+                    clip_text(str(reader.reader), 18),
                     reader.answer_count,
                     reader.indeterminable_count,
                     f"{format_percent(reader.indeterminable_excluded)} ({format_interval(reader.indeterminable_excluded)})",
@@ -348,10 +349,6 @@ def _reasons(report: Report) -> list:
         flow.append(Paragraph(heading, SMALL))
         flow.append(Preformatted("\n".join(lines), REASONS))
     return flow
-
-
-def _clip(text: str, length: int) -> str:
-    return text if len(text) <= length else text[: length - 1] + "\u2026"
 
 
 def _page_footer(title: str):

@@ -363,6 +363,11 @@ def table2_variants(report: Report) -> list[dict[str, Any]]:
     ]
 
 
+def clip_text(text: str, length: int) -> str:
+    """``text`` cut to ``length`` characters, an ellipsis marking the cut (labels in tables and figures)."""
+    return text if len(text) <= length else text[: length - 1] + "\u2026"
+
+
 def format_percent(estimate: ProportionEstimate) -> str:
     return "n/a" if estimate.proportion is None else f"{100 * estimate.proportion:.1f}%"
 
