@@ -116,12 +116,8 @@ def main():
     from generation.models import Checkpoint, GenerationJob, SyntheticSlice
     from generation.networks import ResnetGenerator, init_weights
     from generation.preprocessing import normalise_volume
-    from generation.services import (
-        checkpoint_architecture,
-        register_checkpoint,
-        run_generation_job,
-        start_generation,
-    )
+    from generation.services import generate_now, register_checkpoint, start_generation
+    from generation.services.runs import checkpoint_architecture
     from imaging.models import Dataset, Slice, Volume
     from imaging.pixels import load_slice_pixels
     from imaging.services import store_volume
@@ -196,12 +192,12 @@ def main():
         job = start_generation(checkpoint=checkpoint, mri_dataset=dataset, enqueue=False)
         pipeline_s.append(
             timed(
-                lambda job=job: run_generation_job(job.pk, device=str(device), batch_size=args.batch_size),
+                lambda job=job: generate_now(job, device=str(device), batch_size=args.batch_size),
                 sync=sync,
             )
         )
         forward_s.append(timed(lambda batches=batches: bare_forward(batches), sync=sync))
-        assert GenerationJob.objects.get(pk=job.pk).slices_done == args.slices
+        assert GenerationJob.objects.get(pk=job.pk).done == args.slices
     # Median and best run of each: the best runs are the least disturbed by other work on a shared machine.
     pipeline = args.slices / statistics.median(pipeline_s)
     forward = args.slices / statistics.median(forward_s)

@@ -6,11 +6,11 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from generation.checkpoints import CheckpointRefused
 from generation.forms import CheckpointUploadForm, NewGenerationJobForm, StartGenerationForm
 from generation.models import Checkpoint, GenerationJob, TrainingRun
 from generation.selectors import job_preview, jobs_with_counts, output_volumes
 from generation.services import register_checkpoint, start_generation
+from generation.vocabulary import CheckpointRefused
 from generation.volume_export import ExportError, export_zip
 from jobs.admin import JobAdminMixin, start_job_view
 

@@ -30,7 +30,7 @@ from generation.networks import (
     infer_multimodal_generator_config,
     infer_resnet_generator_config,
 )
-from generation.vocabulary import MULTIMODAL, RESNET
+from generation.vocabulary import MULTIMODAL, RESNET, CheckpointRefused
 from jobs.errors import first_line
 
 # What --arch accepts: a family, "auto", or the reference's generator names such as resnet_9blocks.
@@ -39,10 +39,6 @@ _ARCH_PATTERN = re.compile(r"(?P<family>auto|resnet|multimodal)(?:_(?P<blocks>\d
 FINGERPRINT_INPUT = "sinusoids-v1"
 # Outputs agreeing to this absolute difference (in tanh units, about 1 HU over a 4095 HU range) match.
 FINGERPRINT_TOLERANCE = 1e-3
-
-
-class CheckpointRefused(ValueError):
-    """A checkpoint file or declaration that cannot be registered; the message is one line saying why."""
 
 
 @dataclass(frozen=True)

@@ -62,7 +62,7 @@ class GenerationJob(Job):
 
     job_kind = "generation"
     queue = "gpu"
-    runner = "generation.services.jobs.run_generation_job"
+    runner = "generation.services.runs.run_generation_job"
     progress_unit = "slices"
 
     checkpoint = models.ForeignKey(Checkpoint, on_delete=models.PROTECT, related_name="jobs")

@@ -9,6 +9,11 @@ import numpy as np
 
 from imaging.constants import HU_RANGE, MR_MODALITIES
 
+
+class CheckpointRefused(ValueError):
+    """A checkpoint file or declaration that cannot be registered; the message is one line saying why."""
+
+
 RESNET = "resnet"
 MULTIMODAL = "multimodal"
 ARCHITECTURES = (RESNET, MULTIMODAL)

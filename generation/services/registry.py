@@ -6,22 +6,20 @@ with its audit row in one transaction.
 
 from importlib.metadata import PackageNotFoundError, version
 
-import torch
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 
 from audit.services import record_event, user_or_none
-from generation.checkpoints import (
-    Architecture,
-    CheckpointRefused,
-    load_weights,
-    prepare_checkpoint,
-    sha256_hex,
-)
 from generation.models import Checkpoint
-from generation.vocabulary import HU_RANGE_DEFAULT, INPUT_MODALITIES, check_hu_range, normalisation_rule
+from generation.vocabulary import (
+    HU_RANGE_DEFAULT,
+    INPUT_MODALITIES,
+    CheckpointRefused,
+    check_hu_range,
+    normalisation_rule,
+)
 from jobs.services import JobRefused
 
 
@@ -34,7 +32,11 @@ def software_version() -> str:
         blindread = version("blindread")
     except PackageNotFoundError:
         blindread = "unknown"
-    return f"blindread {blindread}, torch {torch.__version__}"
+    try:
+        torch = version("torch")
+    except PackageNotFoundError:
+        torch = "unknown"
+    return f"blindread {blindread}, torch {torch}"
 
 
 def parse_inputs(text: str | list[str]) -> list[str]:
@@ -93,6 +95,9 @@ def register_checkpoint(
     limit = settings.GENERATION_CHECKPOINT_MAX_BYTES
     if len(data) > limit:
         raise CheckpointRefused(f"the file is {len(data)} bytes, more than the {limit} bytes allowed")
+    # Checking the file needs PyTorch, which a web process loads only now, when a checkpoint is registered.
+    from generation.checkpoints import prepare_checkpoint
+
     prepared = prepare_checkpoint(data, inputs=modalities, arch=arch, input_size=input_size)
     storage_name = weights_storage_name(prepared.sha256)
     wrote = False
@@ -147,16 +152,3 @@ def register_checkpoint(
             default_storage.delete(storage_name)
         raise
     return checkpoint
-
-
-def checkpoint_architecture(checkpoint: Checkpoint) -> Architecture:
-    return Architecture(kind=checkpoint.architecture, config=dict(checkpoint.architecture_config))
-
-
-def load_checkpoint_weights(checkpoint: Checkpoint) -> tuple[Architecture, dict, dict]:
-    """The stored weights, verified against the registered sha256 (for `GeneratorCache.get`)."""
-    with default_storage.open(checkpoint.weights, "rb") as handle:
-        data = handle.read()
-    if sha256_hex(data) != checkpoint.sha256:
-        raise GenerationError(f"stored weights of {checkpoint.name!r} do not match their registered sha256")
-    return checkpoint_architecture(checkpoint), load_weights(data), checkpoint.output_fingerprint

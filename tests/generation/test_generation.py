@@ -389,7 +389,7 @@ def test_importing_the_worker_side_of_generation_does_not_touch_cuda():
         "django.setup()\n"
         "from config.celery import app\n"
         "app.loader.import_default_modules()\n"
-        "import jobs.tasks, generation.services, generation.inference\n"
+        "import jobs.tasks, generation.services, generation.services.runs, generation.inference\n"
         "assert 'jobs.run_job' in app.tasks\n"
         "assert not torch.cuda.is_initialized()\n"
         "print('ok')\n"

@@ -2,10 +2,14 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from generation.checkpoints import CheckpointRefused
 from generation.management import accept_negative_values
 from generation.services import register_checkpoint
-from generation.vocabulary import DEFAULT_NORMALISATION, NORMALISATION_RULES, parse_hu_range
+from generation.vocabulary import (
+    DEFAULT_NORMALISATION,
+    NORMALISATION_RULES,
+    CheckpointRefused,
+    parse_hu_range,
+)
 from imaging.constants import HU_MAX, HU_MIN
 
 

@@ -1,11 +1,16 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from generation.checkpoints import CheckpointRefused
 from generation.inference import resolve_device
 from generation.management import accept_negative_values
-from generation.services import TrainingError, create_training_run, parse_inputs, queue_training, train_now
+from generation.services import parse_inputs
+from generation.services.training import TrainingError, create_training_run, queue_training, train_now
 from generation.training import SETUPS, TrainingOptions
-from generation.vocabulary import DEFAULT_NORMALISATION, NORMALISATION_RULES, parse_hu_range
+from generation.vocabulary import (
+    DEFAULT_NORMALISATION,
+    NORMALISATION_RULES,
+    CheckpointRefused,
+    parse_hu_range,
+)
 from imaging.constants import HU_MAX, HU_MIN
 from jobs.models import JobStatus
 from jobs.services import retry
