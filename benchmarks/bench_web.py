@@ -34,15 +34,16 @@ from benchmarks.machine import describe_machine  # noqa: E402
 DEMO_SURVEYS = [f"Demo survey {n} (closed)" for n in range(1, 5)]
 IMPORT_PROBE = """
 import json, sys, time
-started = time.perf_counter()
+started, cpu_started = time.perf_counter(), time.process_time()
 import django
 django.setup()
-setup = time.perf_counter() - started
+setup, setup_cpu = time.perf_counter() - started, time.process_time() - cpu_started
 import config.urls  # noqa: F401
 from django.urls import get_resolver
 get_resolver().url_patterns
 total = time.perf_counter() - started
-print(json.dumps({"setup": setup, "with_urls": total, "torch": "torch" in sys.modules, "scipy": "scipy" in sys.modules}))
+modules = len(sys.modules)
+print(json.dumps({"setup": setup, "setup_cpu": setup_cpu, "modules": modules, "with_urls": total, "torch": "torch" in sys.modules, "scipy": "scipy" in sys.modules}))
 """
 
 
@@ -61,6 +62,8 @@ def import_times(repeat: int) -> dict:
         runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
     return {
         "setup_s": statistics.median(r["setup"] for r in runs),
+        "setup_cpu_s": statistics.median(r["setup_cpu"] for r in runs),
+        "modules": runs[-1]["modules"],
         "with_urls_s": statistics.median(r["with_urls"] for r in runs),
         "torch_loaded": runs[-1]["torch"],
         "scipy_loaded": runs[-1]["scipy"],
@@ -164,7 +167,8 @@ def main() -> None:
     memory = gunicorn_rss(cookie, path)
     print(f"machine: {describe_machine()}")
     print(
-        f"import: django.setup() {imports['setup_s']:.2f} s, with the URL configuration "
+        f"import: django.setup() {imports['setup_s']:.2f} s ({imports['setup_cpu_s']:.2f} s of CPU, "
+        f"{imports['modules']} modules), with the URL configuration "
         f"{imports['with_urls_s']:.2f} s (median of {args.repeat}); torch loaded: {imports['torch_loaded']}, "
         f"scipy loaded: {imports['scipy_loaded']}"
     )
