@@ -22,9 +22,18 @@ server more than 100 real readers would. The results are in docs/benchmarks.md (
 
 Everything stays on 127.0.0.1; the database is dropped and gunicorn stopped at the end (--keep-database keeps the
 database for a look). Latencies are measured by the client from the request to the last byte of the body.
+
+With --faults the run brings its own PostgreSQL cluster (initdb in a temporary folder, as the postgres user) and
+its own Redis (the machine's shared services are never touched), and during the reading phase stops Redis for
+--redis-down-for seconds and restarts PostgreSQL once. Readers then behave as the reader page does: a request that
+gets no reply or a 5xx is sent again with back-off (an answer with the same idempotency key). The run reports lost
+and duplicated answers and the latencies outside the fault windows:
+
+    taskset -c 0,1 .venv/bin/python benchmarks/load_readers.py --faults --threads 4 --db-conn-max-age 60
 """
 
 import argparse
+import contextlib
 import http.cookiejar
 import json
 import os
@@ -71,11 +80,25 @@ class Timings:
     def __init__(self):
         self._lock = threading.Lock()
         self.by_kind: dict[str, list[float]] = defaultdict(list)
+        self.started_at: dict[str, list[float]] = defaultdict(
+            list
+        )  # time.monotonic() when each request began
         self.errors: dict[str, int] = defaultdict(int)
 
     def add(self, kind: str, seconds: float) -> None:
         with self._lock:
             self.by_kind[kind].append(seconds)
+            self.started_at[kind].append(time.monotonic() - seconds)
+
+    def outside(self, kind: str, windows: list[tuple[float, float]]) -> list[float]:
+        """The latencies of requests that began and ended outside every (start, end) window."""
+        with self._lock:
+            pairs = list(zip(self.started_at[kind], self.by_kind[kind], strict=True))
+        return [
+            seconds
+            for began, seconds in pairs
+            if not any(began <= end and began + seconds >= start for start, end in windows)
+        ]
 
     def error(self, what: str) -> None:
         with self._lock:
@@ -95,9 +118,13 @@ class Reply:
 class ReaderClient:
     """One reader's browser: a cookie jar and the requests a reader page makes."""
 
-    def __init__(self, base_url: str, timings: Timings):
+    def __init__(self, base_url: str, timings: Timings, *, retry_for: float = 0.0):
         self.base_url = base_url
         self.timings = timings
+        self.retry_for = (
+            retry_for  # > 0: resend a request that got no reply or a 5xx for this long, as the page does
+        )
+        self.resent = 0
         self.jar = http.cookiejar.CookieJar()
         self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
 
@@ -105,6 +132,16 @@ class ReaderClient:
         return next((cookie.value for cookie in self.jar if cookie.name == "csrftoken"), "")
 
     def request(self, kind: str, path: str, *, data: bytes | None = None, headers=None) -> Reply:
+        reply = self._request_once(kind, path, data=data, headers=headers)
+        deadline, pause = time.monotonic() + self.retry_for, 0.25
+        while (reply.status == 0 or reply.status >= 500) and time.monotonic() < deadline:
+            time.sleep(pause)
+            pause = min(2 * pause, 4.0)
+            self.resent += 1
+            reply = self._request_once(kind, path, data=data, headers=headers)
+        return reply
+
+    def _request_once(self, kind: str, path: str, *, data: bytes | None = None, headers=None) -> Reply:
         url = urllib.parse.urljoin(self.base_url, path)
         request = urllib.request.Request(url, data=data, headers=headers or {})
         started = time.perf_counter()
@@ -156,7 +193,7 @@ class SimulatedReader:
     ):
         self.run = ReaderRun(number)
         self.invitation_url = invitation_url
-        self.client = ReaderClient(base_url, timings)
+        self.client = ReaderClient(base_url, timings, retry_for=60.0 if args.faults else 0.0)
         self.args = args
         self.rng = random.Random(args.seed * 100_003 + number)
         self.start_reading = start_reading
@@ -419,6 +456,104 @@ def server_times(logfile: Path) -> dict[str, list[float]]:
 
 
 # ---------------------------------------------------------------------------------------------------------
+# Own services for --faults: never the machine's shared PostgreSQL or Redis
+
+
+POSTGRES_BIN = Path("/usr/lib/postgresql")
+
+
+class OwnPostgres:
+    """A throwaway PostgreSQL cluster on a free port, run as the postgres user, that can be restarted."""
+
+    def __init__(self, workdir: Path):
+        versions = sorted(POSTGRES_BIN.glob("*/bin/pg_ctl"))
+        if not versions:
+            raise SystemExit(f"--faults needs PostgreSQL's server binaries under {POSTGRES_BIN}")
+        self.bin = versions[-1].parent
+        self.port = free_port()
+        self.data = workdir / "pgdata"
+        self.data.mkdir()
+        shutil.chown(workdir, "postgres")
+        shutil.chown(self.data, "postgres")
+        self._as_postgres(self.bin / "initdb", "-D", self.data, "-A", "trust", "-U", "postgres", "--no-sync")
+        self._pg_ctl("start", "-w", "-l", self.data / "server.log")
+        self.url = f"postgres://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _as_postgres(self, *command) -> None:
+        subprocess.run(
+            ["runuser", "-u", "postgres", "--", *map(str, command)],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+    def _pg_ctl(self, action: str, *extra) -> None:
+        options = f"-p {self.port} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300"
+        self._as_postgres(self.bin / "pg_ctl", action, "-D", self.data, "-o", options, *extra)
+
+    def restart(self) -> None:
+        self._pg_ctl("restart", "-w", "-m", "fast", "-l", self.data / "server.log")
+
+    def stop(self) -> None:
+        with contextlib.suppress(subprocess.CalledProcessError):
+            self._pg_ctl("stop", "-w", "-m", "immediate")
+
+
+class OwnRedis:
+    """A throwaway Redis on a free port that can be stopped and started again."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.start()
+
+    def start(self) -> None:
+        subprocess.run(
+            ["redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "--port", str(self.port)]
+            + ["--save", "", "--appendonly", "no"],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        for _ in range(50):
+            if (
+                subprocess.run(["redis-cli", "-p", str(self.port), "ping"], capture_output=True).returncode
+                == 0
+            ):
+                return
+            time.sleep(0.1)
+        raise SystemExit("the benchmark's own Redis did not start")
+
+    def stop(self) -> None:
+        subprocess.run(["redis-cli", "-p", str(self.port), "shutdown", "nosave"], capture_output=True)
+
+
+def run_faults(redis: OwnRedis, postgres: OwnPostgres, args, windows: list, done: threading.Event) -> None:
+    """In the reading phase: Redis down for --redis-down-for s from --redis-down-at, then one PostgreSQL restart
+    at --postgres-restart-at (seconds after reading starts). Each fault's window is appended to ``windows`` as
+    (start, end) in time.monotonic(), its end a second after the service is back."""
+    began = time.monotonic()
+
+    def wait_until(offset: float) -> bool:
+        return not done.wait(max(0.0, began + offset - time.monotonic()))
+
+    if wait_until(args.redis_down_at):
+        start = time.monotonic()
+        redis.stop()
+        time.sleep(args.redis_down_for)
+        redis.start()
+        windows.append((start, time.monotonic() + 1.0))
+        print(f"fault: Redis stopped for {args.redis_down_for:g} s at +{start - began:.1f} s", flush=True)
+    if wait_until(args.postgres_restart_at):
+        start = time.monotonic()
+        postgres.restart()
+        windows.append((start, time.monotonic() + 1.0))
+        print(
+            f"fault: PostgreSQL restarted at +{start - began:.1f} s ({time.monotonic() - start:.1f} s)",
+            flush=True,
+        )
+
+
+# ---------------------------------------------------------------------------------------------------------
 # The database check
 
 
@@ -490,6 +625,18 @@ def main() -> int:
         help="DB_CONN_MAX_AGE for gunicorn (default: settings' 0)",
     )
     parser.add_argument("--keep-database", action="store_true")
+    parser.add_argument(
+        "--faults",
+        action="store_true",
+        help="Own PostgreSQL and Redis; stop Redis and restart PostgreSQL while reading",
+    )
+    parser.add_argument(
+        "--redis-down-at", type=float, default=15.0, help="--faults: seconds into the reading"
+    )
+    parser.add_argument("--redis-down-for", type=float, default=10.0)
+    parser.add_argument(
+        "--postgres-restart-at", type=float, default=40.0, help="--faults: seconds into the reading"
+    )
     args = parser.parse_args()
     if not 1 <= args.readers <= MAX_READERS:
         parser.error(f"--readers must be 1..{MAX_READERS}")
@@ -503,6 +650,11 @@ def main() -> int:
     load_at_start = os.getloadavg()[0]
     workdir = Path(tempfile.mkdtemp(prefix="blindread-load-"))
     database = f"blindread_load_{os.getpid()}"
+    postgres = redis = None
+    fault_windows: list[tuple[float, float]] = []
+    if args.faults:
+        postgres, redis = OwnPostgres(workdir), OwnRedis()
+        args.database_url = postgres.url
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     env = dict(os.environ)
@@ -515,6 +667,8 @@ def main() -> int:
     )
     if args.db_conn_max_age is not None:
         env["DB_CONN_MAX_AGE"] = str(args.db_conn_max_age)
+    if redis is not None:
+        env["REDIS_URL"] = redis.url
     os.environ.update(env)
     # WhiteNoise warns about a missing static folder; readers here fetch no static files.
     (workdir / "var" / "staticfiles").mkdir(parents=True)
@@ -548,9 +702,18 @@ def main() -> int:
         reading_at = time.perf_counter()
         busy_before, client_before = machine_busy_seconds(), resource.getrusage(resource.RUSAGE_SELF)
         server_before = process_cpu_seconds(server.pid)
+        reading_done = threading.Event()
+        if args.faults:
+            faults = threading.Thread(
+                target=run_faults, args=(redis, postgres, args, fault_windows, reading_done), daemon=True
+            )
+            faults.start()
         for thread in threads:
             thread.join(timeout=max(1.0, args.max_seconds - (time.perf_counter() - reading_at)))
         reading_seconds = time.perf_counter() - reading_at
+        reading_done.set()
+        if args.faults:
+            faults.join(timeout=120)
         busy = machine_busy_seconds() - busy_before
         client_after = resource.getrusage(resource.RUSAGE_SELF)
         client_cpu = (client_after.ru_utime - client_before.ru_utime) + (
@@ -574,8 +737,12 @@ def main() -> int:
             connections.close_all()
         except Exception:  # Django may not have started
             pass
-        if not args.keep_database:
+        if not args.keep_database and postgres is None:
             drop_database(args.database_url, database)
+        if redis is not None:
+            redis.stop()
+        if postgres is not None:
+            postgres.stop()
         shutil.rmtree(workdir, ignore_errors=True)
 
     reading_requests = sum(len(v) for k, v in timings.by_kind.items() if not k.startswith("join"))
@@ -620,6 +787,18 @@ def main() -> int:
         f"answers confirmed {answers_confirmed}, sent twice at once {sum(r.doubled for r in runs)}, "
         f"sent again {sum(r.retried for r in runs)}, replies marked duplicate {sum(r.duplicate_replies for r in runs)}"
     )
+    if args.faults:
+        print()
+        print(
+            f"faults: {len(fault_windows)} windows, {sum(end - start for start, end in fault_windows):.1f} s in all"
+        )
+        print("| outside the fault windows (client-side, ms) | n | p50 | p95 | p99 | max |")
+        print("|---|---|---|---|---|---|")
+        for kind in ("slice page", "item fetch (pixels)", "answer submit"):
+            print(percentile_row(kind, timings.outside(kind, fault_windows)))
+        print(
+            f"requests sent again after no reply or a 5xx: {sum(reader.client.resent for reader in readers)}"
+        )
     print("database: " + ", ".join(f"{k} {v}" for k, v in check.items()))
     print("client errors: " + (", ".join(f"{k} x{v}" for k, v in sorted(timings.errors.items())) or "none"))
     for failure in failures[:10]:
