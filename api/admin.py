@@ -13,7 +13,7 @@ admin.site.unregister(TokenProxy)
 class ApiTokenAdmin(TokenAdmin):
     def save_model(self, request, obj, form, change):
         token, _ = issue_token(user=obj.user, actor=request.user)
-        obj.pk, obj.key = token.pk, token.key
+        obj.key, obj.created = token.key, token.created
 
     def delete_model(self, request, obj):
         revoke_token(user=obj.user, actor=request.user)

@@ -61,6 +61,11 @@ def _refused(exc) -> Refused:
     return Refused(one_line(exc))
 
 
+def _parsed(request) -> None:
+    """Parse the body of an action that takes none, so that a malformed one is a 400 and changes nothing."""
+    request.data  # noqa: B018  (parsing raises ParseError for a malformed body)
+
+
 class ReadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """A paged, filtered list and one object by id; anything else is the subclass's."""
 
@@ -345,6 +350,7 @@ class SurveyViewSet(mixins.CreateModelMixin, ReadViewSet):
     @action(detail=True, methods=["post"])
     def open(self, request, pk=None):
         """Open a draft survey; 409 unless its last blinding audit passed on exactly its current items."""
+        _parsed(request)
         try:
             survey = do_open_survey(survey=self.get_object(), actor=request.user)
         except StudyError as exc:
@@ -354,6 +360,7 @@ class SurveyViewSet(mixins.CreateModelMixin, ReadViewSet):
     @extend_schema(request=None, responses={200: api.SurveySerializer})
     @action(detail=True, methods=["post"])
     def close(self, request, pk=None):
+        _parsed(request)
         try:
             survey = do_close_survey(survey=self.get_object(), actor=request.user)
         except StudyError as exc:
@@ -431,6 +438,7 @@ class InvitationViewSet(mixins.CreateModelMixin, ReadViewSet):
     @action(detail=True, methods=["post"])
     def revoke(self, request, pk=None):
         """Withdraw an unused invitation (409 once it was used)."""
+        _parsed(request)
         try:
             invitation = do_revoke_invitation(invitation=self.get_object(), actor=request.user)
         except StudyError as exc:
