@@ -1,6 +1,6 @@
 """/api/v1/: the resources (a router), the result downloads, the OpenAPI schema and its documentation page."""
 
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.permissions import AllowAny
 from rest_framework.routers import DefaultRouter
@@ -44,4 +44,6 @@ urlpatterns = [
         ),
         name="docs",
     ),
+    # Anything else under /api/v1/ is a JSON 404 too, never an HTML page.
+    re_path(r"^.*$", views.unknown_endpoint),
 ]

@@ -4,7 +4,7 @@ Lists are paged and filtered (`?name=`, `?status=`); writes call one service eac
 to 400 (bad input, nothing stored) or 409 (the object's state does not allow it)."""
 
 from django.db.models import Q
-from django.http import HttpResponse
+from django.http import HttpResponse, JsonResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api import serializers as api
-from api.errors import Conflict, Refused, ReportNotComputed, one_line
+from api.errors import NOT_FOUND, Conflict, Refused, ReportNotComputed, one_line
 from api.permissions import CanReadReports, IsSignedIn
 from generation.checkpoints import CheckpointRefused
 from generation.selectors import checkpoint_by_name, checkpoints, jobs_with_counts
@@ -444,6 +444,11 @@ class InvitationViewSet(mixins.CreateModelMixin, ReadViewSet):
         except StudyError as exc:
             raise Conflict(one_line(exc)) from None
         return Response(self.get_serializer(invitation).data)
+
+
+def unknown_endpoint(request, *args, **kwargs):
+    """Any path under /api/v1/ that names no endpoint."""
+    return JsonResponse({"code": NOT_FOUND, "detail": "no such endpoint"}, status=404)
 
 
 # --- Who am I --------------------------------------------------------------------------------------------------

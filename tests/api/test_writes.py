@@ -18,7 +18,7 @@ from imaging.models import Dataset, ImportJob
 from imaging.phantoms import write_phantoms
 from jobs.models import JobStatus
 from metrics.models import DownloadLog, MetricsJob, ReportJob
-from metrics.services import report_now
+from metrics.services import create_metrics_job, report_now
 from studies.models import Survey
 from studies.simulation import simulate_readers
 from tests.api.conftest import ADMIN, RESEARCHER
@@ -249,3 +249,35 @@ def test_stats_and_pdf_are_the_stored_report(people, answered):
     assert hashlib.sha256(stats.content).hexdigest() == job.stats_sha256
     assert json.loads(stats.content)["surveys"][0]["name"] == "Answered"
     assert list(DownloadLog.objects.values_list("what", flat=True).order_by("id")) == ["pdf", "stats_json"]
+
+
+def test_metrics_as_json_are_the_csv_rows_and_are_logged(people, pools):
+    from metrics.layerwise import MetricScore
+    from metrics.services import store_metric_results
+
+    job = create_metrics_job(model_name=pools.synthetic.name, real_dataset_name=pools.real.name, queue=False)
+    scores = [
+        MetricScore(layer=1, metric="kl_256", value=0.25, baseline=0.5, normalised=0.5, n_synthetic=8,
+                    n_reference=8, n_held_out=8),
+        MetricScore(layer=0, metric="fid", value=None, baseline=None, normalised=None, n_synthetic=0,
+                    n_reference=0, n_held_out=0, note="unavailable: no weights"),
+    ]  # fmt: skip
+    store_metric_results(job=job, scores=scores)
+    client = people.client(RESEARCHER)
+    query = f"?model={pools.synthetic.name}"
+    rows = json.loads(client.get("/api/v1/results/metrics/" + query).content)
+    table = list(
+        csv.DictReader(io.StringIO(client.get("/api/v1/results/metrics.csv" + query).content.decode()))
+    )
+    assert [(row["metric"], row["layer"], row["value"]) for row in rows] == [
+        ("fid", 0, None),
+        ("kl_256", 1, 0.25),
+    ]
+    assert [(line["metric"], line["layer"], line["value"]) for line in table] == [
+        ("fid", "0", ""),
+        ("kl_256", "1", "0.25"),
+    ]
+    assert list(rows[0]) == list(table[0])
+    assert client.get("/api/v1/results/metrics/?model=nope").json()["code"] == "not_found"
+    logged = DownloadLog.objects.order_by("id").values_list("what", "models_compared")
+    assert list(logged) == [("metrics_json", [pools.synthetic.name]), ("metrics_csv", [pools.synthetic.name])]
