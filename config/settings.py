@@ -44,6 +44,11 @@ INSTALLED_APPS = [
     "studies",
     "generation",
     "metrics",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",  # the API docs page's assets, served locally
+    "api",
     "config",  # the project's own commands (demo), above every app
 ]
 
@@ -246,6 +251,42 @@ STUDIES_RATE_LIMITS = {
     "login_username": (int(os.environ.get("STUDIES_LOGIN_FAILURES_PER_USERNAME", "10")), 900),
     "invitation_address": (int(os.environ.get("STUDIES_INVITATION_FAILURES_PER_ADDRESS", "20")), 900),
 }
+# Failed API token attempts per client address (api.authentication), in the same counters.
+STUDIES_RATE_LIMITS["api_token_address"] = (
+    int(os.environ.get("API_TOKEN_FAILURES_PER_ADDRESS", "20")),
+    900,
+)
 # Behind a proxy, the request header (META name, e.g. HTTP_X_FORWARDED_FOR) holding the client's address.
 STUDIES_CLIENT_IP_HEADER = os.environ.get("STUDIES_CLIENT_IP_HEADER", "")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Blindread <noreply@localhost>")
+
+# The REST API (/api/v1/, the `api` app): tokens or the browser's session, JSON errors with stable codes.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "api.authentication.RateLimitedTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["api.permissions.IsResearcher"],
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.Pagination",
+    "DEFAULT_FILTER_BACKENDS": ["api.filters.NameStatusFilter"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.MultiPartParser",
+        "rest_framework.parsers.FormParser",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "api.errors.exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Blindread API",
+    "DESCRIPTION": "Run a blinded reader study from a script: images, checkpoints, generation, surveys, "
+    "invitations, reports. Readers never use the API. See docs/api.md.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}

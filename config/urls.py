@@ -3,6 +3,7 @@ from django.urls import include, path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/v1/", include("api.urls")),
     path("jobs/", include("jobs.urls")),
     path("reports/", include("metrics.urls")),
     path("", include("studies.urls")),

@@ -13,6 +13,11 @@ def checkpoint_by_name(name: str) -> Checkpoint | None:
     return Checkpoint.objects.filter(name=name).first()
 
 
+def checkpoints():
+    """Every registered checkpoint, by name (a queryset)."""
+    return Checkpoint.objects.order_by("name")
+
+
 def volume_refs(dataset, modalities: list[str]) -> list[VolumeRef]:
     """The dataset's volumes of the given modalities with their slices, ready for `pair_slices`."""
     volumes = images.volumes_of(dataset, modalities=modalities)

@@ -10,7 +10,7 @@ from typing import NamedTuple
 from django.db.models import Count
 
 from imaging.constants import CT
-from imaging.models import Dataset, Slice, Volume
+from imaging.models import Dataset, ImportJob, Slice, Volume
 
 # --- Datasets -------------------------------------------------------------------------------------------------
 
@@ -43,6 +43,10 @@ def datasets_by_ids(ids: Iterable[int]) -> list[Dataset]:
 
 def datasets_with_counts():
     return Dataset.objects.annotate(volume_count=Count("volumes", distinct=True)).order_by("name")
+
+
+def dataset_by_id(pk: int) -> Dataset | None:
+    return Dataset.objects.filter(pk=pk).first()
 
 
 def has_volumes(dataset: Dataset) -> bool:
@@ -85,6 +89,11 @@ def volume_by_id(pk: int) -> Volume:
     return Volume.objects.get(pk=pk)
 
 
+def volumes_with_datasets():
+    """Every volume with its dataset (a queryset, for lists that filter and page it)."""
+    return Volume.objects.select_related("dataset").order_by("dataset__name", "patient", "modality", "id")
+
+
 def volume_by_series_key(series_key: str, modality: str) -> Volume | None:
     return Volume.objects.filter(series_key=series_key, modality=modality).first()
 
@@ -105,6 +114,14 @@ def volumes_with_slices(slice_ids: Iterable[int]) -> list[Volume]:
         .select_related("dataset")
         .order_by("patient", "id")
     )
+
+
+# --- Import jobs ----------------------------------------------------------------------------------------------
+
+
+def import_jobs():
+    """Every import job, newest first (a queryset)."""
+    return ImportJob.objects.order_by("-created_at", "-id")
 
 
 # --- Slices -----------------------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from django.utils.text import slugify
 
 from metrics import selectors
-from metrics.exports import answers_csv, data_dictionary_csv, metrics_csv
+from metrics.exports import answers_csv, answers_json, data_dictionary_csv, metrics_csv, metrics_json
 from metrics.models import DownloadLog
 from metrics.services.reports import ReportUnavailable, artefact
 from studies.models import Survey
@@ -21,6 +21,8 @@ CONTENT_TYPES = {
     What.METRICS_CSV: "text/csv; charset=utf-8",
     What.STATS_JSON: "application/json",
     What.PDF: "application/pdf",
+    What.ANSWERS_JSON: "application/json",
+    What.METRICS_JSON: "application/json",
 }
 EXTENSIONS = {
     What.ANSWERS_CSV: "answers.csv",
@@ -28,6 +30,8 @@ EXTENSIONS = {
     What.METRICS_CSV: "metrics.csv",
     What.STATS_JSON: "stats.json",
     What.PDF: "report.pdf",
+    What.ANSWERS_JSON: "answers.json",
+    What.METRICS_JSON: "metrics.json",
 }
 
 
@@ -61,16 +65,18 @@ def make_download(what: str, surveys: Sequence[Survey] = (), models: Sequence | 
         raise ValueError(f"unknown download {what!r}")
     survey_names = tuple(survey.name for survey in surveys)
     model_names: tuple[str, ...] = tuple(sorted({survey.model_dataset.name for survey in surveys}))
-    if what == What.ANSWERS_CSV:
-        content = answers_csv(selectors.answer_rows(surveys))
+    if what in (What.ANSWERS_CSV, What.ANSWERS_JSON):
+        write = answers_csv if what == What.ANSWERS_CSV else answers_json
+        content = write(selectors.answer_rows(surveys))
     elif what == What.DATA_DICTIONARY:
         content, model_names = data_dictionary_csv(), ()
-    elif what == What.METRICS_CSV:
+    elif what in (What.METRICS_CSV, What.METRICS_JSON):
         if models is None:
             models = [survey.model_dataset for survey in surveys] or selectors.models_with_results()
         models = list({model.pk: model for model in models}.values())
         model_names = tuple(sorted(model.name for model in models))
-        content = metrics_csv(selectors.metric_rows(models))
+        write = metrics_csv if what == What.METRICS_CSV else metrics_json
+        content = write(selectors.metric_rows(models))
     else:
         stored = selectors.stored_report(surveys)
         if stored is None:

@@ -199,29 +199,53 @@ def _csv(header: Sequence[str], records: Iterable[Sequence]) -> bytes:
     return buffer.getvalue().encode("utf-8")
 
 
+def _answer_values(row: AnswerRow, *, for_spreadsheet: bool) -> dict[str, Any]:
+    values = {column.name: getattr(row, column.name, None) for column in ANSWER_COLUMNS}
+    values["correct"] = row.correct
+    if for_spreadsheet:
+        values["reason"] = spreadsheet_safe(row.reason)
+    return {column.name: values[column.name] for column in ANSWER_COLUMNS}
+
+
 def answers_csv(rows: Iterable[AnswerRow]) -> bytes:
     """The tidy answers CSV (UTF-8, header row, one row per answer), columns as in ``ANSWER_COLUMNS``."""
+    return _csv(
+        [column.name for column in ANSWER_COLUMNS],
+        (list(_answer_values(row, for_spreadsheet=True).values()) for row in rows),
+    )
 
-    def record(row: AnswerRow):
-        values = {column.name: getattr(row, column.name, None) for column in ANSWER_COLUMNS}
-        values["correct"] = row.correct
-        values["reason"] = spreadsheet_safe(row.reason)
-        return [values[column.name] for column in ANSWER_COLUMNS]
 
-    return _csv([column.name for column in ANSWER_COLUMNS], (record(row) for row in rows))
+def answers_json(rows: Iterable[AnswerRow]) -> bytes:
+    """The answers CSV's rows as a JSON list of objects (same columns; reasons as written, numbers as numbers)."""
+    return _json([_answer_values(row, for_spreadsheet=False) for row in rows])
+
+
+def _metric_values(row: MetricRow) -> dict[str, Any]:
+    values = {
+        **{column.name: getattr(row, column.name, None) for column in METRIC_COLUMNS},
+        "lower_is_better": row.metric in LOWER_IS_BETTER,
+    }
+    return {column.name: values[column.name] for column in METRIC_COLUMNS}
 
 
 def metrics_csv(rows: Iterable[MetricRow]) -> bytes:
     """The metrics CSV, one row per (model, real dataset, layer, metric), columns as in ``METRIC_COLUMNS``."""
+    return _csv(
+        [column.name for column in METRIC_COLUMNS], (list(_metric_values(row).values()) for row in rows)
+    )
 
-    def record(row: MetricRow):
-        values = {
-            **{column.name: getattr(row, column.name, None) for column in METRIC_COLUMNS},
-            "lower_is_better": row.metric in LOWER_IS_BETTER,
-        }
-        return [values[column.name] for column in METRIC_COLUMNS]
 
-    return _csv([column.name for column in METRIC_COLUMNS], (record(row) for row in rows))
+def metrics_json(rows: Iterable[MetricRow]) -> bytes:
+    """The metrics CSV's rows as a JSON list of objects (same columns)."""
+    return _json([_metric_values(row) for row in rows])
+
+
+def _json(records: list[dict[str, Any]]) -> bytes:
+    def finite(value):
+        return None if isinstance(value, float) and not math.isfinite(value) else value
+
+    cleaned = [{name: finite(value) for name, value in record.items()} for record in records]
+    return json.dumps(cleaned, allow_nan=False, default=_json_default).encode("utf-8")
 
 
 def data_dictionary_csv() -> bytes:

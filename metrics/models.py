@@ -98,10 +98,13 @@ class DownloadLog(models.Model):
         STATS_JSON = "stats_json", "Statistics (JSON)"
         METRICS_CSV = "metrics_csv", "Image-distribution metrics (CSV)"
         PDF = "pdf", "Report (PDF)"
+        ANSWERS_JSON = "answers_json", "Answers (JSON)"
+        METRICS_JSON = "metrics_json", "Image-distribution metrics (JSON)"
 
     class Via(models.TextChoices):
         WEB = "web", "Browser"
         COMMAND = "command", "Command line"
+        API = "api", "REST API"
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -119,12 +122,20 @@ class DownloadLog(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(
-                    what__in=["answers_csv", "data_dictionary", "stats_json", "metrics_csv", "pdf"]
+                    what__in=[
+                        "answers_csv",
+                        "data_dictionary",
+                        "stats_json",
+                        "metrics_csv",
+                        "pdf",
+                        "answers_json",
+                        "metrics_json",
+                    ]
                 ),
                 name="download_log_what_valid",
             ),
             models.CheckConstraint(
-                condition=models.Q(via__in=["web", "command"]), name="download_log_via_valid"
+                condition=models.Q(via__in=["web", "command", "api"]), name="download_log_via_valid"
             ),
         ]
 

@@ -15,7 +15,7 @@ from django.db.models import Count, Max
 from imaging import selectors as images
 from jobs.models import JobStatus
 from metrics.exports import AnswerRow, MetricRow
-from metrics.models import MetricResult, ReportJob
+from metrics.models import MetricResult, MetricsJob, ReportJob
 from metrics.report import SurveyInfo, build_report
 from metrics.vocabulary import AVERAGE_LAYER
 from studies import roles
@@ -28,6 +28,16 @@ def metric_results(*, models: Iterable | None = None):
     if models is not None:
         results = results.filter(model__in=list(models))
     return results.order_by("model__name", "real_dataset__name", "metric", "layer")
+
+
+def metrics_jobs():
+    """Every metrics job with its datasets, newest first (a queryset)."""
+    return MetricsJob.objects.select_related("model", "real_dataset").order_by("-created_at", "-id")
+
+
+def report_jobs():
+    """Every report job, newest first (a queryset)."""
+    return ReportJob.objects.order_by("-created_at", "-id")
 
 
 def models_with_results() -> list:

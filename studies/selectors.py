@@ -10,7 +10,7 @@ from django.db.models import Count, Q
 from imaging.constants import DatasetKind
 from imaging.pixels import load_slice_pixels
 from imaging.selectors import datasets_of_kind
-from studies.models import Answer, Assignment, Item, Survey
+from studies.models import Answer, Assignment, BlindingAudit, Invitation, Item, Survey
 from studies.policy import DisplayPolicy
 from studies.rendering import DisplayGeometry, render_with_geometry
 
@@ -93,6 +93,16 @@ def surveys_with_counts():
         reader_count=Count("assignments", distinct=True),
         finished_count=Count("assignments", filter=Q(assignments__completed_at__isnull=False), distinct=True),
     )
+
+
+def invitations():
+    """Every invitation, newest first (a queryset)."""
+    return Invitation.objects.select_related("survey").order_by("-created_at", "-id")
+
+
+def blinding_audits():
+    """Every blinding audit job, newest first (a queryset)."""
+    return BlindingAudit.objects.order_by("-created_at", "-id")
 
 
 def survey_by_reference(reference: str) -> Survey | None:

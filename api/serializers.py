@@ -1,0 +1,300 @@
+"""What the API sends and accepts. Output fields are listed one by one: nothing reaches a client by default.
+
+Nothing here names an item's truth: items are never listed, and results (which do) are served as the same
+downloads the report pages serve, to those who may read reports."""
+
+from rest_framework import serializers
+
+from jobs.services import progress_of, status_line
+from metrics.selectors import reader_pseudonym
+from studies.selectors import survey_progress
+from studies.services import invitation_url
+
+# --- Reading -------------------------------------------------------------------------------------------------
+
+
+class DatasetSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    kind = serializers.CharField()
+    contrast_enhanced = serializers.BooleanField(allow_null=True)
+    source = serializers.CharField()
+    volume_count = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+
+
+class VolumeSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    uid = serializers.UUIDField()
+    dataset = serializers.IntegerField(source="dataset_id")
+    dataset_name = serializers.CharField(source="dataset.name")
+    patient = serializers.CharField()
+    modality = serializers.CharField()
+    source_format = serializers.CharField()
+    rows = serializers.IntegerField()
+    columns = serializers.IntegerField()
+    row_spacing_mm = serializers.FloatField()
+    column_spacing_mm = serializers.FloatField()
+    slice_spacing_mm = serializers.FloatField(allow_null=True)
+    slice_count = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+
+
+class JobSerializer(serializers.Serializer):
+    """What every job kind shows: status, progress and the one line the admin and `--wait` print."""
+
+    id = serializers.IntegerField()
+    status = serializers.CharField()
+    status_display = serializers.CharField(source="status_label")
+    finished = serializers.BooleanField(source="is_finished")
+    line = serializers.SerializerMethodField()
+    message = serializers.CharField()
+    error = serializers.CharField()
+    done = serializers.IntegerField()
+    total = serializers.IntegerField()
+    unit = serializers.CharField(source="progress_unit")
+    percent = serializers.SerializerMethodField()
+    attempts = serializers.IntegerField()
+    result = serializers.JSONField()
+    created_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+
+    def get_line(self, job) -> str:
+        return status_line(job)
+
+    def get_percent(self, job) -> float:
+        return round(progress_of(job).percent, 1)
+
+
+class ImportJobSerializer(JobSerializer):
+    dataset_name = serializers.CharField()
+    kind = serializers.CharField()
+    modality = serializers.CharField()
+    contrast_enhanced = serializers.BooleanField(allow_null=True)
+    volumes_imported = serializers.IntegerField()
+    volumes_skipped = serializers.IntegerField()
+    errors = serializers.ListField(child=serializers.DictField(child=serializers.CharField()))
+
+
+class CheckpointSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    architecture = serializers.CharField()
+    architecture_config = serializers.JSONField()
+    input_modalities = serializers.ListField(child=serializers.CharField())
+    normalisation = serializers.CharField()
+    input_size = serializers.IntegerField()
+    hu_min = serializers.IntegerField()
+    hu_max = serializers.IntegerField()
+    contrast_enhanced = serializers.BooleanField()
+    sha256 = serializers.CharField()
+    parameter_count = serializers.IntegerField()
+    provenance = serializers.JSONField()
+    created_at = serializers.DateTimeField()
+
+
+class GenerationJobSerializer(JobSerializer):
+    checkpoint = serializers.CharField(source="checkpoint.name")
+    mri_dataset = serializers.CharField(source="mri_dataset.name")
+    output_dataset_name = serializers.CharField()
+    output_dataset = serializers.IntegerField(source="output_dataset_id", allow_null=True)
+    z_tolerance_mm = serializers.FloatField(allow_null=True)
+    unpaired_count = serializers.IntegerField()
+    device = serializers.CharField()
+
+
+class MetricsJobSerializer(JobSerializer):
+    model = serializers.CharField(source="model.name")
+    real_dataset = serializers.CharField(source="real_dataset.name")
+    max_per_layer = serializers.IntegerField(allow_null=True)
+    seed = serializers.IntegerField()
+    feature_metrics_note = serializers.CharField()
+
+
+class ReportJobSerializer(JobSerializer):
+    survey_ids = serializers.ListField(child=serializers.IntegerField())
+    title = serializers.CharField()
+    answer_count = serializers.IntegerField()
+    revision_count = serializers.IntegerField()
+    has_pdf = serializers.SerializerMethodField()
+
+    def get_has_pdf(self, job) -> bool:
+        return bool(job.pdf)
+
+
+class BlindingAuditSerializer(JobSerializer):
+    survey = serializers.IntegerField(source="survey_id")
+    open_when_passed = serializers.BooleanField()
+    passed = serializers.BooleanField(allow_null=True)
+    report = serializers.CharField()
+
+
+class SurveySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    status = serializers.CharField()
+    model = serializers.CharField(source="model_dataset.name")
+    model_alias = serializers.CharField()
+    real_dataset = serializers.CharField(source="real_dataset.name")
+    real_count = serializers.IntegerField()
+    synthetic_count = serializers.IntegerField()
+    seed = serializers.IntegerField()
+    reader_title = serializers.CharField()
+    instructions = serializers.CharField()
+    allow_going_back = serializers.BooleanField()
+    display_policy = serializers.SerializerMethodField()
+    reader_count = serializers.IntegerField(required=False)
+    finished_count = serializers.IntegerField(required=False)
+    created_at = serializers.DateTimeField()
+    opened_at = serializers.DateTimeField(allow_null=True)
+    closed_at = serializers.DateTimeField(allow_null=True)
+    last_audit_at = serializers.DateTimeField(allow_null=True)
+    last_audit_passed = serializers.BooleanField(allow_null=True)
+
+    def get_display_policy(self, survey) -> dict:
+        return survey.display_policy.to_dict() if survey.display_policy is not None else {}
+
+
+class InvitationSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    survey = serializers.IntegerField(source="survey_id")
+    url = serializers.SerializerMethodField()
+    state = serializers.CharField()
+    email = serializers.CharField()
+    label = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField()
+    used_at = serializers.DateTimeField(allow_null=True)
+    revoked_at = serializers.DateTimeField(allow_null=True)
+
+    def get_url(self, invitation) -> str:
+        return invitation_url(invitation)
+
+
+class ReaderProgressSerializer(serializers.Serializer):
+    reader = serializers.CharField()
+    answered = serializers.IntegerField()
+    total = serializers.IntegerField()
+    state = serializers.CharField()
+
+
+class SurveyProgressSerializer(serializers.Serializer):
+    """How far the readers of a survey got: counts only (no answers, no truth)."""
+
+    survey = serializers.IntegerField()
+    items = serializers.IntegerField()
+    readers = serializers.IntegerField()
+    not_started = serializers.IntegerField()
+    in_progress = serializers.IntegerField()
+    finished = serializers.IntegerField()
+    answers = serializers.IntegerField()
+    per_reader = ReaderProgressSerializer(many=True)
+
+
+def survey_progress_counts(survey) -> dict:
+    rows = survey_progress(survey)
+    states = [row.state for row in rows]
+    return {
+        "survey": survey.pk,
+        "items": survey.item_count,
+        "readers": len(rows),
+        "not_started": states.count("not started"),
+        "in_progress": states.count("in progress"),
+        "finished": states.count("finished"),
+        "answers": sum(row.answered for row in rows),
+        "per_reader": [
+            {
+                "reader": reader_pseudonym(row.assignment.reader_id),
+                "answered": row.answered,
+                "total": row.total,
+                "state": row.state,
+            }
+            for row in rows
+        ],
+    }
+
+
+class UserSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    roles = serializers.ListField(child=serializers.CharField())
+
+
+# --- Writing -------------------------------------------------------------------------------------------------
+
+
+class ImportRequest(serializers.Serializer):
+    dataset = serializers.CharField(max_length=128)
+    kind = serializers.ChoiceField(choices=["ct", "sct", "mr"])
+    modality = serializers.ChoiceField(choices=["t1_in", "t1_out", "t2"], required=False, allow_blank=True)
+    contrast = serializers.BooleanField(required=False, allow_null=True, default=None)
+    files = serializers.ListField(
+        child=serializers.FileField(allow_empty_file=False), allow_empty=False, max_length=5000
+    )
+
+
+class CheckpointRequest(serializers.Serializer):
+    file = serializers.FileField(allow_empty_file=False)
+    name = serializers.CharField(max_length=200)
+    inputs = serializers.CharField(help_text="MRI modalities in channel order: t1_in[,t1_out[,t2]]")
+    contrast = serializers.BooleanField(required=True, allow_null=False)
+    ct_range = serializers.CharField(
+        required=False, help_text="HU that tanh -1 and +1 map to, e.g. -1024,3071"
+    )
+    arch = serializers.CharField(required=False, default="auto")
+    normalisation = serializers.CharField(required=False)
+    input_size = serializers.IntegerField(required=False, default=256, min_value=4, max_value=4096)
+    source = serializers.CharField(required=False, default="", allow_blank=True)
+
+
+class GenerationRequest(serializers.Serializer):
+    checkpoint = serializers.CharField(help_text="Checkpoint name")
+    mri_dataset = serializers.CharField(help_text="Name of the MRI dataset")
+    output_dataset_name = serializers.CharField(required=False, allow_blank=True, max_length=128)
+    z_tolerance_mm = serializers.FloatField(required=False, allow_null=True, default=None)
+
+
+class MetricsRequest(serializers.Serializer):
+    model = serializers.CharField(help_text="Name of the synthetic CT dataset")
+    real_dataset = serializers.CharField(help_text="Name of the real CT dataset")
+    max_per_layer = serializers.IntegerField(required=False, allow_null=True, default=None)
+    seed = serializers.IntegerField(required=False, default=0, min_value=0, max_value=2**31 - 1)
+
+
+class ReportRequest(serializers.Serializer):
+    surveys = serializers.ListField(child=serializers.CharField(), allow_empty=False, max_length=100)
+
+
+class SurveyRequest(serializers.Serializer):
+    """The options of `manage.py create_survey`; the display policy is checked as the admin's form checks it."""
+
+    name = serializers.CharField(max_length=128)
+    model = serializers.CharField(help_text="Name of the synthetic CT dataset under test")
+    real_dataset = serializers.CharField(help_text="Name of a real CT dataset of the same contrast kind")
+    real = serializers.IntegerField(min_value=1, help_text="Number of real slices")
+    synthetic = serializers.IntegerField(min_value=1, help_text="Number of synthetic slices (equal to real)")
+    seed = serializers.IntegerField(min_value=0, max_value=2**63 - 1)
+    model_alias = serializers.CharField(required=False, default="", allow_blank=True, max_length=64)
+    reader_title = serializers.CharField(required=False, default="Reader study", max_length=128)
+    instructions = serializers.CharField(required=False, default="", allow_blank=True)
+    allow_going_back = serializers.BooleanField(required=False, default=False)
+    display_policy = serializers.DictField(
+        required=False,
+        default=dict,
+        help_text="matrix_size, hu_min, hu_max, interpolation, mask, field_of_view (survey | per_slice), "
+        "field_of_view_mm, default_window_width, default_window_level; each optional",
+    )
+
+
+class AuditRequest(serializers.Serializer):
+    open_when_passed = serializers.BooleanField(required=False, default=False)
+
+
+class InvitationRequest(serializers.Serializer):
+    survey = serializers.IntegerField()
+    count = serializers.IntegerField(required=False, default=0, min_value=0, max_value=500)
+    emails = serializers.ListField(
+        child=serializers.EmailField(), required=False, default=list, max_length=500
+    )
+    label = serializers.CharField(required=False, default="", allow_blank=True, max_length=128)
+    expires_in_days = serializers.IntegerField(required=False, allow_null=True, default=None)
