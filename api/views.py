@@ -17,10 +17,9 @@ from rest_framework.views import APIView
 from api import serializers as api
 from api.errors import NOT_FOUND, Conflict, Refused, ReportNotComputed, one_line
 from api.permissions import CanReadReports, IsSignedIn
-from generation.checkpoints import CheckpointRefused
 from generation.selectors import checkpoint_by_name, checkpoints, jobs_with_counts
 from generation.services import GenerationError, register_checkpoint, start_generation
-from generation.vocabulary import DEFAULT_NORMALISATION, parse_hu_range
+from generation.vocabulary import DEFAULT_NORMALISATION, CheckpointRefused, parse_hu_range
 from imaging.constants import HU_MAX, HU_MIN, DatasetKind
 from imaging.selectors import (
     dataset_named,
