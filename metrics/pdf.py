@@ -31,7 +31,6 @@ from reportlab.platypus import (
 )
 
 from metrics import figures
-from metrics.reader_stats import ProportionEstimate
 from metrics.report import (
     HYPOTHESES_IN_WORDS,
     TABLE2_TITLE,
@@ -44,6 +43,7 @@ from metrics.report import (
     table2_variants,
     table3_cell,
 )
+from metrics.stats import ProportionEstimate
 from metrics.vocabulary import LOWER_IS_BETTER, METRICS
 
 PAGE_WIDTH = A4[0] - 30 * mm

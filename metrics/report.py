@@ -1,7 +1,7 @@
 """The content of a reader-study report, computed once and shown as HTML, PDF or JSON; no Django.
 
 :func:`build_report` takes the tidy answers of one or more surveys and the stored metric results of their models
-and returns a :class:`Report`: the statistics of :mod:`metrics.reader_stats` (``study_report``), the paper's
+and returns a :class:`Report`: the statistics of :mod:`metrics.stats` (``study_report``), the paper's
 Table 2 and Table 3 laid out as rows, accuracy per axial layer, confusion matrices, the readers' reasons
 grouped by item, and the metric rows. Wording of hypotheses lives here, in one place.
 """
@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from metrics.exports import AnswerRow, MetricRow, answer_table
-from metrics.reader_stats import (
+from metrics.stats import (
     ANSWERS,
     INDETERMINABLE,
     PERMUTATION_RESAMPLES,
