@@ -5,6 +5,7 @@
 - :mod:`metrics.stats.contingency`: chi-squared/exact/permutation tests, Holm, Cochran-Mantel-Haenszel, survey pairs;
 - :mod:`metrics.stats.agreement`: inter-reader agreement;
 - :mod:`metrics.stats.gee`: reader-clustered GEE;
+- :mod:`metrics.stats.mrmc`: Obuchowski-Rockette MRMC analysis (Hillis ddf);
 - :mod:`metrics.stats.reports`: everything for a survey and a study.
 """
 
@@ -50,6 +51,15 @@ from metrics.stats.gee import (
     GeeAccuracy,
     gee_accuracy,
 )
+from metrics.stats.mrmc import (
+    FOMS,
+    ModalityDifference,
+    ModalityEstimate,
+    OrAnalysis,
+    OrTest,
+    OrVarianceComponents,
+    or_analysis,
+)
 from metrics.stats.proportions import (
     AccuracyBreakdown,
     EquivalenceTest,
@@ -72,6 +82,13 @@ from metrics.stats.reports import (
 )
 
 __all__ = [
+    "FOMS",
+    "ModalityDifference",
+    "ModalityEstimate",
+    "OrAnalysis",
+    "OrTest",
+    "OrVarianceComponents",
+    "or_analysis",
     "ALPHA",
     "ANSWERS",
     "AccuracyBreakdown",
