@@ -6,6 +6,7 @@
 - :mod:`metrics.stats.agreement`: inter-reader agreement;
 - :mod:`metrics.stats.gee`: reader-clustered GEE;
 - :mod:`metrics.stats.mrmc`: Obuchowski-Rockette MRMC analysis (Hillis ddf);
+- :mod:`metrics.stats.glmm`: logistic GLMM with crossed reader and item intercepts (Laplace);
 - :mod:`metrics.stats.reports`: everything for a survey and a study.
 """
 
@@ -51,6 +52,7 @@ from metrics.stats.gee import (
     GeeAccuracy,
     gee_accuracy,
 )
+from metrics.stats.glmm import GlmmAccuracy, GlmmFit, glmm_accuracy, glmm_fit
 from metrics.stats.mrmc import (
     FOMS,
     ModalityDifference,
@@ -82,6 +84,10 @@ from metrics.stats.reports import (
 )
 
 __all__ = [
+    "GlmmAccuracy",
+    "GlmmFit",
+    "glmm_accuracy",
+    "glmm_fit",
     "FOMS",
     "ModalityDifference",
     "ModalityEstimate",
