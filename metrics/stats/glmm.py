@@ -81,13 +81,30 @@ class _Problem:
     def _lam(self, sigma):
         return np.concatenate([np.full(self.r, sigma[0]), np.full(self.q - self.r, sigma[1])])
 
-    def _ztz(self, weights):
-        ztwz = np.zeros((self.q, self.q))
-        np.add.at(ztwz, (self.ri, self.ri), weights)
-        np.add.at(ztwz, (self.ii, self.ii), weights)
-        np.add.at(ztwz, (self.ri, self.ii), weights)
-        np.add.at(ztwz, (self.ii, self.ri), weights)
-        return ztwz
+    def _system(self, weights, lam):
+        """Lambda Z'WZ Lambda + I in blocks: readers (dense r x r), cross (r x m), items (diagonal)."""
+        r, q = self.r, self.q
+        m = q - r
+        diagonal = np.bincount(self.ri, weights, q) + np.bincount(self.ii, weights, q)
+        diagonal = lam**2 * diagonal + 1.0
+        cross = np.bincount(self.ri * m + (self.ii - r), weights, r * m).reshape(r, m)
+        cross = lam[:r, None] * cross * lam[None, r:]
+        items = diagonal[r:]
+        schur = np.diag(diagonal[:r]) - (cross / items[None, :]) @ cross.T
+        return cross, items, np.linalg.cholesky(schur)
+
+    @staticmethod
+    def _solve(system, rhs):
+        cross, items, chol = system
+        r = chol.shape[0]
+        top = rhs[:r] - cross @ (rhs[r:] / items)
+        x_r = np.linalg.solve(chol.T, np.linalg.solve(chol, top))
+        return np.concatenate([x_r, (rhs[r:] - cross.T @ x_r) / items])
+
+    @staticmethod
+    def _logdet(system):
+        _, items, chol = system
+        return float(np.sum(np.log(items))) + 2 * float(np.sum(np.log(np.diag(chol))))
 
     def deviance(self, params, *, keep=True):
         p = self.x.shape[1]
@@ -107,8 +124,7 @@ class _Problem:
             residual = self.y - mu
             gradient = np.bincount(self.ri, residual, self.q) + np.bincount(self.ii, residual, self.q)
             gradient = lam * gradient - w
-            hessian = lam[:, None] * self._ztz(mu * (1 - mu)) * lam[None, :] + np.eye(self.q)
-            step = np.linalg.solve(hessian, gradient)
+            step = self._solve(self._system(mu * (1 - mu), lam), gradient)
             factor = 1.0
             while True:
                 candidate, candidate_eta = penalised(w + factor * step)
@@ -116,13 +132,12 @@ class _Problem:
                     break
                 factor /= 2
             w = w + factor * step
-            converged = abs(current - candidate) < 1e-10 and np.max(np.abs(factor * step)) < 1e-8
+            converged = np.max(np.abs(factor * step)) < 1e-8
             current, eta = candidate, candidate_eta
             if converged:
                 break
         mu = expit(eta)
-        hessian = lam[:, None] * self._ztz(mu * (1 - mu)) * lam[None, :] + np.eye(self.q)
-        logdet = 2 * float(np.sum(np.log(np.diag(np.linalg.cholesky(hessian)))))
+        logdet = self._logdet(self._system(mu * (1 - mu), lam))
         if keep:
             self.w_start = w
         return current + logdet
