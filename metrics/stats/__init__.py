@@ -3,17 +3,24 @@
 - :mod:`metrics.stats.core`: vocabulary, the answer table, result plumbing;
 - :mod:`metrics.stats.proportions`: Wilson interval, exact binomial test, accuracy (Table 2), per reader, equivalence;
 - :mod:`metrics.stats.contingency`: chi-squared/exact/permutation tests, Holm, Cochran-Mantel-Haenszel, survey pairs;
-- :mod:`metrics.stats.agreement`: inter-reader agreement;
+- :mod:`metrics.stats.agreement`: agreement (Fleiss' kappa, Gwet's AC1, Cohen's and weighted kappa);
 - :mod:`metrics.stats.gee`: reader-clustered GEE;
 - :mod:`metrics.stats.mrmc`: Obuchowski-Rockette MRMC analysis (Hillis ddf);
 - :mod:`metrics.stats.glmm`: logistic GLMM with crossed reader and item intercepts (Laplace);
+- :mod:`metrics.stats.simulate`: seeded reader-study simulator and interval coverage;
 - :mod:`metrics.stats.reports`: everything for a survey and a study.
 """
 
 from metrics.stats.agreement import (
+    CohenKappa,
     FleissKappa,
+    GwetAC1,
+    ReaderKappa,
+    cohen_kappa_table,
     fleiss_kappa,
     fleiss_kappa_from_counts,
+    gwet_ac1,
+    intra_reader_kappa,
 )
 from metrics.stats.contingency import (
     TRUTH_VS_ANSWER,
@@ -82,8 +89,19 @@ from metrics.stats.reports import (
     study_report,
     survey_report,
 )
+from metrics.stats.simulate import SimulatedStudy, interval_coverage, simulate_answers, simulate_ratings
 
 __all__ = [
+    "CohenKappa",
+    "GwetAC1",
+    "ReaderKappa",
+    "cohen_kappa_table",
+    "gwet_ac1",
+    "intra_reader_kappa",
+    "SimulatedStudy",
+    "interval_coverage",
+    "simulate_answers",
+    "simulate_ratings",
     "GlmmAccuracy",
     "GlmmFit",
     "glmm_accuracy",
