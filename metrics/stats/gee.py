@@ -151,9 +151,15 @@ def gee_accuracy(
         return without_estimate("the GEE fit gave no finite estimate or standard error", notes)
     z = _z(confidence)
 
-    def on_probability_scale(weights: np.ndarray) -> tuple[float, tuple[float, float], float, float]:
+    def on_probability_scale(
+        weights: np.ndarray,
+    ) -> tuple[float, tuple[float, float] | None, float, float | None]:
         log_odds = float(weights @ params)
-        se = math.sqrt(float(weights @ covariance @ weights))
+        variance = float(weights @ covariance @ weights)
+        if not variance > 0:
+            # the sandwich covariance of few clusters can be numerically indefinite: no interval then
+            return float(expit(log_odds)), None, log_odds, None
+        se = math.sqrt(variance)
         return (
             float(expit(log_odds)),
             (float(expit(log_odds - z * se)), float(expit(log_odds + z * se))),
@@ -167,7 +173,7 @@ def gee_accuracy(
     if len(levels) == 2:
         real, real_ci, _, _ = on_probability_scale(np.array([1.0, -0.5]))
         synthetic, synthetic_ci, _, _ = on_probability_scale(np.array([1.0, 0.5]))
-        truth_se = math.sqrt(covariance[1, 1])
+        truth_se = math.sqrt(covariance[1, 1]) if covariance[1, 1] > 0 else 0.0
         estimates = {
             "real_items_accuracy": real,
             "real_items_ci": real_ci,

@@ -67,3 +67,16 @@ def test_or_rrrc_coverage_on_a_seeded_subset_stays_within_90_to_99_percent():
     assert 0.90 <= or_coverage <= 0.99
     # the pooled interval ignores both variances and under-covers here
     assert np.mean([c["pooled_wilson"] for c in covered]) < 0.85
+
+
+def test_gee_with_a_numerically_indefinite_sandwich_gives_no_interval_instead_of_an_error():
+    # found by the coverage benchmark: 4 readers x 60 items, reader SD 0.6, no case variance (its 35th study)
+    from metrics.stats.gee import gee_accuracy
+
+    rng = np.random.default_rng(20261203 + 6)
+    for _ in range(35):
+        study = simulate_answers(rng, readers=4, items=60, accuracy=0.65, reader_sd=0.6, case_sd=0.0)
+    correct = study.truth == study.answer
+    result = gee_accuracy(correct, study.truth, study.reader)
+    assert result.accuracy is not None and result.ci_low < result.accuracy < result.ci_high
+    assert result.synthetic_items_ci is None or result.real_items_ci is None
