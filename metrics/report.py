@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from metrics.exports import AnswerRow, MetricRow, answer_table
+from metrics.report_mrmc import MrmcSection, mrmc_section
 from metrics.stats import (
     ANSWERS,
     INDETERMINABLE,
@@ -118,6 +119,7 @@ class Report:
     metric_rows: tuple[MetricRow, ...]
     answer_count: int
     notes: tuple[str, ...] = field(default=())
+    mrmc: MrmcSection | None = None
 
     @property
     def metric_averages(self) -> list[MetricRow]:
@@ -152,6 +154,8 @@ class Report:
                 for survey, counts in self.confusion.items()
             },
             "notes": list(self.notes),
+            "mrmc": None if self.mrmc is None else self.mrmc.mrmc_dict(),
+            "glmm": None if self.mrmc is None else self.mrmc.glmm_dict(),
         }
 
 
@@ -327,6 +331,7 @@ def build_report(
         metric_rows=tuple(metric_rows),
         answer_count=len(rows),
         notes=tuple(notes),
+        mrmc=mrmc_section(rows, [info.name for info in surveys]),
     )
 
 

@@ -270,12 +270,17 @@ def _covariance_averages(cov: np.ndarray, t: int, r: int) -> tuple[float, float,
 # Input
 
 
+def _objects(values) -> np.ndarray:
+    """A 1-d object array (tuples stay single ids)."""
+    result = np.empty(len(values), dtype=object)
+    for k, value in enumerate(values):
+        result[k] = value.item() if isinstance(value, np.generic) else value
+    return result
+
+
 def _scores(
     truth, score, fom: str, positive, indeterminable: str
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    truth = np.asarray(
-        [value.item() if isinstance(value, np.generic) else value for value in truth], dtype=object
-    )
     is_positive = np.array([value == positive for value in truth], dtype=bool)
     if fom == "auc":
         values = np.array([np.nan if value is None else value for value in score], dtype=float)
@@ -388,7 +393,7 @@ def or_analysis(
     columns = [list(reader), list(modality), list(case), list(truth), list(score)]
     if len({len(column) for column in columns}) != 1:
         raise ValueError(f"columns differ in length: {[len(column) for column in columns]}")
-    reader, modality, case, truth, score = (np.asarray(column, dtype=object) for column in columns)
+    reader, modality, case, truth, score = (_objects(column) for column in columns)
     readers, modalities = _ordered_unique(reader), _ordered_unique(modality)
     empty = dict(
         fom=fom,
@@ -421,12 +426,16 @@ def or_analysis(
         )
     is_positive, values, mask = _scores(truth, score, fom, positive, indeterminable)
     notes = []
-    unanswered = sorted({c for c in set(case) if not mask[case == c].any()}, key=str)
+    labels = _ordered_unique(case)
+    lookup = {label: k for k, label in enumerate(labels)}
+    codes = np.array([lookup[value] for value in case], dtype=int)
+    answered = np.bincount(codes, mask.astype(float), len(labels)) > 0
+    unanswered = [label for label, seen in zip(labels, answered, strict=True) if not seen]
     if unanswered:
         notes.append(
             f"{len(unanswered)} case(s) nobody answered were left out: {', '.join(map(str, unanswered))}"
         )
-        keep = ~np.isin(case, unanswered)
+        keep = answered[codes]
         reader, modality, case, is_positive, values, mask = (
             array[keep] for array in (reader, modality, case, is_positive, values, mask)
         )
