@@ -27,8 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from metrics.exports import AnswerRow, MetricRow, answer_table, answers_csv  # noqa: E402
 from metrics.layerwise import AVERAGE_LAYER, LAYERS, METRICS  # noqa: E402
 from metrics.pdf import report_pdf  # noqa: E402
-from metrics.reader_stats import study_report  # noqa: E402
 from metrics.report import SurveyInfo, build_report  # noqa: E402
+from metrics.stats import study_report  # noqa: E402
 
 READERS = 100
 ITEMS = 200

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from metrics.reader_stats import AnswerTable
+from metrics.stats import AnswerTable
 from metrics.vocabulary import AVERAGE_LAYER, LOWER_IS_BETTER, METRIC_LABELS
 
 # A cell that starts with one of these is run as a formula by spreadsheet programs.

@@ -16,8 +16,8 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from metrics.exports import MetricRow
-from metrics.reader_stats import ANSWERS, TRUTHS, ProportionEstimate
 from metrics.report import Report, clip_text
+from metrics.stats import ANSWERS, TRUTHS, ProportionEstimate
 from metrics.vocabulary import LAYERS, LOWER_IS_BETTER, METRIC_LABELS
 
 STYLE = {

@@ -31,7 +31,6 @@ from reportlab.platypus import (
 )
 
 from metrics import figures
-from metrics.reader_stats import ProportionEstimate
 from metrics.report import (
     HYPOTHESES_IN_WORDS,
     TABLE2_TITLE,
@@ -45,6 +44,8 @@ from metrics.report import (
     table2_variants,
     table3_cell,
 )
+from metrics.report_mrmc import MRMC_HEADER, MRMC_NOTE, MRMC_TITLE
+from metrics.stats import ProportionEstimate
 from metrics.vocabulary import LOWER_IS_BETTER, METRICS
 
 PAGE_WIDTH = A4[0] - 30 * mm
@@ -137,6 +138,25 @@ def _surveys(report: Report) -> list:
     ]
     widths = [w * mm for w in (30, 22, 36, 30, 14, 12, 14, 15)]
     return [_table(header, rows, widths)]
+
+
+def _mrmc(report: Report) -> list:
+    """The lead section: OR MRMC and GLMM accuracy per survey, the model comparison and the verdict in words."""
+    if report.mrmc is None:
+        return []
+    rows = [
+        [_p(text, SMALL) for text in (entry.survey, entry.model_alias, *entry.cells)]
+        for entry in report.mrmc.surveys
+    ]
+    story = [Paragraph(escape(MRMC_TITLE), H1), _table([_p(text, SMALL) for text in MRMC_HEADER], rows)]
+    story += [
+        Paragraph(f"<b>{escape(entry.survey)}.</b> {escape(entry.verdict)}", BODY)
+        for entry in report.mrmc.surveys
+    ]
+    if report.mrmc.comparison_verdict:
+        story.append(_p(report.mrmc.comparison_verdict))
+    story.append(_p(MRMC_NOTE, SMALL))
+    return story
 
 
 def _hypotheses() -> list:
@@ -387,6 +407,7 @@ def report_pdf(report: Report) -> bytes:
         Spacer(1, 3 * mm),
         *_surveys(report),
         *[_p(note, WARNING) for note in report.notes],
+        *_mrmc(report),
         *_hypotheses(),
         *_table2(report),
         *_table3(report),

@@ -1,7 +1,7 @@
 """The content of a reader-study report, computed once and shown as HTML, PDF or JSON; no Django.
 
 :func:`build_report` takes the tidy answers of one or more surveys and the stored metric results of their models
-and returns a :class:`Report`: the statistics of :mod:`metrics.reader_stats` (``study_report``), the paper's
+and returns a :class:`Report`: the statistics of :mod:`metrics.stats` (``study_report``), the paper's
 Table 2 and Table 3 laid out as rows, accuracy per axial layer, confusion matrices, the readers' reasons
 grouped by item, and the metric rows. Wording of hypotheses lives here, in one place.
 """
@@ -18,7 +18,8 @@ from typing import Any
 import numpy as np
 
 from metrics.exports import AnswerRow, MetricRow, answer_table
-from metrics.reader_stats import (
+from metrics.report_mrmc import MrmcSection, mrmc_section
+from metrics.stats import (
     ANSWERS,
     INDETERMINABLE,
     PERMUTATION_RESAMPLES,
@@ -118,6 +119,7 @@ class Report:
     metric_rows: tuple[MetricRow, ...]
     answer_count: int
     notes: tuple[str, ...] = field(default=())
+    mrmc: MrmcSection | None = None
 
     @property
     def metric_averages(self) -> list[MetricRow]:
@@ -152,6 +154,8 @@ class Report:
                 for survey, counts in self.confusion.items()
             },
             "notes": list(self.notes),
+            "mrmc": None if self.mrmc is None else self.mrmc.mrmc_dict(),
+            "glmm": None if self.mrmc is None else self.mrmc.glmm_dict(),
         }
 
 
@@ -327,6 +331,7 @@ def build_report(
         metric_rows=tuple(metric_rows),
         answer_count=len(rows),
         notes=tuple(notes),
+        mrmc=mrmc_section(rows, [info.name for info in surveys]),
     )
 
 

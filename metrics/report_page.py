@@ -11,6 +11,7 @@ from metrics.report import (
     Report,
     table2_variants,
 )
+from metrics.report_mrmc import MRMC_HEADER, MRMC_NOTE, MRMC_TITLE
 from metrics.vocabulary import METRICS
 
 
@@ -37,5 +38,8 @@ def report_body(report: Report) -> str:
             "layers": figures.svg_text(figures.layer_accuracy_figure(report)),
         },
         "metric_figures": metric_figures(report.metric_rows),
+        "mrmc_title": MRMC_TITLE,
+        "mrmc_header": MRMC_HEADER,
+        "mrmc_note": MRMC_NOTE,
     }
     return render_to_string("metrics/_report_body.html", context)

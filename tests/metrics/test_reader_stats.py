@@ -2,7 +2,6 @@
 
 import json
 import math
-import time
 from itertools import product
 
 import numpy as np
@@ -18,7 +17,7 @@ from statsmodels.stats.inter_rater import fleiss_kappa as statsmodels_fleiss_kap
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import proportion_confint
 
-from metrics.reader_stats import (
+from metrics.stats import (
     ANSWERS,
     INDETERMINABLE,
     REAL,
@@ -335,14 +334,6 @@ def test_permutation_test_is_reproducible_and_has_the_plus_one_form():
     assert permutation_test_p_value(table, n_resamples=999, seed=42) == first
     assert (first * 1000) == pytest.approx(round(first * 1000))
     assert first >= 1 / 1000
-
-
-def test_permutation_test_of_ten_thousand_resamples_of_300_answers_is_fast():
-    table = np.array([[60, 70, 20], [75, 60, 15]])
-    permutation_test_p_value(table, n_resamples=100)
-    started = time.perf_counter()
-    permutation_test_p_value(table, n_resamples=10_000, seed=0)
-    assert time.perf_counter() - started < 1.0
 
 
 def test_sparse_multinomial_table_reports_a_seeded_permutation_test():
