@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "studies",
     "generation",
     "metrics",
+    "archives",
     "config",  # the project's own commands (demo), above every app
 ]
 
