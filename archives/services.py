@@ -35,7 +35,7 @@ import numpy as np
 from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import DataError, IntegrityError, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -61,6 +61,7 @@ from imaging.pixels import delete_stored_files
 from imaging.selectors import dataset_named, slices_of
 from imaging.services import store_volume
 from imaging.volumes import VolumeData
+from jobs.errors import first_line
 from jobs.services import JobOutcome, JobRefused, Progress, execute, queue_job
 from metrics import selectors as reports
 from metrics.exports import answers_csv, data_dictionary_csv
@@ -693,6 +694,17 @@ def _import_survey(archive: Archive, part: _SurveyParts, *, written: list[str], 
     return survey
 
 
+def _check_deferred_constraints() -> None:
+    """Run the checks PostgreSQL defers to commit (foreign keys, an answer's revision) now, inside the import, so
+    that a refusal is the import's one line even when the import runs inside a larger transaction."""
+    connection = transaction.get_connection()
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+
+
 def import_archive(content: bytes, *, actor=None, progress: Progress | None = None) -> list[Survey]:
     """Restore the surveys of an archive as closed surveys; all or nothing (ArchiveRejected: one line)."""
     archive = read_archive(content)
@@ -727,6 +739,11 @@ def import_archive(content: bytes, *, actor=None, progress: Progress | None = No
                     },
                 )
                 surveys.append(survey)
+            _check_deferred_constraints()
+    except (IntegrityError, DataError) as exc:
+        # Checksums match but the rows contradict each other (a crafted archive): the database refused them.
+        delete_stored_files(written)
+        raise ArchiveRejected(f"the archive's rows are inconsistent: {first_line(exc)}") from None
     except BaseException:
         delete_stored_files(written)
         raise

@@ -18,7 +18,7 @@ from archives.services import build_archive
 from imaging.selectors import datasets_by_ids
 from metrics.selectors import reader_pseudonyms
 from metrics.services import artefact, report_now
-from studies.models import Answer, AnswerRevision, Invitation, Item, Survey
+from studies.models import Answer, AnswerRevision, Invitation, Item, Survey, new_opaque_id
 from studies.selectors import item_at
 from studies.services import (
     do_close_survey,
@@ -271,3 +271,34 @@ def test_the_admin_action_queues_an_export_job_that_writes_a_downloadable_archiv
     download = client.get(f"/admin/archives/studyexport/{job.pk}/download/")
     content = b"".join(download.streaming_content)
     assert read_archive(content).manifest["surveys"] == [survey.name]
+
+
+@pytest.mark.django_db
+def test_an_archive_whose_rows_contradict_each_other_is_refused_even_with_matching_checksums(
+    make_survey, join, tmp_path, media_root
+):
+    from archives.format import write_archive
+
+    survey = answered_and_closed(make_survey, join, per_side=2)
+    archive = read_archive(build_archive([survey]))
+    Survey.objects.filter(pk=survey.pk).update(name="Renamed here")
+    # New item ids throughout (this database holds the originals), then one answer that its revision contradicts.
+    files = dict(archive.files)
+    for entry in archive.json("surveys/01/items.json"):
+        old_id, new_id = entry["public_id"], new_opaque_id()
+        files = {
+            name.replace(old_id, new_id): content.replace(old_id.encode(), new_id.encode())
+            for name, content in files.items()
+        }
+    answers = json.loads(files["surveys/01/answers.json"])
+    answers[0]["choice"] = "indeterminable" if answers[0]["choice"] != "indeterminable" else "real"
+    files["surveys/01/answers.json"] = json.dumps(answers).encode()
+    metadata = {k: v for k, v in archive.manifest.items() if k not in ("format", "files")}
+    path = tmp_path / "crafted.zip"
+    path.write_bytes(write_archive(files, metadata=metadata))
+    files_before = stored_files(media_root)
+    with pytest.raises(CommandError) as caught:
+        call_command("import_study", str(path))
+    assert "the archive's rows are inconsistent" in str(caught.value)
+    assert "stored without its revision" in str(caught.value)
+    assert Survey.objects.count() == 1 and stored_files(media_root) == files_before
