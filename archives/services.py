@@ -506,6 +506,19 @@ def _parts(archive: Archive) -> list[_SurveyParts]:
     return parts
 
 
+def _check_answers_match_revisions(part: _SurveyParts) -> None:
+    """Every answer says what its latest revision says (as the database demands), on any database."""
+    revisions = {(r["reader"], r["item"], r["revision"]): r for r in part.revisions}
+    for answer in part.answers:
+        revision = revisions.get((answer["reader"], answer["item"], answer["revision_count"]))
+        fields = (*ANSWER_CONTENT, "client_key")
+        if revision is None or any(revision[name] != answer[name] for name in fields):
+            raise ArchiveRejected(
+                f"the archive's rows are inconsistent: in {part.folder}, the answer of {answer['reader']} to "
+                f"{answer['item']} differs from its revision {answer['revision_count']}"
+            )
+
+
 def _check_target(parts: list[_SurveyParts]) -> None:
     names = [part.survey["name"] for part in parts]
     taken = list(Survey.objects.filter(name__in=names).values_list("name", flat=True))
@@ -709,6 +722,13 @@ def import_archive(content: bytes, *, actor=None, progress: Progress | None = No
     """Restore the surveys of an archive as closed surveys; all or nothing (ArchiveRejected: one line)."""
     archive = read_archive(content)
     parts = _parts(archive)
+    for part in parts:
+        try:
+            _check_answers_match_revisions(part)
+        except (KeyError, TypeError) as exc:
+            raise ArchiveRejected(
+                f"{part.folder} does not hold valid answers ({type(exc).__name__}: {exc})"
+            ) from None
     _check_target(parts)
     if progress is not None:
         progress.start(sum(len(part.items) for part in parts), "restoring the items")

@@ -11,8 +11,10 @@ import numpy as np
 import pytest
 from django.core.files.storage import default_storage
 from django.core.management import CommandError, call_command
+from django.db import connection
 
-from archives.format import FORMAT_VERSION, MANIFEST, read_archive
+from archives import services
+from archives.format import FORMAT_VERSION, MANIFEST, read_archive, write_archive
 from archives.models import StudyExport
 from archives.services import build_archive
 from imaging.selectors import datasets_by_ids
@@ -273,12 +275,9 @@ def test_the_admin_action_queues_an_export_job_that_writes_a_downloadable_archiv
     assert read_archive(content).manifest["surveys"] == [survey.name]
 
 
-@pytest.mark.django_db
-def test_an_archive_whose_rows_contradict_each_other_is_refused_even_with_matching_checksums(
-    make_survey, join, tmp_path, media_root
-):
-    from archives.format import write_archive
-
+def contradicting_archive(make_survey, join, tmp_path):
+    """An archive of a survey (renamed here) with new item ids whose checksums match but whose first answer
+    contradicts its revision."""
     survey = answered_and_closed(make_survey, join, per_side=2)
     archive = read_archive(build_archive([survey]))
     Survey.objects.filter(pk=survey.pk).update(name="Renamed here")
@@ -296,9 +295,32 @@ def test_an_archive_whose_rows_contradict_each_other_is_refused_even_with_matchi
     metadata = {k: v for k, v in archive.manifest.items() if k not in ("format", "files")}
     path = tmp_path / "crafted.zip"
     path.write_bytes(write_archive(files, metadata=metadata))
+    return path
+
+
+@pytest.mark.django_db
+def test_an_archive_whose_rows_contradict_each_other_is_refused_even_with_matching_checksums(
+    make_survey, join, tmp_path, media_root
+):
+    path = contradicting_archive(make_survey, join, tmp_path)
     files_before = stored_files(media_root)
     with pytest.raises(CommandError) as caught:
         call_command("import_study", str(path))
-    assert "the archive's rows are inconsistent" in str(caught.value)
-    assert "stored without its revision" in str(caught.value)
+    assert "the archive's rows are inconsistent: in surveys/01, the answer of R-" in str(caught.value)
+    assert "differs from its revision 1" in str(caught.value)
+    assert Survey.objects.count() == 1 and stored_files(media_root) == files_before
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the database's own check is PostgreSQL's")
+@pytest.mark.django_db
+def test_what_the_import_misses_the_database_still_refuses_in_one_line(
+    make_survey, join, tmp_path, media_root, monkeypatch
+):
+    path = contradicting_archive(make_survey, join, tmp_path)
+    monkeypatch.setattr(services, "_check_answers_match_revisions", lambda part: None)
+    files_before = stored_files(media_root)
+    with pytest.raises(CommandError) as caught:
+        call_command("import_study", str(path))
+    assert "the archive's rows are inconsistent: answer" in str(caught.value)
+    assert "stored without its revision 1 holding the same values" in str(caught.value)
     assert Survey.objects.count() == 1 and stored_files(media_root) == files_before
