@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",  # the API docs page's assets, served locally
     "api",
+    "archives",
     "config",  # the project's own commands (demo), above every app
 ]
 

@@ -112,18 +112,24 @@ class ImportJobAdmin(JobAdminMixin, admin.ModelAdmin):
     list_display = ["pk", "dataset_name", "kind", "status_badge", "progress", "created_at", "created_by"]
     list_filter = ["status", "kind"]
     exclude = ["errors", "upload_dir"]
-    extra_readonly_fields = ["error_table"]
+    extra_readonly_fields = ["error_table", "ignored_table"]
+
+    @staticmethod
+    def _file_table(entries, css: str):
+        if not entries:
+            return "none"
+        rows = format_html_join(
+            "", "<tr><td>{}</td><td>{}</td></tr>", ((e["path"], e["reason"]) for e in entries)
+        )
+        return format_html('<table class="{}"><tr><th>File</th><th>Reason</th></tr>{}</table>', css, rows)
 
     @admin.display(description="Rejected files")
     def error_table(self, obj):
-        if not obj.errors:
-            return "none"
-        rows = format_html_join(
-            "", "<tr><td>{}</td><td>{}</td></tr>", ((e["path"], e["reason"]) for e in obj.errors)
-        )
-        return format_html(
-            '<table class="import-errors"><tr><th>File</th><th>Reason</th></tr>{}</table>', rows
-        )
+        return self._file_table(obj.errors, "import-errors")
+
+    @admin.display(description="Ignored files")
+    def ignored_table(self, obj):
+        return self._file_table((obj.result or {}).get("ignored", []), "import-ignored")
 
     def get_urls(self):
         custom = [

@@ -15,7 +15,11 @@ from imaging.nifti import is_nifti
 from imaging.volumes import ImageError, Rejection
 
 CHAOS_T1_FOLDERS = {"inphase": "t1_in", "outphase": "t1_out"}
-IGNORED_NAMES = {".DS_Store", "Thumbs.db", "DICOMDIR"}
+IGNORED_NAMES = {
+    ".DS_Store": "a macOS folder file, no image",
+    "Thumbs.db": "a Windows thumbnail cache, no image",
+    "DICOMDIR": "DICOMDIR (an index of the media), no image",
+}
 
 Progress = Callable[[str, int, int], None]
 
@@ -44,7 +48,7 @@ class SeriesSource:
 class ScanResult:
     series: list[SeriesSource]
     rejected: list[Rejection]
-    ignored: list[str]
+    ignored: list[Rejection]  # files read past, each with why (a mask, a DICOMDIR, an RT plan...)
     files_seen: int
 
 
@@ -101,13 +105,18 @@ def scan_path(root: Path, *, kind: str, modality: str | None, progress: Progress
     layout = any("DICOM_anon" in f.parts[:-1] for f in files)
     grouped: dict[tuple[str, str], SeriesSource] = {}
     rejected: list[Rejection] = []
-    ignored: list[str] = []
+    ignored: list[Rejection] = []
     for done, file in enumerate(files, start=1):
         if progress:
             progress("reading headers", done, len(files))
         hint = chaos_hint(file, kind=kind)
-        if file.name in IGNORED_NAMES or (layout and not hint.in_layout):
-            ignored.append(str(file))
+        if file.name in IGNORED_NAMES:
+            ignored.append(Rejection(str(file), IGNORED_NAMES[file.name]))
+            continue
+        if layout and not hint.in_layout:
+            ignored.append(
+                Rejection(str(file), "outside DICOM_anon in the CHAOS layout (e.g. a ground-truth mask)")
+            )
             continue
         try:
             if hint.reason:
@@ -118,8 +127,8 @@ def scan_path(root: Path, *, kind: str, modality: str | None, progress: Progress
                 grouped[("nifti", str(file))] = source
                 continue
             header = read_header(str(file), kind=kind)
-        except NotImageFile:
-            ignored.append(str(file))
+        except NotImageFile as exc:
+            ignored.append(Rejection(str(file), str(exc)))
             continue
         except ImageError as exc:
             rejected.append(Rejection(str(file), str(exc)))

@@ -40,7 +40,7 @@ class ImportReport:
     imported: list[str] = field(default_factory=list)
     duplicates: list[str] = field(default_factory=list)
     rejected: list[Rejection] = field(default_factory=list)
-    ignored: list[str] = field(default_factory=list)
+    ignored: list[Rejection] = field(default_factory=list)
     slices: int = 0
 
     @property
@@ -415,9 +415,12 @@ def run_import_job(job: ImportJob, progress: Progress) -> JobOutcome | None:
         _store_rejections(job, staged_rejections, None)
         raise JobRefused(str(exc)) from None
     rejected = staged_rejections + [Rejection(r.path.removeprefix(prefix), r.reason) for r in report.rejected]
+    ignored = [
+        {"path": _upload_label(i.path.removeprefix(prefix)), "reason": i.reason} for i in report.ignored
+    ]
     summary = (
         f"{len(report.imported)} series imported ({report.slices} slices), "
-        f"{len(report.duplicates)} already there, {len(rejected)} file(s) rejected"
+        f"{len(report.duplicates)} already there, {len(rejected)} file(s) rejected, {len(ignored)} ignored"
     )
     with transaction.atomic():
         _store_rejections(job, rejected, report)
@@ -429,6 +432,7 @@ def run_import_job(job: ImportJob, progress: Progress) -> JobOutcome | None:
                 "already_there": len(report.duplicates),
                 "slices": report.slices,
                 "rejected": len(rejected),
+                "ignored": ignored,
             },
         )
     delete_uploads(job.upload_dir)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db.models import Count, Max
 
 from imaging import selectors as images
@@ -84,6 +85,25 @@ def reader_pseudonym(user_id: int) -> str:
     return f"R-{digest.hexdigest()[:10]}"
 
 
+# A reader restored from a study archive is a user named this prefix + their pseudonym in the instance that
+# exported it; they keep that pseudonym here, so the restored statistics name the same readers.
+ARCHIVED_READER_PREFIX = "archived-"
+
+
+def reader_pseudonyms(user_ids: Iterable[int]) -> dict[int, str]:
+    """Each reader's pseudonym: their own one, or for a reader restored from an archive, the one it carried."""
+    user_ids = set(user_ids)
+    archived = dict(
+        get_user_model()
+        .objects.filter(pk__in=user_ids, username__startswith=ARCHIVED_READER_PREFIX)
+        .values_list("pk", "username")
+    )
+    return {
+        pk: archived[pk].removeprefix(ARCHIVED_READER_PREFIX) if pk in archived else reader_pseudonym(pk)
+        for pk in user_ids
+    }
+
+
 def reportable_surveys():
     """Every survey with its reader and answer counts, by name."""
     return (
@@ -154,13 +174,12 @@ def answer_rows(surveys: Sequence[Survey]) -> list[AnswerRow]:
     rows = Answer.objects.filter(item__survey__in=list(surveys)).order_by(
         "item__survey__name", "item__public_id", "assignment__reader_id"
     )
-    pseudonyms: dict[int, str] = {}
+    values_rows = list(rows.values_list(*ANSWER_FIELDS))
+    pseudonyms = reader_pseudonyms(values[3] for values in values_rows)
     result = []
-    for values in rows.values_list(*ANSWER_FIELDS):
+    for values in values_rows:
         (survey, alias, model, reader_id, specialty, years, item, truth, choice, reason, seconds, width, level,
          changed, zoom, layer, revisions, answered_at) = values  # fmt: skip
-        if reader_id not in pseudonyms:
-            pseudonyms[reader_id] = reader_pseudonym(reader_id)
         result.append(
             AnswerRow(
                 survey=survey,

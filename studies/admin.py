@@ -16,7 +16,7 @@ from django.utils.html import format_html
 from imaging.rendering import png_bytes, window_to_uint8
 from jobs.admin import JobAdminMixin
 from studies import roles
-from studies.forms import InvitationsForm, SurveyCreateForm, SurveyDraftForm
+from studies.forms import InvitationsForm, RateLimitedAdminLoginForm, SurveyCreateForm, SurveyDraftForm
 from studies.models import (
     Answer,
     AnswerRevision,
@@ -52,6 +52,10 @@ def _require_admin(request):
 def _require_researcher(request):
     if not roles.is_researcher(request.user):
         raise PermissionDenied
+
+
+# Every sign-in form is rate limited (studies.auth); the admin's says so when it is.
+admin.site.login_form = RateLimitedAdminLoginForm
 
 
 class ItemInline(admin.TabularInline):

@@ -1,12 +1,14 @@
 import dataclasses
 
 from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import UserCreationForm
 from django.utils.translation import gettext_lazy as _
 
 from imaging.constants import DEFAULT_CT_WINDOW, HU_MAX, HU_MIN, DatasetKind
 from imaging.selectors import datasets_of_kind
+from studies import ratelimit
 from studies.models import ReaderProfile, Survey
 from studies.policy import (
     FIELD_OF_VIEW_PER_SLICE,
@@ -199,3 +201,19 @@ class InvitationsForm(forms.Form):
         if not (cleaned.get("count") or 0) and not cleaned.get("emails"):
             raise forms.ValidationError("Ask for at least one link or give at least one e-mail address.")
         return cleaned
+
+
+# The same words as the readers' sign-in page (templates/studies/login.html).
+LOGIN_LIMITED = _("Too many failed sign-in attempts. Wait a few minutes and try again.")
+
+
+class RateLimitedAdminLoginForm(AdminAuthenticationForm):
+    """The admin's sign-in form, saying so when the client or the username is rate limited (instead of the
+    usual "enter a correct username and password", which would send a person on guessing)."""
+
+    def clean(self):
+        if self.request is not None and ratelimit.login_is_limited(
+            self.request, self.cleaned_data.get("username")
+        ):
+            raise forms.ValidationError(LOGIN_LIMITED, code="rate_limited")
+        return super().clean()

@@ -1,11 +1,25 @@
 """A small fixed-window limiter on Django's cache (Redis in production), against password and invitation-token
-guessing. Only failures are counted; a key that reaches the limit is refused until its window ends."""
+guessing. Only failures are counted; a key that reaches the limit is refused until its window ends.
+
+While the cache is unreachable (Redis stopped), the limiter fails open: failures are not counted, nobody is
+limited, and each attempt logs a warning, so readers and admins can still sign in (passwords are still checked).
+Nothing on the answer path uses the cache.
+"""
 
 import hashlib
+import logging
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
+from redis.exceptions import RedisError
+
+logger = logging.getLogger(__name__)
+CACHE_ERRORS = (RedisError, OSError)
+
+
+def _cache_unreachable(exc: BaseException) -> None:
+    logger.warning("rate limiting off: cache unreachable (%s: %s)", type(exc).__name__, exc)
 
 
 @dataclass(frozen=True)
@@ -26,7 +40,11 @@ def _cache_key(limit: Limit, key: str) -> str:
 
 
 def failures(limit: Limit, key: str) -> int:
-    return int(cache.get(_cache_key(limit, key), 0))
+    try:
+        return int(cache.get(_cache_key(limit, key), 0))
+    except CACHE_ERRORS as exc:
+        _cache_unreachable(exc)
+        return 0
 
 
 def is_limited(limit: Limit, key: str) -> bool:
@@ -36,17 +54,24 @@ def is_limited(limit: Limit, key: str) -> bool:
 def register_failure(limit: Limit, key: str) -> int:
     """Count one failure; the window starts at the first failure."""
     cache_key = _cache_key(limit, key)
-    cache.add(cache_key, 0, timeout=limit.window_seconds)
     try:
-        return cache.incr(cache_key)
-    except ValueError:
-        # The key expired between add and incr: this failure starts a new window.
-        cache.set(cache_key, 1, timeout=limit.window_seconds)
-        return 1
+        cache.add(cache_key, 0, timeout=limit.window_seconds)
+        try:
+            return cache.incr(cache_key)
+        except ValueError:
+            # The key expired between add and incr: this failure starts a new window.
+            cache.set(cache_key, 1, timeout=limit.window_seconds)
+            return 1
+    except CACHE_ERRORS as exc:
+        _cache_unreachable(exc)
+        return 0
 
 
 def reset(limit: Limit, key: str) -> None:
-    cache.delete(_cache_key(limit, key))
+    try:
+        cache.delete(_cache_key(limit, key))
+    except CACHE_ERRORS as exc:
+        _cache_unreachable(exc)
 
 
 def client_address(request) -> str:

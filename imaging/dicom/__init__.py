@@ -9,7 +9,13 @@ from imaging.dicom.reading import (
     read_header,
     read_pixels,
 )
-from imaging.dicom.uids import derived_uid, exported_volume_uid, generated_slice_uid, phantom_uid
+from imaging.dicom.uids import (
+    archived_item_uid,
+    derived_uid,
+    exported_volume_uid,
+    generated_slice_uid,
+    phantom_uid,
+)
 from imaging.dicom.writing import (
     SOP_CLASS_OF_MODALITY,
     AxialImage,
@@ -28,6 +34,7 @@ from imaging.dicom.writing import (
 
 __all__ = [
     "SOP_CLASS_OF_MODALITY",
+    "archived_item_uid",
     "AxialImage",
     "CodedConcept",
     "Derivation",

@@ -11,6 +11,7 @@ import numpy as np
 import pydicom
 from pydicom.errors import InvalidDicomError
 from pydicom.pixels import apply_modality_lut
+from pydicom.uid import UID
 
 from imaging.constants import HU_AIR
 from imaging.volumes import ImageError, Rejection, VolumeData, to_hu_int16
@@ -60,6 +61,14 @@ def _read(path: str, *, stop_before_pixels: bool) -> pydicom.Dataset:
         raise ImageError(f"corrupt DICOM header ({exc.__class__.__name__}: {_first_line(exc)})") from None
 
 
+def _what_it_holds(ds) -> str:
+    """What a DICOM file without pixels is, by its SOP class ("RT Plan", "Comprehensive SR"), else its Modality."""
+    name = UID(str(ds.get("SOPClassUID", ""))).name if ds.get("SOPClassUID") else ""
+    if name and name != str(ds.get("SOPClassUID")):
+        return name.removesuffix(" Storage")
+    return f"Modality {ds.get('Modality')}" if ds.get("Modality") else "a DICOM file"
+
+
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0] if text else exc.__class__.__name__
@@ -70,12 +79,12 @@ def read_header(path: str, *, kind: str) -> DicomHeader:
     ds = _read(path, stop_before_pixels=True)
     sop_class = str(getattr(ds.file_meta, "MediaStorageSOPClassUID", "")) if hasattr(ds, "file_meta") else ""
     if sop_class == DICOMDIR_SOP_CLASS or "DirectoryRecordSequence" in ds:
-        raise NotImageFile("DICOMDIR")
+        raise NotImageFile("DICOMDIR (an index of the media), no image")
     if "Rows" not in ds and "PixelData" not in ds:
         if "SOPClassUID" not in ds:
             raise ImageError("truncated or empty DICOM file (no image attributes)")
         # A structured report, RT plan or similar beside the images: nothing to import, nothing wrong.
-        raise NotImageFile(str(ds.get("Modality", "no image")))
+        raise NotImageFile(f"{_what_it_holds(ds)}, no image")
     modality = str(ds.get("Modality", "")).upper()
     expected = EXPECTED_MODALITY[kind]
     if modality != expected:

@@ -8,6 +8,7 @@ from pydicom.uid import generate_uid
 PHANTOM = "blindread-phantom"  # (seed, patient, series or instance)
 GENERATED_SLICE = "blindread-synthetic-slice"  # (synthetic volume uid, slice index): the stored slice
 EXPORTED_VOLUME = "blindread-synthetic"  # (exported volume uid, study/series/frame/instance)
+ARCHIVED_ITEM = "blindread-archive-item"  # (survey name or item public id, study/series/frame/instance)
 
 
 def derived_uid(namespace: str, *parts: object) -> str:
@@ -26,3 +27,8 @@ def generated_slice_uid(volume_uid: object, index: int) -> str:
 
 def exported_volume_uid(volume_uid: object, *parts: object) -> str:
     return derived_uid(EXPORTED_VOLUME, volume_uid, *parts)
+
+
+def archived_item_uid(*parts: object) -> str:
+    """UIDs of a study archive's item images: new ones, never those of the slices the items were rendered from."""
+    return derived_uid(ARCHIVED_ITEM, *parts)

@@ -143,6 +143,9 @@ def do_submit_answer(*, assignment: Assignment, item: Item, data: AnswerInput) -
                 if data.base_revision != 0:
                     raise AnswerRejected(gettext_noop("This slice has no answer to change."), status=409)
                 answer = Answer.objects.create(assignment=assignment, item=item, revision_count=1, **fields)
+                revision = AnswerRevision.objects.create(
+                    answer=answer, assignment=assignment, revision=1, **fields
+                )
                 verb = "answer.submitted"
             else:
                 if not survey.allow_going_back:
@@ -152,14 +155,16 @@ def do_submit_answer(*, assignment: Assignment, item: Item, data: AnswerInput) -
                         gettext_noop("This answer was changed in another window; the page will reload."),
                         status=409,
                     )
+                # The revision first: the database lets an answer change only to the values of the revision
+                # written before it in the same transaction (studies migration 0005).
+                revision = AnswerRevision.objects.create(
+                    answer=answer, assignment=assignment, revision=answer.revision_count + 1, **fields
+                )
                 for name, value in fields.items():
                     setattr(answer, name, value)
                 answer.revision_count += 1
                 answer.save()
                 verb = "answer.revised"
-            revision = AnswerRevision.objects.create(
-                answer=answer, assignment=assignment, revision=answer.revision_count, **fields
-            )
             Assignment.objects.filter(pk=assignment.pk).update(last_activity_at=now)
             record_event(
                 actor=assignment.reader,

@@ -11,6 +11,8 @@ import pydicom
 import pytest
 from pydicom.pixels import apply_modality_lut
 
+from archives.format import read_archive
+from archives.services import build_archive
 from generation.services import generate_now, start_generation
 from generation.volume_export import export_volume
 from imaging.models import Dataset, Volume
@@ -18,7 +20,9 @@ from imaging.phantoms import write_phantoms
 from imaging.pixels import load_slice_pixels
 from imaging.services import import_images
 from jobs.models import JobStatus
+from studies.rendering import decode_payload
 from tests.generation.factories import make_mri_dataset, register_small
+from tests.studies.conftest import make_survey, pools  # noqa: F401  (fixtures: a survey for the archive)
 
 PHANTOM = {"patients": 1, "seed": 3, "ct_matrix": 64, "mr_matrix": 32, "ct_slices": 4, "mr_slices": 3}
 PHANTOM_FOLDERS = {
@@ -164,3 +168,19 @@ def test_phantom_ct_and_mri_import_with_the_pixels_written(phantom_root):
         written = np.stack([apply_modality_lut(ds.pixel_array, ds) for ds in files])
         volume = Volume.objects.get(dataset__name="CT" if series == "ct" else "MR", modality=series)
         np.testing.assert_array_equal(stored_pixels(volume), written)
+
+
+@pytest.mark.django_db
+def test_a_study_archive_item_has_no_errors_and_holds_the_pixels_readers_saw(make_survey, tmp_path):  # noqa: F811
+    survey = make_survey(per_side=1)
+    archive = read_archive(build_archive([survey]))
+    for entry in archive.json("surveys/01/items.json"):
+        path = tmp_path / f"{entry['public_id']}.dcm"
+        path.write_bytes(archive.files[f"surveys/01/{entry['dicom']}"])
+        assert_valid(path, allowed_warnings=EXPORT_WARNINGS, patient=entry["public_id"])
+        shown = decode_payload(
+            archive.files[f"surveys/01/{entry['payload']}"], survey.display_policy.matrix_size
+        )
+        ds = pydicom.dcmread(path)
+        np.testing.assert_array_equal(apply_modality_lut(ds.pixel_array, ds), shown)
+        assert ds.SOPInstanceUID != entry["source"]["sop_instance_uid"]

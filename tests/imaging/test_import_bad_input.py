@@ -233,3 +233,26 @@ def test_a_failure_while_storing_deletes_the_pixels_already_written(tmp_path, me
     with pytest.raises(RuntimeError):
         call_command("import_images", str(tmp_path / "ct"), "--dataset", "CT", "--kind", "ct", "--contrast")
     assert_nothing_stored(media_root)
+
+
+def test_every_ignored_file_is_named_with_why(tmp_path):
+    from pydicom.dataset import FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, RTPlanStorage
+
+    folder = tmp_path / "study"
+    write_series(folder / "ct", n=3)
+    plan = pydicom.Dataset()
+    plan.file_meta = FileMetaDataset()
+    plan.file_meta.MediaStorageSOPClassUID = RTPlanStorage
+    plan.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+    plan.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    plan.SOPClassUID = RTPlanStorage
+    plan.SOPInstanceUID = plan.file_meta.MediaStorageSOPInstanceUID
+    plan.Modality = "RTPLAN"
+    plan.save_as(folder / "plan.dcm", enforce_file_format=True)
+    (folder / "Thumbs.db").write_bytes(b"\x00" * 16)
+    code, out, err = run_import(folder, "--dataset", "CT", "--kind", "ct", "--contrast")
+    assert code == 0, err
+    assert f"ignored   {folder / 'plan.dcm'}: RT Plan, no image" in out.splitlines()
+    assert f"ignored   {folder / 'Thumbs.db'}: a Windows thumbnail cache, no image" in out.splitlines()
+    assert "2 ignored" in out

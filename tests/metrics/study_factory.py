@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import numpy as np
 from django.contrib.auth import get_user_model
+from django.db import transaction
 from django.utils import timezone
 
 from imaging.models import Slice
@@ -67,6 +68,7 @@ def make_survey(name, *, model, real, per_side=4, readers=3, seed=0, alias="", s
                 "window_changed": False,
                 "client_key": uuid.uuid4(),
             }
-            answer = Answer.objects.create(assignment=assignment, item=item, **fields)
-            AnswerRevision.objects.create(answer=answer, assignment=assignment, revision=1, **fields)
+            with transaction.atomic():  # the database wants an answer's first revision in its transaction
+                answer = Answer.objects.create(assignment=assignment, item=item, **fields)
+                AnswerRevision.objects.create(answer=answer, assignment=assignment, revision=1, **fields)
     return survey

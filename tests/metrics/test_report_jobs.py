@@ -9,6 +9,7 @@ import uuid
 import pytest
 from django.core.files.storage import default_storage
 from django.core.management import call_command
+from django.db import transaction
 from django.urls import reverse
 
 from jobs.models import JobStatus
@@ -38,8 +39,9 @@ def add_answer(survey):
         "choice": "real", "reason": "", "seconds_on_slice": 3.0, "window_width": 400.0, "window_level": 40.0,
         "zoom": 1.0, "window_changed": False, "client_key": uuid.uuid4(),
     }  # fmt: skip
-    answer = Answer.objects.create(assignment=other, item=item, **fields)
-    AnswerRevision.objects.create(answer=answer, assignment=other, revision=1, **fields)
+    with transaction.atomic():  # the database wants an answer's first revision in its transaction
+        answer = Answer.objects.create(assignment=other, item=item, **fields)
+        AnswerRevision.objects.create(answer=answer, assignment=other, revision=1, **fields)
 
 
 def test_without_a_computed_report_the_page_offers_to_compute_it_and_computes_nothing(

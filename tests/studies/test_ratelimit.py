@@ -41,8 +41,16 @@ def test_the_admin_login_is_limited_by_the_same_counters(tight_limits, admin_use
     for _ in range(3):
         login(client, "admin", "wrong", admin_login)
     response = login(client, "admin", "pw-admin-123", admin_login)
-    assert response.status_code == 200  # the admin shows its form again
+    assert response.status_code == 200  # the admin shows its form again, saying why
     assert "_auth_user_id" not in client.session
+    assert "Too many failed sign-in attempts. Wait a few minutes and try again." in response.content.decode()
+    assert "Please enter the correct username" not in response.content.decode()
+
+
+def test_the_admin_login_says_a_wrong_password_before_the_limit(tight_limits, admin_user):
+    response = login(Client(), "admin", "wrong", reverse("admin:login"))
+    assert "Please enter the correct username and password" in response.content.decode()
+    assert "Too many failed sign-in attempts" not in response.content.decode()
 
 
 def test_one_address_trying_many_usernames_is_limited(tight_limits, make_reader):

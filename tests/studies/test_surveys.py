@@ -9,7 +9,7 @@ from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 
 from audit.models import AuditEvent
-from studies.models import Answer, BlindingAudit, Item, Survey
+from studies.models import Answer, AnswerRevision, BlindingAudit, Item, Survey
 from studies.selectors import rendering_fingerprint
 from studies.services import (
     StudyError,
@@ -144,7 +144,9 @@ def test_the_database_refuses_a_second_answer_to_the_same_item(make_survey, join
     item = survey.items.first()
     fields = parse_answer_input(answer_body()).__dict__.copy()
     fields.pop("base_revision")
-    Answer.objects.create(assignment=assignment, item=item, **fields)
+    answer = Answer.objects.create(assignment=assignment, item=item, **fields)
+    # Its first revision too: PostgreSQL refuses, at commit, an answer without one (studies migration 0005).
+    AnswerRevision.objects.create(answer=answer, assignment=assignment, revision=1, **fields)
     fields["client_key"] = uuid.uuid4()
     with pytest.raises(IntegrityError), transaction.atomic():
         Answer.objects.create(assignment=assignment, item=item, **fields)

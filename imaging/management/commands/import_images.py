@@ -73,6 +73,8 @@ class Command(BaseCommand):
             self.stdout.write(f"imported  {label}")
         for label in report.duplicates:
             self.stdout.write(f"skipped   {label}: already imported")
+        for ignored in report.ignored:
+            self.stdout.write(f"ignored   {ignored.path}: {ignored.reason}")
         for rejection in report.rejected:
             self.stderr.write(f"rejected  {rejection.path}: {rejection.reason}")
         self.stdout.write(

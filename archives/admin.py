@@ -1,0 +1,92 @@
+"""Study archives in the admin: the export and import jobs' pages (with a download of a finished export), and
+the surveys' action *Export as a study archive*."""
+
+from django.contrib import admin, messages
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from archives.models import StudyExport, StudyImport
+from archives.services import ArchiveError, request_export
+from audit.services import record_event
+from jobs.admin import JobAdminMixin
+from studies import roles
+from studies.models import Survey
+
+
+@admin.register(StudyExport)
+class StudyExportAdmin(JobAdminMixin, admin.ModelAdmin):
+    list_display = ["id", "survey_ids", "status_badge", "progress", "created_at", "download"]
+    extra_readonly_fields = ["download"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.display(description="Archive")
+    def download(self, obj):
+        if not obj.archive:
+            return "-"
+        url = reverse("admin:archives_studyexport_download", args=[obj.pk])
+        return format_html('<a href="{}">Download ({})</a>', url, obj.archive_sha256[:12])
+
+    def get_urls(self):
+        own = [
+            path(
+                "<int:pk>/download/",
+                self.admin_site.admin_view(self.download_view),
+                name="archives_studyexport_download",
+            )
+        ]
+        return own + super().get_urls()
+
+    def download_view(self, request, pk):
+        if not self.has_view_permission(request):
+            raise Http404
+        job = get_object_or_404(StudyExport, pk=pk)
+        if not job.archive:
+            raise Http404
+        with transaction.atomic():
+            record_event(
+                actor=request.user,
+                verb="study_export.downloaded",
+                target=job,
+                details={"sha256": job.archive_sha256},
+            )
+        return FileResponse(
+            default_storage.open(job.archive, "rb"),
+            as_attachment=True,
+            filename=f"blindread-study-archive-{job.pk}.zip",
+            content_type="application/zip",
+        )
+
+
+@admin.register(StudyImport)
+class StudyImportAdmin(JobAdminMixin, admin.ModelAdmin):
+    list_display = ["id", "status_badge", "progress", "created_at", "survey_ids"]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.action(description="Export as a study archive")
+def export_study_archive(modeladmin, request, queryset):
+    if not roles.is_study_admin(request.user):
+        raise Http404
+    try:
+        job = request_export(surveys=list(queryset.order_by("name")), actor=request.user)
+    except ArchiveError as exc:
+        modeladmin.message_user(request, str(exc), messages.ERROR)
+        return
+    url = reverse("admin:archives_studyexport_change", args=[job.pk])
+    modeladmin.message_user(
+        request,
+        format_html('Study export job <a href="{}">#{}</a> queued on the {} queue.', url, job.pk, job.queue),
+    )
+
+
+# The survey admin (studies) gets the action here: archives sits above studies, which cannot name it.
+survey_admin = admin.site.get_model_admin(Survey)
+survey_admin.actions = [*survey_admin.actions, export_study_archive]

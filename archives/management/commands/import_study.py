@@ -1,0 +1,26 @@
+"""Restore the surveys of a study archive into this instance as closed surveys (all or nothing)."""
+
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from archives.services import ArchiveError, import_now
+from studies.models import Survey
+
+
+class Command(BaseCommand):
+    help = "Import a study archive (made by export_study) as closed, read-only surveys."
+
+    def add_arguments(self, parser):
+        parser.add_argument("archive", metavar="FILE.zip")
+
+    def handle(self, *args, archive, **options):
+        path = Path(archive)
+        if not path.is_file():
+            raise CommandError(f"{archive}: no such file")
+        try:
+            job = import_now(path.read_bytes())
+        except ArchiveError as exc:
+            raise CommandError(f"{archive}: {exc}") from None
+        for survey in Survey.objects.filter(pk__in=job.survey_ids).order_by("id"):
+            self.stdout.write(f"imported survey {survey.name!r} (closed, {survey.item_count} items)")
