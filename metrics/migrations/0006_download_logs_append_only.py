@@ -7,7 +7,7 @@ TRIGGER_SQL, DROP_TRIGGER_SQL = append_only_sql("metrics_downloadlog")
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("metrics", "0004_radiomic_metrics"),
+        ("metrics", "0005_api_downloads"),
         ("audit", "0002_audit_events_append_only"),
     ]
 
