@@ -40,12 +40,12 @@ from metrics.report import (
     clip_text,
     format_interval,
     format_percent,
-    p_text,
     table2_variants,
     table3_cell,
 )
 from metrics.report_mrmc import MRMC_HEADER, MRMC_NOTE, MRMC_TITLE
 from metrics.stats import ProportionEstimate
+from metrics.stats.core import p_text
 from metrics.vocabulary import LOWER_IS_BETTER, METRICS
 
 PAGE_WIDTH = A4[0] - 30 * mm

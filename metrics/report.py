@@ -30,6 +30,7 @@ from metrics.stats import (
     proportion_estimate,
     study_report,
 )
+from metrics.stats.core import format_p
 from metrics.vocabulary import LAYERS
 
 TABLE2_TITLE = "Table 2. Percentage of correctly classified scans"
@@ -381,22 +382,6 @@ def format_interval(estimate: ProportionEstimate) -> str:
     if estimate.ci_low is None:
         return ""
     return f"{100 * estimate.ci_low:.1f}\u2013{100 * estimate.ci_high:.1f}"
-
-
-def format_p(p: float | None) -> str:
-    if p is None:
-        return "n/a"
-    if p < 0.001:
-        return "<0.001"
-    return f"{p:.3f}"
-
-
-def p_text(p: float | None) -> str:
-    """ "p = 0.137", "p < 0.001" or "p n/a"."""
-    if p is None:
-        return "p n/a"
-    text = format_p(p)
-    return f"p {text[0]} {text[1:]}" if text.startswith("<") else f"p = {text}"
 
 
 def table3_cell(test: ContingencyTest) -> str:

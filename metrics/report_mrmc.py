@@ -16,6 +16,7 @@ from typing import Any
 
 from metrics.exports import AnswerRow
 from metrics.stats import EQUIVALENCE_MARGIN, INDETERMINABLE
+from metrics.stats.core import p_text
 from metrics.stats.glmm import METHOD as GLMM_METHOD
 from metrics.stats.glmm import GlmmAccuracy, glmm_accuracy
 from metrics.stats.mrmc import METHOD as OR_METHOD
@@ -60,7 +61,7 @@ class SurveyMrmc:
             accuracy, p = "not estimable", ""
         else:
             accuracy = f"{_percent(estimate.estimate)} ({_percent(estimate.ci_low)}\u2013{_percent(estimate.ci_high)})"
-            p = _p(estimate.p_value)
+            p = p_text(estimate.p_value)
         if self.glmm.estimable:
             glmm = f"{_percent(self.glmm.accuracy)} ({_percent(self.glmm.ci_low)}\u2013{_percent(self.glmm.ci_high)})"
             variances = f"{self.glmm.reader_variance:.2f} / {self.glmm.item_variance:.2f}"
@@ -107,12 +108,6 @@ def _percent(value: float) -> str:
     return f"{100 * value:.1f}%"
 
 
-def _p(value: float | None) -> str:
-    if value is None:
-        return "n/a"
-    return "p < 0.001" if value < 0.001 else f"p = {value:.3f}"
-
-
 def verdict(
     estimate: ModalityEstimate | None, reason: str | None, *, margin: float = EQUIVALENCE_MARGIN
 ) -> str:
@@ -127,16 +122,16 @@ def verdict(
     )
     if estimate.ci_low > 0.5:
         return text + (
-            f"That is better than guessing ({_p(estimate.p_value)}): readers could tell this model's slices "
+            f"That is better than guessing ({p_text(estimate.p_value)}): readers could tell this model's slices "
             "from real ones."
         )
     if estimate.ci_high < 0.5:
         return text + (
-            f"That is worse than guessing ({_p(estimate.p_value)}): readers systematically took synthetic "
+            f"That is worse than guessing ({p_text(estimate.p_value)}): readers systematically took synthetic "
             "slices for real and real ones for synthetic."
         )
     text += (
-        f"The interval includes 50%, so the study did not show that readers can tell ({_p(estimate.p_value)}). "
+        f"The interval includes 50%, so the study did not show that readers can tell ({p_text(estimate.p_value)}). "
         "This is not proof that they cannot: "
     )
     if 0.5 - margin <= estimate.ci_low and estimate.ci_high <= 0.5 + margin:
@@ -156,7 +151,7 @@ def _comparison_verdict(analysis: OrAnalysis | None) -> str:
     if analysis.rrrc is None or not analysis.rrrc.estimable:
         return f"No model comparison: {analysis.reason or analysis.rrrc.reason}."
     test = analysis.rrrc
-    text = f"Comparing the surveys' accuracy (OR RRRC F test, {_p(test.p_value)}): "
+    text = f"Comparing the surveys' accuracy (OR RRRC F test, {p_text(test.p_value)}): "
     if test.p_value < 0.05:
         return text + "the models differ in how easily readers unmask them."
     return text + "no difference was shown; this is not proof that the models are equally convincing."

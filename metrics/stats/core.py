@@ -168,6 +168,22 @@ class _Result:
         return _jsonable(self)
 
 
+def format_p(p: float | None) -> str:
+    if p is None:
+        return "n/a"
+    if p < 0.001:
+        return "<0.001"
+    return f"{p:.3f}"
+
+
+def p_text(p: float | None) -> str:
+    """ "p = 0.137", "p < 0.001" or "p n/a"."""
+    if p is None:
+        return "p n/a"
+    text = format_p(p)
+    return f"p {text[0]} {text[1:]}" if text.startswith("<") else f"p = {text}"
+
+
 def _fmt_p(p: float) -> str:
     return f"{p:.3g}" if p >= 0.001 else f"{p:.2e}"
 

@@ -2,7 +2,8 @@
 
 from django import template
 
-from metrics.report import format_interval, format_p, format_percent, p_text, table3_cell
+from metrics.report import format_interval, format_percent, table3_cell
+from metrics.stats.core import format_p, p_text
 
 register = template.Library()
 
