@@ -193,7 +193,7 @@ class SimulatedReader:
     ):
         self.run = ReaderRun(number)
         self.invitation_url = invitation_url
-        self.client = ReaderClient(base_url, timings, retry_for=60.0 if args.faults else 0.0)
+        self.client = ReaderClient(base_url, timings)
         self.args = args
         self.rng = random.Random(args.seed * 100_003 + number)
         self.start_reading = start_reading
@@ -205,6 +205,8 @@ class SimulatedReader:
             self.run.failure = f"join: {exc}"
         try:
             self.start_reading.wait()
+            # Faults come in the reading phase; the reader page resends there (sign-up is a plain form).
+            self.client.retry_for = 60.0 if self.args.faults else 0.0
             if not self.run.failure:
                 self.read(start_url)
         except Exception as exc:
