@@ -722,14 +722,14 @@ def import_archive(content: bytes, *, actor=None, progress: Progress | None = No
     """Restore the surveys of an archive as closed surveys; all or nothing (ArchiveRejected: one line)."""
     archive = read_archive(content)
     parts = _parts(archive)
-    for part in parts:
-        try:
+    try:
+        for part in parts:
             _check_answers_match_revisions(part)
-        except (KeyError, TypeError) as exc:
-            raise ArchiveRejected(
-                f"{part.folder} does not hold valid answers ({type(exc).__name__}: {exc})"
-            ) from None
-    _check_target(parts)
+        _check_target(parts)
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise ArchiveRejected(
+            f"the archive's tables are not as described ({type(exc).__name__}: {exc})"
+        ) from None
     if progress is not None:
         progress.start(sum(len(part.items) for part in parts), "restoring the items")
     written: list[str] = []
@@ -741,7 +741,7 @@ def import_archive(content: bytes, *, actor=None, progress: Progress | None = No
             for part in parts:
                 try:
                     survey = _import_survey(archive, part, written=written, progress=progress)
-                except (KeyError, TypeError, ValueError) as exc:
+                except (KeyError, TypeError, ValueError, AttributeError) as exc:
                     if isinstance(exc, ArchiveRejected):
                         raise
                     raise ArchiveRejected(

@@ -180,6 +180,13 @@ def rezip(content: bytes, *, change=None, add=None, manifest=None) -> bytes:
     return buffer.getvalue()
 
 
+def rezip_with(content: bytes, name: str, replacement: bytes) -> bytes:
+    """The archive with one file replaced and the manifest's checksums made to match it."""
+    archive = read_archive(content)
+    metadata = {k: v for k, v in archive.manifest.items() if k not in ("format", "files")}
+    return write_archive({**archive.files, name: replacement}, metadata=metadata)
+
+
 def bad_archives(content: bytes) -> dict[str, tuple[bytes, str]]:
     return {
         "truncated": (content[: len(content) // 2], "not a complete zip file (truncated or not a zip)"),
@@ -201,6 +208,10 @@ def bad_archives(content: bytes) -> dict[str, tuple[bytes, str]]:
             "unknown archive format 'blindread-archive/99'",
         ),
         "not a zip": (b"PK\x03\x04 this is not really a zip", "not a complete zip file"),
+        "garbage table": (
+            rezip_with(content, "surveys/01/items.json", b'[1, 2, "x"]'),
+            "the archive's tables are not as described",
+        ),
     }
 
 
