@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from metrics.exports import AnswerRow, MetricRow, answer_table
+from metrics.model_comparison import ModelComparison, ObserverRow, compare_models
 from metrics.reader_stats import (
     ANSWERS,
     INDETERMINABLE,
@@ -118,6 +119,8 @@ class Report:
     metric_rows: tuple[MetricRow, ...]
     answer_count: int
     notes: tuple[str, ...] = field(default=())
+    # Readers beside the machine observer, and the models ranked by every measure (metrics.model_comparison).
+    model_comparison: ModelComparison | None = None
 
     @property
     def metric_averages(self) -> list[MetricRow]:
@@ -152,6 +155,7 @@ class Report:
                 for survey, counts in self.confusion.items()
             },
             "notes": list(self.notes),
+            "model_comparison": self.model_comparison.to_dict() if self.model_comparison else None,
         }
 
 
@@ -284,11 +288,13 @@ def build_report(
     surveys: Sequence[SurveyInfo],
     metric_rows: Sequence[MetricRow] = (),
     *,
+    observer_rows: Sequence[ObserverRow] = (),
     title: str | None = None,
     n_resamples: int = PERMUTATION_RESAMPLES,
     generated_at: datetime | None = None,
 ) -> Report:
-    """Compute the report of ``surveys`` (in that order) from their answers and their models' metrics."""
+    """Compute the report of ``surveys`` (in that order) from their answers, their models' metrics and their
+    models' machine observers."""
     infos = {info.name: info for info in surveys}
     unknown = sorted({row.survey for row in rows} - set(infos))
     if unknown:
@@ -327,6 +333,9 @@ def build_report(
         metric_rows=tuple(metric_rows),
         answer_count=len(rows),
         notes=tuple(notes),
+        model_comparison=compare_models(
+            rows, list(dict.fromkeys(info.model for info in surveys)), metric_rows, observer_rows
+        ),
     )
 
 

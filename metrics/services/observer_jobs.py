@@ -4,7 +4,8 @@ Both whole pools are read through :mod:`imaging.selectors`, rendered under a res
 policy when the model has a survey against that real CT, else the field of view `create_survey` would choose) and
 handed to the pure observers of :mod:`metrics.observer`. One job per classifier: the interpretable observer on
 the default queue, the CNN on ``settings.MACHINE_OBSERVER_CNN_QUEUE``. A result replaces the (model, real
-dataset, classifier) result in one transaction with the job's finish and its audit row.
+dataset, classifier) result in one transaction with the job's finish and its audit row; the stored reports of
+the model's surveys are then queued again, so they show it.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from imaging import selectors as images
 from imaging.pixels import load_slice_pixels
 from imaging.selectors import StoredSlice
 from jobs.services import JobFailed, JobRefused, Progress, execute, finish, one_line, queue_job
+from metrics import selectors
 from metrics.models import MachineObserverJob, MachineObserverResult, ObserverClassifier
 from metrics.observer import (
     BOOTSTRAP_REPLICATES,
@@ -34,6 +36,7 @@ from metrics.observer import (
     prepare_pool,
 )
 from metrics.services.metric_jobs import MetricsArgumentError, check_metrics_arguments
+from metrics.services.reports import request_report
 from studies.models import Survey
 from studies.policy import DisplayPolicy
 from studies.services import StudyError, choose_field_of_view
@@ -323,8 +326,16 @@ def store_observer_result(*, job: MachineObserverJob, result, policy: DisplayPol
                 "ci": [overall.ci_low, overall.ci_high],
             },
         )
+        model = job.model
+        transaction.on_commit(lambda: refresh_reports_of(model))
     job.refresh_from_db()
     return job
+
+
+def refresh_reports_of(model) -> list:
+    """Queue the reports already computed for surveys of ``model`` again, so they show its new machine
+    observer result (a report of the same surveys already queued or running is left as it is)."""
+    return [request_report(surveys=surveys) for surveys in selectors.report_selections_of_model(model)]
 
 
 def observe_now(job: MachineObserverJob) -> MachineObserverJob:

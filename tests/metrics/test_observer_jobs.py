@@ -2,8 +2,10 @@
 per (model, real dataset, classifier), one-line refusals, the command line, the admin and a real worker."""
 
 import io
+import json
 
 import pytest
+from django.contrib.auth.models import Group
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
@@ -11,7 +13,15 @@ from audit.models import AuditEvent
 from imaging.models import Dataset
 from jobs.models import JobStatus
 from metrics.models import MachineObserverJob, MachineObserverResult
-from metrics.services import ObserverArgumentError, observe_now, observer_jobs, start_machine_observer
+from metrics.selectors import stored_report
+from metrics.services import (
+    ObserverArgumentError,
+    artefact,
+    observe_now,
+    observer_jobs,
+    report_now,
+    start_machine_observer,
+)
 from studies.policy import DisplayPolicy
 from tests.metrics.factories import make_ct_dataset
 from tests.metrics.study_factory import make_survey
@@ -246,3 +256,45 @@ def test_the_admin_refuses_a_pair_with_too_few_patients_on_the_start_page(client
     )
     assert response.status_code == 200 and "fold 1 of 2 has" in response.content.decode()
     assert not MachineObserverJob.objects.exists()
+
+
+def test_the_survey_report_says_computing_until_the_observer_is_done_then_is_computed_again(
+    smoothed, jobs_inline
+):
+    model, real = smoothed
+    survey = make_survey("Survey S", model=model, real=real, readers=2)
+    job = start(model, real, classifiers=["interpretable"])[0]
+    first = report_now(surveys=[survey])
+    body = artefact(first, "page_html").decode()
+    assert (
+        "Readers and the machine observer, model by model" in body and "machine observer: computing" in body
+    )
+    with jobs_inline():
+        job = observe_now(job)
+    assert job.status == JobStatus.DONE
+    latest = stored_report([survey]).job
+    assert latest.pk != first.pk
+    result = MachineObserverResult.objects.get()
+    body = artefact(latest, "page_html").decode()
+    assert (
+        f"machine: AUC {result.auc:.2f} [{result.ci_low:.2f}, {result.ci_high:.2f}], {result.summary}" in body
+    )
+    stats = json.loads(artefact(latest, "stats_json"))
+    (line,) = stats["model_comparison"]["models"]
+    assert line["machine_observers"][0]["auc"] == pytest.approx(result.auc) and line["readers"] == 2
+
+
+def test_the_models_page_shows_the_observer_beside_the_readers(client, smoothed, django_user_model):
+    from studies import roles
+    from studies.services import ensure_study_groups
+
+    model, real = smoothed
+    make_survey("Survey S", model=model, real=real, readers=2)
+    observe_now(start(model, real, classifiers=["interpretable"])[0])
+    ensure_study_groups()
+    researcher = django_user_model.objects.create_user("researcher", password="pw")
+    researcher.groups.add(Group.objects.get(name=roles.RESEARCHER))
+    client.force_login(researcher)
+    page = client.get(reverse("metrics:models")).content.decode()
+    result = MachineObserverResult.objects.get()
+    assert 'data-testid="model-comparison"' in page and f"AUC {result.auc:.2f}" in page
