@@ -35,7 +35,11 @@ DEMO_REPORT_SURVEYS = [f"Demo survey {n} (closed)" for n in range(1, 5)]
 DEMO_SEED = 0
 DEMO_CNN_STEPS = 100
 """The demo's CNN observer trains 100 steps per fold (the default is 300): about 35 s a model on two cores."""
-SKILL_PER_DECADE = 0.1
+SKILL_PER_DECADE = 1.5
+SKILL_CHANCE_AT = 15.0
+"""Simulated readers guess (skill 0.02) on a model whose mean normalised radiomic FD is 15 or less, and gain 1.5
+per decade above it: the demo's four models lie between about 20 and 30, so their readers' skills spread over
+about 0.2-0.45 in the order of the models' realism."""
 SKILL_RANGE = (0.02, 0.6)
 DEFAULT_SKILL = 0.2
 
@@ -51,14 +55,15 @@ def _real_dataset_for(model):
 
 
 def reader_skill(model) -> float:
-    """The demo's simulated readers' skill on ``model``: 0.1 per decade of its mean normalised radiomic Fréchet
-    distance (1 = as far from the real CT as real CT is from itself), within 0.02..0.6; 0.2 when it has none.
-    A reader is right with probability 0.5 + skill / 2 (studies.simulation)."""
+    """The demo's simulated readers' skill on ``model``: 1.5 per decade of its mean normalised radiomic Fréchet
+    distance (1 = as far from the real CT as real CT is from itself) above 15, within 0.02..0.6; 0.2 when it
+    has none. A reader is right with probability 0.5 + skill / 2 (studies.simulation)."""
     result = MetricResult.objects.filter(model=model, layer=0, metric="radiomic_fd").first()
     if result is None or result.normalised is None or result.normalised <= 0:
         return DEFAULT_SKILL
     low, high = SKILL_RANGE
-    return round(min(max(SKILL_PER_DECADE * math.log10(max(result.normalised, 1.0)), low), high), 3)
+    skill = SKILL_PER_DECADE * math.log10(result.normalised / SKILL_CHANCE_AT)
+    return round(min(max(skill, low), high), 3)
 
 
 def build_demo(*, stdout) -> None:
