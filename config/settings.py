@@ -211,6 +211,10 @@ METRICS_MAX_PER_LAYER = (
 # Threads for the histogram and spectrum sums (empty: every CPU the worker may use); Inception batch size.
 METRICS_WORKERS = int(os.environ["METRICS_WORKERS"]) if os.environ.get("METRICS_WORKERS") else None
 METRICS_INCEPTION_BATCH = int(os.environ.get("METRICS_INCEPTION_BATCH", "16"))
+# The machine observer's CNN runs on this queue ("gpu" where a GPU worker serves it), the interpretable observer
+# always on "default"; its training steps per fold (a few minutes at most on a 2-core CPU at the default).
+MACHINE_OBSERVER_CNN_QUEUE = os.environ.get("MACHINE_OBSERVER_CNN_QUEUE", "default")
+MACHINE_OBSERVER_CNN_STEPS = int(os.environ.get("MACHINE_OBSERVER_CNN_STEPS", "300"))
 
 # Generation
 # Device of generation and training runs: auto (the first CUDA device if any, else the CPU), cpu, cuda, cuda:N.

@@ -72,6 +72,14 @@ def fields_of_view_mm(dataset: Dataset) -> list[float]:
     return [max(r * row_mm, c * column_mm) for r, c, row_mm, column_mm in rows]
 
 
+def ct_pixel_spacings_mm(dataset: Dataset) -> dict[str, tuple[float, float]]:
+    """The (row, column) pixel spacing in mm of each CT volume of the dataset, by volume uid."""
+    rows = Volume.objects.filter(dataset=dataset, modality=CT).values_list(
+        "uid", "row_spacing_mm", "column_spacing_mm"
+    )
+    return {str(uid): (row_mm, column_mm) for uid, row_mm, column_mm in rows}
+
+
 # --- Volumes ----------------------------------------------------------------------------------------------------
 
 

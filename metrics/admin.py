@@ -4,9 +4,23 @@ from django.urls import path
 from django.utils.html import format_html, format_html_join
 
 from jobs.admin import JobAdminMixin, start_job_view
-from metrics.forms import ComputeMetricsForm
-from metrics.models import DownloadLog, MetricResult, MetricsJob, ReportJob
-from metrics.services import MetricsArgumentError, create_metrics_job, requeue_metrics_job
+from metrics.forms import ComputeMetricsForm, MachineObserverForm
+from metrics.models import (
+    DownloadLog,
+    MachineObserverJob,
+    MachineObserverResult,
+    MetricResult,
+    MetricsJob,
+    ReportJob,
+)
+from metrics.services import (
+    MetricsArgumentError,
+    ObserverArgumentError,
+    create_metrics_job,
+    requeue_machine_observer,
+    requeue_metrics_job,
+    start_machine_observer,
+)
 from metrics.vocabulary import AVERAGE_LAYER
 
 
@@ -141,4 +155,111 @@ class ReportJobAdmin(JobAdminMixin, admin.ModelAdmin):
     exclude = ["selection_key"]
 
     def has_add_permission(self, request):
+        return False
+
+
+@admin.register(MachineObserverJob)
+class MachineObserverJobAdmin(JobAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "pk",
+        "model",
+        "real_dataset",
+        "classifier",
+        "queue",
+        "status_badge",
+        "progress",
+        "created_at",
+        "created_by",
+    ]
+    list_filter = ["status", "classifier", "model", "real_dataset"]
+    list_select_related = ["model", "real_dataset", "created_by"]
+    actions = ["retry_jobs", "observe_again"]
+    extra_readonly_fields = ["observer_result"]
+
+    @admin.action(description="Run the machine observer again (new job, same model, real CT and options)")
+    def observe_again(self, request, queryset):
+        jobs = []
+        for job in queryset.select_related("model", "real_dataset"):
+            try:
+                jobs.append(requeue_machine_observer(job=job, actor=request.user))
+            except ObserverArgumentError as exc:
+                self.message_user(request, f"Job #{job.pk}: {exc}", messages.ERROR)
+        if jobs:
+            numbers = ", ".join(f"#{job.pk}" for job in jobs)
+            self.message_user(
+                request, f"Queued {len(jobs)} machine observer job(s): {numbers}.", messages.SUCCESS
+            )
+
+    @admin.display(description="Result")
+    def observer_result(self, obj):
+        result = obj.results.first()
+        if result is None or result.auc is None:
+            return "none yet"
+        ci = "" if result.ci_low is None else f" [{result.ci_low:.3f}, {result.ci_high:.3f}]"
+        return format_html(
+            "AUC {}{} ({} real, {} synthetic slices, {} patients, {} folds){}",
+            f"{result.auc:.3f}",
+            ci,
+            result.n_real,
+            result.n_synthetic,
+            result.n_patients,
+            result.folds,
+            format_html("<br>{}", result.summary) if result.summary else "",
+        )
+
+    def get_urls(self):
+        custom = [
+            path(
+                "start/",
+                self.admin_site.admin_view(self.start_view),
+                name="metrics_machineobserverjob_start",
+            ),
+        ]
+        return custom + super().get_urls()
+
+    def add_view(self, request, form_url="", extra_context=None):
+        return redirect("admin:metrics_machineobserverjob_start")
+
+    def start_view(self, request):
+        def start(form):
+            return start_machine_observer(
+                model_name=form.cleaned_data["model"].name,
+                real_dataset_name=form.cleaned_data["real_dataset"].name,
+                classifiers=form.cleaned_data["classifiers"],
+                seed=form.cleaned_data["seed"],
+                actor=request.user,
+            )
+
+        return start_job_view(
+            request,
+            admin_site=self.admin_site,
+            model=MachineObserverJob,
+            form=MachineObserverForm(request.POST or None),
+            title="Run the machine observer",
+            start=start,
+            template="admin/metrics/machineobserverjob/start.html",
+            submit_label="Start",
+        )
+
+
+@admin.register(MachineObserverResult)
+class MachineObserverResultAdmin(admin.ModelAdmin):
+    list_display = [
+        "model",
+        "real_dataset",
+        "classifier",
+        "auc",
+        "ci_low",
+        "ci_high",
+        "summary",
+        "computed_at",
+    ]
+    list_filter = ["model", "real_dataset", "classifier"]
+    list_select_related = ["model", "real_dataset"]
+    exclude = ["detail"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False

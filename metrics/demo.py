@@ -1,6 +1,16 @@
-"""The metrics part of `manage.py demo` (idempotent, runs last): image-distribution metrics of every synthetic CT
-dataset against its real CT, computed in this process with small samples, so that the reports of the demo's
-surveys show metrics at once."""
+"""The metrics part of `manage.py demo` (idempotent), in two steps around the surveys:
+
+- :func:`build_demo` (before the surveys): image-distribution metrics of every synthetic CT dataset against its
+  real CT, computed in this process with small samples; :func:`reader_skill` turns a model's mean normalised
+  radiomic Fréchet distance into its simulated readers' skill, so the surveys of less realistic models are
+  answered better;
+- :func:`build_observers_and_reports` (after the surveys): the machine observer of every model is queued for the
+  worker that `make run` starts (about two minutes a model on two cores: too slow to wait for), then the stored
+  reports are computed, showing "machine observer: computing" until each observer is done (the observer's job
+  then has the reports computed again).
+"""
+
+import math
 
 from django.conf import settings
 from django.urls import reverse
@@ -8,14 +18,30 @@ from django.urls import reverse
 from imaging.constants import DatasetKind
 from imaging.selectors import datasets_of_kind
 from jobs.models import JobStatus
-from metrics.models import MetricResult
+from metrics.models import MachineObserverJob, MachineObserverResult, MetricResult
 from metrics.selectors import stored_report, surveys_by_name
-from metrics.services import MetricsArgumentError, compute_now, create_metrics_job, report_now
+from metrics.services import (
+    MetricsArgumentError,
+    ObserverArgumentError,
+    compute_now,
+    create_metrics_job,
+    report_now,
+    start_machine_observer,
+)
 from studies.models import Survey
 
 DEMO_MAX_PER_LAYER = 10
 DEMO_REPORT_SURVEYS = [f"Demo survey {n} (closed)" for n in range(1, 5)]
 DEMO_SEED = 0
+DEMO_CNN_STEPS = 100
+"""The demo's CNN observer trains 100 steps per fold (the default is 300): about 35 s a model on two cores."""
+SKILL_PER_DECADE = 1.5
+SKILL_CHANCE_AT = 15.0
+"""Simulated readers guess (skill 0.02) on a model whose mean normalised radiomic FD is 15 or less, and gain 1.5
+per decade above it: the demo's four models lie between about 20 and 30, so their readers' skills spread over
+about 0.2-0.45 in the order of the models' realism."""
+SKILL_RANGE = (0.02, 0.6)
+DEFAULT_SKILL = 0.2
 
 
 def _real_dataset_for(model):
@@ -26,6 +52,18 @@ def _real_dataset_for(model):
     if survey is not None:
         return survey.real_dataset
     return datasets_of_kind(DatasetKind.REAL_CT, contrast_enhanced=model.contrast_enhanced).first()
+
+
+def reader_skill(model) -> float:
+    """The demo's simulated readers' skill on ``model``: 1.5 per decade of its mean normalised radiomic Fréchet
+    distance (1 = as far from the real CT as real CT is from itself) above 15, within 0.02..0.6; 0.2 when it
+    has none. A reader is right with probability 0.5 + skill / 2 (studies.simulation)."""
+    result = MetricResult.objects.filter(model=model, layer=0, metric="radiomic_fd").first()
+    if result is None or result.normalised is None or result.normalised <= 0:
+        return DEFAULT_SKILL
+    low, high = SKILL_RANGE
+    skill = SKILL_PER_DECADE * math.log10(result.normalised / SKILL_CHANCE_AT)
+    return round(min(max(skill, low), high), 3)
 
 
 def build_demo(*, stdout) -> None:
@@ -61,11 +99,56 @@ def build_demo(*, stdout) -> None:
         stdout.write(
             f"Metrics of {model.name!r}: {outcome}: {job.message if job.status == JobStatus.DONE else job.error}"
         )
+
+
+def build_observers_and_reports(*, stdout, enqueue: bool = True) -> None:
+    """Queue the machine observer of every model that has none (nor one queued or running), then compute the
+    stored reports of the closed demo surveys."""
+    for model in datasets_of_kind(DatasetKind.SYNTHETIC_CT):
+        _queue_observer(model, stdout, enqueue=enqueue)
     _reports(stdout)
     site = settings.STUDIES_SITE_URL.rstrip("/")
     stdout.write(
         f"Reports of the demo surveys, with downloads (PDF, CSV, JSON): {site}{reverse('metrics:index')} "
         "(sign in as researcher / researcher-demo)."
+    )
+
+
+def _queue_observer(model, stdout, *, enqueue: bool) -> None:
+    real = _real_dataset_for(model)
+    if real is None:
+        return
+    done = set(
+        MachineObserverResult.objects.filter(model=model, real_dataset=real).values_list(
+            "classifier", flat=True
+        )
+    )
+    active = {
+        job.classifier
+        for job in MachineObserverJob.objects.filter(
+            model=model, real_dataset=real, status__in=[JobStatus.QUEUED, JobStatus.RUNNING]
+        )
+    }
+    missing = [classifier for classifier in ("interpretable", "cnn") if classifier not in done | active]
+    if not missing:
+        stdout.write(f"Machine observer of {model.name!r}: already computed or queued.")
+        return
+    try:
+        jobs = start_machine_observer(
+            model_name=model.name,
+            real_dataset_name=real.name,
+            classifiers=missing,
+            seed=DEMO_SEED,
+            cnn_steps=DEMO_CNN_STEPS,
+            enqueue=enqueue,
+        )
+    except ObserverArgumentError as exc:
+        stdout.write(f"Machine observer of {model.name!r}: skipped: {exc}")
+        return
+    numbers = ", ".join(f"#{job.pk}" for job in jobs)
+    stdout.write(
+        f"Machine observer of {model.name!r} against {real.name!r}: job(s) {numbers} queued for the worker "
+        "(the reports say 'computing' until they are done)."
     )
 
 

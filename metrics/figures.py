@@ -65,7 +65,11 @@ def _figure(width: float, height: float) -> Figure:
 def _error(estimate: ProportionEstimate) -> tuple[float, float]:
     if estimate.proportion is None:
         return 0.0, 0.0
-    return 100 * (estimate.proportion - estimate.ci_low), 100 * (estimate.ci_high - estimate.proportion)
+    # at 0% or 100% the Wilson bound equals the estimate up to rounding, which can fall a hair on the wrong side
+    return (
+        max(100 * (estimate.proportion - estimate.ci_low), 0.0),
+        max(100 * (estimate.ci_high - estimate.proportion), 0.0),
+    )
 
 
 def _percent(estimate: ProportionEstimate) -> float:

@@ -175,3 +175,111 @@ class ReportJob(Job):
 
     def __str__(self):
         return f"Report #{self.pk}: {self.title or self.survey_ids} ({self.status_label})"
+
+
+class ObserverClassifier(models.TextChoices):
+    INTERPRETABLE = "interpretable", "Logistic regression on image features"
+    CNN = "cnn", "Small CNN on random crops"
+
+
+class MachineObserverJob(Job):
+    """One machine observer run: a classifier (`classifier`) trained and evaluated to tell a model's synthetic CT
+    slices from real CT slices, over both whole pools rendered under `display_policy`, cross-validated by patient.
+
+    The interpretable observer runs on the default queue; the CNN on ``settings.MACHINE_OBSERVER_CNN_QUEUE``
+    ("gpu" where a GPU worker serves it). Its result replaces the (model, real dataset, classifier) result."""
+
+    job_kind = "machine_observer"
+    runner = "metrics.services.observer_jobs.run_machine_observer_job"
+    progress_unit = "slices"
+
+    queue = models.CharField(
+        max_length=16, default="default", help_text="The Celery queue this job is sent to."
+    )
+    classifier = models.CharField(max_length=16, choices=ObserverClassifier.choices)
+    model = models.ForeignKey(
+        "imaging.Dataset",
+        on_delete=models.CASCADE,
+        related_name="+",
+        help_text="The model under test: a synthetic CT dataset.",
+    )
+    real_dataset = models.ForeignKey(
+        "imaging.Dataset",
+        on_delete=models.CASCADE,
+        related_name="+",
+        help_text="The real CT it is told from.",
+    )
+    display_policy = models.JSONField(
+        help_text="The resolved display policy (field of view chosen) every slice is rendered under."
+    )
+    folds = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Cross-validation folds (empty: 5, or one per patient when fewer)."
+    )
+    bootstrap = models.PositiveIntegerField(help_text="Patient resamples behind each confidence interval.")
+    cnn_steps = models.PositiveIntegerField(default=300, help_text="CNN training steps per fold.")
+    seed = models.IntegerField(default=0)
+
+    class Meta(Job.Meta):
+        constraints = [
+            *Job.Meta.constraints,
+            models.CheckConstraint(
+                condition=~models.Q(model=models.F("real_dataset")),
+                name="machine_observer_job_model_is_not_its_real_dataset",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(classifier__in=["interpretable", "cnn"]),
+                name="machine_observer_job_classifier_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(queue__in=["default", "gpu"]), name="machine_observer_job_queue_valid"
+            ),
+        ]
+
+    def __str__(self):
+        return (
+            f"Machine observer #{self.pk} ({self.get_classifier_display()}): {self.model} vs "
+            f"{self.real_dataset} ({self.status_label})"
+        )
+
+
+class MachineObserverResult(models.Model):
+    """How well one classifier told a model's synthetic slices from real ones: cross-validated AUC with its
+    bootstrap CI (resampling patients) overall, per axial layer (`by_layer`), the features that give the
+    synthetic slices away (`telling`, interpretable observer only) and the full result (`detail`)."""
+
+    model = models.ForeignKey("imaging.Dataset", on_delete=models.CASCADE, related_name="+")
+    real_dataset = models.ForeignKey("imaging.Dataset", on_delete=models.CASCADE, related_name="+")
+    classifier = models.CharField(max_length=16, choices=ObserverClassifier.choices)
+    auc = models.FloatField(null=True, blank=True)
+    ci_low = models.FloatField(null=True, blank=True)
+    ci_high = models.FloatField(null=True, blank=True)
+    n_real = models.PositiveIntegerField(default=0)
+    n_synthetic = models.PositiveIntegerField(default=0)
+    n_patients = models.PositiveIntegerField(default=0)
+    folds = models.PositiveSmallIntegerField(default=0)
+    by_layer = models.JSONField(default=list, blank=True)
+    telling = models.JSONField(
+        default=list, blank=True, help_text="The most telling features: name, label, sentence, medians, AUC."
+    )
+    summary = models.TextField(blank=True, help_text="What gives synthetic slices away, in one sentence.")
+    display_policy = models.JSONField(default=dict, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+    job = models.ForeignKey(
+        MachineObserverJob, null=True, blank=True, on_delete=models.SET_NULL, related_name="results"
+    )
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["model__name", "real_dataset__name", "classifier"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["model", "real_dataset", "classifier"], name="machine_observer_result_once_per_pair"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(auc__isnull=True) | models.Q(auc__gte=0, auc__lte=1),
+                name="machine_observer_result_auc_0_to_1",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.model} / {self.get_classifier_display()}: AUC {self.auc}"

@@ -271,6 +271,52 @@ def _clustering(report: Report) -> list:
     return flow
 
 
+def _ranking_text(ranking) -> str:
+    def value(entry):
+        return "n/a" if entry.value is None else f"{entry.value:.3g}"
+
+    ranked = [f"{entry.rank}. {entry.model} ({value(entry)})" for entry in ranking.entries if entry.rank]
+    missing = [entry.model for entry in ranking.entries if not entry.rank]
+    return "; ".join(ranked) + (f"; not available: {', '.join(missing)}" if missing else "")
+
+
+def _model_comparison(report: Report) -> list:
+    """Readers beside the machine observer per model, and the models ranked by every measure."""
+    comparison = report.model_comparison
+    if comparison is None or not comparison.models:
+        return []
+    flow = [Paragraph("Readers and the machine observer, model by model", H1)]
+    header = [
+        "Model",
+        "Readers' accuracy",
+        "Machine observer (logistic regression)",
+        "CNN",
+        "What gives it away",
+    ]
+    rows = []
+    for line in comparison.models:
+        lr, cnn = line.interpretable, line.cnn
+        rows.append(
+            [
+                _p(line.model, SMALL),
+                _p(line.readers_text().removeprefix("readers: "), SMALL),
+                _p(lr.text() if lr else "not run", SMALL),
+                _p(cnn.text() if cnn else "not run", SMALL),
+                _p(lr.summary if lr and lr.summary else "", SMALL),
+            ]
+        )
+    flow.append(_table(header, rows, [w * mm for w in (34, 30, 36, 30, 50)]))
+    flow += [_p(note, NOTE) for note in comparison.to_dict()["notes"]]
+    if len(comparison.models) > 1:
+        flow.append(Paragraph("The models ranked by every measure (most realistic first)", H2))
+        ranking_rows = [
+            [_p(f"{ranking.label} ({ranking.direction})", SMALL), _p(_ranking_text(ranking), SMALL)]
+            for ranking in comparison.rankings
+        ]
+        flow.append(_table(["Measure", "Ranking"], ranking_rows, [w * mm for w in (62, 118)]))
+    return flow
+
+
 def _per_reader(report: Report) -> list:
     flow = [Paragraph("Per-reader accuracy", H1)]
     header = [
@@ -412,6 +458,7 @@ def report_pdf(report: Report) -> bytes:
         *_table2(report),
         *_table3(report),
         *_clustering(report),
+        *_model_comparison(report),
         PageBreak(),
         Paragraph("Figures", H1),
         _figure(figures.accuracy_figure(report)),

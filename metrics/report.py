@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from metrics.exports import AnswerRow, MetricRow, answer_table
+from metrics.model_comparison import ModelComparison, ObserverRow, compare_models
 from metrics.report_mrmc import MrmcSection, mrmc_section
 from metrics.stats import (
     ANSWERS,
@@ -121,6 +122,8 @@ class Report:
     answer_count: int
     notes: tuple[str, ...] = field(default=())
     mrmc: MrmcSection | None = None
+    # Readers beside the machine observer, and the models ranked by every measure (metrics.model_comparison).
+    model_comparison: ModelComparison | None = None
 
     @property
     def metric_averages(self) -> list[MetricRow]:
@@ -157,6 +160,7 @@ class Report:
             "notes": list(self.notes),
             "mrmc": None if self.mrmc is None else self.mrmc.mrmc_dict(),
             "glmm": None if self.mrmc is None else self.mrmc.glmm_dict(),
+            "model_comparison": self.model_comparison.to_dict() if self.model_comparison else None,
         }
 
 
@@ -289,11 +293,13 @@ def build_report(
     surveys: Sequence[SurveyInfo],
     metric_rows: Sequence[MetricRow] = (),
     *,
+    observer_rows: Sequence[ObserverRow] = (),
     title: str | None = None,
     n_resamples: int = PERMUTATION_RESAMPLES,
     generated_at: datetime | None = None,
 ) -> Report:
-    """Compute the report of ``surveys`` (in that order) from their answers and their models' metrics."""
+    """Compute the report of ``surveys`` (in that order) from their answers, their models' metrics and their
+    models' machine observers."""
     infos = {info.name: info for info in surveys}
     unknown = sorted({row.survey for row in rows} - set(infos))
     if unknown:
@@ -333,6 +339,9 @@ def build_report(
         answer_count=len(rows),
         notes=tuple(notes),
         mrmc=mrmc_section(rows, [info.name for info in surveys]),
+        model_comparison=compare_models(
+            rows, list(dict.fromkeys(info.model for info in surveys)), metric_rows, observer_rows
+        ),
     )
 
 

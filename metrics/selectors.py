@@ -16,7 +16,8 @@ from django.db.models import Count, Max
 from imaging import selectors as images
 from jobs.models import JobStatus
 from metrics.exports import AnswerRow, MetricRow
-from metrics.models import MetricResult, MetricsJob, ReportJob
+from metrics.model_comparison import COMPUTING, DONE, ObserverRow
+from metrics.models import MachineObserverJob, MachineObserverResult, MetricResult, MetricsJob, ReportJob
 from metrics.report import SurveyInfo, build_report
 from metrics.vocabulary import AVERAGE_LAYER
 from studies import roles
@@ -42,7 +43,10 @@ def report_jobs():
 
 
 def models_with_results() -> list:
-    return images.datasets_by_ids(MetricResult.objects.values_list("model_id", flat=True).distinct())
+    """The models with stored metric or machine observer results."""
+    ids = set(MetricResult.objects.values_list("model_id", flat=True).distinct())
+    ids |= set(MachineObserverResult.objects.values_list("model_id", flat=True).distinct())
+    return images.datasets_by_ids(ids)
 
 
 def average_results(*, models: Iterable | None = None):
@@ -69,6 +73,44 @@ def metric_rows(models: Iterable | None = None) -> list[MetricRow]:
         )
         for result in metric_results(models=models)
     ]
+
+
+def observer_rows(models: Iterable) -> list[ObserverRow]:
+    """The stored machine observer results of ``models`` (against any real CT; the latest when several), and a
+    "computing" row for each (model, classifier) without one whose job is queued or running."""
+    models = list(models)
+    found: dict[tuple[str, str], ObserverRow] = {}
+    results = (
+        MachineObserverResult.objects.filter(model__in=models)
+        .select_related("model")
+        .order_by("-computed_at", "-id")
+    )
+    for result in results:
+        found.setdefault(
+            (result.model.name, result.classifier),
+            ObserverRow(
+                model=result.model.name,
+                classifier=result.classifier,
+                status=DONE,
+                auc=result.auc,
+                ci_low=result.ci_low,
+                ci_high=result.ci_high,
+                summary=result.summary,
+                n_real=result.n_real,
+                n_synthetic=result.n_synthetic,
+                n_patients=result.n_patients,
+            ),
+        )
+    active = MachineObserverJob.objects.filter(
+        model__in=models, status__in=[JobStatus.QUEUED, JobStatus.RUNNING]
+    ).select_related("model")
+    for job in active:
+        if not job.is_stale:
+            found.setdefault(
+                (job.model.name, job.classifier),
+                ObserverRow(model=job.model.name, classifier=job.classifier, status=COMPUTING),
+            )
+    return sorted(found.values(), key=lambda row: (row.model, row.classifier))
 
 
 # --- Reports -------------------------------------------------------------------------------------------------
@@ -121,6 +163,11 @@ def surveys_by_name(names: Sequence[str]) -> tuple[list[Survey], list[str]]:
     wanted = list(dict.fromkeys(name.strip() for name in names if name.strip()))
     found = {survey.name: survey for survey in reportable_surveys().filter(name__in=wanted)}
     return [found[name] for name in wanted if name in found], [name for name in wanted if name not in found]
+
+
+def surveys_of_models(models: Iterable) -> list[Survey]:
+    """Every survey of these models, by name."""
+    return list(reportable_surveys().filter(model_dataset__in=list(models)))
 
 
 def survey_names() -> list[str]:
@@ -206,11 +253,30 @@ def answer_rows(surveys: Sequence[Survey]) -> list[AnswerRow]:
 
 
 def report_for(surveys: Sequence[Survey], *, title: str | None = None):
-    """The report of ``surveys`` (in that order): their answers, statistics, and their models' metrics."""
+    """The report of ``surveys`` (in that order): their answers, statistics, their models' metrics and machine
+    observers."""
     models = {survey.model_dataset_id: survey.model_dataset for survey in surveys}
     return build_report(
-        answer_rows(surveys), survey_infos(surveys), metric_rows(models.values()), title=title
+        answer_rows(surveys),
+        survey_infos(surveys),
+        metric_rows(models.values()),
+        observer_rows=observer_rows(models.values()),
+        title=title,
     )
+
+
+def report_selections_of_model(model) -> list[list[Survey]]:
+    """The survey selections of the stored reports that include a survey of ``model`` (each selection once)."""
+    ids = set(Survey.objects.filter(model_dataset=model).values_list("pk", flat=True))
+    selections, seen = [], set()
+    for job in ReportJob.objects.filter(status=JobStatus.DONE).order_by("-finished_at", "-id"):
+        if job.selection_key in seen or not ids.intersection(job.survey_ids):
+            continue
+        seen.add(job.selection_key)
+        surveys = surveys_by_ids(job.survey_ids)
+        if len(surveys) == len(job.survey_ids):
+            selections.append(surveys)
+    return selections
 
 
 # --- Stored reports ---------------------------------------------------------------------------------------------

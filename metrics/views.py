@@ -17,6 +17,7 @@ from imaging.selectors import datasets_of_kind
 from jobs.services import status_line
 from metrics import selectors
 from metrics.downloads import What, make_download
+from metrics.model_comparison import compare_models
 from metrics.report_page import metric_figures
 from metrics.services import ReportUnavailable, artefact, record_download, request_report
 
@@ -109,8 +110,15 @@ def models(request):
     chosen, problem = _chosen_models(request)
     if problem:
         return problem
-    rows = selectors.metric_rows(chosen if chosen is not None else selectors.models_with_results())
+    shown = chosen if chosen is not None else selectors.models_with_results()
+    rows = selectors.metric_rows(shown)
     context = {
+        "comparison": compare_models(
+            selectors.answer_rows(selectors.surveys_of_models(shown)),
+            [model.name for model in shown],
+            rows,
+            selectors.observer_rows(shown),
+        ),
         "rows": [row for row in rows if row.is_average],
         "model_names": sorted({row.model for row in rows}),
         "query": request.GET.urlencode(),

@@ -1,6 +1,9 @@
 """The reader-study part of `manage.py demo` (idempotent): demo accounts, one open survey with an invitation
 link and a demo reader, and four closed surveys answered by simulated readers (11, 8, 6 and 6, as in the
-paper's four surveys). Needs a synthetic CT dataset (a model's output); without one it says so and skips."""
+paper's four surveys), one per model given (the paper's In'n out, All-in, Triple and In'n out HUM in the demo).
+How well the simulated readers tell real from synthetic (their skill) comes from the caller, per model (the demo
+derives it from the model's realism, metrics.demo.reader_skill). Needs a synthetic CT dataset (a model's output);
+without one it says so and skips."""
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -36,7 +39,7 @@ DEMO_USERS = [
 DEMO_MATRIX = 512
 PER_SIDE = 10
 OPEN_SURVEY = "Demo survey (open)"
-# (name, simulated readers, reader skill above chance, seed): skills differ so the surveys' statistics do.
+# (name, simulated readers, reader skill above chance when the caller gives none, seed)
 CLOSED_SURVEYS = [
     ("Demo survey 1 (closed)", 11, 0.05, 101),
     ("Demo survey 2 (closed)", 8, 0.45, 102),
@@ -46,10 +49,14 @@ CLOSED_SURVEYS = [
 INVITATION_LABEL = "demo invitation"
 
 
-def build_demo(*, stdout) -> None:
+def build_demo(*, stdout, models=None, skill_of=None) -> None:
+    """``models``: the synthetic CT datasets of the closed surveys, in order (default: every one); ``skill_of``:
+    model -> the simulated readers' skill (default: each survey's own in CLOSED_SURVEYS)."""
     ensure_study_groups()
     _ensure_users(stdout)
-    models = list(synthetic_datasets())
+    models = [
+        model for model in (models if models is not None else synthetic_datasets()) if model is not None
+    ]
     if not models:
         stdout.write(
             "Reader studies: skipped, there is no synthetic CT dataset yet (generate one from a checkpoint, "
@@ -58,7 +65,10 @@ def build_demo(*, stdout) -> None:
         return
     _open_survey(models, stdout)
     for index, (name, readers, skill, seed) in enumerate(CLOSED_SURVEYS):
-        _closed_survey(name, models[index % len(models)], readers, skill, seed, stdout)
+        model = models[index % len(models)]
+        if skill_of is not None:
+            skill = skill_of(model)
+        _closed_survey(name, model, readers, skill, seed, stdout)
 
 
 def _ensure_users(stdout) -> None:
@@ -84,7 +94,10 @@ def _real_dataset_for(model):
 def _create(name: str, model, seed: int, stdout, **options) -> Survey | None:
     survey = Survey.objects.filter(name=name).first()
     if survey is not None and survey.display_policy.per_slice_field_of_view:
-        _retire(survey, stdout)
+        _retire(survey, stdout, "each slice's own field of view")
+        survey = None
+    if survey is not None and survey.model_dataset_id != model.pk:
+        _retire(survey, stdout, f"model {survey.model_dataset.name}")
         survey = None
     if survey is not None:
         return survey
@@ -116,15 +129,15 @@ def _create(name: str, model, seed: int, stdout, **options) -> Survey | None:
     return created.survey
 
 
-def _retire(survey: Survey, stdout) -> None:
-    """A demo survey made before surveys showed one field of view: keep it (closed, renamed) and make it anew.
-
-    Showing each slice at its own field of view let the scale tell real from synthetic items."""
+def _retire(survey: Survey, stdout, why: str) -> None:
+    """A demo survey made by an earlier demo (each slice at its own field of view, which let the scale tell real
+    from synthetic items; or of another model than the demo now surveys): keep it (closed, renamed) and make it
+    anew."""
     if survey.is_open:
         do_close_survey(survey=survey, actor=None)
-    retired = f"{survey.name} [each slice's own field of view, retired {timezone.now():%Y-%m-%d}]"
+    retired = f"{survey.name} [{why}, retired {timezone.now():%Y-%m-%d}]"
     do_rename_survey(survey=survey, actor=None, name=retired)
-    stdout.write(f"Kept the earlier {survey.name!r} as {retired!r}; it is made again at one field of view.")
+    stdout.write(f"Kept the earlier {survey.name!r} as {retired!r}; it is made again.")
 
 
 def _open_survey(models: list, stdout) -> None:
@@ -162,7 +175,9 @@ def _open_survey(models: list, stdout) -> None:
 
 
 def _closed_survey(name: str, model, readers: int, skill: float, seed: int, stdout) -> None:
-    survey = _create(name, model, seed=seed, stdout=stdout)
+    survey = _create(
+        name, model, seed=seed, stdout=stdout, model_alias=model.name.removesuffix(" synthetic CT")
+    )
     if survey is None or survey.is_closed:
         return
     if survey.is_draft:
@@ -171,4 +186,4 @@ def _closed_survey(name: str, model, readers: int, skill: float, seed: int, stdo
     if missing > 0:
         simulate_readers(survey, missing, seed=seed, skill=skill)
     do_close_survey(survey=survey, actor=None)
-    stdout.write(f"{name}: answered by {readers} simulated readers and closed.")
+    stdout.write(f"{name}: answered by {readers} simulated readers (skill {skill:.2f}) and closed.")

@@ -9,7 +9,7 @@ they can be told apart at all, and by what. Both see the same slices: the reader
 - :func:`interpretable_observer` -- logistic regression on named image features (:data:`FEATURES`), with
   standardised weights and the three most telling features described in words;
 - :func:`cnn_observer` -- a small CNN trained on random crops, on any torch device;
-- :func:`patient_folds` -- cross-validation folds grouped by patient and stratified by truth x axial layer;
+- :func:`patient_folds` (:func:`grouped_folds` on plain arrays) -- cross-validation folds grouped by patient and stratified by truth x axial layer;
 - :func:`auc_estimates`, :class:`AUCEstimate` -- AUC overall and per axial layer with a bootstrap CI that
   resamples patients;
 - :class:`ObserverInputError` -- a one-line refusal (too few patients for the folds, a class missing).
@@ -17,7 +17,7 @@ they can be told apart at all, and by what. Both see the same slices: the reader
 docs/metrics.md describes the features, the validation and the limits.
 """
 
-from metrics.observer._cnn import CNNObserverResult, SliceCNN, cnn_observer
+from metrics.observer._cnn import CROP, CNNObserverResult, SliceCNN, cnn_observer
 from metrics.observer._features import FEATURE_NAMES, FEATURES, Feature, observer_features, slice_features
 from metrics.observer._interpretable import (
     FeatureDistribution,
@@ -28,15 +28,21 @@ from metrics.observer._interpretable import (
 )
 from metrics.observer._pools import ObserverInputError, ObserverPool, RawSlice, prepare_pool
 from metrics.observer._validation import (
+    BOOTSTRAP_REPLICATES,
     DEFAULT_FOLDS,
+    REFIT_REPLICATES,
     AUCEstimate,
     auc_estimates,
+    grouped_folds,
     patient_folds,
     weighted_auc,
 )
 
 __all__ = [
+    "BOOTSTRAP_REPLICATES",
+    "CROP",
     "DEFAULT_FOLDS",
+    "REFIT_REPLICATES",
     "FEATURES",
     "FEATURE_NAMES",
     "AUCEstimate",
@@ -52,6 +58,7 @@ __all__ = [
     "ValueSummary",
     "auc_estimates",
     "cnn_observer",
+    "grouped_folds",
     "interpretable_observer",
     "observer_features",
     "patient_folds",

@@ -15,6 +15,7 @@ __all__ = [
     "DEFAULT_FOLDS",
     "AUCEstimate",
     "auc_estimates",
+    "grouped_folds",
     "patient_folds",
     "weighted_auc",
 ]

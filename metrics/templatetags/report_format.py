@@ -46,3 +46,11 @@ def fixed(value, digits: int = 3) -> str:
 @register.filter
 def times100(value):
     return None if value is None else 100 * value
+
+
+@register.filter
+def ordinal_place(number) -> str:
+    """1 -> "1st", 2 -> "2nd", 3 -> "3rd", 4 -> "4th", ..."""
+    number = int(number)
+    suffix = "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+    return f"{number}{suffix}"

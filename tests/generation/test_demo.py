@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from audit.models import AuditEvent
-from generation.demo import DEMO_CHECKPOINT_FILE, DEMO_CHECKPOINT_NAME, DEMO_OUTPUT_DATASET, build_demo
-from generation.models import Checkpoint, SyntheticSlice
+from generation.demo import DEMO_MODELS, build_demo
+from generation.models import Checkpoint
 from generation.preprocessing import normalise_volume, resize_batch
 from imaging.models import Dataset, Volume
 from imaging.phantoms import write_phantoms
@@ -18,8 +18,12 @@ from imaging.services import import_images
 pytestmark = pytest.mark.django_db
 
 
-def test_the_demo_checkpoint_is_small_enough_to_commit():
-    assert 0 < DEMO_CHECKPOINT_FILE.stat().st_size <= 10 * 1024 * 1024
+IN_N_OUT = DEMO_MODELS[0]
+
+
+def test_the_demo_checkpoints_are_small_enough_to_commit():
+    for model in DEMO_MODELS:
+        assert 0 < model.path.stat().st_size <= 2 * 1024 * 1024
 
 
 @pytest.mark.smoke
@@ -29,11 +33,13 @@ def test_build_demo_registers_the_checkpoint_and_makes_ct_like_synthetic_slices(
     out = io.StringIO()
     build_demo(stdout=out)
 
-    checkpoint = Checkpoint.objects.get(name=DEMO_CHECKPOINT_NAME)
-    assert checkpoint.input_modalities == ["t1_in"] and checkpoint.input_size == 128
-    dataset = Dataset.objects.get(name=DEMO_OUTPUT_DATASET)
-    assert (dataset.kind, dataset.contrast_enhanced) == (Dataset.Kind.SYNTHETIC_CT, True)
-    assert SyntheticSlice.objects.count() == 8
+    for model in DEMO_MODELS:
+        checkpoint = Checkpoint.objects.get(name=model.name)
+        assert checkpoint.input_modalities == list(model.inputs) and checkpoint.input_size == 128
+        made = Dataset.objects.get(name=model.output_dataset)
+        assert (made.kind, made.contrast_enhanced) == (Dataset.Kind.SYNTHETIC_CT, model.contrast)
+    dataset = Dataset.objects.get(name=IN_N_OUT.output_dataset)
+    assert sum(volume.slices.count() for volume in Volume.objects.filter(dataset=dataset)) == 8
     assert "8/8 slices (100%)" in out.getvalue()
 
     # CT-like, not noise: air outside the body, soft-tissue HU inside it.
@@ -63,5 +69,5 @@ def test_build_demo_a_second_time_changes_nothing(tmp_path, media_root):
 def test_build_demo_without_phantom_mri_registers_only(media_root):
     out = io.StringIO()
     build_demo(stdout=out)
-    assert Checkpoint.objects.filter(name=DEMO_CHECKPOINT_NAME).exists()
+    assert sorted(Checkpoint.objects.values_list("name", flat=True)) == sorted(m.name for m in DEMO_MODELS)
     assert "No dataset 'Phantom MRI'" in out.getvalue()

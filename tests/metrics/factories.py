@@ -3,6 +3,7 @@
 import uuid
 
 import numpy as np
+import scipy.ndimage
 
 from imaging.models import Dataset, Slice, Volume
 from imaging.pixels import save_slice_pixels, slice_storage_name
@@ -29,8 +30,12 @@ def make_ct_dataset(
     seed=0,
     soft_tissue_hu=40,
     bone_fraction=0.05,
+    smoothing=0.0,
+    patient_prefix=None,
 ):
-    """A dataset of ``patients`` volumes, each with ``slices_per_layer`` slices in every layer of ``layers``."""
+    """A dataset of ``patients`` volumes, each with ``slices_per_layer`` slices in every layer of ``layers``;
+    ``smoothing`` > 0 blurs every slice with a Gaussian of that sigma (pixels); patients are named
+    "<patient_prefix>-P<n>" (default: the dataset name's first 8 characters), so two datasets can share them."""
     dataset, _ = Dataset.objects.get_or_create(
         name=name, defaults={"kind": kind, "contrast_enhanced": contrast}
     )
@@ -38,7 +43,7 @@ def make_ct_dataset(
     for patient in range(patients):
         volume = Volume.objects.create(
             dataset=dataset,
-            patient=f"{name[:8]}-P{patient}",
+            patient=f"{patient_prefix or name[:8]}-P{patient}",
             modality="ct",
             series_key=f"test-{uuid.uuid4()}",
             source_format=Volume.SourceFormat.GENERATED,
@@ -53,9 +58,10 @@ def make_ct_dataset(
         slices = []
         for index in range(len(layers) * slices_per_layer):
             layer = list(layers)[index // slices_per_layer]
-            name_on_disk = save_slice_pixels(
-                slice_storage_name(volume.uid, index), ct_slice(rng, size, soft_tissue_hu, bone_fraction)
-            )
+            hu = ct_slice(rng, size, soft_tissue_hu, bone_fraction)
+            if smoothing:
+                hu = np.rint(scipy.ndimage.gaussian_filter(hu.astype(np.float32), smoothing)).astype(np.int16)
+            name_on_disk = save_slice_pixels(slice_storage_name(volume.uid, index), hu)
             slices.append(
                 Slice(volume=volume, index=index, z_mm=3.0 * index, axial_layer=layer, pixels=name_on_disk)
             )

@@ -81,4 +81,35 @@ def test_demo_surveys_made_at_each_slices_own_field_of_view_are_kept_aside_and_m
     assert remade.pk != old.pk and remade.display_policy.field_of_view == "survey"
     assert remade.display_policy.field_of_view_mm == 39.0  # 48 px x 0.8 mm = 38.4 mm, rounded up
     assert remade.status == "closed" and remade.assignments.count() == demo.CLOSED_SURVEYS[0][1]
-    assert "it is made again at one field of view" in out.getvalue()
+    assert "it is made again." in out.getvalue()
+
+
+def test_each_closed_survey_surveys_its_own_model_with_the_skill_the_caller_gives_and_a_changed_model_is_remade(
+    db,
+):
+    store_ct_dataset(demo.DEMO_REAL_DATASET, kind="ct", contrast=True, volumes=2, seed=1)
+    store_ct_dataset(demo.DEMO_REAL_DATASET_NONCONTRAST, kind="ct", contrast=False, volumes=2, seed=5)
+    models = [
+        store_ct_dataset(f"Model {n}", kind="sct", contrast=n != 4, volumes=2, seed=10 + n)
+        for n in range(1, 5)
+    ]
+    skills = {models[0].pk: 0.0, models[1].pk: 0.6, models[2].pk: 0.3, models[3].pk: 0.0}
+    demo.build_demo(stdout=OutputWrapper(StringIO()), models=models, skill_of=lambda model: skills[model.pk])
+    accuracy = []
+    for (name, _, _, _), model in zip(demo.CLOSED_SURVEYS, models, strict=True):
+        survey = Survey.objects.get(name=name)
+        assert survey.model_dataset == model and survey.model_alias == model.name
+        answers = Answer.objects.filter(assignment__survey=survey).exclude(choice="indeterminable")
+        accuracy.append(sum(a.choice == a.item.truth for a in answers) / answers.count())
+    assert (
+        Survey.objects.get(name=demo.CLOSED_SURVEYS[3][0]).real_dataset.name
+        == demo.DEMO_REAL_DATASET_NONCONTRAST
+    )
+    assert accuracy[1] > 0.7 and accuracy[1] > accuracy[2] > accuracy[0]
+
+    out = StringIO()
+    demo.build_demo(stdout=OutputWrapper(out), models=[models[1], *models[1:]], skill_of=lambda model: 0.1)
+    assert Survey.objects.get(name=demo.CLOSED_SURVEYS[0][0]).model_dataset == models[1]
+    assert Survey.objects.filter(
+        name__startswith=f"{demo.CLOSED_SURVEYS[0][0]} [model Model 1, retired"
+    ).exists()

@@ -1,5 +1,6 @@
-"""Build the demo (idempotent): an admin account, phantom CT and MRI imported through the normal path, the demo
-checkpoints and their synthetic CT, reader studies with simulated readers, metrics and reports.
+"""Build the demo (idempotent): an admin account, phantom CT and MRI imported through the normal path, the paper's
+four demo models and their synthetic CT, their metrics, reader studies with simulated readers whose skill follows each
+model's realism, the machine observer (queued for the worker) and reports.
 
 A second run finds everything in place and changes nothing. It lives in `config`, above every app, because it
 uses them all.
@@ -14,6 +15,7 @@ from django.db import transaction
 
 from generation import demo as generation_demo
 from imaging import demo as imaging_demo
+from imaging.selectors import dataset_named
 from metrics import demo as metrics_demo
 from studies import demo as studies_demo
 
@@ -38,8 +40,15 @@ class Command(BaseCommand):
             imaging_demo.build_demo(stdout=self.stdout, root=root, patients=patients, seed=seed)
         except imaging_demo.DemoImportFailed as exc:
             raise CommandError(str(exc)) from None
-        for step in (generation_demo, studies_demo, metrics_demo):
-            step.build_demo(stdout=self.stdout)
+        generation_demo.build_demo(stdout=self.stdout)
+        metrics_demo.build_demo(stdout=self.stdout)
+        models = [dataset_named(model.output_dataset) for model in generation_demo.DEMO_MODELS]
+        studies_demo.build_demo(
+            stdout=self.stdout,
+            models=[m for m in models if m is not None] or None,
+            skill_of=metrics_demo.reader_skill,
+        )
+        metrics_demo.build_observers_and_reports(stdout=self.stdout)
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
 
     def _ensure_admin(self):
