@@ -190,7 +190,7 @@ class MachineObserverJob(Job):
     ("gpu" where a GPU worker serves it). Its result replaces the (model, real dataset, classifier) result."""
 
     job_kind = "machine_observer"
-    runner = "metrics.services.observer_jobs.run_machine_observer_job"
+    runner = "metrics.services.observer_runs.run_machine_observer_job"
     progress_unit = "slices"
 
     queue = models.CharField(

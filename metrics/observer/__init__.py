@@ -8,7 +8,8 @@ they can be told apart at all, and by what. Both see the same slices: the reader
 - :class:`ObserverPool`, :class:`RawSlice`, :func:`prepare_pool` -- the slices, their patient, layer and truth;
 - :func:`interpretable_observer` -- logistic regression on named image features (:data:`FEATURES`), with
   standardised weights and the three most telling features described in words;
-- :func:`cnn_observer` -- a small CNN trained on random crops, on any torch device;
+- :func:`metrics.observer.cnn.cnn_observer` -- a small CNN trained on random crops, on any torch device (its own
+  module, imported only where the observer runs, so that importing this package does not load PyTorch);
 - :func:`patient_folds` (:func:`grouped_folds` on plain arrays) -- cross-validation folds grouped by patient and stratified by truth x axial layer;
 - :func:`auc_estimates`, :class:`AUCEstimate` -- AUC overall and per axial layer with a bootstrap CI that
   resamples patients;
@@ -17,7 +18,6 @@ they can be told apart at all, and by what. Both see the same slices: the reader
 docs/metrics.md describes the features, the validation and the limits.
 """
 
-from metrics.observer._cnn import CROP, CNNObserverResult, SliceCNN, cnn_observer
 from metrics.observer._features import FEATURE_NAMES, FEATURES, Feature, observer_features, slice_features
 from metrics.observer._interpretable import (
     FeatureDistribution,
@@ -40,13 +40,11 @@ from metrics.observer._validation import (
 
 __all__ = [
     "BOOTSTRAP_REPLICATES",
-    "CROP",
     "DEFAULT_FOLDS",
     "REFIT_REPLICATES",
     "FEATURES",
     "FEATURE_NAMES",
     "AUCEstimate",
-    "CNNObserverResult",
     "Feature",
     "FeatureDistribution",
     "FeatureWeight",
@@ -54,10 +52,8 @@ __all__ = [
     "ObserverInputError",
     "ObserverPool",
     "RawSlice",
-    "SliceCNN",
     "ValueSummary",
     "auc_estimates",
-    "cnn_observer",
     "grouped_folds",
     "interpretable_observer",
     "observer_features",

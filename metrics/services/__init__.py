@@ -18,7 +18,6 @@ from metrics.services.observer_jobs import (
     ObserverArgumentError,
     observe_now,
     requeue_machine_observer,
-    run_machine_observer_job,
     start_machine_observer,
 )
 from metrics.services.reports import ReportUnavailable, artefact, report_now, request_report, run_report_job
@@ -39,7 +38,6 @@ __all__ = [
     "request_report",
     "requeue_machine_observer",
     "requeue_metrics_job",
-    "run_machine_observer_job",
     "run_metrics_job",
     "run_report_job",
     "start_machine_observer",

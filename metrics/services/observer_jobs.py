@@ -10,7 +10,7 @@ the model's surveys are then queued again, so they show it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from django.conf import settings
@@ -18,22 +18,15 @@ from django.db import transaction
 from django.utils import timezone
 
 from imaging import selectors as images
-from imaging.pixels import load_slice_pixels
 from imaging.selectors import StoredSlice
-from jobs.services import JobFailed, JobRefused, Progress, execute, finish, one_line, queue_job
+from jobs.services import JobRefused, execute, finish, queue_job
 from metrics import selectors
 from metrics.models import MachineObserverJob, MachineObserverResult, ObserverClassifier
 from metrics.observer import (
     BOOTSTRAP_REPLICATES,
-    CROP,
     REFIT_REPLICATES,
     ObserverInputError,
-    RawSlice,
-    cnn_observer,
     grouped_folds,
-    interpretable_observer,
-    observer_features,
-    prepare_pool,
 )
 from metrics.services.metric_jobs import MetricsArgumentError, check_metrics_arguments
 from metrics.services.reports import request_report
@@ -66,7 +59,7 @@ def observer_policy(model, real) -> tuple[DisplayPolicy, str]:
     return policy, notes[0] if notes else "the default display policy"
 
 
-def _pools(model, real) -> tuple[list[StoredSlice], list[StoredSlice]]:
+def observer_pools(model, real) -> tuple[list[StoredSlice], list[StoredSlice]]:
     synthetic = images.layered_ct_slices(model)
     real_slices = images.layered_ct_slices(real)
     if not synthetic:
@@ -87,7 +80,7 @@ def check_observer_arguments(
         raise ObserverArgumentError(str(exc)) from None
     if folds is not None and folds < 2:
         raise ObserverArgumentError(f"--folds must be at least 2, got {folds}")
-    synthetic, real_slices = _pools(model, real)
+    synthetic, real_slices = observer_pools(model, real)
     both = [*real_slices, *synthetic]
     try:
         grouped_folds(
@@ -192,74 +185,6 @@ def requeue_machine_observer(*, job: MachineObserverJob, actor=None) -> MachineO
 
 
 # --- Running a job -------------------------------------------------------------------------------------------
-
-
-def _raw_slices(
-    stored: Sequence[StoredSlice], spacings: dict, *, synthetic: bool, progress: Progress
-) -> Iterator[RawSlice]:
-    for entry in stored:
-        row_mm, column_mm = spacings[entry.volume]
-        yield RawSlice(
-            hu=load_slice_pixels(entry.pixels),
-            row_spacing_mm=row_mm,
-            column_spacing_mm=column_mm,
-            patient=entry.patient,
-            layer=entry.layer,
-            synthetic=synthetic,
-        )
-        progress.advance(1, "rendering both pools under the display policy")
-
-
-def _cnn_device() -> str:
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
-
-
-def run_machine_observer_job(job: MachineObserverJob, progress: Progress) -> None:
-    """The job's runner: render both pools, train and evaluate the job's classifier, store its result and finish
-    the job in one transaction."""
-    job = MachineObserverJob.objects.select_related("model", "real_dataset").get(pk=job.pk)
-    progress.job = job
-    progress.phase("reading the slice lists")
-    synthetic, real = _pools(job.model, job.real_dataset)
-    policy = DisplayPolicy.from_dict(job.display_policy)
-    spacings = {**images.ct_pixel_spacings_mm(job.real_dataset), **images.ct_pixel_spacings_mm(job.model)}
-    progress.start(len(real) + len(synthetic), "rendering both pools under the display policy")
-    try:
-        pool = prepare_pool(
-            [
-                *_raw_slices(real, spacings, synthetic=False, progress=progress),
-                *_raw_slices(synthetic, spacings, synthetic=True, progress=progress),
-            ],
-            policy=policy,
-        )
-        progress.flush()
-        if job.classifier == ObserverClassifier.INTERPRETABLE:
-            progress.phase("computing the image features")
-            features = observer_features(pool.hu, hu_min=pool.hu_min, workers=settings.METRICS_WORKERS)
-            progress.phase(f"cross-validating the logistic regression ({job.bootstrap} patient resamples)")
-            result = interpretable_observer(
-                pool, folds=job.folds, seed=job.seed, bootstrap=job.bootstrap, features=features
-            )
-        else:
-            device = _cnn_device()
-            progress.phase(f"training the CNN on {device} ({job.cnn_steps} steps per fold)")
-            result = cnn_observer(
-                pool,
-                folds=job.folds,
-                seed=job.seed,
-                bootstrap=job.bootstrap,
-                steps=job.cnn_steps,
-                crop=min(CROP, policy.matrix_size),
-                device=device,
-            )
-    except ObserverInputError as exc:
-        raise ObserverArgumentError(str(exc)) from None
-    try:
-        store_observer_result(job=job, result=result, policy=policy)
-    except Exception as exc:  # the previous result is still in place (one transaction)
-        raise JobFailed(f"could not store the result: {one_line(exc)}") from exc
 
 
 def telling_summary(telling: Sequence[dict]) -> str:

@@ -12,7 +12,6 @@ from metrics.observer import (
     ObserverPool,
     RawSlice,
     auc_estimates,
-    cnn_observer,
     interpretable_observer,
     observer_features,
     patient_folds,
@@ -21,6 +20,7 @@ from metrics.observer import (
     weighted_auc,
 )
 from metrics.observer._validation import refit_cross_validation
+from metrics.observer.cnn import cnn_observer
 from studies.rendering import DisplayPolicy, render_slice
 
 SIZE = 64
