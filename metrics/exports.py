@@ -77,6 +77,27 @@ ANSWER_COLUMNS = (
         "How many times the reader submitted an answer to this item (1 = never changed).",
     ),
     Column("answered_at", "timestamp", "When the current answer was given (ISO 8601, UTC)."),
+    Column(
+        "rating_scale",
+        "text",
+        "The survey's confidence scale: none, five_point (1 = certainly real .. 5 = certainly synthetic) or "
+        "slider (0 = certainly real .. 100 = certainly synthetic).",
+        "none | five_point | slider",
+    ),
+    Column(
+        "rating",
+        "integer",
+        "How sure the reader was that the image is synthetic, on the survey's scale; empty when the survey asks "
+        "for no rating.",
+        "1..5 | 0..100",
+    ),
+    Column(
+        "choice_derived",
+        "integer",
+        "1 if the survey derives the answer from the rating (below the midpoint real, above it synthetic, the "
+        "midpoint indeterminable) instead of asking it, else 0.",
+        "0 | 1",
+    ),
 )
 
 METRIC_COLUMNS = (
@@ -129,6 +150,9 @@ class AnswerRow:
     axial_layer: int
     revisions: int
     answered_at: datetime | None
+    rating_scale: str = "none"
+    rating: int | None = None
+    choice_derived: bool = False
 
     @property
     def correct(self) -> bool:

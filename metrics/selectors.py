@@ -136,6 +136,8 @@ ANSWER_FIELDS = (
     "item__axial_layer",
     "revision_count",
     "updated_at",
+    "item__survey__design",
+    "rating",
 )
 
 
@@ -148,7 +150,7 @@ def answer_rows(surveys: Sequence[Survey]) -> list[AnswerRow]:
     result = []
     for values in rows.values_list(*ANSWER_FIELDS):
         (survey, alias, model, reader_id, specialty, years, item, truth, choice, reason, seconds, width, level,
-         changed, zoom, layer, revisions, answered_at) = values  # fmt: skip
+         changed, zoom, layer, revisions, answered_at, design, rating) = values  # fmt: skip
         if reader_id not in pseudonyms:
             pseudonyms[reader_id] = reader_pseudonym(reader_id)
         result.append(
@@ -171,6 +173,9 @@ def answer_rows(surveys: Sequence[Survey]) -> list[AnswerRow]:
                 axial_layer=layer,
                 revisions=revisions,
                 answered_at=answered_at,
+                rating_scale=design.rating,
+                rating=rating,
+                choice_derived=design.choice_from_rating,
             )
         )
     return result

@@ -26,6 +26,7 @@ from django.urls import reverse
 from django.utils import translation
 
 from imaging.selectors import slices_of_items
+from studies.design import RATING_MIDPOINTS, StudyDesign
 from studies.models import OPAQUE_ID_LENGTH, Assignment, Item, Survey, Truth
 from studies.policy import DisplayPolicy
 from studies.rendering import BODY_THRESHOLD_HU, body_extent, body_mask, circle_mask, decode_payload
@@ -51,6 +52,7 @@ CONFIG_PATTERN = re.compile(r'<script id="reader-config" type="application/json"
 PROGRESS_PATTERN = re.compile(r'(data-testid="progress"[^>]*>)[^<]*(<)')
 CSRF_PATTERN = re.compile(r'(name="csrfmiddlewaretoken" value=")[^"]*(")')
 OPAQUE_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]+$")
+RATING_WIDGET_PATTERN = re.compile(r'<fieldset class="rating".*?</fieldset>', re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -148,6 +150,7 @@ def audit_survey_blinding(survey: Survey, *, progress=None) -> BlindingReport:
     observations = walk.observations
     if observations:
         _check_pages(survey, walk, report)
+        _check_rating_widget(survey, observations, report)
         _check_headers(observations, report)
         _check_payloads(survey, observations, report)
         _check_answer_feedback(observations, report)
@@ -307,7 +310,7 @@ def _walk(
             observation.config["answerUrl"],
             data=json.dumps(
                 {
-                    "choice": "indeterminable",
+                    **_neutral_answer(survey.design),
                     "reason": "",
                     "seconds_on_slice": 1.0,
                     "window_width": float(policy.default_window_width),
@@ -338,6 +341,14 @@ def _walk(
         walk.errors.append(f"confirming the end answered {finish.status_code}")
     thanks = client.get(reverse("studies:thanks", args=[assignment.key]), secure=True)
     walk.other_pages["thank-you page"] = thanks.content.decode()
+
+
+def _neutral_answer(design: StudyDesign) -> dict:
+    """The audit's answer to every item: indeterminable, and the rating scale's midpoint when there is one."""
+    answer = {"choice": "indeterminable" if design.asks_choice else None}
+    if design.has_rating:
+        answer["rating"] = RATING_MIDPOINTS[design.rating]
+    return answer
 
 
 def _headers(response) -> dict:
@@ -402,6 +413,42 @@ def _check_pages(survey: Survey, walk: _Walk, report: BlindingReport) -> None:
             if observation.config.get(key) != url:
                 report.leak("urls", f"{key} of a {observation.truth} item is {observation.config.get(key)!r}")
                 return
+
+
+def _check_rating_widget(survey: Survey, observations: list[_Observation], report: BlindingReport) -> None:
+    """The confidence rating starts unset and looks the same on every item: a default (a pressed point, a slider
+    marked as set, a different starting value) that depended on the truth would be an answer key."""
+    design = survey.design
+    report.checks.append("rating-widget")
+    widgets = []
+    for observation in observations:
+        match = RATING_WIDGET_PATTERN.search(observation.page_html)
+        widgets.append((observation.truth, match.group(0) if match else ""))
+    if not design.has_rating:
+        if any(widget for _, widget in widgets):
+            report.leak("rating-widget", "item pages show a rating widget although the survey asks for none")
+        return
+    missing = [(truth, "no widget") for truth, widget in widgets if not widget]
+    if missing:
+        report.leak("rating-widget", f"item pages without the rating widget: {_describe(missing)}")
+        return
+    digests = [(truth, hashlib.sha256(widget.encode()).hexdigest()[:12]) for truth, widget in widgets]
+    if len({digest for _, digest in digests}) > 1:
+        report.leak("rating-widget", f"the rating widget differs between items: {_describe(digests)}")
+    preset = [
+        (truth, "preselected")
+        for truth, widget in widgets
+        if 'aria-pressed="true"' in widget or 'data-set="true"' in widget
+    ]
+    if preset:
+        report.leak("rating-widget", f"the rating starts with a value: {_describe(preset)}")
+    scales = {json.dumps(o.config.get("rating"), sort_keys=True) for o in observations}
+    low, high = design.rating_range
+    expected = {"scale": design.rating, "min": low, "max": high, "asksChoice": design.asks_choice}
+    if scales != {json.dumps(expected, sort_keys=True)}:
+        report.leak(
+            "rating-widget", f"the page configuration's rating is not the survey's scale: {sorted(scales)}"
+        )
 
 
 def _check_headers(observations: list[_Observation], report: BlindingReport) -> None:

@@ -127,6 +127,7 @@ def rendering_fingerprint(survey: Survey) -> str:
     policy = survey.display_policy.to_dict() if survey.display_policy is not None else None
     content = {
         "policy": policy,
+        "design": survey.design.to_dict(),
         "reader_title": survey.reader_title,
         "instructions": survey.instructions,
         "allow_going_back": survey.allow_going_back,

@@ -50,11 +50,22 @@ READER_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
     "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
-# The CT window presets, keys 1..n on the reader's keyboard.
-PRESETS = [
-    {"key": str(number), "name": preset.name, "width": preset.width, "level": preset.level}
-    for number, preset in enumerate(CT_WINDOW_PRESETS, start=1)
-]
+# The default CT window presets' names, translated on the page (a survey's own presets are shown as named).
+DEFAULT_PRESET_NAMES = {preset.name for preset in CT_WINDOW_PRESETS}
+
+
+def window_presets(design) -> list[dict]:
+    """The survey's window presets, keys 1..n on the reader's keyboard."""
+    return [
+        {"key": str(number), "name": preset.name, "width": preset.width, "level": preset.level}
+        for number, preset in enumerate(design.window_presets, start=1)
+    ]
+
+
+def rating_config(design) -> dict:
+    """What the page's script needs about the confidence rating; the same for every item of a survey."""
+    low, high = design.rating_range or (None, None)
+    return {"scale": design.rating, "min": low, "max": high, "asksChoice": design.asks_choice}
 
 
 def reader_page(view):
@@ -266,6 +277,8 @@ def item_page(request, key, position):
         raise Http404
     answer = current_answer(assignment, item) if survey.allow_going_back else None
     policy = survey.display_policy
+    design = survey.design
+    presets = window_presets(design)
     config = {
         "itemId": item.public_id,
         "position": position,
@@ -274,7 +287,8 @@ def item_page(request, key, position):
         "dtype": "int16le",
         "huRange": [policy.hu_min, policy.hu_max],
         "defaultWindow": {"width": policy.default_window_width, "level": policy.default_window_level},
-        "presets": PRESETS,
+        "presets": presets,
+        "rating": rating_config(design),
         "pixelsUrl": reverse("studies:pixels", args=[assignment.key, item.public_id]),
         "answerUrl": reverse("studies:answer", args=[assignment.key, item.public_id]),
         "previousUrl": (
@@ -286,7 +300,12 @@ def item_page(request, key, position):
         "allowGoingBack": survey.allow_going_back,
         "storageKey": f"blindread:{assignment.key}",
         "answer": (
-            {"choice": answer.choice, "reason": answer.reason, "revision": answer.revision_count}
+            {
+                "choice": answer.choice,
+                "reason": answer.reason,
+                "rating": answer.rating,
+                "revision": answer.revision_count,
+            }
             if answer is not None
             else None
         ),
@@ -301,7 +320,10 @@ def item_page(request, key, position):
             "config": config,
             "position": position,
             "total": assignment.total,
-            "presets": PRESETS,
+            "design": design,
+            "presets": presets,
+            "default_preset_names": DEFAULT_PRESET_NAMES,
+            "rating_values": range(1, 6),
             "strings": reader_strings(),
         },
     )
@@ -320,6 +342,8 @@ def reader_strings() -> dict[str, str]:
         ),
         "notSaved": _("The answer was not saved."),
         "chooseFirst": _("Choose real, synthetic or indeterminable first."),
+        "rateFirst": _("Rate how sure you are first."),
+        "ratingNotSet": _("not set"),
         "dragWindow": _("Drag: window"),
         "dragPan": _("Drag: pan"),
         "saveAndFinish": _("Save and finish"),
@@ -368,7 +392,8 @@ def submit_answer(request, key, item_id):
     except (UnicodeDecodeError, ValueError):
         return _json_error("the request body is not valid JSON", 400)
     try:
-        result = do_submit_answer(assignment=assignment, item=item, data=parse_answer_input(body))
+        data = parse_answer_input(body, assignment.survey.design)
+        result = do_submit_answer(assignment=assignment, item=item, data=data)
     except AnswerRejected as exc:
         return _json_error(_(str(exc)), exc.status, next_url=_next_url(assignment))
     return JsonResponse({"saved": True, "duplicate": result.duplicate, "next_url": _next_url(assignment)})

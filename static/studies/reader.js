@@ -31,6 +31,10 @@
   var dragModeButton = byTestId("drag-mode");
   var choiceButtons = Array.prototype.slice.call(document.querySelectorAll("[data-choice]"));
   var presetButtons = Array.prototype.slice.call(document.querySelectorAll("[data-preset]"));
+  var ratingButtons = Array.prototype.slice.call(document.querySelectorAll("[data-rating]"));
+  var ratingSlider = byTestId("rating-slider");
+  var ratingValueOut = byTestId("rating-value");
+  var rating = config.rating;
 
   var matrix = config.matrix;
   var huMin = config.huRange[0];
@@ -52,6 +56,7 @@
     panY: 0,
     windowChanged: false,
     choice: null,
+    rating: null,
     baseRevision: config.answer ? config.answer.revision : 0,
     sending: false,
     retryDelay: 1000,
@@ -393,19 +398,77 @@
   // ---------------------------------------------------------------------------------------------------
   // The answer
 
+  // Whether the answer is complete: a choice (unless the survey derives it from the rating) and a rating
+  // (when the survey asks for one).
+  function answerReady() {
+    return (!rating.asksChoice || state.choice !== null) && (rating.scale === "none" || state.rating !== null);
+  }
+
   function setChoice(choice, remember) {
     state.choice = choice;
     choiceButtons.forEach(function (button) {
       button.setAttribute("aria-pressed", String(button.dataset.choice === choice));
     });
-    submitButton.disabled = choice === null || state.sending;
+    submitButton.disabled = !answerReady() || state.sending;
     if (remember !== false) {
       saveDraft();
     }
   }
 
+  // The rating starts unset on every item (no default the reader could take for a hint); null clears it.
+  function setRating(value, remember) {
+    if (rating.scale === "none") {
+      return;
+    }
+    if (value !== null) {
+      value = Math.max(rating.min, Math.min(rating.max, Math.round(value)));
+    }
+    state.rating = value;
+    ratingButtons.forEach(function (button) {
+      button.setAttribute("aria-pressed", String(Number(button.dataset.rating) === value));
+    });
+    if (ratingSlider) {
+      ratingSlider.dataset.set = String(value !== null);
+      if (value !== null) {
+        ratingSlider.value = String(value);
+      }
+      ratingSlider.setAttribute("aria-valuetext", value === null ? strings.ratingNotSet : String(value));
+      ratingValueOut.textContent = value === null ? "–" : String(value);
+    }
+    submitButton.disabled = !answerReady() || state.sending;
+    if (remember !== false) {
+      saveDraft();
+    }
+  }
+
+  // Shift+1..5: a point of the 5-point scale, or 0, 25, 50, 75, 100 on the slider.
+  function ratingForDigit(digit) {
+    return rating.scale === "five_point" ? digit : (digit - 1) * 25;
+  }
+
+  function stepRating(direction) {
+    var step = rating.scale === "five_point" ? 1 : 5;
+    var start = state.rating === null ? Math.round((rating.min + rating.max) / 2) : state.rating + direction * step;
+    setRating(start);
+  }
+
   function saveDraft() {
-    storageSet(draftKey, { choice: state.choice, reason: reasonBox.value });
+    storageSet(draftKey, { choice: state.choice, rating: state.rating, reason: reasonBox.value });
+  }
+
+  ratingButtons.forEach(function (button) {
+    button.addEventListener("click", function () {
+      setRating(Number(button.dataset.rating));
+    });
+  });
+  if (ratingSlider) {
+    ratingSlider.addEventListener("input", function () {
+      setRating(Number(ratingSlider.value));
+    });
+    // A click on the slider's thumb where it already is still sets the rating.
+    ratingSlider.addEventListener("pointerup", function () {
+      setRating(Number(ratingSlider.value));
+    });
   }
 
   choiceButtons.forEach(function (button) {
@@ -424,15 +487,20 @@
     if (state.sending) {
       return;
     }
-    if (state.choice === null) {
+    if (rating.asksChoice && state.choice === null) {
       showStatus(strings.chooseFirst, "error");
+      return;
+    }
+    if (rating.scale !== "none" && state.rating === null) {
+      showStatus(strings.rateFirst, "error");
       return;
     }
     var pending = {
       itemId: config.itemId,
       url: config.answerUrl,
       body: {
-        choice: state.choice,
+        choice: rating.asksChoice ? state.choice : null,
+        rating: rating.scale === "none" ? null : state.rating,
         reason: reasonBox.value,
         seconds_on_slice: secondsOnSlice(),
         window_width: Math.round(state.width * 10) / 10,
@@ -449,7 +517,7 @@
 
   function setSending(sending) {
     state.sending = sending;
-    submitButton.disabled = sending || state.choice === null;
+    submitButton.disabled = sending || !answerReady();
     submitButton.setAttribute("aria-busy", String(sending));
     document.body.dataset.sending = String(sending);
   }
@@ -579,7 +647,8 @@
 
   document.addEventListener("keydown", function (event) {
     var tag = event.target && event.target.tagName;
-    var typing = event.target === reasonBox || tag === "INPUT" || tag === "SELECT";
+    var onSlider = ratingSlider !== null && event.target === ratingSlider;
+    var typing = event.target === reasonBox || (tag === "INPUT" && !onSlider) || tag === "SELECT";
     if (typing) {
       if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
         event.preventDefault();
@@ -592,13 +661,29 @@
     if (event.ctrlKey || event.metaKey || event.altKey) {
       return;
     }
+    if (event.shiftKey && rating.scale !== "none") {
+      var digit = /^Digit([1-5])$/.exec(event.code || "");
+      if (digit) {
+        event.preventDefault();
+        setRating(ratingForDigit(Number(digit[1])));
+        return;
+      }
+      if (event.key === "ArrowLeft" || event.key === "ArrowRight") {
+        event.preventDefault();
+        stepRating(event.key === "ArrowRight" ? 1 : -1);
+        return;
+      }
+    }
+    if (onSlider && /^Arrow|^Home$|^End$|^Page/.test(event.key)) {
+      return; // the focused slider moves itself
+    }
     var key = event.key.length === 1 ? event.key.toLowerCase() : event.key;
     var handled = true;
     if (presetFor(key)) {
       applyPreset(key);
     } else if (key === "0" || key === "Escape") {
       resetView();
-    } else if (CHOICE_KEYS[key]) {
+    } else if (CHOICE_KEYS[key] && rating.asksChoice) {
       setChoice(CHOICE_KEYS[key]);
     } else if (key === "Enter" && !ownsEnter(event.target)) {
       submit();
@@ -627,17 +712,20 @@
   if (config.answer) {
     reasonBox.value = config.answer.reason;
     setChoice(config.answer.choice, false);
+    setRating(config.answer.rating === undefined ? null : config.answer.rating, false);
   }
   var draft = storageGet(draftKey);
   if (draft) {
     reasonBox.value = draft.reason || "";
     setChoice(draft.choice || null, false);
+    setRating(typeof draft.rating === "number" ? draft.rating : null, false);
   }
   var waiting = storageGet(pendingKey);
   if (waiting && waiting.body) {
     if (waiting.itemId === config.itemId) {
       reasonBox.value = waiting.body.reason;
       setChoice(waiting.body.choice, false);
+      setRating(typeof waiting.body.rating === "number" ? waiting.body.rating : null, false);
       send(waiting, true);
     } else {
       send(waiting, false);

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_noop
 
 from audit.services import record_event
+from studies.design import DesignError, StudyDesign, check_rating, derive_choice
 from studies.models import (
     CHOICE_VALUES,
     Answer,
@@ -34,6 +35,7 @@ class AnswerInput:
     window_changed: bool
     client_key: uuid.UUID
     base_revision: int = 0
+    rating: int | None = None
 
 
 @dataclass(frozen=True)
@@ -43,10 +45,16 @@ class SubmitResult:
     duplicate: bool  # the same client key was seen before: nothing new was stored
 
 
-def parse_answer_input(data) -> AnswerInput:
-    """Validate a decoded JSON body; raises AnswerRejected (400) with one line naming the first bad field."""
+def parse_answer_input(data, design: StudyDesign | None = None) -> AnswerInput:
+    """Validate a decoded JSON body against the survey's design (its rating scale, whether the choice is asked or
+    derived from the rating); raises AnswerRejected (400) with one line naming the first bad field."""
+    design = design or StudyDesign()
     if not isinstance(data, dict):
         raise AnswerRejected("the answer must be a JSON object")
+    try:
+        rating = check_rating(design, data.get("rating"))
+    except DesignError as exc:
+        raise AnswerRejected(str(exc)) from None
 
     def number(name, low, high):
         value = data.get(name)
@@ -57,7 +65,12 @@ def parse_answer_input(data) -> AnswerInput:
         return float(value)
 
     choice = data.get("choice")
-    if choice not in CHOICE_VALUES:
+    if design.choice_from_rating:
+        derived = derive_choice(design, rating)
+        if choice is not None and choice != derived:
+            raise AnswerRejected(f"choice is derived from the rating in this survey ({derived}); send none")
+        choice = derived
+    elif choice not in CHOICE_VALUES:
         raise AnswerRejected(f"choice must be one of {', '.join(CHOICE_VALUES)}")
     reason = data.get("reason", "")
     if reason is None:
@@ -87,6 +100,7 @@ def parse_answer_input(data) -> AnswerInput:
         window_changed=window_changed,
         client_key=client_key,
         base_revision=base_revision,
+        rating=rating,
     )
 
 
@@ -138,6 +152,7 @@ def do_submit_answer(*, assignment: Assignment, item: Item, data: AnswerInput) -
                 "zoom": data.zoom,
                 "window_changed": data.window_changed,
                 "client_key": data.client_key,
+                "rating": data.rating,
             }
             if answer is None:
                 if data.base_revision != 0:
@@ -165,7 +180,12 @@ def do_submit_answer(*, assignment: Assignment, item: Item, data: AnswerInput) -
                 actor=assignment.reader,
                 verb=verb,
                 target=answer,
-                details={"item": item.public_id, "revision": revision.revision, "choice": data.choice},
+                details={
+                    "item": item.public_id,
+                    "revision": revision.revision,
+                    "choice": data.choice,
+                    "rating": data.rating,
+                },
             )
     except IntegrityError:
         # Two requests with the same key raced past the lookup; the first one's row is the answer.

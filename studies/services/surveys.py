@@ -16,6 +16,7 @@ from django.utils import timezone
 from audit.services import record_event
 from imaging.constants import DatasetKind
 from imaging.selectors import fields_of_view_mm, layered_ct_slices
+from studies.design import StudyDesign
 from studies.models import (
     Item,
     Survey,
@@ -96,6 +97,7 @@ def create_survey(
     instructions: str = "",
     allow_going_back: bool = False,
     policy: DisplayPolicy | None = None,
+    design: StudyDesign | None = None,
 ) -> SurveyCreated:
     """A draft survey with its items selected (balanced, stratified by axial layer) and pre-rendered."""
     name = (name or "").strip()
@@ -113,6 +115,7 @@ def create_survey(
     if not 0 <= seed < 2**63:
         raise StudyError("the seed must be a non-negative integer below 2**63")
     policy, policy_notes = choose_field_of_view(policy or DisplayPolicy(), real_dataset)
+    design = design or StudyDesign()
     try:
         selection = select_balanced(
             real=_candidates(real_dataset),
@@ -143,6 +146,7 @@ def create_survey(
                 instructions=instructions,
                 allow_going_back=allow_going_back,
                 display_policy=policy,
+                design=design,
                 created_by=actor if actor is not None and actor.is_authenticated else None,
             )
             Item.objects.bulk_create(
@@ -163,6 +167,7 @@ def create_survey(
                     "seed": seed,
                     "per_layer": {str(k): v for k, v in selection.per_layer.items()},
                     "display_policy": policy.to_dict(),
+                    "design": design.to_dict(),
                     "notes": selection.notes + policy_notes,
                 },
             )
@@ -204,10 +209,15 @@ READER_SETTINGS = ("reader_title", "instructions", "allow_going_back")
 
 
 def do_change_survey_settings(
-    *, survey: Survey, actor, policy: DisplayPolicy | None = None, **reader_settings
+    *,
+    survey: Survey,
+    actor,
+    policy: DisplayPolicy | None = None,
+    design: StudyDesign | None = None,
+    **reader_settings,
 ) -> Survey:
-    """Change a draft survey's display policy or reader-facing settings; a policy change renders every item
-    again under the new policy."""
+    """Change a draft survey's display policy, study design or reader-facing settings; a policy change renders
+    every item again under the new policy."""
     unknown = set(reader_settings) - set(READER_SETTINGS)
     if unknown:
         raise StudyError(f"these cannot be changed: {', '.join(sorted(unknown))}")
@@ -228,6 +238,8 @@ def do_change_survey_settings(
                 policy, _ = choose_field_of_view(policy, survey.real_dataset)
                 if policy != survey.display_policy:
                     changed["display_policy"] = policy
+            if design is not None and design != survey.design:
+                changed["design"] = design
             if not changed:
                 return survey
             for name, value in changed.items():
@@ -246,7 +258,7 @@ def do_change_survey_settings(
                 verb="survey.settings_changed",
                 target=survey,
                 details={
-                    name: value.to_dict() if isinstance(value, DisplayPolicy) else value
+                    name: value.to_dict() if isinstance(value, DisplayPolicy | StudyDesign) else value
                     for name, value in sorted(changed.items())
                 },
             )

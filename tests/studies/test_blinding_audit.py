@@ -18,6 +18,7 @@ from imaging.selectors import fields_of_view_mm
 from imaging.services import import_images, store_volume
 from imaging.volumes import VolumeData
 from studies.blinding import AUC_LIMIT, audit_survey_blinding, separation_auc
+from studies.design import StudyDesign
 from studies.models import Item
 from studies.policy import DisplayPolicy, round_field_of_view
 from studies.rendering import decode_payload, encode_payload
@@ -354,3 +355,25 @@ def test_a_reconstruction_circle_only_real_items_have_fails_without_a_mask(mri_g
     output, error = audit_command(survey)
     assert error is not None
     assert "LEAK [padding] the area around the body differs (AUC 1.00)" in output
+
+
+# --- Study designs --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("rating", ["five_point", "slider"])
+def test_a_rated_survey_passes_with_its_rating_widget_checked(phantom_survey, rating):
+    survey = phantom_survey(design=StudyDesign(rating=rating, choice_from_rating=rating == "slider"))
+    output, error = audit_command(survey)
+    assert error is None, output
+    assert "PASS rating-widget" in output
+
+
+def test_a_rating_widget_whose_default_depends_on_the_truth_fails(phantom_survey, settings):
+    settings.MIDDLEWARE = [*settings.MIDDLEWARE, "tests.studies.leaky.rating_default_on_synthetic_pages"]
+    survey = phantom_survey(design=StudyDesign(rating="five_point"))
+    output, error = audit_command(survey)
+    assert error is not None
+    assert "LEAK [rating-widget] the rating widget differs between items" in output
+    assert (
+        "LEAK [rating-widget] the rating starts with a value: 'preselected' on 10 synthetic item(s)" in output
+    )
