@@ -69,6 +69,12 @@ ANSWER_COLUMNS = (
     Column("window_changed", "integer", "1 if the reader changed the window on this slice, else 0.", "0 | 1"),
     Column("zoom", "number", "Zoom factor on screen when the reader answered (1 = fit)."),
     Column(
+        "invert_used",
+        "integer",
+        "1 if the reader inverted the grey scale on this slice before the current answer, else 0.",
+        "0 | 1",
+    ),
+    Column(
         "axial_layer", "integer", "Axial layer of the slice: 1 (lower abdomen) .. 10 (lung bases).", "1..10"
     ),
     Column(
@@ -153,6 +159,7 @@ class AnswerRow:
     rating_scale: str = "none"
     rating: int | None = None
     choice_derived: bool = False
+    invert_used: bool = False
 
     @property
     def correct(self) -> bool:

@@ -138,6 +138,7 @@ ANSWER_FIELDS = (
     "updated_at",
     "item__survey__design",
     "rating",
+    "invert_used",
 )
 
 
@@ -150,7 +151,7 @@ def answer_rows(surveys: Sequence[Survey]) -> list[AnswerRow]:
     result = []
     for values in rows.values_list(*ANSWER_FIELDS):
         (survey, alias, model, reader_id, specialty, years, item, truth, choice, reason, seconds, width, level,
-         changed, zoom, layer, revisions, answered_at, design, rating) = values  # fmt: skip
+         changed, zoom, layer, revisions, answered_at, design, rating, inverted) = values  # fmt: skip
         if reader_id not in pseudonyms:
             pseudonyms[reader_id] = reader_pseudonym(reader_id)
         result.append(
@@ -176,6 +177,7 @@ def answer_rows(surveys: Sequence[Survey]) -> list[AnswerRow]:
                 rating_scale=design.rating,
                 rating=rating,
                 choice_derived=design.choice_from_rating,
+                invert_used=inverted,
             )
         )
     return result

@@ -401,6 +401,12 @@ def _check_pages(survey: Survey, walk: _Walk, report: BlindingReport) -> None:
         values = [(o.truth, json.dumps(o.config[key], sort_keys=True)) for o in observations]
         if len({v for _, v in values}) > 1:
             report.leak("config", f"configuration value {key!r} differs: {_describe(values)}")
+    presets = [
+        {"key": str(number), "name": p.name, "width": p.width, "level": p.level}
+        for number, p in enumerate(survey.design.window_presets, start=1)
+    ]
+    if any(o.config.get("presets") != presets for o in observations):
+        report.leak("config", "the window presets on the pages are not the survey's")
     if observations[0].config.get("matrix") != survey.display_policy.matrix_size:
         report.leak("config", f"pages declare a matrix of {observations[0].config.get('matrix')}")
     report.checks.append("urls")

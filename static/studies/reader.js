@@ -29,6 +29,7 @@
   var previousButton = byTestId("previous");
   var saveStatus = byTestId("save-status");
   var dragModeButton = byTestId("drag-mode");
+  var invertButton = byTestId("invert");
   var choiceButtons = Array.prototype.slice.call(document.querySelectorAll("[data-choice]"));
   var presetButtons = Array.prototype.slice.call(document.querySelectorAll("[data-preset]"));
   var ratingButtons = Array.prototype.slice.call(document.querySelectorAll("[data-rating]"));
@@ -64,6 +65,8 @@
     visibleMs: 0,
     visibleSince: null,
     dragMode: "window",
+    inverted: false,
+    invertUsed: false,
   };
 
   // ---------------------------------------------------------------------------------------------------
@@ -200,6 +203,9 @@
     for (var i = 0, j = 0; i < hu.length; i += 1, j += 4) {
       var value = hu[i];
       var grey = value < huMin ? lut[0] : value > huMax ? lut[span - 1] : lut[value - huMin];
+      if (state.inverted) {
+        grey = 255 - grey;
+      }
       pixels[j] = grey;
       pixels[j + 1] = grey;
       pixels[j + 2] = grey;
@@ -296,6 +302,15 @@
     draw();
   }
 
+  // Invert the grey scale (white bone on black becomes black on white); the answer records that it was used.
+  function toggleInvert() {
+    state.inverted = !state.inverted;
+    state.invertUsed = true;
+    invertButton.setAttribute("aria-pressed", String(state.inverted));
+    canvas.dataset.inverted = String(state.inverted);
+    renderWindow();
+  }
+
   function resetView() {
     state.zoom = 1;
     state.panX = 0;
@@ -389,6 +404,7 @@
     zoomBy(1 / 1.25);
   });
   byTestId("reset-view").addEventListener("click", resetView);
+  invertButton.addEventListener("click", toggleInvert);
   dragModeButton.addEventListener("click", function () {
     state.dragMode = state.dragMode === "window" ? "pan" : "window";
     dragModeButton.setAttribute("aria-pressed", String(state.dragMode === "pan"));
@@ -507,6 +523,7 @@
         window_level: Math.round(state.level * 10) / 10,
         zoom: Math.round(state.zoom * 1000) / 1000,
         window_changed: state.windowChanged,
+        invert_used: state.invertUsed,
         client_key: newClientKey(),
         base_revision: state.baseRevision,
       },
@@ -681,6 +698,8 @@
     var handled = true;
     if (presetFor(key)) {
       applyPreset(key);
+    } else if (key === "v") {
+      toggleInvert();
     } else if (key === "0" || key === "Escape") {
       resetView();
     } else if (CHOICE_KEYS[key] && rating.asksChoice) {
@@ -733,6 +752,7 @@
   }
   canvas.dataset.loaded = "false";
   canvas.dataset.windowChanged = "false";
+  canvas.dataset.inverted = "false";
   draw();
   loadPixels(0);
 })();

@@ -36,6 +36,7 @@ class AnswerInput:
     client_key: uuid.UUID
     base_revision: int = 0
     rating: int | None = None
+    invert_used: bool = False
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,9 @@ def parse_answer_input(data, design: StudyDesign | None = None) -> AnswerInput:
         client_key = uuid.UUID(str(data.get("client_key")))
     except ValueError:
         raise AnswerRejected("client_key must be a UUID") from None
+    invert_used = data.get("invert_used", False)
+    if not isinstance(invert_used, bool):
+        raise AnswerRejected("invert_used must be true or false")
     base_revision = data.get("base_revision", 0)
     if isinstance(base_revision, bool) or not isinstance(base_revision, int) or base_revision < 0:
         raise AnswerRejected("base_revision must be a non-negative integer")
@@ -101,6 +105,7 @@ def parse_answer_input(data, design: StudyDesign | None = None) -> AnswerInput:
         client_key=client_key,
         base_revision=base_revision,
         rating=rating,
+        invert_used=invert_used,
     )
 
 
@@ -153,6 +158,7 @@ def do_submit_answer(*, assignment: Assignment, item: Item, data: AnswerInput) -
                 "window_changed": data.window_changed,
                 "client_key": data.client_key,
                 "rating": data.rating,
+                "invert_used": data.invert_used,
             }
             if answer is None:
                 if data.base_revision != 0:

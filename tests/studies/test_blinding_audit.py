@@ -377,3 +377,11 @@ def test_a_rating_widget_whose_default_depends_on_the_truth_fails(phantom_survey
     assert (
         "LEAK [rating-widget] the rating starts with a value: 'preselected' on 10 synthetic item(s)" in output
     )
+
+
+def test_a_survey_with_its_own_window_presets_passes_and_its_presets_are_checked(phantom_survey):
+    presets = [{"name": "abdomen", "width": 350, "level": 40}, {"name": "bone", "width": 2000, "level": 500}]
+    survey = phantom_survey(design=StudyDesign(window_presets=presets))
+    output, error = audit_command(survey)
+    assert error is None, output
+    assert "PASS config" in output

@@ -229,3 +229,44 @@ def test_the_rating_is_in_the_answers_csv_and_the_data_dictionary(rated):
     names = {c.name for c in ANSWER_COLUMNS}
     assert {"rating", "rating_scale", "choice_derived"} <= names
     assert "answers.csv,rating,integer,1..5 | 0..100" in dictionary
+
+
+# --- viewer: invert and the survey's window presets ----------------------------------------------------------
+
+
+def test_invert_used_is_stored_with_the_answer_and_exported(rated):
+    survey, assignment, client = rated(StudyDesign())
+    item = item_at(assignment, 1)
+    assert post_answer(client, assignment, item, answer_body(invert_used=True)).status_code == 200
+    second = item_at(assignment, 2)
+    assert post_answer(client, assignment, second, answer_body()).status_code == 200
+    stored = dict(Answer.objects.values_list("item_id", "invert_used"))
+    assert stored == {item.pk: True, second.pk: False}
+    assert AnswerRevision.objects.get(answer__item=item).invert_used is True
+    by_item = {row.item: row.invert_used for row in answer_rows([survey])}
+    assert by_item == {item.public_id: True, second.public_id: False}
+    assert "answers.csv,invert_used,integer,0 | 1" in data_dictionary_csv().decode()
+
+
+@pytest.mark.parametrize("value", ["yes", 1, None, [True]])
+def test_a_garbage_invert_flag_is_a_one_line_400_and_nothing_is_stored(rated, value):
+    survey, assignment, client = rated(StudyDesign())
+    response = post_answer(client, assignment, item_at(assignment, 1), answer_body(invert_used=value))
+    assert response.status_code == 400
+    assert response.json()["error"] == "invert_used must be true or false"
+    assert not Answer.objects.exists()
+
+
+def test_the_page_offers_invert_and_the_survey_own_window_presets(rated):
+    presets = [{"name": "brain", "width": 80, "level": 40}, {"name": "subdural", "width": 200, "level": 75}]
+    survey, assignment, client = rated(StudyDesign(window_presets=presets))
+    page = client.get(f"/survey/{assignment.key}/1/")
+    html = page.content.decode()
+    assert config_of(page)["presets"] == [
+        {"key": "1", "name": "brain", "width": 80, "level": 40},
+        {"key": "2", "name": "subdural", "width": 200, "level": 75},
+    ]
+    assert 'data-testid="preset-brain"' in html and 'data-testid="preset-subdural"' in html
+    assert 'data-testid="preset-liver"' not in html
+    assert 'data-testid="invert"' in html and "V: invert the grey scale" in html
+    assert "1–2: window presets" in html
