@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from django.utils.text import slugify
 
 from metrics import selectors
-from metrics.exports import answers_csv, data_dictionary_csv, metrics_csv
+from metrics.exports import answers_csv, data_dictionary_csv, metrics_csv, practice_csv
 from metrics.models import DownloadLog
 from metrics.services.reports import ReportUnavailable, artefact
 from studies.models import Survey
@@ -21,6 +21,7 @@ CONTENT_TYPES = {
     What.METRICS_CSV: "text/csv; charset=utf-8",
     What.STATS_JSON: "application/json",
     What.PDF: "application/pdf",
+    What.PRACTICE_CSV: "text/csv; charset=utf-8",
 }
 EXTENSIONS = {
     What.ANSWERS_CSV: "answers.csv",
@@ -28,6 +29,7 @@ EXTENSIONS = {
     What.METRICS_CSV: "metrics.csv",
     What.STATS_JSON: "stats.json",
     What.PDF: "report.pdf",
+    What.PRACTICE_CSV: "practice.csv",
 }
 
 
@@ -63,6 +65,8 @@ def make_download(what: str, surveys: Sequence[Survey] = (), models: Sequence | 
     model_names: tuple[str, ...] = tuple(sorted({survey.model_dataset.name for survey in surveys}))
     if what == What.ANSWERS_CSV:
         content = answers_csv(selectors.answer_rows(surveys))
+    elif what == What.PRACTICE_CSV:
+        content = practice_csv(selectors.practice_rows(surveys))
     elif what == What.DATA_DICTIONARY:
         content, model_names = data_dictionary_csv(), ()
     elif what == What.METRICS_CSV:

@@ -106,6 +106,28 @@ ANSWER_COLUMNS = (
     ),
 )
 
+PRACTICE_COLUMNS = (
+    Column("survey", "text", "Name of the survey."),
+    Column("reader", "text", "Pseudonym of the reader, the same as in the answers CSV."),
+    Column(
+        "practice_item",
+        "text",
+        "Opaque public id of the practice item (a slice never used as a test item of the survey).",
+    ),
+    Column(
+        "truth",
+        "text",
+        "Whether the practice slice is real or synthetic (the reader was told).",
+        "real | synthetic",
+    ),
+    Column("answer", "text", "The reader's answer before the feedback.", "real | synthetic | indeterminable"),
+    Column(
+        "rating", "integer", "The reader's rating on the survey's scale; empty without one.", "1..5 | 0..100"
+    ),
+    Column("seconds_on_slice", "number", "Seconds the practice slice was on screen before the answer."),
+    Column("answered_at", "timestamp", "When the practice answer was given (ISO 8601, UTC)."),
+)
+
 METRIC_COLUMNS = (
     Column("model", "text", "Name of the synthetic CT dataset (the model under test)."),
     Column(
@@ -164,6 +186,20 @@ class AnswerRow:
     @property
     def correct(self) -> bool:
         return self.truth == self.answer
+
+
+@dataclass(frozen=True)
+class PracticeRow:
+    """One reader's answer to one practice item: never part of the answers CSV or of any statistic."""
+
+    survey: str
+    reader: str
+    practice_item: str
+    truth: str
+    answer: str
+    rating: int | None
+    seconds_on_slice: float
+    answered_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -242,6 +278,14 @@ def answers_csv(rows: Iterable[AnswerRow]) -> bytes:
     return _csv([column.name for column in ANSWER_COLUMNS], (record(row) for row in rows))
 
 
+def practice_csv(rows: Iterable[PracticeRow]) -> bytes:
+    """The practice answers, their own file (columns as in ``PRACTICE_COLUMNS``)."""
+    return _csv(
+        [column.name for column in PRACTICE_COLUMNS],
+        ([getattr(row, column.name) for column in PRACTICE_COLUMNS] for row in rows),
+    )
+
+
 def metrics_csv(rows: Iterable[MetricRow]) -> bytes:
     """The metrics CSV, one row per (model, real dataset, layer, metric), columns as in ``METRIC_COLUMNS``."""
 
@@ -256,8 +300,9 @@ def metrics_csv(rows: Iterable[MetricRow]) -> bytes:
 
 
 def data_dictionary_csv() -> bytes:
-    """What every column of the answers CSV and of the metrics CSV means."""
+    """What every column of the answers CSV, the practice answers CSV and the metrics CSV means."""
     records = [("answers.csv", c.name, c.type, c.values, c.description) for c in ANSWER_COLUMNS]
+    records += [("practice.csv", c.name, c.type, c.values, c.description) for c in PRACTICE_COLUMNS]
     records += [("metrics.csv", c.name, c.type, c.values, c.description) for c in METRIC_COLUMNS]
     return _csv(["file", "column", "type", "values", "description"], records)
 

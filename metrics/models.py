@@ -98,6 +98,7 @@ class DownloadLog(models.Model):
         STATS_JSON = "stats_json", "Statistics (JSON)"
         METRICS_CSV = "metrics_csv", "Image-distribution metrics (CSV)"
         PDF = "pdf", "Report (PDF)"
+        PRACTICE_CSV = "practice_csv", "Practice answers (CSV)"
 
     class Via(models.TextChoices):
         WEB = "web", "Browser"
@@ -119,7 +120,14 @@ class DownloadLog(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(
-                    what__in=["answers_csv", "data_dictionary", "stats_json", "metrics_csv", "pdf"]
+                    what__in=[
+                        "answers_csv",
+                        "data_dictionary",
+                        "stats_json",
+                        "metrics_csv",
+                        "pdf",
+                        "practice_csv",
+                    ]
                 ),
                 name="download_log_what_valid",
             ),

@@ -14,12 +14,12 @@ from django.db.models import Count, Max
 
 from imaging import selectors as images
 from jobs.models import JobStatus
-from metrics.exports import AnswerRow, MetricRow
+from metrics.exports import AnswerRow, MetricRow, PracticeRow
 from metrics.models import MetricResult, ReportJob
 from metrics.report import SurveyInfo, build_report
 from metrics.vocabulary import AVERAGE_LAYER
 from studies import roles
-from studies.models import Answer, AnswerRevision, Survey
+from studies.models import Answer, AnswerRevision, PracticeAnswer, Survey
 
 
 def metric_results(*, models: Iterable | None = None):
@@ -178,6 +178,40 @@ def answer_rows(surveys: Sequence[Survey]) -> list[AnswerRow]:
                 rating=rating,
                 choice_derived=design.choice_from_rating,
                 invert_used=inverted,
+            )
+        )
+    return result
+
+
+def practice_rows(surveys: Sequence[Survey]) -> list[PracticeRow]:
+    """Every practice answer of the surveys (their own export; never in answer_rows or any statistic)."""
+    rows = PracticeAnswer.objects.filter(practice_item__survey__in=list(surveys)).order_by(
+        "practice_item__survey__name", "assignment__reader_id", "created_at", "id"
+    )
+    pseudonyms: dict[int, str] = {}
+    result = []
+    for survey, reader_id, item, truth, choice, rating, seconds, answered_at in rows.values_list(
+        "practice_item__survey__name",
+        "assignment__reader_id",
+        "practice_item__public_id",
+        "practice_item__truth",
+        "choice",
+        "rating",
+        "seconds_on_slice",
+        "created_at",
+    ):
+        if reader_id not in pseudonyms:
+            pseudonyms[reader_id] = reader_pseudonym(reader_id)
+        result.append(
+            PracticeRow(
+                survey=survey,
+                reader=pseudonyms[reader_id],
+                practice_item=item,
+                truth=truth,
+                answer=choice,
+                rating=rating,
+                seconds_on_slice=seconds,
+                answered_at=answered_at,
             )
         )
     return result

@@ -228,6 +228,33 @@ class Item(models.Model):
         return f"{self.survey.name} / {self.public_id}"
 
 
+class PracticeItem(models.Model):
+    """One practice slice of a survey: read before the test items, followed by feedback, never part of the test.
+
+    Practice slices come from the survey's pools but never from its test items, and go through the same display
+    pipeline (payload) and the same opaque ids."""
+
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="practice_items")
+    public_id = models.CharField(
+        max_length=OPAQUE_ID_LENGTH, unique=True, default=new_opaque_id, editable=False
+    )
+    slice = models.ForeignKey("imaging.Slice", on_delete=models.PROTECT, related_name="survey_practice_items")
+    truth = models.CharField(max_length=9, choices=Truth.choices)
+    axial_layer = models.PositiveSmallIntegerField()
+    payload = models.CharField(max_length=255, blank=True, help_text="Storage name of the rendered pixels.")
+    payload_sha256 = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["survey", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["survey", "slice"], name="practice_slice_once_per_survey"),
+            models.CheckConstraint(condition=Q(truth__in=["real", "synthetic"]), name="practice_truth_valid"),
+        ]
+
+    def __str__(self):
+        return f"{self.survey.name} / practice {self.public_id}"
+
+
 class ReaderProfile(models.Model):
     """What a reader chose to tell about themselves; every field is optional."""
 
@@ -316,6 +343,9 @@ class Assignment(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     last_activity_at = models.DateTimeField(null=True, blank=True)
+    practice_order = models.JSONField(
+        default=list, blank=True, help_text="Practice item ids in the order this reader sees them (frozen)."
+    )
     completed_at = models.DateTimeField(null=True, blank=True, help_text="When the reader confirmed the end.")
     last_reminded_at = models.DateTimeField(null=True, blank=True)
     reminder_count = models.PositiveSmallIntegerField(default=0)
@@ -336,6 +366,10 @@ class Assignment(models.Model):
     @property
     def total(self) -> int:
         return len(self.item_order)
+
+    @property
+    def practice_total(self) -> int:
+        return len(self.practice_order or [])
 
     @property
     def survey_is_answerable(self) -> bool:
@@ -437,6 +471,38 @@ class AnswerRevision(AnswerFields):
 
     def __str__(self):
         return f"{self.answer} (revision {self.revision})"
+
+
+class PracticeAnswer(models.Model):
+    """A reader's answer to one practice item: kept apart from the test answers, in no statistic or answers
+    export (the practice export is its own file). Written once; the reader then sees the feedback."""
+
+    assignment = models.ForeignKey(Assignment, on_delete=models.PROTECT, related_name="practice_answers")
+    practice_item = models.ForeignKey(PracticeItem, on_delete=models.PROTECT, related_name="answers")
+    choice = models.CharField(max_length=14, choices=Choice.choices)
+    rating = models.PositiveSmallIntegerField(null=True, blank=True)
+    seconds_on_slice = models.FloatField()
+    client_key = models.UUIDField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["assignment", "created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["assignment", "practice_item"], name="practice_answer_once_per_assignment"
+            ),
+            models.UniqueConstraint(fields=["assignment", "client_key"], name="practice_client_key_once"),
+            models.CheckConstraint(condition=Q(choice__in=CHOICE_VALUES), name="practice_choice_valid"),
+            models.CheckConstraint(
+                condition=Q(seconds_on_slice__gte=0), name="practice_seconds_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(rating__isnull=True) | Q(rating__lte=100), name="practice_rating_in_range"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.assignment} / practice {self.practice_item.public_id}: {self.choice}"
 
 
 class BlindingAudit(Job):

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from imaging.constants import CT_WINDOW_PRESETS
 from studies import ratelimit, roles
+from studies.feedback import practice_strings
 from studies.forms import ReaderProfileForm, ReaderSignupForm
 from studies.models import Assignment, Invitation, ReaderProfile
 from studies.selectors import (
@@ -29,6 +30,9 @@ from studies.selectors import (
     item_at,
     item_in_assignment,
     next_position,
+    next_practice_position,
+    practice_item_at,
+    practice_item_in_assignment,
     reader_assignments,
 )
 from studies.services import (
@@ -39,6 +43,7 @@ from studies.services import (
     do_complete_assignment,
     do_join_with_new_account,
     do_submit_answer,
+    do_submit_practice_answer,
     do_update_reader_profile,
     parse_answer_input,
 )
@@ -239,7 +244,10 @@ def start(request, key):
         return redirect("studies:thanks", assignment.key)
     answered = answered_item_ids(assignment)
     upcoming = next_position(assignment, answered)
-    if upcoming is None:
+    practice_upcoming = next_practice_position(assignment)
+    if practice_upcoming is not None:
+        continue_url = reverse("studies:practice", args=[assignment.key, practice_upcoming])
+    elif upcoming is None:
         continue_url = reverse("studies:review", args=[assignment.key])
     else:
         continue_url = reverse("studies:item", args=[assignment.key, upcoming])
@@ -251,51 +259,40 @@ def start(request, key):
             "survey": assignment.survey,
             "answered": len(answered),
             "total": assignment.total,
+            "practice_total": assignment.practice_total,
             "continue_url": continue_url,
         },
     )
 
 
-@login_required
-@require_GET
-@reader_page
-def item_page(request, key, position):
-    assignment = _own_assignment(request, key)
-    blocked = _status_page(request, assignment)
-    if blocked is not None:
-        return blocked
+def _practice_redirect(assignment):
+    """While practice items are unanswered, every test page leads to the next one."""
+    upcoming = next_practice_position(assignment)
+    if upcoming is None:
+        return None
+    return redirect("studies:practice", assignment.key, upcoming)
+
+
+def _reader_item_page(request, assignment, item, *, position, total, practice, previous_url, answer):
+    """The slice page, the same template and configuration for test and practice items."""
     survey = assignment.survey
-    answered = answered_item_ids(assignment)
-    upcoming = next_position(assignment, answered)
-    reachable = (upcoming or assignment.total) if survey.allow_going_back else upcoming
-    if reachable is None:
-        return redirect("studies:review", assignment.key)
-    if not (1 <= position <= reachable and (survey.allow_going_back or position == upcoming)):
-        return redirect("studies:item", assignment.key, upcoming or reachable)
-    item = item_at(assignment, position)
-    if item is None:
-        raise Http404
-    answer = current_answer(assignment, item) if survey.allow_going_back else None
     policy = survey.display_policy
     design = survey.design
     presets = window_presets(design)
     config = {
         "itemId": item.public_id,
         "position": position,
-        "total": assignment.total,
+        "total": total,
         "matrix": policy.matrix_size,
         "dtype": "int16le",
         "huRange": [policy.hu_min, policy.hu_max],
         "defaultWindow": {"width": policy.default_window_width, "level": policy.default_window_level},
         "presets": presets,
         "rating": rating_config(design),
+        "practice": practice,
         "pixelsUrl": reverse("studies:pixels", args=[assignment.key, item.public_id]),
         "answerUrl": reverse("studies:answer", args=[assignment.key, item.public_id]),
-        "previousUrl": (
-            reverse("studies:item", args=[assignment.key, position - 1])
-            if survey.allow_going_back and position > 1
-            else None
-        ),
+        "previousUrl": previous_url,
         "reviewUrl": reverse("studies:review", args=[assignment.key]),
         "allowGoingBack": survey.allow_going_back,
         "storageKey": f"blindread:{assignment.key}",
@@ -310,6 +307,9 @@ def item_page(request, key, position):
             else None
         ),
     }
+    strings = reader_strings()
+    if practice:
+        strings.update(practice_strings())
     return render(
         request,
         "studies/item.html",
@@ -319,12 +319,106 @@ def item_page(request, key, position):
             "policy": policy,
             "config": config,
             "position": position,
-            "total": assignment.total,
+            "total": total,
+            "practice": practice,
             "design": design,
             "presets": presets,
             "default_preset_names": DEFAULT_PRESET_NAMES,
             "rating_values": range(1, 6),
-            "strings": reader_strings(),
+            "strings": strings,
+        },
+    )
+
+
+@login_required
+@require_GET
+@reader_page
+def item_page(request, key, position):
+    assignment = _own_assignment(request, key)
+    blocked = _status_page(request, assignment) or _practice_redirect(assignment)
+    if blocked is not None:
+        return blocked
+    survey = assignment.survey
+    answered = answered_item_ids(assignment)
+    upcoming = next_position(assignment, answered)
+    reachable = (upcoming or assignment.total) if survey.allow_going_back else upcoming
+    if reachable is None:
+        return redirect("studies:review", assignment.key)
+    if not (1 <= position <= reachable and (survey.allow_going_back or position == upcoming)):
+        return redirect("studies:item", assignment.key, upcoming or reachable)
+    item = item_at(assignment, position)
+    if item is None:
+        raise Http404
+    answer = current_answer(assignment, item) if survey.allow_going_back else None
+    previous_url = (
+        reverse("studies:item", args=[assignment.key, position - 1])
+        if survey.allow_going_back and position > 1
+        else None
+    )
+    return _reader_item_page(
+        request,
+        assignment,
+        item,
+        position=position,
+        total=assignment.total,
+        practice=False,
+        previous_url=previous_url,
+        answer=answer,
+    )
+
+
+@login_required
+@require_GET
+@reader_page
+def practice_page(request, key, position):
+    """A practice item: the same page as a test item, then feedback; practice items are read in order, once."""
+    assignment = _own_assignment(request, key)
+    blocked = _status_page(request, assignment)
+    if blocked is not None:
+        return blocked
+    upcoming = next_practice_position(assignment)
+    if upcoming is None:
+        return redirect("studies:practice_over", assignment.key)
+    if position != upcoming:
+        return redirect("studies:practice", assignment.key, upcoming)
+    item = practice_item_at(assignment, position)
+    if item is None:
+        raise Http404
+    return _reader_item_page(
+        request,
+        assignment,
+        item,
+        position=position,
+        total=assignment.practice_total,
+        practice=True,
+        previous_url=None,
+        answer=None,
+    )
+
+
+@login_required
+@require_GET
+@reader_page
+def practice_over(request, key):
+    """Readers are told that practice is over before the first test item."""
+    assignment = _own_assignment(request, key)
+    blocked = _status_page(request, assignment) or _practice_redirect(assignment)
+    if blocked is not None:
+        return blocked
+    if not assignment.practice_total:
+        return redirect("studies:start", assignment.key)
+    upcoming = next_position(assignment)
+    return render(
+        request,
+        "studies/practice_over.html",
+        {
+            "assignment": assignment,
+            "survey": assignment.survey,
+            "continue_url": (
+                reverse("studies:item", args=[assignment.key, upcoming])
+                if upcoming is not None
+                else reverse("studies:review", args=[assignment.key])
+            ),
         },
     )
 
@@ -355,7 +449,7 @@ def reader_strings() -> dict[str, str]:
 def item_pixels(request, key, item_id):
     """The item's pre-rendered pixels: raw little-endian int16, identical headers for every item."""
     assignment = _own_assignment(request, key)
-    item = item_in_assignment(assignment, item_id)
+    item = item_in_assignment(assignment, item_id) or practice_item_in_assignment(assignment, item_id)
     if item is None or not assignment.survey_is_answerable:
         raise Http404
     with default_storage.open(item.payload, "rb") as handle:
@@ -383,7 +477,10 @@ def submit_answer(request, key, item_id):
         )
     assignment = assignment_for_reader(key=key, user=request.user)
     item = item_in_assignment(assignment, item_id) if assignment is not None else None
-    if item is None:
+    practice_item = None
+    if assignment is not None and item is None:
+        practice_item = practice_item_in_assignment(assignment, item_id)
+    if item is None and practice_item is None:
         return _json_error("not found", 404)
     if request.content_type != "application/json":
         return _json_error("send the answer as application/json", 415)
@@ -393,9 +490,24 @@ def submit_answer(request, key, item_id):
         return _json_error("the request body is not valid JSON", 400)
     try:
         data = parse_answer_input(body, assignment.survey.design)
-        result = do_submit_answer(assignment=assignment, item=item, data=data)
+        if practice_item is not None:
+            practice = do_submit_practice_answer(
+                assignment=assignment, practice_item=practice_item, data=data
+            )
+        else:
+            result = do_submit_answer(assignment=assignment, item=item, data=data)
     except AnswerRejected as exc:
         return _json_error(_(str(exc)), exc.status, next_url=_next_url(assignment))
+    if practice_item is not None:
+        # Feedback after a practice item, and only there: test answers never say anything about the truth.
+        return JsonResponse(
+            {
+                "saved": True,
+                "duplicate": practice.duplicate,
+                "next_url": _next_url(assignment),
+                "feedback": practice.truth,
+            }
+        )
     return JsonResponse({"saved": True, "duplicate": result.duplicate, "next_url": _next_url(assignment)})
 
 
@@ -404,6 +516,11 @@ def _next_url(assignment) -> str:
     assignment.refresh_from_db(fields=["completed_at"])
     if assignment.completed_at:
         return reverse("studies:thanks", args=[assignment.key])
+    practice = next_practice_position(assignment)
+    if practice is not None:
+        return reverse("studies:practice", args=[assignment.key, practice])
+    if assignment.practice_total and not assignment.answers.exists():
+        return reverse("studies:practice_over", args=[assignment.key])
     upcoming = next_position(assignment)
     if upcoming is None:
         return reverse("studies:review", args=[assignment.key])

@@ -67,6 +67,7 @@
     dragMode: "window",
     inverted: false,
     invertUsed: false,
+    feedbackNext: null,
   };
 
   // ---------------------------------------------------------------------------------------------------
@@ -433,7 +434,7 @@
 
   // The rating starts unset on every item (no default the reader could take for a hint); null clears it.
   function setRating(value, remember) {
-    if (rating.scale === "none") {
+    if (rating.scale === "none" || state.feedbackNext !== null) {
       return;
     }
     if (value !== null) {
@@ -500,6 +501,10 @@
   }
 
   function submit() {
+    if (state.feedbackNext !== null) {
+      window.location.assign(state.feedbackNext);
+      return;
+    }
     if (state.sending) {
       return;
     }
@@ -576,6 +581,25 @@
       });
   }
 
+  // After a practice item (only there) the page says what the slice was, then waits for Continue.
+  function showFeedback(truth, nextUrl) {
+    var feedback = byTestId("practice-feedback");
+    setSending(false);
+    showStatus(strings.saved, "saved");
+    feedback.textContent = truth === "real" ? strings.feedbackReal : strings.feedbackSynthetic;
+    feedback.dataset.truth = truth;
+    feedback.hidden = false;
+    state.feedbackNext = nextUrl;
+    submitButton.disabled = false;
+    submitButton.firstChild.textContent = strings["continue"] + " ";
+    choiceButtons.concat(ratingButtons).forEach(function (button) {
+      button.disabled = true;
+    });
+    if (ratingSlider) {
+      ratingSlider.disabled = true;
+    }
+  }
+
   function retryLater(pending, current, text) {
     showStatus(text, "retrying");
     state.retryTimer = window.setTimeout(function () {
@@ -589,6 +613,11 @@
     state.retryDelay = 1000;
     if (status === 200) {
       storageRemove(pendingKey);
+      if (current && config.practice && data.feedback) {
+        storageRemove(draftKey);
+        showFeedback(data.feedback, data.next_url);
+        return;
+      }
       if (current) {
         storageRemove(draftKey);
         showStatus(strings.saved, "saved");
@@ -630,7 +659,7 @@
       }
     });
   }
-  if (config.position === config.total) {
+  if (config.position === config.total && !config.practice) {
     submitButton.firstChild.textContent = strings.saveAndFinish + " ";
   }
 
@@ -702,7 +731,7 @@
       toggleInvert();
     } else if (key === "0" || key === "Escape") {
       resetView();
-    } else if (CHOICE_KEYS[key] && rating.asksChoice) {
+    } else if (CHOICE_KEYS[key] && rating.asksChoice && state.feedbackNext === null) {
       setChoice(CHOICE_KEYS[key]);
     } else if (key === "Enter" && !ownsEnter(event.target)) {
       submit();

@@ -18,7 +18,7 @@ from studies.models import (
     Assignment,
     Item,
 )
-from studies.selectors import next_position
+from studies.selectors import next_position, next_practice_position
 from studies.services.errors import MAX_REASON_CHARS, MAX_SECONDS_ON_SLICE, AnswerRejected, StudyError
 
 
@@ -141,6 +141,8 @@ def do_submit_answer(*, assignment: Assignment, item: Item, data: AnswerInput) -
                 raise AnswerRejected(gettext_noop("This survey is not open for answers."), status=409)
             if assignment.completed_at:
                 raise AnswerRejected(gettext_noop("You have already finished this survey."), status=409)
+            if next_practice_position(assignment) is not None:
+                raise AnswerRejected(gettext_noop("Finish the practice items first."), status=409)
             answered = set(assignment.answers.values_list("item_id", flat=True))
             position = assignment.item_order.index(item.pk) + 1
             upcoming = next_position(assignment, answered)

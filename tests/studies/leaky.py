@@ -66,3 +66,23 @@ def rating_default_on_synthetic_pages(get_response):
         return response
 
     return middleware
+
+
+def practice_feedback_on_synthetic_test_answers(get_response):
+    """Practice feedback leaking into the test: answers to synthetic test items say what the slice was."""
+
+    def middleware(request):
+        response = get_response(request)
+        if (
+            request.method == "POST"
+            and request.path.endswith("/answer/")
+            and _synthetic_item_in(request.path)
+        ):
+            import json
+
+            body = json.loads(response.content)
+            body["feedback"] = "synthetic"
+            response.content = json.dumps(body).encode()
+        return response
+
+    return middleware

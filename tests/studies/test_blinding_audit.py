@@ -385,3 +385,34 @@ def test_a_survey_with_its_own_window_presets_passes_and_its_presets_are_checked
     output, error = audit_command(survey)
     assert error is None, output
     assert "PASS config" in output
+
+
+def test_a_survey_with_practice_items_passes_and_its_practice_is_checked(phantom_survey):
+    survey = phantom_survey(design=StudyDesign(practice_items=3, rating="five_point"))
+    output, error = audit_command(survey)
+    assert error is None, output
+    assert "PASS practice" in output and "PASS practice-separation" in output
+
+
+def test_practice_feedback_leaking_into_test_items_fails(phantom_survey, settings):
+    settings.MIDDLEWARE = [
+        *settings.MIDDLEWARE,
+        "tests.studies.leaky.practice_feedback_on_synthetic_test_answers",
+    ]
+    survey = phantom_survey(design=StudyDesign(practice_items=2))
+    output, error = audit_command(survey)
+    assert error is not None
+    assert "LEAK [practice-separation] the answer response of a synthetic test item" in output
+    assert "LEAK [no-feedback]" in output
+
+
+def test_a_practice_slice_that_is_also_a_test_item_fails(phantom_survey):
+    from studies.models import PracticeItem
+
+    survey = phantom_survey(design=StudyDesign(practice_items=2))
+    practice = PracticeItem.objects.filter(survey=survey).first()
+    test_item = Item.objects.filter(survey=survey, truth=practice.truth).first()
+    PracticeItem.objects.filter(pk=practice.pk).update(slice_id=test_item.slice_id)
+    output, error = audit_command(survey)
+    assert error is not None
+    assert "LEAK [practice] 1 practice slice(s) are also test items" in output
