@@ -10,6 +10,7 @@ from django.utils import timezone
 from imaging.constants import DatasetKind
 from imaging.selectors import datasets_of_kind
 from studies import roles
+from studies.design import StudyDesign
 from studies.models import Invitation, Survey
 from studies.policy import DisplayPolicy
 from studies.selectors import synthetic_datasets
@@ -36,6 +37,9 @@ DEMO_USERS = [
 DEMO_MATRIX = 512
 PER_SIDE = 10
 OPEN_SURVEY = "Demo survey (open)"
+# A survey with a study design: a 5-point confidence rating and three practice items, open to the demo reader.
+RATED_SURVEY = "Demo survey (rated, with practice)"
+RATED_DESIGN = StudyDesign(rating="five_point", practice_items=3)
 # (name, simulated readers, reader skill above chance, seed): skills differ so the surveys' statistics do.
 CLOSED_SURVEYS = [
     ("Demo survey 1 (closed)", 11, 0.05, 101),
@@ -57,6 +61,7 @@ def build_demo(*, stdout) -> None:
         )
         return
     _open_survey(models, stdout)
+    _rated_survey(models, stdout)
     for index, (name, readers, skill, seed) in enumerate(CLOSED_SURVEYS):
         _closed_survey(name, models[index % len(models)], readers, skill, seed, stdout)
 
@@ -159,6 +164,34 @@ def _open_survey(models: list, stdout) -> None:
         f"Open survey {survey.name!r}: the demo reader (reader / reader-demo) reads it at {assignment_url(assignment)}"
     )
     stdout.write(f"Invitation link for a new reader (works once): {invitation_url(invitation)}")
+
+
+def _rated_survey(models: list, stdout) -> None:
+    contrast_models = [m for m in models if m.contrast_enhanced]
+    model = (contrast_models or models)[0]
+    survey = _create(
+        RATED_SURVEY,
+        model,
+        seed=105,
+        stdout=stdout,
+        design=RATED_DESIGN,
+        instructions="Rate how sure you are that each slice is synthetic. Three practice slices come first.",
+    )
+    if survey is None:
+        return
+    if survey.is_draft:
+        do_audit_and_open(survey=survey, actor=None)
+    if survey.is_closed:
+        return
+    reader = get_user_model().objects.get(username="reader")
+    assignment = reader.assignments.filter(survey=survey).first()
+    if assignment is None:
+        invitation = do_create_invitations(survey=survey, actor=None, count=1, label="demo reader account")[0]
+        assignment = do_accept_invitation(token=invitation.token, reader=reader)
+    stdout.write(
+        f"Rated survey {survey.name!r} (5-point rating, 3 practice items): the demo reader reads it at "
+        f"{assignment_url(assignment)}"
+    )
 
 
 def _closed_survey(name: str, model, readers: int, skill: float, seed: int, stdout) -> None:

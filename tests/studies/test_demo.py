@@ -82,3 +82,21 @@ def test_demo_surveys_made_at_each_slices_own_field_of_view_are_kept_aside_and_m
     assert remade.display_policy.field_of_view_mm == 39.0  # 48 px x 0.8 mm = 38.4 mm, rounded up
     assert remade.status == "closed" and remade.assignments.count() == demo.CLOSED_SURVEYS[0][1]
     assert "it is made again at one field of view" in out.getvalue()
+
+
+def test_the_demo_builds_a_rated_survey_with_practice_items_that_passes_the_audit(db):
+    store_ct_dataset(demo.DEMO_REAL_DATASET, kind="ct", contrast=True, volumes=2, seed=1)
+    store_ct_dataset("Phantom sCT (model)", kind="sct", contrast=True, volumes=2, seed=2)
+    out = StringIO()
+    demo.build_demo(stdout=OutputWrapper(out))
+    survey = Survey.objects.get(name=demo.RATED_SURVEY)
+    assert survey.status == "open" and survey.last_audit_passed
+    assert (
+        "PASS rating-widget" in survey.last_audit_report
+        and "PASS practice-separation" in survey.last_audit_report
+    )
+    assert (survey.design.rating, survey.design.practice_items) == ("five_point", 3)
+    assert survey.practice_items.count() == 3
+    assignment = survey.assignments.get()
+    assert assignment.reader.username == "reader" and len(assignment.practice_order) == 3
+    assert "Rated survey" in out.getvalue()
