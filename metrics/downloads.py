@@ -64,7 +64,8 @@ def make_download(what: str, surveys: Sequence[Survey] = (), models: Sequence | 
     survey_names = tuple(survey.name for survey in surveys)
     model_names: tuple[str, ...] = tuple(sorted({survey.model_dataset.name for survey in surveys}))
     if what == What.ANSWERS_CSV:
-        content = answers_csv(selectors.answer_rows(surveys))
+        # Both reading rounds (the column `round`); the statistics read the first only.
+        content = answers_csv(selectors.answer_rows(surveys) + selectors.repeat_rows(surveys))
     elif what == What.PRACTICE_CSV:
         content = practice_csv(selectors.practice_rows(surveys))
     elif what == What.DATA_DICTIONARY:

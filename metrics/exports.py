@@ -84,6 +84,13 @@ ANSWER_COLUMNS = (
     ),
     Column("answered_at", "timestamp", "When the current answer was given (ISO 8601, UTC)."),
     Column(
+        "round",
+        "integer",
+        "Reading round: 1 for the first reading (the only one in the statistics), 2 for a repeat reading of the "
+        "same item by the same reader (surveys with repeat reading; for intra-reader agreement).",
+        "1 | 2",
+    ),
+    Column(
         "rating_scale",
         "text",
         "The survey's confidence scale: none, five_point (1 = certainly real .. 5 = certainly synthetic) or "
@@ -182,6 +189,7 @@ class AnswerRow:
     rating: int | None = None
     choice_derived: bool = False
     invert_used: bool = False
+    round: int = 1
 
     @property
     def correct(self) -> bool:

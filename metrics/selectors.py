@@ -19,7 +19,7 @@ from metrics.models import MetricResult, ReportJob
 from metrics.report import SurveyInfo, build_report
 from metrics.vocabulary import AVERAGE_LAYER
 from studies import roles
-from studies.models import Answer, AnswerRevision, PracticeAnswer, Survey
+from studies.models import Answer, AnswerRevision, PracticeAnswer, RepeatAnswer, Survey
 
 
 def metric_results(*, models: Iterable | None = None):
@@ -178,6 +178,57 @@ def answer_rows(surveys: Sequence[Survey]) -> list[AnswerRow]:
                 rating=rating,
                 choice_derived=design.choice_from_rating,
                 invert_used=inverted,
+            )
+        )
+    return result
+
+
+REPEAT_FIELDS = tuple(
+    name.replace("assignment__", "reading_round__assignment__")
+    .replace("revision_count", "reading_round__number")
+    .replace("updated_at", "created_at")
+    for name in ANSWER_FIELDS
+)
+
+
+def repeat_rows(surveys: Sequence[Survey]) -> list[AnswerRow]:
+    """Every answer of a repeat reading (round 2) of the surveys' items, as rows of the answers CSV; never part of
+    the statistics, which read the first round (answer_rows)."""
+    rows = RepeatAnswer.objects.filter(item__survey__in=list(surveys)).order_by(
+        "item__survey__name", "item__public_id", "reading_round__assignment__reader_id"
+    )
+    pseudonyms: dict[int, str] = {}
+    result = []
+    for values in rows.values_list(*REPEAT_FIELDS):
+        (survey, alias, model, reader_id, specialty, years, item, truth, choice, reason, seconds, width, level,
+         changed, zoom, layer, number, answered_at, design, rating, inverted) = values  # fmt: skip
+        if reader_id not in pseudonyms:
+            pseudonyms[reader_id] = reader_pseudonym(reader_id)
+        result.append(
+            AnswerRow(
+                survey=survey,
+                model_alias=alias,
+                model=model,
+                reader=pseudonyms[reader_id],
+                reader_specialty=specialty or "",
+                reader_years_of_experience=years,
+                item=item,
+                truth=truth,
+                answer=choice,
+                reason=reason,
+                seconds_on_slice=seconds,
+                window_width=width,
+                window_level=level,
+                window_changed=changed,
+                zoom=zoom,
+                axial_layer=layer,
+                revisions=1,
+                answered_at=answered_at,
+                rating_scale=design.rating,
+                rating=rating,
+                choice_derived=design.choice_from_rating,
+                invert_used=inverted,
+                round=number,
             )
         )
     return result

@@ -134,6 +134,7 @@ class _Walk:
     def __init__(self):
         self.observations: list[_Observation] = []
         self.practice: list[_Observation] = []
+        self.repeat: list[_Observation] = []
         self.other_pages: dict[str, str] = {}
         self.errors: list[str] = []
         self.key = ""
@@ -158,6 +159,7 @@ def audit_survey_blinding(survey: Survey, *, progress=None) -> BlindingReport:
         _check_answer_feedback(observations, report)
         _check_identifiers(survey, items, walk, report)
         _check_practice(survey, items, walk, report)
+        _check_repeat(survey, items, walk, report)
     return report
 
 
@@ -317,6 +319,21 @@ def _walk(
         walk.errors.append(f"confirming the end answered {finish.status_code}")
     thanks = client.get(reverse("studies:thanks", args=[assignment.key]), secure=True)
     walk.other_pages["thank-you page"] = thanks.content.decode()
+    reading_round = assignment.rounds.filter(number=2).first()
+    if reading_round is None:
+        return
+    # The second reading, as readers read it once their wash-out is over (the audit's reader never waits).
+    for position, item_pk in enumerate(reading_round.item_order, start=1):
+        observation = _Observation(item=by_pk[item_pk], position=position)
+        walk.repeat.append(observation)
+        url = reverse("studies:repeat", args=[assignment.key, position])
+        if not _read_one(client, survey, observation, url, f"second-reading page {position}", walk):
+            return
+    review = client.get(reverse("studies:repeat_review", args=[assignment.key]), secure=True)
+    walk.other_pages["second-reading review page"] = review.content.decode()
+    finish = client.post(reverse("studies:repeat_review", args=[assignment.key]), secure=True)
+    if finish.status_code not in (200, 302):
+        walk.errors.append(f"confirming the end of the second reading answered {finish.status_code}")
 
 
 def _read_one(client: Client, survey: Survey, observation: _Observation, url: str, label: str, walk) -> bool:
@@ -793,6 +810,9 @@ def _check_identifiers(survey: Survey, items: list[Item], walk: _Walk, report: B
     for observation in walk.practice:
         texts[f"practice page {observation.position}"] = observation.page_html
         texts[f"practice pixel headers {observation.position}"] = json.dumps(observation.pixels_headers)
+    for observation in walk.repeat:
+        texts[f"second-reading page {observation.position}"] = observation.page_html
+        texts[f"second-reading answer {observation.position}"] = json.dumps(observation.answer_body)
     for observation in walk.observations:
         texts[f"item page {observation.position}"] = observation.page_html
         texts[f"answer response {observation.position}"] = json.dumps(observation.answer_body)
@@ -867,5 +887,45 @@ def _check_practice(survey: Survey, items: list[Item], walk: _Walk, report: Blin
                 "practice-separation",
                 f"the answer response of a {observation.truth} test item (position {observation.position}) "
                 "carries feedback",
+            )
+            return
+
+
+def _check_repeat(survey: Survey, items: list[Item], walk: _Walk, report: BlindingReport) -> None:
+    """A second reading shows the same items through the same pages: identical beyond the id and the position,
+    the same payload bytes as in the first reading, the same headers, answers that say nothing."""
+    design = survey.design
+    if not design.has_repeat:
+        return
+    report.checks.append("repeat-round")
+    expected = design.repeated_count(len(items))
+    if len(walk.repeat) != expected:
+        report.leak(
+            "repeat-round", f"the second reading has {len(walk.repeat)} item(s), the design {expected}"
+        )
+        return
+    first = {o.item.pk: o for o in walk.observations}
+    pages = [(o.truth, hashlib.sha256(_normalised_page(o).encode()).hexdigest()[:12]) for o in walk.repeat]
+    if len({page for _, page in pages}) > 1:
+        report.leak(
+            "repeat-round", f"second-reading pages differ beyond the item id and position: {_describe(pages)}"
+        )
+    bodies = [
+        (o.truth, json.dumps({k: v for k, v in o.answer_body.items() if k != "next_url"}, sort_keys=True))
+        for o in walk.repeat
+    ]
+    if len({body for _, body in bodies}) > 1:
+        report.leak("repeat-round", f"second-reading answer responses differ: {_describe(bodies)}")
+    test_headers = {json.dumps(o.pixels_headers, sort_keys=True) for o in walk.observations}
+    for observation in walk.repeat:
+        earlier = first.get(observation.item.pk)
+        if earlier is None or observation.payload != earlier.payload:
+            report.leak(
+                "repeat-round", f"a {observation.truth} item's second-reading payload differs from its first"
+            )
+            return
+        if json.dumps(observation.pixels_headers, sort_keys=True) not in test_headers:
+            report.leak(
+                "repeat-round", "second-reading pixel responses carry other headers than the first reading's"
             )
             return

@@ -32,6 +32,15 @@ RATING_SCALES = {
 RATING_RANGES = {RATING_FIVE_POINT: (1, 5), RATING_SLIDER: (0, 100)}
 RATING_MIDPOINTS = {RATING_FIVE_POINT: 3, RATING_SLIDER: 50}
 MAX_PRACTICE_ITEMS = 10
+REPEAT_OFF = "off"
+REPEAT_ALL = "all"
+REPEAT_SUBSET = "subset"
+REPEATS = {
+    REPEAT_OFF: "No repeat reading",
+    REPEAT_ALL: "Repeat every item in a second reading",
+    REPEAT_SUBSET: "Repeat a random subset of m items in a second reading",
+}
+MAX_WASHOUT_DAYS = 365
 MAX_WINDOW_PRESETS = 9  # keys 1..9
 PRESET_NAME_CHARS = 32
 PRESET_WIDTH_RANGE = (1, 5000)
@@ -79,6 +88,9 @@ class StudyDesign:
     choice_from_rating: bool = False
     window_presets: tuple[WindowPreset, ...] = CT_WINDOW_PRESETS
     practice_items: int = 0
+    repeat: str = REPEAT_OFF
+    repeat_items: int = 0  # m, with repeat = subset
+    washout_days: int = 0  # days between the end of the first reading and the second
 
     def __post_init__(self):
         if self.rating not in RATING_SCALES:
@@ -101,6 +113,18 @@ class StudyDesign:
         practice = _whole("practice_items", self.practice_items)
         if not 0 <= practice <= MAX_PRACTICE_ITEMS:
             raise DesignError(f"practice items must be 0..{MAX_PRACTICE_ITEMS}, not {practice}")
+        if self.repeat not in REPEATS:
+            raise DesignError(f"unknown repeat reading {self.repeat!r} (one of {', '.join(REPEATS)})")
+        repeat_items = _whole("repeat_items", self.repeat_items)
+        if self.repeat == REPEAT_SUBSET and repeat_items < 1:
+            raise DesignError("a repeated subset needs at least 1 item")
+        if self.repeat != REPEAT_SUBSET and repeat_items != 0:
+            raise DesignError("the number of repeated items applies to a repeated subset only")
+        washout = _whole("washout_days", self.washout_days)
+        if not 0 <= washout <= MAX_WASHOUT_DAYS:
+            raise DesignError(f"the wash-out must be 0..{MAX_WASHOUT_DAYS} days, not {washout}")
+        if washout and self.repeat == REPEAT_OFF:
+            raise DesignError("a wash-out applies to a repeat reading only")
 
     # --- derived values -------------------------------------------------------------------------------------
 
@@ -111,6 +135,16 @@ class StudyDesign:
     @property
     def rating_range(self) -> tuple[int, int] | None:
         return RATING_RANGES.get(self.rating)
+
+    @property
+    def has_repeat(self) -> bool:
+        return self.repeat != REPEAT_OFF
+
+    def repeated_count(self, item_count: int) -> int:
+        """How many items the second reading holds in a survey of `item_count` items."""
+        if self.repeat == REPEAT_ALL:
+            return item_count
+        return self.repeat_items if self.repeat == REPEAT_SUBSET else 0
 
     @property
     def asks_choice(self) -> bool:
@@ -127,6 +161,9 @@ class StudyDesign:
         presets = ", ".join(f"{p.name} {p.width}/{p.level}" for p in self.window_presets)
         parts.append(f"presets {presets}")
         parts.append(f"{self.practice_items} practice item(s)")
+        if self.has_repeat:
+            what = "every item" if self.repeat == REPEAT_ALL else f"{self.repeat_items} item(s)"
+            parts.append(f"repeat reading of {what} after {self.washout_days} day(s)")
         return "; ".join(parts)
 
     # --- storage ----------------------------------------------------------------------------------------------

@@ -7,7 +7,15 @@ from django.utils.translation import gettext_lazy as _
 
 from imaging.constants import DEFAULT_CT_WINDOW, HU_MAX, HU_MIN, DatasetKind
 from imaging.selectors import datasets_of_kind
-from studies.design import MAX_PRACTICE_ITEMS, RATING_SCALES, DesignError, StudyDesign, parse_presets
+from studies.design import (
+    MAX_PRACTICE_ITEMS,
+    MAX_WASHOUT_DAYS,
+    RATING_SCALES,
+    REPEATS,
+    DesignError,
+    StudyDesign,
+    parse_presets,
+)
 from studies.models import ReaderProfile, Survey
 from studies.policy import (
     FIELD_OF_VIEW_PER_SLICE,
@@ -157,7 +165,34 @@ class StudyDesignForm(forms.Form):
         "the analysis. Fixed at creation.",
     )
 
-    DESIGN_FIELDS = ("rating", "choice_from_rating", "window_presets", "practice_items")
+    repeat = forms.ChoiceField(
+        choices=list(REPEATS.items()), initial="off", required=False, label="Repeat reading"
+    )
+    repeat_items = forms.IntegerField(
+        min_value=0,
+        required=False,
+        initial=0,
+        label="Repeated items (m)",
+        help_text="With a repeated subset: how many items each reader reads again (half of each truth).",
+    )
+    washout_days = forms.IntegerField(
+        min_value=0,
+        max_value=MAX_WASHOUT_DAYS,
+        required=False,
+        initial=0,
+        label="Wash-out (days)",
+        help_text="Days between the end of a reader's first reading and their second; enforced by the server.",
+    )
+
+    DESIGN_FIELDS = (
+        "rating",
+        "choice_from_rating",
+        "window_presets",
+        "practice_items",
+        "repeat",
+        "repeat_items",
+        "washout_days",
+    )
 
     @classmethod
     def design_initial(cls, design: StudyDesign) -> dict:
@@ -174,6 +209,9 @@ class StudyDesignForm(forms.Form):
                 choice_from_rating=bool(cleaned.get("choice_from_rating")),
                 window_presets=presets or StudyDesign().window_presets,
                 practice_items=cleaned.get("practice_items") or 0,
+                repeat=cleaned.get("repeat") or "off",
+                repeat_items=cleaned.get("repeat_items") or 0,
+                washout_days=cleaned.get("washout_days") or 0,
             )
         except DesignError as exc:
             raise forms.ValidationError(f"Study design: {exc}.") from None

@@ -505,6 +505,54 @@ class PracticeAnswer(models.Model):
         return f"{self.assignment} / practice {self.practice_item.public_id}: {self.choice}"
 
 
+class ReadingRound(models.Model):
+    """A second reading of a survey's items by one reader (repeat reading), in its own frozen order; it opens
+    after the first reading is complete and the survey's wash-out has passed. The first reading's answers stay as
+    they were (the assignment is complete); the second reading's are RepeatAnswers."""
+
+    assignment = models.ForeignKey(Assignment, on_delete=models.PROTECT, related_name="rounds")
+    number = models.PositiveSmallIntegerField(default=2)
+    item_order = models.JSONField(help_text="Item ids of the second reading in this reader's order (frozen).")
+    opens_at = models.DateTimeField(
+        help_text="The first reading's end plus the wash-out; enforced by the server."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["assignment", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["assignment", "number"], name="round_once_per_assignment"),
+            models.CheckConstraint(condition=Q(number__gte=2), name="round_number_after_the_first"),
+        ]
+
+    def __str__(self):
+        return f"{self.assignment} round {self.number}"
+
+    @property
+    def total(self) -> int:
+        return len(self.item_order)
+
+
+class RepeatAnswer(AnswerFields):
+    """A reader's answer to an item in a second reading: written once, never changed."""
+
+    reading_round = models.ForeignKey(ReadingRound, on_delete=models.PROTECT, related_name="answers")
+    item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="repeat_answers")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["reading_round", "created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["reading_round", "item"], name="repeat_answer_once_per_round"),
+            models.UniqueConstraint(fields=["reading_round", "client_key"], name="repeat_client_key_once"),
+            *answer_field_constraints("repeat"),
+        ]
+
+    def __str__(self):
+        return f"{self.reading_round} / {self.item.public_id}: {self.choice}"
+
+
 class BlindingAudit(Job):
     """One run of the blinding audit on a survey (studies.blinding), as a job on the default queue.
 

@@ -147,6 +147,28 @@ def select_practice(
     return chosen
 
 
+def select_repeated(truths: dict[int, str], count: int, seed: int) -> list[int]:
+    """The items of a second reading, in a new order drawn from `seed`: `count` of the items (id -> truth),
+    half of each truth (the odd one from a side drawn by the seed), or all of them."""
+    ordered = sorted(truths)
+    rng = np.random.default_rng([seed, 2])
+    if count >= len(ordered):
+        chosen = ordered
+    else:
+        by_truth = {t: [i for i in ordered if truths[i] == t] for t in sorted(set(truths.values()))}
+        sides = list(by_truth)
+        wanted = dict.fromkeys(sides, count // len(sides))
+        for extra in rng.permutation(len(sides))[: count - sum(wanted.values())]:
+            wanted[sides[int(extra)]] += 1
+        chosen = []
+        for side in sides:
+            take = min(wanted[side], len(by_truth[side]))
+            chosen += [
+                by_truth[side][int(i)] for i in rng.choice(len(by_truth[side]), size=take, replace=False)
+            ]
+    return [chosen[i] for i in rng.permutation(len(chosen))]
+
+
 def make_item_order(item_ids: list[int], seed: int) -> list[int]:
     """A reader's order of items: a permutation of the sorted ids drawn from the assignment's seed."""
     ordered = sorted(item_ids)

@@ -6,11 +6,12 @@ from dataclasses import dataclass
 
 import numpy as np
 from django.db.models import Count, Q
+from django.utils import timezone
 
 from imaging.constants import DatasetKind
 from imaging.pixels import load_slice_pixels
 from imaging.selectors import datasets_of_kind
-from studies.models import Answer, Assignment, Item, PracticeItem, Survey
+from studies.models import Answer, Assignment, Item, PracticeItem, ReadingRound, Survey
 from studies.policy import DisplayPolicy
 from studies.rendering import DisplayGeometry, render_with_geometry
 
@@ -74,6 +75,29 @@ def practice_item_in_assignment(assignment: Assignment, public_id: str) -> Pract
     if item is None or item.pk not in (assignment.practice_order or []):
         return None
     return item
+
+
+def second_round(assignment: Assignment) -> ReadingRound | None:
+    return assignment.rounds.filter(number=2).first()
+
+
+def round_is_open(reading_round: ReadingRound, now=None) -> bool:
+    """Whether the second reading may be read now: its wash-out is over (the audit's reader never waits)."""
+    return reading_round.assignment.is_audit or (now or timezone.now()) >= reading_round.opens_at
+
+
+def next_round_position(reading_round: ReadingRound) -> int | None:
+    answered = set(reading_round.answers.values_list("item_id", flat=True))
+    for position, item_id in enumerate(reading_round.item_order, start=1):
+        if item_id not in answered:
+            return position
+    return None
+
+
+def round_item_at(reading_round: ReadingRound, position: int) -> Item | None:
+    if not 1 <= position <= len(reading_round.item_order):
+        return None
+    return Item.objects.filter(pk=reading_round.item_order[position - 1]).first()
 
 
 def current_answer(assignment: Assignment, item: Item) -> Answer | None:

@@ -31,9 +31,13 @@ from studies.selectors import (
     item_in_assignment,
     next_position,
     next_practice_position,
+    next_round_position,
     practice_item_at,
     practice_item_in_assignment,
     reader_assignments,
+    round_is_open,
+    round_item_at,
+    second_round,
 )
 from studies.services import (
     INVITATION_PROBLEMS,
@@ -41,9 +45,11 @@ from studies.services import (
     StudyError,
     do_accept_invitation,
     do_complete_assignment,
+    do_complete_round,
     do_join_with_new_account,
     do_submit_answer,
     do_submit_practice_answer,
+    do_submit_repeat_answer,
     do_update_reader_profile,
     parse_answer_input,
 )
@@ -273,7 +279,9 @@ def _practice_redirect(assignment):
     return redirect("studies:practice", assignment.key, upcoming)
 
 
-def _reader_item_page(request, assignment, item, *, position, total, practice, previous_url, answer):
+def _reader_item_page(
+    request, assignment, item, *, position, total, practice, previous_url, answer, reading_round=1
+):
     """The slice page, the same template and configuration for test and practice items."""
     survey = assignment.survey
     policy = survey.display_policy
@@ -290,6 +298,7 @@ def _reader_item_page(request, assignment, item, *, position, total, practice, p
         "presets": presets,
         "rating": rating_config(design),
         "practice": practice,
+        "round": reading_round,
         "pixelsUrl": reverse("studies:pixels", args=[assignment.key, item.public_id]),
         "answerUrl": reverse("studies:answer", args=[assignment.key, item.public_id]),
         "previousUrl": previous_url,
@@ -321,6 +330,7 @@ def _reader_item_page(request, assignment, item, *, position, total, practice, p
             "position": position,
             "total": total,
             "practice": practice,
+            "reading_round": reading_round,
             "design": design,
             "presets": presets,
             "default_preset_names": DEFAULT_PRESET_NAMES,
@@ -482,6 +492,9 @@ def submit_answer(request, key, item_id):
         practice_item = practice_item_in_assignment(assignment, item_id)
     if item is None and practice_item is None:
         return _json_error("not found", 404)
+    reading_round = second_round(assignment) if assignment.completed_at and item is not None else None
+    if reading_round is not None and (reading_round.completed_at or item.pk not in reading_round.item_order):
+        reading_round = None
     if request.content_type != "application/json":
         return _json_error("send the answer as application/json", 415)
     try:
@@ -494,6 +507,8 @@ def submit_answer(request, key, item_id):
             practice = do_submit_practice_answer(
                 assignment=assignment, practice_item=practice_item, data=data
             )
+        elif reading_round is not None:
+            result = do_submit_repeat_answer(reading_round=reading_round, item=item, data=data)
         else:
             result = do_submit_answer(assignment=assignment, item=item, data=data)
     except AnswerRejected as exc:
@@ -515,6 +530,12 @@ def _next_url(assignment) -> str:
     """Where the reader goes after an answer: the next unanswered slice, the review page, or the end."""
     assignment.refresh_from_db(fields=["completed_at"])
     if assignment.completed_at:
+        reading_round = _open_round(assignment)
+        if reading_round is not None:
+            upcoming = next_round_position(reading_round)
+            if upcoming is not None:
+                return reverse("studies:repeat", args=[assignment.key, upcoming])
+            return reverse("studies:repeat_review", args=[assignment.key])
         return reverse("studies:thanks", args=[assignment.key])
     practice = next_practice_position(assignment)
     if practice is not None:
@@ -564,4 +585,81 @@ def thanks(request, key):
     assignment = _own_assignment(request, key)
     if not assignment.completed_at:
         return redirect("studies:start", assignment.key)
-    return render(request, "studies/thanks.html", {"assignment": assignment})
+    reading_round = second_round(assignment)
+    context = {"assignment": assignment, "round": reading_round}
+    if reading_round is not None and not reading_round.completed_at:
+        context["round_open"] = round_is_open(reading_round) and assignment.survey_is_answerable
+        upcoming = next_round_position(reading_round)
+        context["round_url"] = (
+            reverse("studies:repeat", args=[assignment.key, upcoming])
+            if upcoming is not None
+            else reverse("studies:repeat_review", args=[assignment.key])
+        )
+    return render(request, "studies/thanks.html", context)
+
+
+def _open_round(assignment):
+    """The reader's second reading when it can be read now, else None."""
+    if not assignment.completed_at or not assignment.survey_is_answerable:
+        return None
+    reading_round = second_round(assignment)
+    if reading_round is None or reading_round.completed_at or not round_is_open(reading_round):
+        return None
+    return reading_round
+
+
+def _away_from_round(assignment):
+    if assignment.completed_at:
+        return redirect("studies:thanks", assignment.key)
+    return redirect("studies:start", assignment.key)
+
+
+@login_required
+@require_GET
+@reader_page
+def repeat_page(request, key, position):
+    """An item of the second reading: the same page as in the first, in the round's own order, each once."""
+    assignment = _own_assignment(request, key)
+    reading_round = _open_round(assignment)
+    if reading_round is None:
+        return _away_from_round(assignment)
+    upcoming = next_round_position(reading_round)
+    if upcoming is None:
+        return redirect("studies:repeat_review", assignment.key)
+    if position != upcoming:
+        return redirect("studies:repeat", assignment.key, upcoming)
+    item = round_item_at(reading_round, position)
+    if item is None:
+        raise Http404
+    return _reader_item_page(
+        request,
+        assignment,
+        item,
+        position=position,
+        total=reading_round.total,
+        practice=False,
+        previous_url=None,
+        answer=None,
+        reading_round=reading_round.number,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@reader_page
+def repeat_review(request, key):
+    assignment = _own_assignment(request, key)
+    reading_round = _open_round(assignment)
+    if reading_round is None:
+        return _away_from_round(assignment)
+    upcoming = next_round_position(reading_round)
+    if upcoming is not None:
+        return redirect("studies:repeat", assignment.key, upcoming)
+    context = {"assignment": assignment, "total": reading_round.total, "repeat": True}
+    if request.method == "POST":
+        try:
+            do_complete_round(reading_round=reading_round)
+        except StudyError as exc:
+            return render(request, "studies/review.html", {**context, "error": str(exc)}, status=409)
+        return redirect("studies:thanks", assignment.key)
+    return render(request, "studies/review.html", context)

@@ -24,6 +24,7 @@ from studies.services.people import (
     invitation_url,
 )
 from studies.services.practice import PracticeResult, do_submit_practice_answer
+from studies.services.repeat import RepeatResult, do_complete_round, do_submit_repeat_answer
 from studies.services.surveys import (
     READER_SETTINGS,
     SurveyCreated,
@@ -43,6 +44,7 @@ __all__ = [
     "AnswerInput",
     "AnswerRejected",
     "PracticeResult",
+    "RepeatResult",
     "StudyError",
     "SubmitResult",
     "SurveyCreated",
@@ -64,6 +66,8 @@ __all__ = [
     "do_send_reminder",
     "do_submit_answer",
     "do_submit_practice_answer",
+    "do_submit_repeat_answer",
+    "do_complete_round",
     "do_update_reader_profile",
     "ensure_study_groups",
     "invitation_url",

@@ -2,8 +2,10 @@
 reader confirming the end."""
 
 import math
+import secrets
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -17,7 +19,9 @@ from studies.models import (
     AnswerRevision,
     Assignment,
     Item,
+    ReadingRound,
 )
+from studies.sampling import select_repeated
 from studies.selectors import next_position, next_practice_position
 from studies.services.errors import MAX_REASON_CHARS, MAX_SECONDS_ON_SLICE, AnswerRejected, StudyError
 
@@ -226,4 +230,20 @@ def do_complete_assignment(*, assignment: Assignment) -> Assignment:
         assignment.completed_at = timezone.now()
         assignment.save(update_fields=["completed_at"])
         record_event(actor=assignment.reader, verb="assignment.completed", target=assignment, details={})
+        design = assignment.survey.design
+        if design.has_repeat:
+            truths = dict(Item.objects.filter(pk__in=assignment.item_order).values_list("pk", "truth"))
+            order = select_repeated(truths, design.repeated_count(len(truths)), secrets.randbits(62))
+            reading_round = ReadingRound.objects.create(
+                assignment=assignment,
+                number=2,
+                item_order=order,
+                opens_at=assignment.completed_at + timedelta(days=design.washout_days),
+            )
+            record_event(
+                actor=assignment.reader,
+                verb="round.scheduled",
+                target=reading_round,
+                details={"items": len(order), "opens_at": reading_round.opens_at.isoformat()},
+            )
     return assignment

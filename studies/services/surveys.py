@@ -117,6 +117,11 @@ def create_survey(
         raise StudyError("the seed must be a non-negative integer below 2**63")
     policy, policy_notes = choose_field_of_view(policy or DisplayPolicy(), real_dataset)
     design = design or StudyDesign()
+    if design.repeat_items > real_count + synthetic_count:
+        raise StudyError(
+            f"a repeated subset of {design.repeat_items} items is larger than the survey "
+            f"({real_count + synthetic_count} items)"
+        )
     real_candidates, synthetic_candidates = _candidates(real_dataset), _candidates(model_dataset)
     try:
         selection = select_balanced(

@@ -330,3 +330,16 @@ def test_a_draft_design_change_in_the_admin_is_stored_and_a_practice_change_refu
     assert any("the practice items are chosen when the survey is created" in n for n in notes), notes
     survey.refresh_from_db()
     assert survey.design.practice_items == 0
+
+
+def test_an_admin_sets_a_repeat_reading_and_impossible_ones_are_refused(admin_client, pools):
+    url = reverse("admin:studies_survey_add")
+    refused = admin_client.post(url, add_form(pools, repeat="subset", repeat_items=25))
+    assert refused.status_code == 400
+    assert "a repeated subset of 25 items is larger than the survey (20 items)" in refused.content.decode()
+    refused = admin_client.post(url, add_form(pools, washout_days=5))
+    assert "a wash-out applies to a repeat reading only" in refused.content.decode()
+    assert not Survey.objects.exists()
+    assert admin_client.post(url, add_form(pools, repeat="all", washout_days=14)).status_code == 302
+    design = Survey.objects.get().design
+    assert (design.repeat, design.washout_days) == ("all", 14)

@@ -416,3 +416,18 @@ def test_a_practice_slice_that_is_also_a_test_item_fails(phantom_survey):
     output, error = audit_command(survey)
     assert error is not None
     assert "LEAK [practice] 1 practice slice(s) are also test items" in output
+
+
+def test_a_survey_with_a_repeat_round_passes_and_its_second_reading_is_checked(phantom_survey):
+    survey = phantom_survey(design=StudyDesign(repeat="subset", repeat_items=6, washout_days=7))
+    output, error = audit_command(survey)
+    assert error is None, output
+    assert "PASS repeat-round" in output
+
+
+def test_a_second_reading_that_differs_for_synthetic_items_fails(phantom_survey, settings):
+    settings.MIDDLEWARE = [*settings.MIDDLEWARE, "tests.studies.leaky.comment_on_synthetic_pages"]
+    survey = phantom_survey(design=StudyDesign(repeat="all"))
+    output, error = audit_command(survey)
+    assert error is not None
+    assert "LEAK [repeat-round] second-reading pages differ beyond the item id and position" in output

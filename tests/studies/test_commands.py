@@ -169,3 +169,24 @@ def test_create_survey_refuses_impossible_designs_in_one_line(pools, extra, mess
 def test_create_survey_refuses_a_garbage_practice_count(pools, value):
     with pytest.raises(CommandError, match="--practice-items"):
         run(*create_args(pools), "--practice-items", value)
+
+
+def test_create_survey_takes_repeat_reading_flags(pools):
+    run(*create_args(pools), "--repeat-subset", "4", "--washout-days", "7")
+    design = Survey.objects.get().design
+    assert (design.repeat, design.repeat_items, design.washout_days) == ("subset", 4, 7)
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--repeat-subset", "21"], "a repeated subset of 21 items is larger than the survey (20 items)"),
+        (["--washout-days", "3"], "study design: a wash-out applies to a repeat reading only"),
+        (["--repeat-all", "--washout-days", "999"], "study design: the wash-out must be 0..365 days, not 999"),
+    ],
+)
+def test_create_survey_refuses_impossible_repeat_readings_in_one_line(pools, extra, message):
+    with pytest.raises(CommandError) as error:
+        run(*create_args(pools), *extra)
+    assert str(error.value) == message
+    assert not Survey.objects.exists()

@@ -99,4 +99,11 @@ def test_the_demo_builds_a_rated_survey_with_practice_items_that_passes_the_audi
     assert survey.practice_items.count() == 3
     assignment = survey.assignments.get()
     assert assignment.reader.username == "reader" and len(assignment.practice_order) == 3
-    assert "Rated survey" in out.getvalue()
+    assert f"Survey {demo.RATED_SURVEY!r} (5-point rating, 3 practice items)" in out.getvalue()
+    repeat = Survey.objects.get(name=demo.REPEAT_SURVEY)
+    assert (
+        repeat.status == "open"
+        and repeat.last_audit_passed
+        and "PASS repeat-round" in repeat.last_audit_report
+    )
+    assert (repeat.design.repeat, repeat.design.repeat_items) == ("subset", 6)

@@ -76,7 +76,7 @@ def test_the_page_configuration_has_the_documented_keys_and_no_truth(reading):
     config = config_of(client.get(reverse("studies:item", args=[assignment.key, 1])))
     assert set(config) == {
         "itemId", "position", "total", "matrix", "dtype", "huRange", "defaultWindow", "presets", "pixelsUrl",
-        "answerUrl", "previousUrl", "reviewUrl", "allowGoingBack", "storageKey", "answer", "rating", "practice",
+        "answerUrl", "previousUrl", "reviewUrl", "allowGoingBack", "storageKey", "answer", "rating", "practice", "round",
     }  # fmt: skip
     assert config["rating"] == {"scale": "none", "min": None, "max": None, "asksChoice": True}
     assert config["itemId"] == item_at(assignment, 1).public_id

@@ -4,7 +4,16 @@ from django.core.management.base import BaseCommand, CommandError
 
 from imaging.constants import DEFAULT_CT_WINDOW, HU_MAX, HU_MIN, DatasetKind
 from imaging.selectors import dataset_named, dataset_names
-from studies.design import MAX_PRACTICE_ITEMS, RATING_SCALES, DesignError, StudyDesign, parse_presets
+from studies.design import (
+    MAX_PRACTICE_ITEMS,
+    RATING_SCALES,
+    REPEAT_ALL,
+    REPEAT_OFF,
+    REPEAT_SUBSET,
+    DesignError,
+    StudyDesign,
+    parse_presets,
+)
 from studies.policy import (
     FIELD_OF_VIEW_PER_SLICE,
     FIELD_OF_VIEW_SURVEY,
@@ -121,6 +130,17 @@ class Command(BaseCommand):
             default=0,
             help="Practice items read first with feedback (0..10), from slices that are not test items",
         )
+        repeat = parser.add_mutually_exclusive_group()
+        repeat.add_argument("--repeat-all", action="store_true", help="A second reading of every item")
+        repeat.add_argument(
+            "--repeat-subset",
+            type=positive_int,
+            metavar="M",
+            help="A second reading of M items (half of each truth)",
+        )
+        parser.add_argument(
+            "--washout-days", type=int, default=0, help="Days before the second reading opens (with a repeat)"
+        )
         parser.add_argument("--open", action="store_true", help="Open the survey (runs the blinding audit)")
 
     def handle(self, *args, **options):
@@ -149,6 +169,15 @@ class Command(BaseCommand):
                 choice_from_rating=options["choice_from_rating"],
                 window_presets=presets or StudyDesign().window_presets,
                 practice_items=options["practice_items"],
+                repeat=(
+                    REPEAT_ALL
+                    if options["repeat_all"]
+                    else REPEAT_SUBSET
+                    if options["repeat_subset"]
+                    else REPEAT_OFF
+                ),
+                repeat_items=options["repeat_subset"] or 0,
+                washout_days=options["washout_days"],
             )
         except DesignError as exc:
             raise CommandError(f"study design: {exc}") from None
