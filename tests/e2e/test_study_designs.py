@@ -156,3 +156,66 @@ def test_a_rated_survey_with_practice_items_read_end_to_end_by_keyboard_and_mous
     assert [a.invert_used for a in answers] == [True, True] + [False] * (TOTAL - 2)
     shown = [survey.practice_items.get(pk=pk).truth for pk in assignment.practice_order]
     assert truths == shown
+
+
+@pytest.fixture
+def repeat_survey(transactional_db, live_server, settings, phantom_folders):
+    """An open survey with a second reading of 4 items right after the first (no wash-out)."""
+    settings.STUDIES_SITE_URL = live_server.url
+    quiet = io.StringIO()
+    call_command(
+        "import_images",
+        str(phantom_folders["real"]),
+        dataset=REAL_DATASET,
+        kind="ct",
+        contrast=True,
+        stdout=quiet,
+    )
+    call_command(
+        "import_images",
+        str(phantom_folders["model"]),
+        dataset=MODEL_DATASET,
+        kind="sct",
+        contrast=True,
+        stdout=quiet,
+    )
+    out = io.StringIO()
+    call_command(
+        "create_survey",
+        "--name", "Repeat survey", "--model", MODEL_DATASET, "--real-dataset", REAL_DATASET,
+        "--real", str(PER_SIDE), "--synthetic", str(PER_SIDE), "--seed", "8", "--matrix", str(MATRIX),
+        "--repeat-subset", "4", "--open", "--readers", "1",
+        stdout=out,
+    )  # fmt: skip
+    return Survey.objects.get(name="Repeat survey"), INVITATION_LINE.findall(out.getvalue())
+
+
+def test_a_repeat_round_is_read_after_the_first_in_a_new_order(repeat_survey, new_context):
+    from studies.models import ReadingRound, RepeatAnswer
+
+    survey, links = repeat_survey
+    page = new_context().new_page()
+    key = join_with_new_account(page, links[0], "reader-repeat")
+    assignment = Assignment.objects.get(key=key)
+    reader = ReaderPage(page, TOTAL)
+    for position in range(1, TOTAL + 1):
+        reader.expect_position(position)
+        reader.answer_with_keyboard("real")
+    page.get_by_test_id("confirm-finish").click()
+    expect(page.get_by_test_id("thank-you")).to_be_visible()
+    page.get_by_test_id("start-repeat").click()
+    reading_round = ReadingRound.objects.get(assignment=assignment)
+    second = ReaderPage(page, 4)
+    for position in range(1, 5):
+        expect(second.test_id("progress")).to_have_text(f"Second reading {position} of 4")
+        second.wait_for_slice()
+        second.choose("synthetic")
+        second.submit_with_mouse()
+    expect(page.get_by_test_id("review-summary")).to_contain_text("of the second reading")
+    page.get_by_test_id("confirm-finish").click()
+    expect(page.get_by_test_id("thank-you")).to_be_visible()
+    expect(page.get_by_test_id("start-repeat")).to_have_count(0)
+    answers = RepeatAnswer.objects.filter(reading_round=reading_round).order_by("created_at")
+    assert [a.item_id for a in answers] == reading_round.item_order
+    assert {a.choice for a in answers} == {"synthetic"}
+    assert set(Answer.objects.filter(assignment=assignment).values_list("choice", flat=True)) == {"real"}

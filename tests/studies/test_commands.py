@@ -182,7 +182,10 @@ def test_create_survey_takes_repeat_reading_flags(pools):
     [
         (["--repeat-subset", "21"], "a repeated subset of 21 items is larger than the survey (20 items)"),
         (["--washout-days", "3"], "study design: a wash-out applies to a repeat reading only"),
-        (["--repeat-all", "--washout-days", "999"], "study design: the wash-out must be 0..365 days, not 999"),
+        (
+            ["--repeat-all", "--washout-days", "999"],
+            "study design: the wash-out must be 0..365 days, not 999",
+        ),
     ],
 )
 def test_create_survey_refuses_impossible_repeat_readings_in_one_line(pools, extra, message):

@@ -33,6 +33,7 @@ ITEM_PAGE_TEST_IDS = [
     "zoom-out",
     "drag-mode",
     "reset-view",
+    "invert",
     "answer-real",
     "answer-synthetic",
     "answer-indeterminable",
