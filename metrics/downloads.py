@@ -9,7 +9,14 @@ from datetime import UTC, datetime
 from django.utils.text import slugify
 
 from metrics import selectors
-from metrics.exports import answers_csv, answers_json, data_dictionary_csv, metrics_csv, metrics_json
+from metrics.exports import (
+    answers_csv,
+    answers_json,
+    data_dictionary_csv,
+    metrics_csv,
+    metrics_json,
+    practice_csv,
+)
 from metrics.models import DownloadLog
 from metrics.services.reports import ReportUnavailable, artefact
 from studies.models import Survey
@@ -23,6 +30,7 @@ CONTENT_TYPES = {
     What.PDF: "application/pdf",
     What.ANSWERS_JSON: "application/json",
     What.METRICS_JSON: "application/json",
+    What.PRACTICE_CSV: "text/csv; charset=utf-8",
 }
 EXTENSIONS = {
     What.ANSWERS_CSV: "answers.csv",
@@ -32,6 +40,7 @@ EXTENSIONS = {
     What.PDF: "report.pdf",
     What.ANSWERS_JSON: "answers.json",
     What.METRICS_JSON: "metrics.json",
+    What.PRACTICE_CSV: "practice.csv",
 }
 
 
@@ -66,8 +75,11 @@ def make_download(what: str, surveys: Sequence[Survey] = (), models: Sequence | 
     survey_names = tuple(survey.name for survey in surveys)
     model_names: tuple[str, ...] = tuple(sorted({survey.model_dataset.name for survey in surveys}))
     if what in (What.ANSWERS_CSV, What.ANSWERS_JSON):
+        # Both reading rounds (the column `round`); the statistics read the first only.
         write = answers_csv if what == What.ANSWERS_CSV else answers_json
-        content = write(selectors.answer_rows(surveys))
+        content = write(selectors.answer_rows(surveys) + selectors.repeat_rows(surveys))
+    elif what == What.PRACTICE_CSV:
+        content = practice_csv(selectors.practice_rows(surveys))
     elif what == What.DATA_DICTIONARY:
         content, model_names = data_dictionary_csv(), ()
     elif what in (What.METRICS_CSV, What.METRICS_JSON):

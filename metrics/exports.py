@@ -69,6 +69,12 @@ ANSWER_COLUMNS = (
     Column("window_changed", "integer", "1 if the reader changed the window on this slice, else 0.", "0 | 1"),
     Column("zoom", "number", "Zoom factor on screen when the reader answered (1 = fit)."),
     Column(
+        "invert_used",
+        "integer",
+        "1 if the reader inverted the grey scale on this slice before the current answer, else 0.",
+        "0 | 1",
+    ),
+    Column(
         "axial_layer", "integer", "Axial layer of the slice: 1 (lower abdomen) .. 10 (lung bases).", "1..10"
     ),
     Column(
@@ -77,6 +83,56 @@ ANSWER_COLUMNS = (
         "How many times the reader submitted an answer to this item (1 = never changed).",
     ),
     Column("answered_at", "timestamp", "When the current answer was given (ISO 8601, UTC)."),
+    Column(
+        "round",
+        "integer",
+        "Reading round: 1 for the first reading (the only one in the statistics), 2 for a repeat reading of the "
+        "same item by the same reader (surveys with repeat reading; for intra-reader agreement).",
+        "1 | 2",
+    ),
+    Column(
+        "rating_scale",
+        "text",
+        "The survey's confidence scale: none, five_point (1 = certainly real .. 5 = certainly synthetic) or "
+        "slider (0 = certainly real .. 100 = certainly synthetic).",
+        "none | five_point | slider",
+    ),
+    Column(
+        "rating",
+        "integer",
+        "How sure the reader was that the image is synthetic, on the survey's scale; empty when the survey asks "
+        "for no rating.",
+        "1..5 | 0..100",
+    ),
+    Column(
+        "choice_derived",
+        "integer",
+        "1 if the survey derives the answer from the rating (below the midpoint real, above it synthetic, the "
+        "midpoint indeterminable) instead of asking it, else 0.",
+        "0 | 1",
+    ),
+)
+
+PRACTICE_COLUMNS = (
+    Column("survey", "text", "Name of the survey."),
+    Column("reader", "text", "Pseudonym of the reader, the same as in the answers CSV."),
+    Column(
+        "practice_item",
+        "text",
+        "Opaque public id of the practice item (a slice never used as a test item of the survey).",
+    ),
+    Column(
+        "truth",
+        "text",
+        "Whether the practice slice is real or synthetic (the reader was told).",
+        "real | synthetic",
+    ),
+    Column("answer", "text", "The reader's answer before the feedback.", "real | synthetic | indeterminable"),
+    Column(
+        "rating", "integer", "The reader's rating on the survey's scale; empty without one.", "1..5 | 0..100"
+    ),
+    Column("seconds_on_slice", "number", "Seconds the practice slice was on screen before the answer."),
+    Column("answered_at", "timestamp", "When the practice answer was given (ISO 8601, UTC)."),
 )
 
 METRIC_COLUMNS = (
@@ -129,10 +185,29 @@ class AnswerRow:
     axial_layer: int
     revisions: int
     answered_at: datetime | None
+    rating_scale: str = "none"
+    rating: int | None = None
+    choice_derived: bool = False
+    invert_used: bool = False
+    round: int = 1
 
     @property
     def correct(self) -> bool:
         return self.truth == self.answer
+
+
+@dataclass(frozen=True)
+class PracticeRow:
+    """One reader's answer to one practice item: never part of the answers CSV or of any statistic."""
+
+    survey: str
+    reader: str
+    practice_item: str
+    truth: str
+    answer: str
+    rating: int | None
+    seconds_on_slice: float
+    answered_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -228,6 +303,14 @@ def _metric_values(row: MetricRow) -> dict[str, Any]:
     return {column.name: values[column.name] for column in METRIC_COLUMNS}
 
 
+def practice_csv(rows: Iterable[PracticeRow]) -> bytes:
+    """The practice answers, their own file (columns as in ``PRACTICE_COLUMNS``)."""
+    return _csv(
+        [column.name for column in PRACTICE_COLUMNS],
+        ([getattr(row, column.name) for column in PRACTICE_COLUMNS] for row in rows),
+    )
+
+
 def metrics_csv(rows: Iterable[MetricRow]) -> bytes:
     """The metrics CSV, one row per (model, real dataset, layer, metric), columns as in ``METRIC_COLUMNS``."""
     return _csv(
@@ -249,8 +332,9 @@ def _json(records: list[dict[str, Any]]) -> bytes:
 
 
 def data_dictionary_csv() -> bytes:
-    """What every column of the answers CSV and of the metrics CSV means."""
+    """What every column of the answers CSV, the practice answers CSV and the metrics CSV means."""
     records = [("answers.csv", c.name, c.type, c.values, c.description) for c in ANSWER_COLUMNS]
+    records += [("practice.csv", c.name, c.type, c.values, c.description) for c in PRACTICE_COLUMNS]
     records += [("metrics.csv", c.name, c.type, c.values, c.description) for c in METRIC_COLUMNS]
     return _csv(["file", "column", "type", "values", "description"], records)
 

@@ -100,6 +100,7 @@ class DownloadLog(models.Model):
         PDF = "pdf", "Report (PDF)"
         ANSWERS_JSON = "answers_json", "Answers (JSON)"
         METRICS_JSON = "metrics_json", "Image-distribution metrics (JSON)"
+        PRACTICE_CSV = "practice_csv", "Practice answers (CSV)"
 
     class Via(models.TextChoices):
         WEB = "web", "Browser"
@@ -130,6 +131,7 @@ class DownloadLog(models.Model):
                         "pdf",
                         "answers_json",
                         "metrics_json",
+                        "practice_csv",
                     ]
                 ),
                 name="download_log_what_valid",

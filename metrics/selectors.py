@@ -15,13 +15,13 @@ from django.db.models import Count, Max
 
 from imaging import selectors as images
 from jobs.models import JobStatus
-from metrics.exports import AnswerRow, MetricRow
+from metrics.exports import AnswerRow, MetricRow, PracticeRow
 from metrics.model_comparison import COMPUTING, DONE, ObserverRow
 from metrics.models import MachineObserverJob, MachineObserverResult, MetricResult, MetricsJob, ReportJob
 from metrics.report import SurveyInfo, build_report
 from metrics.vocabulary import AVERAGE_LAYER
 from studies import roles
-from studies.models import Answer, AnswerRevision, Survey
+from studies.models import Answer, AnswerRevision, PracticeAnswer, RepeatAnswer, Survey
 
 
 def metric_results(*, models: Iterable | None = None):
@@ -213,6 +213,9 @@ ANSWER_FIELDS = (
     "item__axial_layer",
     "revision_count",
     "updated_at",
+    "item__survey__design",
+    "rating",
+    "invert_used",
 )
 
 
@@ -226,7 +229,7 @@ def answer_rows(surveys: Sequence[Survey]) -> list[AnswerRow]:
     result = []
     for values in values_rows:
         (survey, alias, model, reader_id, specialty, years, item, truth, choice, reason, seconds, width, level,
-         changed, zoom, layer, revisions, answered_at) = values  # fmt: skip
+         changed, zoom, layer, revisions, answered_at, design, rating, inverted) = values  # fmt: skip
         result.append(
             AnswerRow(
                 survey=survey,
@@ -246,6 +249,95 @@ def answer_rows(surveys: Sequence[Survey]) -> list[AnswerRow]:
                 zoom=zoom,
                 axial_layer=layer,
                 revisions=revisions,
+                answered_at=answered_at,
+                rating_scale=design.rating,
+                rating=rating,
+                choice_derived=design.choice_from_rating,
+                invert_used=inverted,
+            )
+        )
+    return result
+
+
+REPEAT_FIELDS = tuple(
+    name.replace("assignment__", "reading_round__assignment__")
+    .replace("revision_count", "reading_round__number")
+    .replace("updated_at", "created_at")
+    for name in ANSWER_FIELDS
+)
+
+
+def repeat_rows(surveys: Sequence[Survey]) -> list[AnswerRow]:
+    """Every answer of a repeat reading (round 2) of the surveys' items, as rows of the answers CSV; never part of
+    the statistics, which read the first round (answer_rows)."""
+    rows = RepeatAnswer.objects.filter(item__survey__in=list(surveys)).order_by(
+        "item__survey__name", "item__public_id", "reading_round__assignment__reader_id"
+    )
+    values_rows = list(rows.values_list(*REPEAT_FIELDS))
+    pseudonyms = reader_pseudonyms(values[3] for values in values_rows)
+    result = []
+    for values in values_rows:
+        (survey, alias, model, reader_id, specialty, years, item, truth, choice, reason, seconds, width, level,
+         changed, zoom, layer, number, answered_at, design, rating, inverted) = values  # fmt: skip
+        result.append(
+            AnswerRow(
+                survey=survey,
+                model_alias=alias,
+                model=model,
+                reader=pseudonyms[reader_id],
+                reader_specialty=specialty or "",
+                reader_years_of_experience=years,
+                item=item,
+                truth=truth,
+                answer=choice,
+                reason=reason,
+                seconds_on_slice=seconds,
+                window_width=width,
+                window_level=level,
+                window_changed=changed,
+                zoom=zoom,
+                axial_layer=layer,
+                revisions=1,
+                answered_at=answered_at,
+                rating_scale=design.rating,
+                rating=rating,
+                choice_derived=design.choice_from_rating,
+                invert_used=inverted,
+                round=number,
+            )
+        )
+    return result
+
+
+def practice_rows(surveys: Sequence[Survey]) -> list[PracticeRow]:
+    """Every practice answer of the surveys (their own export; never in answer_rows or any statistic)."""
+    rows = PracticeAnswer.objects.filter(practice_item__survey__in=list(surveys)).order_by(
+        "practice_item__survey__name", "assignment__reader_id", "created_at", "id"
+    )
+    values_rows = list(
+        rows.values_list(
+            "practice_item__survey__name",
+            "assignment__reader_id",
+            "practice_item__public_id",
+            "practice_item__truth",
+            "choice",
+            "rating",
+            "seconds_on_slice",
+            "created_at",
+        )
+    )
+    pseudonyms = reader_pseudonyms(values[1] for values in values_rows)
+    result = []
+    for survey, reader_id, item, truth, choice, rating, seconds, answered_at in values_rows:
+        result.append(
+            PracticeRow(
+                survey=survey,
+                reader=pseudonyms[reader_id],
+                practice_item=item,
+                truth=truth,
+                answer=choice,
+                rating=rating,
+                seconds_on_slice=seconds,
                 answered_at=answered_at,
             )
         )

@@ -10,6 +10,7 @@ urlpatterns = [
     path("surveys/compute/", views.compute_report, name="compute_report"),
     path("models/", views.models, name="models"),
     path("download/answers.csv", views.download_answers, name="answers_csv"),
+    path("download/practice.csv", views.download_practice, name="practice_csv"),
     path("download/data-dictionary.csv", views.download_dictionary, name="data_dictionary"),
     path("download/stats.json", views.download_stats, name="stats_json"),
     path("download/metrics.csv", views.download_metrics, name="metrics_csv"),

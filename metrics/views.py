@@ -163,6 +163,7 @@ def _survey_download(what: str):
 
 
 download_answers = _survey_download(What.ANSWERS_CSV)
+download_practice = _survey_download(What.PRACTICE_CSV)
 download_stats = _survey_download(What.STATS_JSON)
 download_pdf = _survey_download(What.PDF)
 

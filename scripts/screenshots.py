@@ -42,20 +42,22 @@ def launch_chromium(playwright):
     return playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
 
 
-def capture_reader_page(browser, *, url: str, storage_state: dict, outdir: Path) -> dict[str, Path]:
+def capture_reader_page(
+    browser, *, url: str, storage_state: dict, outdir: Path, name: str = "reader"
+) -> dict[str, Path]:
     """Open the reader page at `url` (signed in through `storage_state`) at each size, wait until the slice is
-    drawn, and save `reader-<size>.png` in outdir at one image pixel per CSS pixel; returns the files by size."""
+    drawn, and save `<name>-<size>.png` in outdir at one image pixel per CSS pixel; returns the files by size."""
     outdir.mkdir(parents=True, exist_ok=True)
     written = {}
-    for name, options in VIEWPORTS.items():
+    for size, options in VIEWPORTS.items():
         context = browser.new_context(storage_state=storage_state, **{**options, "device_scale_factor": 1})
         try:
             page = context.new_page()
             page.goto(url)
             page.wait_for_selector('[data-testid="slice-canvas"][data-loaded="true"]')
-            path = outdir / f"reader-{name}.png"
+            path = outdir / f"{name}-{size}.png"
             page.screenshot(path=str(path))
-            written[name] = path
+            written[size] = path
         finally:
             context.close()
     return written

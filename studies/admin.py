@@ -123,15 +123,21 @@ class SurveyAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         editable = set(READER_SETTINGS) if obj is not None and obj.is_draft else set()
-        fields = [f.name for f in Survey._meta.fields if f.name not in editable | {"display_policy"}]
-        return [*fields, "policy_summary", "layers", "audit_report"]
+        fields = [
+            f.name for f in Survey._meta.fields if f.name not in editable | {"display_policy", "design"}
+        ]
+        return [*fields, "policy_summary", "design_summary", "layers", "audit_report"]
 
     def get_exclude(self, request, obj=None):
-        return ["last_audit_report", "display_policy"]
+        return ["last_audit_report", "display_policy", "design"]
 
     @admin.display(description="Display policy")
     def policy_summary(self, obj):
         return obj.display_policy.describe() if obj.display_policy is not None else ""
+
+    @admin.display(description="Study design")
+    def design_summary(self, obj):
+        return obj.design.describe() if obj.design is not None else ""
 
     @admin.display(description="Items per axial layer (real = synthetic)")
     def layers(self, obj):
@@ -166,6 +172,7 @@ class SurveyAdmin(admin.ModelAdmin):
                 survey=obj,
                 actor=request.user,
                 policy=form.cleaned_data["display_policy"],
+                design=form.cleaned_data["design"],
                 **{name: form.cleaned_data[name] for name in READER_SETTINGS},
             )
         except StudyError as exc:
@@ -189,6 +196,7 @@ class SurveyAdmin(admin.ModelAdmin):
                     allow_going_back=data["allow_going_back"],
                     instructions=data["instructions"],
                     policy=data["display_policy"],
+                    design=data["design"],
                     actor=request.user,
                 )
             except StudyError as exc:

@@ -26,6 +26,8 @@ from django.urls import reverse
 from django.utils import translation
 
 from imaging.selectors import slices_of_items
+from studies.design import RATING_MIDPOINTS, StudyDesign
+from studies.feedback import practice_strings
 from studies.models import OPAQUE_ID_LENGTH, Assignment, Item, Survey, Truth
 from studies.policy import DisplayPolicy
 from studies.rendering import BODY_THRESHOLD_HU, body_extent, body_mask, circle_mask, decode_payload
@@ -51,6 +53,7 @@ CONFIG_PATTERN = re.compile(r'<script id="reader-config" type="application/json"
 PROGRESS_PATTERN = re.compile(r'(data-testid="progress"[^>]*>)[^<]*(<)')
 CSRF_PATTERN = re.compile(r'(name="csrfmiddlewaretoken" value=")[^"]*(")')
 OPAQUE_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]+$")
+RATING_WIDGET_PATTERN = re.compile(r'<fieldset class="rating".*?</fieldset>', re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -130,6 +133,8 @@ class _Walk:
 
     def __init__(self):
         self.observations: list[_Observation] = []
+        self.practice: list[_Observation] = []
+        self.repeat: list[_Observation] = []
         self.other_pages: dict[str, str] = {}
         self.errors: list[str] = []
         self.key = ""
@@ -148,10 +153,13 @@ def audit_survey_blinding(survey: Survey, *, progress=None) -> BlindingReport:
     observations = walk.observations
     if observations:
         _check_pages(survey, walk, report)
+        _check_rating_widget(survey, observations, report)
         _check_headers(observations, report)
         _check_payloads(survey, observations, report)
         _check_answer_feedback(observations, report)
         _check_identifiers(survey, items, walk, report)
+        _check_practice(survey, items, walk, report)
+        _check_repeat(survey, items, walk, report)
     return report
 
 
@@ -257,6 +265,9 @@ def _walk_as_reader(survey: Survey, items: list[Item], progress) -> _Walk:
                 reader=reader,
                 seed=seed,
                 item_order=make_item_order([i.pk for i in items], seed),
+                practice_order=make_item_order(
+                    list(survey.practice_items.values_list("pk", flat=True)), seed
+                ),
                 is_audit=True,
             )
             walk.key = assignment.key
@@ -274,60 +285,30 @@ def _walk(
     client: Client, survey: Survey, assignment: Assignment, items: list[Item], walk: _Walk, progress
 ) -> None:
     by_pk = {item.pk: item for item in items}
-    policy = survey.display_policy
     start = client.get(reverse("studies:start", args=[assignment.key]), secure=True)
     if start.status_code != 200:
         walk.errors.append(f"the survey's start page answered {start.status_code}")
         return
     walk.other_pages["start page"] = start.content.decode()
+    # Practice items first, as readers read them (their pages are compared with the test items' pipeline).
+    practice = {p.pk: p for p in survey.practice_items.select_related("slice__volume")}
+    for position, practice_pk in enumerate(assignment.practice_order, start=1):
+        observation = _Observation(item=practice[practice_pk], position=position)
+        walk.practice.append(observation)
+        url = reverse("studies:practice", args=[assignment.key, position])
+        if not _read_one(client, survey, observation, url, f"practice page {position}", walk):
+            return
+    if assignment.practice_order:
+        over = client.get(reverse("studies:practice_over", args=[assignment.key]), secure=True)
+        if over.status_code != 200:
+            walk.errors.append(f"the practice-over page answered {over.status_code}")
+            return
+        walk.other_pages["practice-over page"] = over.content.decode()
     for position, item_pk in enumerate(assignment.item_order, start=1):
         observation = _Observation(item=by_pk[item_pk], position=position)
         walk.observations.append(observation)
-        page = client.get(reverse("studies:item", args=[assignment.key, position]), secure=True)
-        observation.page_status = page.status_code
-        if page.status_code != 200:
-            walk.errors.append(f"item page {position} answered {page.status_code}")
-            return
-        observation.page_html = page.content.decode()
-        observation.page_headers = _headers(page)
-        observation.page_cookies = _cookie_shapes(page)
-        match = CONFIG_PATTERN.search(observation.page_html)
-        if match is None:
-            walk.errors.append(f"item page {position} has no reader configuration")
-            return
-        observation.config = json.loads(match.group(1))
-        if observation.config.get("itemId") != observation.item.public_id:
-            walk.errors.append(f"item page {position} does not show the item the reader's order says")
-            return
-        pixels = client.get(observation.config["pixelsUrl"], secure=True)
-        observation.pixels_status = pixels.status_code
-        observation.pixels_headers = _headers(pixels)
-        observation.payload = pixels.content
-        answer = client.post(
-            observation.config["answerUrl"],
-            data=json.dumps(
-                {
-                    "choice": "indeterminable",
-                    "reason": "",
-                    "seconds_on_slice": 1.0,
-                    "window_width": float(policy.default_window_width),
-                    "window_level": float(policy.default_window_level),
-                    "zoom": 1.0,
-                    "window_changed": False,
-                    "client_key": str(uuid.uuid4()),
-                    "base_revision": 0,
-                }
-            ),
-            content_type="application/json",
-            secure=True,
-        )
-        observation.answer_status = answer.status_code
-        try:
-            observation.answer_body = json.loads(answer.content)
-        except ValueError:
-            observation.answer_body = {"unparsed": answer.content.decode(errors="replace")}
-        if answer.status_code != 200:
-            walk.errors.append(f"answering item page {position} answered {answer.status_code}")
+        url = reverse("studies:item", args=[assignment.key, position])
+        if not _read_one(client, survey, observation, url, f"item page {position}", walk):
             return
         if progress is not None:
             progress(position)
@@ -338,6 +319,81 @@ def _walk(
         walk.errors.append(f"confirming the end answered {finish.status_code}")
     thanks = client.get(reverse("studies:thanks", args=[assignment.key]), secure=True)
     walk.other_pages["thank-you page"] = thanks.content.decode()
+    reading_round = assignment.rounds.filter(number=2).first()
+    if reading_round is None:
+        return
+    # The second reading, as readers read it once their wash-out is over (the audit's reader never waits).
+    for position, item_pk in enumerate(reading_round.item_order, start=1):
+        observation = _Observation(item=by_pk[item_pk], position=position)
+        walk.repeat.append(observation)
+        url = reverse("studies:repeat", args=[assignment.key, position])
+        if not _read_one(client, survey, observation, url, f"second-reading page {position}", walk):
+            return
+    review = client.get(reverse("studies:repeat_review", args=[assignment.key]), secure=True)
+    walk.other_pages["second-reading review page"] = review.content.decode()
+    finish = client.post(reverse("studies:repeat_review", args=[assignment.key]), secure=True)
+    if finish.status_code not in (200, 302):
+        walk.errors.append(f"confirming the end of the second reading answered {finish.status_code}")
+
+
+def _read_one(client: Client, survey: Survey, observation: _Observation, url: str, label: str, walk) -> bool:
+    """Read one page as a reader: the page, its pixels, one neutral answer. False (with an error) if it broke."""
+    policy = survey.display_policy
+    page = client.get(url, secure=True)
+    observation.page_status = page.status_code
+    if page.status_code != 200:
+        walk.errors.append(f"{label} answered {page.status_code}")
+        return False
+    observation.page_html = page.content.decode()
+    observation.page_headers = _headers(page)
+    observation.page_cookies = _cookie_shapes(page)
+    match = CONFIG_PATTERN.search(observation.page_html)
+    if match is None:
+        walk.errors.append(f"{label} has no reader configuration")
+        return False
+    observation.config = json.loads(match.group(1))
+    if observation.config.get("itemId") != observation.item.public_id:
+        walk.errors.append(f"{label} does not show the item the reader's order says")
+        return False
+    pixels = client.get(observation.config["pixelsUrl"], secure=True)
+    observation.pixels_status = pixels.status_code
+    observation.pixels_headers = _headers(pixels)
+    observation.payload = pixels.content
+    answer = client.post(
+        observation.config["answerUrl"],
+        data=json.dumps(
+            {
+                **_neutral_answer(survey.design),
+                "reason": "",
+                "seconds_on_slice": 1.0,
+                "window_width": float(policy.default_window_width),
+                "window_level": float(policy.default_window_level),
+                "zoom": 1.0,
+                "window_changed": False,
+                "client_key": str(uuid.uuid4()),
+                "base_revision": 0,
+            }
+        ),
+        content_type="application/json",
+        secure=True,
+    )
+    observation.answer_status = answer.status_code
+    try:
+        observation.answer_body = json.loads(answer.content)
+    except ValueError:
+        observation.answer_body = {"unparsed": answer.content.decode(errors="replace")}
+    if answer.status_code != 200:
+        walk.errors.append(f"answering {label} answered {answer.status_code}")
+        return False
+    return True
+
+
+def _neutral_answer(design: StudyDesign) -> dict:
+    """The audit's answer to every item: indeterminable, and the rating scale's midpoint when there is one."""
+    answer = {"choice": "indeterminable" if design.asks_choice else None}
+    if design.has_rating:
+        answer["rating"] = RATING_MIDPOINTS[design.rating]
+    return answer
 
 
 def _headers(response) -> dict:
@@ -390,6 +446,12 @@ def _check_pages(survey: Survey, walk: _Walk, report: BlindingReport) -> None:
         values = [(o.truth, json.dumps(o.config[key], sort_keys=True)) for o in observations]
         if len({v for _, v in values}) > 1:
             report.leak("config", f"configuration value {key!r} differs: {_describe(values)}")
+    presets = [
+        {"key": str(number), "name": p.name, "width": p.width, "level": p.level}
+        for number, p in enumerate(survey.design.window_presets, start=1)
+    ]
+    if any(o.config.get("presets") != presets for o in observations):
+        report.leak("config", "the window presets on the pages are not the survey's")
     if observations[0].config.get("matrix") != survey.display_policy.matrix_size:
         report.leak("config", f"pages declare a matrix of {observations[0].config.get('matrix')}")
     report.checks.append("urls")
@@ -402,6 +464,42 @@ def _check_pages(survey: Survey, walk: _Walk, report: BlindingReport) -> None:
             if observation.config.get(key) != url:
                 report.leak("urls", f"{key} of a {observation.truth} item is {observation.config.get(key)!r}")
                 return
+
+
+def _check_rating_widget(survey: Survey, observations: list[_Observation], report: BlindingReport) -> None:
+    """The confidence rating starts unset and looks the same on every item: a default (a pressed point, a slider
+    marked as set, a different starting value) that depended on the truth would be an answer key."""
+    design = survey.design
+    report.checks.append("rating-widget")
+    widgets = []
+    for observation in observations:
+        match = RATING_WIDGET_PATTERN.search(observation.page_html)
+        widgets.append((observation.truth, match.group(0) if match else ""))
+    if not design.has_rating:
+        if any(widget for _, widget in widgets):
+            report.leak("rating-widget", "item pages show a rating widget although the survey asks for none")
+        return
+    missing = [(truth, "no widget") for truth, widget in widgets if not widget]
+    if missing:
+        report.leak("rating-widget", f"item pages without the rating widget: {_describe(missing)}")
+        return
+    digests = [(truth, hashlib.sha256(widget.encode()).hexdigest()[:12]) for truth, widget in widgets]
+    if len({digest for _, digest in digests}) > 1:
+        report.leak("rating-widget", f"the rating widget differs between items: {_describe(digests)}")
+    preset = [
+        (truth, "preselected")
+        for truth, widget in widgets
+        if 'aria-pressed="true"' in widget or 'data-set="true"' in widget
+    ]
+    if preset:
+        report.leak("rating-widget", f"the rating starts with a value: {_describe(preset)}")
+    scales = {json.dumps(o.config.get("rating"), sort_keys=True) for o in observations}
+    low, high = design.rating_range
+    expected = {"scale": design.rating, "min": low, "max": high, "asksChoice": design.asks_choice}
+    if scales != {json.dumps(expected, sort_keys=True)}:
+        report.leak(
+            "rating-widget", f"the page configuration's rating is not the survey's scale: {sorted(scales)}"
+        )
 
 
 def _check_headers(observations: list[_Observation], report: BlindingReport) -> None:
@@ -699,7 +797,7 @@ def _forbidden_identifiers(survey: Survey, items: list[Item]) -> dict[str, str]:
         add(slice_.volume.series_key, "a series key")
         add(slice_.volume.source_path, "a source path")
         add(slice_.volume.patient, "a patient pseudonym")
-    for item in items:
+    for item in [*items, *survey.practice_items.all()]:
         add(item.payload, "an item's storage name")
         add(item.payload_sha256, "an item's checksum")
     return found
@@ -709,6 +807,12 @@ def _check_identifiers(survey: Survey, items: list[Item], walk: _Walk, report: B
     report.checks.append("identifiers")
     forbidden = _forbidden_identifiers(survey, items)
     texts = dict(walk.other_pages)
+    for observation in walk.practice:
+        texts[f"practice page {observation.position}"] = observation.page_html
+        texts[f"practice pixel headers {observation.position}"] = json.dumps(observation.pixels_headers)
+    for observation in walk.repeat:
+        texts[f"second-reading page {observation.position}"] = observation.page_html
+        texts[f"second-reading answer {observation.position}"] = json.dumps(observation.answer_body)
     for observation in walk.observations:
         texts[f"item page {observation.position}"] = observation.page_html
         texts[f"answer response {observation.position}"] = json.dumps(observation.answer_body)
@@ -721,4 +825,107 @@ def _check_identifiers(survey: Survey, items: list[Item], walk: _Walk, report: B
                 return
         if re.search(r'"(truth|is_real|is_synthetic|dataset|model)"\s*:', lowered):
             report.leak("identifiers", f"the {where} carries a truth, dataset or model field")
+            return
+
+
+def _feedback_texts() -> list[str]:
+    """The practice feedback as readers see it, in every language of the site."""
+    texts = []
+    for language, _ in settings.LANGUAGES:
+        with translation.override(language):
+            texts += [practice_strings()["feedbackReal"], practice_strings()["feedbackSynthetic"]]
+    return sorted(set(texts))
+
+
+def _check_practice(survey: Survey, items: list[Item], walk: _Walk, report: BlindingReport) -> None:
+    """Practice items go through the test items' pipeline and are never test slices; their feedback stays on
+    practice pages: no test item's page or answer carries it."""
+    policy = survey.display_policy
+    practice_items = list(survey.practice_items.select_related("slice__volume"))
+    report.checks.append("practice")
+    expected = survey.design.practice_items
+    if len(practice_items) != expected or len(walk.practice) != expected:
+        report.leak(
+            "practice",
+            f"the design has {expected} practice item(s); the survey holds {len(practice_items)} and the reader "
+            f"read {len(walk.practice)}",
+        )
+    shared = {p.slice_id for p in practice_items} & {item.slice_id for item in items}
+    if shared:
+        report.leak("practice", f"{len(shared)} practice slice(s) are also test items")
+    test_headers = {json.dumps(o.pixels_headers, sort_keys=True) for o in walk.observations}
+    for observation in walk.practice:
+        if len(observation.payload) != policy.payload_bytes:
+            report.leak(
+                "practice",
+                f"a practice payload has {len(observation.payload)} bytes, not {policy.payload_bytes}",
+            )
+            break
+        if json.dumps(observation.pixels_headers, sort_keys=True) not in test_headers:
+            report.leak("practice", "practice pixel responses carry other headers than test items'")
+            break
+        expected_pixels, _ = rendered_pixels(observation.item.slice, policy)
+        if not np.array_equal(decode_payload(observation.payload, policy.matrix_size), expected_pixels):
+            report.leak(
+                "practice", "a practice payload is not what the survey's display policy makes of its slice"
+            )
+            break
+    report.checks.append("practice-separation")
+    feedback = [text.lower() for text in _feedback_texts()]
+    for observation in walk.observations:
+        page = observation.page_html.lower()
+        body = observation.answer_body
+        if 'data-testid="practice-feedback"' in page or any(text in page for text in feedback):
+            report.leak(
+                "practice-separation",
+                f"the page of a {observation.truth} test item (position {observation.position}) shows practice "
+                "feedback",
+            )
+            return
+        if "feedback" in body or any(text in json.dumps(body).lower() for text in feedback):
+            report.leak(
+                "practice-separation",
+                f"the answer response of a {observation.truth} test item (position {observation.position}) "
+                "carries feedback",
+            )
+            return
+
+
+def _check_repeat(survey: Survey, items: list[Item], walk: _Walk, report: BlindingReport) -> None:
+    """A second reading shows the same items through the same pages: identical beyond the id and the position,
+    the same payload bytes as in the first reading, the same headers, answers that say nothing."""
+    design = survey.design
+    if not design.has_repeat:
+        return
+    report.checks.append("repeat-round")
+    expected = design.repeated_count(len(items))
+    if len(walk.repeat) != expected:
+        report.leak(
+            "repeat-round", f"the second reading has {len(walk.repeat)} item(s), the design {expected}"
+        )
+        return
+    first = {o.item.pk: o for o in walk.observations}
+    pages = [(o.truth, hashlib.sha256(_normalised_page(o).encode()).hexdigest()[:12]) for o in walk.repeat]
+    if len({page for _, page in pages}) > 1:
+        report.leak(
+            "repeat-round", f"second-reading pages differ beyond the item id and position: {_describe(pages)}"
+        )
+    bodies = [
+        (o.truth, json.dumps({k: v for k, v in o.answer_body.items() if k != "next_url"}, sort_keys=True))
+        for o in walk.repeat
+    ]
+    if len({body for _, body in bodies}) > 1:
+        report.leak("repeat-round", f"second-reading answer responses differ: {_describe(bodies)}")
+    test_headers = {json.dumps(o.pixels_headers, sort_keys=True) for o in walk.observations}
+    for observation in walk.repeat:
+        earlier = first.get(observation.item.pk)
+        if earlier is None or observation.payload != earlier.payload:
+            report.leak(
+                "repeat-round", f"a {observation.truth} item's second-reading payload differs from its first"
+            )
+            return
+        if json.dumps(observation.pixels_headers, sort_keys=True) not in test_headers:
+            report.leak(
+                "repeat-round", "second-reading pixel responses carry other headers than the first reading's"
+            )
             return

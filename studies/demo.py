@@ -13,6 +13,7 @@ from django.utils import timezone
 from imaging.constants import DatasetKind
 from imaging.selectors import datasets_of_kind
 from studies import roles
+from studies.design import StudyDesign
 from studies.models import Invitation, Survey
 from studies.policy import DisplayPolicy
 from studies.selectors import synthetic_datasets
@@ -39,6 +40,13 @@ DEMO_USERS = [
 DEMO_MATRIX = 512
 PER_SIDE = 10
 OPEN_SURVEY = "Demo survey (open)"
+# A survey with a study design: a 5-point confidence rating and three practice items, open to the demo reader.
+RATED_SURVEY = "Demo survey (rated, with practice)"
+RATED_DESIGN = StudyDesign(rating="five_point", practice_items=3)
+# A survey with a repeat round: after the first reading, 6 of its items again in a new order (no wash-out, so the
+# demo can be read through at once).
+REPEAT_SURVEY = "Demo survey (repeat reading)"
+REPEAT_DESIGN = StudyDesign(repeat="subset", repeat_items=6)
 # (name, simulated readers, reader skill above chance when the caller gives none, seed)
 CLOSED_SURVEYS = [
     ("Demo survey 1 (closed)", 11, 0.05, 101),
@@ -64,6 +72,24 @@ def build_demo(*, stdout, models=None, skill_of=None) -> None:
         )
         return
     _open_survey(models, stdout)
+    _designed_survey(
+        models,
+        stdout,
+        name=RATED_SURVEY,
+        seed=105,
+        design=RATED_DESIGN,
+        instructions="Rate how sure you are that each slice is synthetic. Three practice slices come first.",
+        what="5-point rating, 3 practice items",
+    )
+    _designed_survey(
+        models,
+        stdout,
+        name=REPEAT_SURVEY,
+        seed=106,
+        design=REPEAT_DESIGN,
+        instructions="After the first reading, six of the slices are shown again in a new order.",
+        what="a second reading of 6 items",
+    )
     for index, (name, readers, skill, seed) in enumerate(CLOSED_SURVEYS):
         model = models[index % len(models)]
         if skill_of is not None:
@@ -172,6 +198,25 @@ def _open_survey(models: list, stdout) -> None:
         f"Open survey {survey.name!r}: the demo reader (reader / reader-demo) reads it at {assignment_url(assignment)}"
     )
     stdout.write(f"Invitation link for a new reader (works once): {invitation_url(invitation)}")
+
+
+def _designed_survey(models: list, stdout, *, name, seed, design, instructions, what) -> None:
+    """An open survey with a study design, audited, joined by the demo reader."""
+    contrast_models = [m for m in models if m.contrast_enhanced]
+    model = (contrast_models or models)[0]
+    survey = _create(name, model, seed=seed, stdout=stdout, design=design, instructions=instructions)
+    if survey is None:
+        return
+    if survey.is_draft:
+        do_audit_and_open(survey=survey, actor=None)
+    if survey.is_closed:
+        return
+    reader = get_user_model().objects.get(username="reader")
+    assignment = reader.assignments.filter(survey=survey).first()
+    if assignment is None:
+        invitation = do_create_invitations(survey=survey, actor=None, count=1, label="demo reader account")[0]
+        assignment = do_accept_invitation(token=invitation.token, reader=reader)
+    stdout.write(f"Survey {survey.name!r} ({what}): the demo reader reads it at {assignment_url(assignment)}")
 
 
 def _closed_survey(name: str, model, readers: int, skill: float, seed: int, stdout) -> None:

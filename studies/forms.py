@@ -9,6 +9,15 @@ from django.utils.translation import gettext_lazy as _
 from imaging.constants import DEFAULT_CT_WINDOW, HU_MAX, HU_MIN, DatasetKind
 from imaging.selectors import datasets_of_kind
 from studies import ratelimit
+from studies.design import (
+    MAX_PRACTICE_ITEMS,
+    MAX_WASHOUT_DAYS,
+    RATING_SCALES,
+    REPEATS,
+    DesignError,
+    StudyDesign,
+    parse_presets,
+)
 from studies.models import ReaderProfile, Survey
 from studies.policy import (
     FIELD_OF_VIEW_PER_SLICE,
@@ -121,7 +130,97 @@ class DisplayPolicyForm(forms.Form):
         return cleaned
 
 
-class SurveyCreateForm(DisplayPolicyForm):
+def presets_text(design: StudyDesign) -> str:
+    return "\n".join(f"{p.name} {p.width} {p.level}" for p in design.window_presets)
+
+
+class StudyDesignForm(forms.Form):
+    """The options of a :class:`StudyDesign`; `cleaned_data["design"]` holds the value object."""
+
+    rating = forms.ChoiceField(
+        choices=list(RATING_SCALES.items()),
+        initial="none",
+        required=False,
+        label="Confidence rating",
+        help_text="How sure the reader is that the image is synthetic, asked on every item.",
+    )
+    choice_from_rating = forms.BooleanField(
+        required=False,
+        label="Derive the choice from the rating",
+        help_text="Readers rate only; below the scale's midpoint counts as real, above as synthetic, the "
+        "midpoint as indeterminable. Needs a rating.",
+    )
+    window_presets = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 5}),
+        initial=presets_text(StudyDesign()),
+        required=False,
+        label="Window presets",
+        help_text="One per line: name width level (HU), keys 1..9 in this order; empty: the five CT presets.",
+    )
+    practice_items = forms.IntegerField(
+        min_value=0,
+        max_value=MAX_PRACTICE_ITEMS,
+        initial=0,
+        required=False,
+        label="Practice items",
+        help_text="Read first, each followed by feedback; drawn from slices that are not test items; never in "
+        "the analysis. Fixed at creation.",
+    )
+
+    repeat = forms.ChoiceField(
+        choices=list(REPEATS.items()), initial="off", required=False, label="Repeat reading"
+    )
+    repeat_items = forms.IntegerField(
+        min_value=0,
+        required=False,
+        initial=0,
+        label="Repeated items (m)",
+        help_text="With a repeated subset: how many items each reader reads again (half of each truth).",
+    )
+    washout_days = forms.IntegerField(
+        min_value=0,
+        max_value=MAX_WASHOUT_DAYS,
+        required=False,
+        initial=0,
+        label="Wash-out (days)",
+        help_text="Days between the end of a reader's first reading and their second; enforced by the server.",
+    )
+
+    DESIGN_FIELDS = (
+        "rating",
+        "choice_from_rating",
+        "window_presets",
+        "practice_items",
+        "repeat",
+        "repeat_items",
+        "washout_days",
+    )
+
+    @classmethod
+    def design_initial(cls, design: StudyDesign) -> dict:
+        return {**design.to_dict(), "window_presets": presets_text(design)}
+
+    def clean(self):
+        cleaned = super().clean()
+        if any(name in self.errors for name in self.DESIGN_FIELDS):
+            return cleaned
+        try:
+            presets = parse_presets(cleaned.get("window_presets") or "")
+            cleaned["design"] = StudyDesign(
+                rating=cleaned.get("rating") or "none",
+                choice_from_rating=bool(cleaned.get("choice_from_rating")),
+                window_presets=presets or StudyDesign().window_presets,
+                practice_items=cleaned.get("practice_items") or 0,
+                repeat=cleaned.get("repeat") or "off",
+                repeat_items=cleaned.get("repeat_items") or 0,
+                washout_days=cleaned.get("washout_days") or 0,
+            )
+        except DesignError as exc:
+            raise forms.ValidationError(f"Study design: {exc}.") from None
+        return cleaned
+
+
+class SurveyCreateForm(StudyDesignForm, DisplayPolicyForm):
     """What the admin gives to create a survey; the items are selected and rendered on save."""
 
     name = forms.CharField(max_length=128, help_text="For the study team; readers see the reader title.")
@@ -157,12 +256,13 @@ class SurveyCreateForm(DisplayPolicyForm):
         "seed",
         "allow_going_back",
         "instructions",
+        *StudyDesignForm.DESIGN_FIELDS,
         *DisplayPolicyForm.POLICY_FIELDS,
     ]
 
 
-class SurveyDraftForm(DisplayPolicyForm, forms.ModelForm):
-    """A draft survey's reader-facing settings and display policy (the admin's change page)."""
+class SurveyDraftForm(StudyDesignForm, DisplayPolicyForm, forms.ModelForm):
+    """A draft survey's reader-facing settings, study design and display policy (the admin's change page)."""
 
     class Meta:
         model = Survey
@@ -171,6 +271,8 @@ class SurveyDraftForm(DisplayPolicyForm, forms.ModelForm):
     def __init__(self, *args, instance=None, **kwargs):
         if instance is not None and instance.display_policy is not None:
             kwargs["initial"] = {**self.initial_for(instance.display_policy), **kwargs.get("initial", {})}
+        if instance is not None and instance.design is not None:
+            kwargs["initial"] = {**self.design_initial(instance.design), **kwargs.get("initial", {})}
         super().__init__(*args, instance=instance, **kwargs)
 
 

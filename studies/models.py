@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from jobs.models import Job
+from studies.design import DesignError, StudyDesign
 from studies.policy import DisplayPolicy, PolicyError
 
 # Length of every opaque id (secrets.token_urlsafe(16) always gives 22 characters): equal lengths leak nothing.
@@ -29,34 +30,56 @@ def new_invitation_token() -> str:
     return secrets.token_urlsafe(32)
 
 
-class DisplayPolicyField(models.JSONField):
-    """A :class:`studies.policy.DisplayPolicy`, stored as a JSON object and read back as the frozen value object."""
+class ValueObjectField(models.JSONField):
+    """A frozen value object with `to_dict()` / `from_dict()`, stored as a JSON object and read back as the object.
+    Subclasses name the class (`value_class`) and the error its validation raises (`error_class`)."""
+
+    value_class: type
+    error_class: type
 
     def from_db_value(self, value, expression, connection):
         data = super().from_db_value(value, expression, connection)
-        return None if data is None else DisplayPolicy.from_dict(data)
+        return None if data is None else self.value_class.from_dict(data)
 
     def to_python(self, value):
-        if value is None or isinstance(value, DisplayPolicy):
+        if value is None or isinstance(value, self.value_class):
             return value
         try:
-            return DisplayPolicy.from_dict(super().to_python(value))
-        except PolicyError as exc:
+            return self.value_class.from_dict(super().to_python(value))
+        except self.error_class as exc:
             raise ValidationError(str(exc)) from None
 
     def get_prep_value(self, value):
-        if isinstance(value, DisplayPolicy):
+        if isinstance(value, self.value_class):
             value = value.to_dict()
         return super().get_prep_value(value)
 
     def validate(self, value, model_instance):
-        if isinstance(value, DisplayPolicy):
+        if isinstance(value, self.value_class):
             value = value.to_dict()
         super().validate(value, model_instance)
 
     def value_to_string(self, obj):
         value = self.value_from_object(obj)
-        return json.dumps(value.to_dict() if isinstance(value, DisplayPolicy) else value)
+        return json.dumps(value.to_dict() if isinstance(value, self.value_class) else value)
+
+
+class DisplayPolicyField(ValueObjectField):
+    """A :class:`studies.policy.DisplayPolicy`, stored as a JSON object and read back as the frozen value object."""
+
+    value_class = DisplayPolicy
+    error_class = PolicyError
+
+
+class StudyDesignField(ValueObjectField):
+    """A :class:`studies.design.StudyDesign`, stored as a JSON object and read back as the frozen value object."""
+
+    value_class = StudyDesign
+    error_class = DesignError
+
+
+def default_study_design() -> StudyDesign:
+    return StudyDesign()
 
 
 class Survey(models.Model):
@@ -105,6 +128,11 @@ class Survey(models.Model):
     # Every item, real or synthetic, is rendered through this policy before the survey opens.
     display_policy = DisplayPolicyField(
         help_text="How every item is rendered and first shown (studies.policy.DisplayPolicy)."
+    )
+    # What readers are asked and with which tools: rating, window presets, practice (studies.design.StudyDesign).
+    design = StudyDesignField(
+        default=default_study_design,
+        help_text="Confidence rating, window presets and practice items (studies.design.StudyDesign).",
     )
 
     created_at = models.DateTimeField(auto_now_add=True)
@@ -200,6 +228,33 @@ class Item(models.Model):
         return f"{self.survey.name} / {self.public_id}"
 
 
+class PracticeItem(models.Model):
+    """One practice slice of a survey: read before the test items, followed by feedback, never part of the test.
+
+    Practice slices come from the survey's pools but never from its test items, and go through the same display
+    pipeline (payload) and the same opaque ids."""
+
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="practice_items")
+    public_id = models.CharField(
+        max_length=OPAQUE_ID_LENGTH, unique=True, default=new_opaque_id, editable=False
+    )
+    slice = models.ForeignKey("imaging.Slice", on_delete=models.PROTECT, related_name="survey_practice_items")
+    truth = models.CharField(max_length=9, choices=Truth.choices)
+    axial_layer = models.PositiveSmallIntegerField()
+    payload = models.CharField(max_length=255, blank=True, help_text="Storage name of the rendered pixels.")
+    payload_sha256 = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["survey", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["survey", "slice"], name="practice_slice_once_per_survey"),
+            models.CheckConstraint(condition=Q(truth__in=["real", "synthetic"]), name="practice_truth_valid"),
+        ]
+
+    def __str__(self):
+        return f"{self.survey.name} / practice {self.public_id}"
+
+
 class ReaderProfile(models.Model):
     """What a reader chose to tell about themselves; every field is optional."""
 
@@ -288,6 +343,9 @@ class Assignment(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     last_activity_at = models.DateTimeField(null=True, blank=True)
+    practice_order = models.JSONField(
+        default=list, blank=True, help_text="Practice item ids in the order this reader sees them (frozen)."
+    )
     completed_at = models.DateTimeField(null=True, blank=True, help_text="When the reader confirmed the end.")
     last_reminded_at = models.DateTimeField(null=True, blank=True)
     reminder_count = models.PositiveSmallIntegerField(default=0)
@@ -308,6 +366,10 @@ class Assignment(models.Model):
     @property
     def total(self) -> int:
         return len(self.item_order)
+
+    @property
+    def practice_total(self) -> int:
+        return len(self.practice_order or [])
 
     @property
     def survey_is_answerable(self) -> bool:
@@ -336,6 +398,15 @@ class AnswerFields(models.Model):
     zoom = models.FloatField(help_text="Zoom factor on screen at answer time (1 = fit).")
     window_changed = models.BooleanField(help_text="Whether the reader changed the window on this slice.")
     client_key = models.UUIDField(help_text="Idempotency key generated by the reader's page.")
+    invert_used = models.BooleanField(
+        default=False,
+        help_text="Whether the reader inverted the grey scale on this slice (key V or the button).",
+    )
+    rating = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="Confidence that the image is synthetic on the survey's scale (1..5 or 0..100); empty without.",
+    )
 
     class Meta:
         abstract = True
@@ -347,6 +418,9 @@ def answer_field_constraints(prefix: str) -> list[models.CheckConstraint]:
         models.CheckConstraint(condition=Q(seconds_on_slice__gte=0), name=f"{prefix}_seconds_not_negative"),
         models.CheckConstraint(condition=Q(window_width__gt=0), name=f"{prefix}_window_width_positive"),
         models.CheckConstraint(condition=Q(zoom__gt=0), name=f"{prefix}_zoom_positive"),
+        models.CheckConstraint(
+            condition=Q(rating__isnull=True) | Q(rating__lte=100), name=f"{prefix}_rating_in_range"
+        ),
     ]
 
 
@@ -397,6 +471,86 @@ class AnswerRevision(AnswerFields):
 
     def __str__(self):
         return f"{self.answer} (revision {self.revision})"
+
+
+class PracticeAnswer(models.Model):
+    """A reader's answer to one practice item: kept apart from the test answers, in no statistic or answers
+    export (the practice export is its own file). Written once; the reader then sees the feedback."""
+
+    assignment = models.ForeignKey(Assignment, on_delete=models.PROTECT, related_name="practice_answers")
+    practice_item = models.ForeignKey(PracticeItem, on_delete=models.PROTECT, related_name="answers")
+    choice = models.CharField(max_length=14, choices=Choice.choices)
+    rating = models.PositiveSmallIntegerField(null=True, blank=True)
+    seconds_on_slice = models.FloatField()
+    client_key = models.UUIDField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["assignment", "created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["assignment", "practice_item"], name="practice_answer_once_per_assignment"
+            ),
+            models.UniqueConstraint(fields=["assignment", "client_key"], name="practice_client_key_once"),
+            models.CheckConstraint(condition=Q(choice__in=CHOICE_VALUES), name="practice_choice_valid"),
+            models.CheckConstraint(
+                condition=Q(seconds_on_slice__gte=0), name="practice_seconds_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(rating__isnull=True) | Q(rating__lte=100), name="practice_rating_in_range"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.assignment} / practice {self.practice_item.public_id}: {self.choice}"
+
+
+class ReadingRound(models.Model):
+    """A second reading of a survey's items by one reader (repeat reading), in its own frozen order; it opens
+    after the first reading is complete and the survey's wash-out has passed. The first reading's answers stay as
+    they were (the assignment is complete); the second reading's are RepeatAnswers."""
+
+    assignment = models.ForeignKey(Assignment, on_delete=models.PROTECT, related_name="rounds")
+    number = models.PositiveSmallIntegerField(default=2)
+    item_order = models.JSONField(help_text="Item ids of the second reading in this reader's order (frozen).")
+    opens_at = models.DateTimeField(
+        help_text="The first reading's end plus the wash-out; enforced by the server."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["assignment", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["assignment", "number"], name="round_once_per_assignment"),
+            models.CheckConstraint(condition=Q(number__gte=2), name="round_number_after_the_first"),
+        ]
+
+    def __str__(self):
+        return f"{self.assignment} round {self.number}"
+
+    @property
+    def total(self) -> int:
+        return len(self.item_order)
+
+
+class RepeatAnswer(AnswerFields):
+    """A reader's answer to an item in a second reading: written once, never changed."""
+
+    reading_round = models.ForeignKey(ReadingRound, on_delete=models.PROTECT, related_name="answers")
+    item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="repeat_answers")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["reading_round", "created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["reading_round", "item"], name="repeat_answer_once_per_round"),
+            models.UniqueConstraint(fields=["reading_round", "client_key"], name="repeat_client_key_once"),
+            *answer_field_constraints("repeat"),
+        ]
+
+    def __str__(self):
+        return f"{self.reading_round} / {self.item.public_id}: {self.choice}"
 
 
 class BlindingAudit(Job):

@@ -120,6 +120,55 @@ def _pick_in_layer(candidates: list[Candidate], wanted: int, rng) -> tuple[list[
     return picked, shared
 
 
+def select_practice(
+    *, real: list[Candidate], synthetic: list[Candidate], exclude: set[int], count: int, seed: int
+) -> list[tuple[str, Candidate]]:
+    """`count` practice slices, ("real" | "synthetic", candidate), none of them in `exclude` (the test items):
+    half from each pool, the odd one from a side drawn by the seed, each slice drawn at random from its pool."""
+    if count == 0:
+        return []
+    rng = np.random.default_rng([seed, 1])
+    pools = {
+        side: sorted((c for c in pool if c.slice_id not in exclude), key=lambda c: (c.volume_key, c.index))
+        for side, pool in (("real", real), ("synthetic", synthetic))
+    }
+    wanted = {"real": count // 2, "synthetic": count // 2}
+    if count % 2:
+        wanted[("real", "synthetic")[int(rng.integers(2))]] += 1
+    chosen = []
+    for side in ("real", "synthetic"):
+        if len(pools[side]) < wanted[side]:
+            raise SelectionError(
+                f"{count} practice item(s) need {wanted[side]} {side} slice(s) not used as test items; "
+                f"only {len(pools[side])} are left"
+            )
+        picks = rng.choice(len(pools[side]), size=wanted[side], replace=False)
+        chosen += [(side, pools[side][int(i)]) for i in sorted(picks)]
+    return chosen
+
+
+def select_repeated(truths: dict[int, str], count: int, seed: int) -> list[int]:
+    """The items of a second reading, in a new order drawn from `seed`: `count` of the items (id -> truth),
+    half of each truth (the odd one from a side drawn by the seed), or all of them."""
+    ordered = sorted(truths)
+    rng = np.random.default_rng([seed, 2])
+    if count >= len(ordered):
+        chosen = ordered
+    else:
+        by_truth = {t: [i for i in ordered if truths[i] == t] for t in sorted(set(truths.values()))}
+        sides = list(by_truth)
+        wanted = dict.fromkeys(sides, count // len(sides))
+        for extra in rng.permutation(len(sides))[: count - sum(wanted.values())]:
+            wanted[sides[int(extra)]] += 1
+        chosen = []
+        for side in sides:
+            take = min(wanted[side], len(by_truth[side]))
+            chosen += [
+                by_truth[side][int(i)] for i in rng.choice(len(by_truth[side]), size=take, replace=False)
+            ]
+    return [chosen[i] for i in rng.permutation(len(chosen))]
+
+
 def make_item_order(item_ids: list[int], seed: int) -> list[int]:
     """A reader's order of items: a permutation of the sorted ids drawn from the assignment's seed."""
     ordered = sorted(item_ids)

@@ -6,11 +6,21 @@ from dataclasses import dataclass
 
 import numpy as np
 from django.db.models import Count, Q
+from django.utils import timezone
 
 from imaging.constants import DatasetKind
 from imaging.pixels import load_slice_pixels
 from imaging.selectors import datasets_of_kind
-from studies.models import Answer, Assignment, BlindingAudit, Invitation, Item, Survey
+from studies.models import (
+    Answer,
+    Assignment,
+    BlindingAudit,
+    Invitation,
+    Item,
+    PracticeItem,
+    ReadingRound,
+    Survey,
+)
 from studies.policy import DisplayPolicy
 from studies.rendering import DisplayGeometry, render_with_geometry
 
@@ -47,6 +57,56 @@ def item_in_assignment(assignment: Assignment, public_id: str) -> Item | None:
     if item is None or item.pk not in assignment.item_order:
         return None
     return item
+
+
+def practice_answered_ids(assignment: Assignment) -> set[int]:
+    return set(assignment.practice_answers.values_list("practice_item_id", flat=True))
+
+
+def next_practice_position(assignment: Assignment) -> int | None:
+    """1-based position of the first unanswered practice item; None when practice is over (or there is none)."""
+    answered = practice_answered_ids(assignment)
+    for position, item_id in enumerate(assignment.practice_order or [], start=1):
+        if item_id not in answered:
+            return position
+    return None
+
+
+def practice_item_at(assignment: Assignment, position: int) -> PracticeItem | None:
+    order = assignment.practice_order or []
+    if not 1 <= position <= len(order):
+        return None
+    return PracticeItem.objects.filter(pk=order[position - 1], survey_id=assignment.survey_id).first()
+
+
+def practice_item_in_assignment(assignment: Assignment, public_id: str) -> PracticeItem | None:
+    item = PracticeItem.objects.filter(public_id=public_id, survey_id=assignment.survey_id).first()
+    if item is None or item.pk not in (assignment.practice_order or []):
+        return None
+    return item
+
+
+def second_round(assignment: Assignment) -> ReadingRound | None:
+    return assignment.rounds.filter(number=2).first()
+
+
+def round_is_open(reading_round: ReadingRound, now=None) -> bool:
+    """Whether the second reading may be read now: its wash-out is over (the audit's reader never waits)."""
+    return reading_round.assignment.is_audit or (now or timezone.now()) >= reading_round.opens_at
+
+
+def next_round_position(reading_round: ReadingRound) -> int | None:
+    answered = set(reading_round.answers.values_list("item_id", flat=True))
+    for position, item_id in enumerate(reading_round.item_order, start=1):
+        if item_id not in answered:
+            return position
+    return None
+
+
+def round_item_at(reading_round: ReadingRound, position: int) -> Item | None:
+    if not 1 <= position <= len(reading_round.item_order):
+        return None
+    return Item.objects.filter(pk=reading_round.item_order[position - 1]).first()
 
 
 def current_answer(assignment: Assignment, item: Item) -> Answer | None:
@@ -134,12 +194,15 @@ def rendering_fingerprint(survey: Survey) -> str:
     """What a blinding audit of the survey sees, as one sha256: the display policy, what readers are told, and every
     item (id, truth, layer and payload checksum). Any change to these makes an earlier audit stale."""
     items = sorted(survey.items.values_list("public_id", "truth", "axial_layer", "payload_sha256"))
+    practice = sorted(survey.practice_items.values_list("public_id", "truth", "payload_sha256"))
     policy = survey.display_policy.to_dict() if survey.display_policy is not None else None
     content = {
         "policy": policy,
+        "design": survey.design.to_dict(),
         "reader_title": survey.reader_title,
         "instructions": survey.instructions,
         "allow_going_back": survey.allow_going_back,
         "items": items,
+        "practice_items": practice,
     }
     return hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()

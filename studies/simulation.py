@@ -16,6 +16,7 @@ from studies.services import (
     do_complete_assignment,
     do_create_invitations,
     do_submit_answer,
+    do_submit_practice_answer,
     do_update_reader_profile,
 )
 
@@ -70,6 +71,14 @@ def simulate_readers(survey: Survey, n: int, seed: int, skill: float, *, actor=N
             )
             # Answers are drawn in slice order (stable for a seed) and given in the reader's own order.
             drawn = {item.pk: _answer(item.truth, skill, rng) for item in items}
+            # Practice items first, as readers do (their answers never enter the statistics).
+            practice = {p.pk: p for p in survey.practice_items.all()}
+            for practice_item in (practice[pk] for pk in assignment.practice_order):
+                do_submit_practice_answer(
+                    assignment=assignment,
+                    practice_item=practice_item,
+                    data=_answer(practice_item.truth, skill, rng),
+                )
             for item_id in assignment.item_order:
                 do_submit_answer(assignment=assignment, item=items_by_pk[item_id], data=drawn[item_id])
             assignments.append(do_complete_assignment(assignment=assignment))

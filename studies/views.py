@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from imaging.constants import CT_WINDOW_PRESETS
 from studies import ratelimit, roles
+from studies.feedback import practice_strings
 from studies.forms import ReaderProfileForm, ReaderSignupForm
 from studies.models import Assignment, Invitation, ReaderProfile
 from studies.selectors import (
@@ -29,7 +30,14 @@ from studies.selectors import (
     item_at,
     item_in_assignment,
     next_position,
+    next_practice_position,
+    next_round_position,
+    practice_item_at,
+    practice_item_in_assignment,
     reader_assignments,
+    round_is_open,
+    round_item_at,
+    second_round,
 )
 from studies.services import (
     INVITATION_PROBLEMS,
@@ -37,8 +45,11 @@ from studies.services import (
     StudyError,
     do_accept_invitation,
     do_complete_assignment,
+    do_complete_round,
     do_join_with_new_account,
     do_submit_answer,
+    do_submit_practice_answer,
+    do_submit_repeat_answer,
     do_update_reader_profile,
     parse_answer_input,
 )
@@ -50,11 +61,22 @@ READER_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
     "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
-# The CT window presets, keys 1..n on the reader's keyboard.
-PRESETS = [
-    {"key": str(number), "name": preset.name, "width": preset.width, "level": preset.level}
-    for number, preset in enumerate(CT_WINDOW_PRESETS, start=1)
-]
+# The default CT window presets' names, translated on the page (a survey's own presets are shown as named).
+DEFAULT_PRESET_NAMES = {preset.name for preset in CT_WINDOW_PRESETS}
+
+
+def window_presets(design) -> list[dict]:
+    """The survey's window presets, keys 1..n on the reader's keyboard."""
+    return [
+        {"key": str(number), "name": preset.name, "width": preset.width, "level": preset.level}
+        for number, preset in enumerate(design.window_presets, start=1)
+    ]
+
+
+def rating_config(design) -> dict:
+    """What the page's script needs about the confidence rating; the same for every item of a survey."""
+    low, high = design.rating_range or (None, None)
+    return {"scale": design.rating, "min": low, "max": high, "asksChoice": design.asks_choice}
 
 
 def reader_page(view):
@@ -228,7 +250,10 @@ def start(request, key):
         return redirect("studies:thanks", assignment.key)
     answered = answered_item_ids(assignment)
     upcoming = next_position(assignment, answered)
-    if upcoming is None:
+    practice_upcoming = next_practice_position(assignment)
+    if practice_upcoming is not None:
+        continue_url = reverse("studies:practice", args=[assignment.key, practice_upcoming])
+    elif upcoming is None:
         continue_url = reverse("studies:review", args=[assignment.key])
     else:
         continue_url = reverse("studies:item", args=[assignment.key, upcoming])
@@ -240,7 +265,77 @@ def start(request, key):
             "survey": assignment.survey,
             "answered": len(answered),
             "total": assignment.total,
+            "practice_total": assignment.practice_total,
             "continue_url": continue_url,
+        },
+    )
+
+
+def _practice_redirect(assignment):
+    """While practice items are unanswered, every test page leads to the next one."""
+    upcoming = next_practice_position(assignment)
+    if upcoming is None:
+        return None
+    return redirect("studies:practice", assignment.key, upcoming)
+
+
+def _reader_item_page(
+    request, assignment, item, *, position, total, practice, previous_url, answer, reading_round=1
+):
+    """The slice page, the same template and configuration for test and practice items."""
+    survey = assignment.survey
+    policy = survey.display_policy
+    design = survey.design
+    presets = window_presets(design)
+    config = {
+        "itemId": item.public_id,
+        "position": position,
+        "total": total,
+        "matrix": policy.matrix_size,
+        "dtype": "int16le",
+        "huRange": [policy.hu_min, policy.hu_max],
+        "defaultWindow": {"width": policy.default_window_width, "level": policy.default_window_level},
+        "presets": presets,
+        "rating": rating_config(design),
+        "practice": practice,
+        "round": reading_round,
+        "pixelsUrl": reverse("studies:pixels", args=[assignment.key, item.public_id]),
+        "answerUrl": reverse("studies:answer", args=[assignment.key, item.public_id]),
+        "previousUrl": previous_url,
+        "reviewUrl": reverse("studies:review", args=[assignment.key]),
+        "allowGoingBack": survey.allow_going_back,
+        "storageKey": f"blindread:{assignment.key}",
+        "answer": (
+            {
+                "choice": answer.choice,
+                "reason": answer.reason,
+                "rating": answer.rating,
+                "revision": answer.revision_count,
+            }
+            if answer is not None
+            else None
+        ),
+    }
+    strings = reader_strings()
+    if practice:
+        strings.update(practice_strings())
+    return render(
+        request,
+        "studies/item.html",
+        {
+            "assignment": assignment,
+            "survey": survey,
+            "policy": policy,
+            "config": config,
+            "position": position,
+            "total": total,
+            "practice": practice,
+            "reading_round": reading_round,
+            "design": design,
+            "presets": presets,
+            "default_preset_names": DEFAULT_PRESET_NAMES,
+            "rating_values": range(1, 6),
+            "strings": strings,
         },
     )
 
@@ -250,7 +345,7 @@ def start(request, key):
 @reader_page
 def item_page(request, key, position):
     assignment = _own_assignment(request, key)
-    blocked = _status_page(request, assignment)
+    blocked = _status_page(request, assignment) or _practice_redirect(assignment)
     if blocked is not None:
         return blocked
     survey = assignment.survey
@@ -265,44 +360,75 @@ def item_page(request, key, position):
     if item is None:
         raise Http404
     answer = current_answer(assignment, item) if survey.allow_going_back else None
-    policy = survey.display_policy
-    config = {
-        "itemId": item.public_id,
-        "position": position,
-        "total": assignment.total,
-        "matrix": policy.matrix_size,
-        "dtype": "int16le",
-        "huRange": [policy.hu_min, policy.hu_max],
-        "defaultWindow": {"width": policy.default_window_width, "level": policy.default_window_level},
-        "presets": PRESETS,
-        "pixelsUrl": reverse("studies:pixels", args=[assignment.key, item.public_id]),
-        "answerUrl": reverse("studies:answer", args=[assignment.key, item.public_id]),
-        "previousUrl": (
-            reverse("studies:item", args=[assignment.key, position - 1])
-            if survey.allow_going_back and position > 1
-            else None
-        ),
-        "reviewUrl": reverse("studies:review", args=[assignment.key]),
-        "allowGoingBack": survey.allow_going_back,
-        "storageKey": f"blindread:{assignment.key}",
-        "answer": (
-            {"choice": answer.choice, "reason": answer.reason, "revision": answer.revision_count}
-            if answer is not None
-            else None
-        ),
-    }
+    previous_url = (
+        reverse("studies:item", args=[assignment.key, position - 1])
+        if survey.allow_going_back and position > 1
+        else None
+    )
+    return _reader_item_page(
+        request,
+        assignment,
+        item,
+        position=position,
+        total=assignment.total,
+        practice=False,
+        previous_url=previous_url,
+        answer=answer,
+    )
+
+
+@login_required
+@require_GET
+@reader_page
+def practice_page(request, key, position):
+    """A practice item: the same page as a test item, then feedback; practice items are read in order, once."""
+    assignment = _own_assignment(request, key)
+    blocked = _status_page(request, assignment)
+    if blocked is not None:
+        return blocked
+    upcoming = next_practice_position(assignment)
+    if upcoming is None:
+        return redirect("studies:practice_over", assignment.key)
+    if position != upcoming:
+        return redirect("studies:practice", assignment.key, upcoming)
+    item = practice_item_at(assignment, position)
+    if item is None:
+        raise Http404
+    return _reader_item_page(
+        request,
+        assignment,
+        item,
+        position=position,
+        total=assignment.practice_total,
+        practice=True,
+        previous_url=None,
+        answer=None,
+    )
+
+
+@login_required
+@require_GET
+@reader_page
+def practice_over(request, key):
+    """Readers are told that practice is over before the first test item."""
+    assignment = _own_assignment(request, key)
+    blocked = _status_page(request, assignment) or _practice_redirect(assignment)
+    if blocked is not None:
+        return blocked
+    if not assignment.practice_total:
+        return redirect("studies:start", assignment.key)
+    upcoming = next_position(assignment)
     return render(
         request,
-        "studies/item.html",
+        "studies/practice_over.html",
         {
             "assignment": assignment,
-            "survey": survey,
-            "policy": policy,
-            "config": config,
-            "position": position,
-            "total": assignment.total,
-            "presets": PRESETS,
-            "strings": reader_strings(),
+            "survey": assignment.survey,
+            "continue_url": (
+                reverse("studies:item", args=[assignment.key, upcoming])
+                if upcoming is not None
+                else reverse("studies:review", args=[assignment.key])
+            ),
         },
     )
 
@@ -320,6 +446,8 @@ def reader_strings() -> dict[str, str]:
         ),
         "notSaved": _("The answer was not saved."),
         "chooseFirst": _("Choose real, synthetic or indeterminable first."),
+        "rateFirst": _("Rate how sure you are first."),
+        "ratingNotSet": _("not set"),
         "dragWindow": _("Drag: window"),
         "dragPan": _("Drag: pan"),
         "saveAndFinish": _("Save and finish"),
@@ -331,7 +459,7 @@ def reader_strings() -> dict[str, str]:
 def item_pixels(request, key, item_id):
     """The item's pre-rendered pixels: raw little-endian int16, identical headers for every item."""
     assignment = _own_assignment(request, key)
-    item = item_in_assignment(assignment, item_id)
+    item = item_in_assignment(assignment, item_id) or practice_item_in_assignment(assignment, item_id)
     if item is None or not assignment.survey_is_answerable:
         raise Http404
     with default_storage.open(item.payload, "rb") as handle:
@@ -359,8 +487,14 @@ def submit_answer(request, key, item_id):
         )
     assignment = assignment_for_reader(key=key, user=request.user)
     item = item_in_assignment(assignment, item_id) if assignment is not None else None
-    if item is None:
+    practice_item = None
+    if assignment is not None and item is None:
+        practice_item = practice_item_in_assignment(assignment, item_id)
+    if item is None and practice_item is None:
         return _json_error("not found", 404)
+    reading_round = second_round(assignment) if assignment.completed_at and item is not None else None
+    if reading_round is not None and (reading_round.completed_at or item.pk not in reading_round.item_order):
+        reading_round = None
     if request.content_type != "application/json":
         return _json_error("send the answer as application/json", 415)
     try:
@@ -368,9 +502,27 @@ def submit_answer(request, key, item_id):
     except (UnicodeDecodeError, ValueError):
         return _json_error("the request body is not valid JSON", 400)
     try:
-        result = do_submit_answer(assignment=assignment, item=item, data=parse_answer_input(body))
+        data = parse_answer_input(body, assignment.survey.design)
+        if practice_item is not None:
+            practice = do_submit_practice_answer(
+                assignment=assignment, practice_item=practice_item, data=data
+            )
+        elif reading_round is not None:
+            result = do_submit_repeat_answer(reading_round=reading_round, item=item, data=data)
+        else:
+            result = do_submit_answer(assignment=assignment, item=item, data=data)
     except AnswerRejected as exc:
         return _json_error(_(str(exc)), exc.status, next_url=_next_url(assignment))
+    if practice_item is not None:
+        # Feedback after a practice item, and only there: test answers never say anything about the truth.
+        return JsonResponse(
+            {
+                "saved": True,
+                "duplicate": practice.duplicate,
+                "next_url": _next_url(assignment),
+                "feedback": practice.truth,
+            }
+        )
     return JsonResponse({"saved": True, "duplicate": result.duplicate, "next_url": _next_url(assignment)})
 
 
@@ -378,7 +530,18 @@ def _next_url(assignment) -> str:
     """Where the reader goes after an answer: the next unanswered slice, the review page, or the end."""
     assignment.refresh_from_db(fields=["completed_at"])
     if assignment.completed_at:
+        reading_round = _open_round(assignment)
+        if reading_round is not None:
+            upcoming = next_round_position(reading_round)
+            if upcoming is not None:
+                return reverse("studies:repeat", args=[assignment.key, upcoming])
+            return reverse("studies:repeat_review", args=[assignment.key])
         return reverse("studies:thanks", args=[assignment.key])
+    practice = next_practice_position(assignment)
+    if practice is not None:
+        return reverse("studies:practice", args=[assignment.key, practice])
+    if assignment.practice_total and not assignment.answers.exists():
+        return reverse("studies:practice_over", args=[assignment.key])
     upcoming = next_position(assignment)
     if upcoming is None:
         return reverse("studies:review", args=[assignment.key])
@@ -422,4 +585,81 @@ def thanks(request, key):
     assignment = _own_assignment(request, key)
     if not assignment.completed_at:
         return redirect("studies:start", assignment.key)
-    return render(request, "studies/thanks.html", {"assignment": assignment})
+    reading_round = second_round(assignment)
+    context = {"assignment": assignment, "round": reading_round}
+    if reading_round is not None and not reading_round.completed_at:
+        context["round_open"] = round_is_open(reading_round) and assignment.survey_is_answerable
+        upcoming = next_round_position(reading_round)
+        context["round_url"] = (
+            reverse("studies:repeat", args=[assignment.key, upcoming])
+            if upcoming is not None
+            else reverse("studies:repeat_review", args=[assignment.key])
+        )
+    return render(request, "studies/thanks.html", context)
+
+
+def _open_round(assignment):
+    """The reader's second reading when it can be read now, else None."""
+    if not assignment.completed_at or not assignment.survey_is_answerable:
+        return None
+    reading_round = second_round(assignment)
+    if reading_round is None or reading_round.completed_at or not round_is_open(reading_round):
+        return None
+    return reading_round
+
+
+def _away_from_round(assignment):
+    if assignment.completed_at:
+        return redirect("studies:thanks", assignment.key)
+    return redirect("studies:start", assignment.key)
+
+
+@login_required
+@require_GET
+@reader_page
+def repeat_page(request, key, position):
+    """An item of the second reading: the same page as in the first, in the round's own order, each once."""
+    assignment = _own_assignment(request, key)
+    reading_round = _open_round(assignment)
+    if reading_round is None:
+        return _away_from_round(assignment)
+    upcoming = next_round_position(reading_round)
+    if upcoming is None:
+        return redirect("studies:repeat_review", assignment.key)
+    if position != upcoming:
+        return redirect("studies:repeat", assignment.key, upcoming)
+    item = round_item_at(reading_round, position)
+    if item is None:
+        raise Http404
+    return _reader_item_page(
+        request,
+        assignment,
+        item,
+        position=position,
+        total=reading_round.total,
+        practice=False,
+        previous_url=None,
+        answer=None,
+        reading_round=reading_round.number,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@reader_page
+def repeat_review(request, key):
+    assignment = _own_assignment(request, key)
+    reading_round = _open_round(assignment)
+    if reading_round is None:
+        return _away_from_round(assignment)
+    upcoming = next_round_position(reading_round)
+    if upcoming is not None:
+        return redirect("studies:repeat", assignment.key, upcoming)
+    context = {"assignment": assignment, "total": reading_round.total, "repeat": True}
+    if request.method == "POST":
+        try:
+            do_complete_round(reading_round=reading_round)
+        except StudyError as exc:
+            return render(request, "studies/review.html", {**context, "error": str(exc)}, status=409)
+        return redirect("studies:thanks", assignment.key)
+    return render(request, "studies/review.html", context)

@@ -29,8 +29,13 @@
   var previousButton = byTestId("previous");
   var saveStatus = byTestId("save-status");
   var dragModeButton = byTestId("drag-mode");
+  var invertButton = byTestId("invert");
   var choiceButtons = Array.prototype.slice.call(document.querySelectorAll("[data-choice]"));
   var presetButtons = Array.prototype.slice.call(document.querySelectorAll("[data-preset]"));
+  var ratingButtons = Array.prototype.slice.call(document.querySelectorAll("[data-rating]"));
+  var ratingSlider = byTestId("rating-slider");
+  var ratingValueOut = byTestId("rating-value");
+  var rating = config.rating;
 
   var matrix = config.matrix;
   var huMin = config.huRange[0];
@@ -52,6 +57,7 @@
     panY: 0,
     windowChanged: false,
     choice: null,
+    rating: null,
     baseRevision: config.answer ? config.answer.revision : 0,
     sending: false,
     retryDelay: 1000,
@@ -59,6 +65,9 @@
     visibleMs: 0,
     visibleSince: null,
     dragMode: "window",
+    inverted: false,
+    invertUsed: false,
+    feedbackNext: null,
   };
 
   // ---------------------------------------------------------------------------------------------------
@@ -195,6 +204,9 @@
     for (var i = 0, j = 0; i < hu.length; i += 1, j += 4) {
       var value = hu[i];
       var grey = value < huMin ? lut[0] : value > huMax ? lut[span - 1] : lut[value - huMin];
+      if (state.inverted) {
+        grey = 255 - grey;
+      }
       pixels[j] = grey;
       pixels[j + 1] = grey;
       pixels[j + 2] = grey;
@@ -291,6 +303,15 @@
     draw();
   }
 
+  // Invert the grey scale (white bone on black becomes black on white); the answer records that it was used.
+  function toggleInvert() {
+    state.inverted = !state.inverted;
+    state.invertUsed = true;
+    invertButton.setAttribute("aria-pressed", String(state.inverted));
+    canvas.dataset.inverted = String(state.inverted);
+    renderWindow();
+  }
+
   function resetView() {
     state.zoom = 1;
     state.panX = 0;
@@ -384,6 +405,7 @@
     zoomBy(1 / 1.25);
   });
   byTestId("reset-view").addEventListener("click", resetView);
+  invertButton.addEventListener("click", toggleInvert);
   dragModeButton.addEventListener("click", function () {
     state.dragMode = state.dragMode === "window" ? "pan" : "window";
     dragModeButton.setAttribute("aria-pressed", String(state.dragMode === "pan"));
@@ -393,19 +415,77 @@
   // ---------------------------------------------------------------------------------------------------
   // The answer
 
+  // Whether the answer is complete: a choice (unless the survey derives it from the rating) and a rating
+  // (when the survey asks for one).
+  function answerReady() {
+    return (!rating.asksChoice || state.choice !== null) && (rating.scale === "none" || state.rating !== null);
+  }
+
   function setChoice(choice, remember) {
     state.choice = choice;
     choiceButtons.forEach(function (button) {
       button.setAttribute("aria-pressed", String(button.dataset.choice === choice));
     });
-    submitButton.disabled = choice === null || state.sending;
+    submitButton.disabled = !answerReady() || state.sending;
     if (remember !== false) {
       saveDraft();
     }
   }
 
+  // The rating starts unset on every item (no default the reader could take for a hint); null clears it.
+  function setRating(value, remember) {
+    if (rating.scale === "none" || state.feedbackNext !== null) {
+      return;
+    }
+    if (value !== null) {
+      value = Math.max(rating.min, Math.min(rating.max, Math.round(value)));
+    }
+    state.rating = value;
+    ratingButtons.forEach(function (button) {
+      button.setAttribute("aria-pressed", String(Number(button.dataset.rating) === value));
+    });
+    if (ratingSlider) {
+      ratingSlider.dataset.set = String(value !== null);
+      if (value !== null) {
+        ratingSlider.value = String(value);
+      }
+      ratingSlider.setAttribute("aria-valuetext", value === null ? strings.ratingNotSet : String(value));
+      ratingValueOut.textContent = value === null ? "–" : String(value);
+    }
+    submitButton.disabled = !answerReady() || state.sending;
+    if (remember !== false) {
+      saveDraft();
+    }
+  }
+
+  // Shift+1..5: a point of the 5-point scale, or 0, 25, 50, 75, 100 on the slider.
+  function ratingForDigit(digit) {
+    return rating.scale === "five_point" ? digit : (digit - 1) * 25;
+  }
+
+  function stepRating(direction) {
+    var step = rating.scale === "five_point" ? 1 : 5;
+    var start = state.rating === null ? Math.round((rating.min + rating.max) / 2) : state.rating + direction * step;
+    setRating(start);
+  }
+
   function saveDraft() {
-    storageSet(draftKey, { choice: state.choice, reason: reasonBox.value });
+    storageSet(draftKey, { choice: state.choice, rating: state.rating, reason: reasonBox.value });
+  }
+
+  ratingButtons.forEach(function (button) {
+    button.addEventListener("click", function () {
+      setRating(Number(button.dataset.rating));
+    });
+  });
+  if (ratingSlider) {
+    ratingSlider.addEventListener("input", function () {
+      setRating(Number(ratingSlider.value));
+    });
+    // A click on the slider's thumb where it already is still sets the rating.
+    ratingSlider.addEventListener("pointerup", function () {
+      setRating(Number(ratingSlider.value));
+    });
   }
 
   choiceButtons.forEach(function (button) {
@@ -421,24 +501,34 @@
   }
 
   function submit() {
+    if (state.feedbackNext !== null) {
+      window.location.assign(state.feedbackNext);
+      return;
+    }
     if (state.sending) {
       return;
     }
-    if (state.choice === null) {
+    if (rating.asksChoice && state.choice === null) {
       showStatus(strings.chooseFirst, "error");
+      return;
+    }
+    if (rating.scale !== "none" && state.rating === null) {
+      showStatus(strings.rateFirst, "error");
       return;
     }
     var pending = {
       itemId: config.itemId,
       url: config.answerUrl,
       body: {
-        choice: state.choice,
+        choice: rating.asksChoice ? state.choice : null,
+        rating: rating.scale === "none" ? null : state.rating,
         reason: reasonBox.value,
         seconds_on_slice: secondsOnSlice(),
         window_width: Math.round(state.width * 10) / 10,
         window_level: Math.round(state.level * 10) / 10,
         zoom: Math.round(state.zoom * 1000) / 1000,
         window_changed: state.windowChanged,
+        invert_used: state.invertUsed,
         client_key: newClientKey(),
         base_revision: state.baseRevision,
       },
@@ -449,7 +539,7 @@
 
   function setSending(sending) {
     state.sending = sending;
-    submitButton.disabled = sending || state.choice === null;
+    submitButton.disabled = sending || !answerReady();
     submitButton.setAttribute("aria-busy", String(sending));
     document.body.dataset.sending = String(sending);
   }
@@ -491,6 +581,25 @@
       });
   }
 
+  // After a practice item (only there) the page says what the slice was, then waits for Continue.
+  function showFeedback(truth, nextUrl) {
+    var feedback = byTestId("practice-feedback");
+    setSending(false);
+    showStatus(strings.saved, "saved");
+    feedback.textContent = truth === "real" ? strings.feedbackReal : strings.feedbackSynthetic;
+    feedback.dataset.truth = truth;
+    feedback.hidden = false;
+    state.feedbackNext = nextUrl;
+    submitButton.disabled = false;
+    submitButton.firstChild.textContent = strings["continue"] + " ";
+    choiceButtons.concat(ratingButtons).forEach(function (button) {
+      button.disabled = true;
+    });
+    if (ratingSlider) {
+      ratingSlider.disabled = true;
+    }
+  }
+
   function retryLater(pending, current, text) {
     showStatus(text, "retrying");
     state.retryTimer = window.setTimeout(function () {
@@ -504,6 +613,11 @@
     state.retryDelay = 1000;
     if (status === 200) {
       storageRemove(pendingKey);
+      if (current && config.practice && data.feedback) {
+        storageRemove(draftKey);
+        showFeedback(data.feedback, data.next_url);
+        return;
+      }
       if (current) {
         storageRemove(draftKey);
         showStatus(strings.saved, "saved");
@@ -545,7 +659,7 @@
       }
     });
   }
-  if (config.position === config.total) {
+  if (config.position === config.total && !config.practice) {
     submitButton.firstChild.textContent = strings.saveAndFinish + " ";
   }
 
@@ -579,7 +693,8 @@
 
   document.addEventListener("keydown", function (event) {
     var tag = event.target && event.target.tagName;
-    var typing = event.target === reasonBox || tag === "INPUT" || tag === "SELECT";
+    var onSlider = ratingSlider !== null && event.target === ratingSlider;
+    var typing = event.target === reasonBox || (tag === "INPUT" && !onSlider) || tag === "SELECT";
     if (typing) {
       if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
         event.preventDefault();
@@ -592,13 +707,31 @@
     if (event.ctrlKey || event.metaKey || event.altKey) {
       return;
     }
+    if (event.shiftKey && rating.scale !== "none") {
+      var digit = /^Digit([1-5])$/.exec(event.code || "");
+      if (digit) {
+        event.preventDefault();
+        setRating(ratingForDigit(Number(digit[1])));
+        return;
+      }
+      if (event.key === "ArrowLeft" || event.key === "ArrowRight") {
+        event.preventDefault();
+        stepRating(event.key === "ArrowRight" ? 1 : -1);
+        return;
+      }
+    }
+    if (onSlider && /^Arrow|^Home$|^End$|^Page/.test(event.key)) {
+      return; // the focused slider moves itself
+    }
     var key = event.key.length === 1 ? event.key.toLowerCase() : event.key;
     var handled = true;
     if (presetFor(key)) {
       applyPreset(key);
+    } else if (key === "v") {
+      toggleInvert();
     } else if (key === "0" || key === "Escape") {
       resetView();
-    } else if (CHOICE_KEYS[key]) {
+    } else if (CHOICE_KEYS[key] && rating.asksChoice && state.feedbackNext === null) {
       setChoice(CHOICE_KEYS[key]);
     } else if (key === "Enter" && !ownsEnter(event.target)) {
       submit();
@@ -627,17 +760,20 @@
   if (config.answer) {
     reasonBox.value = config.answer.reason;
     setChoice(config.answer.choice, false);
+    setRating(config.answer.rating === undefined ? null : config.answer.rating, false);
   }
   var draft = storageGet(draftKey);
   if (draft) {
     reasonBox.value = draft.reason || "";
     setChoice(draft.choice || null, false);
+    setRating(typeof draft.rating === "number" ? draft.rating : null, false);
   }
   var waiting = storageGet(pendingKey);
   if (waiting && waiting.body) {
     if (waiting.itemId === config.itemId) {
       reasonBox.value = waiting.body.reason;
       setChoice(waiting.body.choice, false);
+      setRating(typeof waiting.body.rating === "number" ? waiting.body.rating : null, false);
       send(waiting, true);
     } else {
       send(waiting, false);
@@ -645,6 +781,7 @@
   }
   canvas.dataset.loaded = "false";
   canvas.dataset.windowChanged = "false";
+  canvas.dataset.inverted = "false";
   draw();
   loadPixels(0);
 })();

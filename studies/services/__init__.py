@@ -23,6 +23,8 @@ from studies.services.people import (
     ensure_study_groups,
     invitation_url,
 )
+from studies.services.practice import PracticeResult, do_submit_practice_answer
+from studies.services.repeat import RepeatResult, do_complete_round, do_submit_repeat_answer
 from studies.services.surveys import (
     READER_SETTINGS,
     SurveyCreated,
@@ -41,6 +43,8 @@ __all__ = [
     "READER_SETTINGS",
     "AnswerInput",
     "AnswerRejected",
+    "PracticeResult",
+    "RepeatResult",
     "StudyError",
     "SubmitResult",
     "SurveyCreated",
@@ -61,6 +65,9 @@ __all__ = [
     "do_revoke_invitation",
     "do_send_reminder",
     "do_submit_answer",
+    "do_submit_practice_answer",
+    "do_submit_repeat_answer",
+    "do_complete_round",
     "do_update_reader_profile",
     "ensure_study_groups",
     "invitation_url",

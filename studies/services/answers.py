@@ -2,22 +2,27 @@
 reader confirming the end."""
 
 import math
+import secrets
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
 from audit.services import record_event
+from studies.design import DesignError, StudyDesign, check_rating, derive_choice
 from studies.models import (
     CHOICE_VALUES,
     Answer,
     AnswerRevision,
     Assignment,
     Item,
+    ReadingRound,
 )
-from studies.selectors import next_position
+from studies.sampling import select_repeated
+from studies.selectors import next_position, next_practice_position
 from studies.services.errors import MAX_REASON_CHARS, MAX_SECONDS_ON_SLICE, AnswerRejected, StudyError
 
 
@@ -34,6 +39,8 @@ class AnswerInput:
     window_changed: bool
     client_key: uuid.UUID
     base_revision: int = 0
+    rating: int | None = None
+    invert_used: bool = False
 
 
 @dataclass(frozen=True)
@@ -43,10 +50,16 @@ class SubmitResult:
     duplicate: bool  # the same client key was seen before: nothing new was stored
 
 
-def parse_answer_input(data) -> AnswerInput:
-    """Validate a decoded JSON body; raises AnswerRejected (400) with one line naming the first bad field."""
+def parse_answer_input(data, design: StudyDesign | None = None) -> AnswerInput:
+    """Validate a decoded JSON body against the survey's design (its rating scale, whether the choice is asked or
+    derived from the rating); raises AnswerRejected (400) with one line naming the first bad field."""
+    design = design or StudyDesign()
     if not isinstance(data, dict):
         raise AnswerRejected("the answer must be a JSON object")
+    try:
+        rating = check_rating(design, data.get("rating"))
+    except DesignError as exc:
+        raise AnswerRejected(str(exc)) from None
 
     def number(name, low, high):
         value = data.get(name)
@@ -57,7 +70,12 @@ def parse_answer_input(data) -> AnswerInput:
         return float(value)
 
     choice = data.get("choice")
-    if choice not in CHOICE_VALUES:
+    if design.choice_from_rating:
+        derived = derive_choice(design, rating)
+        if choice is not None and choice != derived:
+            raise AnswerRejected(f"choice is derived from the rating in this survey ({derived}); send none")
+        choice = derived
+    elif choice not in CHOICE_VALUES:
         raise AnswerRejected(f"choice must be one of {', '.join(CHOICE_VALUES)}")
     reason = data.get("reason", "")
     if reason is None:
@@ -74,6 +92,9 @@ def parse_answer_input(data) -> AnswerInput:
         client_key = uuid.UUID(str(data.get("client_key")))
     except ValueError:
         raise AnswerRejected("client_key must be a UUID") from None
+    invert_used = data.get("invert_used", False)
+    if not isinstance(invert_used, bool):
+        raise AnswerRejected("invert_used must be true or false")
     base_revision = data.get("base_revision", 0)
     if isinstance(base_revision, bool) or not isinstance(base_revision, int) or base_revision < 0:
         raise AnswerRejected("base_revision must be a non-negative integer")
@@ -87,6 +108,8 @@ def parse_answer_input(data) -> AnswerInput:
         window_changed=window_changed,
         client_key=client_key,
         base_revision=base_revision,
+        rating=rating,
+        invert_used=invert_used,
     )
 
 
@@ -122,6 +145,8 @@ def do_submit_answer(*, assignment: Assignment, item: Item, data: AnswerInput) -
                 raise AnswerRejected(gettext_noop("This survey is not open for answers."), status=409)
             if assignment.completed_at:
                 raise AnswerRejected(gettext_noop("You have already finished this survey."), status=409)
+            if next_practice_position(assignment) is not None:
+                raise AnswerRejected(gettext_noop("Finish the practice items first."), status=409)
             answered = set(assignment.answers.values_list("item_id", flat=True))
             position = assignment.item_order.index(item.pk) + 1
             upcoming = next_position(assignment, answered)
@@ -138,6 +163,8 @@ def do_submit_answer(*, assignment: Assignment, item: Item, data: AnswerInput) -
                 "zoom": data.zoom,
                 "window_changed": data.window_changed,
                 "client_key": data.client_key,
+                "rating": data.rating,
+                "invert_used": data.invert_used,
             }
             if answer is None:
                 if data.base_revision != 0:
@@ -170,7 +197,12 @@ def do_submit_answer(*, assignment: Assignment, item: Item, data: AnswerInput) -
                 actor=assignment.reader,
                 verb=verb,
                 target=answer,
-                details={"item": item.public_id, "revision": revision.revision, "choice": data.choice},
+                details={
+                    "item": item.public_id,
+                    "revision": revision.revision,
+                    "choice": data.choice,
+                    "rating": data.rating,
+                },
             )
     except IntegrityError:
         # Two requests with the same key raced past the lookup; the first one's row is the answer.
@@ -203,4 +235,20 @@ def do_complete_assignment(*, assignment: Assignment) -> Assignment:
         assignment.completed_at = timezone.now()
         assignment.save(update_fields=["completed_at"])
         record_event(actor=assignment.reader, verb="assignment.completed", target=assignment, details={})
+        design = assignment.survey.design
+        if design.has_repeat:
+            truths = dict(Item.objects.filter(pk__in=assignment.item_order).values_list("pk", "truth"))
+            order = select_repeated(truths, design.repeated_count(len(truths)), secrets.randbits(62))
+            reading_round = ReadingRound.objects.create(
+                assignment=assignment,
+                number=2,
+                item_order=order,
+                opens_at=assignment.completed_at + timedelta(days=design.washout_days),
+            )
+            record_event(
+                actor=assignment.reader,
+                verb="round.scheduled",
+                target=reading_round,
+                details={"items": len(order), "opens_at": reading_round.opens_at.isoformat()},
+            )
     return assignment

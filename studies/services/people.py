@@ -167,6 +167,7 @@ def _accept_invitation(*, token: str, reader) -> Assignment:
             invitation=invitation,
             seed=seed,
             item_order=make_item_order(list(survey.items.values_list("id", flat=True)), seed),
+            practice_order=make_item_order(list(survey.practice_items.values_list("id", flat=True)), seed),
         )
         invitation.used_at = timezone.now()
         invitation.used_by = reader

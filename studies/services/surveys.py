@@ -16,14 +16,16 @@ from django.utils import timezone
 from audit.services import record_event
 from imaging.constants import DatasetKind
 from imaging.selectors import fields_of_view_mm, layered_ct_slices
+from studies.design import StudyDesign
 from studies.models import (
     Item,
+    PracticeItem,
     Survey,
     Truth,
 )
 from studies.policy import DisplayPolicy, round_field_of_view
 from studies.rendering import encode_payload
-from studies.sampling import Candidate, SelectionError, select_balanced
+from studies.sampling import Candidate, SelectionError, select_balanced, select_practice
 from studies.selectors import rendered_pixels, rendering_fingerprint
 from studies.services.errors import MAX_ITEMS_PER_SIDE, StudyError
 
@@ -96,6 +98,7 @@ def create_survey(
     instructions: str = "",
     allow_going_back: bool = False,
     policy: DisplayPolicy | None = None,
+    design: StudyDesign | None = None,
 ) -> SurveyCreated:
     """A draft survey with its items selected (balanced, stratified by axial layer) and pre-rendered."""
     name = (name or "").strip()
@@ -113,12 +116,16 @@ def create_survey(
     if not 0 <= seed < 2**63:
         raise StudyError("the seed must be a non-negative integer below 2**63")
     policy, policy_notes = choose_field_of_view(policy or DisplayPolicy(), real_dataset)
+    design = design or StudyDesign()
+    if design.repeat_items > real_count + synthetic_count:
+        raise StudyError(
+            f"a repeated subset of {design.repeat_items} items is larger than the survey "
+            f"({real_count + synthetic_count} items)"
+        )
+    real_candidates, synthetic_candidates = _candidates(real_dataset), _candidates(model_dataset)
     try:
         selection = select_balanced(
-            real=_candidates(real_dataset),
-            synthetic=_candidates(model_dataset),
-            per_side=real_count,
-            seed=seed,
+            real=real_candidates, synthetic=synthetic_candidates, per_side=real_count, seed=seed
         )
     except SelectionError as exc:
         raise StudyError(
@@ -126,8 +133,20 @@ def create_survey(
         ) from None
     chosen = [(c.slice_id, Truth.REAL, c.layer) for c in selection.real]
     chosen += [(c.slice_id, Truth.SYNTHETIC, c.layer) for c in selection.synthetic]
+    try:
+        practice = select_practice(
+            real=real_candidates,
+            synthetic=synthetic_candidates,
+            exclude={slice_id for slice_id, _, _ in chosen},
+            count=design.practice_items,
+            seed=seed,
+        )
+    except SelectionError as exc:
+        raise StudyError(f"cannot select practice items: {exc}") from None
+    practice_rows = [(c.slice_id, side, c.layer) for side, c in practice]
     # Rows are created in a random order, so nothing about the truth follows from creation order.
     random.SystemRandom().shuffle(chosen)
+    random.SystemRandom().shuffle(practice_rows)
     written: list[str] = []
     try:
         with transaction.atomic():
@@ -143,12 +162,19 @@ def create_survey(
                 instructions=instructions,
                 allow_going_back=allow_going_back,
                 display_policy=policy,
+                design=design,
                 created_by=actor if actor is not None and actor.is_authenticated else None,
             )
             Item.objects.bulk_create(
                 [
                     Item(survey=survey, slice_id=pk, truth=truth, axial_layer=layer)
                     for pk, truth, layer in chosen
+                ]
+            )
+            PracticeItem.objects.bulk_create(
+                [
+                    PracticeItem(survey=survey, slice_id=pk, truth=truth, axial_layer=layer)
+                    for pk, truth, layer in practice_rows
                 ]
             )
             written = _render_items(survey)
@@ -162,7 +188,9 @@ def create_survey(
                     "per_side": real_count,
                     "seed": seed,
                     "per_layer": {str(k): v for k, v in selection.per_layer.items()},
+                    "practice_items": len(practice_rows),
                     "display_policy": policy.to_dict(),
+                    "design": design.to_dict(),
                     "notes": selection.notes + policy_notes,
                 },
             )
@@ -173,22 +201,27 @@ def create_survey(
 
 
 def _render_items(survey: Survey) -> list[str]:
-    """Render every item of the survey through its display policy into new payload files; returns their names."""
+    """Render every item and practice item of the survey through its display policy into new payload files (one
+    pipeline, one storage layout for both); returns their names."""
     policy = survey.display_policy
     written = []
-    items = list(survey.items.select_related("slice__volume"))
-    for item in items:
-        pixels, _ = rendered_pixels(item.slice, policy)
-        payload = encode_payload(pixels)
-        if len(payload) != policy.payload_bytes:
-            raise StudyError(f"rendering gave {len(payload)} bytes instead of {policy.payload_bytes}")
-        name = default_storage.save(
-            f"survey-items/{survey.pk}/{secrets.token_hex(16)}.i16", ContentFile(payload)
-        )
-        written.append(name)
-        item.payload = name
-        item.payload_sha256 = hashlib.sha256(payload).hexdigest()
-    Item.objects.bulk_update(items, ["payload", "payload_sha256"])
+    for model, rows in (
+        (Item, survey.items.select_related("slice__volume")),
+        (PracticeItem, survey.practice_items.select_related("slice__volume")),
+    ):
+        items = list(rows)
+        for item in items:
+            pixels, _ = rendered_pixels(item.slice, policy)
+            payload = encode_payload(pixels)
+            if len(payload) != policy.payload_bytes:
+                raise StudyError(f"rendering gave {len(payload)} bytes instead of {policy.payload_bytes}")
+            name = default_storage.save(
+                f"survey-items/{survey.pk}/{secrets.token_hex(16)}.i16", ContentFile(payload)
+            )
+            written.append(name)
+            item.payload = name
+            item.payload_sha256 = hashlib.sha256(payload).hexdigest()
+        model.objects.bulk_update(items, ["payload", "payload_sha256"])
     Survey.objects.filter(pk=survey.pk).update(rendered_at=timezone.now())
     survey.rendered_at = timezone.now()
     return written
@@ -204,10 +237,15 @@ READER_SETTINGS = ("reader_title", "instructions", "allow_going_back")
 
 
 def do_change_survey_settings(
-    *, survey: Survey, actor, policy: DisplayPolicy | None = None, **reader_settings
+    *,
+    survey: Survey,
+    actor,
+    policy: DisplayPolicy | None = None,
+    design: StudyDesign | None = None,
+    **reader_settings,
 ) -> Survey:
-    """Change a draft survey's display policy or reader-facing settings; a policy change renders every item
-    again under the new policy."""
+    """Change a draft survey's display policy, study design or reader-facing settings; a policy change renders
+    every item again under the new policy."""
     unknown = set(reader_settings) - set(READER_SETTINGS)
     if unknown:
         raise StudyError(f"these cannot be changed: {', '.join(sorted(unknown))}")
@@ -228,6 +266,13 @@ def do_change_survey_settings(
                 policy, _ = choose_field_of_view(policy, survey.real_dataset)
                 if policy != survey.display_policy:
                     changed["display_policy"] = policy
+            if design is not None and design != survey.design:
+                if design.practice_items != survey.design.practice_items:
+                    raise StudyError(
+                        "the practice items are chosen when the survey is created; create a new survey for "
+                        "another number of practice items"
+                    )
+                changed["design"] = design
             if not changed:
                 return survey
             for name, value in changed.items():
@@ -239,6 +284,7 @@ def do_change_survey_settings(
             survey.save()
             if "display_policy" in changed:
                 old = list(survey.items.values_list("payload", flat=True))
+                old += list(survey.practice_items.values_list("payload", flat=True))
                 written = _render_items(survey)
                 transaction.on_commit(lambda: _delete_files(old))
             record_event(
@@ -246,7 +292,7 @@ def do_change_survey_settings(
                 verb="survey.settings_changed",
                 target=survey,
                 details={
-                    name: value.to_dict() if isinstance(value, DisplayPolicy) else value
+                    name: value.to_dict() if isinstance(value, DisplayPolicy | StudyDesign) else value
                     for name, value in sorted(changed.items())
                 },
             )

@@ -73,7 +73,7 @@ def test_metrics_csv_covers_the_surveys_models(study, folder):
         (["--survey", "Nope", "--format", "csv"], "unknown survey 'Nope' (known: 'Survey 1', 'Survey 2')"),
         (
             ["--survey", "Survey 1", "--format", "docx"],
-            "--format must be one of csv, json, pdf, metrics-csv, not 'docx'",
+            "--format must be one of csv, practice-csv, json, pdf, metrics-csv, not 'docx'",
         ),
         (["--format", "pdf"], "name at least one survey with --survey NAME"),
         (["--survey", "Survey 1", "--format", "pdf", "--out-dir"], None),

@@ -205,9 +205,9 @@ def test_the_metrics_csv_leaves_missing_values_empty():
     assert float(written[1]["normalised"]) == 2.0
 
 
-def test_the_data_dictionary_covers_both_files():
+def test_the_data_dictionary_covers_every_file():
     entries = list(csv.DictReader(io.StringIO(data_dictionary_csv().decode())))
-    assert {e["file"] for e in entries} == {"answers.csv", "metrics.csv"}
+    assert {e["file"] for e in entries} == {"answers.csv", "practice.csv", "metrics.csv"}
     assert len(entries) == len({(e["file"], e["column"]) for e in entries})
 
 

@@ -42,3 +42,47 @@ def comment_on_synthetic_pages(get_response):
         return response
 
     return middleware
+
+
+def _synthetic_item_page(response) -> bool:
+    if (
+        not response.get("Content-Type", "").startswith("text/html")
+        or b"reader-config" not in response.content
+    ):
+        return False
+    synthetic = Item.objects.filter(truth="synthetic").values_list("public_id", flat=True)
+    return any(public_id.encode() in response.content for public_id in synthetic)
+
+
+def rating_default_on_synthetic_pages(get_response):
+    """A rating widget whose default depends on the truth: point 4 pressed on synthetic items."""
+
+    def middleware(request):
+        response = get_response(request)
+        if _synthetic_item_page(response):
+            response.content = response.content.replace(
+                b'data-testid="rating-4" aria-pressed="false"', b'data-testid="rating-4" aria-pressed="true"'
+            )
+        return response
+
+    return middleware
+
+
+def practice_feedback_on_synthetic_test_answers(get_response):
+    """Practice feedback leaking into the test: answers to synthetic test items say what the slice was."""
+
+    def middleware(request):
+        response = get_response(request)
+        if (
+            request.method == "POST"
+            and request.path.endswith("/answer/")
+            and _synthetic_item_in(request.path)
+        ):
+            import json
+
+            body = json.loads(response.content)
+            body["feedback"] = "synthetic"
+            response.content = json.dumps(body).encode()
+        return response
+
+    return middleware

@@ -264,3 +264,82 @@ def test_answers_cannot_be_edited_or_deleted_in_the_admin(admin_client, make_sur
     url = reverse("admin:studies_answer_delete", args=[result.answer.pk])
     assert admin_client.post(url, {"post": "yes"}).status_code == 403
     assert result.answer.__class__.objects.filter(pk=result.answer.pk).exists()
+
+
+# --- study designs -------------------------------------------------------------------------------------------
+
+
+def test_an_admin_creates_a_survey_with_a_study_design(admin_client, pools):
+    data = add_form(
+        pools,
+        rating="slider",
+        choice_from_rating="on",
+        window_presets="abdomen 350 40\nwide bone 2000 500",
+        practice_items=4,
+    )
+    response = admin_client.post(reverse("admin:studies_survey_add"), data)
+    assert response.status_code == 302
+    survey = Survey.objects.get(name="Admin survey")
+    design = survey.design
+    assert (design.rating, design.choice_from_rating, design.practice_items) == ("slider", True, 4)
+    assert [(p.name, p.width, p.level) for p in design.window_presets] == [
+        ("abdomen", 350, 40),
+        ("wide bone", 2000, 500),
+    ]
+    assert survey.practice_items.count() == 4
+
+
+def test_an_admin_survey_without_design_fields_gets_the_default_design(admin_client, pools):
+    assert admin_client.post(reverse("admin:studies_survey_add"), add_form(pools)).status_code == 302
+    from studies.design import StudyDesign
+
+    assert Survey.objects.get(name="Admin survey").design == StudyDesign()
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ({"choice_from_rating": "on"}, "Study design: the choice can be derived from the rating only when"),
+        ({"rating": "ten_point"}, "Select a valid choice."),
+        ({"practice_items": 11}, "Ensure this value is less than or equal to 10."),
+        ({"window_presets": "lung 1500"}, "Study design: window preset line 1 must be: name width level."),
+        ({"window_presets": "lung wide -600"}, "width and level must be whole numbers"),
+        ({"window_presets": "lung 0 -600"}, "the width of preset &#x27;lung&#x27; must be 1..5000 HU"),
+        ({"per_side": 38, "practice_items": 10}, "cannot select practice items: 10 practice item(s) need 5"),
+    ],
+)
+def test_impossible_designs_are_refused_in_one_line(admin_client, pools, overrides, message):
+    response = admin_client.post(reverse("admin:studies_survey_add"), add_form(pools, **overrides))
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert not Survey.objects.exists()
+
+
+def test_a_draft_design_change_in_the_admin_is_stored_and_a_practice_change_refused(
+    admin_client, make_survey
+):
+    survey = make_survey()
+    url = reverse("admin:studies_survey_change", args=[survey.pk])
+    data = change_form_data(admin_client, survey, rating="five_point", window_presets="brain 80 40")
+    assert admin_client.post(url, data).status_code == 302
+    survey.refresh_from_db()
+    assert survey.design.rating == "five_point" and survey.design.window_presets[0].name == "brain"
+    data = change_form_data(admin_client, survey, practice_items=2)
+    response = admin_client.post(url, data, follow=True)
+    notes = [str(m) for m in response.context["messages"]]
+    assert any("the practice items are chosen when the survey is created" in n for n in notes), notes
+    survey.refresh_from_db()
+    assert survey.design.practice_items == 0
+
+
+def test_an_admin_sets_a_repeat_reading_and_impossible_ones_are_refused(admin_client, pools):
+    url = reverse("admin:studies_survey_add")
+    refused = admin_client.post(url, add_form(pools, repeat="subset", repeat_items=25))
+    assert refused.status_code == 400
+    assert "a repeated subset of 25 items is larger than the survey (20 items)" in refused.content.decode()
+    refused = admin_client.post(url, add_form(pools, washout_days=5))
+    assert "a wash-out applies to a repeat reading only" in refused.content.decode()
+    assert not Survey.objects.exists()
+    assert admin_client.post(url, add_form(pools, repeat="all", washout_days=14)).status_code == 302
+    design = Survey.objects.get().design
+    assert (design.repeat, design.washout_days) == ("all", 14)

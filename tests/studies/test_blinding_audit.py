@@ -18,6 +18,7 @@ from imaging.selectors import fields_of_view_mm
 from imaging.services import import_images, store_volume
 from imaging.volumes import VolumeData
 from studies.blinding import AUC_LIMIT, audit_survey_blinding, separation_auc
+from studies.design import StudyDesign
 from studies.models import Item
 from studies.policy import DisplayPolicy, round_field_of_view
 from studies.rendering import decode_payload, encode_payload
@@ -354,3 +355,79 @@ def test_a_reconstruction_circle_only_real_items_have_fails_without_a_mask(mri_g
     output, error = audit_command(survey)
     assert error is not None
     assert "LEAK [padding] the area around the body differs (AUC 1.00)" in output
+
+
+# --- Study designs --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("rating", ["five_point", "slider"])
+def test_a_rated_survey_passes_with_its_rating_widget_checked(phantom_survey, rating):
+    survey = phantom_survey(design=StudyDesign(rating=rating, choice_from_rating=rating == "slider"))
+    output, error = audit_command(survey)
+    assert error is None, output
+    assert "PASS rating-widget" in output
+
+
+def test_a_rating_widget_whose_default_depends_on_the_truth_fails(phantom_survey, settings):
+    settings.MIDDLEWARE = [*settings.MIDDLEWARE, "tests.studies.leaky.rating_default_on_synthetic_pages"]
+    survey = phantom_survey(design=StudyDesign(rating="five_point"))
+    output, error = audit_command(survey)
+    assert error is not None
+    assert "LEAK [rating-widget] the rating widget differs between items" in output
+    assert (
+        "LEAK [rating-widget] the rating starts with a value: 'preselected' on 10 synthetic item(s)" in output
+    )
+
+
+def test_a_survey_with_its_own_window_presets_passes_and_its_presets_are_checked(phantom_survey):
+    presets = [{"name": "abdomen", "width": 350, "level": 40}, {"name": "bone", "width": 2000, "level": 500}]
+    survey = phantom_survey(design=StudyDesign(window_presets=presets))
+    output, error = audit_command(survey)
+    assert error is None, output
+    assert "PASS config" in output
+
+
+def test_a_survey_with_practice_items_passes_and_its_practice_is_checked(phantom_survey):
+    survey = phantom_survey(design=StudyDesign(practice_items=3, rating="five_point"))
+    output, error = audit_command(survey)
+    assert error is None, output
+    assert "PASS practice" in output and "PASS practice-separation" in output
+
+
+def test_practice_feedback_leaking_into_test_items_fails(phantom_survey, settings):
+    settings.MIDDLEWARE = [
+        *settings.MIDDLEWARE,
+        "tests.studies.leaky.practice_feedback_on_synthetic_test_answers",
+    ]
+    survey = phantom_survey(design=StudyDesign(practice_items=2))
+    output, error = audit_command(survey)
+    assert error is not None
+    assert "LEAK [practice-separation] the answer response of a synthetic test item" in output
+    assert "LEAK [no-feedback]" in output
+
+
+def test_a_practice_slice_that_is_also_a_test_item_fails(phantom_survey):
+    from studies.models import PracticeItem
+
+    survey = phantom_survey(design=StudyDesign(practice_items=2))
+    practice = PracticeItem.objects.filter(survey=survey).first()
+    test_item = Item.objects.filter(survey=survey, truth=practice.truth).first()
+    PracticeItem.objects.filter(pk=practice.pk).update(slice_id=test_item.slice_id)
+    output, error = audit_command(survey)
+    assert error is not None
+    assert "LEAK [practice] 1 practice slice(s) are also test items" in output
+
+
+def test_a_survey_with_a_repeat_round_passes_and_its_second_reading_is_checked(phantom_survey):
+    survey = phantom_survey(design=StudyDesign(repeat="subset", repeat_items=6, washout_days=7))
+    output, error = audit_command(survey)
+    assert error is None, output
+    assert "PASS repeat-round" in output
+
+
+def test_a_second_reading_that_differs_for_synthetic_items_fails(phantom_survey, settings):
+    settings.MIDDLEWARE = [*settings.MIDDLEWARE, "tests.studies.leaky.comment_on_synthetic_pages"]
+    survey = phantom_survey(design=StudyDesign(repeat="all"))
+    output, error = audit_command(survey)
+    assert error is not None
+    assert "LEAK [repeat-round] second-reading pages differ beyond the item id and position" in output

@@ -128,3 +128,68 @@ def test_invite_readers_refuses_garbage_with_one_line(make_survey, args, message
     with pytest.raises(CommandError) as caught:
         call_command("invite_readers", *args, stdout=StringIO(), stderr=StringIO())
     assert message in str(caught.value)
+
+
+def test_create_survey_takes_every_study_design_option(pools):
+    output = run(
+        *create_args(pools),
+        "--rating", "five_point", "--choice-from-rating", "--practice-items", "3",
+        "--window-preset", "abdomen:350:40", "--window-preset", "bone:2000:500",
+    )  # fmt: skip
+    design = Survey.objects.get().design
+    assert (design.rating, design.choice_from_rating, design.practice_items) == ("five_point", True, 3)
+    assert [(p.name, p.width, p.level) for p in design.window_presets] == [
+        ("abdomen", 350, 40),
+        ("bone", 2000, 500),
+    ]
+    assert "study design: 5-point scale" in output and "3 practice item(s)" in output
+    assert Survey.objects.get().practice_items.count() == 3
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (
+            ["--choice-from-rating"],
+            "study design: the choice can be derived from the rating only when there is a rating",
+        ),
+        (["--window-preset", "lung:1500"], "study design: window preset line 1 must be: name width level"),
+        (["--window-preset", "lung:0:-600"], "study design: the width of preset 'lung' must be 1..5000 HU"),
+        (["--practice-items", "10", "--real", "38", "--synthetic", "38"], "cannot select practice items: 10"),
+    ],
+)
+def test_create_survey_refuses_impossible_designs_in_one_line(pools, extra, message):
+    with pytest.raises(CommandError) as error:
+        run(*create_args(pools), *extra)
+    assert str(error.value).startswith(message) and "\n" not in str(error.value)
+    assert not Survey.objects.exists()
+
+
+@pytest.mark.parametrize("value", ["11", "-1", "many"])
+def test_create_survey_refuses_a_garbage_practice_count(pools, value):
+    with pytest.raises(CommandError, match="--practice-items"):
+        run(*create_args(pools), "--practice-items", value)
+
+
+def test_create_survey_takes_repeat_reading_flags(pools):
+    run(*create_args(pools), "--repeat-subset", "4", "--washout-days", "7")
+    design = Survey.objects.get().design
+    assert (design.repeat, design.repeat_items, design.washout_days) == ("subset", 4, 7)
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--repeat-subset", "21"], "a repeated subset of 21 items is larger than the survey (20 items)"),
+        (["--washout-days", "3"], "study design: a wash-out applies to a repeat reading only"),
+        (
+            ["--repeat-all", "--washout-days", "999"],
+            "study design: the wash-out must be 0..365 days, not 999",
+        ),
+    ],
+)
+def test_create_survey_refuses_impossible_repeat_readings_in_one_line(pools, extra, message):
+    with pytest.raises(CommandError) as error:
+        run(*create_args(pools), *extra)
+    assert str(error.value) == message
+    assert not Survey.objects.exists()

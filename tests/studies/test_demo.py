@@ -113,3 +113,28 @@ def test_each_closed_survey_surveys_its_own_model_with_the_skill_the_caller_give
     assert Survey.objects.filter(
         name__startswith=f"{demo.CLOSED_SURVEYS[0][0]} [model Model 1, retired"
     ).exists()
+
+
+def test_the_demo_builds_a_rated_survey_with_practice_items_that_passes_the_audit(db):
+    store_ct_dataset(demo.DEMO_REAL_DATASET, kind="ct", contrast=True, volumes=2, seed=1)
+    store_ct_dataset("Phantom sCT (model)", kind="sct", contrast=True, volumes=2, seed=2)
+    out = StringIO()
+    demo.build_demo(stdout=OutputWrapper(out))
+    survey = Survey.objects.get(name=demo.RATED_SURVEY)
+    assert survey.status == "open" and survey.last_audit_passed
+    assert (
+        "PASS rating-widget" in survey.last_audit_report
+        and "PASS practice-separation" in survey.last_audit_report
+    )
+    assert (survey.design.rating, survey.design.practice_items) == ("five_point", 3)
+    assert survey.practice_items.count() == 3
+    assignment = survey.assignments.get()
+    assert assignment.reader.username == "reader" and len(assignment.practice_order) == 3
+    assert f"Survey {demo.RATED_SURVEY!r} (5-point rating, 3 practice items)" in out.getvalue()
+    repeat = Survey.objects.get(name=demo.REPEAT_SURVEY)
+    assert (
+        repeat.status == "open"
+        and repeat.last_audit_passed
+        and "PASS repeat-round" in repeat.last_audit_report
+    )
+    assert (repeat.design.repeat, repeat.design.repeat_items) == ("subset", 6)

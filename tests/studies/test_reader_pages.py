@@ -33,6 +33,7 @@ ITEM_PAGE_TEST_IDS = [
     "zoom-out",
     "drag-mode",
     "reset-view",
+    "invert",
     "answer-real",
     "answer-synthetic",
     "answer-indeterminable",
@@ -76,8 +77,9 @@ def test_the_page_configuration_has_the_documented_keys_and_no_truth(reading):
     config = config_of(client.get(reverse("studies:item", args=[assignment.key, 1])))
     assert set(config) == {
         "itemId", "position", "total", "matrix", "dtype", "huRange", "defaultWindow", "presets", "pixelsUrl",
-        "answerUrl", "previousUrl", "reviewUrl", "allowGoingBack", "storageKey", "answer",
+        "answerUrl", "previousUrl", "reviewUrl", "allowGoingBack", "storageKey", "answer", "rating", "practice", "round",
     }  # fmt: skip
+    assert config["rating"] == {"scale": "none", "min": None, "max": None, "asksChoice": True}
     assert config["itemId"] == item_at(assignment, 1).public_id
     assert config["matrix"] == 64 and config["dtype"] == "int16le" and config["total"] == 20
     assert [(p["key"], p["width"], p["level"]) for p in config["presets"]] == [
@@ -145,7 +147,7 @@ def test_going_back_shows_the_earlier_answer_to_change(make_survey, join):
     page = client.get(reverse("studies:item", args=[assignment.key, 1]))
     assert page.status_code == 200
     config = config_of(page)
-    assert config["answer"] == {"choice": "synthetic", "reason": "smooth", "revision": 1}
+    assert config["answer"] == {"choice": "synthetic", "reason": "smooth", "rating": None, "revision": 1}
     second = config_of(client.get(reverse("studies:item", args=[assignment.key, 2])))
     assert second["previousUrl"] == reverse("studies:item", args=[assignment.key, 1])
     assert client.get(reverse("studies:item", args=[assignment.key, 5])).status_code == 302

@@ -65,3 +65,14 @@ def test_bad_simulation_requests_are_refused(make_survey, arguments, message):
 def test_a_draft_survey_cannot_be_simulated(make_survey):
     with pytest.raises(StudyError, match="need an open survey"):
         simulate_readers(make_survey(), 1, seed=1, skill=0.5)
+
+
+def test_simulated_readers_read_the_practice_items_first_and_apart(make_survey):
+    from studies.design import StudyDesign
+    from studies.models import PracticeAnswer
+
+    survey = make_survey(open_it=True, design=StudyDesign(practice_items=2))
+    assignments = simulate_readers(survey, 2, seed=3, skill=0.5)
+    assert all(a.completed_at for a in assignments)
+    assert PracticeAnswer.objects.count() == 4
+    assert Answer.objects.filter(assignment__survey=survey).count() == 40

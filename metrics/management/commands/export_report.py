@@ -15,7 +15,13 @@ from metrics.downloads import What, make_download
 from metrics.models import DownloadLog
 from metrics.services import ReportUnavailable, record_download, report_now
 
-FORMATS = {"csv": What.ANSWERS_CSV, "json": What.STATS_JSON, "pdf": What.PDF, "metrics-csv": What.METRICS_CSV}
+FORMATS = {
+    "csv": What.ANSWERS_CSV,
+    "practice-csv": What.PRACTICE_CSV,
+    "json": What.STATS_JSON,
+    "pdf": What.PDF,
+    "metrics-csv": What.METRICS_CSV,
+}
 
 
 def dictionary_path(out: Path) -> Path:

@@ -4,6 +4,16 @@ from django.core.management.base import BaseCommand, CommandError
 
 from imaging.constants import DEFAULT_CT_WINDOW, HU_MAX, HU_MIN, DatasetKind
 from imaging.selectors import dataset_named, dataset_names
+from studies.design import (
+    MAX_PRACTICE_ITEMS,
+    RATING_SCALES,
+    REPEAT_ALL,
+    REPEAT_OFF,
+    REPEAT_SUBSET,
+    DesignError,
+    StudyDesign,
+    parse_presets,
+)
 from studies.policy import (
     FIELD_OF_VIEW_PER_SLICE,
     FIELD_OF_VIEW_SURVEY,
@@ -39,6 +49,16 @@ def seed_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
     if not 0 <= value < 2**63:
         raise argparse.ArgumentTypeError(f"{text!r} must be between 0 and 2**63 - 1")
+    return value
+
+
+def practice_count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 0 <= value <= MAX_PRACTICE_ITEMS:
+        raise argparse.ArgumentTypeError(f"{text!r} must be 0..{MAX_PRACTICE_ITEMS}")
     return value
 
 
@@ -89,6 +109,38 @@ class Command(BaseCommand):
             "--window-width", type=int, default=DEFAULT_CT_WINDOW.width, help="Default window"
         )
         parser.add_argument("--window-level", type=int, default=DEFAULT_CT_WINDOW.level, help="Default level")
+        parser.add_argument(
+            "--rating", choices=list(RATING_SCALES), default="none", help="Confidence rating on every item"
+        )
+        parser.add_argument(
+            "--choice-from-rating",
+            action="store_true",
+            help="Derive real/synthetic/indeterminable from the rating instead of asking it",
+        )
+        parser.add_argument(
+            "--window-preset",
+            action="append",
+            default=[],
+            metavar="NAME:WIDTH:LEVEL",
+            help="A window preset (repeat for several, keys 1..9 in order); default: the five CT presets",
+        )
+        parser.add_argument(
+            "--practice-items",
+            type=practice_count,
+            default=0,
+            help="Practice items read first with feedback (0..10), from slices that are not test items",
+        )
+        repeat = parser.add_mutually_exclusive_group()
+        repeat.add_argument("--repeat-all", action="store_true", help="A second reading of every item")
+        repeat.add_argument(
+            "--repeat-subset",
+            type=positive_int,
+            metavar="M",
+            help="A second reading of M items (half of each truth)",
+        )
+        parser.add_argument(
+            "--washout-days", type=int, default=0, help="Days before the second reading opens (with a repeat)"
+        )
         parser.add_argument("--open", action="store_true", help="Open the survey (runs the blinding audit)")
 
     def handle(self, *args, **options):
@@ -111,6 +163,25 @@ class Command(BaseCommand):
         except PolicyError as exc:
             raise CommandError(f"display policy: {exc}") from None
         try:
+            presets = parse_presets("\n".join(p.replace(":", " ") for p in options["window_preset"]))
+            design = StudyDesign(
+                rating=options["rating"],
+                choice_from_rating=options["choice_from_rating"],
+                window_presets=presets or StudyDesign().window_presets,
+                practice_items=options["practice_items"],
+                repeat=(
+                    REPEAT_ALL
+                    if options["repeat_all"]
+                    else REPEAT_SUBSET
+                    if options["repeat_subset"]
+                    else REPEAT_OFF
+                ),
+                repeat_items=options["repeat_subset"] or 0,
+                washout_days=options["washout_days"],
+            )
+        except DesignError as exc:
+            raise CommandError(f"study design: {exc}") from None
+        try:
             created = create_survey(
                 name=options["name"],
                 model_dataset=model,
@@ -122,6 +193,7 @@ class Command(BaseCommand):
                 reader_title=options["reader_title"],
                 allow_going_back=options["allow_going_back"],
                 policy=policy,
+                design=design,
             )
         except StudyError as exc:
             raise CommandError(str(exc)) from None
@@ -132,6 +204,7 @@ class Command(BaseCommand):
         )
         for note in created.policy_notes:
             self.stdout.write(note)
+        self.stdout.write(f"study design: {design.describe()}")
         for note in created.notes:
             self.stdout.write(f"pool too small: {note}")
         if options["open"]:

@@ -1,0 +1,142 @@
+"""Practice items: chosen from slices that are not test items, rendered through the same pipeline, read first
+with feedback, stored apart from the test answers and exported in their own file; readers are told when practice is
+over."""
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from metrics.downloads import make_download
+from metrics.exports import data_dictionary_csv
+from metrics.selectors import answer_rows, practice_rows
+from studies.design import StudyDesign
+from studies.models import Answer, PracticeAnswer, PracticeItem
+from studies.selectors import item_at, practice_item_at
+from studies.services import StudyError, do_change_survey_settings
+from tests.studies.conftest import answer_body
+from tests.studies.test_answers import post_answer
+from tests.studies.test_reader_pages import config_of
+
+PRACTICE = StudyDesign(practice_items=3, rating="five_point")
+
+
+@pytest.fixture
+def practising(make_survey, join):
+    survey = make_survey(open_it=True, design=PRACTICE)
+    assignment = join(survey)
+    client = Client()
+    client.force_login(assignment.reader)
+    return survey, assignment, client
+
+
+def test_practice_items_are_slices_that_are_not_test_items_rendered_alike(practising):
+    survey, assignment, _ = practising
+    practice = list(PracticeItem.objects.filter(survey=survey))
+    assert len(practice) == 3 and len(assignment.practice_order) == 3
+    assert sorted(p.pk for p in practice) == sorted(assignment.practice_order)
+    assert {p.truth for p in practice} == {"real", "synthetic"}
+    assert not {p.slice_id for p in practice} & set(survey.items.values_list("slice_id", flat=True))
+    assert all(p.payload and len(p.payload_sha256) == 64 for p in practice)
+    assert not {p.public_id for p in practice} & set(survey.items.values_list("public_id", flat=True))
+
+
+def test_more_practice_items_than_unused_slices_is_refused_in_one_line(make_survey):
+    with pytest.raises(StudyError) as error:
+        make_survey(per_side=38, design=StudyDesign(practice_items=10))
+    assert str(error.value) == (
+        "cannot select practice items: 10 practice item(s) need 5 real slice(s) not used as test items; "
+        "only 2 are left"
+    )
+
+
+def test_the_number_of_practice_items_is_fixed_at_creation(make_survey):
+    survey = make_survey(design=PRACTICE)
+    with pytest.raises(StudyError, match="chosen when the survey is created"):
+        do_change_survey_settings(survey=survey, actor=None, design=PRACTICE.replace(practice_items=2))
+
+
+def test_readers_practise_first_with_feedback_and_are_told_when_practice_is_over(practising):
+    survey, assignment, client = practising
+    start = client.get(reverse("studies:start", args=[assignment.key]))
+    assert reverse("studies:practice", args=[assignment.key, 1]) in start.content.decode()
+    assert "3 practice slices, each followed by feedback" in start.content.decode()
+    # Test items wait until practice is over, on the page and on the server.
+    item_page = client.get(reverse("studies:item", args=[assignment.key, 1]))
+    assert item_page.status_code == 302 and item_page.url == reverse(
+        "studies:practice", args=[assignment.key, 1]
+    )
+    refused = post_answer(client, assignment, item_at(assignment, 1), answer_body(rating=3))
+    assert refused.status_code == 409 and refused.json()["error"] == "Finish the practice items first."
+    for position in (1, 2, 3):
+        page = client.get(reverse("studies:practice", args=[assignment.key, position]))
+        html = page.content.decode()
+        assert page.status_code == 200 and f"Practice {position} of 3" in html
+        assert 'data-testid="practice-feedback"' in html
+        practice_item = practice_item_at(assignment, position)
+        config = config_of(page)
+        assert config["practice"] is True and config["itemId"] == practice_item.public_id
+        pixels = client.get(config["pixelsUrl"])
+        assert pixels.status_code == 200 and len(pixels.content) == survey.payload_bytes
+        response = post_answer(client, assignment, practice_item, answer_body(choice="real", rating=2))
+        assert response.status_code == 200
+        assert response.json()["feedback"] == practice_item.truth
+    assert response.json()["next_url"] == reverse("studies:practice_over", args=[assignment.key])
+    over = client.get(reverse("studies:practice_over", args=[assignment.key]))
+    assert 'data-testid="practice-over"' in over.content.decode()
+    assert reverse("studies:item", args=[assignment.key, 1]) in over.content.decode()
+    test_page = client.get(reverse("studies:item", args=[assignment.key, 1]))
+    assert test_page.status_code == 200 and config_of(test_page)["practice"] is False
+    assert 'data-testid="practice-feedback"' not in test_page.content.decode()
+    answered = post_answer(client, assignment, item_at(assignment, 1), answer_body(rating=3))
+    assert answered.status_code == 200 and "feedback" not in answered.json()
+    # Practice pages cannot be read twice.
+    again = client.get(reverse("studies:practice", args=[assignment.key, 1]))
+    assert again.status_code == 302
+
+
+def test_practice_answers_are_in_their_own_export_never_in_the_test_answers(practising):
+    survey, assignment, client = practising
+    for position in (1, 2, 3):
+        post_answer(client, assignment, practice_item_at(assignment, position), answer_body(rating=4))
+    post_answer(client, assignment, item_at(assignment, 1), answer_body(rating=1))
+    assert PracticeAnswer.objects.count() == 3 and Answer.objects.count() == 1
+    assert [row.item for row in answer_rows([survey])] == [item_at(assignment, 1).public_id]
+    rows = practice_rows([survey])
+    assert sorted(r.practice_item for r in rows) == sorted(
+        practice_item_at(assignment, n).public_id for n in (1, 2, 3)
+    )
+    assert {(r.answer, r.rating) for r in rows} == {("real", 4)}
+    download = make_download("practice_csv", [survey])
+    lines = download.content.decode().splitlines()
+    assert lines[0] == "survey,reader,practice_item,truth,answer,rating,seconds_on_slice,answered_at"
+    assert len(lines) == 4 and download.filename.endswith("practice.csv")
+    assert "practice.csv,practice_item,text" in data_dictionary_csv().decode()
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"rating": 9}, "rating must be between 1 and 5"),
+        ({"choice": "perhaps"}, "choice must be one of"),
+        ({"seconds_on_slice": -1}, "seconds_on_slice must be between"),
+        ({"client_key": "x"}, "client_key must be a UUID"),
+    ],
+)
+def test_a_garbage_practice_answer_is_a_one_line_400_and_nothing_is_stored(practising, overrides, message):
+    survey, assignment, client = practising
+    response = post_answer(
+        client, assignment, practice_item_at(assignment, 1), answer_body(**{"rating": 3, **overrides})
+    )
+    assert response.status_code == 400 and response.json()["error"].startswith(message)
+    assert not PracticeAnswer.objects.exists()
+
+
+def test_the_same_practice_answer_sent_twice_is_stored_once(practising):
+    survey, assignment, client = practising
+    body = answer_body(rating=3)
+    first = post_answer(client, assignment, practice_item_at(assignment, 1), body)
+    retry = post_answer(client, assignment, practice_item_at(assignment, 1), body)
+    assert first.status_code == retry.status_code == 200 and retry.json()["duplicate"] is True
+    assert PracticeAnswer.objects.count() == 1
+    second = post_answer(client, assignment, practice_item_at(assignment, 1), answer_body(rating=4))
+    assert second.status_code == 409
