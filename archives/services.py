@@ -64,7 +64,7 @@ from imaging.dicom import (
     dataset_bytes,
     slice_dataset,
 )
-from imaging.pixels import delete_stored_files
+from imaging.pixels import StorageFailed, delete_stored_files, store_file
 from imaging.selectors import dataset_named, slices_of
 from imaging.services import store_volume
 from imaging.volumes import VolumeData
@@ -772,9 +772,7 @@ def _import_survey(archive: Archive, part: _SurveyParts, *, written: list[str], 
     )
     items: dict[str, Item] = {}
     for entry, slice_, payload in restored:
-        name = default_storage.save(
-            f"survey-items/{survey.pk}/{secrets.token_hex(16)}.i16", ContentFile(payload)
-        )
+        name = store_file(f"survey-items/{survey.pk}/{secrets.token_hex(16)}.i16", payload)
         written.append(name)
         items[entry["public_id"]] = _raw_insert(
             Item(
@@ -789,9 +787,7 @@ def _import_survey(archive: Archive, part: _SurveyParts, *, written: list[str], 
         )
     practice_items: dict[str, PracticeItem] = {}
     for entry, slice_, payload in restored_practice:
-        name = default_storage.save(
-            f"survey-items/{survey.pk}/practice-{secrets.token_hex(16)}.i16", ContentFile(payload)
-        )
+        name = store_file(f"survey-items/{survey.pk}/practice-{secrets.token_hex(16)}.i16", payload)
         written.append(name)
         practice_items[entry["public_id"]] = _raw_insert(
             PracticeItem(
@@ -933,7 +929,7 @@ def import_archive(content: bytes, *, actor=None, progress: Progress | None = No
     written: list[str] = []
     try:
         with transaction.atomic():
-            kept = default_storage.save(f"archives/imported/{archive.sha256}.zip", ContentFile(content))
+            kept = store_file(f"archives/imported/{archive.sha256}.zip", content)
             written.append(kept)
             surveys = []
             for part in parts:
@@ -962,6 +958,10 @@ def import_archive(content: bytes, *, actor=None, progress: Progress | None = No
         # Checksums match but the rows contradict each other (a crafted archive): the database refused them.
         delete_stored_files(written)
         raise ArchiveRejected(f"the archive's rows are inconsistent: {first_line(exc)}") from None
+    except StorageFailed as exc:
+        # The disk is full (or storage fails otherwise): what was written is deleted, no row is kept.
+        delete_stored_files(written)
+        raise ArchiveRejected(f"nothing imported: {exc}") from None
     except BaseException:
         delete_stored_files(written)
         raise
@@ -993,7 +993,10 @@ def run_study_import(job: StudyImport, progress: Progress) -> JobOutcome:
 def import_now(content: bytes, *, actor=None) -> StudyImport:
     """Import an archive in this process, as its job; returns the finished job (ArchiveError: one line, and
     nothing of the archive stored: the uploaded copy is deleted again)."""
-    name = default_storage.save(f"archives/uploads/{uuid.uuid4().hex}.zip", ContentFile(content))
+    try:
+        name = store_file(f"archives/uploads/{uuid.uuid4().hex}.zip", content)
+    except StorageFailed as exc:
+        raise ArchiveError(f"nothing imported: {exc}") from None
     try:
         job = request_import(archive_name=name, actor=actor, enqueue=False)
         execute(StudyImport.label(), job.pk)
