@@ -18,7 +18,7 @@ from audit.models import AuditEvent
 from imaging.models import Dataset, Slice, Volume
 from studies.design import StudyDesign
 from studies.models import Answer, Item, PracticeItem, Survey
-from studies.services import StudyError
+from studies.services import StudyError, do_change_survey_settings
 from tests.archives.test_archive_design import designed_and_closed, renumbered
 from tests.conftest import stored_files
 from tests.imaging.dicom_factory import write_series
@@ -84,6 +84,22 @@ def test_a_full_disk_while_a_survey_is_rendered_is_one_line_no_rows_no_files(
     assert state["failed"] == 1
     assert counts() == before
     assert stored_files(media_root) == files
+
+
+@pytest.mark.django_db
+def test_a_full_disk_while_a_draft_is_rendered_again_keeps_its_old_payloads(
+    make_survey, media_root, disk_full
+):
+    survey = make_survey(per_side=3)
+    payloads = sorted(survey.items.values_list("payload", "payload_sha256"))
+    before, files = counts(), stored_files(media_root)
+    disk_full(after=4)
+    with pytest.raises(StudyError, match=f"cannot store the rendered pixels: .*{FULL}"):
+        do_change_survey_settings(
+            survey=survey, actor=None, policy=survey.display_policy.replace(interpolation="nearest")
+        )
+    assert counts() == before and stored_files(media_root) == files
+    assert sorted(survey.items.values_list("payload", "payload_sha256")) == payloads
 
 
 @pytest.mark.django_db
