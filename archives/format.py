@@ -15,8 +15,12 @@ import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-FORMAT_VERSION = "blindread-archive/1"
-KNOWN_VERSIONS = (FORMAT_VERSION,)
+# Version 2 adds the study design: ratings and the invert flag on answers and revisions, the survey's design,
+# practice items and answers, reading rounds and repeat answers. Version 1 archives (none of these) still import:
+# their answers have no rating, no inversion and the survey the default design.
+FORMAT_VERSION = "blindread-archive/2"
+FORMAT_VERSION_1 = "blindread-archive/1"
+KNOWN_VERSIONS = (FORMAT_VERSION_1, FORMAT_VERSION)
 MANIFEST = "manifest.json"
 # What an archive may hold at most once unpacked (a zip bomb stops here).
 MAX_TOTAL_BYTES = 4 * 1024**3

@@ -39,7 +39,14 @@ from django.db import DataError, IntegrityError, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from archives.format import Archive, ArchiveRejected, read_archive, sha256_of, write_archive
+from archives.format import (
+    FORMAT_VERSION_1,
+    Archive,
+    ArchiveRejected,
+    read_archive,
+    sha256_of,
+    write_archive,
+)
 from archives.models import StudyExport, StudyImport
 from audit.models import AuditEvent
 from audit.services import record_event
@@ -57,7 +64,7 @@ from imaging.dicom import (
     dataset_bytes,
     slice_dataset,
 )
-from imaging.pixels import delete_stored_files
+from imaging.pixels import StorageFailed, delete_stored_files, store_file
 from imaging.selectors import dataset_named, slices_of
 from imaging.services import store_volume
 from imaging.volumes import VolumeData
@@ -66,6 +73,7 @@ from jobs.services import JobOutcome, JobRefused, Progress, execute, queue_job
 from metrics import selectors as reports
 from metrics.exports import answers_csv, data_dictionary_csv
 from metrics.services import artefact, report_now
+from studies.design import DesignError, StudyDesign
 from studies.models import (
     Answer,
     AnswerRevision,
@@ -73,7 +81,11 @@ from studies.models import (
     BlindingAudit,
     Invitation,
     Item,
+    PracticeAnswer,
+    PracticeItem,
     ReaderProfile,
+    ReadingRound,
+    RepeatAnswer,
     Survey,
     new_opaque_id,
 )
@@ -88,7 +100,12 @@ ANSWER_CONTENT = (
     "window_level",
     "zoom",
     "window_changed",
+    "rating",
+    "invert_used",
 )
+PRACTICE_CONTENT = ("choice", "rating", "seconds_on_slice")
+# What a version 1 archive (written before the study design) means for the fields it lacks.
+VERSION_1_ANSWER_DEFAULTS = {"rating": None, "invert_used": False}
 AXIAL = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)
 HU_ENCODING = PixelEncoding(bits_stored=16, signed=True, rescale_intercept=0)
 
@@ -171,41 +188,18 @@ def _survey_files(survey: Survey, folder: str, pseudonyms: dict[int, str]) -> di
     items = list(survey.items.select_related("slice__volume__dataset").order_by("id"))
     provenance = _provenance([item.slice_id for item in items])
     public = {item.pk: item.public_id for item in items}
-    item_rows = []
-    for item in items:
-        with default_storage.open(item.payload, "rb") as handle:
-            payload = handle.read()
-        if sha256_of(payload) != item.payload_sha256:
-            raise ArchiveError(
-                f"item {item.public_id} of {survey.name!r}: its payload file does not match its sha256"
-            )
-        source = item.slice
-        files[f"{folder}/items/{item.public_id}.i16"] = payload
-        files[f"{folder}/items/{item.public_id}.dcm"] = item_dicom(
-            survey, item, decode_payload(payload, policy.matrix_size), z_mm=source.z_mm
-        )
-        item_rows.append(
-            {
-                "public_id": item.public_id,
-                "truth": item.truth,
-                "axial_layer": item.axial_layer,
-                "payload": f"items/{item.public_id}.i16",
-                "payload_sha256": item.payload_sha256,
-                "dicom": f"items/{item.public_id}.dcm",
-                "mm_per_pixel": _mm_per_pixel(policy, item),
-                "source": {
-                    "dataset": source.volume.dataset.name,
-                    "volume_uid": str(source.volume.uid),
-                    "patient": source.volume.patient,
-                    "slice_id": source.pk,
-                    "slice_index": source.index,
-                    "z_mm": source.z_mm,
-                    "sop_instance_uid": source.sop_instance_uid,
-                },
-                "model_provenance": provenance.get(source.pk),
-            }
-        )
+    item_rows = [
+        _item_row(survey, item, "items", files, folder, provenance.get(item.slice_id)) for item in items
+    ]
+    practice_items = list(survey.practice_items.select_related("slice__volume__dataset").order_by("id"))
+    practice_provenance = _provenance([item.slice_id for item in practice_items])
+    practice_public = {item.pk: item.public_id for item in practice_items}
+    practice_rows = [
+        _item_row(survey, item, "practice", files, folder, practice_provenance.get(item.slice_id))
+        for item in practice_items
+    ]
     files[f"{folder}/items.json"] = _json(item_rows)
+    files[f"{folder}/practice-items.json"] = _json(practice_rows)
 
     audit = survey.blinding_audits.order_by("-created_at").first()
     files[f"{folder}/survey.json"] = _json(
@@ -230,6 +224,7 @@ def _survey_files(survey: Survey, folder: str, pseudonyms: dict[int, str]) -> di
             "reader_title": survey.reader_title,
             "instructions": survey.instructions,
             "display_policy": policy.to_dict(),
+            "design": survey.design.to_dict(),
             "created_at": _time(survey.created_at),
             "opened_at": _time(survey.opened_at),
             "closed_at": _time(survey.closed_at),
@@ -257,6 +252,7 @@ def _survey_files(survey: Survey, folder: str, pseudonyms: dict[int, str]) -> di
                 "reader_years_of_experience": profile.years_of_experience if profile else None,
                 "seed": assignment.seed,
                 "item_order": [public[pk] for pk in assignment.item_order],
+                "practice_order": [practice_public[pk] for pk in assignment.practice_order or []],
                 "created_at": _time(assignment.created_at),
                 "last_activity_at": _time(assignment.last_activity_at),
                 "completed_at": _time(assignment.completed_at),
@@ -313,12 +309,110 @@ def _survey_files(survey: Survey, folder: str, pseudonyms: dict[int, str]) -> di
             for revision in revisions.select_related("assignment")
         ]
     )
-    files[f"{folder}/audit-events.json"] = _json(_audit_events(survey, items, answers, assignments))
+    practice_answers = list(
+        PracticeAnswer.objects.filter(assignment__in=assignments).select_related("assignment").order_by("id")
+    )
+    files[f"{folder}/practice-answers.json"] = _json(
+        [
+            {
+                "reader": pseudonyms[answer.assignment.reader_id],
+                "practice_item": practice_public[answer.practice_item_id],
+                **{name: getattr(answer, name) for name in PRACTICE_CONTENT},
+                "client_key": str(answer.client_key),
+                "created_at": _time(answer.created_at),
+            }
+            for answer in practice_answers
+        ]
+    )
+    rounds = list(
+        ReadingRound.objects.filter(assignment__in=assignments).select_related("assignment").order_by("id")
+    )
+    files[f"{folder}/rounds.json"] = _json(
+        [
+            {
+                "reader": pseudonyms[reading_round.assignment.reader_id],
+                "number": reading_round.number,
+                "item_order": [public[pk] for pk in reading_round.item_order],
+                "opens_at": _time(reading_round.opens_at),
+                "created_at": _time(reading_round.created_at),
+                "completed_at": _time(reading_round.completed_at),
+            }
+            for reading_round in rounds
+        ]
+    )
+    repeat_answers = list(
+        RepeatAnswer.objects.filter(reading_round__in=rounds)
+        .select_related("reading_round__assignment")
+        .order_by("id")
+    )
+    files[f"{folder}/repeat-answers.json"] = _json(
+        [
+            {
+                "reader": pseudonyms[answer.reading_round.assignment.reader_id],
+                "round": answer.reading_round.number,
+                "item": public[answer.item_id],
+                **{name: getattr(answer, name) for name in ANSWER_CONTENT},
+                "client_key": str(answer.client_key),
+                "created_at": _time(answer.created_at),
+            }
+            for answer in repeat_answers
+        ]
+    )
+    files[f"{folder}/audit-events.json"] = _json(
+        _audit_events(
+            survey,
+            items,
+            answers,
+            assignments,
+            extra={
+                "studies.practiceitem": [item.pk for item in practice_items],
+                "studies.practiceanswer": [answer.pk for answer in practice_answers],
+                "studies.readinground": [reading_round.pk for reading_round in rounds],
+                "studies.repeatanswer": [answer.pk for answer in repeat_answers],
+            },
+        )
+    )
     return files
 
 
-def _audit_events(survey, items, answers, assignments) -> list[dict]:
+def _item_row(survey: Survey, item, kind: str, files: dict, folder: str, provenance: dict | None) -> dict:
+    """The truth-table row of a test or practice item; its payload (checked against its sha256) and its DICOM go
+    into `files` under ``kind/``."""
+    with default_storage.open(item.payload, "rb") as handle:
+        payload = handle.read()
+    if sha256_of(payload) != item.payload_sha256:
+        raise ArchiveError(
+            f"item {item.public_id} of {survey.name!r}: its payload file does not match its sha256"
+        )
+    source = item.slice
+    files[f"{folder}/{kind}/{item.public_id}.i16"] = payload
+    files[f"{folder}/{kind}/{item.public_id}.dcm"] = item_dicom(
+        survey, item, decode_payload(payload, survey.display_policy.matrix_size), z_mm=source.z_mm
+    )
+    return {
+        "public_id": item.public_id,
+        "truth": item.truth,
+        "axial_layer": item.axial_layer,
+        "payload": f"{kind}/{item.public_id}.i16",
+        "payload_sha256": item.payload_sha256,
+        "dicom": f"{kind}/{item.public_id}.dcm",
+        "mm_per_pixel": _mm_per_pixel(survey.display_policy, item),
+        "source": {
+            "dataset": source.volume.dataset.name,
+            "volume_uid": str(source.volume.uid),
+            "patient": source.volume.patient,
+            "slice_id": source.pk,
+            "slice_index": source.index,
+            "z_mm": source.z_mm,
+            "sop_instance_uid": source.sop_instance_uid,
+        },
+        "model_provenance": provenance,
+    }
+
+
+def _audit_events(survey, items, answers, assignments, *, extra: dict) -> list[dict]:
     targets = {
+        **extra,
         "studies.survey": [survey.pk],
         "studies.item": [item.pk for item in items],
         "studies.answer": [answer.pk for answer in answers],
@@ -355,8 +449,9 @@ ARCHIVE_DICTIONARY = {
     "statistics/report.pdf": "the report of the selection, as the report's PDF download",
     "surveys/NN/survey.json": "the survey: name, model_alias, model_dataset and real_dataset (name, kind, "
     "contrast_enhanced), real_count, synthetic_count, seed, status, allow_going_back, reader_title, instructions, "
-    "display_policy (studies.policy.DisplayPolicy), created_at, opened_at, closed_at, rendered_at, the last "
-    "blinding audit (last_audit_*)",
+    "display_policy (studies.policy.DisplayPolicy), design (studies.design.StudyDesign: rating scale, "
+    "choice_from_rating, window presets, practice_items, repeat, repeat_items, washout_days; version 2), "
+    "created_at, opened_at, closed_at, rendered_at, the last blinding audit (last_audit_*)",
     "surveys/NN/items.json": "the truth table: per item public_id, truth (real|synthetic), axial_layer (1..10), "
     "payload and payload_sha256, dicom, mm_per_pixel, source (dataset, volume_uid, patient pseudonym, slice_id, "
     "slice_index, z_mm, sop_instance_uid) and model_provenance (checkpoint, checkpoint_sha256, architecture, "
@@ -364,16 +459,29 @@ ARCHIVE_DICTIONARY = {
     "surveys/NN/items/ID.i16": "the item's pixels exactly as served to readers: matrix x matrix little-endian "
     "int16 HU, row by row",
     "surveys/NN/items/ID.dcm": "the same pixels as a CT Image (DERIVED\\SECONDARY, new UIDs, no truth)",
+    "surveys/NN/practice-items.json": "the practice items (version 2), read first with feedback and never part of "
+    "the test: the same fields as items.json, payload and dicom under practice/",
+    "surveys/NN/practice/ID.i16": "a practice item's pixels exactly as served (as items/ID.i16)",
+    "surveys/NN/practice/ID.dcm": "the same pixels as a CT Image (as items/ID.dcm)",
     "surveys/NN/assignments.json": "per reader: reader (pseudonym), reader_specialty, reader_years_of_experience, "
-    "seed, item_order (public ids), created_at, last_activity_at, completed_at, last_reminded_at, reminder_count",
+    "seed, item_order (public ids), practice_order (practice public ids; version 2), created_at, "
+    "last_activity_at, completed_at, last_reminded_at, reminder_count",
     "surveys/NN/invitations.json": "per invitation: created_at, expires_at, used_at, used_by (pseudonym), "
     "revoked_at, state; never the token or the e-mail address",
     "surveys/NN/answers.json": "per current answer: reader, item, choice, reason, seconds_on_slice, window_width, "
-    "window_level, zoom, window_changed, client_key, revision_count, created_at, updated_at",
+    "window_level, zoom, window_changed, rating (on the survey's scale, null without one; version 2), "
+    "invert_used (version 2), client_key, revision_count, created_at, updated_at",
     "surveys/NN/revisions.json": "every submission, in order: reader, item, revision (1..), the same answer "
     "fields, client_key, created_at",
+    "surveys/NN/practice-answers.json": "per practice answer (version 2): reader, practice_item (public id), "
+    "choice, rating, seconds_on_slice, client_key, created_at",
+    "surveys/NN/rounds.json": "per second reading (version 2): reader, number (2), item_order (public ids), "
+    "opens_at (the first reading's end plus the wash-out), created_at, completed_at",
+    "surveys/NN/repeat-answers.json": "per answer of a second reading (version 2): reader, round, item, the "
+    "answer fields of answers.json, client_key, created_at",
     "surveys/NN/audit-events.json": "the audit rows of the survey, its items, answers, assignments, "
-    "invitations and blinding audits: created_at, actor (pseudonym), verb, object_type, object_id, details",
+    "invitations, blinding audits, practice items and answers, rounds and repeat answers: created_at, actor "
+    "(pseudonym), verb, object_type, object_id, details",
     "times": "ISO 8601 with time zone",
 }
 
@@ -470,6 +578,10 @@ class _SurveyParts:
     answers: list
     revisions: list
     events: int
+    practice_items: list
+    practice_answers: list
+    rounds: list
+    repeat_answers: list
 
 
 def _when(value):
@@ -491,16 +603,36 @@ def _parts(archive: Archive) -> list[_SurveyParts]:
         survey = archive.json(f"{folder}/survey.json")
         if not isinstance(survey, dict) or survey.get("name") != name:
             raise ArchiveRejected(f"{folder}/survey.json does not describe survey {name!r}")
+        version_1 = archive.manifest["format"] == FORMAT_VERSION_1
+        if version_1:  # written before the study design: no rating, practice or second reading
+            survey = {**survey, "design": {}}
+
+        def table(part: str, *, since_version_2: bool = False, folder=folder, version_1=version_1):
+            return [] if since_version_2 and version_1 else archive.json(f"{folder}/{part}.json")
+
+        def answer_rows(part: str, *, version_1=version_1, table=table, folder=folder):
+            rows = table(part)
+            if version_1:  # the fields the study design added, as a survey without a design has them
+                try:
+                    rows = [{**VERSION_1_ANSWER_DEFAULTS, **row} for row in rows]
+                except TypeError:
+                    raise ArchiveRejected(f"{folder}/{part}.json is not a list of answers") from None
+            return rows
+
         parts.append(
             _SurveyParts(
                 folder=folder,
                 survey=survey,
-                items=archive.json(f"{folder}/items.json"),
-                assignments=archive.json(f"{folder}/assignments.json"),
-                invitations=archive.json(f"{folder}/invitations.json"),
-                answers=archive.json(f"{folder}/answers.json"),
-                revisions=archive.json(f"{folder}/revisions.json"),
-                events=len(archive.json(f"{folder}/audit-events.json")),
+                items=table("items"),
+                assignments=table("assignments"),
+                invitations=table("invitations"),
+                answers=answer_rows("answers"),
+                revisions=answer_rows("revisions"),
+                events=len(table("audit-events")),
+                practice_items=table("practice-items", since_version_2=True),
+                practice_answers=table("practice-answers", since_version_2=True),
+                rounds=table("rounds", since_version_2=True),
+                repeat_answers=table("repeat-answers", since_version_2=True),
             )
         )
     return parts
@@ -527,6 +659,9 @@ def _check_target(parts: list[_SurveyParts]) -> None:
     public_ids = [item["public_id"] for part in parts for item in part.items]
     if Item.objects.filter(public_id__in=public_ids).exists():
         raise ArchiveRejected("an item of the archive already exists here (same public id)")
+    practice_ids = [item["public_id"] for part in parts for item in part.practice_items]
+    if PracticeItem.objects.filter(public_id__in=practice_ids).exists():
+        raise ArchiveRejected("a practice item of the archive already exists here (same public id)")
 
 
 def _dataset_name(description: dict, digest: str) -> str:
@@ -562,13 +697,18 @@ def _raw_insert(instance):
 def _import_survey(archive: Archive, part: _SurveyParts, *, written: list[str], progress: Progress | None):
     data = part.survey
     policy = DisplayPolicy.from_dict(data["display_policy"])
+    try:
+        design = StudyDesign.from_dict(data["design"])
+    except DesignError as exc:
+        raise ArchiveRejected(f"{part.folder}/survey.json: {exc}") from None
     names = {
         "real": _dataset_name(data["real_dataset"], archive.sha256),
         "synthetic": _dataset_name(data["model_dataset"], archive.sha256),
     }
     datasets = {}
-    restored = []  # (entry, its one-slice volume's slice, payload)
-    for entry in part.items:
+
+    def restore(entry: dict) -> tuple:
+        """An item's pixels as a one-slice volume of its side's dataset: (entry, its slice, its payload)."""
         payload = archive.files[f"{part.folder}/{entry['payload']}"]
         if sha256_of(payload) != entry["payload_sha256"]:
             raise ArchiveRejected(f"item {entry['public_id']}: its payload does not match its sha256")
@@ -596,9 +736,12 @@ def _import_survey(archive: Archive, part: _SurveyParts, *, written: list[str], 
         stored = slices_of(volume)
         written.extend(s.pixels for s in stored)
         datasets[truth] = volume.dataset
-        restored.append((entry, stored[0], payload))
         if progress is not None:
             progress.advance()
+        return entry, stored[0], payload
+
+    restored = [restore(entry) for entry in part.items]
+    restored_practice = [restore(entry) for entry in part.practice_items]
     if set(datasets) != {"real", "synthetic"}:
         raise ArchiveRejected(f"survey {data['name']!r} has no items on both sides")
     created_at = _when(data["created_at"])
@@ -616,6 +759,7 @@ def _import_survey(archive: Archive, part: _SurveyParts, *, written: list[str], 
             reader_title=data["reader_title"],
             instructions=data["instructions"],
             display_policy=policy,
+            design=design,
             created_at=created_at,
             opened_at=_when(data["opened_at"]) or created_at,
             closed_at=_when(data["closed_at"]) or timezone.now(),
@@ -628,12 +772,25 @@ def _import_survey(archive: Archive, part: _SurveyParts, *, written: list[str], 
     )
     items: dict[str, Item] = {}
     for entry, slice_, payload in restored:
-        name = default_storage.save(
-            f"survey-items/{survey.pk}/{secrets.token_hex(16)}.i16", ContentFile(payload)
-        )
+        name = store_file(f"survey-items/{survey.pk}/{secrets.token_hex(16)}.i16", payload)
         written.append(name)
         items[entry["public_id"]] = _raw_insert(
             Item(
+                survey=survey,
+                public_id=entry["public_id"],
+                slice=slice_,
+                truth=entry["truth"],
+                axial_layer=entry["axial_layer"],
+                payload=name,
+                payload_sha256=entry["payload_sha256"],
+            )
+        )
+    practice_items: dict[str, PracticeItem] = {}
+    for entry, slice_, payload in restored_practice:
+        name = store_file(f"survey-items/{survey.pk}/practice-{secrets.token_hex(16)}.i16", payload)
+        written.append(name)
+        practice_items[entry["public_id"]] = _raw_insert(
+            PracticeItem(
                 survey=survey,
                 public_id=entry["public_id"],
                 slice=slice_,
@@ -655,6 +812,9 @@ def _import_survey(archive: Archive, part: _SurveyParts, *, written: list[str], 
                 reader=reader,
                 seed=entry["seed"],
                 item_order=[items[public_id].pk for public_id in entry["item_order"]],
+                practice_order=[
+                    practice_items[public_id].pk for public_id in entry.get("practice_order", [])
+                ],
                 created_at=_when(entry["created_at"]),
                 last_activity_at=_when(entry["last_activity_at"]),
                 completed_at=_when(entry["completed_at"]),
@@ -704,6 +864,38 @@ def _import_survey(archive: Archive, part: _SurveyParts, *, written: list[str], 
                 created_at=_when(entry["created_at"]),
             )
         )
+    for entry in part.practice_answers:
+        _raw_insert(
+            PracticeAnswer(
+                assignment=assignments[entry["reader"]],
+                practice_item=practice_items[entry["practice_item"]],
+                **{name: entry[name] for name in PRACTICE_CONTENT},
+                client_key=uuid.UUID(entry["client_key"]),
+                created_at=_when(entry["created_at"]),
+            )
+        )
+    rounds = {}
+    for entry in part.rounds:
+        rounds[(entry["reader"], entry["number"])] = _raw_insert(
+            ReadingRound(
+                assignment=assignments[entry["reader"]],
+                number=entry["number"],
+                item_order=[items[public_id].pk for public_id in entry["item_order"]],
+                opens_at=_when(entry["opens_at"]),
+                created_at=_when(entry["created_at"]),
+                completed_at=_when(entry["completed_at"]),
+            )
+        )
+    for entry in part.repeat_answers:
+        _raw_insert(
+            RepeatAnswer(
+                reading_round=rounds[(entry["reader"], entry["round"])],
+                item=items[entry["item"]],
+                **{name: entry[name] for name in ANSWER_CONTENT},
+                client_key=uuid.UUID(entry["client_key"]),
+                created_at=_when(entry["created_at"]),
+            )
+        )
     return survey
 
 
@@ -731,11 +923,13 @@ def import_archive(content: bytes, *, actor=None, progress: Progress | None = No
             f"the archive's tables are not as described ({type(exc).__name__}: {exc})"
         ) from None
     if progress is not None:
-        progress.start(sum(len(part.items) for part in parts), "restoring the items")
+        progress.start(
+            sum(len(part.items) + len(part.practice_items) for part in parts), "restoring the items"
+        )
     written: list[str] = []
     try:
         with transaction.atomic():
-            kept = default_storage.save(f"archives/imported/{archive.sha256}.zip", ContentFile(content))
+            kept = store_file(f"archives/imported/{archive.sha256}.zip", content)
             written.append(kept)
             surveys = []
             for part in parts:
@@ -764,6 +958,10 @@ def import_archive(content: bytes, *, actor=None, progress: Progress | None = No
         # Checksums match but the rows contradict each other (a crafted archive): the database refused them.
         delete_stored_files(written)
         raise ArchiveRejected(f"the archive's rows are inconsistent: {first_line(exc)}") from None
+    except StorageFailed as exc:
+        # The disk is full (or storage fails otherwise): what was written is deleted, no row is kept.
+        delete_stored_files(written)
+        raise ArchiveRejected(f"nothing imported: {exc}") from None
     except BaseException:
         delete_stored_files(written)
         raise
@@ -795,7 +993,10 @@ def run_study_import(job: StudyImport, progress: Progress) -> JobOutcome:
 def import_now(content: bytes, *, actor=None) -> StudyImport:
     """Import an archive in this process, as its job; returns the finished job (ArchiveError: one line, and
     nothing of the archive stored: the uploaded copy is deleted again)."""
-    name = default_storage.save(f"archives/uploads/{uuid.uuid4().hex}.zip", ContentFile(content))
+    try:
+        name = store_file(f"archives/uploads/{uuid.uuid4().hex}.zip", content)
+    except StorageFailed as exc:
+        raise ArchiveError(f"nothing imported: {exc}") from None
     try:
         job = request_import(archive_name=name, actor=actor, enqueue=False)
         execute(StudyImport.label(), job.pk)

@@ -30,6 +30,13 @@ gets no reply or a 5xx is sent again with back-off (an answer with the same idem
 and duplicated answers and the latencies outside the fault windows:
 
     taskset -c 0,1 .venv/bin/python benchmarks/load_readers.py --faults --threads 4 --db-conn-max-age 60
+
+--kill-workers SECONDS (repeatable) SIGKILLs every gunicorn worker that long into the reading, at the first moment
+an answer is in flight (a crashed or OOM-killed worker); the master starts new ones and readers resend what got no
+reply. With --faults --redis-down-for 0 --postgres-restart-at -1 it is the only fault:
+
+    .venv/bin/python benchmarks/load_readers.py --faults --redis-down-for 0 --postgres-restart-at -1 \\
+        --kill-workers 2 --kill-workers 6 --readers 8 --per-side 4 --matrix 64 --think 0.3 1 --threads 4
 """
 
 import argparse
@@ -84,6 +91,11 @@ class Timings:
             list
         )  # time.monotonic() when each request began
         self.errors: dict[str, int] = defaultdict(int)
+        self.answers_in_flight = 0  # answer POSTs sent whose reply has not arrived (any reader)
+
+    def answer_sent(self, change: int) -> None:
+        with self._lock:
+            self.answers_in_flight += change
 
     def add(self, kind: str, seconds: float) -> None:
         with self._lock:
@@ -168,7 +180,11 @@ class ReaderClient:
 
     def post_json(self, kind: str, path: str, payload: dict) -> Reply:
         headers = {"Content-Type": "application/json", "X-CSRFToken": self.csrf_token()}
-        return self.request(kind, path, data=json.dumps(payload).encode(), headers=headers)
+        self.timings.answer_sent(+1)
+        try:
+            return self.request(kind, path, data=json.dumps(payload).encode(), headers=headers)
+        finally:
+            self.timings.answer_sent(-1)
 
 
 @dataclass
@@ -206,7 +222,7 @@ class SimulatedReader:
         try:
             self.start_reading.wait()
             # Faults come in the reading phase; the reader page resends there (sign-up is a plain form).
-            self.client.retry_for = 60.0 if self.args.faults else 0.0
+            self.client.retry_for = 60.0 if self.args.faults or self.args.kill_workers else 0.0
             if not self.run.failure:
                 self.read(start_url)
         except Exception as exc:
@@ -381,9 +397,15 @@ def seed(workdir: Path, readers: int, per_side: int, matrix: int, base_url: str)
     return [invitation_url(invitation) for invitation in invitations]
 
 
+def gunicorn_binary() -> Path:
+    """The checkout's own virtualenv's gunicorn, else the one beside this Python."""
+    own = ROOT / ".venv" / "bin" / "gunicorn"
+    return own if own.exists() else Path(sys.executable).with_name("gunicorn")
+
+
 def start_gunicorn(port: int, workers: int, threads: int, env: dict, logdir: Path) -> subprocess.Popen:
     command = [
-        str(ROOT / ".venv" / "bin" / "gunicorn"),
+        str(gunicorn_binary()),
         "config.wsgi:application",
         "--bind",
         f"127.0.0.1:{port}",
@@ -529,23 +551,56 @@ class OwnRedis:
         subprocess.run(["redis-cli", "-p", str(self.port), "shutdown", "nosave"], capture_output=True)
 
 
-def run_faults(redis: OwnRedis, postgres: OwnPostgres, args, windows: list, done: threading.Event) -> None:
-    """In the reading phase: Redis down for --redis-down-for s from --redis-down-at, then one PostgreSQL restart
-    at --postgres-restart-at (seconds after reading starts). Each fault's window is appended to ``windows`` as
-    (start, end) in time.monotonic(), its end a second after the service is back."""
+def gunicorn_workers(master_pid: int) -> list[int]:
+    """The live worker processes of a gunicorn master (its children), from /proc."""
+    workers = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == master_pid and fields[0] != "Z":
+            workers.append(int(stat.parent.name))
+    return workers
+
+
+def kill_workers_mid_answer(
+    master_pid: int, timings: Timings, done: threading.Event
+) -> tuple[int, int] | None:
+    """SIGKILL every gunicorn worker at a moment an answer is in flight (sent, its reply not yet read), as a
+    crashed or OOM-killed worker dies; the master starts new ones. Returns (workers killed, answers in flight)."""
+    while not done.is_set():
+        in_flight = timings.answers_in_flight
+        if in_flight:
+            workers = gunicorn_workers(master_pid)
+            for pid in workers:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            return len(workers), in_flight
+        time.sleep(0.002)
+    return None
+
+
+def run_faults(redis, postgres, args, windows: list, done: threading.Event, *, server_pid, timings) -> None:
+    """In the reading phase (seconds after reading starts): Redis down for --redis-down-for s from --redis-down-at,
+    one PostgreSQL restart at --postgres-restart-at (each skipped when negative), and every gunicorn worker
+    SIGKILLed at each --kill-workers time, the first moment after it that an answer is in flight. Each fault's
+    window is appended to ``windows`` as (start, end) in time.monotonic(), its end a second after it is over (a
+    killed worker's: when every request in flight then has its reply)."""
     began = time.monotonic()
 
     def wait_until(offset: float) -> bool:
         return not done.wait(max(0.0, began + offset - time.monotonic()))
 
-    if wait_until(args.redis_down_at):
+    def stop_redis() -> None:
         start = time.monotonic()
         redis.stop()
         time.sleep(args.redis_down_for)
         redis.start()
         windows.append((start, time.monotonic() + 1.0))
         print(f"fault: Redis stopped for {args.redis_down_for:g} s at +{start - began:.1f} s", flush=True)
-    if wait_until(args.postgres_restart_at):
+
+    def restart_postgres() -> None:
         start = time.monotonic()
         postgres.restart()
         windows.append((start, time.monotonic() + 1.0))
@@ -553,6 +608,30 @@ def run_faults(redis: OwnRedis, postgres: OwnPostgres, args, windows: list, done
             f"fault: PostgreSQL restarted at +{start - began:.1f} s ({time.monotonic() - start:.1f} s)",
             flush=True,
         )
+
+    def kill_workers() -> None:
+        killed = kill_workers_mid_answer(server_pid, timings, done)
+        if killed is None:
+            return
+        start = time.monotonic()
+        while timings.answers_in_flight and time.monotonic() < start + 90:
+            time.sleep(0.05)
+        windows.append((start, time.monotonic() + 1.0))
+        print(
+            f"fault: {killed[0]} gunicorn worker(s) killed (SIGKILL) at +{start - began:.1f} s with "
+            f"{killed[1]} answer(s) in flight",
+            flush=True,
+        )
+
+    schedule = []
+    if args.faults and args.redis_down_at >= 0 and args.redis_down_for > 0:
+        schedule.append((args.redis_down_at, stop_redis))
+    if args.faults and args.postgres_restart_at >= 0:
+        schedule.append((args.postgres_restart_at, restart_postgres))
+    schedule += [(offset, kill_workers) for offset in args.kill_workers]
+    for offset, fault in sorted(schedule, key=lambda entry: entry[0]):
+        if wait_until(offset):
+            fault()
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -637,7 +716,18 @@ def main() -> int:
     )
     parser.add_argument("--redis-down-for", type=float, default=10.0)
     parser.add_argument(
-        "--postgres-restart-at", type=float, default=40.0, help="--faults: seconds into the reading"
+        "--postgres-restart-at",
+        type=float,
+        default=40.0,
+        help="--faults: seconds into the reading (negative: no restart)",
+    )
+    parser.add_argument(
+        "--kill-workers",
+        type=float,
+        action="append",
+        default=[],
+        metavar="SECONDS",
+        help="SIGKILL every gunicorn worker this long into the reading, while an answer is in flight (repeatable)",
     )
     args = parser.parse_args()
     if not 1 <= args.readers <= MAX_READERS:
@@ -705,16 +795,20 @@ def main() -> int:
         busy_before, client_before = machine_busy_seconds(), resource.getrusage(resource.RUSAGE_SELF)
         server_before = process_cpu_seconds(server.pid)
         reading_done = threading.Event()
-        if args.faults:
+        faulty = args.faults or args.kill_workers
+        if faulty:
             faults = threading.Thread(
-                target=run_faults, args=(redis, postgres, args, fault_windows, reading_done), daemon=True
+                target=run_faults,
+                args=(redis, postgres, args, fault_windows, reading_done),
+                kwargs={"server_pid": server.pid, "timings": timings},
+                daemon=True,
             )
             faults.start()
         for thread in threads:
             thread.join(timeout=max(1.0, args.max_seconds - (time.perf_counter() - reading_at)))
         reading_seconds = time.perf_counter() - reading_at
         reading_done.set()
-        if args.faults:
+        if faulty:
             faults.join(timeout=120)
         busy = machine_busy_seconds() - busy_before
         client_after = resource.getrusage(resource.RUSAGE_SELF)
@@ -789,7 +883,7 @@ def main() -> int:
         f"answers confirmed {answers_confirmed}, sent twice at once {sum(r.doubled for r in runs)}, "
         f"sent again {sum(r.retried for r in runs)}, replies marked duplicate {sum(r.duplicate_replies for r in runs)}"
     )
-    if args.faults:
+    if faulty:
         print()
         print(
             f"faults: {len(fault_windows)} windows, {sum(end - start for start, end in fault_windows):.1f} s in all"

@@ -8,13 +8,13 @@ import secrets
 from dataclasses import dataclass, field
 
 import numpy as np
-from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
 from audit.services import record_event
 from imaging.constants import DatasetKind
+from imaging.pixels import StorageFailed, store_file
 from imaging.selectors import fields_of_view_mm, layered_ct_slices
 from studies.design import StudyDesign
 from studies.models import (
@@ -177,7 +177,7 @@ def create_survey(
                     for pk, truth, layer in practice_rows
                 ]
             )
-            written = _render_items(survey)
+            _render_items(survey, written)
             record_event(
                 actor=actor,
                 verb="survey.created",
@@ -200,11 +200,11 @@ def create_survey(
     return SurveyCreated(survey=survey, notes=selection.notes, policy_notes=policy_notes)
 
 
-def _render_items(survey: Survey) -> list[str]:
+def _render_items(survey: Survey, written: list[str]) -> None:
     """Render every item and practice item of the survey through its display policy into new payload files (one
-    pipeline, one storage layout for both); returns their names."""
+    pipeline, one storage layout for both), adding each file's name to `written` as soon as it is stored (so the
+    caller deletes them all when a later one fails). Storage raising is a StudyError (one line)."""
     policy = survey.display_policy
-    written = []
     for model, rows in (
         (Item, survey.items.select_related("slice__volume")),
         (PracticeItem, survey.practice_items.select_related("slice__volume")),
@@ -215,16 +215,16 @@ def _render_items(survey: Survey) -> list[str]:
             payload = encode_payload(pixels)
             if len(payload) != policy.payload_bytes:
                 raise StudyError(f"rendering gave {len(payload)} bytes instead of {policy.payload_bytes}")
-            name = default_storage.save(
-                f"survey-items/{survey.pk}/{secrets.token_hex(16)}.i16", ContentFile(payload)
-            )
+            try:
+                name = store_file(f"survey-items/{survey.pk}/{secrets.token_hex(16)}.i16", payload)
+            except StorageFailed as exc:
+                raise StudyError(f"cannot store the rendered pixels: {exc}") from None
             written.append(name)
             item.payload = name
             item.payload_sha256 = hashlib.sha256(payload).hexdigest()
         model.objects.bulk_update(items, ["payload", "payload_sha256"])
     Survey.objects.filter(pk=survey.pk).update(rendered_at=timezone.now())
     survey.rendered_at = timezone.now()
-    return written
 
 
 def _delete_files(names: list[str]) -> None:
@@ -285,7 +285,7 @@ def do_change_survey_settings(
             if "display_policy" in changed:
                 old = list(survey.items.values_list("payload", flat=True))
                 old += list(survey.practice_items.values_list("payload", flat=True))
-                written = _render_items(survey)
+                _render_items(survey, written)
                 transaction.on_commit(lambda: _delete_files(old))
             record_event(
                 actor=actor,

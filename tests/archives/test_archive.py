@@ -32,7 +32,17 @@ from studies.services import (
 from tests.conftest import stored_files
 from tests.studies.conftest import answer_body
 
-CONTENT = ("choice", "reason", "seconds_on_slice", "window_width", "window_level", "zoom", "window_changed")
+CONTENT = (
+    "choice",
+    "reason",
+    "seconds_on_slice",
+    "window_width",
+    "window_level",
+    "zoom",
+    "window_changed",
+    "rating",
+    "invert_used",
+)
 
 
 def answered_and_closed(make_survey, join, *, name="Archived study", per_side=4):

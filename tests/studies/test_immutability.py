@@ -117,13 +117,18 @@ def test_an_answer_cannot_be_set_back_to_an_old_revision(answered):
     assert answered.choice == "synthetic"
 
 
-def insert_revision_sql(answer: Answer, *, revision: int, choice: str, client_key=None) -> tuple[str, list]:
+def insert_revision_sql(
+    answer: Answer, *, revision: int, choice: str | None = None, rating=None, client_key=None
+) -> tuple[str, list]:
+    """A revision copying the answer's current values, with `choice` and `rating` replaced when given."""
     return (
         """INSERT INTO studies_answerrevision (answer_id, assignment_id, revision, choice, reason,
-               seconds_on_slice, window_width, window_level, zoom, window_changed, client_key, created_at)
-           SELECT id, assignment_id, %s, %s, reason, seconds_on_slice, window_width, window_level, zoom,
-               window_changed, %s, now() FROM studies_answer WHERE id = %s""",
-        [revision, choice, client_key or uuid.uuid4(), answer.pk],
+               seconds_on_slice, window_width, window_level, zoom, window_changed, client_key, rating,
+               invert_used, created_at)
+           SELECT id, assignment_id, %s, coalesce(%s, choice), reason, seconds_on_slice, window_width,
+               window_level, zoom, window_changed, %s, coalesce(%s, rating), invert_used, now()
+           FROM studies_answer WHERE id = %s""",
+        [revision, choice, client_key or uuid.uuid4(), rating, answer.pk],
     )
 
 
@@ -240,8 +245,9 @@ def test_an_answer_inserted_without_its_revision_is_refused_at_commit(make_surve
     with pytest.raises(IntegrityError) as caught, transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             """INSERT INTO studies_answer (assignment_id, item_id, choice, reason, seconds_on_slice, window_width,
-                   window_level, zoom, window_changed, client_key, revision_count, created_at, updated_at)
-               VALUES (%s, %s, 'real', '', 1, 400, 40, 1, false, %s, 1, now(), now())""",
+                   window_level, zoom, window_changed, invert_used, client_key, revision_count, created_at,
+                   updated_at)
+               VALUES (%s, %s, 'real', '', 1, 400, 40, 1, false, false, %s, 1, now(), now())""",
             [assignment.pk, item.pk, uuid.uuid4()],
         )
     assert "stored without its revision 1" in str(caught.value)

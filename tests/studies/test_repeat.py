@@ -3,6 +3,7 @@ reader reads all items or a balanced random subset again in a new frozen order; 
 first one stays frozen, and both are in the answers CSV."""
 
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 from django.test import Client
@@ -11,6 +12,7 @@ from django.utils import timezone
 
 from metrics.downloads import make_download
 from metrics.selectors import answer_rows, repeat_rows
+from studies import selectors
 from studies.design import DesignError, StudyDesign
 from studies.models import Answer, ReadingRound, RepeatAnswer
 from studies.selectors import item_at, round_item_at
@@ -116,7 +118,7 @@ def test_the_second_reading_is_read_once_in_order_stored_apart_and_the_first_sta
     assert sorted(line.split(",")[column] for line in lines[1:]) == ["1"] * 20 + ["2"] * 20
 
 
-def test_the_wash_out_is_enforced_by_the_server(repeating):
+def test_the_wash_out_is_enforced_by_the_server(repeating, monkeypatch):
     survey, assignment, client = repeating(StudyDesign(repeat="all", washout_days=14))
     finish_first_reading(client, assignment)
     reading_round = ReadingRound.objects.get(assignment=assignment)
@@ -127,7 +129,9 @@ def test_the_wash_out_is_enforced_by_the_server(repeating):
     refused = post_answer(client, assignment, round_item_at(reading_round, 1), answer_body())
     assert refused.status_code == 409 and refused.json()["error"] == "The second reading has not opened yet."
     assert not RepeatAnswer.objects.exists()
-    ReadingRound.objects.filter(pk=reading_round.pk).update(opens_at=timezone.now() - timedelta(seconds=1))
+    # Fifteen days later (the round's opening time itself never changes: studies migration 0010).
+    later = timezone.now() + timedelta(days=15)
+    monkeypatch.setattr(selectors, "timezone", SimpleNamespace(now=lambda: later))
     assert post_answer(client, assignment, round_item_at(reading_round, 1), answer_body()).status_code == 200
 
 

@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from imaging.constants import MR_MODALITIES
+from imaging.pixels import StorageFailed
 from imaging.services import ImportArgumentError, import_images
 
 
@@ -67,6 +68,9 @@ class Command(BaseCommand):
             )
         except ImportArgumentError as exc:
             raise CommandError(str(exc)) from None
+        except StorageFailed as exc:
+            # The disk is full (or storage fails): the series being stored left nothing; earlier ones are kept.
+            raise CommandError(f"import stopped: {exc} (series imported before it are kept)") from None
         finally:
             bars.close()
         for label in report.imported:
