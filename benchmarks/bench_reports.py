@@ -2,8 +2,12 @@
 
 Synthetic answers are made in memory (seeded): the 200 items split into four surveys of 50 (25 real, 25 synthetic;
 ``--surveys 1`` for one survey of 200), every one of the 100 readers answering every item (20,000 answers), about
-5% indeterminable, a reason on about a third of the answers, and stored-like metric results (every metric, ten
-layers and the mean, with spectra) for one model per survey. Stages are timed separately and together; the PDF stage includes rendering every figure.
+5% indeterminable, a 5-point confidence rating on every answer (1 = certainly real .. 5 = certainly synthetic,
+consistent with the answer: 1-2 for "real", 3 for "indeterminable", 4-5 for "synthetic"), a reason on about a third
+of the answers, and stored-like metric results (every metric, ten layers and the mean, with spectra) for one model
+per survey. Stages are timed separately and together; the report content includes the MRMC section (OR accuracy,
+OR AUC from the ratings, ROC curves, the crossed GLMM, and with several surveys the OR comparison), timed on its own
+too; the PDF stage includes rendering every figure (the ROC curves among them).
 
     taskset -c 0,1 .venv/bin/python benchmarks/bench_reports.py             # the 2-core figures
     taskset -c 0,1 .venv/bin/python benchmarks/bench_reports.py --surveys 1 --repeat 5
@@ -28,6 +32,7 @@ from metrics.exports import AnswerRow, MetricRow, answer_table, answers_csv  # n
 from metrics.layerwise import AVERAGE_LAYER, LAYERS, METRICS  # noqa: E402
 from metrics.pdf import report_pdf  # noqa: E402
 from metrics.report import SurveyInfo, build_report  # noqa: E402
+from metrics.report_mrmc import mrmc_section  # noqa: E402
 from metrics.stats import study_report  # noqa: E402
 
 READERS = 100
@@ -89,6 +94,8 @@ def synthetic_answers(surveys: int = 4, seed: int = 0) -> tuple[list[AnswerRow],
                     answer = truth
                 else:
                     answer = "synthetic" if truth == "real" else "real"
+                step = int(rng.random() < 0.5)
+                rating = {"real": 2 - step, "indeterminable": 3, "synthetic": 4 + step}[answer]
                 reason = REASONS[int(rng.integers(len(REASONS)))] if rng.random() < 0.33 else ""
                 rows.append(
                     AnswerRow(
@@ -110,6 +117,8 @@ def synthetic_answers(surveys: int = 4, seed: int = 0) -> tuple[list[AnswerRow],
                         axial_layer=layer,
                         revisions=1,
                         answered_at=started + timedelta(seconds=int(rng.integers(0, 86400 * 30))),
+                        rating_scale="five_point",
+                        rating=rating,
                     )
                 )
     return rows, surveys
@@ -189,6 +198,14 @@ def main() -> None:
     print(f"{READERS} readers x {ITEMS} items = {len(rows)} answers in {len(surveys)} survey(s)")
 
     _, stats_seconds = timed(lambda: study_report(answer_table(rows)), args.repeat)
+    names = [survey.name for survey in surveys]
+    section, mrmc_seconds = timed(lambda: mrmc_section(rows, names), args.repeat)
+    for entry in section.surveys:
+        auc = entry.auc_estimate
+        print(
+            f"  {entry.survey}: accuracy {entry.accuracy.estimate:.3f}, AUC {auc.estimate:.3f}, "
+            f"GLMM {entry.glmm.accuracy:.3f}"
+        )
     report, build_seconds = timed(lambda: build_report(rows, surveys, metric_rows), args.repeat)
     pdf, pdf_seconds = timed(lambda: report_pdf(report), args.repeat)
     _, total_seconds = timed(lambda: report_pdf(build_report(rows, surveys, metric_rows)), args.repeat)
@@ -206,6 +223,7 @@ def main() -> None:
         )
 
     line("statistics (study_report)", stats_seconds)
+    line("MRMC section (OR acc + AUC, ROC, GLMM)", mrmc_seconds)
     line("report content (statistics + tables)", build_seconds)
     line("PDF (figures + layout)", pdf_seconds)
     line("statistics + PDF together", total_seconds)

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 import matplotlib
 import numpy as np
+from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 
 from metrics.exports import MetricRow
@@ -182,6 +183,59 @@ def layer_accuracy_figure(report: Report) -> Figure:
         axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=min(3, len(groups)), frameon=False)
         figure.subplots_adjust(
             left=0.09, right=0.98, top=1 - 0.3 / height, bottom=(0.55 + 0.2 * legend_rows) / height
+        )
+    return figure
+
+
+def roc_figure(report: Report) -> Figure | None:
+    """Empirical ROC curves from the confidence ratings, one panel per rated survey: each reader's curve (thin) and
+    the reader-averaged curve (thick), chance on the diagonal. None when no survey of the report is rated."""
+    if report.mrmc is None:
+        return None
+    entries = [entry for entry in report.mrmc.rated if entry.roc is not None]
+    if not entries:
+        return None
+    columns = min(3, len(entries))
+    grid_rows = -(-len(entries) // columns)
+    with matplotlib.rc_context(STYLE):
+        panel = 2.8
+        width, height = panel * columns + 0.4, (panel + 0.5) * grid_rows + 0.45
+        figure = _figure(width, height)
+        figure.suptitle("ROC curves from the confidence ratings (thin: each reader; thick: reader average)")
+        for index, entry in enumerate(entries):
+            axes = figure.add_subplot(grid_rows, columns, index + 1)
+            curves = entry.roc.readers
+            if curves:
+                segments = [np.column_stack([curve.fpf, curve.tpf]) for curve in curves]
+                axes.add_collection(LineCollection(segments, colors="#9aa7b8", linewidths=0.6, alpha=0.7))
+            if entry.roc.average is not None:
+                average = entry.roc.average
+                axes.plot(average.fpf, average.tpf, color=SCOPE_COLOURS["all"], linewidth=1.8)
+                title = f"{_wrap(entry.survey, 26, 1)}\nmean AUC {average.auc:.3f}"
+            else:
+                axes.text(
+                    0.5,
+                    0.5,
+                    _wrap(entry.roc.reason or "no curve", 30),
+                    ha="center",
+                    va="center",
+                    color="#7f7f7f",
+                )
+                title = _wrap(entry.survey, 26, 1)
+            axes.plot([0, 1], [0, 1], color="black", linestyle="--", linewidth=0.7)
+            axes.set_xlim(0, 1)
+            axes.set_ylim(0, 1)
+            axes.set_aspect("equal")
+            axes.set_xlabel("False positive fraction\n(real slices called synthetic)")
+            axes.set_ylabel("True positive fraction")
+            axes.set_title(title)
+        figure.subplots_adjust(
+            left=0.55 / width,
+            right=1 - 0.15 / width,
+            top=1 - 0.75 / height,
+            bottom=0.7 / height,
+            wspace=0.45,
+            hspace=0.6,
         )
     return figure
 

@@ -43,7 +43,17 @@ from metrics.report import (
     table2_variants,
     table3_cell,
 )
-from metrics.report_mrmc import MRMC_HEADER, MRMC_NOTE, MRMC_TITLE
+from metrics.report_mrmc import (
+    AUC_HEADER,
+    AUC_NOTE,
+    AUC_TITLE,
+    INTRA_HEADER,
+    INTRA_NOTE,
+    INTRA_TITLE,
+    MRMC_HEADER,
+    MRMC_NOTE,
+    MRMC_TITLE,
+)
 from metrics.stats import ProportionEstimate
 from metrics.stats.core import p_text
 from metrics.vocabulary import LOWER_IS_BETTER, METRICS
@@ -156,6 +166,41 @@ def _mrmc(report: Report) -> list:
     if report.mrmc.comparison_verdict:
         story.append(_p(report.mrmc.comparison_verdict))
     story.append(_p(MRMC_NOTE, SMALL))
+    return story + _auc(report) + _intra_reader(report)
+
+
+def _auc(report: Report) -> list:
+    """The AUC from the ratings (OR RRRC) and the ROC curves, when some survey is rated."""
+    rated = report.mrmc.rated
+    if not rated:
+        return []
+    rows = [
+        [_p(text, SMALL) for text in (entry.survey, entry.model_alias, *entry.auc_cells)] for entry in rated
+    ]
+    story = [Paragraph(escape(AUC_TITLE), H2), _table([_p(text, SMALL) for text in AUC_HEADER], rows)]
+    story += [
+        Paragraph(f"<b>{escape(entry.survey)}.</b> {escape(entry.auc_verdict)}", BODY) for entry in rated
+    ]
+    roc = figures.roc_figure(report)
+    if roc is not None:
+        story.append(_figure(roc, PAGE_WIDTH * min(1.0, roc.get_size_inches()[0] / 8.2)))
+    story.append(_p(AUC_NOTE, SMALL))
+    return story
+
+
+def _intra_reader(report: Report) -> list:
+    """Cohen's (and for ratings weighted) kappa per reader between the first and the repeat reading."""
+    repeated = report.mrmc.repeated
+    if not repeated:
+        return []
+    story = [Paragraph(escape(INTRA_TITLE), H2)]
+    for entry in repeated:
+        story.append(_p(entry.survey, SMALL))
+        rows = [[_p(text, CELL) for text in row] for row in entry.intra_rows]
+        story.append(
+            _table([_p(text, SMALL) for text in INTRA_HEADER], rows, [w * mm for w in (40, 28, 55, 55)])
+        )
+    story.append(_p(INTRA_NOTE, SMALL))
     return story
 
 
@@ -234,12 +279,12 @@ def _clustering(report: Report) -> list:
         _p(
             "A non-significant chi-squared test does not show that readers cannot tell. The equivalence test (TOST) "
             "shows it when the 90% interval of accuracy lies within 50% \u00b1 10 points. Answers are clustered "
-            "within readers and items: the GEE estimate allows for reader clustering, Fleiss' kappa measures "
-            "agreement between readers.",
+            "within readers and items: the GEE estimate allows for reader clustering, Fleiss' kappa and Gwet's AC1 "
+            "(robust when answers are unbalanced) measure agreement between readers.",
             BODY,
         )
     )
-    header = ["Survey", "Equivalence (TOST)", "GEE accuracy (reader clusters)", "Fleiss' kappa"]
+    header = ["Survey", "Equivalence (TOST)", "GEE accuracy (reader clusters)", "Fleiss' kappa", "Gwet's AC1"]
     rows = []
     for survey in report.study.surveys:
         equivalence, gee, kappa = survey.equivalence, survey.gee, survey.fleiss_kappa
@@ -253,15 +298,25 @@ def _clustering(report: Report) -> list:
             if kappa.kappa is not None
             else f"n/a: {kappa.reason}"
         )
+        ac1 = survey.gwet_ac1
+        if ac1 is None:
+            ac1_text = ""
+        elif ac1.ac1 is None:
+            ac1_text = f"n/a: {ac1.reason}"
+        else:
+            ac1_text = f"{ac1.ac1:.3f}" + (
+                f" ({ac1.ci_low:.2f}\u2013{ac1.ci_high:.2f})" if ac1.ci_low is not None else ""
+            )
         rows.append(
             [
                 _p(str(survey.survey), CELL),
                 _p(equivalence.conclusion, CELL),
                 _p(gee_text + ("; " + "; ".join(gee.notes) if gee.notes else ""), CELL),
                 _p(kappa_text, CELL),
+                _p(ac1_text, CELL),
             ]
         )
-    flow.append(_table(header, rows, [w * mm for w in (26, 62, 62, 30)]))
+    flow.append(_table(header, rows, [w * mm for w in (24, 52, 52, 26, 26)]))
     if len(report.study.surveys) > 1:
         cmh = report.study.mantel_haenszel
         flow.append(Spacer(1, 2 * mm))

@@ -294,12 +294,13 @@ def build_report(
     metric_rows: Sequence[MetricRow] = (),
     *,
     observer_rows: Sequence[ObserverRow] = (),
+    repeat_rows: Sequence[AnswerRow] = (),
     title: str | None = None,
     n_resamples: int = PERMUTATION_RESAMPLES,
     generated_at: datetime | None = None,
 ) -> Report:
     """Compute the report of ``surveys`` (in that order) from their answers, their models' metrics and their
-    models' machine observers."""
+    models' machine observers; ``repeat_rows`` (the repeat reading, round 2) feed intra-reader agreement only."""
     infos = {info.name: info for info in surveys}
     unknown = sorted({row.survey for row in rows} - set(infos))
     if unknown:
@@ -338,7 +339,9 @@ def build_report(
         metric_rows=tuple(metric_rows),
         answer_count=len(rows),
         notes=tuple(notes),
-        mrmc=mrmc_section(rows, [info.name for info in surveys]),
+        mrmc=mrmc_section(
+            rows, [info.name for info in surveys], [row for row in repeat_rows if row.survey in infos]
+        ),
         model_comparison=compare_models(
             rows, list(dict.fromkeys(info.model for info in surveys)), metric_rows, observer_rows
         ),

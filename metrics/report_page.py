@@ -11,7 +11,17 @@ from metrics.report import (
     Report,
     table2_variants,
 )
-from metrics.report_mrmc import MRMC_HEADER, MRMC_NOTE, MRMC_TITLE
+from metrics.report_mrmc import (
+    AUC_HEADER,
+    AUC_NOTE,
+    AUC_TITLE,
+    INTRA_HEADER,
+    INTRA_NOTE,
+    INTRA_TITLE,
+    MRMC_HEADER,
+    MRMC_NOTE,
+    MRMC_TITLE,
+)
 from metrics.vocabulary import METRICS
 
 
@@ -25,6 +35,7 @@ def metric_figures(rows) -> list[str]:
 
 def report_body(report: Report) -> str:
     """The report page's body (everything below its header, downloads and freshness note)."""
+    roc = figures.roc_figure(report)
     context = {
         "report": report,
         "hypotheses": HYPOTHESES_IN_WORDS,
@@ -41,5 +52,12 @@ def report_body(report: Report) -> str:
         "mrmc_title": MRMC_TITLE,
         "mrmc_header": MRMC_HEADER,
         "mrmc_note": MRMC_NOTE,
+        "roc_figure": None if roc is None else figures.svg_text(roc),
+        "auc_title": AUC_TITLE,
+        "auc_header": AUC_HEADER,
+        "auc_note": AUC_NOTE,
+        "intra_title": INTRA_TITLE,
+        "intra_header": INTRA_HEADER,
+        "intra_note": INTRA_NOTE,
     }
     return render_to_string("metrics/_report_body.html", context)

@@ -353,6 +353,7 @@ def report_for(surveys: Sequence[Survey], *, title: str | None = None):
         survey_infos(surveys),
         metric_rows(models.values()),
         observer_rows=observer_rows(models.values()),
+        repeat_rows=repeat_rows(surveys),
         title=title,
     )
 

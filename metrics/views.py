@@ -7,7 +7,7 @@ anyone else signed in gets 403, anonymous visitors are sent to sign in.
 from functools import wraps
 
 from django.contrib.auth.views import redirect_to_login
-from django.http import HttpResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
@@ -20,6 +20,18 @@ from metrics.downloads import What, make_download
 from metrics.model_comparison import compare_models
 from metrics.report_page import metric_figures
 from metrics.services import ReportUnavailable, artefact, record_download, request_report
+from metrics.stats import EQUIVALENCE_MARGIN
+from metrics.stats.planning import ASSUMED_CASE_SD, ASSUMED_READER_SD, PlanningError, plan_design
+
+PLANNING_DEFAULTS = {
+    "accuracy": 0.5,
+    "reader_sd": ASSUMED_READER_SD,
+    "case_sd": ASSUMED_CASE_SD,
+    "margin": EQUIVALENCE_MARGIN,
+}
+"""The planning panel's assumptions when the admin changes none (docs/statistics.md, "Study planning")."""
+MAX_PLANNING_READERS = 10_000
+MAX_PLANNING_ITEMS = 100_000
 
 
 def researcher_page(view):
@@ -182,3 +194,39 @@ def download_metrics(request):
     if problem:
         return problem
     return _download(request, What.METRICS_CSV, surveys=surveys, models=models)
+
+
+def _planning_number(request, name: str, kind, limit=None):
+    text = request.GET.get(name)
+    if text is None or text.strip() == "":
+        if name in PLANNING_DEFAULTS:
+            return PLANNING_DEFAULTS[name]
+        raise PlanningError(f"{name} is required")
+    try:
+        value = kind(text.strip())
+    except ValueError:
+        word = "a whole number" if kind is int else "a number"
+        raise PlanningError(f"{name} must be {word}, not {text[:40]!r}") from None
+    if limit is not None and value > limit:
+        raise PlanningError(f"{name} must be at most {limit}, not {value}")
+    return value
+
+
+@require_GET
+def planning(request):
+    """The expected OR CI half-width and equivalence power of a design (the survey creation page's panel), as
+    JSON: ?readers=&items_per_side=[&accuracy=&reader_sd=&case_sd=&margin=]. Garbage: 400 with a one-line error."""
+    if not request.user.is_authenticated:
+        return JsonResponse({"error": "sign in to plan a study"}, status=401)
+    if not selectors.can_read_reports(request.user):
+        return JsonResponse({"error": "study planning is for researchers and study admins"}, status=403)
+    try:
+        readers = _planning_number(request, "readers", int, MAX_PLANNING_READERS)
+        items = _planning_number(request, "items_per_side", int, MAX_PLANNING_ITEMS)
+        assumptions = {name: _planning_number(request, name, float) for name in PLANNING_DEFAULTS}
+        plan = plan_design(readers, items, **assumptions)
+    except PlanningError as error:
+        return JsonResponse({"error": str(error)}, status=400)
+    response = JsonResponse({**plan.to_dict(), "defaults": PLANNING_DEFAULTS})
+    response.headers["Cache-Control"] = "no-store"
+    return response

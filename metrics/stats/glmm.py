@@ -20,7 +20,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize, stats
+from scipy import linalg, optimize, stats
 from scipy.special import expit, log_expit
 
 from metrics.stats.core import CONFIDENCE, _ordered_unique, _Result
@@ -98,7 +98,8 @@ class _Problem:
         cross, items, chol = system
         r = chol.shape[0]
         top = rhs[:r] - cross @ (rhs[r:] / items)
-        x_r = np.linalg.solve(chol.T, np.linalg.solve(chol, top))
+        # Cholesky solve (LAPACK potrs): the same solution as two general solves, without an LU factorisation
+        x_r = linalg.cho_solve((chol, True), top)
         return np.concatenate([x_r, (rhs[r:] - cross.T @ x_r) / items])
 
     @staticmethod

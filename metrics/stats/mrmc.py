@@ -439,16 +439,24 @@ def or_analysis(
         reader, modality, case, is_positive, values, mask = (
             array[keep] for array in (reader, modality, case, is_positive, values, mask)
         )
-    for m in modalities:
-        for r in readers:
-            rows = (modality == m) & (reader == r)
-            if not rows.any():
+    # readings and scored readings per (modality, reader), counted by integer codes
+    reader_code = {value: j for j, value in enumerate(readers)}
+    modality_code = {value: i for i, value in enumerate(modalities)}
+    pair = np.array(
+        [modality_code[m] * len(readers) + reader_code[r] for m, r in zip(modality, reader, strict=True)],
+        dtype=int,
+    )
+    read = np.bincount(pair, minlength=len(modalities) * len(readers))
+    scored = np.bincount(pair, mask.astype(float), len(modalities) * len(readers))
+    for i, m in enumerate(modalities):
+        for j, r in enumerate(readers):
+            if read[i * len(readers) + j] == 0:
                 return not_estimable(
                     f"not estimable because reader {r} read nothing in modality {m} (OR needs every reader in "
                     "every modality; analyse each modality alone)",
                     notes,
                 )
-            if not mask[rows].any():
+            if scored[i * len(readers) + j] == 0:
                 what = "only 'indeterminable'" if fom != "auc" else "no rating"
                 return not_estimable(
                     f"not estimable because reader {r} answered {what} in modality {m} "

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from metrics.stats.agreement import FleissKappa, fleiss_kappa
+from metrics.stats.agreement import FleissKappa, GwetAC1, fleiss_kappa, gwet_ac1
 from metrics.stats.contingency import (
     ContingencyTest,
     MantelHaenszelTest,
@@ -58,6 +58,7 @@ class SurveyReport(_Result):
     gee: GeeAccuracy
     equivalence: EquivalenceTest
     notes: tuple[str, ...] = ()
+    gwet_ac1: GwetAC1 | None = None
 
 
 def survey_report(
@@ -109,6 +110,7 @@ def survey_report(
             int(np.count_nonzero(table.correct)), int(np.count_nonzero(definite)), margin=margin, alpha=alpha
         ),
         notes=tuple(notes),
+        gwet_ac1=gwet_ac1(table.item, table.answer),
     )
 
 

@@ -1,6 +1,8 @@
 """The admin side: create a survey from a form, open it only through the audit, invite readers, follow
 progress, send reminders; researchers read but change nothing."""
 
+from pathlib import Path
+
 import pytest
 from django.contrib.auth.models import Group
 from django.core import mail
@@ -343,3 +345,18 @@ def test_an_admin_sets_a_repeat_reading_and_impossible_ones_are_refused(admin_cl
     assert admin_client.post(url, add_form(pools, repeat="all", washout_days=14)).status_code == 302
     design = Survey.objects.get().design
     assert (design.repeat, design.washout_days) == ("all", 14)
+
+
+def test_the_add_page_includes_the_planning_panel(admin_client):
+    from django.contrib.staticfiles import finders
+
+    page = admin_client.get(reverse("admin:studies_survey_add")).content.decode()
+    assert 'data-testid="planning-panel"' in page
+    assert f'data-url="{reverse("metrics:planning")}"' in page
+    assert "studies/planning_panel.js" in page
+    for name in ("readers", "accuracy", "reader_sd", "case_sd", "margin"):
+        assert f'name="planning_{name}"' in page
+    # the panel sits outside the survey form: nothing of it is posted with the survey
+    assert page.index("</form>") < page.index('data-testid="planning-panel"')
+    script = Path(finders.find("studies/planning_panel.js")).read_text()
+    assert "items_per_side" in script and "id_per_side" in script
