@@ -272,7 +272,7 @@ class SimulatedReader:
         self.run.finished = True
 
     def fetch_pixels(self, config: dict) -> None:
-        expected = config["matrix"] * config["matrix"] * 2
+        expected = config["stack"]["slices"] * config["matrix"] * config["matrix"] * 2
         for _ in range(2 if self.rng.random() < self.args.reload_rate else 1):
             pixels = self.client.get("item fetch (pixels)", config["pixelsUrl"])
             if pixels.status != 200 or len(pixels.body) != expected:
@@ -290,6 +290,10 @@ class SimulatedReader:
             "client_key": str(uuid.uuid4()),
             "base_revision": 0,
         }
+        k = config["stack"]["k"]
+        if k:
+            body["slices_visited"] = [0, *range(1, k + 1), *range(-1, -k - 1, -1)]
+            body["seconds_per_slice"] = [round(body["seconds_on_slice"] / (2 * k + 1), 2)] * (2 * k + 1)
         url = config["answerUrl"]
         roll = self.rng.random()
         if roll < self.args.double_rate:
@@ -353,12 +357,15 @@ def drop_database(admin_url: str, name: str) -> None:
         connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def seed(workdir: Path, readers: int, per_side: int, matrix: int, base_url: str) -> list[str]:
+def seed(
+    workdir: Path, readers: int, per_side: int, matrix: int, base_url: str, stack_k: int = 0
+) -> list[str]:
     """Migrate, import phantom CT as both sides, create and open the survey; returns one invitation URL each."""
     from django.conf import settings
     from django.core.management import call_command
 
     from imaging.phantoms import write_phantoms
+    from studies.design import StudyDesign
     from studies.models import Survey
     from studies.policy import DisplayPolicy
     from studies.services import create_survey, do_audit_and_open, do_create_invitations, invitation_url
@@ -390,7 +397,9 @@ def seed(workdir: Path, readers: int, per_side: int, matrix: int, base_url: str)
         synthetic_count=per_side,
         seed=1,
         policy=DisplayPolicy(matrix_size=matrix),
+        design=StudyDesign(stack_k=stack_k),
     ).survey
+    print(f"survey payload: {survey.payload_bytes} bytes per item ({survey.design.stack_slices} slice(s))")
     do_audit_and_open(survey=survey, actor=None)
     assert Survey.objects.get(pk=survey.pk).is_open
     invitations = do_create_invitations(survey=survey, actor=None, count=readers)
@@ -683,6 +692,13 @@ def main() -> int:
     parser.add_argument(
         "--matrix", type=int, default=512, help="Survey display matrix (payload = matrix² x 2 B)"
     )
+    parser.add_argument(
+        "--stack",
+        type=int,
+        default=0,
+        metavar="K",
+        help="A stack survey of 2K+1 slices per item (payload = (2K+1) x matrix² x 2 B); 0: one slice",
+    )
     parser.add_argument("--workers", type=int, default=3, help="gunicorn workers (2-4 on 2 cores)")
     parser.add_argument("--threads", type=int, default=1, help="Threads per worker (>1: gthread workers)")
     parser.add_argument(
@@ -772,7 +788,7 @@ def main() -> int:
         print(
             f"seeding {database}: {2 * args.per_side} items at {args.matrix}x{args.matrix}, {args.readers} readers"
         )
-        invitations = seed(workdir, args.readers, args.per_side, args.matrix, base_url)
+        invitations = seed(workdir, args.readers, args.per_side, args.matrix, base_url, args.stack)
         from django.db import connections
 
         connections.close_all()

@@ -187,6 +187,28 @@ def layered_ct_slices(dataset: Dataset) -> list[StoredSlice]:
     return _stored(rows)
 
 
+def ct_slice_indices(dataset: Dataset) -> dict[str, set[int]]:
+    """The indices of every slice of each CT volume of the dataset, by volume key ("<series key>/<modality>", as
+    :class:`StoredSlice`), layered or not: where an item's neighbouring slices can come from."""
+    found: dict[str, set[int]] = {}
+    rows = Slice.objects.filter(volume__dataset=dataset, volume__modality=CT).values_list(
+        "volume__series_key", "volume__modality", "index"
+    )
+    for key, modality, index in rows:
+        found.setdefault(f"{key}/{modality}", set()).add(index)
+    return found
+
+
+def neighbouring_slices(slice_: Slice, k: int) -> list[Slice]:
+    """The slices of `slice_`'s volume from index - k to index + k, in index order, with their volume (fewer when
+    the volume has no slice at some of those indices)."""
+    return list(
+        Slice.objects.filter(volume_id=slice_.volume_id, index__range=(slice_.index - k, slice_.index + k))
+        .select_related("volume")
+        .order_by("index")
+    )
+
+
 def volume_slices(volume_ids: Iterable[int]) -> dict[int, list[StoredSlice]]:
     """The slices of each given volume, in index order, by volume id."""
     found: dict[int, list[StoredSlice]] = {pk: [] for pk in volume_ids}

@@ -111,6 +111,27 @@ ANSWER_COLUMNS = (
         "midpoint indeterminable) instead of asking it, else 0.",
         "0 | 1",
     ),
+    Column(
+        "stack_slices",
+        "integer",
+        "How many slices the item showed: 1 for a single slice, 2k+1 for a stack the reader scrolled through "
+        "(the answer is for the centre slice).",
+        "1 | 3 | 5 | 7 | 9 | 11",
+    ),
+    Column(
+        "slices_visited",
+        "text",
+        "Stack reading: the offsets from the centre slice the reader looked at before the current answer, in the "
+        "order first seen, separated by spaces (0 = the centre, where the stack opens; -1 the slice below it, 1 "
+        "the slice above); empty for a single slice. A list in the JSON export.",
+        "-k..k",
+    ),
+    Column(
+        "seconds_per_slice",
+        "text",
+        "Stack reading: seconds each slice was on screen before the current answer, from offset -k to +k, "
+        "separated by spaces; empty for a single slice. A list in the JSON export.",
+    ),
 )
 
 PRACTICE_COLUMNS = (
@@ -190,6 +211,9 @@ class AnswerRow:
     choice_derived: bool = False
     invert_used: bool = False
     round: int = 1
+    stack_slices: int = 1
+    slices_visited: tuple[int, ...] = ()
+    seconds_per_slice: tuple[float, ...] = ()
 
     @property
     def correct(self) -> bool:
@@ -277,8 +301,12 @@ def _csv(header: Sequence[str], records: Iterable[Sequence]) -> bytes:
 def _answer_values(row: AnswerRow, *, for_spreadsheet: bool) -> dict[str, Any]:
     values = {column.name: getattr(row, column.name, None) for column in ANSWER_COLUMNS}
     values["correct"] = row.correct
+    values["slices_visited"] = list(row.slices_visited)
+    values["seconds_per_slice"] = list(row.seconds_per_slice)
     if for_spreadsheet:
         values["reason"] = spreadsheet_safe(row.reason)
+        values["slices_visited"] = " ".join(str(offset) for offset in row.slices_visited)
+        values["seconds_per_slice"] = " ".join(_cell(float(seconds)) for seconds in row.seconds_per_slice)
     return {column.name: values[column.name] for column in ANSWER_COLUMNS}
 
 

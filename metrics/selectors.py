@@ -216,6 +216,8 @@ ANSWER_FIELDS = (
     "item__survey__design",
     "rating",
     "invert_used",
+    "slices_visited",
+    "seconds_per_slice",
 )
 
 
@@ -229,7 +231,8 @@ def answer_rows(surveys: Sequence[Survey]) -> list[AnswerRow]:
     result = []
     for values in values_rows:
         (survey, alias, model, reader_id, specialty, years, item, truth, choice, reason, seconds, width, level,
-         changed, zoom, layer, revisions, answered_at, design, rating, inverted) = values  # fmt: skip
+         changed, zoom, layer, revisions, answered_at, design, rating, inverted, visited,
+         per_slice) = values  # fmt: skip
         result.append(
             AnswerRow(
                 survey=survey,
@@ -254,6 +257,9 @@ def answer_rows(surveys: Sequence[Survey]) -> list[AnswerRow]:
                 rating=rating,
                 choice_derived=design.choice_from_rating,
                 invert_used=inverted,
+                stack_slices=design.stack_slices,
+                slices_visited=tuple(visited or ()),
+                seconds_per_slice=tuple(per_slice or ()),
             )
         )
     return result
@@ -278,7 +284,8 @@ def repeat_rows(surveys: Sequence[Survey]) -> list[AnswerRow]:
     result = []
     for values in values_rows:
         (survey, alias, model, reader_id, specialty, years, item, truth, choice, reason, seconds, width, level,
-         changed, zoom, layer, number, answered_at, design, rating, inverted) = values  # fmt: skip
+         changed, zoom, layer, number, answered_at, design, rating, inverted, visited,
+         per_slice) = values  # fmt: skip
         result.append(
             AnswerRow(
                 survey=survey,
@@ -304,6 +311,9 @@ def repeat_rows(surveys: Sequence[Survey]) -> list[AnswerRow]:
                 choice_derived=design.choice_from_rating,
                 invert_used=inverted,
                 round=number,
+                stack_slices=design.stack_slices,
+                slices_visited=tuple(visited or ()),
+                seconds_per_slice=tuple(per_slice or ()),
             )
         )
     return result

@@ -435,7 +435,10 @@ class ItemAdmin(ReadOnlyAdmin):
         item = get_object_or_404(Item.objects.select_related("survey"), pk=pk)
         survey = item.survey
         with default_storage.open(item.payload, "rb") as handle:
-            pixels = decode_payload(handle.read(), survey.display_policy.matrix_size)
+            stack = decode_payload(
+                handle.read(), survey.display_policy.matrix_size, survey.design.stack_slices
+            )
+        pixels = stack[survey.design.stack_k]  # the centre slice, what the reader answers for
         policy = survey.display_policy
         image = window_to_uint8(pixels, width=policy.default_window_width, level=policy.default_window_level)
         response = HttpResponse(png_bytes(image), content_type="image/png")

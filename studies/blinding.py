@@ -32,7 +32,7 @@ from studies.models import OPAQUE_ID_LENGTH, Assignment, Item, Survey, Truth
 from studies.policy import DisplayPolicy
 from studies.rendering import BODY_THRESHOLD_HU, body_extent, body_mask, circle_mask, decode_payload
 from studies.sampling import make_item_order
-from studies.selectors import rendered_pixels
+from studies.selectors import StackMissing, rendered_stack
 
 # A feature whose values separate real from synthetic items better than this (area under the ROC curve of the
 # best threshold, either direction) counts as a leak.
@@ -43,6 +43,7 @@ SCALE_TOLERANCE = 0.01  # relative
 BODY_TOLERANCE_PIXELS = 2.0
 CENTRE_TOLERANCE_PIXELS = 2.0
 PADDING_TOLERANCE = 0.02
+STACK_SCALE_TOLERANCE = 0.03  # relative body size of the neighbours against the centre slice
 # Identifiers shorter than this are too common to search for in pages (patient "1", alias "A").
 MIN_IDENTIFIER_CHARS = 4
 # Config keys whose value belongs to the item or the reader's place; every other key must be the same everywhere.
@@ -393,6 +394,11 @@ def _neutral_answer(design: StudyDesign) -> dict:
     answer = {"choice": "indeterminable" if design.asks_choice else None}
     if design.has_rating:
         answer["rating"] = RATING_MIDPOINTS[design.rating]
+    if design.is_stack:
+        answer["slices_visited"] = list(range(0, design.stack_k + 1)) + list(
+            range(-1, -design.stack_k - 1, -1)
+        )
+        answer["seconds_per_slice"] = [0.5] * design.stack_slices
     return answer
 
 
@@ -534,16 +540,23 @@ def _check_headers(observations: list[_Observation], report: BlindingReport) -> 
             report.leak("headers", f"pixel responses carry {forbidden!r}: {_describe(carrying)}")
 
 
+def _payload_shape(survey: Survey) -> str:
+    matrix, slices = survey.display_policy.matrix_size, survey.design.stack_slices
+    return f"{matrix}x{matrix} int16" if slices == 1 else f"{slices} x {matrix}x{matrix} int16, a stack"
+
+
 def _check_payloads(survey: Survey, observations: list[_Observation], report: BlindingReport) -> None:
+    """Size, headers and pixels of every payload; for a stack, every slice of every stack."""
     policy = survey.display_policy
     matrix = policy.matrix_size
+    slices = survey.design.stack_slices
     report.checks.append("payload-size")
     sizes = [(o.truth, len(o.payload)) for o in observations]
-    wrong = [(truth, size) for truth, size in sizes if size != policy.payload_bytes]
+    wrong = [(truth, size) for truth, size in sizes if size != survey.payload_bytes]
     if wrong:
         report.leak(
             "payload-size",
-            f"payloads must be exactly {policy.payload_bytes} bytes ({matrix}x{matrix} int16): {_describe(wrong)}",
+            f"payloads must be exactly {survey.payload_bytes} bytes ({_payload_shape(survey)}): {_describe(wrong)}",
         )
     auc = separation_auc(*_split(sizes))
     if auc > AUC_LIMIT:
@@ -552,20 +565,22 @@ def _check_payloads(survey: Survey, observations: list[_Observation], report: Bl
     if any(value != str(len(o.payload)) for o, (_, value) in zip(observations, lengths, strict=True)):
         report.leak("payload-size", f"Content-Length does not match the payload: {_describe(lengths)}")
     report.checks.append("dtype")
-    decoded: list[tuple[_Observation, np.ndarray]] = []
+    decoded: list[tuple[_Observation, np.ndarray]] = []  # each payload as (slices, matrix, matrix)
     for observation in observations:
         try:
-            decoded.append((observation, decode_payload(observation.payload, matrix)))
+            decoded.append((observation, decode_payload(observation.payload, matrix, slices)))
         except ValueError:
             continue
     if len(decoded) < len(observations):
         report.leak(
             "dtype",
-            f"{len(observations) - len(decoded)} payload(s) do not decode as {matrix}x{matrix} little-endian int16",
+            f"{len(observations) - len(decoded)} payload(s) do not decode as {_payload_shape(survey)} "
+            "(little-endian)",
         )
     if not decoded:
         return
-    images = [(observation.truth, image) for observation, image in decoded]
+    # Every slice of every stack is checked as an image of its own.
+    images = [(observation.truth, image) for observation, stack in decoded for image in stack]
     report.checks.append("clip-range")
     outside = [
         (truth, f"{int(image.min())}..{int(image.max())}")
@@ -651,17 +666,24 @@ def _check_geometry(policy: DisplayPolicy, decoded: list[tuple[_Observation, np.
     report.checks.append("same-pipeline")
     shapes: list[_Shape] = []
     differing = []
-    for observation, image in decoded:
-        expected, geometry = rendered_pixels(observation.item.slice, policy)
-        if not np.array_equal(expected, image):
+    stack_k = (decoded[0][1].shape[0] - 1) // 2
+    for observation, stack in decoded:
+        try:
+            expected, geometry = rendered_stack(observation.item.slice, policy, stack_k)
+        except StackMissing:
+            differing.append((observation.truth, "neighbours missing"))
+            continue
+        if not np.array_equal(expected, stack):
             differing.append((observation.truth, "differs"))
-        shapes.append(_measure(observation.truth, image, geometry.mm_per_pixel, policy))
+        shapes += [_measure(observation.truth, image, geometry.mm_per_pixel, policy) for image in stack]
     if differing:
         report.leak(
             "same-pipeline",
-            f"{len(differing)} payload(s) are not what the survey's display policy makes of their source slice: "
-            f"{_describe(differing)}",
+            f"{len(differing)} payload(s) are not what the survey's display policy makes of their source "
+            f"slice{'s' if stack_k else ''}: {_describe(differing)}",
         )
+    if stack_k:
+        _check_stack_scale(policy, decoded, report)
 
     report.checks.append("scale")
     scales = sorted({round(s.mm_per_pixel, 9) for s in shapes})
@@ -729,6 +751,43 @@ def _check_geometry(policy: DisplayPolicy, decoded: list[tuple[_Observation, np.
             f"the area around the body differs (AUC {auc:.2f}): {real:.0%} vs {synthetic:.0%} of it is exactly "
             f"the background value in real vs synthetic items (a reconstruction circle, or padding where the "
             f"field of view leaves the slice)",
+        )
+
+
+@dataclass(frozen=True)
+class _Ratio:
+    truth: str
+    value: float
+
+
+def _check_stack_scale(policy: DisplayPolicy, decoded: list[tuple[_Observation, np.ndarray]], report) -> None:
+    """Neighbours at the centre slice's scale: in each stack, the body's extent in the neighbours against the
+    centre's (median ratio over the neighbours); real and synthetic stacks must not differ in it (neighbours
+    zoomed or shrunk in one pool only would show as a jump the reader sees while scrolling)."""
+    report.checks.append("stack-scale")
+    ratios = []
+    for observation, stack in decoded:
+        centre = body_extent(stack[len(stack) // 2], hu_min=policy.hu_min)
+        if centre is None:
+            continue
+        values = []
+        for offset, image in enumerate(stack):
+            extent = body_extent(image, hu_min=policy.hu_min)
+            if offset != len(stack) // 2 and extent is not None:
+                values.append(np.sqrt(extent.area / centre.area))
+        if values:
+            ratios.append(_Ratio(observation.truth, float(np.median(values))))
+    auc, gap, real, synthetic = _gap(ratios, lambda r: r.value)
+    report.measure(
+        "stack-scale",
+        f"body size in the neighbours against the centre slice: real median {real:.3f}, synthetic median "
+        f"{synthetic:.3f} (AUC {auc:.2f})",
+    )
+    if auc > AUC_LIMIT and gap > STACK_SCALE_TOLERANCE:
+        report.leak(
+            "stack-scale",
+            f"the neighbouring slices of real and synthetic stacks are drawn at different scales (AUC {auc:.2f}): "
+            f"body size {real:.3f} vs {synthetic:.3f} of the centre slice's (median)",
         )
 
 
@@ -855,17 +914,21 @@ def _check_practice(survey: Survey, items: list[Item], walk: _Walk, report: Blin
         report.leak("practice", f"{len(shared)} practice slice(s) are also test items")
     test_headers = {json.dumps(o.pixels_headers, sort_keys=True) for o in walk.observations}
     for observation in walk.practice:
-        if len(observation.payload) != policy.payload_bytes:
+        if len(observation.payload) != survey.payload_bytes:
             report.leak(
                 "practice",
-                f"a practice payload has {len(observation.payload)} bytes, not {policy.payload_bytes}",
+                f"a practice payload has {len(observation.payload)} bytes, not {survey.payload_bytes}",
             )
             break
         if json.dumps(observation.pixels_headers, sort_keys=True) not in test_headers:
             report.leak("practice", "practice pixel responses carry other headers than test items'")
             break
-        expected_pixels, _ = rendered_pixels(observation.item.slice, policy)
-        if not np.array_equal(decode_payload(observation.payload, policy.matrix_size), expected_pixels):
+        try:
+            expected_pixels, _ = rendered_stack(observation.item.slice, policy, survey.design.stack_k)
+        except StackMissing:
+            expected_pixels = None
+        decoded = decode_payload(observation.payload, policy.matrix_size, survey.design.stack_slices)
+        if expected_pixels is None or not np.array_equal(decoded, expected_pixels):
             report.leak(
                 "practice", "a practice payload is not what the survey's display policy makes of its slice"
             )

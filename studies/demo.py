@@ -40,9 +40,12 @@ DEMO_USERS = [
 DEMO_MATRIX = 512
 PER_SIDE = 10
 OPEN_SURVEY = "Demo survey (open)"
-# A survey with a study design: a 5-point confidence rating and three practice items, open to the demo reader.
-RATED_SURVEY = "Demo survey (rated, with practice)"
-RATED_DESIGN = StudyDesign(rating="five_point", practice_items=3)
+# A survey with a study design: stack reading of 5 slices (k = 2), a 5-point confidence rating and three practice
+# items, open to the demo reader.
+RATED_SURVEY = "Demo survey (5-slice stack, rated, with practice)"
+RATED_DESIGN = StudyDesign(rating="five_point", practice_items=3, stack_k=2)
+# What the rated survey was called before it read stacks: an earlier demo's survey of that name is retired.
+FORMER_RATED_SURVEY = "Demo survey (rated, with practice)"
 # A survey with a repeat round: after the first reading, 6 of its items again in a new order (no wash-out, so the
 # demo can be read through at once).
 REPEAT_SURVEY = "Demo survey (repeat reading)"
@@ -72,14 +75,18 @@ def build_demo(*, stdout, models=None, skill_of=None) -> None:
         )
         return
     _open_survey(models, stdout)
+    former = Survey.objects.filter(name=FORMER_RATED_SURVEY).first()
+    if former is not None:
+        _retire(former, stdout, "single slice")
     _designed_survey(
         models,
         stdout,
         name=RATED_SURVEY,
         seed=105,
         design=RATED_DESIGN,
-        instructions="Rate how sure you are that each slice is synthetic. Three practice slices come first.",
-        what="5-point rating, 3 practice items",
+        instructions="Scroll through the five slices of each image and rate how sure you are that the middle "
+        "slice is synthetic. Three practice images come first.",
+        what="5-slice stack, 5-point rating, 3 practice items",
     )
     _designed_survey(
         models,
@@ -124,6 +131,9 @@ def _create(name: str, model, seed: int, stdout, **options) -> Survey | None:
         survey = None
     if survey is not None and survey.model_dataset_id != model.pk:
         _retire(survey, stdout, f"model {survey.model_dataset.name}")
+        survey = None
+    if survey is not None and "design" in options and survey.design != options["design"]:
+        _retire(survey, stdout, "an earlier study design")
         survey = None
     if survey is not None:
         return survey

@@ -8,7 +8,9 @@ pixels are made (that is :class:`studies.policy.DisplayPolicy`):
   (0 = certainly real .. 100 = certainly synthetic), and whether the real / synthetic / indeterminable choice is
   asked (the paper's question) or derived from the rating (:func:`derive_choice`);
 - the window presets the viewer offers (keys 1..n), by default the five CT presets of imaging.constants;
-- the number of practice items read first, each followed by feedback, never part of the test.
+- the number of practice items read first, each followed by feedback, never part of the test;
+- stack reading: `stack_k` 0 (one slice) or 1..5, each item then a stack of 2k+1 neighbouring slices of its own
+  volume that the reader scrolls through, answering for the centre slice.
 
 Every option is the same for every item of a survey, real or synthetic: nothing here may depend on the truth.
 """
@@ -41,6 +43,7 @@ REPEATS = {
     REPEAT_SUBSET: "Repeat a random subset of m items in a second reading",
 }
 MAX_WASHOUT_DAYS = 365
+MAX_STACK_K = 5  # a stack of at most 2 * 5 + 1 = 11 slices
 MAX_WINDOW_PRESETS = 9  # keys 1..9
 PRESET_NAME_CHARS = 32
 PRESET_WIDTH_RANGE = (1, 5000)
@@ -91,6 +94,7 @@ class StudyDesign:
     repeat: str = REPEAT_OFF
     repeat_items: int = 0  # m, with repeat = subset
     washout_days: int = 0  # days between the end of the first reading and the second
+    stack_k: int = 0  # 0: one slice; k: a stack of 2k+1 slices, k neighbours on each side of the centre
 
     def __post_init__(self):
         if self.rating not in RATING_SCALES:
@@ -125,6 +129,11 @@ class StudyDesign:
             raise DesignError(f"the wash-out must be 0..{MAX_WASHOUT_DAYS} days, not {washout}")
         if washout and self.repeat == REPEAT_OFF:
             raise DesignError("a wash-out applies to a repeat reading only")
+        stack_k = _whole("stack_k", self.stack_k)
+        if not 0 <= stack_k <= MAX_STACK_K:
+            raise DesignError(
+                f"stack_k must be 0 (one slice) or 1..{MAX_STACK_K} (a stack of 2k+1 slices), not {stack_k}"
+            )
 
     # --- derived values -------------------------------------------------------------------------------------
 
@@ -147,6 +156,20 @@ class StudyDesign:
         return self.repeat_items if self.repeat == REPEAT_SUBSET else 0
 
     @property
+    def is_stack(self) -> bool:
+        return self.stack_k > 0
+
+    @property
+    def stack_slices(self) -> int:
+        """How many slices each item shows: 2k+1 (1 without a stack)."""
+        return 2 * self.stack_k + 1
+
+    @property
+    def stack_offsets(self) -> tuple[int, ...]:
+        """The offsets of an item's slices from its centre slice, in payload order: -k..k."""
+        return tuple(range(-self.stack_k, self.stack_k + 1))
+
+    @property
     def asks_choice(self) -> bool:
         """Whether the reader chooses real / synthetic / indeterminable (else it is derived from the rating)."""
         return not self.choice_from_rating
@@ -161,6 +184,8 @@ class StudyDesign:
         presets = ", ".join(f"{p.name} {p.width}/{p.level}" for p in self.window_presets)
         parts.append(f"presets {presets}")
         parts.append(f"{self.practice_items} practice item(s)")
+        if self.is_stack:
+            parts.append(f"stack of {self.stack_slices} slices")
         if self.has_repeat:
             what = "every item" if self.repeat == REPEAT_ALL else f"{self.repeat_items} item(s)"
             parts.append(f"repeat reading of {what} after {self.washout_days} day(s)")

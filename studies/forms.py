@@ -11,6 +11,7 @@ from imaging.selectors import datasets_of_kind
 from studies import ratelimit
 from studies.design import (
     MAX_PRACTICE_ITEMS,
+    MAX_STACK_K,
     MAX_WASHOUT_DAYS,
     RATING_SCALES,
     REPEATS,
@@ -167,6 +168,18 @@ class StudyDesignForm(forms.Form):
         "the analysis. Fixed at creation.",
     )
 
+    stack_k = forms.TypedChoiceField(
+        choices=[(0, "Single slice")]
+        + [(k, f"Stack of {2 * k + 1} slices (k = {k})") for k in range(1, MAX_STACK_K + 1)],
+        coerce=int,
+        empty_value=0,
+        initial=0,
+        required=False,
+        label="Stack reading",
+        help_text="Each item shows its slice with k neighbouring slices of the same volume on each side; the "
+        "reader scrolls through them and answers for the centre slice. Items are chosen with room for the "
+        "neighbours in both pools. Fixed at creation.",
+    )
     repeat = forms.ChoiceField(
         choices=list(REPEATS.items()), initial="off", required=False, label="Repeat reading"
     )
@@ -191,6 +204,7 @@ class StudyDesignForm(forms.Form):
         "choice_from_rating",
         "window_presets",
         "practice_items",
+        "stack_k",
         "repeat",
         "repeat_items",
         "washout_days",
@@ -214,6 +228,7 @@ class StudyDesignForm(forms.Form):
                 repeat=cleaned.get("repeat") or "off",
                 repeat_items=cleaned.get("repeat_items") or 0,
                 washout_days=cleaned.get("washout_days") or 0,
+                stack_k=cleaned.get("stack_k") or 0,
             )
         except DesignError as exc:
             raise forms.ValidationError(f"Study design: {exc}.") from None

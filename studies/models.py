@@ -180,8 +180,8 @@ class Survey(models.Model):
 
     @property
     def payload_bytes(self) -> int:
-        """Size of every item's pixel payload: matrix x matrix int16."""
-        return self.display_policy.payload_bytes
+        """Size of every item's pixel payload: (2k+1 slices of a stack, else 1) x matrix x matrix int16."""
+        return self.display_policy.payload_bytes * self.design.stack_slices
 
     @property
     def is_draft(self) -> bool:
@@ -406,6 +406,17 @@ class AnswerFields(models.Model):
         null=True,
         blank=True,
         help_text="Confidence that the image is synthetic on the survey's scale (1..5 or 0..100); empty without.",
+    )
+    slices_visited = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Stack reading: the offsets from the centre slice the reader looked at, in the order first seen "
+        "(0 = the centre); empty for a single slice.",
+    )
+    seconds_per_slice = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Stack reading: seconds on screen of each slice, from offset -k to +k; empty for a single slice.",
     )
 
     class Meta:

@@ -7,6 +7,10 @@ policy's interpolation, clip again, set everything outside the mask to the backg
 HU range), round. The window is mapped exactly (sub-pixel), so with one field of view for the survey every
 displayed pixel is `field_of_view_mm / matrix` mm in every item. The payload sent to readers is that image as raw
 little-endian int16, so every payload of a survey has exactly matrix * matrix * 2 bytes.
+
+A stack (2k+1 neighbouring slices of one volume) goes through the same pipeline slice by slice, every slice under
+the centre slice's geometry (its field of view and centring), so the neighbours do not jump while the reader
+scrolls; its payload is the slices one after the other, (2k+1) * matrix * matrix * 2 bytes.
 """
 
 import math
@@ -41,6 +45,7 @@ __all__ = [
     "display_geometry",
     "encode_payload",
     "render_slice",
+    "render_stack",
     "render_with_geometry",
 ]
 
@@ -111,12 +116,19 @@ def render_slice(
 
 
 def render_with_geometry(
-    hu: np.ndarray, *, row_spacing_mm: float, column_spacing_mm: float, policy: DisplayPolicy
+    hu: np.ndarray,
+    *,
+    row_spacing_mm: float,
+    column_spacing_mm: float,
+    policy: DisplayPolicy,
+    geometry: DisplayGeometry | None = None,
 ) -> tuple[np.ndarray, DisplayGeometry]:
-    """:func:`render_slice`, and the geometry of the square it shows."""
-    geometry = display_geometry(
-        hu, row_spacing_mm=row_spacing_mm, column_spacing_mm=column_spacing_mm, policy=policy
-    )
+    """:func:`render_slice`, and the geometry of the square it shows (`geometry`, when given: another slice's,
+    as for the neighbours of a stack; otherwise the slice's own)."""
+    if geometry is None:
+        geometry = display_geometry(
+            hu, row_spacing_mm=row_spacing_mm, column_spacing_mm=column_spacing_mm, policy=policy
+        )
     image = np.nan_to_num(
         hu.astype(np.float32), nan=policy.hu_min, posinf=policy.hu_max, neginf=policy.hu_min
     )
@@ -152,6 +164,30 @@ def render_with_geometry(
     elif policy.mask == "circle":
         image[~circle_mask(policy.matrix_size)] = policy.background_hu
     return np.rint(image).astype(np.int16), geometry
+
+
+def render_stack(
+    planes: list[np.ndarray], *, row_spacing_mm: float, column_spacing_mm: float, policy: DisplayPolicy
+) -> tuple[np.ndarray, DisplayGeometry]:
+    """A stack of an odd number of neighbouring slices of one volume as the reader will see it: (n, matrix, matrix)
+    int16, every slice rendered under the centre slice's geometry; and that geometry."""
+    if not planes or len(planes) % 2 == 0:
+        raise ValueError(f"a stack has an odd number of slices, not {len(planes)}")
+    centre = planes[len(planes) // 2]
+    geometry = display_geometry(
+        centre, row_spacing_mm=row_spacing_mm, column_spacing_mm=column_spacing_mm, policy=policy
+    )
+    rendered = [
+        render_with_geometry(
+            plane,
+            row_spacing_mm=row_spacing_mm,
+            column_spacing_mm=column_spacing_mm,
+            policy=policy,
+            geometry=geometry,
+        )[0]
+        for plane in planes
+    ]
+    return np.stack(rendered), geometry
 
 
 def body_mask(image: np.ndarray, *, hu_min: float) -> np.ndarray:
@@ -204,10 +240,16 @@ def encode_payload(pixels: np.ndarray) -> bytes:
     return np.ascontiguousarray(pixels, dtype=PAYLOAD_DTYPE).tobytes()
 
 
-def decode_payload(data: bytes, matrix: int) -> np.ndarray:
-    expected = matrix * matrix * PAYLOAD_DTYPE.itemsize
+def decode_payload(data: bytes, matrix: int, slices: int | None = None) -> np.ndarray:
+    """A payload as (matrix, matrix) int16, or, with `slices`, as a (slices, matrix, matrix) stack."""
+    count = 1 if slices is None else slices
+    expected = count * matrix * matrix * PAYLOAD_DTYPE.itemsize
     if len(data) != expected:
-        raise ValueError(
-            f"payload has {len(data)} bytes, expected {expected} for a {matrix}x{matrix} int16 image"
+        what = (
+            f"{matrix}x{matrix} int16 image"
+            if slices is None
+            else f"stack of {count} {matrix}x{matrix} int16 slices"
         )
-    return np.frombuffer(data, dtype=PAYLOAD_DTYPE).reshape(matrix, matrix)
+        raise ValueError(f"payload has {len(data)} bytes, expected {expected} for a {what}")
+    shape = (matrix, matrix) if slices is None else (count, matrix, matrix)
+    return np.frombuffer(data, dtype=PAYLOAD_DTYPE).reshape(shape)

@@ -120,6 +120,41 @@ def _pick_in_layer(candidates: list[Candidate], wanted: int, rng) -> tuple[list[
     return picked, shared
 
 
+def with_room_for_stack(
+    candidates: list[Candidate], indices_by_volume: dict[str, set[int]], stack_k: int
+) -> list[Candidate]:
+    """The candidates that have `stack_k` neighbouring slices on both sides in their own volume (every index
+    from index - k to index + k present in `indices_by_volume[candidate.volume_key]`)."""
+    if stack_k == 0:
+        return list(candidates)
+    return [
+        c
+        for c in candidates
+        if all(
+            c.index + offset in indices_by_volume.get(c.volume_key, ())
+            for offset in range(-stack_k, stack_k + 1)
+        )
+    ]
+
+
+def stack_room_gaps(pools: dict[str, tuple[list[Candidate], list[Candidate]]], stack_k: int) -> list[str]:
+    """The axial layers both pools cover where one pool has no slice with room for the stack, one line each
+    ("stack of 7 needs 3 neighbours each side: layer 4 has no such slice in 'Model'"); `pools` is
+    {pool name: (all candidates, candidates with room)}, the two pools of a survey."""
+    if stack_k == 0:
+        return []
+    covered = set.intersection(*({c.layer for c in every} for every, _ in pools.values()))
+    gaps = []
+    for layer in sorted(covered):
+        for name, (_, with_room) in pools.items():
+            if not any(c.layer == layer for c in with_room):
+                gaps.append(
+                    f"stack of {2 * stack_k + 1} needs {stack_k} neighbours each side: layer {layer} has no such "
+                    f"slice in {name}"
+                )
+    return gaps
+
+
 def select_practice(
     *, real: list[Candidate], synthetic: list[Candidate], exclude: set[int], count: int, seed: int
 ) -> list[tuple[str, Candidate]]:

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from imaging.constants import DatasetKind
 from imaging.pixels import load_slice_pixels
-from imaging.selectors import datasets_of_kind
+from imaging.selectors import datasets_of_kind, neighbouring_slices
 from studies.models import (
     Answer,
     Assignment,
@@ -22,7 +22,7 @@ from studies.models import (
     Survey,
 )
 from studies.policy import DisplayPolicy
-from studies.rendering import DisplayGeometry, render_with_geometry
+from studies.rendering import DisplayGeometry, render_stack, render_with_geometry
 
 
 def assignment_for_reader(*, key: str, user) -> Assignment | None:
@@ -188,6 +188,32 @@ def rendered_pixels(slice_, policy: DisplayPolicy) -> tuple[np.ndarray, DisplayG
     """A source slice as readers would see it under the policy, and where its displayed square came from."""
     pixels, spacing = source_pixels(slice_)
     return render_with_geometry(pixels, policy=policy, **spacing)
+
+
+class StackMissing(LookupError):
+    """A centre slice whose volume lacks some of the stack's neighbours."""
+
+
+def rendered_stack(slice_, policy: DisplayPolicy, stack_k: int) -> tuple[np.ndarray, DisplayGeometry]:
+    """An item's slices as readers would see them: (2k+1, matrix, matrix) int16, the centre slice in the middle
+    and its neighbours of the same volume around it, all under the centre slice's geometry; (1, matrix, matrix)
+    for a single slice. Raises StackMissing when the volume has no slice at some offset."""
+    if stack_k == 0:
+        pixels, geometry = rendered_pixels(slice_, policy)
+        return pixels[np.newaxis], geometry
+    neighbours = neighbouring_slices(slice_, stack_k)
+    if [s.index - slice_.index for s in neighbours] != list(range(-stack_k, stack_k + 1)):
+        raise StackMissing(
+            f"slice {slice_.index} of volume {slice_.volume.uid} has no {stack_k} neighbours on each side"
+        )
+    planes = [load_slice_pixels(s.pixels) for s in neighbours]
+    volume = slice_.volume
+    return render_stack(
+        planes,
+        policy=policy,
+        row_spacing_mm=volume.row_spacing_mm,
+        column_spacing_mm=volume.column_spacing_mm,
+    )
 
 
 def rendering_fingerprint(survey: Survey) -> str:

@@ -297,6 +297,7 @@ def _reader_item_page(
         "defaultWindow": {"width": policy.default_window_width, "level": policy.default_window_level},
         "presets": presets,
         "rating": rating_config(design),
+        "stack": {"slices": design.stack_slices, "k": design.stack_k},
         "practice": practice,
         "round": reading_round,
         "pixelsUrl": reverse("studies:pixels", args=[assignment.key, item.public_id]),
@@ -335,6 +336,7 @@ def _reader_item_page(
             "presets": presets,
             "default_preset_names": DEFAULT_PRESET_NAMES,
             "rating_values": range(1, 6),
+            "stack_centre": design.stack_k + 1,
             "strings": strings,
         },
     )
@@ -451,6 +453,8 @@ def reader_strings() -> dict[str, str]:
         "dragWindow": _("Drag: window"),
         "dragPan": _("Drag: pan"),
         "saveAndFinish": _("Save and finish"),
+        # %(number)s and %(total)s are filled in by the page's script as the reader scrolls.
+        "slicePosition": _("Slice %(number)s of %(total)s"),
     }
 
 

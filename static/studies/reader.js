@@ -36,6 +36,10 @@
   var ratingSlider = byTestId("rating-slider");
   var ratingValueOut = byTestId("rating-value");
   var rating = config.rating;
+  var stackScroll = byTestId("stack-scroll");
+  var slicePositionOut = byTestId("slice-position");
+  var stack = config.stack || { slices: 1, k: 0 };
+  var isStack = stack.slices > 1;
 
   var matrix = config.matrix;
   var huMin = config.huRange[0];
@@ -46,10 +50,15 @@
   var MIN_ZOOM = 0.5;
   var MAX_ZOOM = 16;
   var REQUEST_TIMEOUT_MS = 15000;
+  var SLICE_DRAG_PX = 24;
   var MAX_RETRY_DELAY_MS = 30000;
 
   var state = {
     hu: null,
+    slices: null, // every slice of the stack (one for a single slice), each an Int16Array of matrix * matrix
+    offset: 0, // the slice on screen, from the centre: -k..k
+    visited: [0],
+    perSliceMs: new Array(stack.slices).fill(0),
     width: defaultWindow.width,
     level: defaultWindow.level,
     zoom: 1,
@@ -128,9 +137,19 @@
 
   function stopClock() {
     if (state.visibleSince !== null) {
-      state.visibleMs += performance.now() - state.visibleSince;
+      var elapsed = performance.now() - state.visibleSince;
+      state.visibleMs += elapsed;
+      state.perSliceMs[state.offset + stack.k] += elapsed;
       state.visibleSince = null;
     }
+  }
+
+  function secondsPerSlice() {
+    var running = state.visibleSince === null ? 0 : performance.now() - state.visibleSince;
+    return state.perSliceMs.map(function (ms, index) {
+      var total = index === state.offset + stack.k ? ms + running : ms;
+      return Math.round(total / 10) / 100;
+    });
   }
 
   function secondsOnSlice() {
@@ -166,15 +185,21 @@
         return response.arrayBuffer();
       })
       .then(function (buffer) {
-        if (buffer.byteLength !== matrix * matrix * 2) {
+        var size = matrix * matrix;
+        if (buffer.byteLength !== stack.slices * size * 2) {
           throw new Error("unexpected size");
         }
         var view = new DataView(buffer);
-        var hu = new Int16Array(matrix * matrix);
-        for (var i = 0; i < hu.length; i += 1) {
-          hu[i] = view.getInt16(i * 2, true);
+        var slices = [];
+        for (var s = 0; s < stack.slices; s += 1) {
+          var hu = new Int16Array(size);
+          for (var i = 0; i < size; i += 1) {
+            hu[i] = view.getInt16((s * size + i) * 2, true);
+          }
+          slices.push(hu);
         }
-        state.hu = hu;
+        state.slices = slices;
+        state.hu = slices[state.offset + stack.k];
         message.hidden = true;
         canvas.dataset.loaded = "true";
         renderWindow();
@@ -253,6 +278,56 @@
     widthOut.textContent = String(Math.round(state.width));
     levelOut.textContent = String(Math.round(state.level));
     zoomOut.textContent = String(Math.round(state.zoom * 100));
+  }
+
+  // ---------------------------------------------------------------------------------------------------
+  // Stack: the reader scrolls through the item's 2k+1 slices; the window, zoom, pan and invert stay as they are.
+
+  function showSlicePosition() {
+    if (!isStack) {
+      return;
+    }
+    var number = state.offset + stack.k + 1;
+    slicePositionOut.textContent = strings.slicePosition
+      .replace("%(number)s", String(number))
+      .replace("%(total)s", String(stack.slices));
+    stackScroll.value = String(number);
+    canvas.dataset.sliceOffset = String(state.offset);
+  }
+
+  function showSlice(offset) {
+    if (!isStack) {
+      return;
+    }
+    offset = Math.max(-stack.k, Math.min(stack.k, offset));
+    if (offset === state.offset) {
+      showSlicePosition();
+      return;
+    }
+    var running = state.visibleSince !== null;
+    stopClock();
+    state.offset = offset;
+    if (state.visited.indexOf(offset) < 0) {
+      state.visited.push(offset);
+    }
+    if (state.slices !== null) {
+      state.hu = state.slices[offset + stack.k];
+      renderWindow();
+    }
+    if (running) {
+      startClock();
+    }
+    showSlicePosition();
+  }
+
+  function stepSlice(direction) {
+    showSlice(state.offset + direction);
+  }
+
+  if (isStack) {
+    stackScroll.addEventListener("input", function () {
+      showSlice(Number(stackScroll.value) - stack.k - 1);
+    });
   }
 
   // ---------------------------------------------------------------------------------------------------
@@ -355,8 +430,19 @@
     if (pointers.size >= 2 && pinch) {
       var next = pinchState();
       var rect = canvas.getBoundingClientRect();
-      state.panX += next.x - pinch.x;
-      state.panY += next.y - pinch.y;
+      if (isStack) {
+        // Two fingers dragged together scroll the stack, one slice per SLICE_DRAG_PX; spreading them zooms.
+        pinch.travel = (pinch.travel || 0) + (next.y - pinch.y);
+        var steps = Math.trunc(pinch.travel / SLICE_DRAG_PX);
+        if (steps !== 0) {
+          stepSlice(steps);
+          pinch.travel -= steps * SLICE_DRAG_PX;
+        }
+        next.travel = pinch.travel;
+      } else {
+        state.panX += next.x - pinch.x;
+        state.panY += next.y - pinch.y;
+      }
       zoomBy(next.distance / pinch.distance, next.x - rect.left - rect.width / 2, next.y - rect.top - rect.height / 2);
       pinch = next;
       return;
@@ -386,6 +472,12 @@
     "wheel",
     function (event) {
       event.preventDefault();
+      if (isStack && !event.ctrlKey) {
+        if (event.deltaY !== 0) {
+          stepSlice(event.deltaY > 0 ? 1 : -1);
+        }
+        return;
+      }
       var point = fromCentre(event);
       zoomBy(event.deltaY < 0 ? 1.15 : 1 / 1.15, point.x, point.y);
     },
@@ -529,6 +621,8 @@
         zoom: Math.round(state.zoom * 1000) / 1000,
         window_changed: state.windowChanged,
         invert_used: state.invertUsed,
+        slices_visited: isStack ? state.visited.slice() : [],
+        seconds_per_slice: isStack ? secondsPerSlice() : [],
         client_key: newClientKey(),
         base_revision: state.baseRevision,
       },
@@ -741,6 +835,8 @@
       zoomBy(1 / 1.25);
     } else if (key === "p" && config.previousUrl) {
       window.location.assign(config.previousUrl);
+    } else if (isStack && (key === "ArrowUp" || key === "ArrowDown" || key === "PageUp" || key === "PageDown")) {
+      stepSlice(key === "ArrowDown" || key === "PageDown" ? 1 : -1);
     } else if (key === "ArrowLeft" || key === "ArrowRight" || key === "ArrowUp" || key === "ArrowDown") {
       var step = 20;
       state.panX += key === "ArrowLeft" ? -step : key === "ArrowRight" ? step : 0;
@@ -782,6 +878,7 @@
   canvas.dataset.loaded = "false";
   canvas.dataset.windowChanged = "false";
   canvas.dataset.inverted = "false";
+  showSlicePosition();
   draw();
   loadPixels(0);
 })();

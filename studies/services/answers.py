@@ -41,6 +41,8 @@ class AnswerInput:
     base_revision: int = 0
     rating: int | None = None
     invert_used: bool = False
+    slices_visited: tuple[int, ...] = ()  # stack reading: offsets from the centre, in the order first seen
+    seconds_per_slice: tuple[float, ...] = ()  # stack reading: seconds on each slice, offset -k..+k
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,7 @@ def parse_answer_input(data, design: StudyDesign | None = None) -> AnswerInput:
     base_revision = data.get("base_revision", 0)
     if isinstance(base_revision, bool) or not isinstance(base_revision, int) or base_revision < 0:
         raise AnswerRejected("base_revision must be a non-negative integer")
+    slices_visited, seconds_per_slice = _stack_reading(data, design)
     return AnswerInput(
         choice=choice,
         reason=reason,
@@ -110,7 +113,37 @@ def parse_answer_input(data, design: StudyDesign | None = None) -> AnswerInput:
         base_revision=base_revision,
         rating=rating,
         invert_used=invert_used,
+        slices_visited=slices_visited,
+        seconds_per_slice=seconds_per_slice,
     )
+
+
+def _stack_reading(data: dict, design: StudyDesign) -> tuple[tuple[int, ...], tuple[float, ...]]:
+    """The slices visited (distinct offsets -k..k, starting at the centre, 0) and the seconds on each of the 2k+1
+    slices of a stack; both must be absent (or empty) without a stack."""
+    visited, seconds = data.get("slices_visited"), data.get("seconds_per_slice")
+    if not design.is_stack:
+        if visited not in (None, []) or seconds not in (None, []):
+            raise AnswerRejected("this survey shows one slice: send no slices_visited or seconds_per_slice")
+        return (), ()
+    k = design.stack_k
+    if not isinstance(visited, list) or not visited:
+        raise AnswerRejected(f"slices_visited must be a list of offsets -{k}..{k}")
+    for offset in visited:
+        if isinstance(offset, bool) or not isinstance(offset, int) or not -k <= offset <= k:
+            raise AnswerRejected(f"slices_visited must be a list of offsets -{k}..{k}")
+    if len(set(visited)) != len(visited):
+        raise AnswerRejected("slices_visited must name each offset once")
+    if visited[0] != 0:
+        raise AnswerRejected("slices_visited must start at the centre slice (offset 0)")
+    if not isinstance(seconds, list) or len(seconds) != design.stack_slices:
+        raise AnswerRejected(f"seconds_per_slice must be a list of {design.stack_slices} numbers")
+    for value in seconds:
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            raise AnswerRejected(f"seconds_per_slice must be a list of {design.stack_slices} numbers")
+        if not 0 <= value <= MAX_SECONDS_ON_SLICE:
+            raise AnswerRejected(f"seconds_per_slice must be between 0 and {MAX_SECONDS_ON_SLICE}")
+    return tuple(visited), tuple(round(float(value), 3) for value in seconds)
 
 
 def do_submit_answer(*, assignment: Assignment, item: Item, data: AnswerInput) -> SubmitResult:
@@ -165,6 +198,8 @@ def do_submit_answer(*, assignment: Assignment, item: Item, data: AnswerInput) -
                 "client_key": data.client_key,
                 "rating": data.rating,
                 "invert_used": data.invert_used,
+                "slices_visited": list(data.slices_visited),
+                "seconds_per_slice": list(data.seconds_per_slice),
             }
             if answer is None:
                 if data.base_revision != 0:

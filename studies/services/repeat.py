@@ -60,6 +60,8 @@ def do_submit_repeat_answer(*, reading_round: ReadingRound, item: Item, data: An
                 invert_used=data.invert_used,
                 rating=data.rating,
                 client_key=data.client_key,
+                slices_visited=list(data.slices_visited),
+                seconds_per_slice=list(data.seconds_per_slice),
             )
             record_event(
                 actor=assignment.reader,

@@ -15,7 +15,7 @@ from django.utils import timezone
 from audit.services import record_event
 from imaging.constants import DatasetKind
 from imaging.pixels import StorageFailed, store_file
-from imaging.selectors import fields_of_view_mm, layered_ct_slices
+from imaging.selectors import ct_slice_indices, fields_of_view_mm, layered_ct_slices
 from studies.design import StudyDesign
 from studies.models import (
     Item,
@@ -25,8 +25,15 @@ from studies.models import (
 )
 from studies.policy import DisplayPolicy, round_field_of_view
 from studies.rendering import encode_payload
-from studies.sampling import Candidate, SelectionError, select_balanced, select_practice
-from studies.selectors import rendered_pixels, rendering_fingerprint
+from studies.sampling import (
+    Candidate,
+    SelectionError,
+    select_balanced,
+    select_practice,
+    stack_room_gaps,
+    with_room_for_stack,
+)
+from studies.selectors import StackMissing, rendered_stack, rendering_fingerprint
 from studies.services.errors import MAX_ITEMS_PER_SIDE, StudyError
 
 
@@ -64,6 +71,24 @@ def _candidates(dataset) -> list[Candidate]:
         Candidate(slice_id=s.slice_id, volume_key=s.volume_key, index=s.index, layer=s.layer)
         for s in layered_ct_slices(dataset)
     ]
+
+
+def _stack_candidates(
+    *, real_dataset, model_dataset, stack_k: int
+) -> tuple[list[Candidate], list[Candidate], list[str]]:
+    """The real and synthetic candidates that leave room for `stack_k` neighbours on both sides in their own
+    volume (a synthetic slice's neighbours are its synthetic volume's: made from the neighbouring MRI slices by
+    the same checkpoint, or imported with it), and a line for each layer both pools cover that one of them
+    cannot give with room for the stack."""
+    real, synthetic = _candidates(real_dataset), _candidates(model_dataset)
+    if stack_k == 0:
+        return real, synthetic, []
+    pools = {
+        repr(dataset.name): (candidates, with_room_for_stack(candidates, ct_slice_indices(dataset), stack_k))
+        for dataset, candidates in ((real_dataset, real), (model_dataset, synthetic))
+    }
+    (_, real_room), (_, synthetic_room) = pools.values()
+    return real_room, synthetic_room, stack_room_gaps(pools, stack_k)
 
 
 def choose_field_of_view(policy: DisplayPolicy, real_dataset) -> tuple[DisplayPolicy, list[str]]:
@@ -122,14 +147,24 @@ def create_survey(
             f"a repeated subset of {design.repeat_items} items is larger than the survey "
             f"({real_count + synthetic_count} items)"
         )
-    real_candidates, synthetic_candidates = _candidates(real_dataset), _candidates(model_dataset)
+    real_candidates, synthetic_candidates, stack_gaps = _stack_candidates(
+        real_dataset=real_dataset, model_dataset=model_dataset, stack_k=design.stack_k
+    )
     try:
         selection = select_balanced(
             real=real_candidates, synthetic=synthetic_candidates, per_side=real_count, seed=seed
         )
     except SelectionError as exc:
+        if stack_gaps:
+            more = f" (and {len(stack_gaps) - 1} more layer(s))" if len(stack_gaps) > 1 else ""
+            raise StudyError(f"{stack_gaps[0]}{more}; {exc}") from None
+        stack = (
+            f" with room for a stack of {design.stack_slices} ({design.stack_k} neighbours each side)"
+            if design.is_stack
+            else ""
+        )
         raise StudyError(
-            f"cannot select items from {real_dataset.name!r} and {model_dataset.name!r}: {exc}"
+            f"cannot select items{stack} from {real_dataset.name!r} and {model_dataset.name!r}: {exc}"
         ) from None
     chosen = [(c.slice_id, Truth.REAL, c.layer) for c in selection.real]
     chosen += [(c.slice_id, Truth.SYNTHETIC, c.layer) for c in selection.synthetic]
@@ -143,6 +178,7 @@ def create_survey(
         )
     except SelectionError as exc:
         raise StudyError(f"cannot select practice items: {exc}") from None
+    selection.notes += [f"{gap}; the items come from the other layers" for gap in stack_gaps]
     practice_rows = [(c.slice_id, side, c.layer) for side, c in practice]
     # Rows are created in a random order, so nothing about the truth follows from creation order.
     random.SystemRandom().shuffle(chosen)
@@ -202,19 +238,24 @@ def create_survey(
 
 def _render_items(survey: Survey, written: list[str]) -> None:
     """Render every item and practice item of the survey through its display policy into new payload files (one
-    pipeline, one storage layout for both), adding each file's name to `written` as soon as it is stored (so the
-    caller deletes them all when a later one fails). Storage raising is a StudyError (one line)."""
+    pipeline, one storage layout for both; a stack is one file of its 2k+1 slices), adding each file's name to
+    `written` as soon as it is stored (so the caller deletes them all when a later one fails). Storage raising is a
+    StudyError (one line)."""
     policy = survey.display_policy
+    stack_k = survey.design.stack_k
     for model, rows in (
         (Item, survey.items.select_related("slice__volume")),
         (PracticeItem, survey.practice_items.select_related("slice__volume")),
     ):
         items = list(rows)
         for item in items:
-            pixels, _ = rendered_pixels(item.slice, policy)
+            try:
+                pixels, _ = rendered_stack(item.slice, policy, stack_k)
+            except StackMissing as exc:
+                raise StudyError(str(exc)) from None
             payload = encode_payload(pixels)
-            if len(payload) != policy.payload_bytes:
-                raise StudyError(f"rendering gave {len(payload)} bytes instead of {policy.payload_bytes}")
+            if len(payload) != survey.payload_bytes:
+                raise StudyError(f"rendering gave {len(payload)} bytes instead of {survey.payload_bytes}")
             try:
                 name = store_file(f"survey-items/{survey.pk}/{secrets.token_hex(16)}.i16", payload)
             except StorageFailed as exc:
@@ -271,6 +312,11 @@ def do_change_survey_settings(
                     raise StudyError(
                         "the practice items are chosen when the survey is created; create a new survey for "
                         "another number of practice items"
+                    )
+                if design.stack_k != survey.design.stack_k:
+                    raise StudyError(
+                        "the stack is chosen when the survey is created (its items need room for the "
+                        "neighbours); create a new survey for another stack"
                     )
                 changed["design"] = design
             if not changed:

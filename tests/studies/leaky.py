@@ -86,3 +86,54 @@ def practice_feedback_on_synthetic_test_answers(get_response):
         return response
 
     return middleware
+
+
+def _synthetic_pixels(request) -> bool:
+    return request.method == "GET" and request.path.endswith("/pixels/") and _synthetic_item_in(request.path)
+
+
+def stack_one_slice_short_for_synthetic_items(get_response):
+    """A stack payload one slice shorter for synthetic items (the last slice left off)."""
+
+    def middleware(request):
+        response = get_response(request)
+        if _synthetic_pixels(request) and response.status_code == 200:
+            from studies.models import Survey
+
+            survey = Survey.objects.get(items__public_id=request.path.strip("/").split("/")[3])
+            slice_bytes = survey.display_policy.payload_bytes
+            response.content = response.content[:-slice_bytes]
+            response["Content-Length"] = str(len(response.content))
+        return response
+
+    return middleware
+
+
+def synthetic_neighbours_at_another_scale(get_response):
+    """A synthetic stack whose neighbouring slices are drawn at another scale (zoomed out to 80 %, centred),
+    the centre slice left as it is."""
+
+    def middleware(request):
+        response = get_response(request)
+        if _synthetic_pixels(request) and response.status_code == 200:
+            import numpy as np
+            from scipy import ndimage
+
+            from studies.models import Survey
+
+            survey = Survey.objects.get(items__public_id=request.path.strip("/").split("/")[3])
+            matrix, slices = survey.display_policy.matrix_size, survey.design.stack_slices
+            stack = np.frombuffer(response.content, dtype="<i2").reshape(slices, matrix, matrix).copy()
+            background = survey.display_policy.background_hu
+            for offset in range(slices):
+                if offset == slices // 2:
+                    continue
+                small = ndimage.zoom(stack[offset].astype(np.float32), 0.8, order=1)
+                canvas = np.full((matrix, matrix), background, dtype=np.float32)
+                start = (matrix - small.shape[0]) // 2
+                canvas[start : start + small.shape[0], start : start + small.shape[1]] = small
+                stack[offset] = np.rint(canvas).astype("<i2")
+            response.content = stack.tobytes()
+        return response
+
+    return middleware

@@ -431,3 +431,49 @@ def test_a_second_reading_that_differs_for_synthetic_items_fails(phantom_survey,
     output, error = audit_command(survey)
     assert error is not None
     assert "LEAK [repeat-round] second-reading pages differ beyond the item id and position" in output
+
+
+def test_a_stack_survey_passes_with_every_slice_of_every_stack_checked(phantom_survey):
+    survey = phantom_survey(design=StudyDesign(stack_k=2, practice_items=2))
+    output, error = audit_command(survey)
+    assert error is None, output
+    for check in (
+        "payload-size",
+        "dtype",
+        "same-pipeline",
+        "stack-scale",
+        "clip-range",
+        "background",
+        "practice",
+    ):
+        assert f"PASS {check}" in output
+    assert survey.payload_bytes == 5 * 128 * 128 * 2
+
+
+def test_a_stack_payload_one_slice_shorter_for_synthetic_items_fails(phantom_survey, settings):
+    settings.MIDDLEWARE = [
+        *settings.MIDDLEWARE,
+        "tests.studies.leaky.stack_one_slice_short_for_synthetic_items",
+    ]
+    survey = phantom_survey(design=StudyDesign(stack_k=2))
+    output, error = audit_command(survey)
+    assert error is not None
+    assert (
+        "LEAK [payload-size] payloads must be exactly 163840 bytes (5 x 128x128 int16, a stack): "
+        "131072 on 10 synthetic item(s)" in output
+    )
+    assert "LEAK [payload-size] payload sizes separate real from synthetic (AUC 1.00)" in output
+    assert "header 'content-length' differs: '131072' on 10 synthetic item(s)" in output
+    assert "LEAK [dtype] 10 payload(s) do not decode as 5 x 128x128 int16, a stack" in output
+
+
+def test_a_synthetic_stack_whose_neighbours_are_at_another_scale_fails(phantom_survey, settings):
+    settings.MIDDLEWARE = [*settings.MIDDLEWARE, "tests.studies.leaky.synthetic_neighbours_at_another_scale"]
+    survey = phantom_survey(design=StudyDesign(stack_k=1))
+    output, error = audit_command(survey)
+    assert error is not None
+    assert "LEAK [same-pipeline] 10 payload(s) are not what the survey's display policy makes" in output
+    assert (
+        "LEAK [stack-scale] the neighbouring slices of real and synthetic stacks are drawn at different"
+        in output
+    )

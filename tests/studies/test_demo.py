@@ -126,11 +126,13 @@ def test_the_demo_builds_a_rated_survey_with_practice_items_that_passes_the_audi
         "PASS rating-widget" in survey.last_audit_report
         and "PASS practice-separation" in survey.last_audit_report
     )
-    assert (survey.design.rating, survey.design.practice_items) == ("five_point", 3)
+    assert (survey.design.rating, survey.design.practice_items, survey.design.stack_k) == ("five_point", 3, 2)
+    assert "PASS stack-scale" in survey.last_audit_report
+    assert survey.payload_bytes == 5 * demo.DEMO_MATRIX * demo.DEMO_MATRIX * 2
     assert survey.practice_items.count() == 3
     assignment = survey.assignments.get()
     assert assignment.reader.username == "reader" and len(assignment.practice_order) == 3
-    assert f"Survey {demo.RATED_SURVEY!r} (5-point rating, 3 practice items)" in out.getvalue()
+    assert f"Survey {demo.RATED_SURVEY!r} (5-slice stack, 5-point rating, 3 practice items)" in out.getvalue()
     repeat = Survey.objects.get(name=demo.REPEAT_SURVEY)
     assert (
         repeat.status == "open"

@@ -77,8 +77,9 @@ def test_the_page_configuration_has_the_documented_keys_and_no_truth(reading):
     config = config_of(client.get(reverse("studies:item", args=[assignment.key, 1])))
     assert set(config) == {
         "itemId", "position", "total", "matrix", "dtype", "huRange", "defaultWindow", "presets", "pixelsUrl",
-        "answerUrl", "previousUrl", "reviewUrl", "allowGoingBack", "storageKey", "answer", "rating", "practice", "round",
+        "answerUrl", "previousUrl", "reviewUrl", "allowGoingBack", "storageKey", "answer", "rating", "practice", "round", "stack",
     }  # fmt: skip
+    assert config["stack"] == {"slices": 1, "k": 0}
     assert config["rating"] == {"scale": "none", "min": None, "max": None, "asksChoice": True}
     assert config["itemId"] == item_at(assignment, 1).public_id
     assert config["matrix"] == 64 and config["dtype"] == "int16le" and config["total"] == 20

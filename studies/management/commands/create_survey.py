@@ -6,6 +6,7 @@ from imaging.constants import DEFAULT_CT_WINDOW, HU_MAX, HU_MIN, DatasetKind
 from imaging.selectors import dataset_named, dataset_names
 from studies.design import (
     MAX_PRACTICE_ITEMS,
+    MAX_STACK_K,
     RATING_SCALES,
     REPEAT_ALL,
     REPEAT_OFF,
@@ -59,6 +60,18 @@ def practice_count(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
     if not 0 <= value <= MAX_PRACTICE_ITEMS:
         raise argparse.ArgumentTypeError(f"{text!r} must be 0..{MAX_PRACTICE_ITEMS}")
+    return value
+
+
+def stack_k(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 0 <= value <= MAX_STACK_K:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} must be 0 (one slice) or 1..{MAX_STACK_K} (a stack of 2k+1 slices)"
+        )
     return value
 
 
@@ -130,6 +143,13 @@ class Command(BaseCommand):
             default=0,
             help="Practice items read first with feedback (0..10), from slices that are not test items",
         )
+        parser.add_argument(
+            "--stack",
+            type=stack_k,
+            default=0,
+            metavar="K",
+            help="Stack reading: each item shows 2K+1 neighbouring slices of its volume (K = 1..5; 0: one slice)",
+        )
         repeat = parser.add_mutually_exclusive_group()
         repeat.add_argument("--repeat-all", action="store_true", help="A second reading of every item")
         repeat.add_argument(
@@ -178,6 +198,7 @@ class Command(BaseCommand):
                 ),
                 repeat_items=options["repeat_subset"] or 0,
                 washout_days=options["washout_days"],
+                stack_k=options["stack"],
             )
         except DesignError as exc:
             raise CommandError(f"study design: {exc}") from None
@@ -201,6 +222,7 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Survey {survey.name!r} created (draft): {survey.real_count} real + {survey.synthetic_count} "
             f"synthetic items rendered at {policy.matrix_size}x{policy.matrix_size}"
+            + (f", {design.stack_slices} slices each" if design.is_stack else "")
         )
         for note in created.policy_notes:
             self.stdout.write(note)
