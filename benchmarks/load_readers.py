@@ -41,6 +41,7 @@ reply. With --faults --redis-down-for 0 --postgres-restart-at -1 it is the only 
 
 import argparse
 import contextlib
+import http.client
 import http.cookiejar
 import json
 import os
@@ -162,7 +163,8 @@ class ReaderClient:
                 reply = Reply(response.status, response.read(), response.geturl())
         except urllib.error.HTTPError as error:
             reply = Reply(error.code, error.read(), url)
-        except OSError as error:
+        except (OSError, http.client.HTTPException) as error:
+            # No reply, or a reply cut short (a worker killed while it sent the body: IncompleteRead).
             self.timings.error(f"{kind}: {type(error).__name__}")
             return Reply(0, b"", url)
         self.timings.add(kind, time.perf_counter() - started)
