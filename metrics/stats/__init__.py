@@ -7,6 +7,7 @@
 - :mod:`metrics.stats.gee`: reader-clustered GEE;
 - :mod:`metrics.stats.mrmc`: Obuchowski-Rockette MRMC analysis (Hillis ddf);
 - :mod:`metrics.stats.glmm`: logistic GLMM with crossed reader and item intercepts (Laplace);
+- :mod:`metrics.stats.roc`: empirical ROC curves from ratings, per reader and reader-averaged;
 - :mod:`metrics.stats.simulate`: seeded reader-study simulator and interval coverage;
 - :mod:`metrics.stats.reports`: everything for a survey and a study.
 """
@@ -89,6 +90,7 @@ from metrics.stats.reports import (
     study_report,
     survey_report,
 )
+from metrics.stats.roc import ReaderRocCurves, RocCurve, average_roc, empirical_roc, reader_roc_curves
 from metrics.stats.simulate import SimulatedStudy, interval_coverage, simulate_answers, simulate_ratings
 
 __all__ = [
@@ -100,6 +102,11 @@ __all__ = [
     "intra_reader_kappa",
     "SimulatedStudy",
     "interval_coverage",
+    "ReaderRocCurves",
+    "RocCurve",
+    "average_roc",
+    "empirical_roc",
+    "reader_roc_curves",
     "simulate_answers",
     "simulate_ratings",
     "GlmmAccuracy",

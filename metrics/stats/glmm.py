@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import linalg, optimize, stats
 from scipy.special import expit, log_expit
+from threadpoolctl import threadpool_limits
 
 from metrics.stats.core import CONFIDENCE, _ordered_unique, _Result
 
@@ -166,7 +167,16 @@ def _numerical_hessian(function, point, steps):
 
 
 def glmm_fit(correct, reader, item, *, covariate=None, covariate_name: str = "covariate") -> GlmmFit:
-    """Fit ``correct ~ 1 [+ covariate] + (1|reader) + (1|item)``; ``correct`` 0/1 (None/NaN rows are dropped)."""
+    """Fit ``correct ~ 1 [+ covariate] + (1|reader) + (1|item)``; ``correct`` 0/1 (None/NaN rows are dropped).
+
+    BLAS runs on one thread here: the matrices are small (readers x items), and a multithreaded BLAS on busy cores
+    spends more time waiting for its threads than computing (the fit is 5-30 times slower on a loaded machine).
+    """
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _glmm_fit(correct, reader, item, covariate=covariate, covariate_name=covariate_name)
+
+
+def _glmm_fit(correct, reader, item, *, covariate, covariate_name) -> GlmmFit:
     columns = [list(correct), list(reader), list(item)] + ([list(covariate)] if covariate is not None else [])
     if len({len(column) for column in columns}) != 1:
         raise ValueError(f"columns differ in length: {[len(column) for column in columns]}")

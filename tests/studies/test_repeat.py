@@ -144,3 +144,42 @@ def test_a_garbage_second_reading_answer_is_a_one_line_400_and_nothing_is_stored
     response = post_answer(client, assignment, round_item_at(reading_round, 1), answer_body(rating=150))
     assert response.status_code == 400 and response.json()["error"] == "rating must be between 0 and 100"
     assert not RepeatAnswer.objects.exists()
+
+
+def test_the_report_reads_both_rounds_for_intra_reader_agreement(repeating):
+    from sklearn.metrics import cohen_kappa_score
+
+    from metrics.selectors import report_for
+
+    survey, assignment, client = repeating(StudyDesign(repeat="all", rating="five_point"))
+    first, second = {}, {}
+    for position in range(1, assignment.total + 1):
+        item = item_at(assignment, position)
+        rating = 1 + position % 5
+        choice = ("real", "synthetic", "indeterminable")[position % 3]
+        first[item.public_id] = (choice, rating)
+        body = answer_body(choice=choice, rating=rating)
+        assert post_answer(client, assignment, item, body).status_code == 200
+    assert client.post(reverse("studies:review", args=[assignment.key])).status_code == 302
+    reading_round = ReadingRound.objects.get(assignment=assignment)
+    for position in range(1, reading_round.total + 1):
+        item = round_item_at(reading_round, position)
+        choice, rating = first[item.public_id]
+        if position % 4 == 0:  # every fourth slice read differently the second time
+            choice, rating = ("synthetic" if choice != "synthetic" else "real"), 1 + rating % 5
+        second[item.public_id] = (choice, rating)
+        body = answer_body(choice=choice, rating=rating)
+        assert post_answer(client, assignment, item, body).status_code == 200
+    report = report_for([survey])
+    entry = report.mrmc.surveys[0]
+    assert len(entry.intra_reader) == 1 and entry.intra_reader[0].kappa.pair_count == 20
+    keys = sorted(first)
+    expected = cohen_kappa_score([first[k][0] for k in keys], [second[k][0] for k in keys])
+    assert entry.intra_reader[0].kappa.kappa == pytest.approx(expected, abs=1e-12)
+    weighted = cohen_kappa_score(
+        [first[k][1] for k in keys], [second[k][1] for k in keys], labels=[1, 2, 3, 4, 5], weights="quadratic"
+    )
+    assert entry.intra_reader_weighted[0].kappa.kappa == pytest.approx(weighted, abs=1e-12)
+    # the statistics still read the first round only; the AUC comes from its ratings
+    assert entry.auc is not None and entry.rating_scale == "five_point"
+    assert report.answer_count == 20
