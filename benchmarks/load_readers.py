@@ -392,7 +392,7 @@ def seed(
 
 def start_gunicorn(port: int, workers: int, threads: int, env: dict, logdir: Path) -> subprocess.Popen:
     command = [
-        str(ROOT / ".venv" / "bin" / "gunicorn"),
+        str(Path(sys.executable).parent / "gunicorn"),  # the gunicorn of the virtualenv running this script
         "config.wsgi:application",
         "--bind",
         f"127.0.0.1:{port}",
