@@ -869,7 +869,9 @@ def main() -> int:
     )
     print(
         f"readers {args.readers}, gunicorn {args.workers} workers x {args.threads} thread(s), "
-        f"{2 * args.per_side} items at {args.matrix}x{args.matrix} ({args.matrix**2 * 2 // 1024} KiB each), "
+        f"{2 * args.per_side} items at {args.matrix}x{args.matrix}"
+        + (f", stacks of {2 * args.stack + 1} slices" if args.stack else "")
+        + f" ({(2 * args.stack + 1) * args.matrix**2 * 2 // 1024} KiB each), "
         f"think {args.think[0]}-{args.think[1]} s"
     )
     print(f"join phase {join_seconds:.1f} s; reading phase {reading_seconds:.1f} s")

@@ -312,3 +312,28 @@ def test_create_survey_refuses_a_stack_the_pools_cannot_give(db):
         call_command(*args, stdout=StringIO(), stderr=StringIO())
     assert "stack of 7 needs 3 neighbours each side" in str(caught.value)
     assert not Survey.objects.exists()
+
+
+def test_the_admin_add_page_creates_a_stack_survey_and_refuses_a_garbage_stack(
+    pools, django_user_model, client
+):
+    from django.contrib.auth.models import Group
+
+    from studies.models import Survey
+    from tests.studies.test_admin import add_form
+
+    user = django_user_model.objects.create_user("stack-admin", password="pw-adm-123", is_staff=True)
+    user.groups.add(Group.objects.get(name="admin"))
+    client.force_login(user)
+    url = reverse("admin:studies_survey_add")
+    for value in ("6", "x", "-1"):
+        response = client.post(url, add_form(pools, name=f"Bad {value}", stack_k=value))
+        assert response.status_code == 400
+        assert "Select a valid choice." in response.content.decode()
+    assert not Survey.objects.exists()
+    response = client.post(url, add_form(pools, stack_k="2"))
+    assert response.status_code == 302
+    survey = Survey.objects.get()
+    assert survey.design.stack_k == 2 and survey.payload_bytes == 5 * 64 * 64 * 2
+    change = client.get(reverse("admin:studies_survey_change", args=[survey.pk])).content.decode()
+    assert "Stack reading" in change and 'value="2" selected' in change
