@@ -676,12 +676,12 @@
   }
 
   // After a practice item (only there) the page says what the slice was, then waits for Continue.
-  function showFeedback(truth, nextUrl) {
+  function showFeedback(kind, nextUrl) {
     var feedback = byTestId("practice-feedback");
     setSending(false);
     showStatus(strings.saved, "saved");
-    feedback.textContent = truth === "real" ? strings.feedbackReal : strings.feedbackSynthetic;
-    feedback.dataset.truth = truth;
+    feedback.textContent = kind === "real" ? strings.feedbackReal : strings.feedbackSynthetic;
+    feedback.dataset.slice = kind;
     feedback.hidden = false;
     state.feedbackNext = nextUrl;
     submitButton.disabled = false;

@@ -56,7 +56,7 @@ def rated_survey(transactional_db, live_server, settings, phantom_folders):
 def expect_feedback_then_continue(reader: ReaderPage, *, keyboard: bool) -> str:
     feedback = reader.test_id("practice-feedback")
     expect(feedback).to_be_visible()
-    truth = feedback.get_attribute("data-truth")
+    truth = feedback.get_attribute("data-slice")
     expect(feedback).to_have_text(f"Practice: this was a {truth} slice.")
     expect(reader.test_id("submit-answer")).to_contain_text("Continue")
     if keyboard:
