@@ -221,17 +221,15 @@ ANSWER_FIELDS = (
 )
 
 
-def answer_rows(surveys: Sequence[Survey]) -> list[AnswerRow]:
-    """Every current answer to the surveys' items, one tidy row each, ordered by survey, item and reader."""
-    rows = Answer.objects.filter(item__survey__in=list(surveys)).order_by(
-        "item__survey__name", "item__public_id", "assignment__reader_id"
-    )
-    values_rows = list(rows.values_list(*ANSWER_FIELDS))
+def _tidy_rows(rows, fields: Sequence[str], *, second_round: bool) -> list[AnswerRow]:
+    """One AnswerRow per answer of ``rows`` read as ``fields`` (ANSWER_FIELDS or REPEAT_FIELDS, same order): a first
+    reading's answer has its revision count; a second reading's has its round number and one revision."""
+    values_rows = list(rows.values_list(*fields))
     pseudonyms = reader_pseudonyms(values[3] for values in values_rows)
     result = []
     for values in values_rows:
         (survey, alias, model, reader_id, specialty, years, item, truth, choice, reason, seconds, width, level,
-         changed, zoom, layer, revisions, answered_at, design, rating, inverted, visited,
+         changed, zoom, layer, count, answered_at, design, rating, inverted, visited,
          per_slice) = values  # fmt: skip
         result.append(
             AnswerRow(
@@ -251,18 +249,27 @@ def answer_rows(surveys: Sequence[Survey]) -> list[AnswerRow]:
                 window_changed=changed,
                 zoom=zoom,
                 axial_layer=layer,
-                revisions=revisions,
+                revisions=1 if second_round else count,
                 answered_at=answered_at,
                 rating_scale=design.rating,
                 rating=rating,
                 choice_derived=design.choice_from_rating,
                 invert_used=inverted,
+                **({"round": count} if second_round else {}),
                 stack_slices=design.stack_slices,
                 slices_visited=tuple(visited or ()),
                 seconds_per_slice=tuple(per_slice or ()),
             )
         )
     return result
+
+
+def answer_rows(surveys: Sequence[Survey]) -> list[AnswerRow]:
+    """Every current answer to the surveys' items, one tidy row each, ordered by survey, item and reader."""
+    rows = Answer.objects.filter(item__survey__in=list(surveys)).order_by(
+        "item__survey__name", "item__public_id", "assignment__reader_id"
+    )
+    return _tidy_rows(rows, ANSWER_FIELDS, second_round=False)
 
 
 REPEAT_FIELDS = tuple(
@@ -279,44 +286,7 @@ def repeat_rows(surveys: Sequence[Survey]) -> list[AnswerRow]:
     rows = RepeatAnswer.objects.filter(item__survey__in=list(surveys)).order_by(
         "item__survey__name", "item__public_id", "reading_round__assignment__reader_id"
     )
-    values_rows = list(rows.values_list(*REPEAT_FIELDS))
-    pseudonyms = reader_pseudonyms(values[3] for values in values_rows)
-    result = []
-    for values in values_rows:
-        (survey, alias, model, reader_id, specialty, years, item, truth, choice, reason, seconds, width, level,
-         changed, zoom, layer, number, answered_at, design, rating, inverted, visited,
-         per_slice) = values  # fmt: skip
-        result.append(
-            AnswerRow(
-                survey=survey,
-                model_alias=alias,
-                model=model,
-                reader=pseudonyms[reader_id],
-                reader_specialty=specialty or "",
-                reader_years_of_experience=years,
-                item=item,
-                truth=truth,
-                answer=choice,
-                reason=reason,
-                seconds_on_slice=seconds,
-                window_width=width,
-                window_level=level,
-                window_changed=changed,
-                zoom=zoom,
-                axial_layer=layer,
-                revisions=1,
-                answered_at=answered_at,
-                rating_scale=design.rating,
-                rating=rating,
-                choice_derived=design.choice_from_rating,
-                invert_used=inverted,
-                round=number,
-                stack_slices=design.stack_slices,
-                slices_visited=tuple(visited or ()),
-                seconds_per_slice=tuple(per_slice or ()),
-            )
-        )
-    return result
+    return _tidy_rows(rows, REPEAT_FIELDS, second_round=True)
 
 
 def practice_rows(surveys: Sequence[Survey]) -> list[PracticeRow]:
