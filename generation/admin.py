@@ -145,6 +145,7 @@ def _start(form, checkpoint, user) -> GenerationJob:
 
 @admin.register(GenerationJob)
 class GenerationJobAdmin(JobAdminMixin, admin.ModelAdmin):
+    start_url = ("new/", "new")
     list_display = [
         "pk",
         "checkpoint",
@@ -188,17 +189,13 @@ class GenerationJobAdmin(JobAdminMixin, admin.ModelAdmin):
     def get_urls(self):
         view = self.admin_site.admin_view
         custom = [
-            path("new/", view(self.new_view), name="generation_generationjob_new"),
             path(
                 "<int:pk>/export/<str:fmt>/", view(self.export_view), name="generation_generationjob_export"
             ),
         ]
         return custom + super().get_urls()
 
-    def add_view(self, request, form_url="", extra_context=None):
-        return redirect("admin:generation_generationjob_new")
-
-    def new_view(self, request):
+    def start_view(self, request):
         return start_job_view(
             request,
             admin_site=self.admin_site,

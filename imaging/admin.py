@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.http import Http404, HttpResponse
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
@@ -109,6 +109,7 @@ class SliceAdmin(admin.ModelAdmin):
 
 @admin.register(ImportJob)
 class ImportJobAdmin(JobAdminMixin, admin.ModelAdmin):
+    start_url = ("upload/", "upload")
     list_display = ["pk", "dataset_name", "kind", "status_badge", "progress", "created_at", "created_by"]
     list_filter = ["status", "kind"]
     exclude = ["errors", "upload_dir"]
@@ -131,16 +132,7 @@ class ImportJobAdmin(JobAdminMixin, admin.ModelAdmin):
     def ignored_table(self, obj):
         return self._file_table((obj.result or {}).get("ignored", []), "import-ignored")
 
-    def get_urls(self):
-        custom = [
-            path("upload/", self.admin_site.admin_view(self.upload_view), name="imaging_importjob_upload")
-        ]
-        return custom + super().get_urls()
-
-    def add_view(self, request, form_url="", extra_context=None):
-        return redirect("admin:imaging_importjob_upload")
-
-    def upload_view(self, request):
+    def start_view(self, request):
         def start(form):
             return create_import_job(
                 files=form.cleaned_data["files"],

@@ -6,7 +6,7 @@ from django.contrib import admin, messages
 from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils.html import format_html
 
 from jobs.services import JobRefused, progress_of, retry, status_line
@@ -34,6 +34,27 @@ class JobAdminMixin:
     change_form_template = "admin/jobs/change_form.html"
     job_list_display = ["status_badge", "progress"]
     actions = ["retry_jobs"]
+    # A kind whose "Add" is a page that starts jobs sets (route, URL name suffix), e.g. ("compute/", "compute"), and
+    # defines start_view(request) (usually through start_job_view); "Add" then goes to that page.
+    start_url: tuple[str, str] | None = None
+
+    def _start_url_name(self) -> str:
+        meta = self.model._meta
+        return f"{meta.app_label}_{meta.model_name}_{self.start_url[1]}"
+
+    def get_urls(self):
+        urls = super().get_urls()
+        if self.start_url is None:
+            return urls
+        start = path(
+            self.start_url[0], self.admin_site.admin_view(self.start_view), name=self._start_url_name()
+        )
+        return [start, *urls]
+
+    def add_view(self, request, form_url="", extra_context=None):
+        if self.start_url is None:
+            return super().add_view(request, form_url, extra_context)
+        return redirect(f"admin:{self._start_url_name()}")
 
     def has_change_permission(self, request, obj=None):
         return False

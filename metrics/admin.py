@@ -1,6 +1,4 @@
 from django.contrib import admin, messages
-from django.shortcuts import redirect
-from django.urls import path
 from django.utils.html import format_html, format_html_join
 
 from jobs.admin import JobAdminMixin, start_job_view
@@ -30,6 +28,7 @@ def _number(value) -> str:
 
 @admin.register(MetricsJob)
 class MetricsJobAdmin(JobAdminMixin, admin.ModelAdmin):
+    start_url = ("compute/", "compute")
     list_display = ["pk", "model", "real_dataset", "status_badge", "progress", "created_at", "created_by"]
     list_filter = ["status", "model", "real_dataset"]
     list_select_related = ["model", "real_dataset", "created_by"]
@@ -73,18 +72,7 @@ class MetricsJobAdmin(JobAdminMixin, admin.ModelAdmin):
             body,
         )
 
-    def get_urls(self):
-        custom = [
-            path(
-                "compute/", self.admin_site.admin_view(self.compute_view), name="metrics_metricsjob_compute"
-            ),
-        ]
-        return custom + super().get_urls()
-
-    def add_view(self, request, form_url="", extra_context=None):
-        return redirect("admin:metrics_metricsjob_compute")
-
-    def compute_view(self, request):
+    def start_view(self, request):
         def start(form):
             return create_metrics_job(
                 model_name=form.cleaned_data["model"].name,
@@ -160,6 +148,7 @@ class ReportJobAdmin(JobAdminMixin, admin.ModelAdmin):
 
 @admin.register(MachineObserverJob)
 class MachineObserverJobAdmin(JobAdminMixin, admin.ModelAdmin):
+    start_url = ("start/", "start")
     list_display = [
         "pk",
         "model",
@@ -206,19 +195,6 @@ class MachineObserverJobAdmin(JobAdminMixin, admin.ModelAdmin):
             result.folds,
             format_html("<br>{}", result.summary) if result.summary else "",
         )
-
-    def get_urls(self):
-        custom = [
-            path(
-                "start/",
-                self.admin_site.admin_view(self.start_view),
-                name="metrics_machineobserverjob_start",
-            ),
-        ]
-        return custom + super().get_urls()
-
-    def add_view(self, request, form_url="", extra_context=None):
-        return redirect("admin:metrics_machineobserverjob_start")
 
     def start_view(self, request):
         def start(form):
