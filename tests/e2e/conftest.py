@@ -149,27 +149,21 @@ def own_cache_namespace(settings):
     settings.CACHES = {"default": cache}
 
 
+def import_phantom_datasets(phantom_folders) -> None:
+    """The phantom CT as the real dataset and as the model's synthetic CT, through the normal import command."""
+    quiet = io.StringIO()
+    for folder, name, kind in (
+        (phantom_folders["real"], REAL_DATASET, "ct"),
+        (phantom_folders["model"], MODEL_DATASET, "sct"),
+    ):
+        call_command("import_images", str(folder), dataset=name, kind=kind, contrast=True, stdout=quiet)
+
+
 @pytest.fixture
 def reading_survey(transactional_db, live_server, settings, phantom_folders) -> ReadingSurvey:
     """An open survey of 10 real + 10 synthetic slices with three invitation links to the live server."""
     settings.STUDIES_SITE_URL = live_server.url
-    quiet = io.StringIO()
-    call_command(
-        "import_images",
-        str(phantom_folders["real"]),
-        dataset=REAL_DATASET,
-        kind="ct",
-        contrast=True,
-        stdout=quiet,
-    )
-    call_command(
-        "import_images",
-        str(phantom_folders["model"]),
-        dataset=MODEL_DATASET,
-        kind="sct",
-        contrast=True,
-        stdout=quiet,
-    )
+    import_phantom_datasets(phantom_folders)
     out = io.StringIO()
     call_command(
         "create_survey",

@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 
 from scripts.screenshots import DOCS_FOLDER, capture_reader_page
 from studies.models import Answer, Assignment, Survey
-from tests.e2e.conftest import INVITATION_LINE, MATRIX, MODEL_DATASET, REAL_DATASET
+from tests.e2e.conftest import INVITATION_LINE, MATRIX, MODEL_DATASET, REAL_DATASET, import_phantom_datasets
 from tests.e2e.reader import ReaderPage, join_with_new_account
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -25,12 +25,7 @@ K = 3
 @pytest.fixture
 def stack_survey(transactional_db, live_server, settings, phantom_folders):
     settings.STUDIES_SITE_URL = live_server.url
-    quiet = io.StringIO()
-    for folder, name, kind in (
-        (phantom_folders["real"], REAL_DATASET, "ct"),
-        (phantom_folders["model"], MODEL_DATASET, "sct"),
-    ):
-        call_command("import_images", str(folder), dataset=name, kind=kind, contrast=True, stdout=quiet)
+    import_phantom_datasets(phantom_folders)
     out = io.StringIO()
     call_command(
         "create_survey",

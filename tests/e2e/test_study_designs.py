@@ -10,7 +10,14 @@ from playwright.sync_api import expect
 
 from scripts.screenshots import DOCS_FOLDER, capture_reader_page
 from studies.models import Answer, Assignment, PracticeAnswer, Survey
-from tests.e2e.conftest import INVITATION_LINE, MATRIX, MODEL_DATASET, PER_SIDE, REAL_DATASET
+from tests.e2e.conftest import (
+    INVITATION_LINE,
+    MATRIX,
+    MODEL_DATASET,
+    PER_SIDE,
+    REAL_DATASET,
+    import_phantom_datasets,
+)
 from tests.e2e.reader import ReaderPage, join_with_new_account
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -23,23 +30,7 @@ TOTAL = 2 * PER_SIDE
 def rated_survey(transactional_db, live_server, settings, phantom_folders):
     """An open survey (audited) with a 5-point rating and three practice items, and one invitation link."""
     settings.STUDIES_SITE_URL = live_server.url
-    quiet = io.StringIO()
-    call_command(
-        "import_images",
-        str(phantom_folders["real"]),
-        dataset=REAL_DATASET,
-        kind="ct",
-        contrast=True,
-        stdout=quiet,
-    )
-    call_command(
-        "import_images",
-        str(phantom_folders["model"]),
-        dataset=MODEL_DATASET,
-        kind="sct",
-        contrast=True,
-        stdout=quiet,
-    )
+    import_phantom_datasets(phantom_folders)
     out = io.StringIO()
     call_command(
         "create_survey",
@@ -162,23 +153,7 @@ def test_a_rated_survey_with_practice_items_read_end_to_end_by_keyboard_and_mous
 def repeat_survey(transactional_db, live_server, settings, phantom_folders):
     """An open survey with a second reading of 4 items right after the first (no wash-out)."""
     settings.STUDIES_SITE_URL = live_server.url
-    quiet = io.StringIO()
-    call_command(
-        "import_images",
-        str(phantom_folders["real"]),
-        dataset=REAL_DATASET,
-        kind="ct",
-        contrast=True,
-        stdout=quiet,
-    )
-    call_command(
-        "import_images",
-        str(phantom_folders["model"]),
-        dataset=MODEL_DATASET,
-        kind="sct",
-        contrast=True,
-        stdout=quiet,
-    )
+    import_phantom_datasets(phantom_folders)
     out = io.StringIO()
     call_command(
         "create_survey",
