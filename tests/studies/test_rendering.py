@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from scipy import ndimage
 
 from studies.policy import DisplayPolicy, PolicyError, round_field_of_view
 from studies.rendering import (
@@ -11,6 +12,7 @@ from studies.rendering import (
     decode_payload,
     display_geometry,
     encode_payload,
+    fill_holes,
     render_slice,
 )
 
@@ -82,6 +84,25 @@ def test_body_mask_keeps_air_inside_the_body_such_as_lungs():
     mask = body_mask(image.astype(np.float32), hu_min=-1024)
     assert mask[50, 40]
     assert not mask[0, 0]
+
+
+def test_fill_holes_equals_scipys_binary_fill_holes():
+    rng = np.random.default_rng(3)
+    masks = [
+        rng.random((int(rng.integers(1, 30)), int(rng.integers(1, 30)))) < rng.random() for _ in range(400)
+    ]
+    ring = np.zeros((9, 9), dtype=bool)
+    ring[2:7, 2:7] = True
+    ring[4, 4] = False  # a hole
+    diagonal = ring.copy()
+    diagonal[3, 3] = diagonal[2, 2] = (
+        False  # background touching the hole only through a corner... and the edge
+    )
+    masks += [np.zeros((5, 7), dtype=bool), np.ones((5, 7), dtype=bool), ring, diagonal, ring[:, :5]]
+    for mask in masks:
+        np.testing.assert_array_equal(fill_holes(mask), ndimage.binary_fill_holes(mask))
+    assert fill_holes(ring)[4, 4] and not fill_holes(ring[:, :5])[4, 4]  # a hole cut open at the edge stays
+    assert fill_holes(diagonal)[3, 3] and not fill_holes(diagonal)[2, 2]
 
 
 def test_circle_mask_blanks_the_corners_only():
