@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.fft
 import scipy.ndimage
+from threadpoolctl import threadpool_limits
 
 from imaging.constants import HU_MAX, HU_MIN
 from metrics.distribution import TISSUE_EDGES_HU, radial_average
@@ -274,9 +275,12 @@ def observer_features(hu: np.ndarray, *, hu_min: int = HU_MIN, workers: int | No
     def one(index: int) -> np.ndarray:
         return slice_features(hu[index], hu_min=hu_min)
 
-    if workers == 1 or len(hu) < 2:
-        rows = [one(index) for index in range(len(hu))]
-    else:
-        with ThreadPoolExecutor(workers) as pool:
-            rows = list(pool.map(one, range(len(hu))))
+    with threadpool_limits(
+        limits=1, user_api="blas"
+    ):  # the slices run in parallel; BLAS threads would compete
+        if workers == 1 or len(hu) < 2:
+            rows = [one(index) for index in range(len(hu))]
+        else:
+            with ThreadPoolExecutor(workers) as pool:
+                rows = list(pool.map(one, range(len(hu))))
     return np.stack(rows) if rows else np.zeros((0, len(FEATURES)))

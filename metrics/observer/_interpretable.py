@@ -8,6 +8,7 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from threadpoolctl import threadpool_limits
 
 from metrics.observer._features import FEATURES, observer_features
 from metrics.observer._pools import ObserverInputError, ObserverPool
@@ -169,9 +170,11 @@ def interpretable_observer(
         classifier = _classifier().fit(values[train], pool.synthetic[train])
         return classifier.predict_proba(values[test])[:, 1]
 
-    validated = refit_cross_validation(pool, fit_predict, folds=folds, seed=seed, replicates=bootstrap)
-
-    fitted = _classifier().fit(values, pool.synthetic)
+    # about a thousand fits of 17 coefficients: BLAS threads only add contention (several times slower on a busy
+    # machine), so one thread each
+    with threadpool_limits(limits=1, user_api="blas"):
+        validated = refit_cross_validation(pool, fit_predict, folds=folds, seed=seed, replicates=bootstrap)
+        fitted = _classifier().fit(values, pool.synthetic)
     coefficients = fitted[-1].coef_[0]
     weights = tuple(
         FeatureWeight(feature.name, feature.label, float(weight))
