@@ -200,16 +200,19 @@ def summarise_set(
     radiomics: bool = True,
     hu_range: tuple[int, int] = HU_RANGE,
     workers: int | None = None,
+    radiomics_cache: dict | None = None,
 ) -> SetSummary:
     """Statistics, radiomic features (unless ``radiomics`` is off) and Inception features (if
-    ``extract_features`` is given) of a set fed as ``(k, H, W)`` HU chunks."""
+    ``extract_features`` is given) of a set fed as ``(k, H, W)`` HU chunks. ``radiomics_cache``: the cache of
+    :func:`metrics.radiomics.radiomic_features`, for sets that share slices (the real halves of several models'
+    comparisons)."""
     accumulator = SliceStatsAccumulator(hu_range, workers=workers)
     features, radiomic = [], []
     for chunk in chunks:
         chunk = np.asarray(chunk)
         accumulator.add(chunk)
         if radiomics:
-            radiomic.append(radiomic_features(chunk, workers=workers))
+            radiomic.append(radiomic_features(chunk, workers=workers, cache=radiomics_cache))
         if extract_features is not None:
             features.append(np.asarray(extract_features(chunk), dtype=np.float64))
     return SetSummary(

@@ -30,13 +30,16 @@ original, LoG (sigma 2-5 mm) and wavelet images, about 464 features, a log of th
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
+from collections.abc import MutableMapping
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import scipy.fft
 from skimage.feature import graycomatrix
+from threadpoolctl import threadpool_limits
 
 from imaging.constants import HU_MAX, HU_MIN
 from metrics.vocabulary import RADIOMIC_FEATURE_COUNT
@@ -236,20 +239,44 @@ def _default_workers() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
-def radiomic_features(slices: np.ndarray, *, workers: int | None = None) -> np.ndarray:
+def slice_key(hu: np.ndarray) -> bytes:
+    """A digest of a slice's pixels, shape and type: the key of a :func:`radiomic_features` cache (the same
+    pixels have the same features, whichever dataset or job they come from)."""
+    hu = np.ascontiguousarray(hu)
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(f"{hu.dtype.str}{hu.shape}".encode())
+    digest.update(hu.data)
+    return digest.digest()
+
+
+def radiomic_features(
+    slices: np.ndarray, *, workers: int | None = None, cache: MutableMapping[bytes, np.ndarray] | None = None
+) -> np.ndarray:
     """``(k, FEATURE_COUNT)`` features of a ``(k, H, W)`` stack of HU slices, on ``workers`` threads (FFTs,
-    scikit-image's GLCM and NumPy's sorting release the GIL); ``workers`` defaults to the usable CPUs."""
+    scikit-image's GLCM and NumPy's sorting release the GIL); ``workers`` defaults to the usable CPUs.
+
+    ``cache`` (a dict the caller keeps, keyed by :func:`slice_key`) holds features already computed: slices found
+    there are not computed again, and new ones are added. BLAS is held to one thread while the slices are
+    computed in parallel (its own threads would only compete with them)."""
     slices = np.asarray(slices)
     if slices.ndim == 2:
         slices = slices[None]
     if slices.ndim != 3:
         raise ValueError(f"slices must be (k, rows, columns), got shape {slices.shape}")
+    keys = [slice_key(hu) for hu in slices] if cache is not None else None
+    rows: list[np.ndarray | None] = [cache.get(key) for key in keys] if keys else [None] * len(slices)
+    missing = [index for index, row in enumerate(rows) if row is None]
     workers = max(1, int(workers or _default_workers()))
-    if workers == 1 or len(slices) == 1:
-        rows = [slice_radiomics(hu) for hu in slices]
-    else:
-        with ThreadPoolExecutor(workers) as pool:
-            rows = list(pool.map(slice_radiomics, slices))
+    with threadpool_limits(limits=1, user_api="blas"):
+        if workers == 1 or len(missing) <= 1:
+            computed = [slice_radiomics(slices[index]) for index in missing]
+        else:
+            with ThreadPoolExecutor(workers) as pool:
+                computed = list(pool.map(lambda index: slice_radiomics(slices[index]), missing))
+    for index, row in zip(missing, computed, strict=True):
+        rows[index] = row
+        if keys:
+            cache[keys[index]] = row
     return np.stack(rows) if rows else np.zeros((0, FEATURE_COUNT))
 
 

@@ -151,9 +151,11 @@ def _read_chunks(
 
 
 def compute_scores(
-    job: MetricsJob, *, progress: Progress, extractor_loader=load_feature_extractor
+    job: MetricsJob, *, progress: Progress, extractor_loader=load_feature_extractor, radiomics_cache=None
 ) -> tuple[list[MetricScore], list[str]]:
-    """Every metric of the job's model in every layer and on average, and notes for the job's message."""
+    """Every metric of the job's model in every layer and on average, and notes for the job's message.
+    ``radiomics_cache``: a dict kept by the caller across jobs whose real slices are the same (the demo's models
+    compared with one real dataset), so their radiomic features are computed once."""
     real = images.layered_ct_slices(job.real_dataset)
     synthetic = images.layered_ct_slices(job.model)
     if not synthetic:
@@ -209,6 +211,7 @@ def compute_scores(
                 _read_chunks(keys, shape, progress, message),
                 extract_features=extractor,
                 workers=settings.METRICS_WORKERS,
+                radiomics_cache=radiomics_cache,
             )
             for keys in (plan.reference, plan.held_out, plan.synthetic)
         ]
@@ -226,14 +229,18 @@ def compute_scores(
     return scores + averages, notes
 
 
-def run_metrics_job(job: MetricsJob, progress: Progress, *, extractor_loader=load_feature_extractor) -> None:
+def run_metrics_job(
+    job: MetricsJob, progress: Progress, *, extractor_loader=load_feature_extractor, radiomics_cache=None
+) -> None:
     """The job's runner: compute every metric and store the results (replacing the pair's previous ones) and
     finish the job, in one transaction."""
     job = MetricsJob.objects.select_related("model", "real_dataset", "created_by").get(pk=job.pk)
     progress.job = job
     progress.phase("reading the slice lists")
     try:
-        scores, notes = compute_scores(job, progress=progress, extractor_loader=extractor_loader)
+        scores, notes = compute_scores(
+            job, progress=progress, extractor_loader=extractor_loader, radiomics_cache=radiomics_cache
+        )
     except LayerwiseError as exc:
         raise MetricsArgumentError(str(exc)) from None
     progress.flush()

@@ -64,6 +64,34 @@ def test_results_are_stored_per_layer_and_metric_with_baseline_normalised_value_
     assert AuditEvent.objects.filter(verb="metrics.finished", object_id=str(job.pk)).exists()
 
 
+def test_jobs_sharing_a_radiomics_cache_give_the_same_results_and_reuse_the_real_slices(datasets):
+    model, real = datasets
+    other = make_ct_dataset(
+        "Model B", kind=Dataset.Kind.SYNTHETIC_CT, patients=2, slices_per_layer=2, seed=3, soft_tissue_hu=20
+    )
+    cache = {}
+    for dataset in (model, other):
+        job = create_metrics_job(model_name=dataset.name, real_dataset_name=real.name, queue=False)
+        assert (
+            compute_now(job, extractor_loader=stand_in_extractor, radiomics_cache=cache).status
+            == JobStatus.DONE
+        )
+    # per model: 10 layers x 4 slices of each real half (the same draws) and 4 of its own synthetic slices
+    assert len(cache) == 10 * 4 * 2 + 10 * 4 * 2
+    shared = {
+        (r.layer, r.metric): r.value
+        for r in MetricResult.objects.filter(model=other, metric__startswith="radiomic")
+    }
+    MetricResult.objects.filter(model=other).delete()
+    alone = run_inline(other, real)
+    assert alone.status == JobStatus.DONE
+    again = {
+        (r.layer, r.metric): r.value
+        for r in MetricResult.objects.filter(model=other, metric__startswith="radiomic")
+    }
+    assert again == shared and len(shared) == 11 * 2
+
+
 def test_the_baseline_compares_two_disjoint_halves_of_the_real_patients(datasets, monkeypatch):
     model, real = datasets
     plans = []

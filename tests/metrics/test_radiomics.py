@@ -22,6 +22,7 @@ from metrics.radiomics import (
     masked_glcm_features,
     quantise,
     radiomic_features,
+    slice_key,
     slice_mask,
     slice_radiomics,
     standardise,
@@ -144,6 +145,31 @@ def test_features_of_a_stack_do_not_depend_on_the_number_of_threads():
     assert one.shape == (6, FEATURE_COUNT)
     np.testing.assert_array_equal(one, radiomic_features(slices, workers=3))
     np.testing.assert_array_equal(one[2], slice_radiomics(slices[2]))
+
+
+def test_a_cache_returns_the_same_features_and_computes_only_the_slices_it_has_not_seen(monkeypatch):
+    slices = body_slices(5, seed=8)
+    expected = radiomic_features(slices, workers=1)
+    cache = {}
+    np.testing.assert_array_equal(radiomic_features(slices[:3], workers=2, cache=cache), expected[:3])
+    assert set(cache) == {slice_key(hu) for hu in slices[:3]}
+    computed = []
+    original = radiomics.slice_radiomics
+    monkeypatch.setattr(radiomics, "slice_radiomics", lambda hu: computed.append(hu) or original(hu))
+    np.testing.assert_array_equal(radiomic_features(slices, workers=2, cache=cache), expected)
+    assert len(computed) == 2  # only slices 3 and 4 were new
+    assert len(cache) == 5
+
+
+def test_the_cache_key_is_the_pixels_shape_and_type():
+    hu = body_slices(1, seed=9)[0]
+    assert slice_key(hu) == slice_key(hu.copy())
+    changed = hu.copy()
+    changed[10, 10] += 1
+    assert slice_key(changed) != slice_key(hu)
+    assert slice_key(hu.astype(np.int32)) != slice_key(hu)
+    assert slice_key(hu.reshape(24, 96)) != slice_key(hu)
+    assert slice_key(np.asfortranarray(hu)) == slice_key(hu)  # the same pixels in another memory order
 
 
 def test_smoother_slices_have_less_fine_texture():
