@@ -4,10 +4,11 @@
   real CT, computed in this process with small samples; :func:`reader_skill` turns a model's mean normalised
   radiomic Fréchet distance into its simulated readers' skill, so the surveys of less realistic models are
   answered better;
-- :func:`build_observers_and_reports` (after the surveys): the machine observer of every model is queued for the
-  worker that `make run` starts (about two minutes a model on two cores: too slow to wait for), then the stored
-  reports are computed, showing "machine observer: computing" until each observer is done (the observer's job
-  then has the reports computed again).
+- :func:`build_observers_and_reports` (after the surveys): the reports of the closed surveys, then the machine
+  observer of every model, are queued for the worker that `make run` starts, reports first (a few seconds each;
+  the observers about two minutes a model on two cores: too slow to wait for). Until the worker has computed
+  them, the report pages say so with the job's progress; the reports show "machine observer: computing" until
+  each observer is done (the observer's job then has the reports computed again).
 """
 
 import math
@@ -25,7 +26,7 @@ from metrics.services import (
     ObserverArgumentError,
     compute_now,
     create_metrics_job,
-    report_now,
+    request_report,
     start_machine_observer,
 )
 from studies.models import Survey
@@ -71,6 +72,7 @@ def build_demo(*, stdout) -> None:
     if not models:
         stdout.write("Metrics: skipped, there is no synthetic CT dataset.")
         return
+    radiomics_cache = {}  # three models share the contrast CT: its slices' radiomic features are computed once
     for model in models:
         real = _real_dataset_for(model)
         if real is None:
@@ -94,7 +96,7 @@ def build_demo(*, stdout) -> None:
         except MetricsArgumentError as exc:
             stdout.write(f"Metrics of {model.name!r}: skipped: {exc}")
             continue
-        job = compute_now(job)
+        job = compute_now(job, radiomics_cache=radiomics_cache)
         outcome = "done" if job.status == JobStatus.DONE else "failed"
         stdout.write(
             f"Metrics of {model.name!r}: {outcome}: {job.message if job.status == JobStatus.DONE else job.error}"
@@ -102,11 +104,11 @@ def build_demo(*, stdout) -> None:
 
 
 def build_observers_and_reports(*, stdout, enqueue: bool = True) -> None:
-    """Queue the machine observer of every model that has none (nor one queued or running), then compute the
-    stored reports of the closed demo surveys."""
+    """Queue the reports of the closed demo surveys that have no fresh one, then the machine observer of every
+    model that has none (nor one queued or running)."""
+    _reports(stdout, enqueue=enqueue)
     for model in datasets_of_kind(DatasetKind.SYNTHETIC_CT):
         _queue_observer(model, stdout, enqueue=enqueue)
-    _reports(stdout)
     site = settings.STUDIES_SITE_URL.rstrip("/")
     stdout.write(
         f"Reports of the demo surveys, with downloads (PDF, CSV, JSON): {site}{reverse('metrics:index')} "
@@ -152,13 +154,15 @@ def _queue_observer(model, stdout, *, enqueue: bool) -> None:
     )
 
 
-def _reports(stdout) -> None:
-    """The stored reports of each closed demo survey and of the four together, so their pages open at once."""
+def _reports(stdout, *, enqueue: bool) -> None:
+    """Queue the reports of each closed demo survey and of the four together, unless fresh (or queued)."""
     closed = [survey for survey in surveys_by_name(DEMO_REPORT_SURVEYS)[0] if survey.is_closed]
     selections = [[survey] for survey in closed] + ([closed] if len(closed) > 1 else [])
     for surveys in selections:
         stored = stored_report(surveys)
         if stored is not None and not stored.is_stale:
             continue
-        job = report_now(surveys=surveys)
-        stdout.write(f"Report of {', '.join(survey.name for survey in surveys)}: {job.message}.")
+        job = request_report(surveys=surveys, enqueue=enqueue)
+        stdout.write(
+            f"Report of {', '.join(survey.name for survey in surveys)}: job #{job.pk} queued for the worker."
+        )

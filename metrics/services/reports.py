@@ -1,6 +1,6 @@
 """Report jobs: the statistics JSON, the PDF and the page body of a selection of surveys, computed by a worker on
 the default queue and stored as artefacts (storage API) with what they were computed from, so that the report
-page and its downloads only read files. `report_now` computes one in this process (export_report, the demo)."""
+page and its downloads only read files. `report_now` computes one in this process (export_report, the study archive)."""
 
 import hashlib
 

@@ -12,7 +12,7 @@ from metrics.demo import (
     reader_skill,
 )
 from metrics.layerwise import METRICS, RADIOMIC_METRICS
-from metrics.models import MachineObserverJob, MetricResult, MetricsJob
+from metrics.models import MachineObserverJob, MetricResult, MetricsJob, ReportJob
 from tests.metrics.factories import make_ct_dataset
 from tests.metrics.study_factory import make_survey
 
@@ -37,7 +37,7 @@ def test_the_demo_computes_every_models_metrics_against_its_surveys_real_ct_once
     other = make_ct_dataset(
         "Generated plain", kind=Dataset.Kind.SYNTHETIC_CT, contrast=False, patients=1, layers=[1, 2], seed=4
     )
-    make_survey("Demo survey 1 (closed)", model=model, real=real, readers=2)
+    survey = make_survey("Demo survey 1 (closed)", model=model, real=real, readers=2)
 
     out = io.StringIO()
     build_demo(stdout=out)
@@ -59,11 +59,17 @@ def test_the_demo_computes_every_models_metrics_against_its_surveys_real_ct_once
     ]
     assert observers.get(classifier="cnn").cnn_steps == DEMO_CNN_STEPS
     assert "queued for the worker" in out.getvalue()
+    # the report is queued for the worker too, before the observers (seconds, not minutes, behind them)
+    report = ReportJob.objects.get()
+    assert report.status == JobStatus.QUEUED and report.survey_ids == [survey.pk]
+    assert report.created_at <= min(job.created_at for job in observers)
+    assert f"Report of Demo survey 1 (closed): job #{report.pk} queued for the worker" in out.getvalue()
 
     again = io.StringIO()
     build_demo(stdout=again)
     build_observers_and_reports(stdout=again, enqueue=False)
     assert MachineObserverJob.objects.filter(model=model).count() == 2
+    assert ReportJob.objects.count() == 1  # still queued: not asked for again
     assert "Machine observer of 'Generated': already computed or queued" in again.getvalue()
     assert MetricsJob.objects.count() == 2
     assert "'Generated' against 'Phantom CT (contrast)': already computed" in again.getvalue()
