@@ -37,7 +37,8 @@ PLANNING_DEFAULTS = {
     "case_sd": ASSUMED_CASE_SD,
     "margin": EQUIVALENCE_MARGIN,
 }
-"""The planning panel's assumptions when the admin changes none (docs/statistics.md, "Study planning")."""
+"""The planning panel's assumptions when there is no pilot and the admin changes none: assumptions, not published
+estimates (docs/statistics.md, "Where the assumed spreads come from")."""
 MAX_PLANNING_READERS = 10_000
 MAX_PLANNING_ITEMS = 100_000
 
