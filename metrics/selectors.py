@@ -11,7 +11,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Max
+from django.db.models import Count, F, Max
 
 from imaging import selectors as images
 from jobs.models import JobStatus
@@ -155,6 +155,15 @@ def reportable_surveys():
             answer_count=Count("items__answers", distinct=True),
         )
         .order_by("name")
+    )
+
+
+def pilot_surveys() -> list[Survey]:
+    """The surveys a new one can be planned from: closed, with at least one answer, most recently closed first."""
+    return list(
+        reportable_surveys()
+        .filter(status=Survey.Status.CLOSED, answer_count__gt=0)
+        .order_by(F("closed_at").desc(nulls_last=True), "name")
     )
 
 

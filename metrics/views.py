@@ -5,6 +5,7 @@ anyone else signed in gets 403, anonymous visitors are sent to sign in.
 """
 
 from functools import wraps
+from urllib.parse import urlencode
 
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpResponse, JsonResponse
@@ -18,10 +19,17 @@ from jobs.services import status_line
 from metrics import selectors
 from metrics.downloads import What, make_download
 from metrics.model_comparison import compare_models
+from metrics.pilot import default_pilot, pilot_estimate
 from metrics.report_page import metric_figures
 from metrics.services import ReportUnavailable, artefact, record_download, request_report
 from metrics.stats import EQUIVALENCE_MARGIN
-from metrics.stats.planning import ASSUMED_CASE_SD, ASSUMED_READER_SD, PlanningError, plan_design
+from metrics.stats.planning import (
+    ASSUMED_CASE_SD,
+    ASSUMED_READER_SD,
+    SENSITIVITY_SDS,
+    PlanningError,
+    plan_design,
+)
 
 PLANNING_DEFAULTS = {
     "accuracy": 0.5,
@@ -29,7 +37,8 @@ PLANNING_DEFAULTS = {
     "case_sd": ASSUMED_CASE_SD,
     "margin": EQUIVALENCE_MARGIN,
 }
-"""The planning panel's assumptions when the admin changes none (docs/statistics.md, "Study planning")."""
+"""The planning panel's assumptions when there is no pilot and the admin changes none: assumptions, not published
+estimates (docs/statistics.md, "Where the assumed spreads come from")."""
 MAX_PLANNING_READERS = 10_000
 MAX_PLANNING_ITEMS = 100_000
 
@@ -196,11 +205,11 @@ def download_metrics(request):
     return _download(request, What.METRICS_CSV, surveys=surveys, models=models)
 
 
-def _planning_number(request, name: str, kind, limit=None):
+def _planning_number(request, name: str, kind, limit=None, defaults=PLANNING_DEFAULTS):
     text = request.GET.get(name)
     if text is None or text.strip() == "":
-        if name in PLANNING_DEFAULTS:
-            return PLANNING_DEFAULTS[name]
+        if name in defaults:
+            return defaults[name]
         raise PlanningError(f"{name} is required")
     try:
         value = kind(text.strip())
@@ -212,10 +221,37 @@ def _planning_number(request, name: str, kind, limit=None):
     return value
 
 
+def _dataset_id(request, name: str) -> int | None:
+    text = request.GET.get(name, "").strip()
+    if not text:
+        return None
+    if not text.isdigit():
+        raise PlanningError(f"{name} must be a dataset id (a whole number), not {text[:40]!r}")
+    return int(text)
+
+
+def _chosen_pilot(request, pilots):
+    """(the pilot survey or None, whether it was chosen by default): ?pilot=NAME, ?pilot= (none), or no pilot
+    parameter (the default for ?model=&real_dataset=, the survey being planned)."""
+    if "pilot" not in request.GET:
+        model_id, real_id = _dataset_id(request, "model"), _dataset_id(request, "real_dataset")
+        return default_pilot(pilots, model_id=model_id, real_dataset_id=real_id), True
+    name = request.GET["pilot"].strip()
+    if not name:
+        return None, False
+    by_name = {pilot.name: pilot for pilot in pilots}
+    if name not in by_name:
+        raise PlanningError(f"pilot must be a closed survey with answers, not {name[:60]!r}")
+    return by_name[name], False
+
+
 @require_GET
 def planning(request):
     """The expected OR CI half-width and equivalence power of a design (the survey creation page's panel), as
-    JSON: ?readers=&items_per_side=[&accuracy=&reader_sd=&case_sd=&margin=]. Garbage: 400 with a one-line error."""
+    JSON: ?readers=&items_per_side=[&accuracy=&reader_sd=&case_sd=&margin=][&pilot=NAME][&model=&real_dataset=].
+
+    The assumptions not given come from the pilot survey (its stored report's GLMM; never fitted here) or, without
+    one, from the documented assumed values. Garbage: 400 with a one-line error."""
     if not request.user.is_authenticated:
         return JsonResponse({"error": "sign in to plan a study"}, status=401)
     if not selectors.can_read_reports(request.user):
@@ -223,10 +259,59 @@ def planning(request):
     try:
         readers = _planning_number(request, "readers", int, MAX_PLANNING_READERS)
         items = _planning_number(request, "items_per_side", int, MAX_PLANNING_ITEMS)
-        assumptions = {name: _planning_number(request, name, float) for name in PLANNING_DEFAULTS}
+        pilots = selectors.pilot_surveys()
+        pilot, by_default = _chosen_pilot(request, pilots)
+        estimate = pilot_estimate(pilot) if pilot is not None else None
+        defaults = {**PLANNING_DEFAULTS, **(estimate.assumptions() if estimate else {})}
+        assumptions = {
+            name: _planning_number(request, name, float, defaults=defaults) for name in PLANNING_DEFAULTS
+        }
         plan = plan_design(readers, items, **assumptions)
+        sensitivity = [
+            {
+                "reader_sd": reader_sd,
+                "case_sd": case_sd,
+                "half_width": plan_design(
+                    readers, items, **{**assumptions, "reader_sd": reader_sd, "case_sd": case_sd}
+                ).half_width,
+            }
+            for reader_sd in SENSITIVITY_SDS
+            for case_sd in SENSITIVITY_SDS
+        ]
     except PlanningError as error:
         return JsonResponse({"error": str(error)}, status=400)
-    response = JsonResponse({**plan.to_dict(), "defaults": PLANNING_DEFAULTS})
+    pilot_values = estimate.assumptions() if estimate else {}
+    sources = {
+        name: "entered"
+        if (request.GET.get(name) or "").strip()
+        else ("pilot" if name in pilot_values else "assumed")
+        for name in PLANNING_DEFAULTS
+    }
+    response = JsonResponse(
+        {
+            **plan.to_dict(),
+            "defaults": defaults,
+            "assumed_defaults": PLANNING_DEFAULTS,
+            "sources": sources,
+            "pilot": None
+            if estimate is None
+            else {
+                **estimate.to_dict(),
+                "report_url": f"{reverse('metrics:report')}?{urlencode({'survey': pilot.name})}",
+            },
+            "pilot_chosen_by_default": by_default,
+            "pilots": [
+                {
+                    "name": survey.name,
+                    "model": survey.model_dataset.name,
+                    "real_dataset": survey.real_dataset.name,
+                    "closed_at": survey.closed_at.isoformat() if survey.closed_at else None,
+                    "readers": survey.reader_count,
+                }
+                for survey in pilots
+            ],
+            "sensitivity": sensitivity,
+        }
+    )
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -6,6 +6,7 @@
 - :mod:`metrics.stats.agreement`: agreement (Fleiss' kappa, Gwet's AC1, Cohen's and weighted kappa);
 - :mod:`metrics.stats.gee`: reader-clustered GEE;
 - :mod:`metrics.stats.mrmc`: Obuchowski-Rockette MRMC analysis (Hillis ddf);
+- :mod:`metrics.stats.dbm`: Dorfman-Berbaum-Metz MRMC analysis (pseudovalue ANOVA, Hillis ddf);
 - :mod:`metrics.stats.glmm`: logistic GLMM with crossed reader and item intercepts (Laplace);
 - :mod:`metrics.stats.roc`: empirical ROC curves from ratings, per reader and reader-averaged;
 - :mod:`metrics.stats.simulate`: seeded reader-study simulator and interval coverage;
@@ -56,6 +57,7 @@ from metrics.stats.core import (
     WRONG,
     AnswerTable,
 )
+from metrics.stats.dbm import DbmAnalysis, DbmAnova, DbmTest, DbmVarianceComponents, dbm_analysis
 from metrics.stats.gee import (
     GeeAccuracy,
     gee_accuracy,
@@ -120,6 +122,11 @@ __all__ = [
     "OrTest",
     "OrVarianceComponents",
     "or_analysis",
+    "DbmAnalysis",
+    "DbmAnova",
+    "DbmTest",
+    "DbmVarianceComponents",
+    "dbm_analysis",
     "ALPHA",
     "ANSWERS",
     "AccuracyBreakdown",

@@ -39,6 +39,7 @@ from metrics.stats.core import ALPHA, CONFIDENCE, EQUIVALENCE_MARGIN, _Result
 __all__ = [
     "ASSUMED_CASE_SD",
     "ASSUMED_READER_SD",
+    "SENSITIVITY_SDS",
     "DesignOption",
     "PlanningError",
     "StudyPlan",
@@ -47,10 +48,17 @@ __all__ = [
 ]
 
 # Assumed spreads on the log-odds scale when no pilot survey exists: a reader one SD better than the typical one
-# has odds of a correct answer 1.6 times as high, an item one SD easier 2.2 times. They are assumptions to be
-# replaced by a pilot's GLMM estimates (`plan_study --pilot SURVEY`), not values taken from the literature.
+# has odds of a correct answer 1.6 times as high, an item one SD easier 2.2 times. They are assumptions, not
+# estimates from the literature: no published reader study of telling real from synthetic CT gives these spreads.
+# For orientation only, the Roe & Metz simulation settings used for ROC sample-size work (as tabulated by
+# Chakraborty 2010, Acad Radiol 17(5), Table 1, and the iMRMC default), converted to one binary reading on the
+# logit scale, span reader SD 0.28-0.66 and case SD 0.85-2.1 (docs/statistics.md, "Where the assumed spreads come
+# from", gives the conversion and the sensitivity of the half-width to both). Replace them by a pilot's GLMM
+# estimates (`plan_study --pilot SURVEY`, or the planning panel's pilot).
 ASSUMED_READER_SD = 0.5
 ASSUMED_CASE_SD = 0.8
+SENSITIVITY_SDS = (0.25, 0.5, 1.0)
+"""The reader and case SDs of the sensitivity table shown beside a plan (half-width for each pair)."""
 
 _NODES, _WEIGHTS = np.polynomial.hermite_e.hermegauss(60)
 _WEIGHTS = _WEIGHTS / _WEIGHTS.sum()

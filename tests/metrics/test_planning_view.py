@@ -1,12 +1,23 @@
 """The planning endpoint behind the survey creation page's panel: plan_design's numbers as JSON, defaults from the
-documentation, a one-line 400 for garbage, and only for researchers and study admins."""
+documentation or from a pilot survey's stored report (never fitted in the request), a one-line 400 for garbage,
+and only for researchers and study admins."""
+
+import math
 
 import pytest
 from django.contrib.auth.models import Group
 from django.test import Client
 from django.urls import reverse
 
+from imaging.models import Dataset
+from metrics import selectors
+from metrics.models import ReportJob
+from metrics.services import report_now
+from metrics.stats.glmm import glmm_accuracy
 from metrics.stats.planning import ASSUMED_CASE_SD, ASSUMED_READER_SD, plan_design
+from tests.metrics.factories import make_ct_dataset
+from tests.metrics.study_factory import make_survey
+from tests.metrics.test_report_jobs import add_answer
 
 URL = reverse("metrics:planning")
 
@@ -95,3 +106,140 @@ def test_only_researchers_and_admins(client_of):
     assert client_of("admin").get(URL, {"readers": 10, "items_per_side": 10}).status_code == 200
     assert client_of(None, is_staff=True).get(URL, {"readers": 10, "items_per_side": 10}).status_code == 200
     assert client_of("researcher").post(URL, {"readers": 10, "items_per_side": 10}).status_code == 405
+
+
+# --- Pilot surveys -----------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def pilots(db):
+    """A closed pilot with its report computed, one closed without a report, and an open survey."""
+    real = make_ct_dataset("Pilot real CT", patients=4, slices_per_layer=1, seed=1)
+    model = make_ct_dataset(
+        "Pilot model", kind=Dataset.Kind.SYNTHETIC_CT, patients=2, slices_per_layer=1, seed=2
+    )
+    other = make_ct_dataset(
+        "Other model", kind=Dataset.Kind.SYNTHETIC_CT, patients=2, slices_per_layer=1, seed=3
+    )
+    reported = make_survey("Pilot A", model=model, real=real, per_side=6, readers=5, seed=11, skill=0.3)
+    unreported = make_survey("Pilot B", model=other, real=real, per_side=4, readers=3, seed=12)
+    still_open = make_survey(
+        "Open survey", model=model, real=real, per_side=4, readers=3, seed=13, status="open"
+    )
+    report_now(surveys=[reported])
+    return {"reported": reported, "unreported": unreported, "open": still_open, "model": model, "real": real}
+
+
+def glmm_of(survey):
+    """The pilot's GLMM fitted here from its answers: what the stored report must have held."""
+    rows = [row for row in selectors.answer_rows([survey]) if row.answer in ("real", "synthetic")]
+    return glmm_accuracy(
+        [row.correct for row in rows], [row.reader for row in rows], [row.item for row in rows]
+    )
+
+
+@pytest.mark.django_db
+def test_a_pilot_with_a_current_report_fills_the_assumptions_from_its_glmm(client_of, pilots):
+    data = client_of("researcher").get(URL, {"readers": 8, "items_per_side": 30, "pilot": "Pilot A"}).json()
+    fit = glmm_of(pilots["reported"])
+    assert fit.estimable
+    pilot = data["pilot"]
+    assert pilot["estimable"] and pilot["survey"] == "Pilot A"
+    # the same fit to the optimiser's tolerance (the report fits the rows in its own order)
+    assert pilot["accuracy"] == pytest.approx(fit.accuracy, rel=1e-5)
+    assert pilot["reader_sd"] == pytest.approx(math.sqrt(fit.reader_variance), rel=1e-4, abs=1e-4)
+    assert pilot["case_sd"] == pytest.approx(math.sqrt(fit.item_variance), rel=1e-4, abs=1e-4)
+    assert (pilot["readers"], pilot["items"]) == (5, 12)
+    assert pilot["source"].startswith("from pilot 'Pilot A': 5 readers, 12 items, ")
+    assert f"reader SD {math.sqrt(fit.reader_variance):.2f}" in pilot["source"]
+    expected = plan_design(
+        8,
+        30,
+        accuracy=fit.accuracy,
+        reader_sd=math.sqrt(fit.reader_variance),
+        case_sd=math.sqrt(fit.item_variance),
+    )
+    assert data["half_width"] == pytest.approx(expected.half_width, rel=1e-4)
+    assert data["sources"] == {
+        "accuracy": "pilot",
+        "reader_sd": "pilot",
+        "case_sd": "pilot",
+        "margin": "assumed",
+    }
+    assert data["defaults"]["reader_sd"] == pilot["reader_sd"]
+    assert data["pilot_chosen_by_default"] is False
+    # a value typed in the panel wins over the pilot's
+    typed = client_of("admin").get(
+        URL, {"readers": 8, "items_per_side": 30, "pilot": "Pilot A", "reader_sd": "0.2"}
+    )
+    assert typed.json()["reader_sd"] == 0.2 and typed.json()["sources"]["reader_sd"] == "entered"
+
+
+@pytest.mark.django_db
+def test_the_pilot_list_holds_closed_surveys_with_answers_and_the_default_matches_model_and_real_data(
+    client_of, pilots
+):
+    client = client_of("researcher")
+    base = {"readers": 8, "items_per_side": 30}
+    data = client.get(URL, base).json()
+    assert {pilot["name"] for pilot in data["pilots"]} == {"Pilot A", "Pilot B"}
+    assert data["pilot"] is None  # no model chosen in the form yet: the assumed values
+    same = client.get(URL, {**base, "model": pilots["model"].pk, "real_dataset": pilots["real"].pk}).json()
+    assert same["pilot"]["survey"] == "Pilot A" and same["pilot_chosen_by_default"] is True
+    other = client.get(
+        URL, {**base, "model": pilots["model"].pk + 1000, "real_dataset": pilots["real"].pk}
+    ).json()
+    assert other["pilot"] is None and other["defaults"]["reader_sd"] == ASSUMED_READER_SD
+    # an explicit "none" wins over the default
+    none = client.get(
+        URL, {**base, "pilot": "", "model": pilots["model"].pk, "real_dataset": pilots["real"].pk}
+    ).json()
+    assert none["pilot"] is None and none["sources"]["reader_sd"] == "assumed"
+
+
+@pytest.mark.django_db
+def test_a_pilot_without_a_current_report_says_so_and_nothing_is_computed(client_of, pilots):
+    jobs_before = ReportJob.objects.count()
+    data = client_of("researcher").get(URL, {"readers": 8, "items_per_side": 30, "pilot": "Pilot B"}).json()
+    assert ReportJob.objects.count() == jobs_before
+    assert data["pilot"]["estimable"] is False
+    assert data["pilot"]["reason"] == "no pilot estimate yet: compute the survey's report"
+    assert data["pilot"]["report_url"] == reverse("metrics:report") + "?survey=Pilot+B"
+    assert data["defaults"]["reader_sd"] == ASSUMED_READER_SD
+    assert data["half_width"] == pytest.approx(plan_design(8, 30).half_width, rel=1e-12)
+    # a report made before more answers came is not used either
+    add_answer(pilots["reported"])
+    stale = client_of("admin").get(URL, {"readers": 8, "items_per_side": 30, "pilot": "Pilot A"}).json()
+    assert stale["pilot"]["estimable"] is False and "predates 1 answer(s)" in stale["pilot"]["reason"]
+
+
+@pytest.mark.django_db
+def test_the_sensitivity_table_is_plan_designs_half_width_for_each_pair_of_spreads(client_of):
+    data = client_of("researcher").get(URL, {"readers": 6, "items_per_side": 20, "accuracy": "0.6"}).json()
+    assert len(data["sensitivity"]) == 9
+    for row in data["sensitivity"]:
+        expected = plan_design(6, 20, accuracy=0.6, reader_sd=row["reader_sd"], case_sd=row["case_sd"])
+        assert row["half_width"] == pytest.approx(expected.half_width, rel=1e-12)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ({"pilot": "Open survey"}, "pilot must be a closed survey with answers, not 'Open survey'"),
+        ({"pilot": "no such survey"}, "pilot must be a closed survey with answers"),
+        ({"model": "seven"}, "model must be a dataset id (a whole number), not 'seven'"),
+        ({"real_dataset": "-1"}, "real_dataset must be a dataset id"),
+    ],
+)
+def test_garbage_pilot_parameters_are_a_one_line_400(client_of, pilots, query, message):
+    response = client_of("researcher").get(URL, {"readers": 8, "items_per_side": 30, **query})
+    assert response.status_code == 400
+    assert message in response.json()["error"] and "\n" not in response.json()["error"]
+    assert set(response.json()) == {"error"}
+
+
+@pytest.mark.django_db
+def test_readers_never_see_the_pilots(client_of, pilots):
+    response = client_of("reader").get(URL, {"readers": 8, "items_per_side": 30, "pilot": "Pilot A"})
+    assert response.status_code == 403 and "Pilot" not in response.content.decode()

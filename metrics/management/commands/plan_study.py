@@ -77,7 +77,10 @@ class Command(BaseCommand):
             assumptions, source = _pilot_assumptions(pilot)
         else:
             assumptions = dict(accuracy=0.5, reader_sd=ASSUMED_READER_SD, case_sd=ASSUMED_CASE_SD)
-            source = "assumed values, no pilot survey (docs/statistics.md, Study planning)"
+            source = (
+                "assumed values, no pilot survey; they are assumptions, not published estimates "
+                "(docs/statistics.md, Study planning, for their range and sensitivity)"
+            )
         for name, value in (("accuracy", accuracy), ("reader_sd", reader_sd), ("case_sd", case_sd)):
             if value is not None:
                 assumptions[name] = value
