@@ -154,6 +154,42 @@ PRACTICE_COLUMNS = (
     ),
     Column("seconds_on_slice", "number", "Seconds the practice slice was on screen before the answer."),
     Column("answered_at", "timestamp", "When the practice answer was given (ISO 8601, UTC)."),
+    # The viewer's state at answer time, as in the answers CSV; every one of them is empty for a practice answer
+    # stored before practice answers recorded it.
+    Column("window_width", "number", "Window width (HU) on screen when the reader answered."),
+    Column("window_level", "number", "Window level (HU) on screen when the reader answered."),
+    Column(
+        "window_changed",
+        "integer",
+        "1 if the reader changed the window on this practice slice, else 0.",
+        "0 | 1",
+    ),
+    Column("zoom", "number", "Zoom factor on screen when the reader answered (1 = fit)."),
+    Column(
+        "invert_used",
+        "integer",
+        "1 if the reader inverted the grey scale on this practice slice before the answer, else 0.",
+        "0 | 1",
+    ),
+    Column(
+        "stack_slices",
+        "integer",
+        "How many slices the practice item showed: 1 for a single slice, 2k+1 for a stack.",
+        "1 | 3 | 5 | 7 | 9 | 11",
+    ),
+    Column(
+        "slices_visited",
+        "text",
+        "Stack reading: the offsets from the centre slice the reader looked at before the answer, in the order "
+        "first seen, separated by spaces (0 = the centre); empty for a single slice.",
+        "-k..k",
+    ),
+    Column(
+        "seconds_per_slice",
+        "text",
+        "Stack reading: seconds each slice was on screen before the answer, from offset -k to +k, separated by "
+        "spaces; empty for a single slice.",
+    ),
 )
 
 METRIC_COLUMNS = (
@@ -232,6 +268,15 @@ class PracticeRow:
     rating: int | None
     seconds_on_slice: float
     answered_at: datetime | None
+    # The viewer's state at answer time; None (every one) for a practice answer stored before it was recorded.
+    window_width: float | None = None
+    window_level: float | None = None
+    window_changed: bool | None = None
+    zoom: float | None = None
+    invert_used: bool | None = None
+    stack_slices: int = 1
+    slices_visited: tuple[int, ...] | None = None
+    seconds_per_slice: tuple[float, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -331,12 +376,18 @@ def _metric_values(row: MetricRow) -> dict[str, Any]:
     return {column.name: values[column.name] for column in METRIC_COLUMNS}
 
 
+def _practice_values(row: PracticeRow) -> list:
+    values = {column.name: getattr(row, column.name) for column in PRACTICE_COLUMNS}
+    if row.slices_visited is not None:
+        values["slices_visited"] = " ".join(str(offset) for offset in row.slices_visited)
+    if row.seconds_per_slice is not None:
+        values["seconds_per_slice"] = " ".join(_cell(float(seconds)) for seconds in row.seconds_per_slice)
+    return list(values.values())
+
+
 def practice_csv(rows: Iterable[PracticeRow]) -> bytes:
     """The practice answers, their own file (columns as in ``PRACTICE_COLUMNS``)."""
-    return _csv(
-        [column.name for column in PRACTICE_COLUMNS],
-        ([getattr(row, column.name) for column in PRACTICE_COLUMNS] for row in rows),
-    )
+    return _csv([column.name for column in PRACTICE_COLUMNS], (_practice_values(row) for row in rows))
 
 
 def metrics_csv(rows: Iterable[MetricRow]) -> bytes:

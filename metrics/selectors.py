@@ -21,7 +21,7 @@ from metrics.models import MachineObserverJob, MachineObserverResult, MetricResu
 from metrics.report import SurveyInfo, build_report
 from metrics.vocabulary import AVERAGE_LAYER
 from studies import roles
-from studies.models import Answer, AnswerRevision, PracticeAnswer, RepeatAnswer, Survey
+from studies.models import VIEWER_STATE_FIELDS, Answer, AnswerRevision, PracticeAnswer, RepeatAnswer, Survey
 
 
 def metric_results(*, models: Iterable | None = None):
@@ -313,11 +313,16 @@ def practice_rows(surveys: Sequence[Survey]) -> list[PracticeRow]:
             "rating",
             "seconds_on_slice",
             "created_at",
+            "practice_item__survey__design",
+            *VIEWER_STATE_FIELDS,
         )
     )
     pseudonyms = reader_pseudonyms(values[1] for values in values_rows)
     result = []
-    for survey, reader_id, item, truth, choice, rating, seconds, answered_at in values_rows:
+    for survey, reader_id, item, truth, choice, rating, seconds, answered_at, design, *viewer in values_rows:
+        state = dict(zip(VIEWER_STATE_FIELDS, viewer, strict=True))
+        for name in ("slices_visited", "seconds_per_slice"):
+            state[name] = None if state[name] is None else tuple(state[name])
         result.append(
             PracticeRow(
                 survey=survey,
@@ -328,6 +333,8 @@ def practice_rows(surveys: Sequence[Survey]) -> list[PracticeRow]:
                 rating=rating,
                 seconds_on_slice=seconds,
                 answered_at=answered_at,
+                stack_slices=design.stack_slices,
+                **state,
             )
         )
     return result

@@ -487,9 +487,23 @@ class AnswerRevision(AnswerFields):
         return f"{self.answer} (revision {self.revision})"
 
 
+# What the viewer showed when the reader answered: fields of every answer (AnswerFields) and of practice answers,
+# where they are empty (all of them) only for practice answers stored before they were recorded (migration 0012).
+VIEWER_STATE_FIELDS = (
+    "window_width",
+    "window_level",
+    "zoom",
+    "window_changed",
+    "invert_used",
+    "slices_visited",
+    "seconds_per_slice",
+)
+
+
 class PracticeAnswer(models.Model):
     """A reader's answer to one practice item: kept apart from the test answers, in no statistic or answers
-    export (the practice export is its own file). Written once; the reader then sees the feedback."""
+    export (the practice export is its own file). Written once; the reader then sees the feedback. It records the
+    viewer's state at answer time as a test answer does (window, zoom, invert, the stack's slices)."""
 
     assignment = models.ForeignKey(Assignment, on_delete=models.PROTECT, related_name="practice_answers")
     practice_item = models.ForeignKey(PracticeItem, on_delete=models.PROTECT, related_name="answers")
@@ -498,6 +512,32 @@ class PracticeAnswer(models.Model):
     seconds_on_slice = models.FloatField()
     client_key = models.UUIDField()
     created_at = models.DateTimeField(auto_now_add=True)
+    window_width = models.FloatField(
+        null=True, blank=True, help_text="Window width (HU) on screen at answer time."
+    )
+    window_level = models.FloatField(
+        null=True, blank=True, help_text="Window level (HU) on screen at answer time."
+    )
+    zoom = models.FloatField(
+        null=True, blank=True, help_text="Zoom factor on screen at answer time (1 = fit)."
+    )
+    window_changed = models.BooleanField(
+        null=True, blank=True, help_text="Whether the reader changed the window on this slice."
+    )
+    invert_used = models.BooleanField(
+        null=True, blank=True, help_text="Whether the reader inverted the grey scale on this slice."
+    )
+    slices_visited = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="Stack reading: the offsets from the centre slice looked at, in the order first seen; [] for a "
+        "single slice.",
+    )
+    seconds_per_slice = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="Stack reading: seconds on screen of each slice, offset -k first; [] for one.",
+    )
 
     class Meta:
         ordering = ["assignment", "created_at", "id"]
@@ -512,6 +552,18 @@ class PracticeAnswer(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(rating__isnull=True) | Q(rating__lte=100), name="practice_rating_in_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(window_width__isnull=True) | Q(window_width__gt=0),
+                name="practice_window_width_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(zoom__isnull=True) | Q(zoom__gt=0), name="practice_zoom_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(**{f"{name}__isnull": False for name in VIEWER_STATE_FIELDS})
+                | Q(**{f"{name}__isnull": True for name in VIEWER_STATE_FIELDS}),
+                name="practice_viewer_state_all_or_none",
             ),
         ]
 

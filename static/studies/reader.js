@@ -401,12 +401,16 @@
 
   var pointers = new Map();
   var pinch = null;
+  // Set once a second finger touches, until the last one is lifted: the finger left on the glass after a
+  // two-finger gesture does not start a window drag.
+  var multiTouch = false;
 
   canvas.addEventListener("pointerdown", function (event) {
     canvas.setPointerCapture(event.pointerId);
     pointers.set(event.pointerId, { x: event.clientX, y: event.clientY, button: event.button, shift: event.shiftKey });
     if (pointers.size === 2) {
       pinch = pinchState();
+      multiTouch = true;
     }
     event.preventDefault();
   });
@@ -447,6 +451,9 @@
       pinch = next;
       return;
     }
+    if (multiTouch) {
+      return;
+    }
     var panning = state.dragMode === "pan" || last.shift || event.shiftKey || last.button === 1 || last.button === 2;
     if (panning) {
       state.panX += dx;
@@ -461,6 +468,9 @@
   function endPointer(event) {
     pointers.delete(event.pointerId);
     pinch = pointers.size === 2 ? pinchState() : null;
+    if (pointers.size === 0) {
+      multiTouch = false;
+    }
   }
 
   canvas.addEventListener("pointerup", endPointer);

@@ -15,6 +15,7 @@ from audit.services import record_event
 from studies.design import DesignError, StudyDesign, check_rating, derive_choice
 from studies.models import (
     CHOICE_VALUES,
+    VIEWER_STATE_FIELDS,
     Answer,
     AnswerRevision,
     Assignment,
@@ -146,6 +147,13 @@ def _stack_reading(data: dict, design: StudyDesign) -> tuple[tuple[int, ...], tu
     return tuple(visited), tuple(round(float(value), 3) for value in seconds)
 
 
+def viewer_state(data: AnswerInput) -> dict:
+    """What the viewer showed when the reader answered (window, zoom, invert, the stack's slices), as model fields;
+    test, repeat and practice answers all store it."""
+    state = {name: getattr(data, name) for name in VIEWER_STATE_FIELDS}
+    return {name: list(value) if isinstance(value, tuple) else value for name, value in state.items()}
+
+
 def do_submit_answer(*, assignment: Assignment, item: Item, data: AnswerInput) -> SubmitResult:
     """Store a reader's answer exactly once.
 
@@ -191,15 +199,9 @@ def do_submit_answer(*, assignment: Assignment, item: Item, data: AnswerInput) -
                 "choice": data.choice,
                 "reason": data.reason,
                 "seconds_on_slice": data.seconds_on_slice,
-                "window_width": data.window_width,
-                "window_level": data.window_level,
-                "zoom": data.zoom,
-                "window_changed": data.window_changed,
                 "client_key": data.client_key,
                 "rating": data.rating,
-                "invert_used": data.invert_used,
-                "slices_visited": list(data.slices_visited),
-                "seconds_per_slice": list(data.seconds_per_slice),
+                **viewer_state(data),
             }
             if answer is None:
                 if data.base_revision != 0:

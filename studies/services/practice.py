@@ -8,7 +8,7 @@ from django.utils.translation import gettext_noop
 from audit.services import record_event
 from studies.models import Assignment, PracticeAnswer, PracticeItem
 from studies.selectors import next_practice_position
-from studies.services.answers import AnswerInput
+from studies.services.answers import AnswerInput, viewer_state
 from studies.services.errors import AnswerRejected
 
 
@@ -60,6 +60,7 @@ def do_submit_practice_answer(
                 rating=data.rating,
                 seconds_on_slice=data.seconds_on_slice,
                 client_key=data.client_key,
+                **viewer_state(data),
             )
             record_event(
                 actor=assignment.reader,

@@ -10,7 +10,7 @@ from django.utils.translation import gettext_noop
 from audit.services import record_event
 from studies.models import Item, ReadingRound, RepeatAnswer
 from studies.selectors import next_round_position, round_is_open
-from studies.services.answers import AnswerInput
+from studies.services.answers import AnswerInput, viewer_state
 from studies.services.errors import AnswerRejected, StudyError
 
 
@@ -53,15 +53,9 @@ def do_submit_repeat_answer(*, reading_round: ReadingRound, item: Item, data: An
                 choice=data.choice,
                 reason=data.reason,
                 seconds_on_slice=data.seconds_on_slice,
-                window_width=data.window_width,
-                window_level=data.window_level,
-                zoom=data.zoom,
-                window_changed=data.window_changed,
-                invert_used=data.invert_used,
                 rating=data.rating,
                 client_key=data.client_key,
-                slices_visited=list(data.slices_visited),
-                seconds_per_slice=list(data.seconds_per_slice),
+                **viewer_state(data),
             )
             record_event(
                 actor=assignment.reader,

@@ -78,15 +78,19 @@ def test_a_rated_survey_with_practice_items_read_end_to_end_by_keyboard_and_mous
         name="rated-practice",
     )
 
-    # Practice 1 by keyboard: Shift+4 rates, R chooses, Enter saves; feedback; Enter goes on.
+    # Practice 1 by keyboard: + zooms, Shift+4 rates, R chooses, Enter saves; feedback; Enter goes on.
+    page.keyboard.press("+")
+    expect(practice.test_id("zoom-level")).to_have_text("125")
     page.keyboard.press("Shift+Digit4")
     expect(practice.test_id("rating-4")).to_have_attribute("aria-pressed", "true")
     practice.answer_with_keyboard("real")
     truths = [expect_feedback_then_continue(practice, keyboard=True)]
 
-    # Practice 2 by mouse.
+    # Practice 2 by mouse, with the lung preset.
     expect(practice.test_id("progress")).to_have_text(f"Practice 2 of {PRACTICE}")
     practice.wait_for_slice()
+    practice.test_id("preset-lung").click()
+    practice.expect_window(1500, -600)
     practice.test_id("rating-2").click()
     practice.choose("synthetic")
     practice.submit_with_mouse()
@@ -139,6 +143,19 @@ def test_a_rated_survey_with_practice_items_read_end_to_end_by_keyboard_and_mous
         .values_list("choice", "rating")
     )
     assert practice_answers == [("real", 4), ("synthetic", 2), ("indeterminable", 4)]
+    # Each practice answer keeps what the viewer showed, as a test answer does.
+    viewer_states = list(
+        PracticeAnswer.objects.filter(assignment=assignment)
+        .order_by("created_at")
+        .values_list(
+            "window_width", "window_level", "window_changed", "zoom", "invert_used", "slices_visited"
+        )
+    )
+    assert viewer_states == [
+        (400, 40, False, 1.25, False, []),
+        (1500, -600, True, 1, False, []),
+        (400, 40, False, 1, True, []),
+    ]
     order = {pk: position for position, pk in enumerate(assignment.item_order, start=1)}
     answers = sorted(Answer.objects.filter(assignment=assignment), key=lambda a: order[a.item_id])
     assert [(a.choice, a.rating) for a in answers] == [
