@@ -17,10 +17,13 @@ from dataclasses import dataclass
 
 # Version 2 adds the study design: ratings and the invert flag on answers and revisions, the survey's design,
 # practice items and answers, reading rounds and repeat answers. Version 1 archives (none of these) still import:
-# their answers have no rating, no inversion and the survey the default design.
-FORMAT_VERSION = "blindread-archive/2"
+# their answers have no rating, no inversion and the survey the default design. Version 3 adds the slices a reader
+# visited in a stack and the seconds on each to answers, revisions and repeat answers, and the viewer state (window,
+# zoom, invert, slices visited) to practice answers; version 2 archives import with those not recorded.
+FORMAT_VERSION = "blindread-archive/3"
+FORMAT_VERSION_2 = "blindread-archive/2"
 FORMAT_VERSION_1 = "blindread-archive/1"
-KNOWN_VERSIONS = (FORMAT_VERSION_1, FORMAT_VERSION)
+KNOWN_VERSIONS = (FORMAT_VERSION_1, FORMAT_VERSION_2, FORMAT_VERSION)
 MANIFEST = "manifest.json"
 # What an archive may hold at most once unpacked (a zip bomb stops here).
 MAX_TOTAL_BYTES = 4 * 1024**3

@@ -41,6 +41,7 @@ from django.utils.dateparse import parse_datetime
 
 from archives.format import (
     FORMAT_VERSION_1,
+    FORMAT_VERSION_2,
     Archive,
     ArchiveRejected,
     read_archive,
@@ -102,10 +103,34 @@ ANSWER_CONTENT = (
     "window_changed",
     "rating",
     "invert_used",
+    "slices_visited",
+    "seconds_per_slice",
 )
-PRACTICE_CONTENT = ("choice", "rating", "seconds_on_slice")
-# What a version 1 archive (written before the study design) means for the fields it lacks.
-VERSION_1_ANSWER_DEFAULTS = {"rating": None, "invert_used": False}
+PRACTICE_CONTENT = (
+    "choice",
+    "rating",
+    "seconds_on_slice",
+    "window_width",
+    "window_level",
+    "zoom",
+    "window_changed",
+    "invert_used",
+    "slices_visited",
+    "seconds_per_slice",
+)
+# What an archive of an older version means for the fields it lacks: version 1 was written before the study
+# design, version 2 before stacks' visited slices were archived (and practice answers recorded the viewer).
+VERSION_2_ANSWER_DEFAULTS = {"slices_visited": [], "seconds_per_slice": []}
+VERSION_1_ANSWER_DEFAULTS = {"rating": None, "invert_used": False, **VERSION_2_ANSWER_DEFAULTS}
+VERSION_2_PRACTICE_DEFAULTS = {
+    "window_width": None,
+    "window_level": None,
+    "zoom": None,
+    "window_changed": None,
+    "invert_used": None,
+    "slices_visited": None,
+    "seconds_per_slice": None,
+}
 AXIAL = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)
 HU_ENCODING = PixelEncoding(bits_stored=16, signed=True, rescale_intercept=0)
 
@@ -375,6 +400,13 @@ def _survey_files(survey: Survey, folder: str, pseudonyms: dict[int, str]) -> di
     return files
 
 
+def centre_slice(payload: bytes, policy: DisplayPolicy, design: StudyDesign) -> np.ndarray:
+    """The slice an item is answered for: the payload's only image, or the centre slice of a stack's."""
+    if not design.stack_k:
+        return decode_payload(payload, policy.matrix_size)
+    return decode_payload(payload, policy.matrix_size, slices=design.stack_slices)[design.stack_k]
+
+
 def _item_row(survey: Survey, item, kind: str, files: dict, folder: str, provenance: dict | None) -> dict:
     """The truth-table row of a test or practice item; its payload (checked against its sha256) and its DICOM go
     into `files` under ``kind/``."""
@@ -387,7 +419,7 @@ def _item_row(survey: Survey, item, kind: str, files: dict, folder: str, provena
     source = item.slice
     files[f"{folder}/{kind}/{item.public_id}.i16"] = payload
     files[f"{folder}/{kind}/{item.public_id}.dcm"] = item_dicom(
-        survey, item, decode_payload(payload, survey.display_policy.matrix_size), z_mm=source.z_mm
+        survey, item, centre_slice(payload, survey.display_policy, survey.design), z_mm=source.z_mm
     )
     return {
         "public_id": item.public_id,
@@ -457,8 +489,10 @@ ARCHIVE_DICTIONARY = {
     "slice_index, z_mm, sop_instance_uid) and model_provenance (checkpoint, checkpoint_sha256, architecture, "
     "input_modalities, source_slice_ids, software_version; null for real CT and imported synthetic CT)",
     "surveys/NN/items/ID.i16": "the item's pixels exactly as served to readers: matrix x matrix little-endian "
-    "int16 HU, row by row",
-    "surveys/NN/items/ID.dcm": "the same pixels as a CT Image (DERIVED\\SECONDARY, new UIDs, no truth)",
+    "int16 HU, row by row; for a stack survey its 2k+1 slices one after the other, the centre slice (the one "
+    "answered for) in the middle",
+    "surveys/NN/items/ID.dcm": "the same pixels as a CT Image (DERIVED\\SECONDARY, new UIDs, no truth); for a "
+    "stack, its centre slice",
     "surveys/NN/practice-items.json": "the practice items (version 2), read first with feedback and never part of "
     "the test: the same fields as items.json, payload and dicom under practice/",
     "surveys/NN/practice/ID.i16": "a practice item's pixels exactly as served (as items/ID.i16)",
@@ -470,11 +504,13 @@ ARCHIVE_DICTIONARY = {
     "revoked_at, state; never the token or the e-mail address",
     "surveys/NN/answers.json": "per current answer: reader, item, choice, reason, seconds_on_slice, window_width, "
     "window_level, zoom, window_changed, rating (on the survey's scale, null without one; version 2), "
-    "invert_used (version 2), client_key, revision_count, created_at, updated_at",
+    "invert_used (version 2), slices_visited (offsets from the centre slice of a stack, in the order visited; [] "
+    "for a single slice) and seconds_per_slice (version 3), client_key, revision_count, created_at, updated_at",
     "surveys/NN/revisions.json": "every submission, in order: reader, item, revision (1..), the same answer "
     "fields, client_key, created_at",
     "surveys/NN/practice-answers.json": "per practice answer (version 2): reader, practice_item (public id), "
-    "choice, rating, seconds_on_slice, client_key, created_at",
+    "choice, rating, seconds_on_slice, client_key, created_at; window_width, window_level, zoom, "
+    "window_changed, invert_used, slices_visited, seconds_per_slice (version 3; null when not recorded)",
     "surveys/NN/rounds.json": "per second reading (version 2): reader, number (2), item_order (public ids), "
     "opens_at (the first reading's end plus the wash-out), created_at, completed_at",
     "surveys/NN/repeat-answers.json": "per answer of a second reading (version 2): reader, round, item, the "
@@ -604,17 +640,34 @@ def _parts(archive: Archive) -> list[_SurveyParts]:
         if not isinstance(survey, dict) or survey.get("name") != name:
             raise ArchiveRejected(f"{folder}/survey.json does not describe survey {name!r}")
         version_1 = archive.manifest["format"] == FORMAT_VERSION_1
+        version_2 = archive.manifest["format"] == FORMAT_VERSION_2
         if version_1:  # written before the study design: no rating, practice or second reading
             survey = {**survey, "design": {}}
 
         def table(part: str, *, since_version_2: bool = False, folder=folder, version_1=version_1):
             return [] if since_version_2 and version_1 else archive.json(f"{folder}/{part}.json")
 
-        def answer_rows(part: str, *, version_1=version_1, table=table, folder=folder):
-            rows = table(part)
-            if version_1:  # the fields the study design added, as a survey without a design has them
+        def answer_rows(
+            part: str,
+            *,
+            since_version_2=False,
+            practice=False,
+            version_1=version_1,
+            version_2=version_2,
+            table=table,
+            folder=folder,
+        ):
+            rows = table(part, since_version_2=since_version_2)
+            defaults = (
+                (VERSION_2_PRACTICE_DEFAULTS if practice else VERSION_2_ANSWER_DEFAULTS)
+                if version_2
+                else VERSION_1_ANSWER_DEFAULTS
+                if version_1
+                else {}
+            )
+            if defaults:  # the fields added since, as an answer that did not record them has them
                 try:
-                    rows = [{**VERSION_1_ANSWER_DEFAULTS, **row} for row in rows]
+                    rows = [{**defaults, **row} for row in rows]
                 except TypeError:
                     raise ArchiveRejected(f"{folder}/{part}.json is not a list of answers") from None
             return rows
@@ -630,9 +683,9 @@ def _parts(archive: Archive) -> list[_SurveyParts]:
                 revisions=answer_rows("revisions"),
                 events=len(table("audit-events")),
                 practice_items=table("practice-items", since_version_2=True),
-                practice_answers=table("practice-answers", since_version_2=True),
+                practice_answers=answer_rows("practice-answers", since_version_2=True, practice=True),
                 rounds=table("rounds", since_version_2=True),
-                repeat_answers=table("repeat-answers", since_version_2=True),
+                repeat_answers=answer_rows("repeat-answers", since_version_2=True),
             )
         )
     return parts
@@ -708,7 +761,8 @@ def _import_survey(archive: Archive, part: _SurveyParts, *, written: list[str], 
     datasets = {}
 
     def restore(entry: dict) -> tuple:
-        """An item's pixels as a one-slice volume of its side's dataset: (entry, its slice, its payload)."""
+        """An item's pixels (a stack's centre slice) as a one-slice volume of its side's dataset: (entry, its
+        slice, its payload, which is restored byte for byte, a stack's every slice)."""
         payload = archive.files[f"{part.folder}/{entry['payload']}"]
         if sha256_of(payload) != entry["payload_sha256"]:
             raise ArchiveRejected(f"item {entry['public_id']}: its payload does not match its sha256")
@@ -726,7 +780,7 @@ def _import_survey(archive: Archive, part: _SurveyParts, *, written: list[str], 
                 series_key=archived_item_uid(archive.sha256, entry["public_id"]),
                 source_format="dicom",
                 source_path=f"archive {archive.sha256}: {part.folder}/{entry['dicom']}",
-                pixels=decode_payload(payload, policy.matrix_size).astype(np.int16)[np.newaxis],
+                pixels=centre_slice(payload, policy, design).astype(np.int16)[np.newaxis],
                 z_mm=np.array([float(entry["source"]["z_mm"])]),
                 row_spacing_mm=float(entry["mm_per_pixel"]),
                 column_spacing_mm=float(entry["mm_per_pixel"]),

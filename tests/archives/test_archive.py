@@ -42,6 +42,8 @@ CONTENT = (
     "window_changed",
     "rating",
     "invert_used",
+    "slices_visited",
+    "seconds_per_slice",
 )
 
 

@@ -1,7 +1,8 @@
-"""The archive holds the study design too (format version 2): ratings and the invert flag of every answer and
-revision, the survey's design, practice items (payloads byte for byte) and answers, second readings and their
-answers; export -> import into an empty database gives them back unchanged and the same statistics. A version 1
-archive (written before the design) still imports; a version 2 archive missing a design table is refused."""
+"""The archive holds the study design too (format version 2, and 3 for the viewer state): ratings, the invert flag
+and the stack's visited slices of every answer and revision, the survey's design, practice items (payloads byte for
+byte) and answers with their viewer state, second readings and their answers; export -> import into an empty
+database gives them back unchanged and the same statistics. Version 1 and 2 archives (written before the design,
+and before the viewer state) still import; an archive missing a design table is refused."""
 
 import json
 import shutil
@@ -11,7 +12,7 @@ import pytest
 from django.core.files.storage import default_storage
 from django.core.management import CommandError, call_command
 
-from archives.format import FORMAT_VERSION, FORMAT_VERSION_1, read_archive, write_archive
+from archives.format import FORMAT_VERSION, FORMAT_VERSION_1, FORMAT_VERSION_2, read_archive, write_archive
 from archives.services import build_archive
 from metrics.selectors import reader_pseudonyms
 from studies.design import StudyDesign
@@ -38,7 +39,16 @@ from tests.archives.test_archive import answered_and_closed, rezip, statistics, 
 from tests.conftest import stored_files
 from tests.studies.conftest import answer_body
 
-DESIGN = StudyDesign(rating="five_point", practice_items=2, repeat="all")
+DESIGN = StudyDesign(rating="five_point", practice_items=2, repeat="all", stack_k=1)
+VIEWER_STATE = (
+    "window_width",
+    "window_level",
+    "zoom",
+    "window_changed",
+    "invert_used",
+    "slices_visited",
+    "seconds_per_slice",
+)
 REPEAT_CONTENT = (
     "choice",
     "reason",
@@ -49,18 +59,32 @@ REPEAT_CONTENT = (
     "window_changed",
     "invert_used",
     "rating",
+    "slices_visited",
+    "seconds_per_slice",
 )
 
 
 def designed_and_closed(make_survey, join, *, name="Designed study", per_side=3):
-    """A closed survey with a 5-point rating, two practice items and a second reading of every item: three
-    readers practised and read it all (random ratings, some slices inverted); the first changed one rating; the
-    first two read the second round (the first to its end), the third never started it."""
+    """A closed 3-slice stack survey with a 5-point rating, two practice items and a second reading of every item:
+    three readers practised and read it all (random ratings, windows, zooms and visited slices, some slices
+    inverted); the first changed one rating; the first two read the second round (the first to its end), the third
+    never started it."""
     survey = make_survey(name=name, open_it=True, allow_going_back=True, per_side=per_side, design=DESIGN)
     rng = np.random.default_rng(11)
 
     def data(**fields):
-        body = answer_body(rating=int(rng.integers(1, 6)), invert_used=bool(rng.random() < 0.3), **fields)
+        visited = [0, *rng.choice([1, -1], size=int(rng.integers(0, 3)), replace=False).tolist()]
+        body = answer_body(
+            rating=int(rng.integers(1, 6)),
+            invert_used=bool(rng.random() < 0.3),
+            window_width=float(rng.choice([400, 1500, 2500])),
+            window_level=float(rng.choice([40, -600, 480])),
+            zoom=float(rng.choice([1.0, 1.5, 2.0])),
+            window_changed=bool(rng.random() < 0.5),
+            slices_visited=visited,
+            seconds_per_slice=[round(float(s), 2) for s in rng.uniform(0.2, 4.0, DESIGN.stack_slices)],
+            **fields,
+        )
         return parse_answer_input(body, DESIGN)
 
     for number in range(3):
@@ -113,6 +137,7 @@ def what_the_design_holds(survey):
             a.choice,
             a.rating,
             a.seconds_on_slice,
+            *(getattr(a, name) for name in VIEWER_STATE),
             str(a.client_key),
             a.created_at,
         )
@@ -159,6 +184,8 @@ def test_a_designed_survey_round_trips_with_ratings_practice_and_its_second_read
     # What is compared is really there: ratings, inversions, practice and both kinds of round.
     assert {a.rating for a in Answer.objects.filter(item__survey=survey)} - {None}
     assert Answer.objects.filter(item__survey=survey, invert_used=True).exists()
+    assert {len(a.slices_visited) for a in Answer.objects.filter(item__survey=survey)} >= {1, 2}
+    assert {a.zoom for a in PracticeAnswer.objects.filter(practice_item__survey=survey)} - {None, 1.0}
     assert len(design_before[1]) == 2 and len(design_before[3]) == 3 * 2
     assert len(design_before[4]) == 3 and len(design_before[5]) == survey.item_count + 2
     archive_path = tmp_path / "designed.zip"
@@ -205,7 +232,7 @@ def as_version_1(content: bytes) -> bytes:
     for table in ("answers", "revisions"):
         rows = json.loads(files[f"surveys/01/{table}.json"])
         for row in rows:
-            del row["rating"], row["invert_used"]
+            del row["rating"], row["invert_used"], row["slices_visited"], row["seconds_per_slice"]
         files[f"surveys/01/{table}.json"] = json.dumps(rows).encode()
     survey = json.loads(files["surveys/01/survey.json"])
     del survey["design"]
@@ -236,6 +263,51 @@ def test_a_version_1_archive_still_imports_with_no_rating_and_the_default_design
     assert restored.design == StudyDesign() and not restored.practice_items.exists()
 
 
+def as_version_2(content: bytes) -> bytes:
+    """An archive as version 2 wrote it: no visited slices on answers, no viewer state on practice answers."""
+    archive = read_archive(content)
+    files = dict(archive.files)
+    for table, fields in (
+        ("answers", ("slices_visited", "seconds_per_slice")),
+        ("revisions", ("slices_visited", "seconds_per_slice")),
+        ("repeat-answers", ("slices_visited", "seconds_per_slice")),
+        ("practice-answers", VIEWER_STATE),
+    ):
+        rows = json.loads(files[f"surveys/01/{table}.json"])
+        for row in rows:
+            for field in fields:
+                del row[field]
+        files[f"surveys/01/{table}.json"] = json.dumps(rows).encode()
+    files = renumbered(files, archive)
+    metadata = {k: v for k, v in archive.manifest.items() if k not in ("format", "files")}
+    return rezip(
+        write_archive(files, metadata=metadata), manifest=lambda m: {**m, "format": FORMAT_VERSION_2}
+    )
+
+
+@pytest.mark.django_db
+def test_a_version_2_archive_imports_with_the_viewer_state_not_recorded(
+    make_survey, join, tmp_path, media_root
+):
+    survey = designed_and_closed(make_survey, join, per_side=2)
+    old = as_version_2(build_archive([survey]))
+    ratings_before = sorted(a.rating for a in Answer.objects.filter(item__survey=survey))
+    Survey.objects.filter(pk=survey.pk).update(name="Renamed here")
+    path = tmp_path / "v2.zip"
+    path.write_bytes(old)
+    call_command("import_study", str(path))
+    restored = Survey.objects.get(name="Designed study")
+    answers = Answer.objects.filter(item__survey=restored)
+    assert sorted(a.rating for a in answers) == ratings_before
+    assert {(tuple(a.slices_visited), tuple(a.seconds_per_slice)) for a in answers} == {((), ())}
+    assert {tuple(a.slices_visited) for a in RepeatAnswer.objects.filter(item__survey=restored)} == {()}
+    practice = PracticeAnswer.objects.filter(practice_item__survey=restored)
+    assert practice.count() == 3 * 2
+    assert {tuple(getattr(a, name) for name in VIEWER_STATE) for a in practice} == {
+        (None,) * len(VIEWER_STATE)
+    }
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     ("change", "says"),
@@ -245,7 +317,7 @@ def test_a_version_1_archive_still_imports_with_no_rating_and_the_default_design
         ("unknown practice item", "does not hold a valid survey (KeyError"),
     ],
 )
-def test_a_version_2_archive_with_a_broken_design_table_is_refused_in_one_line(
+def test_an_archive_with_a_broken_design_table_is_refused_in_one_line(
     make_survey, join, tmp_path, media_root, change, says
 ):
     survey = designed_and_closed(make_survey, join, per_side=2)
