@@ -17,7 +17,7 @@ from datetime import timedelta
 
 from django.apps import apps
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -72,12 +72,12 @@ def send_on_commit(job: Job) -> None:
     now = timezone.now()
     type(job).objects.filter(pk=pk).update(sent_at=now, send_failed=False)
     job.sent_at, job.send_failed = now, False
-    # robust: whatever happens in the send, the transaction that queued the job has committed and stays so.
-    transaction.on_commit(lambda: _send(label, pk, queue), robust=True)
+    transaction.on_commit(lambda: _send(label, pk, queue))
 
 
 def _send(label: str, pk: int, queue: str) -> bool:
-    """Publish the job's message. A broker that cannot be reached is logged in one line, never raised: the job
+    """Publish the job's message. A broker that cannot be reached is logged in one line, never raised (the
+    transaction that queued the job has committed, and the request or command that queued it succeeds): the job
     stays queued, marked `send_failed`, and the next sweep (:func:`resend_waiting`) sends it again."""
     try:
         _publish(label, pk, queue)
@@ -88,9 +88,14 @@ def _send(label: str, pk: int, queue: str) -> bool:
             pk,
             one_line(exc),
         )
-        apps.get_model(label).objects.filter(pk=pk, status=JobStatus.QUEUED, sent_at__isnull=False).update(
-            send_failed=True
-        )
+        try:
+            apps.get_model(label).objects.filter(
+                pk=pk, status=JobStatus.QUEUED, sent_at__isnull=False
+            ).update(send_failed=True)
+        except (
+            DatabaseError
+        ) as mark:  # unmarked, it is still sent again JOBS_RESEND_AFTER_S after it was queued
+            logger.warning("job %s #%s not marked as unsent: %s", label, pk, one_line(mark))
         return False
     return True
 
