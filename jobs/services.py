@@ -92,9 +92,8 @@ def _send(label: str, pk: int, queue: str) -> bool:
             apps.get_model(label).objects.filter(
                 pk=pk, status=JobStatus.QUEUED, sent_at__isnull=False
             ).update(send_failed=True)
-        except (
-            DatabaseError
-        ) as mark:  # unmarked, it is still sent again JOBS_RESEND_AFTER_S after it was queued
+        except DatabaseError as mark:
+            # Unmarked, it is still sent again JOBS_RESEND_AFTER_S after it was queued.
             logger.warning("job %s #%s not marked as unsent: %s", label, pk, one_line(mark))
         return False
     return True
