@@ -33,7 +33,6 @@ from datetime import datetime
 
 import numpy as np
 from django.contrib.auth import get_user_model
-from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import DataError, IntegrityError, transaction
 from django.utils import timezone
@@ -573,7 +572,10 @@ def run_study_export(job: StudyExport, progress: Progress) -> JobOutcome:
     if len(surveys) != len(job.survey_ids):
         raise ArchiveError("a survey of this export no longer exists")
     content = build_archive(surveys, progress=progress)
-    name = default_storage.save(f"archives/exports/{job.pk}/study-archive.zip", ContentFile(content))
+    try:
+        name = store_file(f"archives/exports/{job.pk}/study-archive.zip", content)
+    except StorageFailed as exc:
+        raise ArchiveError(f"the archive could not be stored: {exc}") from None
     digest = sha256_of(content)
     try:
         StudyExport.objects.filter(pk=job.pk).update(archive=name, archive_sha256=digest)

@@ -139,8 +139,12 @@ QUEUE_DIR = VAR_DIR / "queue" / "messages"
 if CELERY_BROKER_URL.startswith("redis"):
     # Tasks are acknowledged when they finish (acks_late); a generation or training run may take hours, and Redis
     # would hand an unacknowledged task to another worker once this timeout passes.
+    # A broker that does not answer fails a publish (and so the web request that queues a job) within seconds,
+    # instead of the operating system's TCP timeout: the job stays queued and is sent again (jobs.services).
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "43200"))
+        "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "43200")),
+        "socket_connect_timeout": float(os.environ.get("CELERY_BROKER_CONNECT_TIMEOUT", "2")),
+        "socket_timeout": float(os.environ.get("CELERY_BROKER_SOCKET_TIMEOUT", "10")),
     }
 elif CELERY_BROKER_URL.startswith("filesystem://"):
     for folder in ("messages", "processed", "results", "control"):
@@ -163,6 +167,14 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Publishing a job's message: three tries over about a second, then the job stays queued and the sweep below
+# sends it again (a web request is never held long by a broker that is down).
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+}
 
 # Security. Production runs with DJANGO_SECURE=1 behind TLS (see docker/docker-compose.yml).
 SECURE = env_bool("DJANGO_SECURE", False)
@@ -193,6 +205,11 @@ LOGGING = {
 # Jobs. A running job whose worker has not reported for this long is stale: the admin shows it and offers a retry,
 # and another run of it may take it over.
 JOBS_STALE_AFTER_S = int(os.environ.get("JOBS_STALE_AFTER_S", "900"))
+# A job sent to its queue that no run has taken after this long (its message was lost: Redis restarted without
+# persistence) is sent again, as is one whose send failed (the broker was down) and a stale running one. Every
+# worker sweeps at start and then every JOBS_RESEND_EVERY_S (0: only at start); `manage.py resend_jobs` sweeps once.
+JOBS_RESEND_AFTER_S = int(os.environ.get("JOBS_RESEND_AFTER_S", "300"))
+JOBS_RESEND_EVERY_S = int(os.environ.get("JOBS_RESEND_EVERY_S", "60"))
 
 # Imaging.
 # How far (mm) a slice may sit from the series' regular grid before the geometry counts as inconsistent.

@@ -5,7 +5,7 @@ import logging
 import threading
 
 import numpy as np
-from django.core.files.base import ContentFile
+from django.core.files.base import ContentFile, File
 from django.core.files.storage import default_storage
 
 from jobs.errors import JobFailed, first_line
@@ -17,13 +17,13 @@ class StorageFailed(JobFailed):
     """Storage refused a write (the disk is full, a permission, a network share gone); the message is one line."""
 
 
-def store_file(name: str, content: bytes) -> str:
-    """Save `content` under `name` (callers pass names of their own, unique in practice) and return the stored
-    name. When storage raises, the partial file a failed write may leave at `name` is removed and StorageFailed
+def store_file(name: str, content: bytes | File) -> str:
+    """Save `content` (bytes, or a file such as an upload, copied in chunks) under `name` (callers pass names of
+    their own, unique in practice) and return the stored name. When storage raises, the partial file a failed write may leave at `name` is removed and StorageFailed
     says what failed in one line, so a caller's clean-up of what it wrote before leaves nothing behind."""
     existed = default_storage.exists(name)
     try:
-        return default_storage.save(name, ContentFile(content))
+        return default_storage.save(name, content if isinstance(content, File) else ContentFile(content))
     except OSError as exc:
         if not existed:
             try:

@@ -19,7 +19,7 @@ from imaging.dicom import SeriesRejected, load_series
 from imaging.layers import LayerBounds, default_axial_layers, layers_from_bounds, validate_layer_bounds
 from imaging.models import Dataset, ImportJob, Slice, Volume
 from imaging.nifti import file_sha256, load_nifti
-from imaging.pixels import delete_stored_files, save_slice_pixels, slice_storage_name
+from imaging.pixels import StorageFailed, delete_stored_files, save_slice_pixels, slice_storage_name
 from imaging.scan import SeriesSource, scan_path
 from imaging.uploads import delete_uploads, save_uploads, stage_locally, upload_folder
 from imaging.volumes import ImageError, Rejection, VolumeData
@@ -33,6 +33,10 @@ ImportProgress = Callable[[str, int, int], None]
 
 class ImportArgumentError(ValueError):
     """The import was asked for something it cannot do (bad kind, modality or dataset); nothing was read."""
+
+
+class UploadNotStored(ValueError):
+    """An upload storage refused (the disk is full); nothing of it is kept and no job is queued."""
 
 
 @dataclass
@@ -376,7 +380,10 @@ def create_import_job(
     if not files:
         raise ImportArgumentError("choose at least one file (a zip, DICOM files or NIfTI volumes)")
     folder = upload_folder(uuid.uuid4())
-    saved = save_uploads(folder, files)
+    try:
+        saved = save_uploads(folder, files)
+    except StorageFailed as exc:
+        raise UploadNotStored(f"upload not stored: {exc}") from None
     try:
         return queue_job(
             ImportJob,

@@ -6,6 +6,7 @@ from pathlib import Path, PurePosixPath
 
 from django.core.files.storage import default_storage
 
+from imaging.pixels import StorageFailed, store_file
 from imaging.volumes import Rejection
 
 MAX_UNPACKED_BYTES = 50 * 1024**3
@@ -23,11 +24,16 @@ def _safe_relative(name: str) -> Path | None:
 
 
 def save_uploads(folder: str, files) -> list[str]:
-    """Save Django UploadedFile objects under `folder` in storage, keeping only their base names."""
+    """Save Django UploadedFile objects under `folder` in storage, keeping only their base names. StorageFailed
+    when one cannot be stored, with every file of the folder saved before it deleted."""
     names = []
-    for index, upload in enumerate(files):
-        base = Path(upload.name.replace("\\", "/")).name or f"file-{index}"
-        names.append(default_storage.save(f"{folder}/{index:05d}-{base}", upload))
+    try:
+        for index, upload in enumerate(files):
+            base = Path(upload.name.replace("\\", "/")).name or f"file-{index}"
+            names.append(store_file(f"{folder}/{index:05d}-{base}", upload))
+    except StorageFailed:
+        delete_uploads(folder)
+        raise
     return names
 
 

@@ -55,6 +55,16 @@ class Job(models.Model):
     result = models.JSONField(default=dict, blank=True, help_text="A summary of what the job made.")
     attempts = models.PositiveSmallIntegerField(default=0, help_text="Runs started, retries included.")
     task_id = models.CharField(max_length=64, blank=True, help_text="The Celery task of the current run.")
+    # Whether a worker is expected to take the job, for the sweep that sends lost messages again
+    # (jobs.services.resend_waiting): set when the job is sent to its queue, cleared when a run claims it.
+    sent_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the job was last sent to its queue (empty: no worker is expected to take it).",
+    )
+    send_failed = models.BooleanField(
+        default=False, help_text="The last send found the broker unreachable; the next sweep sends it again."
+    )
 
     class Meta:
         abstract = True

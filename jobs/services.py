@@ -16,7 +16,10 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.apps import apps
-from django.db import transaction
+from django.conf import settings
+from django.db import DatabaseError, transaction
+from django.db.models import Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -61,15 +64,123 @@ def queue_job(
 
 
 def send_on_commit(job: Job) -> None:
-    """Send the job to its queue once the current transaction commits (at once outside a transaction)."""
+    """Send the job to its queue once the current transaction commits (at once outside a transaction).
+
+    The job is marked as sent (`sent_at`) in the current transaction: a message that never reaches a worker (the
+    broker was unreachable, or restarted and lost it) is sent again by :func:`resend_waiting`."""
     label, pk, queue = job.label(), job.pk, job.queue
+    now = timezone.now()
+    type(job).objects.filter(pk=pk).update(sent_at=now, send_failed=False)
+    job.sent_at, job.send_failed = now, False
     transaction.on_commit(lambda: _send(label, pk, queue))
 
 
-def _send(label: str, pk: int, queue: str) -> None:
+def _send(label: str, pk: int, queue: str) -> bool:
+    """Publish the job's message. A broker that cannot be reached is logged in one line, never raised (the
+    transaction that queued the job has committed, and the request or command that queued it succeeds): the job
+    stays queued, marked `send_failed`, and the next sweep (:func:`resend_waiting`) sends it again."""
+    try:
+        _publish(label, pk, queue)
+    except Exception as exc:
+        logger.warning(
+            "job %s #%s queued; broker unreachable, it will be sent again when the broker is back (%s)",
+            label,
+            pk,
+            one_line(exc),
+        )
+        try:
+            apps.get_model(label).objects.filter(
+                pk=pk, status=JobStatus.QUEUED, sent_at__isnull=False
+            ).update(send_failed=True)
+        except DatabaseError as mark:
+            # Unmarked, it is still sent again JOBS_RESEND_AFTER_S after it was queued.
+            logger.warning("job %s #%s not marked as unsent: %s", label, pk, one_line(mark))
+        return False
+    return True
+
+
+def _publish(label: str, pk: int, queue: str) -> None:
+    """Hand the job's message to the broker, within the publish retry policy (CELERY_TASK_PUBLISH_RETRY_POLICY:
+    a few tries, about a second in all when the broker refuses connections), or raise.
+
+    No Celery result is kept (the job row is the result): without ignore_result the Redis result backend
+    subscribes to the task's result channel first, and retries that for 20 s when Redis is down."""
     from celery import current_app
 
-    current_app.send_task(RUN_TASK, args=[label, pk], queue=queue)
+    current_app.send_task(RUN_TASK, args=[label, pk], queue=queue, ignore_result=True)
+
+
+def job_models() -> list[type[Job]]:
+    """Every concrete job kind of the installed apps."""
+    return [model for model in apps.get_models() if issubclass(model, Job)]
+
+
+def waiting_to_be_sent(model: type[Job], *, now=None):
+    """Jobs of `model` whose message has probably not reached a worker: queued for a worker and either the last
+    send failed or it was sent more than JOBS_RESEND_AFTER_S ago with no run taking it; or running on a worker
+    (not a local run) whose heartbeat is stale and that has not been sent again within JOBS_RESEND_AFTER_S."""
+    now = now or timezone.now()
+    sent_before = now - timedelta(seconds=settings.JOBS_RESEND_AFTER_S)
+    stale_before = now - timedelta(seconds=settings.JOBS_STALE_AFTER_S)
+    queued = Q(status=JobStatus.QUEUED, sent_at__isnull=False) & (
+        Q(send_failed=True) | Q(sent_at__lt=sent_before)
+    )
+    last_sign = Coalesce("heartbeat_at", "run_started_at", "created_at")
+    stale = (
+        Q(status=JobStatus.RUNNING, last_sign__lt=stale_before)
+        & ~Q(task_id="")
+        & ~Q(task_id__startswith="local-")
+        & (Q(sent_at__isnull=True) | Q(sent_at__lt=sent_before))
+    )
+    return model.objects.annotate(last_sign=last_sign).filter(queued | stale).order_by("created_at", "pk")
+
+
+def resend_waiting(*, now=None) -> list[Job]:
+    """Send again every job of every kind that is waiting for a worker but whose message was lost or never sent
+    (see :func:`waiting_to_be_sent`), each with its audit row ("<job_kind>.resent"); return them.
+
+    A duplicate message is harmless: :func:`claim` skips a finished job and one held by a live run. Stops at
+    the first job the broker refuses (it is down: the next sweep tries again). Run by every worker at start and
+    every JOBS_RESEND_EVERY_S (jobs.sweeper), and by `manage.py resend_jobs`."""
+    now = now or timezone.now()
+    resent = []
+    for model in job_models():
+        for candidate in waiting_to_be_sent(model, now=now).only("pk"):
+            with transaction.atomic():
+                # skip_locked: another worker's sweep (or a claim) holds it now.
+                job = (
+                    (waiting_to_be_sent(model, now=now).select_for_update(skip_locked=True, of=("self",)))
+                    .filter(pk=candidate.pk)
+                    .first()
+                )
+                if job is None:
+                    continue
+                try:
+                    _publish(job.label(), job.pk, job.queue)
+                except Exception as exc:
+                    logger.warning(
+                        "job %s #%s not sent again: broker unreachable (%s)",
+                        job.label(),
+                        job.pk,
+                        one_line(exc),
+                    )
+                    return resent
+                model.objects.filter(pk=job.pk).update(sent_at=now, send_failed=False)
+                job.sent_at, job.send_failed = now, False
+                record_event(
+                    actor=None,
+                    verb=f"{model.job_kind}.resent",
+                    target=job,
+                    details={"status": job.status, "stale": job.is_stale},
+                )
+            resent.append(job)
+    return resent
+
+
+def resent_line(job: Job) -> str:
+    """The one line saying that a job was sent again (the sweep's log, `resend_jobs`)."""
+    was = "stale, running" if job.status == JobStatus.RUNNING else job.status
+    return f"job {job.label()} #{job.pk} ({was}) sent again to the {job.queue} queue"
 
 
 # --- A run ----------------------------------------------------------------------------------------------------
@@ -97,6 +208,8 @@ def claim(model: type[Job], pk: int, *, task_id: str) -> Job | None:
         job.attempts += 1
         job.error = ""
         job.finished_at = None
+        job.sent_at = None  # taken: no worker is expected any more
+        job.send_failed = False
         job.save()
         record_event(
             actor=None,

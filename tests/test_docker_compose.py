@@ -28,6 +28,8 @@ DJANGO_SERVICES = ("web", "worker", "gpu-worker")
 # it reads must be set for each Django service. A variable added to the settings fails the test until it is
 # either passed in docker/docker-compose.yml or listed here on purpose.
 PRODUCTION_SAFE_DEFAULTS = {
+    "CELERY_BROKER_CONNECT_TIMEOUT",
+    "CELERY_BROKER_SOCKET_TIMEOUT",
     "CELERY_BROKER_URL",
     "CELERY_RESULT_BACKEND",
     "CELERY_VISIBILITY_TIMEOUT",
@@ -39,6 +41,8 @@ PRODUCTION_SAFE_DEFAULTS = {
     "GENERATION_PRECISION",
     "GENERATION_TRAINING_DIR",
     "IMPORT_SPACING_TOLERANCE",
+    "JOBS_RESEND_AFTER_S",
+    "JOBS_RESEND_EVERY_S",
     "JOBS_STALE_AFTER_S",
     "METRICS_INCEPTION_BATCH",
     "METRICS_MAX_PER_LAYER",

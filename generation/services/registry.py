@@ -7,7 +7,6 @@ with its audit row in one transaction.
 from importlib.metadata import PackageNotFoundError, version
 
 from django.conf import settings
-from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 
@@ -20,6 +19,7 @@ from generation.vocabulary import (
     check_hu_range,
     normalisation_rule,
 )
+from imaging.pixels import StorageFailed, store_file
 from jobs.services import JobRefused
 
 
@@ -103,7 +103,10 @@ def register_checkpoint(
     wrote = False
     try:
         if not default_storage.exists(storage_name):
-            saved = default_storage.save(storage_name, ContentFile(prepared.weights))
+            try:
+                saved = store_file(storage_name, prepared.weights)
+            except StorageFailed as exc:
+                raise CheckpointRefused(f"checkpoint not registered: {exc}") from None
             wrote = True
             if saved != storage_name:  # a concurrent registration of the same weights got there first
                 default_storage.delete(saved)

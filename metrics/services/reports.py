@@ -4,10 +4,10 @@ page and its downloads only read files. `report_now` computes one in this proces
 
 import hashlib
 
-from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
 
+from imaging.pixels import StorageFailed, store_file
 from jobs.services import JobOutcome, JobRefused, Progress, execute, queue_job
 from metrics import selectors
 from metrics.exports import stats_json
@@ -56,7 +56,10 @@ def run_report_job(job: ReportJob, progress: Progress) -> JobOutcome:
     written = []
     try:
         for field, content in contents.items():
-            written.append(default_storage.save(f"reports/{job.pk}/{names[field]}", ContentFile(content)))
+            try:
+                written.append(store_file(f"reports/{job.pk}/{names[field]}", content))
+            except StorageFailed as exc:
+                raise ReportUnavailable(f"the report could not be stored: {exc}") from None
         with transaction.atomic():
             ReportJob.objects.filter(pk=job.pk).update(
                 title=report.title[:300],

@@ -10,17 +10,27 @@ import os
 
 import pytest
 from django.core.files.storage import FileSystemStorage
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
+from django.urls import reverse
 
 from archives.format import read_archive, write_archive
+from archives.models import StudyExport
 from archives.services import build_archive
 from audit.models import AuditEvent
-from imaging.models import Dataset, Slice, Volume
+from generation.models import Checkpoint
+from generation.vocabulary import CheckpointRefused
+from imaging.models import Dataset, ImportJob, Slice, Volume
+from jobs.models import JobStatus
+from metrics.models import ReportJob
+from metrics.services import ReportUnavailable, report_now
 from studies.design import StudyDesign
 from studies.models import Answer, Item, PracticeItem, Survey
 from studies.services import StudyError, do_change_survey_settings
 from tests.archives.test_archive_design import designed_and_closed, renumbered
 from tests.conftest import stored_files
+from tests.generation.factories import pth_bytes, register_small, small_resnet
+from tests.generation.test_registry import upload as upload_checkpoint
 from tests.imaging.dicom_factory import write_series
 
 FULL = "No space left on device"
@@ -195,3 +205,114 @@ def test_the_fault_is_a_real_partial_write(tmp_path, disk_full, settings):
     with pytest.raises(OSError, match=FULL):
         storage.save("x.bin", io.BytesIO(b"0123456789"))
     assert (tmp_path / "x.bin").read_bytes() == b"01234"
+
+
+def job_counts():
+    return (
+        Checkpoint.objects.count(),
+        ImportJob.objects.count(),
+        ReportJob.objects.exclude(pdf="").count(),
+        StudyExport.objects.exclude(archive="").count(),
+    )
+
+
+@pytest.mark.django_db
+def test_a_full_disk_while_a_checkpoint_is_registered_is_one_line_no_rows_no_files(media_root, disk_full):
+    before, files = counts(), stored_files(media_root)
+    state = disk_full(after=0)
+    with pytest.raises(CheckpointRefused) as caught:
+        register_small("full")
+    message = str(caught.value)
+    assert message.startswith("checkpoint not registered: cannot store checkpoints/")
+    assert FULL in message and "\n" not in message and state["failed"] == 1
+    assert counts() == before and job_counts() == (0, 0, 0, 0)
+    assert stored_files(media_root) == files
+
+
+@pytest.mark.django_db
+def test_a_full_disk_during_an_admin_checkpoint_upload_shows_one_line_and_stores_nothing(
+    client, admin_user, media_root, disk_full
+):
+    client.force_login(admin_user)
+    before, files = counts(), stored_files(media_root)
+    disk_full(after=0)
+    response = upload_checkpoint(client, pth_bytes(small_resnet().state_dict()))
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert "Refused latest_net_G_A.pth: checkpoint not registered: cannot store checkpoints/" in text
+    assert FULL in text
+    assert counts() == before and not Checkpoint.objects.exists()
+    assert stored_files(media_root) == files
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("after", [0, 1, 2])  # stats.json, report.pdf, page.html
+def test_a_full_disk_while_a_report_is_stored_is_one_line_no_artefacts_no_files(
+    make_survey, join, media_root, disk_full, after
+):
+    survey = designed_and_closed(make_survey, join, per_side=2)
+    files = stored_files(media_root)
+    state = disk_full(after=after)
+    with pytest.raises(ReportUnavailable) as caught:
+        report_now(surveys=[survey])
+    message = str(caught.value)
+    assert message.startswith(
+        "the report could not be computed: the report could not be stored: cannot store reports/"
+    )
+    assert FULL in message and "\n" not in message and state["failed"] == 1
+    job = ReportJob.objects.get()  # the failed job records the attempt; it points at no file
+    assert job.status == JobStatus.FAILED and FULL in job.error and "\n" not in job.error
+    assert (job.stats_json, job.pdf, job.page_html, job.stats_sha256, job.pdf_sha256) == ("",) * 5
+    assert stored_files(media_root) == files
+    assert not AuditEvent.objects.filter(verb="report.finished").exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("after", [0, 3])  # the report the archive holds, the archive itself
+def test_a_full_disk_while_a_study_is_exported_is_one_line_no_archive_no_files(
+    make_survey, join, media_root, disk_full, tmp_path, after
+):
+    survey = designed_and_closed(make_survey, join, per_side=2)
+    files = stored_files(media_root)
+    state = disk_full(after=after)
+    out = tmp_path / "study.zip"
+    with pytest.raises(CommandError) as caught:
+        call_command("export_study", survey.name, out=str(out), stdout=io.StringIO())
+    message = str(caught.value)
+    assert "could not be stored: cannot store " in message, message
+    assert FULL in message and "\n" not in message and state["failed"] == 1
+    assert not out.exists()
+    assert StudyExport.objects.exclude(archive="").count() == 0
+    assert not AuditEvent.objects.filter(verb="study_export.finished").exists()
+    # What was stored before the failure is a finished report (kept: its job points at its files), never a
+    # part of the archive.
+    reports = ReportJob.objects.filter(status=JobStatus.DONE)
+    kept = {media_root / name for job in reports for name in (job.stats_json, job.pdf, job.page_html)}
+    assert reports.count() == (1 if after == 3 else 0)
+    assert set(stored_files(media_root)) == set(files) | kept
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("after", [0, 2])  # the first upload, the third
+def test_a_full_disk_while_an_admin_image_upload_is_saved_is_one_line_no_job_no_files(
+    tmp_path, client, admin_user, media_root, disk_full, after
+):
+    client.force_login(admin_user)
+    paths, _ = write_series(tmp_path / "ct", n=4)
+    before, files = counts(), stored_files(media_root)
+    state = disk_full(after=after)
+    response = client.post(
+        reverse("admin:imaging_importjob_upload"),
+        {
+            "dataset": "Uploaded CT",
+            "kind": "ct",
+            "contrast": "yes",
+            "files": [SimpleUploadedFile(p.name, p.read_bytes()) for p in paths],
+        },
+    )
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert "upload not stored: cannot store uploads/" in text and FULL in text, text[-2000:]
+    assert state["failed"] == 1
+    assert counts() == before and not ImportJob.objects.exists()
+    assert stored_files(media_root) == files

@@ -37,7 +37,8 @@ def database_url() -> str:
     return f"postgres://{db['USER']}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
-def start_worker(queue: str, name: str, media_root: Path, log: Path) -> subprocess.Popen:
+def start_worker(queue: str, name: str, media_root: Path, log: Path, **settings_env: str) -> subprocess.Popen:
+    """A worker process of the real settings (`settings_env`: more environment, e.g. another REDIS_URL)."""
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings",
@@ -50,6 +51,7 @@ def start_worker(queue: str, name: str, media_root: Path, log: Path) -> subproce
         "GENERATION_BATCH_SIZE": "1",
         "GENERATION_DEVICE": "cpu",
         "OMP_NUM_THREADS": "1",
+        **settings_env,
     }
     command = [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queue, "--pool", "solo",
                "--concurrency", "1", "--without-gossip", "--without-mingle", "--without-heartbeat",
@@ -65,7 +67,9 @@ def stop(process: subprocess.Popen) -> None:
 
 def test_generation_jobs_go_to_the_gpu_queue_with_late_acks(monkeypatch):
     sent = []
-    monkeypatch.setattr(app, "send_task", lambda name, args, queue: sent.append((name, args, queue)))
+    monkeypatch.setattr(
+        app, "send_task", lambda name, args, queue, **options: sent.append((name, args, queue))
+    )
     make_mri_dataset("MRI", {("p1", "t1_in"): [0.0, 6.0]}, size=32)
     checkpoint = register_small("routed", net=small_resnet(ngf=4, n_blocks=1), input_size=32)
     job = start_generation(checkpoint=checkpoint, mri_dataset=Dataset.objects.get(name="MRI"))

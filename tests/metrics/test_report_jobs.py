@@ -15,7 +15,7 @@ from django.urls import reverse
 from jobs.models import JobStatus
 from metrics.models import DownloadLog, ReportJob
 from metrics.selectors import stored_report
-from metrics.services import report_now, request_report
+from metrics.services import ReportUnavailable, report_now, request_report
 from studies.models import Answer, AnswerRevision, Assignment, Item
 from tests.conftest import stored_files
 from tests.waiting import finished_job
@@ -131,10 +131,12 @@ def test_a_report_that_fails_while_storing_leaves_no_artefact_behind(study, monk
         return real_save(name, content, **kwargs)
 
     monkeypatch.setattr(default_storage, "save", save_then_fail)
-    with pytest.raises(OSError):
+    with pytest.raises(ReportUnavailable) as caught:
         report_now(surveys=[study[0]])
+    said = f"the report could not be stored: cannot store {saved[0].rsplit('/', 1)[0]}/page.html: [Errno 28] No space left on device"
+    assert str(caught.value) == f"the report could not be computed: {said}"
     job = ReportJob.objects.get()
-    assert job.status == JobStatus.FAILED and job.error == "OSError: [Errno 28] No space left on device"
+    assert job.status == JobStatus.FAILED and job.error == said
     assert not job.pdf and not job.stats_json
     assert not [path for path in stored_files(media_root) if "reports" in path.parts]
     assert stored_report([study[0]]) is None

@@ -21,36 +21,51 @@ PORT = 6390
 pytestmark = pytest.mark.skipif(shutil.which("redis-server") is None, reason="redis-server is not installed")
 
 
-def wait_for_port(open_: bool, timeout_s: float = 10.0) -> None:
+def wait_for_port(open_: bool, timeout_s: float = 10.0, *, port: int = PORT) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         with socket.socket() as probe:
             probe.settimeout(0.2)
-            if (probe.connect_ex(("127.0.0.1", PORT)) == 0) == open_:
+            if (probe.connect_ex(("127.0.0.1", port)) == 0) == open_:
                 return
         time.sleep(0.05)
-    raise TimeoutError(f"port {PORT} did not {'open' if open_ else 'close'} within {timeout_s} s")
+    raise TimeoutError(f"port {port} did not {'open' if open_ else 'close'} within {timeout_s} s")
 
 
 class OwnRedis:
-    """A throw-away redis-server on PORT (no persistence), started and stopped by the test."""
+    """A throw-away redis-server on `port` (no persistence), started and stopped by the test."""
 
-    def __init__(self):
+    def __init__(self, port: int = PORT):
+        self.port = port
         self.process = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self):
         self.process = subprocess.Popen(
-            ["redis-server", "--port", str(PORT), "--save", "", "--appendonly", "no", "--bind", "127.0.0.1"],
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--bind",
+                "127.0.0.1",
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        wait_for_port(True)
+        wait_for_port(True, port=self.port)
 
     def stop(self):
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             self.process.wait(timeout=10)
-        wait_for_port(False)
+        wait_for_port(False, port=self.port)
 
 
 @pytest.fixture
@@ -60,7 +75,7 @@ def own_redis(settings):
     settings.CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": f"redis://127.0.0.1:{PORT}/0",
+            "LOCATION": redis.url,
             "KEY_PREFIX": "faults",
         }
     }
