@@ -1,4 +1,4 @@
-"""What a survey shows readers is frozen once it is opened, in PostgreSQL too (studies migration 0013): raw SQL,
+"""What a survey shows readers is frozen once it is opened, in PostgreSQL too (studies migration 0014): raw SQL,
 as the application's database user, cannot change or delete an item or practice item of an open or closed
 survey, nor move one into it, nor set the survey back to draft (which would unfreeze them) or delete it. A draft's
 items still change (rendered again) and a draft survey is still deleted with its items."""

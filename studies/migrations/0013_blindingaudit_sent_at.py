@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('studies', '0011_stack_reading'),
+        ('studies', '0012_practice_answer_viewer_state'),
     ]
 
     operations = [

@@ -73,7 +73,7 @@ DROP FUNCTION IF EXISTS blindread_survey_item_guard();
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("studies", "0012_blindingaudit_sent_at"),
+        ("studies", "0013_blindingaudit_sent_at"),
         ("audit", "0002_audit_events_append_only"),
     ]
 
