@@ -205,7 +205,7 @@ def body_mask(image: np.ndarray, *, hu_min: float) -> np.ndarray:
 def fill_holes(mask: np.ndarray) -> np.ndarray:
     """``mask`` with every region of background that does not reach the image's edge filled: the result of
     ``scipy.ndimage.binary_fill_holes`` (background connected through edges, not corners), by one labelling of
-    the background instead of its iterated dilation (about ten times faster on a 512 x 512 slice)."""
+    the background instead of its iterated dilation (3.4 instead of 12.1 ms on a 512 x 512 mask, docs/benchmarks.md)."""
     background, count = ndimage.label(~mask)
     if count == 0:
         return mask.copy()
