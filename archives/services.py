@@ -75,6 +75,7 @@ from metrics.exports import answers_csv, data_dictionary_csv
 from metrics.services import artefact, report_now
 from studies.design import DesignError, StudyDesign
 from studies.models import (
+    VIEWER_STATE_FIELDS,
     Answer,
     AnswerRevision,
     Assignment,
@@ -105,31 +106,12 @@ ANSWER_CONTENT = (
     "slices_visited",
     "seconds_per_slice",
 )
-PRACTICE_CONTENT = (
-    "choice",
-    "rating",
-    "seconds_on_slice",
-    "window_width",
-    "window_level",
-    "zoom",
-    "window_changed",
-    "invert_used",
-    "slices_visited",
-    "seconds_per_slice",
-)
+PRACTICE_CONTENT = ("choice", "rating", "seconds_on_slice", *VIEWER_STATE_FIELDS)
 # What an archive of an older version means for the fields it lacks: version 1 was written before the study
 # design, version 2 before stacks' visited slices were archived (and practice answers recorded the viewer).
 VERSION_2_ANSWER_DEFAULTS = {"slices_visited": [], "seconds_per_slice": []}
 VERSION_1_ANSWER_DEFAULTS = {"rating": None, "invert_used": False, **VERSION_2_ANSWER_DEFAULTS}
-VERSION_2_PRACTICE_DEFAULTS = {
-    "window_width": None,
-    "window_level": None,
-    "zoom": None,
-    "window_changed": None,
-    "invert_used": None,
-    "slices_visited": None,
-    "seconds_per_slice": None,
-}
+VERSION_2_PRACTICE_DEFAULTS = dict.fromkeys(VIEWER_STATE_FIELDS)
 AXIAL = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)
 HU_ENCODING = PixelEncoding(bits_stored=16, signed=True, rescale_intercept=0)
 

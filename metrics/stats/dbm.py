@@ -38,16 +38,16 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from metrics.stats.core import CONFIDENCE, SYNTHETIC, _ordered_unique, _Result
+from metrics.stats.core import CONFIDENCE, SYNTHETIC, _Result
 from metrics.stats.mrmc import (
     FOM_LABELS,
-    FOMS,
     ModalityDifference,
     NotEstimable,
     _difference,
     _modality_data,
-    _objects,
     _scores,
+    readings,
+    too_few_readings,
 )
 
 __all__ = ["DbmAnalysis", "DbmAnova", "DbmTest", "DbmVarianceComponents", "dbm_analysis", "dbm_pseudovalues"]
@@ -254,15 +254,9 @@ def dbm_analysis(
 ) -> DbmAnalysis:
     """DBM analysis of one row per (reader, modality, case) reading; the arguments are those of
     :func:`metrics.stats.mrmc.or_analysis`. Every case must be read in every modality (factorial design)."""
-    if fom not in FOMS:
-        raise ValueError(f"fom must be one of {FOMS}, got {fom!r}")
-    if not 0 < confidence < 1:
-        raise ValueError("confidence must be between 0 and 1")
-    columns = [list(reader), list(modality), list(case), list(truth), list(score)]
-    if len({len(column) for column in columns}) != 1:
-        raise ValueError(f"columns differ in length: {[len(column) for column in columns]}")
-    reader, modality, case, truth, score = (_objects(column) for column in columns)
-    readers, modalities = _ordered_unique(reader), _ordered_unique(modality)
+    reader, modality, case, truth, score, readers, modalities = readings(
+        reader, modality, case, truth, score, fom=fom, confidence=confidence
+    )
     base = dict(
         fom=fom,
         fom_label=FOM_LABELS[fom],
@@ -287,12 +281,9 @@ def dbm_analysis(
             **base,
         )
 
-    if len(reader) == 0:
-        return not_estimable("not estimable because there are no readings")
-    if len(readers) < 2:
-        return not_estimable(
-            "not estimable because there is one reader: reader variability needs at least two"
-        )
+    too_few = too_few_readings(reader, readers)
+    if too_few:
+        return not_estimable(too_few)
     is_positive, values, mask = _scores(truth, score, fom, positive, indeterminable)
     data = []
     for m in modalities:

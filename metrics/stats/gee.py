@@ -27,6 +27,9 @@ from metrics.stats.core import (
     _z,
 )
 
+VARIANCE_RELATIVE_TOLERANCE = 1e-9
+"""A linear combination's sandwich variance at or below this share of the size of its terms is rounding noise."""
+
 
 @dataclass(frozen=True)
 class GeeAccuracy(_Result):
@@ -156,8 +159,11 @@ def gee_accuracy(
     ) -> tuple[float, tuple[float, float] | None, float, float | None]:
         log_odds = float(weights @ params)
         variance = float(weights @ covariance @ weights)
-        if not variance > 0:
-            # the sandwich covariance of few clusters can be numerically indefinite: no interval then
+        # the sandwich covariance of few clusters can be numerically indefinite: no interval then, also when the
+        # quadratic form is zero up to rounding (its terms cancel to within 1e-9 of their size), whose sign and
+        # size are noise
+        scale = float(np.abs(weights) @ np.abs(covariance) @ np.abs(weights))
+        if not variance > VARIANCE_RELATIVE_TOLERANCE * scale:
             return float(expit(log_odds)), None, log_odds, None
         se = math.sqrt(variance)
         return (

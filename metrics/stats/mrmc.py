@@ -365,6 +365,30 @@ def _no_variability_reason(fom: str) -> str:
 # The analysis
 
 
+def readings(reader, modality, case, truth, score, *, fom: str, confidence: float):
+    """The five columns of one row per reading as object arrays, and the readers and modalities in order of
+    appearance; ValueError for an unknown FOM, a confidence outside (0, 1) or columns of different lengths. The
+    arguments of the OR and DBM analyses are checked here, once."""
+    if fom not in FOMS:
+        raise ValueError(f"fom must be one of {FOMS}, got {fom!r}")
+    if not 0 < confidence < 1:
+        raise ValueError("confidence must be between 0 and 1")
+    columns = [list(reader), list(modality), list(case), list(truth), list(score)]
+    if len({len(column) for column in columns}) != 1:
+        raise ValueError(f"columns differ in length: {[len(column) for column in columns]}")
+    reader, modality, case, truth, score = (_objects(column) for column in columns)
+    return reader, modality, case, truth, score, _ordered_unique(reader), _ordered_unique(modality)
+
+
+def too_few_readings(reader, readers) -> str | None:
+    """Why there are too few readings for a random-reader analysis, or None."""
+    if len(reader) == 0:
+        return "not estimable because there are no readings"
+    if len(readers) < 2:
+        return "not estimable because there is one reader: reader variability needs at least two"
+    return None
+
+
 def or_analysis(
     reader,
     modality,
@@ -386,15 +410,9 @@ def or_analysis(
     (``indeterminable="exclude"``) or counted as wrong (``"wrong"``). ``null`` is the chance level each modality's
     FOM is tested against. A single modality gives the per-modality estimates and no comparison.
     """
-    if fom not in FOMS:
-        raise ValueError(f"fom must be one of {FOMS}, got {fom!r}")
-    if not 0 < confidence < 1:
-        raise ValueError("confidence must be between 0 and 1")
-    columns = [list(reader), list(modality), list(case), list(truth), list(score)]
-    if len({len(column) for column in columns}) != 1:
-        raise ValueError(f"columns differ in length: {[len(column) for column in columns]}")
-    reader, modality, case, truth, score = (_objects(column) for column in columns)
-    readers, modalities = _ordered_unique(reader), _ordered_unique(modality)
+    reader, modality, case, truth, score, readers, modalities = readings(
+        reader, modality, case, truth, score, fom=fom, confidence=confidence
+    )
     empty = dict(
         fom=fom,
         fom_label=FOM_LABELS[fom],
@@ -418,12 +436,9 @@ def or_analysis(
         fields.update(extra)
         return OrAnalysis(estimable=False, reason=reason, notes=tuple(notes), **empty, **fields)
 
-    if len(reader) == 0:
-        return not_estimable("not estimable because there are no readings")
-    if len(readers) < 2:
-        return not_estimable(
-            "not estimable because there is one reader: reader variability needs at least two"
-        )
+    too_few = too_few_readings(reader, readers)
+    if too_few:
+        return not_estimable(too_few)
     is_positive, values, mask = _scores(truth, score, fom, positive, indeterminable)
     notes = []
     labels = _ordered_unique(case)
