@@ -808,36 +808,28 @@ def _import_survey(archive: Archive, part: _SurveyParts, *, written: list[str], 
             last_audit_fingerprint=data["last_audit_fingerprint"],
         )
     )
-    items: dict[str, Item] = {}
-    for entry, slice_, payload in restored:
-        name = store_file(f"survey-items/{survey.pk}/{secrets.token_hex(16)}.i16", payload)
-        written.append(name)
-        items[entry["public_id"]] = _raw_insert(
-            Item(
-                survey=survey,
-                public_id=entry["public_id"],
-                slice=slice_,
-                truth=entry["truth"],
-                axial_layer=entry["axial_layer"],
-                payload=name,
-                payload_sha256=entry["payload_sha256"],
+
+    def insert_items(model, restored_entries, prefix: str) -> dict:
+        """The survey's test or practice items, each payload stored again byte for byte, by public id."""
+        inserted = {}
+        for entry, slice_, payload in restored_entries:
+            name = store_file(f"survey-items/{survey.pk}/{prefix}{secrets.token_hex(16)}.i16", payload)
+            written.append(name)
+            inserted[entry["public_id"]] = _raw_insert(
+                model(
+                    survey=survey,
+                    public_id=entry["public_id"],
+                    slice=slice_,
+                    truth=entry["truth"],
+                    axial_layer=entry["axial_layer"],
+                    payload=name,
+                    payload_sha256=entry["payload_sha256"],
+                )
             )
-        )
-    practice_items: dict[str, PracticeItem] = {}
-    for entry, slice_, payload in restored_practice:
-        name = store_file(f"survey-items/{survey.pk}/practice-{secrets.token_hex(16)}.i16", payload)
-        written.append(name)
-        practice_items[entry["public_id"]] = _raw_insert(
-            PracticeItem(
-                survey=survey,
-                public_id=entry["public_id"],
-                slice=slice_,
-                truth=entry["truth"],
-                axial_layer=entry["axial_layer"],
-                payload=name,
-                payload_sha256=entry["payload_sha256"],
-            )
-        )
+        return inserted
+
+    items: dict[str, Item] = insert_items(Item, restored, "")
+    practice_items: dict[str, PracticeItem] = insert_items(PracticeItem, restored_practice, "practice-")
 
     readers = {}
     assignments = {}
