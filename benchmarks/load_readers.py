@@ -18,7 +18,13 @@ duplicated answers are counted, and the run fails (exit 1) if there are any.
     taskset -c 0,1 .venv/bin/python benchmarks/load_readers.py --readers 20 --think 0.2 0.5   # quick run
 
 Readers look at each slice for 2-8 s (--think) before answering: faster than people read, so 100 of them load the
-server more than 100 real readers would. The results are in docs/benchmarks.md ("Reader load").
+server more than 100 real readers would. By default all of them open the start page in the same instant (a burst of
+100 start pages, then 100 slice pages and payloads, that two cores serve in about 0.6 s); --ramp SECONDS spreads
+those first requests over SECONDS, as readers who do not all press start at once. The run counts the requests over
+250 ms by the second of the reading they began in, and --timings-csv FILE writes every request's time. The results
+are in docs/benchmarks.md ("Reader load").
+
+    taskset -c 0,1 .venv/bin/python benchmarks/load_readers.py --threads 4 --db-conn-max-age 60 --stack 3 --ramp 8
 
 Everything stays on 127.0.0.1; the database is dropped and gunicorn stopped at the end (--keep-database keeps the
 database for a look). Latencies are measured by the client from the request to the last byte of the body.
@@ -72,6 +78,7 @@ from benchmarks.machine import describe_machine  # noqa: E402
 
 MAX_READERS = 500
 REQUEST_TIMEOUT_S = 60
+SLOW_S = 0.25  # the item fetch p99 target; requests slower than this are counted by when they began
 PASSWORD = "Tq9-marble-kite-2058"
 CONFIG_PATTERN = re.compile(r'<script id="reader-config" type="application/json">(.*?)</script>', re.DOTALL)
 START_PATTERN = re.compile(r'href="([^"]+)" data-testid="start-survey"')
@@ -112,6 +119,17 @@ class Timings:
             for began, seconds in pairs
             if not any(began <= end and began + seconds >= start for start, end in windows)
         ]
+
+    def rows(self, since: float) -> list[tuple[str, float, float]]:
+        """(kind, start in seconds after `since`, seconds) of every request that began after `since`, by start."""
+        with self._lock:
+            rows = [
+                (kind, began - since, seconds)
+                for kind in self.by_kind
+                for began, seconds in zip(self.started_at[kind], self.by_kind[kind], strict=True)
+                if began >= since
+            ]
+        return sorted(rows, key=lambda row: row[1])
 
     def error(self, what: str) -> None:
         with self._lock:
@@ -214,6 +232,9 @@ class SimulatedReader:
         self.client = ReaderClient(base_url, timings)
         self.args = args
         self.rng = random.Random(args.seed * 100_003 + number)
+        # When this reader opens the start page after the reading begins (its own stream: the think times and
+        # client troubles stay those of a run without --ramp).
+        self.start_delay = random.Random(args.seed * 7_919 + number).uniform(0, args.ramp)
         self.start_reading = start_reading
 
     def __call__(self) -> None:
@@ -226,6 +247,7 @@ class SimulatedReader:
             # Faults come in the reading phase; the reader page resends there (sign-up is a plain form).
             self.client.retry_for = 60.0 if self.args.faults or self.args.kill_workers else 0.0
             if not self.run.failure:
+                time.sleep(self.start_delay)
                 self.read(start_url)
         except Exception as exc:
             self.run.failure = f"read: {exc}"
@@ -473,6 +495,12 @@ def machine_busy_seconds() -> float:
     return (sum(values[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
+def machine_steal_seconds() -> float:
+    """CPU time the hypervisor gave to other machines while this one wanted it (a virtual machine's noise)."""
+    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    return int(fields[7]) / os.sysconf("SC_CLK_TCK") if len(fields) > 7 else 0.0
+
+
 def server_times(logfile: Path) -> dict[str, list[float]]:
     """Time inside gunicorn by kind of request (seconds), from the access log."""
     kinds = {"pixels/": "item fetch (pixels)", "answer/": "answer submit"}
@@ -711,6 +739,13 @@ def main() -> int:
         metavar=("MIN", "MAX"),
         help="Seconds a reader looks at a slice before answering (uniform between MIN and MAX)",
     )
+    parser.add_argument(
+        "--ramp",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="Readers open the start page at moments spread uniformly over this many seconds (0: all at once)",
+    )
     parser.add_argument("--double-rate", type=float, default=0.05, help="Share of answers sent twice at once")
     parser.add_argument("--retry-rate", type=float, default=0.05, help="Share of answers sent again")
     parser.add_argument("--reload-rate", type=float, default=0.05, help="Share of payloads fetched twice")
@@ -724,6 +759,13 @@ def main() -> int:
         help="DB_CONN_MAX_AGE for gunicorn (default: settings' 0)",
     )
     parser.add_argument("--keep-database", action="store_true")
+    parser.add_argument(
+        "--timings-csv",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="Write every request of the reading phase (kind, start in s from the reading's start, ms) to FILE",
+    )
     parser.add_argument(
         "--faults",
         action="store_true",
@@ -754,6 +796,8 @@ def main() -> int:
         parser.error("--workers must be 1..16 and --threads 1..32")
     if not 0 <= args.think[0] <= args.think[1] <= 120:
         parser.error("--think needs 0 <= MIN <= MAX <= 120")
+    if not 0 <= args.ramp <= 120:
+        parser.error("--ramp needs 0 <= SECONDS <= 120")
     if not all(0 <= rate <= 1 for rate in (args.double_rate, args.retry_rate, args.reload_rate)):
         parser.error("the rates are shares between 0 and 1")
 
@@ -809,8 +853,9 @@ def main() -> int:
         start_reading.wait(timeout=args.max_seconds)
         join_seconds = time.perf_counter() - joined_at
         (workdir / "access.log").write_text("")  # the server-side times below are for the reading phase only
-        reading_at = time.perf_counter()
+        reading_at, reading_at_monotonic = time.perf_counter(), time.monotonic()
         busy_before, client_before = machine_busy_seconds(), resource.getrusage(resource.RUSAGE_SELF)
+        steal_before = machine_steal_seconds()
         server_before = process_cpu_seconds(server.pid)
         reading_done = threading.Event()
         faulty = args.faults or args.kill_workers
@@ -829,6 +874,7 @@ def main() -> int:
         if faulty:
             faults.join(timeout=120)
         busy = machine_busy_seconds() - busy_before
+        steal = machine_steal_seconds() - steal_before
         client_after = resource.getrusage(resource.RUSAGE_SELF)
         client_cpu = (client_after.ru_utime - client_before.ru_utime) + (
             client_after.ru_stime - client_before.ru_stime
@@ -872,7 +918,8 @@ def main() -> int:
         f"{2 * args.per_side} items at {args.matrix}x{args.matrix}"
         + (f", stacks of {2 * args.stack + 1} slices" if args.stack else "")
         + f" ({(2 * args.stack + 1) * args.matrix**2 * 2 // 1024} KiB each), "
-        f"think {args.think[0]}-{args.think[1]} s"
+        f"think {args.think[0]}-{args.think[1]} s, "
+        + (f"start spread over {args.ramp:g} s" if args.ramp else "all readers start at once")
     )
     print(f"join phase {join_seconds:.1f} s; reading phase {reading_seconds:.1f} s")
     print()
@@ -897,7 +944,8 @@ def main() -> int:
         f"CPU in the reading phase: machine {busy:.1f} s of {reading_seconds * (os.cpu_count() or 1):.1f} s "
         f"({os.cpu_count()} cores), gunicorn {server_cpu:.1f} s "
         f"({1000 * server_cpu / max(1, served):.1f} ms per slice page, payload or answer), client {client_cpu:.1f} s, "
-        f"PostgreSQL and everything else on the machine {busy - server_cpu - client_cpu:.1f} s"
+        f"PostgreSQL and everything else on the machine {busy - server_cpu - client_cpu - steal:.1f} s, "
+        f"stolen by the hypervisor {steal:.1f} s"
     )
     print(
         f"answers confirmed {answers_confirmed}, sent twice at once {sum(r.doubled for r in runs)}, "
@@ -915,6 +963,26 @@ def main() -> int:
         print(
             f"requests sent again after no reply or a 5xx: {sum(reader.client.resent for reader in readers)}"
         )
+    rows = timings.rows(since=reading_at_monotonic)
+    slow = [(kind, start) for kind, start, seconds in rows if seconds > SLOW_S and kind != "start page"]
+    by_second: dict[int, int] = defaultdict(int)
+    for _, start in slow:
+        by_second[int(start)] += 1
+    print(
+        f"slice pages, payloads and answers over {1000 * SLOW_S:.0f} ms: {len(slow)} of "
+        f"{sum(1 for kind, _, _ in rows if kind != 'start page')}"
+        + (
+            ", by the second of the reading they began in: "
+            + ", ".join(f"{second} s: {count}" for second, count in sorted(by_second.items()))
+            if slow
+            else ""
+        )
+    )
+    if args.timings_csv is not None:
+        with args.timings_csv.open("w") as out:
+            out.write("kind,start_s,ms\n")
+            out.writelines(f"{kind},{start:.4f},{1000 * seconds:.2f}\n" for kind, start, seconds in rows)
+        print(f"{len(rows)} request times written to {args.timings_csv}")
     print("database: " + ", ".join(f"{k} {v}" for k, v in check.items()))
     print("client errors: " + (", ".join(f"{k} x{v}" for k, v in sorted(timings.errors.items())) or "none"))
     for failure in failures[:10]:
