@@ -8,3 +8,6 @@ urlpatterns = [
     path("reports/", include("metrics.urls")),
     path("", include("studies.urls")),
 ]
+
+# Errors answer with a page (or JSON) that needs no database: see config/errors.py.
+handler500 = "config.errors.server_error"

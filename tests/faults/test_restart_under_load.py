@@ -55,3 +55,6 @@ def test_no_answer_is_lost_or_doubled_when_redis_stops_and_postgresql_restarts_w
     confirmed = int(re.search(r"answers confirmed (\d+)", out).group(1))
     assert confirmed == 8 * 8
     assert f"answers in the database {confirmed}" in out
+    # What reached a web thread while PostgreSQL was down was told so (503, retried), never a bare 500.
+    errors = re.search(r"^client errors: (.*)$", out, re.MULTILINE).group(1)
+    assert "HTTP 500" not in errors, errors
