@@ -20,9 +20,9 @@ import numpy as np
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.files.storage import default_storage
-from django.db import transaction
-from django.test import Client
-from django.urls import reverse
+from django.db import OperationalError, transaction
+from django.test import Client, RequestFactory
+from django.urls import get_resolver, reverse
 from django.utils import translation
 
 from imaging.selectors import slices_of_items
@@ -113,6 +113,7 @@ def separation_auc(first, second) -> float:
 class _Observation:
     item: Item
     position: int
+    page_url: str = ""
     page_status: int = 0
     page_html: str = ""
     page_headers: dict = field(default_factory=dict)
@@ -156,6 +157,7 @@ def audit_survey_blinding(survey: Survey, *, progress=None) -> BlindingReport:
         _check_pages(survey, walk, report)
         _check_rating_widget(survey, observations, report)
         _check_headers(observations, report)
+        _check_error_pages(observations, report)
         _check_payloads(survey, observations, report)
         _check_answer_feedback(observations, report)
         _check_identifiers(survey, items, walk, report)
@@ -340,6 +342,7 @@ def _walk(
 def _read_one(client: Client, survey: Survey, observation: _Observation, url: str, label: str, walk) -> bool:
     """Read one page as a reader: the page, its pixels, one neutral answer. False (with an error) if it broke."""
     policy = survey.display_policy
+    observation.page_url = url
     page = client.get(url, secure=True)
     observation.page_status = page.status_code
     if page.status_code != 200:
@@ -538,6 +541,48 @@ def _check_headers(observations: list[_Observation], report: BlindingReport) -> 
         ]
         if carrying:
             report.leak("headers", f"pixel responses carry {forbidden!r}: {_describe(carrying)}")
+
+
+def _check_error_pages(observations: list[_Observation], report: BlindingReport) -> None:
+    """What the site's handler500 answers for each item's page, pixels and answer, when the database cannot be
+    reached and when a failure's own message names the item's truth: the same reply for every item."""
+    report.checks.append("error-pages")
+    handler = get_resolver().resolve_error_handler(500)
+    factory = RequestFactory()
+    requests = {
+        "item page": lambda o: factory.get(o.page_url, secure=True),
+        "pixel request": lambda o: factory.get(o.config["pixelsUrl"], secure=True),
+        "answer": lambda o: factory.post(
+            o.config["answerUrl"], "{}", content_type="application/json", secure=True
+        ),
+    }
+    failures = {
+        "the database unreachable": lambda truth: OperationalError(f"connection failed while a {truth} item"),
+        "a failure": lambda truth: RuntimeError(f"failed while a {truth} item was served"),
+    }
+    for failure, make_error in failures.items():
+        for label, make_request in requests.items():
+            replies = []
+            for o in observations:
+                try:
+                    raise make_error(o.truth)
+                except Exception:
+                    # Django calls the handler while the exception is being handled; so does the audit.
+                    try:
+                        response = handler(make_request(o))
+                    except Exception as error:
+                        report.leak(
+                            "error-pages", f"the error handler raised {type(error).__name__}: {error}"
+                        )
+                        return
+                reply = (response.status_code, tuple(sorted(_headers(response).items())), response.content)
+                replies.append((o.truth, hashlib.sha256(repr(reply).encode()).hexdigest()[:12]))
+            if len({reply for _, reply in replies}) > 1:
+                report.leak(
+                    "error-pages",
+                    f"the reply to {label} with {failure} differs between items (sha256 of status, headers and body): "
+                    f"{_describe(replies)}",
+                )
 
 
 def _payload_shape(survey: Survey) -> str:

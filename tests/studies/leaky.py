@@ -137,3 +137,12 @@ def synthetic_neighbours_at_another_scale(get_response):
         return response
 
     return middleware
+
+
+def server_error_naming_the_failure(request):
+    """A handler500 that shows the failure's message, as a debug page would (tests.studies.leaky_urls)."""
+    import sys
+
+    from django.http import HttpResponse
+
+    return HttpResponse(f"Server error: {sys.exc_info()[1]}", status=500)

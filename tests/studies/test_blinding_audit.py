@@ -97,6 +97,7 @@ def test_a_survey_of_ten_real_and_ten_synthetic_phantom_slices_passes(phantom_su
         "clip-range",
         "identifiers",
         "no-feedback",
+        "error-pages",
     ):
         assert f"PASS {check}" in output
     survey.refresh_from_db()
@@ -133,6 +134,17 @@ def test_a_header_only_synthetic_items_carry_fails(phantom_survey, settings):
     assert error is not None and "headers" in error
     assert "header 'etag' differs" in output
     assert "pixel responses carry 'etag'" in output
+
+
+def test_an_error_page_that_shows_the_failures_message_fails(phantom_survey, settings):
+    settings.ROOT_URLCONF = "tests.studies.leaky_urls"
+    survey = phantom_survey()
+    output, error = audit_command(survey)
+    assert error is not None and "error-pages" in error
+    for label in ("item page", "pixel request", "answer"):
+        assert f"the reply to {label} with a failure differs between items" in output
+        assert f"the reply to {label} with the database unreachable differs between items" in output
+    assert "on 10 real item(s)" in output and "on 10 synthetic item(s)" in output
 
 
 def test_a_different_content_type_for_synthetic_items_fails(phantom_survey, settings):
