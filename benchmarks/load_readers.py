@@ -488,17 +488,14 @@ def process_cpu_seconds(pid: int) -> float:
     return total
 
 
-def machine_busy_seconds() -> float:
-    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
-    values = [int(v) for v in fields]
+def machine_cpu_seconds() -> tuple[float, float]:
+    """(busy, stolen) CPU seconds of the whole machine so far; stolen: time the hypervisor gave to other machines
+    while this one wanted it (a virtual machine's noise), counted in busy too."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    tick = os.sysconf("SC_CLK_TCK")
     idle = values[3] + values[4]
-    return (sum(values[:8]) - idle) / os.sysconf("SC_CLK_TCK")
-
-
-def machine_steal_seconds() -> float:
-    """CPU time the hypervisor gave to other machines while this one wanted it (a virtual machine's noise)."""
-    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
-    return int(fields[7]) / os.sysconf("SC_CLK_TCK") if len(fields) > 7 else 0.0
+    steal = values[7] if len(values) > 7 else 0
+    return (sum(values[:8]) - idle) / tick, steal / tick
 
 
 def server_times(logfile: Path) -> dict[str, list[float]]:
@@ -854,8 +851,10 @@ def main() -> int:
         join_seconds = time.perf_counter() - joined_at
         (workdir / "access.log").write_text("")  # the server-side times below are for the reading phase only
         reading_at, reading_at_monotonic = time.perf_counter(), time.monotonic()
-        busy_before, client_before = machine_busy_seconds(), resource.getrusage(resource.RUSAGE_SELF)
-        steal_before = machine_steal_seconds()
+        (busy_before, steal_before), client_before = (
+            machine_cpu_seconds(),
+            resource.getrusage(resource.RUSAGE_SELF),
+        )
         server_before = process_cpu_seconds(server.pid)
         reading_done = threading.Event()
         faulty = args.faults or args.kill_workers
@@ -873,8 +872,8 @@ def main() -> int:
         reading_done.set()
         if faulty:
             faults.join(timeout=120)
-        busy = machine_busy_seconds() - busy_before
-        steal = machine_steal_seconds() - steal_before
+        busy_after, steal_after = machine_cpu_seconds()
+        busy, steal = busy_after - busy_before, steal_after - steal_before
         client_after = resource.getrusage(resource.RUSAGE_SELF)
         client_cpu = (client_after.ru_utime - client_before.ru_utime) + (
             client_after.ru_stime - client_before.ru_stime

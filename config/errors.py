@@ -12,6 +12,8 @@ from django.http import HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 
+from config.urls import API_PREFIX
+
 RETRY_AFTER_S = 5
 UNAVAILABLE = (OperationalError, InterfaceError)
 
@@ -26,7 +28,7 @@ def server_error(request) -> HttpResponse:
         message = _(
             "Something went wrong on the server. Try again; if it happens again, tell the study's organisers."
         )
-    if request.path.startswith("/api/"):
+    if request.path.startswith(f"/{API_PREFIX}"):
         response = JsonResponse({"detail": message}, status=status)
     elif _wants_json(request):
         response = JsonResponse({"error": message}, status=status)

@@ -1,9 +1,11 @@
 from django.contrib import admin
 from django.urls import include, path
 
+API_PREFIX = "api/v1/"
+
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("api/v1/", include("api.urls")),
+    path(API_PREFIX, include("api.urls")),
     path("jobs/", include("jobs.urls")),
     path("reports/", include("metrics.urls")),
     path("", include("studies.urls")),

@@ -565,16 +565,10 @@ def _check_error_pages(observations: list[_Observation], report: BlindingReport)
             replies = []
             for o in observations:
                 try:
-                    raise make_error(o.truth)
-                except Exception:
-                    # Django calls the handler while the exception is being handled; so does the audit.
-                    try:
-                        response = handler(make_request(o))
-                    except Exception as error:
-                        report.leak(
-                            "error-pages", f"the error handler raised {type(error).__name__}: {error}"
-                        )
-                        return
+                    response = _error_reply(handler, make_error(o.truth), make_request(o))
+                except Exception as error:
+                    report.leak("error-pages", f"the error handler raised {type(error).__name__}: {error}")
+                    return
                 reply = (response.status_code, tuple(sorted(_headers(response).items())), response.content)
                 replies.append((o.truth, hashlib.sha256(repr(reply).encode()).hexdigest()[:12]))
             if len({reply for _, reply in replies}) > 1:
@@ -583,6 +577,14 @@ def _check_error_pages(observations: list[_Observation], report: BlindingReport)
                     f"the reply to {label} with {failure} differs between items (sha256 of status, headers and body): "
                     f"{_describe(replies)}",
                 )
+
+
+def _error_reply(handler, error: Exception, request):
+    """The handler's reply, called as Django calls handler500: while `error` is being handled."""
+    try:
+        raise error
+    except type(error):
+        return handler(request)
 
 
 def _payload_shape(survey: Survey) -> str:
