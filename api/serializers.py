@@ -7,7 +7,7 @@ from rest_framework import serializers
 
 from jobs.services import progress_of, status_line
 from metrics.selectors import reader_pseudonym
-from studies.selectors import survey_progress
+from studies.selectors import survey_overview
 from studies.services import invitation_url
 
 # --- Reading -------------------------------------------------------------------------------------------------
@@ -193,16 +193,16 @@ class SurveyProgressSerializer(serializers.Serializer):
 
 
 def survey_progress_counts(survey) -> dict:
-    rows = survey_progress(survey)
-    states = [row.state for row in rows]
+    overview = survey_overview(survey)
+    counts = overview.counts
     return {
         "survey": survey.pk,
         "items": survey.item_count,
-        "readers": len(rows),
-        "not_started": states.count("not started"),
-        "in_progress": states.count("in progress"),
-        "finished": states.count("finished"),
-        "answers": sum(row.answered for row in rows),
+        "readers": len(overview.rows),
+        "not_started": counts["not_started"],
+        "in_progress": counts["in_progress"],
+        "finished": counts["finished"],
+        "answers": overview.answers,
         "per_reader": [
             {
                 "reader": reader_pseudonym(row.assignment.reader_id),
@@ -210,7 +210,7 @@ def survey_progress_counts(survey) -> dict:
                 "total": row.total,
                 "state": row.state,
             }
-            for row in rows
+            for row in overview.rows
         ],
     }
 

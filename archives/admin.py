@@ -4,7 +4,7 @@ the surveys' action *Export as a study archive*."""
 from django.contrib import admin, messages
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -14,6 +14,7 @@ from archives.services import ArchiveError, request_export
 from audit.services import record_event
 from jobs.admin import JobAdminMixin
 from studies import roles
+from studies.admin import SurveyButton
 from studies.models import Survey
 
 
@@ -38,9 +39,22 @@ class StudyExportAdmin(JobAdminMixin, admin.ModelAdmin):
                 "<int:pk>/download/",
                 self.admin_site.admin_view(self.download_view),
                 name="archives_studyexport_download",
-            )
+            ),
+            path(
+                "from-survey/<int:survey_pk>/",
+                self.admin_site.admin_view(self.export_survey_view),
+                name="archives_studyexport_from_survey",
+            ),
         ]
         return own + super().get_urls()
+
+    def export_survey_view(self, request, survey_pk):
+        """The survey page's *Export as a study archive* button (POST): one survey, back to its page."""
+        if request.method != "POST":
+            return HttpResponse(status=405)
+        survey = get_object_or_404(Survey, pk=survey_pk)
+        queue_export(self, request, [survey])
+        return HttpResponseRedirect(reverse("admin:studies_survey_change", args=[survey.pk]))
 
     def download_view(self, request, pk):
         if not self.has_view_permission(request):
@@ -71,12 +85,12 @@ class StudyImportAdmin(JobAdminMixin, admin.ModelAdmin):
         return False
 
 
-@admin.action(description="Export as a study archive")
-def export_study_archive(modeladmin, request, queryset):
+def queue_export(modeladmin, request, surveys) -> None:
+    """Queue an export of the surveys and say so (or why not) on the page the admin returns to."""
     if not roles.is_study_admin(request.user):
         raise Http404
     try:
-        job = request_export(surveys=list(queryset.order_by("name")), actor=request.user)
+        job = request_export(surveys=surveys, actor=request.user)
     except ArchiveError as exc:
         modeladmin.message_user(request, str(exc), messages.ERROR)
         return
@@ -87,6 +101,21 @@ def export_study_archive(modeladmin, request, queryset):
     )
 
 
-# The survey admin (studies) gets the action here: archives sits above studies, which cannot name it.
+@admin.action(description="Export as a study archive")
+def export_study_archive(modeladmin, request, queryset):
+    queue_export(modeladmin, request, list(queryset.order_by("name")))
+
+
+# The survey admin (studies) gets the action and its page's button here: archives sits above studies, which
+# cannot name them.
 survey_admin = admin.site.get_model_admin(Survey)
 survey_admin.actions = [*survey_admin.actions, export_study_archive]
+survey_admin.panel_buttons = [
+    *survey_admin.panel_buttons,
+    SurveyButton(
+        "Export as a study archive",
+        "admin:archives_studyexport_from_survey",
+        "admin-survey-export",
+        ("draft", "open", "closed"),
+    ),
+]

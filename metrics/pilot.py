@@ -20,6 +20,9 @@ from studies.models import Survey
 MAX_PLANNING_SD = 5.0
 """plan_design's largest spread (log-odds); a pilot beyond it is degenerate (e.g. every answer of a reader right)."""
 
+NO_SPREAD_SD = 1e-3
+"""A pilot's SD below this (log-odds) is a variance component fitted at zero: the pilot shows no spread."""
+
 
 @dataclass(frozen=True)
 class PilotEstimate:
@@ -38,11 +41,16 @@ class PilotEstimate:
     computed_at: str | None = None
     source: str = ""
     """One line for people: where the numbers come from, or why there are none."""
+    caution: str | None = None
+    """Why the plan from this pilot may be optimistic (a spread fitted at zero), or None."""
 
-    def assumptions(self) -> dict[str, float]:
-        """plan_design's keyword arguments from this pilot (empty when it has no estimate)."""
+    def assumptions(self, *, spreads: bool = True) -> dict[str, float]:
+        """plan_design's keyword arguments from this pilot (empty when it has no estimate); without `spreads`,
+        only its accuracy (the reader and slice SDs are then the assumed ones)."""
         if not self.estimable:
             return {}
+        if not spreads:
+            return {"accuracy": self.accuracy}
         return {"accuracy": self.accuracy, "reader_sd": self.reader_sd, "case_sd": self.case_sd}
 
     def to_dict(self) -> dict:
@@ -121,9 +129,17 @@ def pilot_estimate(survey: Survey) -> PilotEstimate:
         f"(Laplace) typical accuracy {accuracy:.3f}, reader SD {reader_sd:.2f}, item SD {case_sd:.2f} (log-odds), "
         f"from report #{stored.job.pk}" + (f" of {computed}" if computed else "")
     )
+    flat = [name for name, sd in (("reader", reader_sd), ("slice", case_sd)) if sd < NO_SPREAD_SD]
+    caution = (
+        f"this pilot gives no {' or '.join(flat)} spread (its GLMM variance is 0, which a small pilot often "
+        "gives by chance): a plan from it is optimistic; use the assumed spreads instead"
+        if flat
+        else None
+    )
     return PilotEstimate(
         survey=survey.name,
         estimable=True,
+        caution=caution,
         reason=None,
         accuracy=float(accuracy),
         reader_sd=reader_sd,

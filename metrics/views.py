@@ -248,10 +248,12 @@ def _chosen_pilot(request, pilots):
 @require_GET
 def planning(request):
     """The expected OR CI half-width and equivalence power of a design (the survey creation page's panel), as
-    JSON: ?readers=&items_per_side=[&accuracy=&reader_sd=&case_sd=&margin=][&pilot=NAME][&model=&real_dataset=].
+    JSON: ?readers=&items_per_side=[&accuracy=&reader_sd=&case_sd=&margin=][&pilot=NAME][&model=&real_dataset=]
+    [&spreads=assumed].
 
     The assumptions not given come from the pilot survey (its stored report's GLMM; never fitted here) or, without
-    one, from the documented assumed values. Garbage: 400 with a one-line error."""
+    one, from the documented assumed values; `spreads=assumed` keeps only the pilot's accuracy (for a pilot whose
+    variance components were fitted at zero). Garbage: 400 with a one-line error."""
     if not request.user.is_authenticated:
         return JsonResponse({"error": "sign in to plan a study"}, status=401)
     if not selectors.can_read_reports(request.user):
@@ -262,7 +264,11 @@ def planning(request):
         pilots = selectors.pilot_surveys()
         pilot, by_default = _chosen_pilot(request, pilots)
         estimate = pilot_estimate(pilot) if pilot is not None else None
-        defaults = {**PLANNING_DEFAULTS, **(estimate.assumptions() if estimate else {})}
+        # ?spreads=assumed: the pilot's accuracy with the assumed reader and slice SDs (a pilot fitted at 0)
+        pilot_values = (
+            estimate.assumptions(spreads=request.GET.get("spreads") != "assumed") if estimate else {}
+        )
+        defaults = {**PLANNING_DEFAULTS, **pilot_values}
         assumptions = {
             name: _planning_number(request, name, float, defaults=defaults) for name in PLANNING_DEFAULTS
         }
@@ -280,7 +286,6 @@ def planning(request):
         ]
     except PlanningError as error:
         return JsonResponse({"error": str(error)}, status=400)
-    pilot_values = estimate.assumptions() if estimate else {}
     sources = {
         name: "entered"
         if (request.GET.get(name) or "").strip()

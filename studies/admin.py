@@ -2,6 +2,7 @@
 progress and send reminders. Survey management needs the admin group; progress is open to researchers too."""
 
 from collections import Counter
+from dataclasses import dataclass
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -28,7 +29,7 @@ from studies.models import (
     Survey,
 )
 from studies.rendering import decode_payload
-from studies.selectors import survey_progress, surveys_with_counts
+from studies.selectors import survey_overview, survey_progress, surveys_with_counts
 from studies.services import (
     READER_SETTINGS,
     StudyError,
@@ -83,6 +84,17 @@ class ItemInline(admin.TabularInline):
         return format_html('<img src="{}" width="96" height="96" loading="lazy" alt="">', url)
 
 
+@dataclass(frozen=True)
+class SurveyButton:
+    """One action on the head of a survey's admin page: a POST form of its own, outside the change form."""
+
+    label: str
+    url_name: str  # takes the survey's pk
+    testid: str
+    statuses: tuple[str, ...]  # the survey statuses it is offered in
+    primary: bool = False
+
+
 @admin.register(Survey)
 class SurveyAdmin(admin.ModelAdmin):
     list_display = [
@@ -101,6 +113,21 @@ class SurveyAdmin(admin.ModelAdmin):
     inlines = [ItemInline]
     actions = ["open_surveys", "close_surveys", "audit_surveys"]
     change_form_template = "admin/studies/survey/change_form.html"
+    # The buttons at the head of the change page; apps above studies add theirs (archives: the export).
+    panel_buttons = [
+        SurveyButton(
+            "Run the blinding audit", "admin:studies_survey_audit", "admin-survey-audit", ("draft", "open")
+        ),
+        SurveyButton(
+            "Audit and open when it passes",
+            "admin:studies_survey_audit_open",
+            "admin-survey-audit-open",
+            ("draft",),
+            primary=True,
+        ),
+        SurveyButton("Open", "admin:studies_survey_open", "admin-survey-open", ("draft",)),
+        SurveyButton("Close", "admin:studies_survey_close", "admin-survey-close", ("open",)),
+    ]
 
     def get_queryset(self, request):
         return surveys_with_counts()
@@ -115,6 +142,21 @@ class SurveyAdmin(admin.ModelAdmin):
     @admin.display(ordering="finished_count", description="Finished")
     def finished_count(self, obj):
         return obj.finished_count
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        survey = self.get_object(request, object_id)
+        if survey is not None:
+            can_act = roles.is_study_admin(request.user)
+            extra_context = {
+                **(extra_context or {}),
+                "overview": survey_overview(survey),
+                "panel_buttons": [
+                    (button, reverse(button.url_name, args=[survey.pk]))
+                    for button in self.panel_buttons
+                    if can_act and survey.status in button.statuses
+                ],
+            }
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         if obj is not None and obj.is_draft and roles.is_study_admin(request.user):

@@ -148,6 +148,40 @@ def survey_progress(survey: Survey) -> list[ReaderProgress]:
     return [ReaderProgress(assignment=a, answered=a.answered, total=a.total) for a in assignments]
 
 
+@dataclass(frozen=True)
+class SurveyOverview:
+    """Where a survey stands, for the head of its admin page and the API: readers' progress and the blinding audit."""
+
+    rows: list[ReaderProgress]
+    audit_is_current: bool  # the last audit saw exactly what the survey shows now
+    latest_audit: BlindingAudit | None
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Readers by state: `finished`, `in_progress`, `not_started`."""
+        states = [row.state.replace(" ", "_") for row in self.rows]
+        return {state: states.count(state) for state in ("finished", "in_progress", "not_started")}
+
+    @property
+    def answers(self) -> int:
+        return sum(row.answered for row in self.rows)
+
+    @property
+    def audit_in_progress(self) -> bool:
+        return self.latest_audit is not None and not self.latest_audit.is_finished
+
+
+def survey_overview(survey: Survey) -> SurveyOverview:
+    current = survey.last_audit_at is not None and survey.last_audit_fingerprint == rendering_fingerprint(
+        survey
+    )
+    return SurveyOverview(
+        rows=survey_progress(survey),
+        audit_is_current=current,
+        latest_audit=blinding_audits().filter(survey=survey).first(),
+    )
+
+
 def surveys_with_counts():
     return Survey.objects.select_related("model_dataset", "real_dataset").annotate(
         reader_count=Count("assignments", distinct=True),

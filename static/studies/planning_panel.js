@@ -14,6 +14,8 @@
   const model = document.getElementById("id_model_dataset");
   const realDataset = document.getElementById("id_real_dataset");
   const pilotSelect = panel.querySelector("[name='planning_pilot']");
+  const assumedSpreads = panel.querySelector("[name='planning_assumed_spreads']");
+  const cautionLine = panel.querySelector("[data-testid='planning-caution']");
   const fields = {};
   for (const name of ["readers", "accuracy", "reader_sd", "case_sd", "margin"]) {
     fields[name] = panel.querySelector(`[name='planning_${name}']`);
@@ -81,6 +83,9 @@
         query.set(name, fields[name].value);
       }
     }
+    if (assumedSpreads.checked) {
+      query.set("spreads", "assumed");
+    }
     if (pilotTouched) {
       query.set("pilot", pilotSelect.value);
     } else {
@@ -116,6 +121,9 @@
       link.textContent = " Open its report page.";
       pilotLine.append(link);
     }
+    const caution = data.pilot && data.pilot.estimable ? data.pilot.caution : null;
+    cautionLine.hidden = !caution;
+    cautionLine.querySelector("span").textContent = caution ? `Caution: ${caution}.` : "";
     for (const [name, value] of Object.entries(data.defaults || {})) {
       if (fields[name]) {
         fields[name].placeholder = rounded(value);
@@ -154,8 +162,11 @@
       input.addEventListener("change", later);
     }
   }
+  assumedSpreads.addEventListener("change", later);
   pilotSelect.addEventListener("change", () => {
     pilotTouched = true;
+    assumedSpreads.checked = false; // a choice made for one pilot's caution
+
     // the pilot's values replace the previous pilot's in the empty fields; typed values stay
     later();
   });

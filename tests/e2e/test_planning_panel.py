@@ -118,3 +118,45 @@ def test_choosing_a_pilot_fills_the_assumptions_and_says_where_they_came_from(
     page.select_option("#planning_pilot", value="E2E pilot survey")
     half_width, _ = expected_text(10, 10, **estimate.assumptions())
     wait_for(page, "planning-result", half_width)
+
+
+@pytest.fixture
+def guessing_pilot(transactional_db):
+    """A closed pilot whose readers guessed: its GLMM finds no reader or slice spread."""
+    real = make_ct_dataset("E2E flat real CT", patients=4, slices_per_layer=1, seed=1)
+    model = make_ct_dataset(
+        "E2E flat model", kind=Dataset.Kind.SYNTHETIC_CT, patients=2, slices_per_layer=1, seed=2
+    )
+    survey = make_survey(
+        "E2E guessing pilot", model=model, real=real, per_side=8, readers=6, seed=0, skill=0.0
+    )
+    report_now(surveys=[survey])
+    return survey
+
+
+def test_a_pilot_without_spread_is_flagged_and_the_assumed_spreads_are_one_click_away(
+    admin_user, guessing_pilot, live_server, page
+):
+    estimate = pilot_estimate(guessing_pilot)
+    assert estimate.estimable and estimate.caution
+    page.goto(f"{live_server.url}/admin/login/?next=/admin/studies/survey/add/")
+    page.fill("#id_username", admin_user.username)
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    caution = page.get_by_test_id("planning-caution")
+    assert not caution.is_visible()
+
+    page.select_option("#planning_pilot", value="E2E guessing pilot")
+    half_width, _ = expected_text(10, 10, **estimate.assumptions())
+    wait_for(page, "planning-result", half_width)
+    assert caution.is_visible()
+    assert "gives no reader" in caution.text_content() and "optimistic" in caution.text_content()
+
+    page.get_by_test_id("planning-assumed-spreads").check()
+    half_width, _ = expected_text(10, 10, **estimate.assumptions(spreads=False))
+    wait_for(page, "planning-result", half_width)
+    sources = page.get_by_test_id("planning-sources").text_content()
+    assert "reader SD 0.5 (assumed)" in sources and "(from the pilot)" in sources
+    # the panel stands between the form and its button
+    panel_top = page.get_by_test_id("planning-panel").bounding_box()["y"]
+    assert panel_top < page.get_by_test_id("admin-survey-add-submit").bounding_box()["y"]

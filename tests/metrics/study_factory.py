@@ -20,7 +20,8 @@ REASONS = {
 
 
 def make_survey(name, *, model, real, per_side=4, readers=3, seed=0, alias="", skill=0.4, status="closed"):
-    """A survey of ``per_side`` real and synthetic slices answered by ``readers`` readers."""
+    """A survey of ``per_side`` real and synthetic slices answered by ``readers`` readers; ``skill`` is every
+    reader's (0: guessing, 1: always right) or a sequence of one per reader."""
     rng = np.random.default_rng(seed)
     now = timezone.now()
     survey = Survey.objects.create(
@@ -50,10 +51,11 @@ def make_survey(name, *, model, real, per_side=4, readers=3, seed=0, alias="", s
             ReaderProfile.objects.create(user=user, specialty="radiology", years_of_experience=3 + number)
         order = [item.pk for item in rng.permutation(items)]
         assignment = Assignment.objects.create(survey=survey, reader=user, seed=number, item_order=order)
+        reader_skill = skill[number] if isinstance(skill, list | tuple) else skill
         for item in items:
             if rng.random() < 0.1:
                 choice = "indeterminable"
-            elif rng.random() < 0.5 + skill / 2:
+            elif rng.random() < 0.5 + reader_skill / 2:
                 choice = item.truth
             else:
                 choice = "synthetic" if item.truth == "real" else "real"

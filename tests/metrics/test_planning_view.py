@@ -175,6 +175,59 @@ def test_a_pilot_with_a_current_report_fills_the_assumptions_from_its_glmm(clien
     assert typed.json()["reader_sd"] == 0.2 and typed.json()["sources"]["reader_sd"] == "entered"
 
 
+@pytest.fixture
+def spread_pilots(db):
+    """Two closed pilots of one model with their reports: readers who guess (no spread to find) and readers of
+    very different skill."""
+    real = make_ct_dataset("Spread real CT", patients=4, slices_per_layer=1, seed=1)
+    model = make_ct_dataset(
+        "Spread model", kind=Dataset.Kind.SYNTHETIC_CT, patients=2, slices_per_layer=1, seed=2
+    )
+    guessing = make_survey("Guessing pilot", model=model, real=real, per_side=8, readers=6, seed=0, skill=0.0)
+    skills = [-0.8, -0.4, 0.0, 0.4, 0.8, 0.95]
+    varied = make_survey("Varied pilot", model=model, real=real, per_side=8, readers=6, seed=2, skill=skills)
+    report_now(surveys=[guessing])
+    report_now(surveys=[varied])
+    return {"guessing": guessing, "varied": varied}
+
+
+@pytest.mark.django_db
+def test_a_pilot_without_reader_spread_is_flagged_and_the_assumed_spreads_replace_its_own_on_request(
+    client_of, spread_pilots
+):
+    fit = glmm_of(spread_pilots["guessing"])
+    assert fit.estimable and fit.reader_variance < 1e-6  # guessing readers: no spread to find
+
+    client = client_of("researcher")
+    query = {"readers": 8, "items_per_side": 30, "pilot": "Guessing pilot"}
+    data = client.get(URL, query).json()
+    assert data["pilot"]["reader_sd"] < 1e-3 and data["sources"]["reader_sd"] == "pilot"
+    assert data["pilot"]["caution"].startswith("this pilot gives no reader")
+    assert "optimistic" in data["pilot"]["caution"]
+
+    fallback = client.get(URL, {**query, "spreads": "assumed"}).json()
+    assert fallback["sources"] == {
+        "accuracy": "pilot",
+        "reader_sd": "assumed",
+        "case_sd": "assumed",
+        "margin": "assumed",
+    }
+    expected = plan_design(8, 30, accuracy=fit.accuracy, reader_sd=ASSUMED_READER_SD, case_sd=ASSUMED_CASE_SD)
+    assert fallback["half_width"] == pytest.approx(expected.half_width, rel=1e-4)
+    assert fallback["half_width"] > data["half_width"]
+
+
+@pytest.mark.django_db
+def test_a_pilot_with_both_spreads_carries_no_caution(client_of, spread_pilots):
+    fit = glmm_of(spread_pilots["varied"])
+    assert fit.reader_variance > 0.1 and fit.item_variance > 0.1
+    data = (
+        client_of("researcher").get(URL, {"readers": 8, "items_per_side": 30, "pilot": "Varied pilot"}).json()
+    )
+    assert data["pilot"]["estimable"] and data["pilot"]["reader_sd"] > 0.3 and data["pilot"]["case_sd"] > 0.3
+    assert data["pilot"]["caution"] is None
+
+
 @pytest.mark.django_db
 def test_the_pilot_list_holds_closed_surveys_with_answers_and_the_default_matches_model_and_real_data(
     client_of, pilots
