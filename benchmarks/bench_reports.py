@@ -33,7 +33,7 @@ from metrics.layerwise import AVERAGE_LAYER, LAYERS, METRICS  # noqa: E402
 from metrics.pdf import report_pdf  # noqa: E402
 from metrics.report import SurveyInfo, build_report  # noqa: E402
 from metrics.report_mrmc import mrmc_section  # noqa: E402
-from metrics.stats import study_report  # noqa: E402
+from readerstats import study_report  # noqa: E402
 
 READERS = 100
 ITEMS = 200

@@ -1,6 +1,6 @@
 """Coverage of the 95% confidence intervals of reader accuracy, by simulation.
 
-Simulates reader studies with reader and case random effects (:func:`metrics.stats.simulate.simulate_answers`,
+Simulates reader studies with reader and case random effects (:func:`readerstats.simulate.simulate_answers`,
 logit-normal, conditional accuracy 0.65, half real and half synthetic items) over a grid of designs and records how
 often each interval covers its target: the pooled Wilson interval, the reader-clustered GEE, the OR RRRC
 single-modality interval (targets: the marginal accuracy) and the Laplace GLMM (target: the conditional accuracy).
@@ -25,7 +25,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from metrics.stats.simulate import INTERVALS, interval_coverage, simulate_answers  # noqa: E402
+from readerstats.simulate import INTERVALS, interval_coverage, simulate_answers  # noqa: E402
 
 READERS = (4, 8, 12)
 ITEMS = (20, 60, 200)

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from metrics.stats import AnswerTable
 from metrics.vocabulary import AVERAGE_LAYER, LOWER_IS_BETTER, METRIC_LABELS
+from readerstats import AnswerTable
 
 # A cell that starts with one of these is run as a formula by spreadsheet programs.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")

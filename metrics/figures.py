@@ -18,8 +18,8 @@ from matplotlib.figure import Figure
 
 from metrics.exports import MetricRow
 from metrics.report import Report, clip_text
-from metrics.stats import ANSWERS, TRUTHS, ProportionEstimate
 from metrics.vocabulary import LAYERS, LOWER_IS_BETTER, METRIC_LABELS
+from readerstats import ANSWERS, TRUTHS, ProportionEstimate
 
 STYLE = {
     "font.size": 8,

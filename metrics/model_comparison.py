@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from metrics.exports import AnswerRow, MetricRow
-from metrics.stats import INDETERMINABLE, ProportionEstimate, proportion_estimate
 from metrics.vocabulary import LOWER_IS_BETTER, METRIC_LABELS, METRICS
+from readerstats import INDETERMINABLE, ProportionEstimate, proportion_estimate
 
 INTERPRETABLE, CNN = "interpretable", "cnn"
 OBSERVER_LABELS = {INTERPRETABLE: "logistic regression on image features", CNN: "small CNN"}

@@ -54,9 +54,9 @@ from metrics.report_mrmc import (
     MRMC_NOTE,
     MRMC_TITLE,
 )
-from metrics.stats import ProportionEstimate
-from metrics.stats.core import p_text
 from metrics.vocabulary import LOWER_IS_BETTER, METRICS
+from readerstats import ProportionEstimate
+from readerstats.core import p_text
 
 PAGE_WIDTH = A4[0] - 30 * mm
 MAX_FIGURE_HEIGHT = A4[1] - 60 * mm

@@ -1,7 +1,7 @@
 """The content of a reader-study report, computed once and shown as HTML, PDF or JSON; no Django.
 
 :func:`build_report` takes the tidy answers of one or more surveys and the stored metric results of their models
-and returns a :class:`Report`: the statistics of :mod:`metrics.stats` (``study_report``), the paper's
+and returns a :class:`Report`: the statistics of :mod:`readerstats` (``study_report``), the paper's
 Table 2 and Table 3 laid out as rows, accuracy per axial layer, confusion matrices, the readers' reasons
 grouped by item, and the metric rows. Wording of hypotheses lives here, in one place.
 """
@@ -20,7 +20,8 @@ import numpy as np
 from metrics.exports import AnswerRow, MetricRow, answer_table
 from metrics.model_comparison import ModelComparison, ObserverRow, compare_models
 from metrics.report_mrmc import MrmcSection, mrmc_section
-from metrics.stats import (
+from metrics.vocabulary import LAYERS
+from readerstats import (
     ANSWERS,
     INDETERMINABLE,
     PERMUTATION_RESAMPLES,
@@ -31,8 +32,7 @@ from metrics.stats import (
     proportion_estimate,
     study_report,
 )
-from metrics.stats.core import format_p
-from metrics.vocabulary import LAYERS
+from readerstats.core import format_p
 
 TABLE2_TITLE = "Table 2. Percentage of correctly classified scans"
 TABLE3_TITLE = "Table 3. P-values of the chi-squared tests"

@@ -16,14 +16,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from metrics.exports import AnswerRow
-from metrics.stats import ANSWERS, EQUIVALENCE_MARGIN, INDETERMINABLE
-from metrics.stats.agreement import ReaderKappa, intra_reader_kappa
-from metrics.stats.core import p_text
-from metrics.stats.glmm import METHOD as GLMM_METHOD
-from metrics.stats.glmm import GlmmAccuracy, glmm_accuracy
-from metrics.stats.mrmc import METHOD as OR_METHOD
-from metrics.stats.mrmc import ModalityEstimate, OrAnalysis, or_analysis
-from metrics.stats.roc import ReaderRocCurves, reader_roc_curves
+from readerstats import ANSWERS, EQUIVALENCE_MARGIN, INDETERMINABLE
+from readerstats.agreement import ReaderKappa, intra_reader_kappa
+from readerstats.core import p_text
+from readerstats.glmm import METHOD as GLMM_METHOD
+from readerstats.glmm import GlmmAccuracy, glmm_accuracy
+from readerstats.mrmc import METHOD as OR_METHOD
+from readerstats.mrmc import ModalityEstimate, OrAnalysis, or_analysis
+from readerstats.roc import ReaderRocCurves, reader_roc_curves
 from studies.design import RATING_NONE, RATING_RANGES, RATING_SCALES
 
 MRMC_TITLE = "Accuracy with readers and cases both random (MRMC)"

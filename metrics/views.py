@@ -22,8 +22,8 @@ from metrics.model_comparison import compare_models
 from metrics.pilot import default_pilot, pilot_estimate
 from metrics.report_page import metric_figures
 from metrics.services import ReportUnavailable, artefact, record_download, request_report
-from metrics.stats import EQUIVALENCE_MARGIN
-from metrics.stats.planning import (
+from readerstats import EQUIVALENCE_MARGIN
+from readerstats.planning import (
     ASSUMED_CASE_SD,
     ASSUMED_READER_SD,
     SENSITIVITY_SDS,

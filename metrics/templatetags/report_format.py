@@ -3,7 +3,7 @@
 from django import template
 
 from metrics.report import format_interval, format_percent, table3_cell
-from metrics.stats.core import format_p, p_text
+from readerstats.core import format_p, p_text
 
 register = template.Library()
 

@@ -8,7 +8,7 @@ from django.contrib.auth.models import Group
 from imaging.models import Dataset
 from metrics.pilot import pilot_estimate
 from metrics.services import report_now
-from metrics.stats.planning import plan_design
+from readerstats.planning import plan_design
 from tests.metrics.factories import make_ct_dataset
 from tests.metrics.study_factory import make_survey
 

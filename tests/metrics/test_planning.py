@@ -12,9 +12,9 @@ from scipy import integrate, stats
 from scipy.special import expit, logit
 
 from metrics import selectors
-from metrics.stats.glmm import glmm_accuracy
-from metrics.stats.mrmc import or_analysis
-from metrics.stats.planning import PlanningError, plan_design, required_designs
+from readerstats.glmm import glmm_accuracy
+from readerstats.mrmc import or_analysis
+from readerstats.planning import PlanningError, plan_design, required_designs
 
 
 def test_without_random_effects_the_plan_is_the_binomial_of_every_answer():

@@ -13,8 +13,8 @@ from imaging.models import Dataset
 from metrics import selectors
 from metrics.models import ReportJob
 from metrics.services import report_now
-from metrics.stats.glmm import glmm_accuracy
-from metrics.stats.planning import ASSUMED_CASE_SD, ASSUMED_READER_SD, plan_design
+from readerstats.glmm import glmm_accuracy
+from readerstats.planning import ASSUMED_CASE_SD, ASSUMED_READER_SD, plan_design
 from tests.metrics.factories import make_ct_dataset
 from tests.metrics.study_factory import make_survey
 from tests.metrics.test_report_jobs import add_answer

@@ -9,8 +9,8 @@ from metrics.exports import stats_json
 from metrics.pdf import report_pdf
 from metrics.report import SurveyInfo, build_report
 from metrics.report_mrmc import mrmc_section, verdict
-from metrics.stats.glmm import glmm_accuracy
-from metrics.stats.mrmc import ModalityEstimate, or_analysis
+from readerstats.glmm import glmm_accuracy
+from readerstats.mrmc import ModalityEstimate, or_analysis
 from tests.metrics.pdf_text import pdf_text
 from tests.metrics.test_report_content import answer
 

@@ -14,8 +14,8 @@ from metrics.pdf import report_pdf
 from metrics.report import SurveyInfo, build_report
 from metrics.report_mrmc import AUC_TITLE, INTRA_TITLE, mrmc_section
 from metrics.report_page import report_body
-from metrics.stats.agreement import gwet_ac1
-from metrics.stats.roc import average_roc, empirical_roc, reader_roc_curves
+from readerstats.agreement import gwet_ac1
+from readerstats.roc import average_roc, empirical_roc, reader_roc_curves
 from tests.metrics.pdf_text import pdf_text
 from tests.metrics.test_report_content import answer
 

@@ -1,15 +1,15 @@
 """How many readers and items a reader study needs: the expected half-width of the OR confidence interval of
 accuracy and the power of the equivalence test for a design, from assumed variance components or from a pilot
-survey's GLMM estimates (metrics.stats.planning)."""
+survey's GLMM estimates (readerstats.planning)."""
 
 import math
 
 from django.core.management.base import BaseCommand, CommandError
 
 from metrics import selectors
-from metrics.stats.core import EQUIVALENCE_MARGIN, SYNTHETIC
-from metrics.stats.glmm import glmm_accuracy
-from metrics.stats.planning import (
+from readerstats.core import EQUIVALENCE_MARGIN, SYNTHETIC
+from readerstats.glmm import glmm_accuracy
+from readerstats.planning import (
     ASSUMED_CASE_SD,
     ASSUMED_READER_SD,
     PlanningError,

@@ -14,8 +14,8 @@ from statsmodels.genmod import families
 from statsmodels.genmod.cov_struct import Exchangeable
 from statsmodels.genmod.generalized_estimating_equations import GEE
 
-from metrics.stats.contingency import Hypothesis, _decide
-from metrics.stats.core import (
+from readerstats.contingency import Hypothesis, _decide
+from readerstats.core import (
     ALPHA,
     CONFIDENCE,
     FEW_CLUSTERS,

@@ -5,8 +5,8 @@ import pytest
 from scipy import stats
 from scipy.special import expit
 
-from metrics.stats.mrmc import or_analysis
-from metrics.stats.simulate import interval_coverage, marginal_accuracy, simulate_answers, simulate_ratings
+from readerstats.mrmc import or_analysis
+from readerstats.simulate import interval_coverage, marginal_accuracy, simulate_answers, simulate_ratings
 
 
 def test_marginal_accuracy_is_the_mean_over_readers_and_cases():
@@ -71,7 +71,7 @@ def test_or_rrrc_coverage_on_a_seeded_subset_stays_within_90_to_99_percent():
 
 def test_gee_with_a_numerically_indefinite_sandwich_gives_no_interval_instead_of_an_error():
     # found by the coverage benchmark: 4 readers x 60 items, reader SD 0.6, no case variance (its 35th study)
-    from metrics.stats.gee import gee_accuracy
+    from readerstats.gee import gee_accuracy
 
     rng = np.random.default_rng(20261203 + 6)
     for _ in range(35):

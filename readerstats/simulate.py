@@ -20,11 +20,11 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import expit, logit
 
-from metrics.stats.core import INDETERMINABLE, REAL, SYNTHETIC, _Result
-from metrics.stats.gee import gee_accuracy
-from metrics.stats.glmm import glmm_accuracy
-from metrics.stats.mrmc import or_analysis
-from metrics.stats.proportions import wilson_interval
+from readerstats.core import INDETERMINABLE, REAL, SYNTHETIC, _Result
+from readerstats.gee import gee_accuracy
+from readerstats.glmm import glmm_accuracy
+from readerstats.mrmc import or_analysis
+from readerstats.proportions import wilson_interval
 
 _HERMITE_NODES = 80
 

@@ -16,8 +16,8 @@ import pandas as pd
 import pytest
 from scipy.special import expit
 
-from metrics.stats import glmm
-from metrics.stats.glmm import glmm_accuracy, glmm_fit
+from readerstats import glmm
+from readerstats.glmm import glmm_accuracy, glmm_fit
 
 REFERENCE = Path(__file__).parent / "reference"
 LME4 = json.loads((REFERENCE / "crossed_a.lme4.json").read_text())

@@ -12,8 +12,8 @@ import pytest
 import statsmodels.formula.api as smf
 from statsmodels.stats.anova import anova_lm
 
-from metrics.stats.dbm import dbm_analysis, dbm_pseudovalues
-from metrics.stats.mrmc import or_analysis
+from readerstats.dbm import dbm_analysis, dbm_pseudovalues
+from readerstats.mrmc import or_analysis
 
 REFERENCE = Path(__file__).parent / "reference"
 EXPECTED = json.loads((REFERENCE / "vandyke_expected.json").read_text())

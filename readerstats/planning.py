@@ -1,7 +1,7 @@
 """Study planning: how wide the OR confidence interval of accuracy will be, and how likely the equivalence test is
 to succeed, for a number of readers and items, before anyone reads.
 
-The model is the one the simulator draws from (:mod:`metrics.stats.simulate`): reader j answers item k correctly
+The model is the one the simulator draws from (:mod:`readerstats.simulate`): reader j answers item k correctly
 with probability expit(mu + u_j + v_k), u_j ~ N(0, reader_sd^2), v_k ~ N(0, case_sd^2), the same for real and
 synthetic items. For the proportion-correct figure of merit over N = 2 x items_per_side cases, the population
 values of the Obuchowski-Rockette single-modality analysis follow exactly (Gauss-Hermite quadrature over u and v):
@@ -20,7 +20,7 @@ E[Phi((0.5 + margin - t s - theta) / se) - Phi((0.5 - margin + t s - theta) / se
 and s the estimated standard error, taken to vary as se^2 chi^2(ddf) / ddf (with few readers the estimated
 standard error varies a lot, and a study whose estimate happens to be small can pass). These are approximations
 (expected mean squares; theta-hat normal and independent of s), checked against simulated studies analysed by
-:func:`metrics.stats.mrmc.or_analysis` in the tests.
+:func:`readerstats.mrmc.or_analysis` in the tests.
 
 Pure NumPy/SciPy; no Django.
 """
@@ -34,7 +34,7 @@ import numpy as np
 from scipy import stats
 from scipy.special import expit, logit
 
-from metrics.stats.core import ALPHA, CONFIDENCE, EQUIVALENCE_MARGIN, _Result
+from readerstats.core import ALPHA, CONFIDENCE, EQUIVALENCE_MARGIN, _Result
 
 __all__ = [
     "ASSUMED_CASE_SD",

@@ -9,8 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from metrics.stats.agreement import FleissKappa, GwetAC1, fleiss_kappa, gwet_ac1
-from metrics.stats.contingency import (
+from readerstats.agreement import FleissKappa, GwetAC1, fleiss_kappa, gwet_ac1
+from readerstats.contingency import (
     ContingencyTest,
     MantelHaenszelTest,
     SurveyComparison,
@@ -19,7 +19,7 @@ from metrics.stats.contingency import (
     mantel_haenszel_test,
     truth_answer_test,
 )
-from metrics.stats.core import (
+from readerstats.core import (
     ALPHA,
     EQUIVALENCE_MARGIN,
     PERMUTATION_RESAMPLES,
@@ -28,8 +28,8 @@ from metrics.stats.core import (
     _ordered_unique,
     _Result,
 )
-from metrics.stats.gee import GeeAccuracy, gee_accuracy
-from metrics.stats.proportions import (
+from readerstats.gee import GeeAccuracy, gee_accuracy
+from readerstats.proportions import (
     AccuracyBreakdown,
     EquivalenceTest,
     ReaderAccuracy,

@@ -38,8 +38,8 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from metrics.stats.core import CONFIDENCE, SYNTHETIC, _Result
-from metrics.stats.mrmc import (
+from readerstats.core import CONFIDENCE, SYNTHETIC, _Result
+from readerstats.mrmc import (
     FOM_LABELS,
     ModalityDifference,
     NotEstimable,
@@ -253,7 +253,7 @@ def dbm_analysis(
     confidence: float = CONFIDENCE,
 ) -> DbmAnalysis:
     """DBM analysis of one row per (reader, modality, case) reading; the arguments are those of
-    :func:`metrics.stats.mrmc.or_analysis`. Every case must be read in every modality (factorial design)."""
+    :func:`readerstats.mrmc.or_analysis`. Every case must be read in every modality (factorial design)."""
     reader, modality, case, truth, score, readers, modalities = readings(
         reader, modality, case, truth, score, fom=fom, confidence=confidence
     )

@@ -1,19 +1,19 @@
 """Reader-study statistics: pure computation over plain arrays (no Django), named results (frozen dataclasses).
 
-- :mod:`metrics.stats.core`: vocabulary, the answer table, result plumbing;
-- :mod:`metrics.stats.proportions`: Wilson interval, exact binomial test, accuracy (Table 2), per reader, equivalence;
-- :mod:`metrics.stats.contingency`: chi-squared/exact/permutation tests, Holm, Cochran-Mantel-Haenszel, survey pairs;
-- :mod:`metrics.stats.agreement`: agreement (Fleiss' kappa, Gwet's AC1, Cohen's and weighted kappa);
-- :mod:`metrics.stats.gee`: reader-clustered GEE;
-- :mod:`metrics.stats.mrmc`: Obuchowski-Rockette MRMC analysis (Hillis ddf);
-- :mod:`metrics.stats.dbm`: Dorfman-Berbaum-Metz MRMC analysis (pseudovalue ANOVA, Hillis ddf);
-- :mod:`metrics.stats.glmm`: logistic GLMM with crossed reader and item intercepts (Laplace);
-- :mod:`metrics.stats.roc`: empirical ROC curves from ratings, per reader and reader-averaged;
-- :mod:`metrics.stats.simulate`: seeded reader-study simulator and interval coverage;
-- :mod:`metrics.stats.reports`: everything for a survey and a study.
+- :mod:`readerstats.core`: vocabulary, the answer table, result plumbing;
+- :mod:`readerstats.proportions`: Wilson interval, exact binomial test, accuracy (Table 2), per reader, equivalence;
+- :mod:`readerstats.contingency`: chi-squared/exact/permutation tests, Holm, Cochran-Mantel-Haenszel, survey pairs;
+- :mod:`readerstats.agreement`: agreement (Fleiss' kappa, Gwet's AC1, Cohen's and weighted kappa);
+- :mod:`readerstats.gee`: reader-clustered GEE;
+- :mod:`readerstats.mrmc`: Obuchowski-Rockette MRMC analysis (Hillis ddf);
+- :mod:`readerstats.dbm`: Dorfman-Berbaum-Metz MRMC analysis (pseudovalue ANOVA, Hillis ddf);
+- :mod:`readerstats.glmm`: logistic GLMM with crossed reader and item intercepts (Laplace);
+- :mod:`readerstats.roc`: empirical ROC curves from ratings, per reader and reader-averaged;
+- :mod:`readerstats.simulate`: seeded reader-study simulator and interval coverage;
+- :mod:`readerstats.reports`: everything for a survey and a study.
 """
 
-from metrics.stats.agreement import (
+from readerstats.agreement import (
     CohenKappa,
     FleissKappa,
     GwetAC1,
@@ -24,7 +24,7 @@ from metrics.stats.agreement import (
     gwet_ac1,
     intra_reader_kappa,
 )
-from metrics.stats.contingency import (
+from readerstats.contingency import (
     TRUTH_VS_ANSWER,
     ContingencyTest,
     Hypothesis,
@@ -40,7 +40,7 @@ from metrics.stats.contingency import (
     surveys_hypothesis,
     truth_answer_test,
 )
-from metrics.stats.core import (
+from readerstats.core import (
     ALPHA,
     ANSWERS,
     CONFIDENCE,
@@ -57,13 +57,13 @@ from metrics.stats.core import (
     WRONG,
     AnswerTable,
 )
-from metrics.stats.dbm import DbmAnalysis, DbmAnova, DbmTest, DbmVarianceComponents, dbm_analysis
-from metrics.stats.gee import (
+from readerstats.dbm import DbmAnalysis, DbmAnova, DbmTest, DbmVarianceComponents, dbm_analysis
+from readerstats.gee import (
     GeeAccuracy,
     gee_accuracy,
 )
-from metrics.stats.glmm import GlmmAccuracy, GlmmFit, glmm_accuracy, glmm_fit
-from metrics.stats.mrmc import (
+from readerstats.glmm import GlmmAccuracy, GlmmFit, glmm_accuracy, glmm_fit
+from readerstats.mrmc import (
     FOMS,
     ModalityDifference,
     ModalityEstimate,
@@ -72,7 +72,7 @@ from metrics.stats.mrmc import (
     OrVarianceComponents,
     or_analysis,
 )
-from metrics.stats.proportions import (
+from readerstats.proportions import (
     AccuracyBreakdown,
     EquivalenceTest,
     ProportionEstimate,
@@ -86,14 +86,14 @@ from metrics.stats.proportions import (
     proportion_estimate,
     wilson_interval,
 )
-from metrics.stats.reports import (
+from readerstats.reports import (
     StudyReport,
     SurveyReport,
     study_report,
     survey_report,
 )
-from metrics.stats.roc import ReaderRocCurves, RocCurve, average_roc, empirical_roc, reader_roc_curves
-from metrics.stats.simulate import SimulatedStudy, interval_coverage, simulate_answers, simulate_ratings
+from readerstats.roc import ReaderRocCurves, RocCurve, average_roc, empirical_roc, reader_roc_curves
+from readerstats.simulate import SimulatedStudy, interval_coverage, simulate_answers, simulate_ratings
 
 __all__ = [
     "CohenKappa",

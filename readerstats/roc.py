@@ -3,7 +3,7 @@
 A reader's empirical ROC curve has one operating point per distinct rating t (from the highest down): the true
 positive fraction TPF(t) = P(rating of a positive case >= t) against the false positive fraction FPF(t) = P(rating
 of a negative case >= t), from (0, 0) to (1, 1), joined by straight lines. Its trapezoidal area is the Mann-Whitney
-AUC with ties counted 1/2 (the FOM ``"auc"`` of :mod:`metrics.stats.mrmc`).
+AUC with ties counted 1/2 (the FOM ``"auc"`` of :mod:`readerstats.mrmc`).
 
 The reader-averaged curve is the vertical average: the mean TPF over readers at every FPF where any reader's curve
 has a corner, each reader's curve read as the piecewise-linear function above (where a curve rises vertically, the
@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from metrics.stats.core import SYNTHETIC, _ordered_unique, _Result
+from readerstats.core import SYNTHETIC, _ordered_unique, _Result
 
 
 @dataclass(frozen=True)

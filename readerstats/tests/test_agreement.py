@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from statsmodels.stats.inter_rater import cohens_kappa
 
-from metrics.stats.agreement import cohen_kappa_table, gwet_ac1, intra_reader_kappa
+from readerstats.agreement import cohen_kappa_table, gwet_ac1, intra_reader_kappa
 
 
 def two_rater_rows(table, categories):

@@ -24,7 +24,7 @@ from scipy import linalg, optimize, stats
 from scipy.special import expit, log_expit
 from threadpoolctl import threadpool_limits
 
-from metrics.stats.core import CONFIDENCE, _ordered_unique, _Result
+from readerstats.core import CONFIDENCE, _ordered_unique, _Result
 
 METHOD = "logistic GLMM, crossed random intercepts (reader, item), Laplace approximation (as lme4 nAGQ=1)"
 

@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from metrics.stats.contingency import _crosstab
-from metrics.stats.core import (
+from readerstats.contingency import _crosstab
+from readerstats.core import (
     ANSWERS,
     CONFIDENCE,
     _ordered_unique,

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from metrics.stats.core import CONFIDENCE, INDETERMINABLE, SYNTHETIC, _ordered_unique, _Result
+from readerstats.core import CONFIDENCE, INDETERMINABLE, SYNTHETIC, _ordered_unique, _Result
 
 FOMS = ("accuracy", "sensitivity", "specificity", "auc")
 """Figures of merit: proportion correct; sensitivity and specificity for the positive truth; empirical AUC."""

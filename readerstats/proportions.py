@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from metrics.stats.core import (
+from readerstats.core import (
     ALPHA,
     CONFIDENCE,
     EQUIVALENCE_MARGIN,

@@ -17,7 +17,7 @@ from statsmodels.stats.inter_rater import fleiss_kappa as statsmodels_fleiss_kap
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import proportion_confint
 
-from metrics.stats import (
+from readerstats import (
     ANSWERS,
     INDETERMINABLE,
     REAL,

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from metrics.stats.core import (
+from readerstats.core import (
     _PERMUTATION_CHUNK_CELLS,
     ALPHA,
     ANSWERS,

@@ -1,6 +1,6 @@
 """OR MRMC analysis checked against the published OR-DBM MRMC 2.51 output for the Van Dyke data, and edge cases.
 
-The reference files (tests/metrics/reference/vandyke*.{csv,json}, README.mrmc.md) are copies of the printed
+The reference files (readerstats/tests/reference/vandyke*.{csv,json}, README.mrmc.md) are copies of the printed
 program output; each number is compared to half a unit in its last printed decimal.
 """
 
@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from metrics.stats.mrmc import or_analysis
+from readerstats.mrmc import or_analysis
 
 REFERENCE = Path(__file__).parent / "reference"
 EXPECTED = json.loads((REFERENCE / "vandyke_expected.json").read_text())
