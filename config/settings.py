@@ -10,6 +10,8 @@ from pathlib import Path
 import dj_database_url
 from kombu import Queue
 
+from jobs.workers import QUEUES
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("BLINDREAD_VAR_DIR", BASE_DIR / "var"))
 
@@ -131,7 +133,8 @@ STORAGES = {
 # Celery. REDIS_URL (or CELERY_BROKER_URL) selects a real broker; without it the queue lives in files
 # under var/queue, so a laptop needs no server and still runs a real worker process.
 REDIS_URL = os.environ.get("REDIS_URL", "")
-CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL or "filesystem://")
+# (The file transport ignores the host; naming one keeps kombu from warning that none was given.)
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL or "filesystem://localhost/")
 CELERY_RESULT_BACKEND = os.environ.get(
     "CELERY_RESULT_BACKEND", REDIS_URL or f"file://{VAR_DIR / 'queue' / 'results'}"
 )
@@ -158,8 +161,10 @@ elif CELERY_BROKER_URL.startswith("filesystem://"):
         "store_processed": False,
     }
 CELERY_TASK_DEFAULT_QUEUE = "default"
-# Every job is sent to its kind's queue (jobs.services); generation and training go to "gpu".
-CELERY_TASK_QUEUES = (Queue("default"), Queue("gpu"))
+# Every job is sent to its kind's queue (jobs.services): blinding audits, reports and imports to "interactive"
+# (someone waits for them; a worker of their own serves it), generation and training to "gpu", the rest to
+# "default" (jobs.workers).
+CELERY_TASK_QUEUES = tuple(Queue(name) for name in QUEUES)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

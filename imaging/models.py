@@ -116,6 +116,7 @@ class ImportJob(Job):
     """An upload from the admin, imported by a worker; the files it rejected are kept with their reasons."""
 
     job_kind = "import"
+    queue = "interactive"  # someone waits for it (jobs.workers)
     runner = "imaging.services.run_import_job"
     progress_unit = "files"
 

@@ -29,7 +29,7 @@ FINISHED = (JobStatus.DONE, JobStatus.FAILED)
 class Job(models.Model):
     # What a concrete job kind sets.
     job_kind = ""  # audit verbs are "<job_kind>.queued", "<job_kind>.started", ...
-    queue = "default"  # the Celery queue its runs go to: "default" or "gpu"
+    queue = "default"  # the Celery queue its runs go to: "interactive", "default" or "gpu" (jobs.workers)
     runner = ""  # dotted path of runner(job, progress) -> JobOutcome | None
     progress_unit = "steps"
 

@@ -626,6 +626,7 @@ class BlindingAudit(Job):
     the survey open. With `open_when_passed`, a passing audit opens the survey at once."""
 
     job_kind = "blinding_audit"
+    queue = "interactive"  # an admin waits for it to open the survey (jobs.workers)
     runner = "studies.services.audits.run_blinding_audit"
     progress_unit = "items"
 

@@ -28,6 +28,7 @@ def celery_worker(django_db_setup, django_db_blocker):
     from django.db import connections
 
     from config.celery import app
+    from jobs.workers import QUEUES
 
     def close_worker_connections(**kwargs):
         # The worker thread's connections must not sit in a transaction between tasks.
@@ -41,7 +42,7 @@ def celery_worker(django_db_setup, django_db_blocker):
             pool="solo",
             concurrency=1,
             perform_ping_check=False,
-            queues=["default", "gpu"],
+            queues=list(QUEUES),
             shutdown_timeout=30,
         ) as worker:
             yield worker

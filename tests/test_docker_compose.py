@@ -22,7 +22,8 @@ ENV_EXAMPLE = DOCKER_DIR / ".env.example"
 ENTRYPOINT = DOCKER_DIR / "entrypoint.sh"
 SETTINGS_FILE = REPO_ROOT / "config" / "settings.py"
 
-DJANGO_SERVICES = ("web", "worker", "gpu-worker")
+DJANGO_SERVICES = ("web", "worker", "interactive-worker", "gpu-worker")
+WORKERS = ("worker", "interactive-worker", "gpu-worker")
 
 # Variables config/settings.py reads whose local default is also right in production; every other variable
 # it reads must be set for each Django service. A variable added to the settings fails the test until it is
@@ -283,6 +284,11 @@ def test_worker_consumes_only_the_default_queue(services):
     assert celery_queues(services["worker"]) == ["default"]
 
 
+def test_the_interactive_worker_consumes_only_the_interactive_queue(services):
+    # Blinding audits, reports and imports never wait behind machine observers or metrics.
+    assert celery_queues(services["interactive-worker"]) == ["interactive"]
+
+
 def test_gpu_worker_consumes_the_gpu_queue_in_a_single_solo_process(services):
     args = argv(services["gpu-worker"]["command"])
     assert celery_queues(services["gpu-worker"]) == ["gpu"]
@@ -302,12 +308,12 @@ def test_gpu_worker_reserves_an_nvidia_gpu(services):
 
 def test_every_queue_a_worker_consumes_is_declared_in_celery_settings(services):
     declared = {queue.name for queue in settings.CELERY_TASK_QUEUES}
-    consumed = {queue for name in ("worker", "gpu-worker") for queue in celery_queues(services[name])}
+    consumed = {queue for name in WORKERS for queue in celery_queues(services[name])}
     assert consumed <= declared, consumed - declared
 
 
 def test_every_declared_celery_queue_has_a_worker_in_compose(services):
-    consumed = {queue for name in ("worker", "gpu-worker") for queue in celery_queues(services[name])}
+    consumed = {queue for name in WORKERS for queue in celery_queues(services[name])}
     declared = {queue.name for queue in settings.CELERY_TASK_QUEUES} | {settings.CELERY_TASK_DEFAULT_QUEUE}
     assert declared <= consumed, declared - consumed
 
@@ -416,7 +422,7 @@ def test_web_healthcheck_is_valid_python_fetching_the_admin_login_page(services)
     assert "http://127.0.0.1:8000/admin/login/" in code or "http://localhost:8000/admin/login/" in code
 
 
-@pytest.mark.parametrize("name", ["worker", "gpu-worker"])
+@pytest.mark.parametrize("name", WORKERS)
 def test_worker_healthcheck_pings_its_own_celery_node(services, name):
     command = healthcheck_command(services[name])
     assert "celery -A config inspect ping" in command
