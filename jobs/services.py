@@ -110,6 +110,19 @@ def _publish(label: str, pk: int, queue: str) -> None:
     current_app.send_task(RUN_TASK, args=[label, pk], queue=queue, ignore_result=True)
 
 
+def queue_backlog(queue: str) -> int | None:
+    """Messages waiting in the broker's `queue` (not yet taken by a worker); None when the broker cannot say."""
+    from celery import current_app
+
+    try:
+        with current_app.connection_for_write() as connection, connection.channel() as channel:
+            # Declaring is idempotent; a passive declare fails on an emptied Redis queue (no key left).
+            return channel.queue_declare(queue=queue).message_count
+    except Exception as exc:
+        logger.debug("queue %s: backlog unknown (%s)", queue, one_line(exc))
+        return None
+
+
 def job_models() -> list[type[Job]]:
     """Every concrete job kind of the installed apps."""
     return [model for model in apps.get_models() if issubclass(model, Job)]
@@ -137,15 +150,25 @@ def waiting_to_be_sent(model: type[Job], *, now=None):
 
 def resend_waiting(*, now=None) -> list[Job]:
     """Send again every job of every kind that is waiting for a worker but whose message was lost or never sent
-    (see :func:`waiting_to_be_sent`), each with its audit row ("<job_kind>.resent"); return them.
+    (see :func:`waiting_to_be_sent`), each with its audit row ("<job_kind>.resent"); return them. A queued job
+    whose send succeeded is sent again only when its queue holds no message: while messages wait there, a busy
+    worker has simply not reached it.
 
     A duplicate message is harmless: :func:`claim` skips a finished job and one held by a live run. Stops at
     the first job the broker refuses (it is down: the next sweep tries again). Run by every worker at start and
     every JOBS_RESEND_EVERY_S (jobs.sweeper), and by `manage.py resend_jobs`."""
     now = now or timezone.now()
     resent = []
+    backlogs: dict[str, int | None] = {}
     for model in job_models():
-        for candidate in waiting_to_be_sent(model, now=now).only("pk"):
+        for candidate in waiting_to_be_sent(model, now=now).only("pk", "status", "send_failed"):
+            if candidate.status == JobStatus.QUEUED and not candidate.send_failed:
+                # Sent a while ago and not taken: lost, unless its queue still holds messages (a busy worker
+                # has not reached it yet). A lost message among waiting ones is found once the queue drains.
+                if model.queue not in backlogs:
+                    backlogs[model.queue] = queue_backlog(model.queue)
+                if backlogs[model.queue] != 0:
+                    continue
             with transaction.atomic():
                 # skip_locked: another worker's sweep (or a claim) holds it now.
                 job = (
@@ -452,7 +475,9 @@ def progress_of(job: Job, *, now=None) -> JobProgress:
     if job.is_running and job.run_started_at:
         elapsed = ((now or timezone.now()) - job.run_started_at).total_seconds()
         made = job.done - job.run_started_done
-        if elapsed > 0 and made > 0:
+        # All counted work done while the job still runs: it is in a phase it cannot count (its message says
+        # which); no rate or ETA rather than "ETA 0:00:00" for minutes.
+        if elapsed > 0 and made > 0 and job.done < job.total:
             rate = made / elapsed
             eta = timedelta(seconds=max(job.total - job.done, 0) / rate)
     return JobProgress(job.done, job.total, job.progress_unit, rate, eta)

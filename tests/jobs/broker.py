@@ -12,9 +12,12 @@ from tests.studies.test_faults import OwnRedis
 
 
 class OwnBroker(OwnRedis):
+    def client(self) -> redis.Redis:
+        return redis.Redis(port=self.port)
+
     def waiting(self, queue: str) -> int:
         """Messages waiting in `queue` (the Redis transport keeps a queue as a list of that name)."""
-        return redis.Redis(port=self.port).llen(queue)
+        return self.client().llen(queue)
 
     @contextmanager
     def current(self):

@@ -83,15 +83,22 @@ def test_a_job_whose_send_failed_is_sent_again_at_the_next_sweep(own_broker):
     assert services.resend_waiting() == []  # sent now: not again before JOBS_RESEND_AFTER_S
 
 
-def test_a_job_no_run_took_within_jobs_resend_after_s_is_sent_again(own_broker, settings):
+def test_a_job_no_run_took_within_jobs_resend_after_s_is_sent_again_once_its_message_is_gone(
+    own_broker, settings
+):
     settings.JOBS_RESEND_AFTER_S = 300
     job = queue_report()
     assert own_broker.waiting("default") == 1 and not job.send_failed
     sent_at = ReportJob.objects.get(pk=job.pk).sent_at
     assert services.resend_waiting(now=sent_at + timedelta(seconds=299)) == []
     later = sent_at + timedelta(seconds=301)
+    # Its message still waits in the queue: a busy worker, not a lost message.
+    assert services.resend_waiting(now=later) == []
+    assert services.queue_backlog("default") == 1
+    own_broker.client().delete("default")  # the broker lost it (e.g. restarted without persistence)
+    assert services.queue_backlog("default") == 0
     assert [j.pk for j in services.resend_waiting(now=later)] == [job.pk]
-    assert own_broker.waiting("default") == 2  # the first message may still be there: a duplicate is harmless
+    assert own_broker.waiting("default") == 1
     assert services.resend_waiting(now=later) == []
 
 
@@ -152,3 +159,16 @@ def test_resend_jobs_prints_one_line_per_job_sent_again(own_broker):
     out = io.StringIO()
     call_command("resend_jobs", stdout=out)
     assert out.getvalue().strip() == "no job to send again"
+
+
+def test_a_running_job_past_its_counted_work_shows_no_eta():
+    job = queue_report(enqueue=False)
+    services.claim(ReportJob, job.pk, task_id="worker-task")
+    now = timezone.now()
+    ReportJob.objects.filter(pk=job.pk).update(done=10, total=20, run_started_at=now - timedelta(seconds=10))
+    halfway = services.progress_of(ReportJob.objects.get(pk=job.pk), now=now)
+    assert halfway.rate_per_second == pytest.approx(1.0) and halfway.eta == timedelta(seconds=10)
+    ReportJob.objects.filter(pk=job.pk).update(done=20)
+    counted = services.progress_of(ReportJob.objects.get(pk=job.pk), now=now)
+    assert counted.eta is None and counted.rate_per_second is None
+    assert "ETA" not in counted.line() and counted.line() == "20/20 steps (100%)"
