@@ -193,7 +193,7 @@ class MachineObserverJob(Job):
 
     job_kind = "machine_observer"
     runner = "metrics.services.observer_runs.run_machine_observer_job"
-    progress_unit = "slices"
+    progress_unit = "steps"  # a slice rendered, then (the CNN) a training step
 
     queue = models.CharField(
         max_length=16, default="default", help_text="The Celery queue this job is sent to."

@@ -9,6 +9,7 @@ It runs on any torch device; on a 2-core CPU the demo's pools take about a minut
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -132,7 +133,7 @@ def _grid_crops(pool, boxes, index, crop) -> np.ndarray:
     return np.stack(crops)[:, None]
 
 
-def _train_fold(pool, boxes, train, *, crop, steps, batch, device, seed) -> tuple[SliceCNN, float]:
+def _train_fold(pool, boxes, train, *, crop, steps, batch, device, seed, on_step) -> tuple[SliceCNN, float]:
     rng = np.random.default_rng([seed, 11])
     real, synthetic = np.flatnonzero(train & ~pool.synthetic), np.flatnonzero(train & pool.synthetic)
     with torch.random.fork_rng(devices=[]):
@@ -151,6 +152,7 @@ def _train_fold(pool, boxes, train, *, crop, steps, batch, device, seed) -> tupl
         loss.backward()
         optimiser.step()
         recent.append(float(loss.detach()))
+        on_step()
     return network, float(np.mean(recent[-20:]))
 
 
@@ -174,9 +176,11 @@ def cnn_observer(
     steps: int = STEPS,
     batch: int = BATCH,
     device: str | torch.device = "cpu",
+    on_step: Callable[[int, int], None] | None = None,
 ) -> CNNObserverResult:
     """Train and evaluate :class:`SliceCNN` per fold (folds grouped by patient, :func:`patient_folds`) and return
-    the AUCs of its out-of-fold scores. Seeded: the same pool, seed and device give the same scores."""
+    the AUCs of its out-of-fold scores. Seeded: the same pool, seed and device give the same scores.
+    ``on_step(done, total)`` is called after every training step (``total``: folds x steps)."""
     rows, columns = pool.hu.shape[1:]
     if not 16 <= crop <= min(rows, columns):
         raise ObserverInputError(f"the crop must be 16..{min(rows, columns)} pixels, got {crop}")
@@ -188,10 +192,26 @@ def cnn_observer(
     boxes = _body_boxes(pool)
     scores = np.empty(len(pool))
     losses = []
+    trained = 0
+
+    def stepped():
+        nonlocal trained
+        trained += 1
+        if on_step is not None:
+            on_step(trained, n_folds * steps)
+
     for fold in range(n_folds):
         test = fold_of == fold
         network, loss = _train_fold(
-            pool, boxes, ~test, crop=crop, steps=steps, batch=batch, device=device, seed=seed * 1000 + fold
+            pool,
+            boxes,
+            ~test,
+            crop=crop,
+            steps=steps,
+            batch=batch,
+            device=device,
+            seed=seed * 1000 + fold,
+            on_step=stepped,
         )
         losses.append(loss)
         scores[test] = _score(network, pool, boxes, np.flatnonzero(test), crop, device)

@@ -57,6 +57,7 @@ def run_machine_observer_job(job: MachineObserverJob, progress: Progress) -> Non
     synthetic, real = observer_pools(job.model, job.real_dataset)
     policy = DisplayPolicy.from_dict(job.display_policy)
     spacings = {**images.ct_pixel_spacings_mm(job.real_dataset), **images.ct_pixel_spacings_mm(job.model)}
+    # One step per slice rendered, then (the CNN) one per training step of each fold.
     progress.start(len(real) + len(synthetic), "rendering both pools under the display policy")
     try:
         pool = prepare_pool(
@@ -76,7 +77,14 @@ def run_machine_observer_job(job: MachineObserverJob, progress: Progress) -> Non
             )
         else:
             device = _cnn_device()
-            progress.phase(f"training the CNN on {device} ({job.cnn_steps} steps per fold)")
+            rendered = progress.done
+            message = f"training the CNN on {device} ({job.cnn_steps} steps per fold)"
+            progress.phase(message)
+
+            def trained(done: int, total: int) -> None:
+                # The training steps count after the rendered slices: the bar moves while the CNN learns.
+                progress.set(rendered + done, rendered + total, message)
+
             result = cnn_observer(
                 pool,
                 folds=job.folds,
@@ -85,6 +93,7 @@ def run_machine_observer_job(job: MachineObserverJob, progress: Progress) -> Non
                 steps=job.cnn_steps,
                 crop=min(CROP, policy.matrix_size),
                 device=device,
+                on_step=trained,
             )
     except ObserverInputError as exc:
         raise ObserverArgumentError(str(exc)) from None

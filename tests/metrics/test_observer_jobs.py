@@ -87,6 +87,9 @@ def test_the_cnn_observer_stores_its_own_result_and_a_rerun_replaces_it(smoothed
     result = MachineObserverResult.objects.get(model=model, classifier="cnn")
     assert result.job == first and result.detail["steps"] == 10 and result.detail["crop"] == 32
     assert result.telling == [] and result.summary == ""
+    # Its progress counts the training: the 64 slices rendered, then 10 steps in each fold.
+    assert first.done == first.total == 64 + result.detail["folds"] * 10
+    assert first.progress_unit == "steps"
     second = observe_now(start(model, real, classifiers=["cnn"])[0])
     assert second.status == JobStatus.DONE
     assert MachineObserverResult.objects.filter(model=model, classifier="cnn").get().job == second
