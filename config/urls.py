@@ -1,5 +1,7 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
+from django.views.static import serve
 
 API_PREFIX = "api/v1/"
 
@@ -8,6 +10,10 @@ urlpatterns = [
     path(API_PREFIX, include("api.urls")),
     path("jobs/", include("jobs.urls")),
     path("reports/", include("metrics.urls")),
+    # Browsers ask every site for /favicon.ico; pages also name it (and its SVG) with <link rel="icon">.
+    path(
+        "favicon.ico", serve, {"path": "favicon.ico", "document_root": settings.BASE_DIR / "static" / "site"}
+    ),
     path("", include("studies.urls")),
 ]
 
