@@ -73,6 +73,7 @@ def build_demo(*, stdout) -> None:
         stdout.write("Metrics: skipped, there is no synthetic CT dataset.")
         return
     radiomics_cache = {}  # three models share the contrast CT: its slices' radiomic features are computed once
+    feature_notes = set()
     for model in models:
         real = _real_dataset_for(model)
         if real is None:
@@ -97,10 +98,17 @@ def build_demo(*, stdout) -> None:
             stdout.write(f"Metrics of {model.name!r}: skipped: {exc}")
             continue
         job = compute_now(job, radiomics_cache=radiomics_cache)
-        outcome = "done" if job.status == JobStatus.DONE else "failed"
-        stdout.write(
-            f"Metrics of {model.name!r}: {outcome}: {job.message if job.status == JobStatus.DONE else job.error}"
-        )
+        if job.status != JobStatus.DONE:
+            stdout.write(f"Metrics of {model.name!r}: failed: {job.error}")
+            continue
+        summary = job.message
+        # The missing FID weights are said once, after every model, not once per model.
+        if job.feature_metrics_note:
+            feature_notes.add(job.feature_metrics_note)
+            summary = summary.replace(f"; {job.feature_metrics_note}", "")
+        stdout.write(f"Metrics of {model.name!r}: done: {summary}")
+    for note in sorted(feature_notes):
+        stdout.write(f"Metrics: {note} (every other metric is computed).")
 
 
 def build_observers_and_reports(*, stdout, enqueue: bool = True) -> None:
