@@ -27,6 +27,11 @@ def site_signing_key() -> SigningKey | None:
     return signing_key(settings.ARCHIVE_SIGNING_KEY_ID, settings.ARCHIVE_SIGNING_KEY)
 
 
+def can_sign() -> bool:
+    """Whether this site has a signing key configured (the admin's exports are then signed)."""
+    return bool(settings.ARCHIVE_SIGNING_KEY)
+
+
 def site_trusted_keys() -> dict:
     """The public keys an import verifies against, by key id: ARCHIVE_TRUSTED_KEYS and this site's own."""
     texts = dict(settings.ARCHIVE_TRUSTED_KEYS)
