@@ -6,7 +6,9 @@ unchanged when the archive is imported into an empty database."""
 
 import dataclasses
 import json
+import re
 import shutil
+from pathlib import Path
 
 import pytest
 from django.apps import apps
@@ -119,3 +121,19 @@ def test_what_the_declarations_archive_is_in_the_archive_and_comes_back_unchange
     call_command("import_study", str(path))
     restored = Survey.objects.get(name=survey.name)
     assert rows_by_table(restored) == before
+
+
+def test_rows_are_inserted_raw_only_by_the_studies_service_that_owns_them():
+    """Restoring keeps archived times by inserting rows raw; only studies.archive.restore may do that."""
+    root = Path(__file__).resolve().parents[2]
+    sources = [
+        path
+        for path in root.glob("*/**/*.py")
+        if path.parts[len(root.parts)] not in ("tests", "benchmarks", ".venv", "var")
+    ]
+    raw = sorted(
+        str(path.relative_to(root))
+        for path in sources
+        if re.search(r"save_base\(\s*raw\s*=\s*True|raw\s*=\s*True\)|_raw_insert", path.read_text())
+    )
+    assert raw == ["studies/archive/restore.py"]
