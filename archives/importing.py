@@ -125,10 +125,15 @@ def _restore_survey(
                 raise ArchiveValueError(
                     f"item {str(row['public_id'])[:40]}: unknown truth {str(truth)[:40]!r}"
                 )
+            contrast = descriptions[truth].get("contrast_enhanced")
+            if not (contrast is None or isinstance(contrast, bool)):
+                raise ArchiveValueError(
+                    f"{rows.folder}/survey.json: contrast_enhanced is not true, false or null"
+                )
             restored = restore_item_slice(
                 dataset_name=names[truth],
                 synthetic=truth == "synthetic",
-                contrast=descriptions[truth].get("contrast_enhanced"),
+                contrast=contrast,
                 patient=str(row["source"]["patient"])[:64],
                 series_key=archived_item_uid(archive.sha256, row["public_id"]),
                 source_path=f"archive {archive.sha256}: {rows.folder}/{row['dicom']}"[:1024],

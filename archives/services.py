@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from typing import BinaryIO
 
+from django.core.files import File
 from django.core.files.storage import default_storage
 
 from archives import reporting
@@ -135,11 +137,14 @@ def run_study_import(job: StudyImport, progress: Progress) -> JobOutcome:
     )
 
 
-def import_now(content: bytes, *, actor=None) -> StudyImport:
-    """Import an archive in this process, as its job; returns the finished job (ArchiveError: one line, and
-    nothing of the archive stored: the uploaded copy is deleted again)."""
+def import_now(content: bytes | BinaryIO, *, actor=None) -> StudyImport:
+    """Import an archive (bytes, or a binary file, copied in chunks) in this process, as its job; returns the
+    finished job (ArchiveError: one line, and nothing of the archive stored: the uploaded copy is deleted again)."""
     try:
-        name = store_file(f"archives/uploads/{uuid.uuid4().hex}.zip", content)
+        name = store_file(
+            f"archives/uploads/{uuid.uuid4().hex}.zip",
+            content if isinstance(content, bytes) else File(content),
+        )
     except StorageFailed as exc:
         raise ArchiveError(f"nothing imported: {exc}") from None
     try:

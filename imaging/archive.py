@@ -97,8 +97,8 @@ def slice_sources(slice_ids: Iterable[int]) -> dict[int, SliceSource]:
 
 
 def free_dataset_name(name: str, *, suffix: str) -> str:
-    """`name`, or `name [suffix]` when a dataset of that name exists here."""
-    return name if dataset_named(name) is None else f"{name} [{suffix}]"
+    """`name`, or `name [suffix]` when a dataset of that name exists here (shortened to fit a dataset's name)."""
+    return name if dataset_named(name) is None else f"{name[: 125 - len(suffix)]} [{suffix}]"
 
 
 def restore_item_slice(

@@ -134,9 +134,9 @@ def survey_settings(rows: SurveyRows) -> tuple[DisplayPolicy, StudyDesign]:
     return policy, design
 
 
-def _insert(instance: models.Model, *, where: str, exclude: Sequence[str] = ()) -> models.Model:
-    """Insert a row as it was archived (its stored times kept, not stamped now, as loaddata does), after its
-    fields pass their own validation (types, lengths, ranges, choices); ArchiveValueError (one line) otherwise."""
+def _validated(instance: models.Model, *, where: str, exclude: Sequence[str] = ()) -> models.Model:
+    """`instance` once its fields pass their own validation (types, lengths, ranges, choices); ArchiveValueError
+    (one line) otherwise. Relations are the restore's own and the database checks the constraints."""
     related = [f.name for f in instance._meta.concrete_fields if f.is_relation]
     try:
         instance.full_clean(exclude=[*related, *exclude], validate_unique=False, validate_constraints=False)
@@ -144,7 +144,12 @@ def _insert(instance: models.Model, *, where: str, exclude: Sequence[str] = ()) 
         field, messages = next(iter(exc.message_dict.items()))
         message = " ".join(" ".join(messages).split())[:200]
         raise ArchiveValueError(f"{where}: {field}: {message}") from None
-    instance.save_base(raw=True)
+    return instance
+
+
+def _insert(instance: models.Model, *, where: str) -> models.Model:
+    """Insert a validated row as it was archived: its stored times kept, not stamped now (as loaddata does)."""
+    _validated(instance, where=where).save_base(raw=True)
     return instance
 
 
@@ -160,7 +165,8 @@ def _archived_reader(username: str, assignment_row: dict | None):
             assignment_row.get("reader_specialty")
             or assignment_row.get("reader_years_of_experience") is not None
         ):
-            _insert(
+            # Saved as new (its time of change is not archived).
+            _validated(
                 ReaderProfile(
                     user=user,
                     specialty=assignment_row.get("reader_specialty") or "",
@@ -168,7 +174,7 @@ def _archived_reader(username: str, assignment_row: dict | None):
                 ),
                 where=f"the profile of {username}",
                 exclude=["updated_at"],
-            )
+            ).save()
     return user
 
 

@@ -19,8 +19,10 @@ from archives.services import build_archive
 from audit import archive as audit_archive
 from generation import archive as generation_archive
 from imaging import archive as imaging_archive
+from metrics.selectors import ARCHIVED_READER_PREFIX, reader_pseudonyms
 from studies import archive as studies_archive
-from studies.models import Answer, Survey
+from studies.models import Answer, ReaderProfile, Survey
+from studies.services import do_update_reader_profile
 from tests.archives.test_archive_design import designed_and_closed
 from tests.conftest import stored_files
 
@@ -99,6 +101,9 @@ def test_what_the_declarations_archive_is_in_the_archive_and_comes_back_unchange
     make_survey, join, tmp_path, media_root
 ):
     survey = designed_and_closed(make_survey, join, per_side=2)
+    reader = survey.assignments.order_by("id").first().reader
+    do_update_reader_profile(user=reader, specialty="radiology", years_of_experience=12)
+    pseudonym = reader_pseudonyms([reader.pk])[reader.pk]
     before = rows_by_table(survey)
     assert all(before.values())  # every table has rows, so every declared key is looked for
     content = build_archive([survey])
@@ -121,6 +126,8 @@ def test_what_the_declarations_archive_is_in_the_archive_and_comes_back_unchange
     call_command("import_study", str(path))
     restored = Survey.objects.get(name=survey.name)
     assert rows_by_table(restored) == before
+    profile = ReaderProfile.objects.get(user__username=f"{ARCHIVED_READER_PREFIX}{pseudonym}")
+    assert (profile.specialty, profile.years_of_experience) == ("radiology", 12)
 
 
 def test_rows_are_inserted_raw_only_by_the_studies_service_that_owns_them():

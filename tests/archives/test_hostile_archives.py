@@ -154,6 +154,7 @@ def nested(depth: int):
 def spoiled(files: dict[str, bytes]) -> dict[str, tuple[dict[str, bytes], str]]:
     folder = "surveys/01"
     item = json.loads(files[f"{folder}/items.json"])[0]
+    described = json.loads(files[f"{folder}/survey.json"])
 
     def first_row(table, **values):
         return with_table(files, f"{folder}/{table}", lambda rows: [{**rows[0], **values}, *rows[1:]])
@@ -240,6 +241,10 @@ def spoiled(files: dict[str, bytes]) -> dict[str, tuple[dict[str, bytes], str]]:
                 f"{folder}/{item['payload']}": b"0123456789",
             },
             f"item {item['public_id']}: its payload holds 10 bytes, not the",
+        ),
+        "a contrast of 'yes'": (
+            survey(model_dataset={**described["model_dataset"], "contrast_enhanced": "yes"}),
+            f"{folder}/survey.json: contrast_enhanced is not true, false or null",
         ),
         "a display policy of nonsense": (
             survey(display_policy={"matrix_size": "big"}),

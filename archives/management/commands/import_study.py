@@ -19,7 +19,8 @@ class Command(BaseCommand):
         if not path.is_file():
             raise CommandError(f"{archive}: no such file")
         try:
-            job = import_now(path.read_bytes())
+            with path.open("rb") as handle:
+                job = import_now(handle)
         except ArchiveError as exc:
             raise CommandError(f"{archive}: {exc}") from None
         for survey in (
