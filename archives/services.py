@@ -22,8 +22,11 @@ from archives.models import StudyExport, StudyImport
 from archives.signing import SigningKeyInvalid
 from archives.site import site_signing_key
 from imaging.pixels import StorageFailed, store_file
+from jobs.errors import first_line
 from jobs.services import JobOutcome, Progress, execute, queue_job
 from studies.models import Survey
+
+MAX_REFUSAL_CHARS = 400
 
 __all__ = [
     "ArchiveError",
@@ -125,7 +128,8 @@ def run_study_import(job: StudyImport, progress: Progress) -> JobOutcome:
         try:
             surveys, origin = import_archive(handle, actor=job.created_by, progress=progress)
         except ArchiveRejected as exc:
-            raise ArchiveError(str(exc)) from None
+            # One line of bounded length, whatever value of the archive the refusal quotes.
+            raise ArchiveError(first_line(exc, limit=MAX_REFUSAL_CHARS)) from None
     digest = surveys[0].archive_origin.archive_sha256
     StudyImport.objects.filter(pk=job.pk).update(
         archive_sha256=digest, survey_ids=[survey.pk for survey in surveys]
