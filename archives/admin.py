@@ -1,5 +1,6 @@
-"""Study archives in the admin: the export and import jobs' pages (with a download of a finished export), and
-the surveys' action *Export as a study archive*."""
+"""Study archives in the admin: the export and import jobs' pages (with a download of a finished export), the
+surveys' action *Export as a study archive* (signed when this site has a signing key), and on an imported survey's
+page, where it came from."""
 
 from django.contrib import admin, messages
 from django.core.files.storage import default_storage
@@ -9,8 +10,9 @@ from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from archives.models import StudyExport, StudyImport
+from archives.models import StudyExport, StudyImport, SurveyOrigin
 from archives.services import ArchiveError, request_export
+from archives.site import can_sign
 from audit.services import record_event
 from jobs.admin import JobAdminMixin
 from studies import roles
@@ -20,7 +22,7 @@ from studies.models import Survey
 
 @admin.register(StudyExport)
 class StudyExportAdmin(JobAdminMixin, admin.ModelAdmin):
-    list_display = ["id", "survey_ids", "status_badge", "progress", "created_at", "download"]
+    list_display = ["id", "survey_ids", "status_badge", "progress", "created_at", "signed_by", "download"]
     extra_readonly_fields = ["download"]
 
     def has_add_permission(self, request):
@@ -85,12 +87,38 @@ class StudyImportAdmin(JobAdminMixin, admin.ModelAdmin):
         return False
 
 
+@admin.register(SurveyOrigin)
+class SurveyOriginAdmin(admin.ModelAdmin):
+    list_display = ["survey", "signature", "key_id", "format", "archive_sha256", "imported_at"]
+    list_filter = ["signature"]
+    readonly_fields = [f.name for f in SurveyOrigin._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.display(description="Imported from")
+def archive_origin(survey) -> str:
+    """An imported survey's origin: the archive, when and by whom it says it was written, its signature."""
+    origin = SurveyOrigin.objects.filter(survey=survey).first() if survey is not None and survey.pk else None
+    if origin is None:
+        return "made here, not imported"
+    written = f", written {origin.exported_at}" if origin.exported_at else ""
+    return f"study archive {origin.archive_sha256[:12]} ({origin.format}{written}): {origin.describe()}"
+
+
 def queue_export(modeladmin, request, surveys) -> None:
     """Queue an export of the surveys and say so (or why not) on the page the admin returns to."""
     if not roles.is_study_admin(request.user):
         raise Http404
     try:
-        job = request_export(surveys=surveys, actor=request.user)
+        job = request_export(surveys=surveys, actor=request.user, sign=can_sign())
     except ArchiveError as exc:
         modeladmin.message_user(request, str(exc), messages.ERROR)
         return
@@ -110,6 +138,7 @@ def export_study_archive(modeladmin, request, queryset):
 # cannot name them.
 survey_admin = admin.site.get_model_admin(Survey)
 survey_admin.actions = [*survey_admin.actions, export_study_archive]
+survey_admin.extra_readonly_fields = [*survey_admin.extra_readonly_fields, archive_origin]
 survey_admin.panel_buttons = [
     *survey_admin.panel_buttons,
     SurveyButton(

@@ -250,6 +250,27 @@ GENERATION_TRAINING_DIR = Path(os.environ.get("GENERATION_TRAINING_DIR", VAR_DIR
 # Threads that read and normalise MRI volumes ahead, and threads that write generated slices, per job.
 GENERATION_IO_THREADS = int(os.environ.get("GENERATION_IO_THREADS", "2"))
 
+# Study archives (archives.format, archives.signing; docs/operations.md). What an archive may hold at most: anything
+# beyond is refused before it is read, so a hostile zip cannot exhaust a worker's memory or disk.
+ARCHIVE_MAX_FILES = int(os.environ.get("ARCHIVE_MAX_FILES", "200000"))
+ARCHIVE_MAX_MEMBER_BYTES = int(os.environ.get("ARCHIVE_MAX_MEMBER_BYTES", str(512 << 20)))
+ARCHIVE_MAX_TOTAL_BYTES = int(os.environ.get("ARCHIVE_MAX_TOTAL_BYTES", str(4 << 30)))
+ARCHIVE_MAX_COMPRESSION_RATIO = float(os.environ.get("ARCHIVE_MAX_COMPRESSION_RATIO", "200"))
+# Each JSON table is read into memory: these bound its size, its depth and its objects and lists.
+ARCHIVE_MAX_JSON_BYTES = int(os.environ.get("ARCHIVE_MAX_JSON_BYTES", str(32 << 20)))
+ARCHIVE_MAX_JSON_TOTAL_BYTES = int(os.environ.get("ARCHIVE_MAX_JSON_TOTAL_BYTES", str(128 << 20)))
+ARCHIVE_MAX_JSON_DEPTH = int(os.environ.get("ARCHIVE_MAX_JSON_DEPTH", "32"))
+ARCHIVE_MAX_JSON_CONTAINERS = int(os.environ.get("ARCHIVE_MAX_JSON_CONTAINERS", "1000000"))
+# Signing (Ed25519): this site's key (base64 of the 32-byte private key, from `manage.py archive_signing_key`) and
+# its id; the public keys trusted on import ("id=base64,id2=base64"; this site's own is always trusted); whether an
+# import must carry a verified signature. Keys live here only, never in the database or an archive.
+ARCHIVE_SIGNING_KEY = os.environ.get("ARCHIVE_SIGNING_KEY", "")
+ARCHIVE_SIGNING_KEY_ID = os.environ.get("ARCHIVE_SIGNING_KEY_ID", "")
+ARCHIVE_TRUSTED_KEYS = dict(
+    entry.split("=", 1) for entry in env_list("ARCHIVE_TRUSTED_KEYS", "") if "=" in entry
+)
+ARCHIVE_REQUIRE_SIGNATURE = env_bool("ARCHIVE_REQUIRE_SIGNATURE", False)
+
 # Studies.
 # The cache holds the sign-in and invitation rate-limit counters: Redis when REDIS_URL is set (shared by every
 # web process), local memory otherwise (the laptop path; `check --deploy` warns about it).

@@ -113,6 +113,8 @@ class SurveyAdmin(admin.ModelAdmin):
     inlines = [ItemInline]
     actions = ["open_surveys", "close_surveys", "audit_surveys"]
     change_form_template = "admin/studies/survey/change_form.html"
+    # Read-only lines of the change page that apps above studies add (archives: where an imported survey came from).
+    extra_readonly_fields: list = []
     # The buttons at the head of the change page; apps above studies add theirs (archives: the export).
     panel_buttons = [
         SurveyButton(
@@ -168,7 +170,14 @@ class SurveyAdmin(admin.ModelAdmin):
         fields = [
             f.name for f in Survey._meta.fields if f.name not in editable | {"display_policy", "design"}
         ]
-        return [*fields, "policy_summary", "design_summary", "layers", "audit_report"]
+        return [
+            *fields,
+            "policy_summary",
+            "design_summary",
+            "layers",
+            "audit_report",
+            *self.extra_readonly_fields,
+        ]
 
     def get_exclude(self, request, obj=None):
         return ["last_audit_report", "display_policy", "design"]

@@ -29,6 +29,14 @@ WORKERS = ("worker", "interactive-worker", "gpu-worker")
 # it reads must be set for each Django service. A variable added to the settings fails the test until it is
 # either passed in docker/docker-compose.yml or listed here on purpose.
 PRODUCTION_SAFE_DEFAULTS = {
+    "ARCHIVE_MAX_COMPRESSION_RATIO",
+    "ARCHIVE_MAX_FILES",
+    "ARCHIVE_MAX_JSON_BYTES",
+    "ARCHIVE_MAX_JSON_CONTAINERS",
+    "ARCHIVE_MAX_JSON_DEPTH",
+    "ARCHIVE_MAX_JSON_TOTAL_BYTES",
+    "ARCHIVE_MAX_MEMBER_BYTES",
+    "ARCHIVE_MAX_TOTAL_BYTES",
     "CELERY_BROKER_CONNECT_TIMEOUT",
     "CELERY_BROKER_SOCKET_TIMEOUT",
     "CELERY_BROKER_URL",

@@ -180,11 +180,11 @@ def test_the_audit_holds_no_lock_on_the_survey_while_it_reads(make_survey, monke
     """A status change of the survey from another connection is not blocked while the audit walks."""
     from django.db import connections
 
-    from studies import blinding
+    from studies.blinding import walk as blinding_walk
 
     survey = make_survey()
     seen = []
-    real_walk = blinding._walk
+    real_walk = blinding_walk.read_pages
 
     def walk_and_check(client, survey_, assignment, items, walk, progress):
         real_walk(client, survey_, assignment, items, walk, progress)
@@ -199,6 +199,6 @@ def test_the_audit_holds_no_lock_on_the_survey_while_it_reads(make_survey, monke
         finally:
             other.close()
 
-    monkeypatch.setattr(blinding, "_walk", walk_and_check)
+    monkeypatch.setattr(blinding_walk, "read_pages", walk_and_check)
     report = do_audit_survey(survey=survey, actor=None)
     assert report.passed and seen == [1]

@@ -19,8 +19,14 @@ class Command(BaseCommand):
         if not path.is_file():
             raise CommandError(f"{archive}: no such file")
         try:
-            job = import_now(path.read_bytes())
+            with path.open("rb") as handle:
+                job = import_now(handle)
         except ArchiveError as exc:
             raise CommandError(f"{archive}: {exc}") from None
-        for survey in Survey.objects.filter(pk__in=job.survey_ids).order_by("id"):
-            self.stdout.write(f"imported survey {survey.name!r} (closed, {survey.item_count} items)")
+        for survey in (
+            Survey.objects.filter(pk__in=job.survey_ids).select_related("archive_origin").order_by("id")
+        ):
+            self.stdout.write(
+                f"imported survey {survey.name!r} (closed, {survey.item_count} items; "
+                f"{survey.archive_origin.describe()})"
+            )
