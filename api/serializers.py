@@ -228,6 +228,13 @@ class ImportRequest(serializers.Serializer):
     kind = serializers.ChoiceField(choices=["ct", "sct", "mr"])
     modality = serializers.ChoiceField(choices=["t1_in", "t1_out", "t2"], required=False, allow_blank=True)
     contrast = serializers.BooleanField(required=False, allow_null=True, default=None)
+    patient = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=128,
+        help_text="A name for the patient of NIfTI files (only its pseudonym is kept); "
+        "without it each NIfTI file is a patient of its own.",
+    )
     files = serializers.ListField(
         child=serializers.FileField(allow_empty_file=False), allow_empty=False, max_length=5000
     )

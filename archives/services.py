@@ -64,8 +64,7 @@ from imaging.dicom import (
     dataset_bytes,
     slice_dataset,
 )
-from imaging.pixels import StorageFailed, delete_stored_files, store_file
-from imaging.selectors import dataset_named, slices_of
+from imaging.selectors import dataset_named, slices_of, with_their_slices
 from imaging.services import store_volume
 from imaging.volumes import VolumeData
 from jobs.errors import first_line
@@ -73,6 +72,7 @@ from jobs.services import JobOutcome, JobRefused, Progress, execute, queue_job
 from metrics import selectors as reports
 from metrics.exports import answers_csv, data_dictionary_csv
 from metrics.services import artefact, report_now
+from storage import StorageFailed, delete_stored_files, store_file
 from studies.design import DesignError, StudyDesign
 from studies.models import (
     VIEWER_STATE_FIELDS,
@@ -191,13 +191,13 @@ def _provenance(slice_ids: Sequence[int]) -> dict[int, dict]:
 def _survey_files(survey: Survey, folder: str, pseudonyms: dict[int, str]) -> dict[str, bytes]:
     files: dict[str, bytes] = {}
     policy = survey.display_policy
-    items = list(survey.items.select_related("slice__volume__dataset").order_by("id"))
+    items = list(with_their_slices(survey.items.order_by("id")))
     provenance = _provenance([item.slice_id for item in items])
     public = {item.pk: item.public_id for item in items}
     item_rows = [
         _item_row(survey, item, "items", files, folder, provenance.get(item.slice_id)) for item in items
     ]
-    practice_items = list(survey.practice_items.select_related("slice__volume__dataset").order_by("id"))
+    practice_items = list(with_their_slices(survey.practice_items.order_by("id")))
     practice_provenance = _provenance([item.slice_id for item in practice_items])
     practice_public = {item.pk: item.public_id for item in practice_items}
     practice_rows = [

@@ -112,7 +112,7 @@ class ImportJobAdmin(JobAdminMixin, admin.ModelAdmin):
     start_url = ("upload/", "upload")
     list_display = ["pk", "dataset_name", "kind", "status_badge", "progress", "created_at", "created_by"]
     list_filter = ["status", "kind"]
-    exclude = ["errors", "upload_dir"]
+    exclude = ["errors", "upload_dir", "nifti_pseudonym"]
     extra_readonly_fields = ["error_table", "ignored_table"]
 
     @staticmethod
@@ -141,6 +141,7 @@ class ImportJobAdmin(JobAdminMixin, admin.ModelAdmin):
                 modality=form.cleaned_data["modality"] or None,
                 contrast=form.cleaned_contrast(),
                 actor=request.user,
+                nifti_patient=form.cleaned_data["patient"] or None,
             )
 
         return start_job_view(

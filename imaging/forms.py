@@ -35,6 +35,12 @@ class ImportUploadForm(forms.Form):
         help_text="For MRI outside the CHAOS layout.",
     )
     contrast = forms.ChoiceField(choices=CONTRAST_CHOICES, required=False)
+    patient = forms.CharField(
+        max_length=128,
+        required=False,
+        help_text="For NIfTI files: a name for their patient (only its pseudonym is kept). Without it each NIfTI "
+        "file is a patient of its own; file names are never used.",
+    )
     files = MultipleFileField(help_text="A zip of a folder tree, or several DICOM / NIfTI files.")
 
     def cleaned_contrast(self) -> bool | None:

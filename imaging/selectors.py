@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
-from django.db.models import Count
+from django.db.models import Count, Q
 
 from imaging.constants import CT
 from imaging.models import Dataset, ImportJob, Slice, Volume
@@ -47,6 +47,17 @@ def datasets_with_counts():
 
 def dataset_by_id(pk: int) -> Dataset | None:
     return Dataset.objects.filter(pk=pk).first()
+
+
+def dataset_names_by_id(ids: Iterable[int]) -> dict[int, str]:
+    """Dataset names by id (for rows of other apps that hold a dataset's id)."""
+    return dict(Dataset.objects.filter(pk__in=set(ids)).values_list("pk", "name"))
+
+
+def dataset_name_contains(relation: str, text: str) -> Q:
+    """A condition on another app's rows: the dataset their `relation` points to has `text` in its name
+    (case-insensitive)."""
+    return Q(**{f"{relation}__name__icontains": text})
 
 
 def has_volumes(dataset: Dataset) -> bool:
@@ -235,6 +246,13 @@ def slices_of(volume: Volume) -> list[Slice]:
 def slices_of_items(slice_ids: Iterable[int]) -> list[Slice]:
     """The slices with these ids, with their volumes (what a survey shows)."""
     return list(Slice.objects.filter(pk__in=list(slice_ids)).select_related("volume"))
+
+
+def with_their_slices(rows, relation: str = "slice"):
+    """Another app's rows (a queryset) with the slice each points to by `relation`, that slice's volume and the
+    volume's dataset, fetched in the same query. Other apps never name imaging's relations themselves: this is the
+    join they need, kept beside imaging's tables."""
+    return rows.select_related(f"{relation}__volume__dataset")
 
 
 def by_layer(slices: Iterable[StoredSlice]) -> dict[int, list[StoredSlice]]:

@@ -15,6 +15,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from imaging.rendering import png_bytes, window_to_uint8
+from imaging.selectors import with_their_slices
 from jobs.admin import JobAdminMixin
 from studies import roles
 from studies.forms import InvitationsForm, RateLimitedAdminLoginForm, SurveyCreateForm, SurveyDraftForm
@@ -450,7 +451,11 @@ class ItemAdmin(ReadOnlyAdmin):
     list_display = ["public_id", "survey", "truth", "axial_layer", "slice"]
     list_filter = ["survey", "truth", "axial_layer"]
     search_fields = ["public_id"]
-    list_select_related = ["survey", "slice__volume__dataset"]
+    list_select_related = ["survey"]
+
+    def get_queryset(self, request):
+        return with_their_slices(super().get_queryset(request))
+
     readonly_fields = [
         "survey",
         "public_id",

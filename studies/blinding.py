@@ -25,7 +25,7 @@ from django.test import Client, RequestFactory
 from django.urls import get_resolver, reverse
 from django.utils import translation
 
-from imaging.selectors import slices_of_items
+from imaging.selectors import slices_of_items, with_their_slices
 from studies.design import RATING_MIDPOINTS, StudyDesign
 from studies.feedback import practice_strings
 from studies.models import OPAQUE_ID_LENGTH, Assignment, Item, Survey, Truth
@@ -145,7 +145,7 @@ class _Walk:
 def audit_survey_blinding(survey: Survey, *, progress=None) -> BlindingReport:
     """Audit the survey; `progress(done)` is called with the number of items read so far."""
     survey = Survey.objects.select_related("model_dataset", "real_dataset").get(pk=survey.pk)
-    items = list(survey.items.select_related("slice__volume").order_by("id"))
+    items = list(with_their_slices(survey.items.order_by("id")))
     report = BlindingReport(survey=survey.name, items=len(items))
     _check_structure(survey, items, report)
     walk = _walk_as_reader(survey, items, progress)
@@ -294,7 +294,7 @@ def _walk(
         return
     walk.other_pages["start page"] = start.content.decode()
     # Practice items first, as readers read them (their pages are compared with the test items' pipeline).
-    practice = {p.pk: p for p in survey.practice_items.select_related("slice__volume")}
+    practice = {p.pk: p for p in with_their_slices(survey.practice_items.all())}
     for position, practice_pk in enumerate(assignment.practice_order, start=1):
         observation = _Observation(item=practice[practice_pk], position=position)
         walk.practice.append(observation)
@@ -947,7 +947,7 @@ def _check_practice(survey: Survey, items: list[Item], walk: _Walk, report: Blin
     """Practice items go through the test items' pipeline and are never test slices; their feedback stays on
     practice pages: no test item's page or answer carries it."""
     policy = survey.display_policy
-    practice_items = list(survey.practice_items.select_related("slice__volume"))
+    practice_items = list(with_their_slices(survey.practice_items.all()))
     report.checks.append("practice")
     expected = survey.design.practice_items
     if len(practice_items) != expected or len(walk.practice) != expected:
