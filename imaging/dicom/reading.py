@@ -25,6 +25,7 @@ from imaging.volumes import (
 )
 
 DICOMDIR_SOP_CLASS = "1.2.840.10008.1.3.10"
+PIXEL_DATA = 0x7FE00010
 SUPPORTED_PHOTOMETRIC = {"MONOCHROME1", "MONOCHROME2"}
 EXPECTED_MODALITY = {"ct": "CT", "sct": "CT", "mr": "MR"}
 
@@ -131,6 +132,7 @@ def read_header(
     if rows < 1 or columns < 1:
         raise ImageError(f"empty image ({rows}x{columns})")
     limits.check_matrix(rows, columns)
+    _check_pixel_bytes(ds, present=_pixel_data_length(path))
     spacing = _float_tuple(ds.PixelSpacing, 2, "PixelSpacing")
     if min(spacing) <= 0:
         raise ImageError(f"PixelSpacing must be positive, got {spacing}")
@@ -173,16 +175,32 @@ def read_pixels(path: str, *, kind: str) -> np.ndarray:
     return hu
 
 
-def _check_pixel_bytes(ds: pydicom.Dataset) -> None:
+def _pixel_data_length(path: str) -> int | None:
+    """The length of the file's pixel data as its element says, read without reading the pixels (None: none, or
+    of undefined length, as compressed data are)."""
+    try:
+        ds = pydicom.dcmread(path, defer_size=256, specific_tags=[PIXEL_DATA])
+        raw = ds.get_item(PIXEL_DATA, keep_deferred=True)
+    except Exception:  # the header read already succeeded; the pixels are judged when decoded
+        return None
+    length = getattr(raw, "length", None)
+    return None if length in (None, 0xFFFFFFFF) else int(length)
+
+
+def _check_pixel_bytes(ds: pydicom.Dataset, *, present: int | None = None) -> None:
     """Uncompressed pixel data must hold the bytes the header claims (rows x columns x bits) before anything is
-    allocated for it; a compressed frame is decoded into a matrix the caps have already bounded."""
+    allocated for it; a compressed frame is decoded into a matrix the caps have already bounded. `present`: the
+    length read from the file when `ds` was read without its pixels."""
     syntax = getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", None)
     if syntax is not None and UID(str(syntax)).is_compressed:
         return
+    if present is None:
+        if "PixelData" not in ds:
+            return
+        present = len(ds.PixelData)
     claimed = (
         int(ds.Rows) * int(ds.Columns) * int(ds.get("SamplesPerPixel", 1) or 1) * int(ds.BitsAllocated) // 8
     )
-    present = len(ds.PixelData)
     if present < claimed:
         raise ImageError(
             f"pixel data holds {present} bytes, the header claims {int(ds.Rows)}x{int(ds.Columns)} "
