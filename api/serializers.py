@@ -7,6 +7,7 @@ from rest_framework import serializers
 
 from jobs.services import progress_of, status_line
 from metrics.selectors import reader_pseudonym
+from studies import roles
 from studies.selectors import survey_overview
 from studies.services import invitation_url
 
@@ -168,7 +169,11 @@ class InvitationSerializer(serializers.Serializer):
     used_at = serializers.DateTimeField(allow_null=True)
     revoked_at = serializers.DateTimeField(allow_null=True)
 
-    def get_url(self, invitation) -> str:
+    def get_url(self, invitation) -> str | None:
+        """The join link, for study admins only: anyone holding it can join the survey as a reader."""
+        request = self.context.get("request")
+        if request is None or not roles.is_study_admin(request.user):
+            return None
         return invitation_url(invitation)
 
 

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "config.limits.RequestBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "config.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -79,6 +80,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "config.security.csp_nonce",
             ],
         },
     },
@@ -295,12 +297,18 @@ LOGOUT_REDIRECT_URL = "studies:login"
 # Absolute links in invitations, reminders and command output.
 STUDIES_SITE_URL = os.environ.get("STUDIES_SITE_URL", "http://127.0.0.1:8000")
 STUDIES_INVITATION_DAYS = int(os.environ.get("STUDIES_INVITATION_DAYS", "30"))
-# (failures allowed, window in seconds) per client address / per username / per address for invitation links.
+# (failures allowed, window in seconds) per client address / per username / per address for invitation links. For
+# sign-in: the failures allowed before each further one makes the next attempt wait, and how long failures are
+# remembered after the last one.
 STUDIES_RATE_LIMITS = {
     "login_address": (int(os.environ.get("STUDIES_LOGIN_FAILURES_PER_ADDRESS", "20")), 900),
     "login_username": (int(os.environ.get("STUDIES_LOGIN_FAILURES_PER_USERNAME", "10")), 900),
     "invitation_address": (int(os.environ.get("STUDIES_INVITATION_FAILURES_PER_ADDRESS", "20")), 900),
 }
+# Sign-in: after the free failures above (per address; per account at an address and from unknown addresses), the
+# wait before the next attempt starts at this many seconds and doubles with each failure, up to the maximum.
+STUDIES_LOGIN_DELAY_FIRST_S = float(os.environ.get("STUDIES_LOGIN_DELAY_FIRST_S", "2"))
+STUDIES_LOGIN_DELAY_MAX_S = float(os.environ.get("STUDIES_LOGIN_DELAY_MAX_S", "300"))
 # Failed API token attempts per client address (api.authentication), in the same counters.
 STUDIES_RATE_LIMITS["api_token_address"] = (
     int(os.environ.get("API_TOKEN_FAILURES_PER_ADDRESS", "20")),

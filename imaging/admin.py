@@ -56,6 +56,9 @@ class VolumeAdmin(admin.ModelAdmin):
     readonly_fields = ["preview_strip", *(f.name for f in Volume._meta.fields)]
     inlines = [SliceInline]
 
+    class Media:
+        css = {"all": ["imaging/admin.css"]}
+
     @admin.display(description="Slices (inferior to superior)")
     def preview_strip(self, obj):
         slices = list(obj.slices.order_by("index").only("pk", "index", "axial_layer"))
@@ -63,7 +66,7 @@ class VolumeAdmin(admin.ModelAdmin):
         shown = slices[::step][:PREVIEW_STRIP_SLICES]
         return format_html_join(
             "",
-            '<figure style="display:inline-block;margin:0 4px 4px 0;text-align:center">'
+            '<figure class="slice-preview">'
             '<img src="{}" width="128" height="128" loading="lazy" alt=""><figcaption>#{} layer {}</figcaption></figure>',
             ((reverse("admin:imaging_slice_png", args=[s.pk]), s.index, s.axial_layer or "-") for s in shown),
         )

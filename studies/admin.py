@@ -579,6 +579,15 @@ class InvitationAdmin(ReadOnlyAdmin):
     exclude = ["token"]
     readonly_fields = ["link"]
 
+    def get_readonly_fields(self, request, obj=None):
+        # The join link lets whoever holds it join as a reader: study admins only see it.
+        fields = list(super().get_readonly_fields(request, obj))
+        return fields if roles.is_study_admin(request.user) else [f for f in fields if f != "link"]
+
+    def get_fields(self, request, obj=None):
+        fields = list(super().get_fields(request, obj))
+        return fields if roles.is_study_admin(request.user) else [f for f in fields if f != "link"]
+
     @admin.display(description="Link")
     def link(self, obj):
         if obj.state != "pending":
