@@ -435,7 +435,7 @@ class InvitationViewSet(mixins.CreateModelMixin, ReadViewSet):
             )
         except StudyError as exc:
             raise (Conflict if survey.is_closed else Refused)(one_line(exc)) from None
-        return Response(api.InvitationSerializer(created, many=True).data, status=status.HTTP_201_CREATED)
+        return Response(self.get_serializer(created, many=True).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=None, responses={200: api.InvitationSerializer})
     @action(detail=True, methods=["post"])

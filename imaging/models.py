@@ -128,7 +128,14 @@ class ImportJob(Job):
         blank=True,
         help_text="The pseudonym of the patient the uploader named for NIfTI files.",
     )
-    upload_dir = models.CharField(max_length=255, help_text="Storage folder holding the uploaded files.")
+    upload_dir = models.CharField(
+        max_length=255, blank=True, help_text="Storage folder holding the uploaded files (none for PACS)."
+    )
+    pacs_series = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="[[StudyInstanceUID, SeriesInstanceUID], ...] to retrieve from PACS; emptied when the job ends.",
+    )
     volumes_imported = models.PositiveIntegerField(default=0)
     volumes_skipped = models.PositiveIntegerField(default=0)
     errors = models.JSONField(

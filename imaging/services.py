@@ -21,6 +21,7 @@ from imaging.dicom.deidentify import Deidentifier
 from imaging.layers import LayerBounds, default_axial_layers, layers_from_bounds, validate_layer_bounds
 from imaging.models import Dataset, ImportJob, Slice, Volume
 from imaging.nifti import file_sha256, load_nifti
+from imaging.pacs.client import PacsConnection, PacsError, retrieve
 from imaging.pixels import save_slice_pixels, slice_storage_name
 from imaging.scan import SeriesSource, scan_path
 from imaging.uploads import Staged, delete_uploads, save_uploads, stage_locally, upload_folder
@@ -461,21 +462,60 @@ def create_import_job(
 def run_import_job(job: ImportJob, progress: Progress) -> JobOutcome | None:
     """Import a queued upload (the job's runner). Safe to run again: imported series are skipped.
 
-    The upload leaves storage whatever the outcome (imported, refused, failed): what stays is de-identified."""
+    The upload leaves storage, and the PACS series' UIDs leave the job, whatever the outcome (imported, refused,
+    failed): what stays is de-identified."""
     try:
         return _run_import_job(job, progress)
     finally:
         delete_uploads(job.upload_dir)
+        if job.pacs_series:
+            ImportJob.objects.filter(pk=job.pk).update(pacs_series=[])
+
+
+def pacs_connection() -> PacsConnection:
+    return PacsConnection(
+        url=settings.PACS_DICOMWEB_URL,
+        username=settings.PACS_USERNAME,
+        password=settings.PACS_PASSWORD,
+        timeout_s=settings.PACS_TIMEOUT_S,
+    )
+
+
+def _stage_from_pacs(job: ImportJob, workdir: Path, progress: Progress) -> Staged:
+    """Retrieve the job's series into the worker's private folder; the labels say "PACS series N", never a UID."""
+    progress.set(0, len(job.pacs_series), "retrieving from PACS")
+    try:
+        retrieve(
+            pacs_connection(),
+            [tuple(pair) for pair in job.pacs_series],
+            workdir,
+            progress=lambda done, total: progress.set(done, total, "retrieving from PACS"),
+        )
+    except PacsError as exc:
+        raise JobRefused(str(exc)) from None
+    staged = Staged()
+    for folder in sorted(workdir.iterdir()):
+        number = int(folder.name.rsplit("-", 1)[1])
+        for path in sorted(folder.iterdir()):
+            staged.labels[str(path)] = f"PACS series {number}, instance {int(path.stem)}"
+    return staged
 
 
 def _run_import_job(job: ImportJob, progress: Progress) -> JobOutcome | None:
     if job.upload_dir and not default_storage.exists(job.upload_dir):
         raise JobRefused("the upload is no longer in storage (removed after a failed run): upload it again")
+    if not job.upload_dir and not job.pacs_series:
+        raise JobRefused(
+            "the series to retrieve from PACS are no longer known (the job ran before): search again"
+        )
     progress.phase("unpacking")
     staged = Staged()
     with tempfile.TemporaryDirectory(prefix="blindread-import-") as workdir:
         try:
-            staged = stage_locally(job.upload_dir, Path(workdir))
+            if job.pacs_series:
+                staged = _stage_from_pacs(job, Path(workdir), progress)
+            else:
+                staged = stage_locally(job.upload_dir, Path(workdir))
             report = import_images(
                 path=workdir,
                 dataset_name=job.dataset_name,
@@ -484,7 +524,7 @@ def _run_import_job(job: ImportJob, progress: Progress) -> JobOutcome | None:
                 contrast=job.contrast_enhanced,
                 actor=job.created_by,
                 progress=lambda phase, done, total: progress.set(done, total, phase),
-                source_label=f"import job {job.pk}",
+                source_label=f"{'PACS ' if job.pacs_series else ''}import job {job.pk}",
                 nifti_pseudonym=job.nifti_pseudonym,
             )
         except ImportArgumentError as exc:

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pydicom
+from pydicom.uid import generate_uid
 
 from tests.imaging.dicom_factory import write_series
 
@@ -19,8 +20,11 @@ def write_phi_series(folder: Path, *, n: int = 4, seed: int = 0, z0: float = -50
     """A CT series (its own SeriesInstanceUID) of the patient, with identity in every usual place: the patient
     module, the study (accession, institution, referring physician, dates), descriptions and a private tag."""
     paths, _ = write_series(folder, n=n, seed=seed, z0=z0, patient=PATIENT_ID)
+    study = generate_uid()
     for path in paths:
         ds = pydicom.dcmread(path)
+        ds.StudyInstanceUID = study
+        ds.SeriesNumber = 3
         ds.PatientName = NAME
         ds.PatientBirthDate = BIRTH_DATE
         ds.PatientSex = "M"
