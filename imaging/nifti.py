@@ -64,7 +64,8 @@ def load_nifti(
         image = nib.load(str(path))
         shape = image.shape
         header = image.header
-        offset = int(header["vox_offset"])
+        # Voxels start at vox_offset, and never inside the header and its 4-byte extension flag.
+        offset = max(int(header["vox_offset"]), int(header["sizeof_hdr"]) + 4)
         bytes_per_voxel = max(1, int(header["bitpix"]) // 8)
     except Exception as exc:  # nibabel raises ImageFileError, EOFError, zlib errors...
         raise ImageError(f"not a readable NIfTI file ({exc.__class__.__name__})") from None

@@ -7,9 +7,11 @@ import uuid
 from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
+from django.conf import settings
 from django.db.models import Count, Q
 
 from imaging.constants import CT
+from imaging.dicom.deidentify import Deidentifier
 from imaging.models import Dataset, ImportJob, Slice, Volume
 
 # --- Datasets -------------------------------------------------------------------------------------------------
@@ -95,12 +97,14 @@ def ct_pixel_spacings_mm(dataset: Dataset) -> dict[str, tuple[float, float]]:
 
 
 def volume_by_reference(reference: str) -> Volume | None:
-    """A volume by its uid or, failing that, by its series key (SeriesInstanceUID); None if neither matches."""
+    """A volume by its uid or, failing that, by its series key: the SeriesInstanceUID it was stored under, or the
+    original one it had before de-identification; None if none matches."""
     try:
         return Volume.objects.get(uid=uuid.UUID(reference))
     except (ValueError, Volume.DoesNotExist):
         pass
-    matches = list(Volume.objects.filter(series_key=reference)[:2])
+    deidentified = Deidentifier(key=settings.PSEUDONYM_KEY.encode("utf-8")).uid(reference)
+    matches = list(Volume.objects.filter(series_key__in=[reference, deidentified])[:2])
     return matches[0] if len(matches) == 1 else None
 
 
