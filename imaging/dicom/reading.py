@@ -132,7 +132,8 @@ def read_header(
     if rows < 1 or columns < 1:
         raise ImageError(f"empty image ({rows}x{columns})")
     limits.check_matrix(rows, columns)
-    _check_pixel_bytes(ds, present=_pixel_data_length(path))
+    if not _compressed(ds):
+        _check_pixel_bytes(ds, present=_pixel_data_length(path))
     spacing = _float_tuple(ds.PixelSpacing, 2, "PixelSpacing")
     if min(spacing) <= 0:
         raise ImageError(f"PixelSpacing must be positive, got {spacing}")
@@ -175,6 +176,11 @@ def read_pixels(path: str, *, kind: str) -> np.ndarray:
     return hu
 
 
+def _compressed(ds: pydicom.Dataset) -> bool:
+    syntax = getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", None)
+    return syntax is not None and UID(str(syntax)).is_compressed
+
+
 def _pixel_data_length(path: str) -> int | None:
     """The length of the file's pixel data as its element says, read without reading the pixels (None: none, or
     of undefined length, as compressed data are)."""
@@ -191,8 +197,7 @@ def _check_pixel_bytes(ds: pydicom.Dataset, *, present: int | None = None) -> No
     """Uncompressed pixel data must hold the bytes the header claims (rows x columns x bits) before anything is
     allocated for it; a compressed frame is decoded into a matrix the caps have already bounded. `present`: the
     length read from the file when `ds` was read without its pixels."""
-    syntax = getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", None)
-    if syntax is not None and UID(str(syntax)).is_compressed:
+    if _compressed(ds):
         return
     if present is None:
         if "PixelData" not in ds:
