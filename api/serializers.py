@@ -7,6 +7,7 @@ from rest_framework import serializers
 
 from jobs.services import progress_of, status_line
 from metrics.selectors import reader_pseudonym
+from studies import roles
 from studies.selectors import survey_overview
 from studies.services import invitation_url
 
@@ -168,7 +169,11 @@ class InvitationSerializer(serializers.Serializer):
     used_at = serializers.DateTimeField(allow_null=True)
     revoked_at = serializers.DateTimeField(allow_null=True)
 
-    def get_url(self, invitation) -> str:
+    def get_url(self, invitation) -> str | None:
+        """The join link, for study admins only: anyone holding it can join the survey as a reader."""
+        request = self.context.get("request")
+        if request is None or not roles.is_study_admin(request.user):
+            return None
         return invitation_url(invitation)
 
 
@@ -228,6 +233,13 @@ class ImportRequest(serializers.Serializer):
     kind = serializers.ChoiceField(choices=["ct", "sct", "mr"])
     modality = serializers.ChoiceField(choices=["t1_in", "t1_out", "t2"], required=False, allow_blank=True)
     contrast = serializers.BooleanField(required=False, allow_null=True, default=None)
+    patient = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=128,
+        help_text="A name for the patient of NIfTI files (only its pseudonym is kept); "
+        "without it each NIfTI file is a patient of its own.",
+    )
     files = serializers.ListField(
         child=serializers.FileField(allow_empty_file=False), allow_empty=False, max_length=5000
     )

@@ -3,6 +3,8 @@
 Lists are paged and filtered (`?name=`, `?status=`); writes call one service each and map its one-line refusal
 to 400 (bad input, nothing stored) or 409 (the object's state does not allow it)."""
 
+from functools import partial
+
 from django.db.models import Q
 from django.http import HttpResponse, JsonResponse
 from django.utils import timezone
@@ -22,6 +24,7 @@ from generation.services import GenerationError, register_checkpoint, start_gene
 from generation.vocabulary import DEFAULT_NORMALISATION, CheckpointRefused, parse_hu_range
 from imaging.constants import HU_MAX, HU_MIN, DatasetKind
 from imaging.selectors import (
+    dataset_name_contains,
     dataset_named,
     datasets_of_kind,
     datasets_with_counts,
@@ -132,6 +135,7 @@ class ImportJobViewSet(mixins.CreateModelMixin, JobViewSet):
                 modality=data.get("modality") or None,
                 contrast=data["contrast"],
                 actor=request.user,
+                nifti_patient=data.get("patient") or None,
             )
         except ImportArgumentError as exc:
             raise _refused(exc) from None
@@ -218,7 +222,7 @@ class MetricsJobViewSet(mixins.CreateModelMixin, JobViewSet):
     """Image-distribution metrics of a model against real CT, computed by a worker."""
 
     serializer_class = api.MetricsJobSerializer
-    name_fields = ("model__name", "real_dataset__name")
+    name_fields = (partial(dataset_name_contains, "model"), partial(dataset_name_contains, "real_dataset"))
 
     def get_queryset(self):
         return reports.metrics_jobs()
@@ -431,7 +435,7 @@ class InvitationViewSet(mixins.CreateModelMixin, ReadViewSet):
             )
         except StudyError as exc:
             raise (Conflict if survey.is_closed else Refused)(one_line(exc)) from None
-        return Response(api.InvitationSerializer(created, many=True).data, status=status.HTTP_201_CREATED)
+        return Response(self.get_serializer(created, many=True).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=None, responses={200: api.InvitationSerializer})
     @action(detail=True, methods=["post"])

@@ -35,9 +35,9 @@ from archives.site import archive_limits, signature_required, site_trusted_keys
 from audit.archive import ArchiveValueError
 from imaging.archive import free_dataset_name, restore_item_slice
 from imaging.dicom import archived_item_uid
-from imaging.pixels import StorageFailed, delete_stored_files, store_file
 from jobs.errors import first_line
 from jobs.services import Progress
+from storage import StorageFailed, delete_stored_files, store_file
 from studies import archive as studies_archive
 from studies.models import Survey
 

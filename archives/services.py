@@ -21,9 +21,9 @@ from archives.importing import import_archive
 from archives.models import StudyExport, StudyImport
 from archives.signing import SigningKeyInvalid
 from archives.site import site_signing_key
-from imaging.pixels import StorageFailed, store_file
 from jobs.errors import first_line
 from jobs.services import JobOutcome, Progress, execute, queue_job
+from storage import StorageFailed, store_file
 from studies.models import Survey
 
 MAX_REFUSAL_CHARS = 400

@@ -45,8 +45,8 @@ def main():
 
     from imaging.models import Dataset
     from imaging.phantoms import write_phantoms
-    from imaging.pixels import delete_stored_files
     from imaging.services import import_images
+    from storage import delete_stored_files
 
     call_command("migrate", verbosity=0)
     phantoms = workdir / "phantoms"

@@ -56,7 +56,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "config.limits.RequestBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "config.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -80,6 +82,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "config.security.csp_nonce",
             ],
         },
     },
@@ -120,6 +123,9 @@ MEDIA_URL = "media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
 # Uploads larger than this go to a temporary file rather than memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+# The largest request body accepted (uploads included), in bytes: larger ones get a one-line 413
+# (config.limits.RequestBodyLimitMiddleware). The web server in front has the same limit (docs/operations.md).
+UPLOAD_MAX_BYTES = int(os.environ.get("UPLOAD_MAX_BYTES", str(2 * 1024**3)))
 DATA_UPLOAD_MAX_NUMBER_FILES = int(os.environ.get("DATA_UPLOAD_MAX_NUMBER_FILES", "5000"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -168,6 +174,11 @@ CELERY_TASK_QUEUES = tuple(Queue(name) for name in QUEUES)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A safety net under the decoders' caps: a worker process whose resident memory passed this (KiB) after a task is
+# replaced by a fresh one (the task itself has finished; 0 turns it off).
+CELERY_WORKER_MAX_MEMORY_PER_CHILD = int(
+    os.environ.get("CELERY_WORKER_MAX_MEMORY_PER_CHILD_KB", str(4 * 1024**2))
+)
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -219,6 +230,25 @@ JOBS_RESEND_EVERY_S = int(os.environ.get("JOBS_RESEND_EVERY_S", "60"))
 # Imaging.
 # How far (mm) a slice may sit from the series' regular grid before the geometry counts as inconsistent.
 IMPORT_SPACING_TOLERANCE = float(os.environ.get("IMPORT_SPACING_TOLERANCE", "0.2"))
+# Caps every decoder checks against what a header claims before allocating anything (docs/operations.md).
+IMPORT_MAX_MATRIX = int(os.environ.get("IMPORT_MAX_MATRIX", "4096"))  # rows and columns of a slice
+IMPORT_MAX_SLICES_PER_SERIES = int(os.environ.get("IMPORT_MAX_SLICES_PER_SERIES", "2000"))
+IMPORT_MAX_NIFTI_VOXELS = int(os.environ.get("IMPORT_MAX_NIFTI_VOXELS", str(512 * 512 * 1024)))
+# A zip in an upload may unpack to this many times its own size, and never to more than the absolute cap.
+IMPORT_UNPACK_RATIO = int(os.environ.get("IMPORT_UNPACK_RATIO", "20"))
+IMPORT_UNPACK_MAX_BYTES = int(os.environ.get("IMPORT_UNPACK_MAX_BYTES", str(8 * 1024**3)))
+# De-identification (docs/security.md): the key of every patient pseudonym and new UID. Keep it secret and never
+# change it: the same patient gets the same pseudonym, and a series imported again is skipped, only under the same
+# key. It is never stored in the database or an archive. Production must set it (`check --deploy` says so); the
+# local default is derived from SECRET_KEY.
+PSEUDONYM_KEY = os.environ.get("BLINDREAD_PSEUDONYM_KEY", "") or f"local:{SECRET_KEY}"
+PSEUDONYM_KEY_FROM_ENVIRONMENT = bool(os.environ.get("BLINDREAD_PSEUDONYM_KEY", ""))
+# PACS over DICOMweb (QIDO-RS search, WADO-RS retrieval): the service root, e.g. https://pacs.example/dicom-web,
+# and HTTP basic credentials when it needs them.
+PACS_DICOMWEB_URL = os.environ.get("PACS_DICOMWEB_URL", "")
+PACS_USERNAME = os.environ.get("PACS_USERNAME", "")
+PACS_PASSWORD = os.environ.get("PACS_PASSWORD", "")
+PACS_TIMEOUT_S = float(os.environ.get("PACS_TIMEOUT_S", "30"))
 
 # Metrics.
 # The FID Inception-v3 weights (pytorch-fid's pt_inception-2015-12-05-6726825d.pth): a local file, never downloaded.
@@ -293,12 +323,18 @@ LOGOUT_REDIRECT_URL = "studies:login"
 # Absolute links in invitations, reminders and command output.
 STUDIES_SITE_URL = os.environ.get("STUDIES_SITE_URL", "http://127.0.0.1:8000")
 STUDIES_INVITATION_DAYS = int(os.environ.get("STUDIES_INVITATION_DAYS", "30"))
-# (failures allowed, window in seconds) per client address / per username / per address for invitation links.
+# (failures allowed, window in seconds) per client address / per username / per address for invitation links. For
+# sign-in: the failures allowed before each further one makes the next attempt wait, and how long failures are
+# remembered after the last one.
 STUDIES_RATE_LIMITS = {
     "login_address": (int(os.environ.get("STUDIES_LOGIN_FAILURES_PER_ADDRESS", "20")), 900),
     "login_username": (int(os.environ.get("STUDIES_LOGIN_FAILURES_PER_USERNAME", "10")), 900),
     "invitation_address": (int(os.environ.get("STUDIES_INVITATION_FAILURES_PER_ADDRESS", "20")), 900),
 }
+# Sign-in: after the free failures above (per address; per account at an address and from unknown addresses), the
+# wait before the next attempt starts at this many seconds and doubles with each failure, up to the maximum.
+STUDIES_LOGIN_DELAY_FIRST_S = float(os.environ.get("STUDIES_LOGIN_DELAY_FIRST_S", "2"))
+STUDIES_LOGIN_DELAY_MAX_S = float(os.environ.get("STUDIES_LOGIN_DELAY_MAX_S", "300"))
 # Failed API token attempts per client address (api.authentication), in the same counters.
 STUDIES_RATE_LIMITS["api_token_address"] = (
     int(os.environ.get("API_TOKEN_FAILURES_PER_ADDRESS", "20")),

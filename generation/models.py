@@ -111,7 +111,7 @@ class SyntheticSlice(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["job", "output__volume", "output__index"]
+        ordering = ["job", "output"]  # a slice orders by its volume, then its index
         constraints = [
             models.UniqueConstraint(
                 fields=["checkpoint", "source_key"], name="synthetic_slice_once_per_checkpoint_and_sources"

@@ -62,7 +62,8 @@ def job_preview(job: GenerationJob, *, limit: int = 24) -> list[PreviewRow]:
     """Up to `limit` synthetic slices of the job, spread evenly over what was made, with their MRI inputs."""
     made = list(
         SyntheticSlice.objects.filter(job=job)
-        .order_by("output__volume__patient", "output__volume_id", "output__index")
+        # A slice's own ordering: dataset, patient, modality, volume, index.
+        .order_by("output")
         .values_list("pk", flat=True)
     )
     if not made:

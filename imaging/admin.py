@@ -1,12 +1,15 @@
 from django.contrib import admin
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from imaging.constants import CT, DEFAULT_CT_WINDOW
-from imaging.forms import ImportUploadForm
+from imaging.forms import ImportUploadForm, PacsImportForm
 from imaging.models import Dataset, ImportJob, Slice, Volume
+from imaging.pacs.client import PacsError, SearchQuery
+from imaging.pacs.services import create_pacs_import_job, search_pacs
 from imaging.pixels import load_slice_pixels
 from imaging.rendering import auto_window, png_bytes, window_to_uint8
 from imaging.selectors import datasets_with_counts
@@ -56,6 +59,9 @@ class VolumeAdmin(admin.ModelAdmin):
     readonly_fields = ["preview_strip", *(f.name for f in Volume._meta.fields)]
     inlines = [SliceInline]
 
+    class Media:
+        css = {"all": ["imaging/admin.css"]}
+
     @admin.display(description="Slices (inferior to superior)")
     def preview_strip(self, obj):
         slices = list(obj.slices.order_by("index").only("pk", "index", "axial_layer"))
@@ -63,7 +69,7 @@ class VolumeAdmin(admin.ModelAdmin):
         shown = slices[::step][:PREVIEW_STRIP_SLICES]
         return format_html_join(
             "",
-            '<figure style="display:inline-block;margin:0 4px 4px 0;text-align:center">'
+            '<figure class="slice-preview">'
             '<img src="{}" width="128" height="128" loading="lazy" alt=""><figcaption>#{} layer {}</figcaption></figure>',
             ((reverse("admin:imaging_slice_png", args=[s.pk]), s.index, s.axial_layer or "-") for s in shown),
         )
@@ -112,7 +118,7 @@ class ImportJobAdmin(JobAdminMixin, admin.ModelAdmin):
     start_url = ("upload/", "upload")
     list_display = ["pk", "dataset_name", "kind", "status_badge", "progress", "created_at", "created_by"]
     list_filter = ["status", "kind"]
-    exclude = ["errors", "upload_dir"]
+    exclude = ["errors", "upload_dir", "nifti_pseudonym", "pacs_series"]
     extra_readonly_fields = ["error_table", "ignored_table"]
 
     @staticmethod
@@ -132,6 +138,56 @@ class ImportJobAdmin(JobAdminMixin, admin.ModelAdmin):
     def ignored_table(self, obj):
         return self._file_table((obj.result or {}).get("ignored", []), "import-ignored")
 
+    def get_urls(self):
+        pacs = path("pacs/", self.admin_site.admin_view(self.pacs_view), name="imaging_importjob_pacs")
+        return [pacs, *super().get_urls()]
+
+    def pacs_view(self, request):
+        """Search the PACS (a POST with "search"), then import the chosen series as a job."""
+        if not request.user.has_perm("imaging.add_importjob"):
+            raise Http404
+        importing = request.method == "POST" and "search" not in request.POST
+        form = PacsImportForm(request.POST or None, importing=importing)
+        searched = False
+        if request.method == "POST":
+            try:
+                form.offer(search_pacs(form.query(SearchQuery)))
+                searched = True
+            except PacsError as exc:
+                form.add_error(None, str(exc))
+        if importing and searched:
+
+            def start(valid):
+                return create_pacs_import_job(
+                    series=valid.chosen_series(),
+                    dataset_name=valid.cleaned_data["dataset"],
+                    kind=valid.cleaned_data["kind"],
+                    modality=valid.cleaned_data["modality"] or None,
+                    contrast=valid.cleaned_contrast(),
+                    actor=request.user,
+                )
+
+            return start_job_view(
+                request,
+                admin_site=self.admin_site,
+                model=ImportJob,
+                form=form,
+                title="Import from PACS",
+                start=start,
+                template="admin/imaging/importjob/pacs.html",
+                submit_label="Import the chosen series",
+            )
+        page = {
+            **self.admin_site.each_context(request),
+            "title": "Import from PACS",
+            "form": form,
+            "opts": ImportJob._meta,
+            "submit_label": "Import the chosen series",
+            "found": len(form.fields["series"].choices),
+            "searched": searched,
+        }
+        return TemplateResponse(request, "admin/imaging/importjob/pacs.html", page)
+
     def start_view(self, request):
         def start(form):
             return create_import_job(
@@ -141,6 +197,7 @@ class ImportJobAdmin(JobAdminMixin, admin.ModelAdmin):
                 modality=form.cleaned_data["modality"] or None,
                 contrast=form.cleaned_contrast(),
                 actor=request.user,
+                nifti_patient=form.cleaned_data["patient"] or None,
             )
 
         return start_job_view(

@@ -124,10 +124,24 @@ class ImportJob(Job):
     kind = models.CharField(max_length=4, choices=[("ct", "Real CT"), ("sct", "Synthetic CT"), ("mr", "MRI")])
     modality = models.CharField(max_length=8, choices=Modality.choices, blank=True)
     contrast_enhanced = models.BooleanField(null=True, blank=True)
-    upload_dir = models.CharField(max_length=255, help_text="Storage folder holding the uploaded files.")
+    nifti_pseudonym = models.CharField(
+        max_length=32,
+        blank=True,
+        help_text="The pseudonym of the patient the uploader named for NIfTI files.",
+    )
+    upload_dir = models.CharField(
+        max_length=255, blank=True, help_text="Storage folder holding the uploaded files (none for PACS)."
+    )
+    pacs_series = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="[[StudyInstanceUID, SeriesInstanceUID], ...] to retrieve from PACS; emptied when the job ends.",
+    )
     volumes_imported = models.PositiveIntegerField(default=0)
     volumes_skipped = models.PositiveIntegerField(default=0)
-    errors = models.JSONField(default=list, blank=True, help_text='[{"path": ..., "reason": ...}, ...]')
+    errors = models.JSONField(
+        default=list, blank=True, help_text='[{"path": "file 3" or "file 1, entry 17", "reason": ...}, ...]'
+    )
 
     class Meta(Job.Meta):
         pass

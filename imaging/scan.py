@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from imaging.dicom import DicomHeader, NotImageFile, read_header
+from imaging.dicom.deidentify import Deidentifier
 from imaging.nifti import is_nifti
-from imaging.volumes import ImageError, Rejection
+from imaging.volumes import DEFAULT_LIMITS, ImageError, ImportLimits, Rejection
 
 CHAOS_T1_FOLDERS = {"inphase": "t1_in", "outphase": "t1_out"}
 IGNORED_NAMES = {
@@ -26,7 +27,8 @@ Progress = Callable[[str, int, int], None]
 
 @dataclass
 class SeriesSource:
-    """One series to import: DICOM headers of its files, or a single NIfTI file."""
+    """One series to import: DICOM headers of its files, or a single NIfTI file. `patient` is a pseudonym; for a
+    NIfTI file without a patient named by the layout or the importer it is empty (the importer numbers it)."""
 
     modality: str
     patient: str
@@ -99,8 +101,17 @@ def _modality_for(hint: LayoutHint, *, kind: str, modality: str | None) -> str:
     return chosen
 
 
-def scan_path(root: Path, *, kind: str, modality: str | None, progress: Progress | None = None) -> ScanResult:
-    """Read every file's header under root and group the images into series; nothing is decoded yet."""
+def scan_path(
+    root: Path,
+    *,
+    kind: str,
+    modality: str | None,
+    deidentifier: Deidentifier,
+    limits: ImportLimits = DEFAULT_LIMITS,
+    progress: Progress | None = None,
+) -> ScanResult:
+    """Read every file's header under root, de-identified, and group the images into series; nothing is decoded
+    yet. A patient named by the CHAOS layout's folders gets the pseudonym of that name."""
     files = list_files(root)
     layout = any("DICOM_anon" in f.parts[:-1] for f in files)
     grouped: dict[tuple[str, str], SeriesSource] = {}
@@ -122,11 +133,11 @@ def scan_path(root: Path, *, kind: str, modality: str | None, progress: Progress
             if hint.reason:
                 raise ImageError(hint.reason)
             file_modality = _modality_for(hint, kind=kind, modality=modality)
+            patient = deidentifier.pseudonym(hint.patient) if hint.patient else ""
             if is_nifti(file):
-                source = SeriesSource(file_modality, hint.patient or "", nifti_path=str(file))
-                grouped[("nifti", str(file))] = source
+                grouped[("nifti", str(file))] = SeriesSource(file_modality, patient, nifti_path=str(file))
                 continue
-            header = read_header(str(file), kind=kind)
+            header = read_header(str(file), kind=kind, deidentifier=deidentifier, limits=limits)
         except NotImageFile as exc:
             ignored.append(Rejection(str(file), str(exc)))
             continue
@@ -135,6 +146,6 @@ def scan_path(root: Path, *, kind: str, modality: str | None, progress: Progress
             continue
         key = (header.series_uid, file_modality)
         if key not in grouped:
-            grouped[key] = SeriesSource(file_modality, hint.patient or header.patient)
+            grouped[key] = SeriesSource(file_modality, patient or header.patient)
         grouped[key].headers.append(header)
     return ScanResult(list(grouped.values()), rejected, ignored, len(files))

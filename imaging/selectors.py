@@ -7,9 +7,11 @@ import uuid
 from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
-from django.db.models import Count
+from django.conf import settings
+from django.db.models import Count, Q
 
 from imaging.constants import CT
+from imaging.dicom.deidentify import Deidentifier
 from imaging.models import Dataset, ImportJob, Slice, Volume
 
 # --- Datasets -------------------------------------------------------------------------------------------------
@@ -49,6 +51,17 @@ def dataset_by_id(pk: int) -> Dataset | None:
     return Dataset.objects.filter(pk=pk).first()
 
 
+def dataset_names_by_id(ids: Iterable[int]) -> dict[int, str]:
+    """Dataset names by id (for rows of other apps that hold a dataset's id)."""
+    return dict(Dataset.objects.filter(pk__in=set(ids)).values_list("pk", "name"))
+
+
+def dataset_name_contains(relation: str, text: str) -> Q:
+    """A condition on another app's rows: the dataset their `relation` points to has `text` in its name
+    (case-insensitive)."""
+    return Q(**{f"{relation}__name__icontains": text})
+
+
 def has_volumes(dataset: Dataset) -> bool:
     return Volume.objects.filter(dataset=dataset).exists()
 
@@ -84,12 +97,14 @@ def ct_pixel_spacings_mm(dataset: Dataset) -> dict[str, tuple[float, float]]:
 
 
 def volume_by_reference(reference: str) -> Volume | None:
-    """A volume by its uid or, failing that, by its series key (SeriesInstanceUID); None if neither matches."""
+    """A volume by its uid or, failing that, by its series key: the SeriesInstanceUID it was stored under, or the
+    original one it had before de-identification; None if none matches."""
     try:
         return Volume.objects.get(uid=uuid.UUID(reference))
     except (ValueError, Volume.DoesNotExist):
         pass
-    matches = list(Volume.objects.filter(series_key=reference)[:2])
+    deidentified = Deidentifier(key=settings.PSEUDONYM_KEY.encode("utf-8")).uid(reference)
+    matches = list(Volume.objects.filter(series_key__in=[reference, deidentified])[:2])
     return matches[0] if len(matches) == 1 else None
 
 
@@ -235,6 +250,13 @@ def slices_of(volume: Volume) -> list[Slice]:
 def slices_of_items(slice_ids: Iterable[int]) -> list[Slice]:
     """The slices with these ids, with their volumes (what a survey shows)."""
     return list(Slice.objects.filter(pk__in=list(slice_ids)).select_related("volume"))
+
+
+def with_their_slices(rows, relation: str = "slice"):
+    """Another app's rows (a queryset) with the slice each points to by `relation`, that slice's volume and the
+    volume's dataset, fetched in the same query. Other apps never name imaging's relations themselves: this is the
+    join they need, kept beside imaging's tables."""
+    return rows.select_related(f"{relation}__volume__dataset")
 
 
 def by_layer(slices: Iterable[StoredSlice]) -> dict[int, list[StoredSlice]]:

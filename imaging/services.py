@@ -12,18 +12,22 @@ import numpy as np
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from audit.services import record_event
 from imaging.constants import MR_MODALITIES
 from imaging.dicom import SeriesRejected, load_series
+from imaging.dicom.deidentify import Deidentifier
 from imaging.layers import LayerBounds, default_axial_layers, layers_from_bounds, validate_layer_bounds
 from imaging.models import Dataset, ImportJob, Slice, Volume
 from imaging.nifti import file_sha256, load_nifti
-from imaging.pixels import StorageFailed, delete_stored_files, save_slice_pixels, slice_storage_name
+from imaging.pacs.client import PacsConnection, PacsError, retrieve
+from imaging.pixels import save_slice_pixels, slice_storage_name
 from imaging.scan import SeriesSource, scan_path
-from imaging.uploads import delete_uploads, save_uploads, stage_locally, upload_folder
-from imaging.volumes import ImageError, Rejection, VolumeData
+from imaging.uploads import Staged, delete_uploads, save_uploads, stage_locally, upload_folder
+from imaging.volumes import ImageError, ImportLimits, Rejection, VolumeData
 from jobs.services import JobOutcome, JobRefused, Progress, finish, queue_job
+from storage import StorageFailed, delete_stored_files
 
 # Import kinds: real CT, MRI, and synthetic CT made by a model outside Blindread (a "model under test" too).
 KINDS = {"ct": Dataset.Kind.REAL_CT, "mr": Dataset.Kind.MRI, "sct": Dataset.Kind.SYNTHETIC_CT}
@@ -50,6 +54,24 @@ class ImportReport:
     @property
     def ok(self) -> bool:
         return not self.rejected
+
+
+def deidentifier() -> Deidentifier:
+    """The de-identification profile under the site's pseudonym key (settings.PSEUDONYM_KEY; never stored)."""
+    return Deidentifier(key=settings.PSEUDONYM_KEY.encode("utf-8"))
+
+
+def nifti_patient_pseudonym(name: str | None) -> str:
+    """The pseudonym of the patient an importer names for NIfTI files ("" when none is named)."""
+    return deidentifier().pseudonym(name) if name and name.strip() else ""
+
+
+def import_limits() -> ImportLimits:
+    return ImportLimits(
+        max_matrix=settings.IMPORT_MAX_MATRIX,
+        max_slices_per_series=settings.IMPORT_MAX_SLICES_PER_SERIES,
+        max_nifti_voxels=settings.IMPORT_MAX_NIFTI_VOXELS,
+    )
 
 
 def check_import_arguments(
@@ -90,21 +112,41 @@ def import_images(
     contrast: bool | None = None,
     actor=None,
     progress: ImportProgress | None = None,
+    source_label: str = "",
+    nifti_pseudonym: str = "",
 ) -> ImportReport:
-    """Import every series found under `path` into the dataset; each series whole or not at all."""
+    """Import every series found under `path` into the dataset; each series whole or not at all, de-identified
+    before anything is stored (imaging.dicom.deidentify).
+
+    A volume records `source_label` (the job, or the command's run) and its running number in this import, never
+    a file or folder name. A NIfTI volume's patient is `nifti_pseudonym` (the pseudonym of a name the importer
+    gave, :func:`nifti_patient_pseudonym`) or the pseudonym of the folder layout's patient; without either, each
+    file is a patient of its own (the pseudonym of its content's hash), never named after the file."""
     check_import_arguments(dataset_name=dataset_name, kind=kind, modality=modality, contrast=contrast)
     root = Path(path)
     if not root.exists():
         raise ImportArgumentError(f"{root} does not exist")
-    scan = scan_path(root, kind=kind, modality=modality, progress=progress)
+    source_label = source_label or f"import_images {timezone.now():%Y-%m-%d %H:%M:%S} UTC"
+    deid, limits = deidentifier(), import_limits()
+    scan = scan_path(root, kind=kind, modality=modality, deidentifier=deid, limits=limits, progress=progress)
     report = ImportReport(rejected=list(scan.rejected), ignored=scan.ignored)
     total_files = sum(len(s.headers) or 1 for s in scan.series)
     done = 0
-    for source in scan.series:
+    for number, source in enumerate(scan.series, start=1):
         if progress:
             progress("importing", done, total_files)
         done += len(source.headers) or 1
-        outcome = _import_series(source, dataset_name=dataset_name, kind=kind, contrast=contrast, actor=actor)
+        outcome = _import_series(
+            source,
+            dataset_name=dataset_name,
+            kind=kind,
+            contrast=contrast,
+            actor=actor,
+            source_path=f"{source_label}, series {number}",
+            patient=source.patient or nifti_pseudonym,
+            deid=deid,
+            limits=limits,
+        )
         if isinstance(outcome, Volume):
             report.imported.append(source.label)
             report.slices += outcome.slice_count
@@ -118,7 +160,7 @@ def import_images(
 
 
 def _import_series(
-    source: SeriesSource, *, dataset_name, kind, contrast, actor
+    source: SeriesSource, *, dataset_name, kind, contrast, actor, source_path, patient, deid, limits
 ) -> Volume | str | list[Rejection]:
     series_key = source.series_key
     if source.nifti_path:
@@ -131,15 +173,22 @@ def _import_series(
     try:
         if source.nifti_path:
             data = load_nifti(
-                source.nifti_path, kind=kind, modality=source.modality, patient=source.patient or None
+                source.nifti_path,
+                kind=kind,
+                modality=source.modality,
+                patient=patient or deid.pseudonym(series_key),
+                source_path=source_path,
+                limits=limits,
             )
         else:
             data = load_series(
                 source.headers,
                 kind=kind,
                 modality=source.modality,
-                patient=source.patient,
+                patient=patient,
                 spacing_tolerance=settings.IMPORT_SPACING_TOLERANCE,
+                source_path=source_path,
+                limits=limits,
             )
     except SeriesRejected as exc:
         others = len(source.headers) - len(exc.rejections)
@@ -373,9 +422,17 @@ def set_axial_layers(*, bounds_by_volume: dict[Volume, list[LayerBounds]], actor
 
 
 def create_import_job(
-    *, files, dataset_name: str, kind: str, modality: str | None, contrast: bool | None, actor
+    *,
+    files,
+    dataset_name: str,
+    kind: str,
+    modality: str | None,
+    contrast: bool | None,
+    actor,
+    nifti_patient: str | None = None,
 ) -> ImportJob:
-    """Save an admin upload and queue its import; the job starts once its row is committed."""
+    """Save an admin upload and queue its import; the job starts once its row is committed. `nifti_patient` names
+    the patient of NIfTI files (the job keeps only its pseudonym)."""
     check_import_arguments(dataset_name=dataset_name, kind=kind, modality=modality, contrast=contrast)
     if not files:
         raise ImportArgumentError("choose at least one file (a zip, DICOM files or NIfTI volumes)")
@@ -393,6 +450,7 @@ def create_import_job(
             kind=kind,
             modality=modality or "",
             contrast_enhanced=contrast,
+            nifti_pseudonym=nifti_patient_pseudonym(nifti_patient),
             upload_dir=folder,
             total=len(saved),
         )
@@ -402,12 +460,62 @@ def create_import_job(
 
 
 def run_import_job(job: ImportJob, progress: Progress) -> JobOutcome | None:
-    """Import a queued upload (the job's runner). Safe to run again: imported series are skipped."""
-    progress.phase("unpacking")
-    staged_rejections: list[Rejection] = []
+    """Import a queued upload (the job's runner). Safe to run again: imported series are skipped.
+
+    The upload leaves storage, and the PACS series' UIDs leave the job, whatever the outcome (imported, refused,
+    failed): what stays is de-identified."""
     try:
-        with tempfile.TemporaryDirectory(prefix="blindread-import-") as workdir:
-            staged_rejections = stage_locally(job.upload_dir, Path(workdir))
+        return _run_import_job(job, progress)
+    finally:
+        delete_uploads(job.upload_dir)
+        if job.pacs_series:
+            ImportJob.objects.filter(pk=job.pk).update(pacs_series=[])
+
+
+def pacs_connection() -> PacsConnection:
+    return PacsConnection(
+        url=settings.PACS_DICOMWEB_URL,
+        username=settings.PACS_USERNAME,
+        password=settings.PACS_PASSWORD,
+        timeout_s=settings.PACS_TIMEOUT_S,
+    )
+
+
+def _stage_from_pacs(job: ImportJob, workdir: Path, progress: Progress) -> Staged:
+    """Retrieve the job's series into the worker's private folder; the labels say "PACS series N", never a UID."""
+    progress.set(0, len(job.pacs_series), "retrieving from PACS")
+    try:
+        retrieve(
+            pacs_connection(),
+            [tuple(pair) for pair in job.pacs_series],
+            workdir,
+            progress=lambda done, total: progress.set(done, total, "retrieving from PACS"),
+        )
+    except PacsError as exc:
+        raise JobRefused(str(exc)) from None
+    staged = Staged()
+    for folder in sorted(workdir.iterdir()):
+        number = int(folder.name.rsplit("-", 1)[1])
+        for path in sorted(folder.iterdir()):
+            staged.labels[str(path)] = f"PACS series {number}, instance {int(path.stem)}"
+    return staged
+
+
+def _run_import_job(job: ImportJob, progress: Progress) -> JobOutcome | None:
+    if job.upload_dir and not default_storage.exists(job.upload_dir):
+        raise JobRefused("the upload is no longer in storage (removed after a failed run): upload it again")
+    if not job.upload_dir and not job.pacs_series:
+        raise JobRefused(
+            "the series to retrieve from PACS are no longer known (the job ran before): search again"
+        )
+    progress.phase("unpacking")
+    staged = Staged()
+    with tempfile.TemporaryDirectory(prefix="blindread-import-") as workdir:
+        try:
+            if job.pacs_series:
+                staged = _stage_from_pacs(job, Path(workdir), progress)
+            else:
+                staged = stage_locally(job.upload_dir, Path(workdir))
             report = import_images(
                 path=workdir,
                 dataset_name=job.dataset_name,
@@ -416,15 +524,22 @@ def run_import_job(job: ImportJob, progress: Progress) -> JobOutcome | None:
                 contrast=job.contrast_enhanced,
                 actor=job.created_by,
                 progress=lambda phase, done, total: progress.set(done, total, phase),
+                source_label=f"{'PACS ' if job.pacs_series else ''}import job {job.pk}",
+                nifti_pseudonym=job.nifti_pseudonym,
             )
-            prefix = workdir.rstrip("/") + "/"
-    except ImportArgumentError as exc:
-        _store_rejections(job, staged_rejections, None)
-        raise JobRefused(str(exc)) from None
-    rejected = staged_rejections + [Rejection(r.path.removeprefix(prefix), r.reason) for r in report.rejected]
-    ignored = [
-        {"path": _upload_label(i.path.removeprefix(prefix)), "reason": i.reason} for i in report.ignored
-    ]
+        except ImportArgumentError as exc:
+            _store_rejections(job, staged.rejected, None)
+            raise JobRefused(str(exc)) from None
+        rejected = staged.rejected + [Rejection(staged.label(r.path), r.reason) for r in report.rejected]
+        ignored = [{"path": staged.label(i.path), "reason": i.reason} for i in report.ignored]
+    finish_import_job(job, report, rejected, ignored)
+    return None
+
+
+def finish_import_job(
+    job: ImportJob, report: ImportReport, rejected: list[Rejection], ignored: list[dict]
+) -> None:
+    """Store what an import job did (its rejected files by label, never by name) and finish it."""
     summary = (
         f"{len(report.imported)} series imported ({report.slices} slices), "
         f"{len(report.duplicates)} already there, {len(rejected)} file(s) rejected, {len(ignored)} ignored"
@@ -442,24 +557,11 @@ def run_import_job(job: ImportJob, progress: Progress) -> JobOutcome | None:
                 "ignored": ignored,
             },
         )
-    delete_uploads(job.upload_dir)
-    return None
 
 
 def _store_rejections(job: ImportJob, rejected: list[Rejection], report: ImportReport | None) -> None:
-    fields = {"errors": [{"path": _upload_label(r.path), "reason": r.reason} for r in rejected]}
+    fields = {"errors": [{"path": r.path, "reason": r.reason} for r in rejected]}
     if report is not None:
         fields["volumes_imported"] = len(report.imported)
         fields["volumes_skipped"] = len(report.duplicates)
     ImportJob.objects.filter(pk=job.pk).update(**fields)
-    if report is None:
-        delete_uploads(job.upload_dir)
-
-
-def _upload_label(path: str) -> str:
-    """Show the uploaded file's own name, not the storage prefix it was saved under."""
-    first, _, rest = path.partition("/")
-    first = first.removesuffix(".d")
-    if first[:5].isdigit() and first[5:6] == "-":
-        first = first[6:]
-    return f"{first}/{rest}" if rest else first

@@ -10,6 +10,48 @@ class ImageError(Exception):
 
 
 @dataclass(frozen=True)
+class ImportLimits:
+    """What one import may claim before anything is allocated for it (settings IMPORT_MAX_*): a claimed size over
+    a cap, or over the bytes the file holds, is refused with a reason instead of being read."""
+
+    max_matrix: int = 4096  # rows and columns of one slice
+    max_slices_per_series: int = 2000
+    max_nifti_voxels: int = 512 * 512 * 1024
+
+    def check_matrix(self, rows: int, columns: int) -> None:
+        if rows > self.max_matrix or columns > self.max_matrix:
+            raise ImageError(
+                f"the header claims a {rows}x{columns} matrix, over the cap of {self.max_matrix}x{self.max_matrix} "
+                "(IMPORT_MAX_MATRIX)"
+            )
+
+    def check_slices(self, count: int) -> None:
+        if count > self.max_slices_per_series:
+            raise ImageError(
+                f"the series has {count} slices, over the cap of {self.max_slices_per_series} "
+                "(IMPORT_MAX_SLICES_PER_SERIES)"
+            )
+
+    def check_voxels(self, shape: tuple[int, ...]) -> None:
+        voxels = 1
+        for n in shape:
+            voxels *= int(n)
+        if voxels > self.max_nifti_voxels:
+            raise ImageError(
+                f"the header claims {'x'.join(str(int(n)) for n in shape)} voxels, over the cap of "
+                f"{self.max_nifti_voxels} (IMPORT_MAX_NIFTI_VOXELS)"
+            )
+
+
+DEFAULT_LIMITS = ImportLimits()
+
+
+def out_of_memory(what: str, nbytes: int) -> ImageError:
+    """The reason given when decoding `what` ran out of memory: the file or series is refused, the process goes on."""
+    return ImageError(f"not enough memory to decode {what} ({nbytes / 1024**2:.0f} MB)")
+
+
+@dataclass(frozen=True)
 class Rejection:
     path: str
     reason: str

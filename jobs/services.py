@@ -369,6 +369,11 @@ def execute(label: str, pk: int, *, task_id: str = "", **runner_options) -> str:
     except JobRefused as exc:
         progress.flush()
         return fail(job, error=str(exc)).status
+    except MemoryError:
+        # Celery ends the whole worker on a MemoryError that leaves a task: the job fails with one line instead,
+        # and the worker (whose memory the failed allocation never took) serves the next job.
+        logger.error("%s #%s ran out of memory", label, pk)
+        return fail(job, error="out of memory: the job needed more memory than this worker has").status
     except Exception as exc:
         logger.exception("%s #%s failed", label, pk)
         fail(job, error=one_line(exc))

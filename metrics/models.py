@@ -73,7 +73,7 @@ class MetricResult(models.Model):
     computed_at = models.DateTimeField()
 
     class Meta:
-        ordering = ["model__name", "real_dataset__name", "metric", "layer"]
+        ordering = ["model", "real_dataset", "metric", "layer"]
         constraints = [
             models.UniqueConstraint(
                 fields=["model", "real_dataset", "layer", "metric"], name="metric_result_once_per_layer"
@@ -272,7 +272,7 @@ class MachineObserverResult(models.Model):
     computed_at = models.DateTimeField()
 
     class Meta:
-        ordering = ["model__name", "real_dataset__name", "classifier"]
+        ordering = ["model", "real_dataset", "classifier"]
         constraints = [
             models.UniqueConstraint(
                 fields=["model", "real_dataset", "classifier"], name="machine_observer_result_once_per_pair"

@@ -29,7 +29,8 @@ def metric_results(*, models: Iterable | None = None):
     results = MetricResult.objects.select_related("model", "real_dataset")
     if models is not None:
         results = results.filter(model__in=list(models))
-    return results.order_by("model__name", "real_dataset__name", "metric", "layer")
+    # A dataset relation orders by imaging's own ordering of datasets (their names).
+    return results.order_by("model", "real_dataset", "metric", "layer")
 
 
 def metrics_jobs():
@@ -206,7 +207,7 @@ def survey_infos(surveys: Sequence[Survey]) -> list[SurveyInfo]:
 ANSWER_FIELDS = (
     "item__survey__name",
     "item__survey__model_alias",
-    "item__survey__model_dataset__name",
+    "item__survey__model_dataset_id",
     "assignment__reader_id",
     "assignment__reader__reader_profile__specialty",
     "assignment__reader__reader_profile__years_of_experience",
@@ -235,6 +236,7 @@ def _tidy_rows(rows, fields: Sequence[str], *, second_round: bool) -> list[Answe
     reading's answer has its revision count; a second reading's has its round number and one revision."""
     values_rows = list(rows.values_list(*fields))
     pseudonyms = reader_pseudonyms(values[3] for values in values_rows)
+    model_names = images.dataset_names_by_id(values[2] for values in values_rows)
     result = []
     for values in values_rows:
         (survey, alias, model, reader_id, specialty, years, item, truth, choice, reason, seconds, width, level,
@@ -244,7 +246,7 @@ def _tidy_rows(rows, fields: Sequence[str], *, second_round: bool) -> list[Answe
             AnswerRow(
                 survey=survey,
                 model_alias=alias,
-                model=model,
+                model=model_names[model],
                 reader=pseudonyms[reader_id],
                 reader_specialty=specialty or "",
                 reader_years_of_experience=years,

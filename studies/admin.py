@@ -15,6 +15,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from imaging.rendering import png_bytes, window_to_uint8
+from imaging.selectors import with_their_slices
 from jobs.admin import JobAdminMixin
 from studies import roles
 from studies.forms import InvitationsForm, RateLimitedAdminLoginForm, SurveyCreateForm, SurveyDraftForm
@@ -459,7 +460,11 @@ class ItemAdmin(ReadOnlyAdmin):
     list_display = ["public_id", "survey", "truth", "axial_layer", "slice"]
     list_filter = ["survey", "truth", "axial_layer"]
     search_fields = ["public_id"]
-    list_select_related = ["survey", "slice__volume__dataset"]
+    list_select_related = ["survey"]
+
+    def get_queryset(self, request):
+        return with_their_slices(super().get_queryset(request))
+
     readonly_fields = [
         "survey",
         "public_id",
@@ -582,6 +587,15 @@ class InvitationAdmin(ReadOnlyAdmin):
     actions = ["revoke"]
     exclude = ["token"]
     readonly_fields = ["link"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # The join link lets whoever holds it join as a reader: study admins only see it.
+        fields = list(super().get_readonly_fields(request, obj))
+        return fields if roles.is_study_admin(request.user) else [f for f in fields if f != "link"]
+
+    def get_fields(self, request, obj=None):
+        fields = list(super().get_fields(request, obj))
+        return fields if roles.is_study_admin(request.user) else [f for f in fields if f != "link"]
 
     @admin.display(description="Link")
     def link(self, obj):

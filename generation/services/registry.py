@@ -19,8 +19,8 @@ from generation.vocabulary import (
     check_hu_range,
     normalisation_rule,
 )
-from imaging.pixels import StorageFailed, store_file
 from jobs.services import JobRefused
+from storage import StorageFailed, store_file
 
 
 class GenerationError(JobRefused):

@@ -4,7 +4,6 @@ Pure pydicom/NumPy. Every problem with a file or a series is raised as `ImageErr
 no pydicom or NumPy exception escapes for bad input.
 """
 
-import os.path
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,9 +13,19 @@ from pydicom.pixels import apply_modality_lut
 from pydicom.uid import UID
 
 from imaging.constants import HU_AIR
-from imaging.volumes import ImageError, Rejection, VolumeData, to_hu_int16
+from imaging.dicom.deidentify import Deidentifier
+from imaging.volumes import (
+    DEFAULT_LIMITS,
+    ImageError,
+    ImportLimits,
+    Rejection,
+    VolumeData,
+    out_of_memory,
+    to_hu_int16,
+)
 
 DICOMDIR_SOP_CLASS = "1.2.840.10008.1.3.10"
+PIXEL_DATA = 0x7FE00010
 SUPPORTED_PHOTOMETRIC = {"MONOCHROME1", "MONOCHROME2"}
 EXPECTED_MODALITY = {"ct": "CT", "sct": "CT", "mr": "MR"}
 
@@ -74,8 +83,12 @@ def _first_line(exc: BaseException) -> str:
     return text[0] if text else exc.__class__.__name__
 
 
-def read_header(path: str, *, kind: str) -> DicomHeader:
-    """Read and validate one file's header for an import of `kind` ("ct", "sct" or "mr")."""
+def read_header(
+    path: str, *, kind: str, deidentifier: Deidentifier, limits: ImportLimits = DEFAULT_LIMITS
+) -> DicomHeader:
+    """Read and validate one file's header for an import of `kind` ("ct", "sct" or "mr"), de-identified: the
+    header's patient is the pseudonym and its UIDs are the new ones (imaging.dicom.deidentify); nothing of the
+    original identity leaves this function. A file flagged BurnedInAnnotation YES is refused."""
     ds = _read(path, stop_before_pixels=True)
     sop_class = str(getattr(ds.file_meta, "MediaStorageSOPClassUID", "")) if hasattr(ds, "file_meta") else ""
     if sop_class == DICOMDIR_SOP_CLASS or "DirectoryRecordSequence" in ds:
@@ -85,6 +98,16 @@ def read_header(path: str, *, kind: str) -> DicomHeader:
             raise ImageError("truncated or empty DICOM file (no image attributes)")
         # A structured report, RT plan or similar beside the images: nothing to import, nothing wrong.
         raise NotImageFile(f"{_what_it_holds(ds)}, no image")
+    if str(ds.get("BurnedInAnnotation", "")).strip().upper() == "YES":
+        raise ImageError(
+            "BurnedInAnnotation is YES: the pixels may show who the patient is, and pixels are never cleaned"
+        )
+    try:
+        deidentifier.apply(ds)
+    except Exception as exc:  # a value the profile cannot read (a corrupt date, a broken sequence)
+        raise ImageError(
+            f"cannot de-identify the header ({exc.__class__.__name__}: {_first_line(exc)})"
+        ) from None
     modality = str(ds.get("Modality", "")).upper()
     expected = EXPECTED_MODALITY[kind]
     if modality != expected:
@@ -108,13 +131,16 @@ def read_header(path: str, *, kind: str) -> DicomHeader:
     rows, columns = int(ds.Rows), int(ds.Columns)
     if rows < 1 or columns < 1:
         raise ImageError(f"empty image ({rows}x{columns})")
+    limits.check_matrix(rows, columns)
+    if not _compressed(ds):
+        _check_pixel_bytes(ds, present=_pixel_data_length(path))
     spacing = _float_tuple(ds.PixelSpacing, 2, "PixelSpacing")
     if min(spacing) <= 0:
         raise ImageError(f"PixelSpacing must be positive, got {spacing}")
     return DicomHeader(
         path=path,
         series_uid=str(ds.SeriesInstanceUID),
-        patient=str(ds.get("PatientID", "") or ds.get("PatientName", "") or "anonymous"),
+        patient=str(ds.PatientID),
         rows=rows,
         columns=columns,
         position=_float_tuple(ds.ImagePositionPatient, 3, "ImagePositionPatient"),
@@ -129,11 +155,14 @@ def read_pixels(path: str, *, kind: str) -> np.ndarray:
     ds = _read(path, stop_before_pixels=False)
     if "PixelData" not in ds:
         raise ImageError("no pixel data")
+    _check_pixel_bytes(ds)
     try:
         stored = ds.pixel_array
     except NotImplementedError as exc:
         syntax = ds.file_meta.TransferSyntaxUID.name
         raise ImageError(f"cannot decode transfer syntax {syntax}: {_first_line(exc)}") from None
+    except MemoryError:
+        raise out_of_memory("the pixel data", int(ds.Rows) * int(ds.Columns) * 8) from None
     except Exception as exc:
         raise ImageError(f"pixel data unreadable ({_first_line(exc)})") from None
     if stored.ndim != 2 or stored.shape != (int(ds.Rows), int(ds.Columns)):
@@ -145,6 +174,43 @@ def read_pixels(path: str, *, kind: str) -> np.ndarray:
     if padding is not None:
         hu[padding] = HU_AIR
     return hu
+
+
+def _compressed(ds: pydicom.Dataset) -> bool:
+    syntax = getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", None)
+    return syntax is not None and UID(str(syntax)).is_compressed
+
+
+def _pixel_data_length(path: str) -> int | None:
+    """The length of the file's pixel data as its element says, read without reading the pixels (None: none, or
+    of undefined length, as compressed data are)."""
+    try:
+        ds = pydicom.dcmread(path, defer_size=256, specific_tags=[PIXEL_DATA])
+        raw = ds.get_item(PIXEL_DATA, keep_deferred=True)
+    except Exception:  # the header read already succeeded; the pixels are judged when decoded
+        return None
+    length = getattr(raw, "length", None)
+    return None if length in (None, 0xFFFFFFFF) else int(length)
+
+
+def _check_pixel_bytes(ds: pydicom.Dataset, *, present: int | None = None) -> None:
+    """Uncompressed pixel data must hold the bytes the header claims (rows x columns x bits) before anything is
+    allocated for it; a compressed frame is decoded into a matrix the caps have already bounded. `present`: the
+    length read from the file when `ds` was read without its pixels."""
+    if _compressed(ds):
+        return
+    if present is None:
+        if "PixelData" not in ds:
+            return
+        present = len(ds.PixelData)
+    claimed = (
+        int(ds.Rows) * int(ds.Columns) * int(ds.get("SamplesPerPixel", 1) or 1) * int(ds.BitsAllocated) // 8
+    )
+    if present < claimed:
+        raise ImageError(
+            f"pixel data holds {present} bytes, the header claims {int(ds.Rows)}x{int(ds.Columns)} "
+            f"({claimed} bytes)"
+        )
 
 
 def _hu(stored: np.ndarray, ds: pydicom.Dataset) -> np.ndarray:
@@ -231,22 +297,41 @@ def axial_z(headers: list[DicomHeader]) -> np.ndarray:
 
 
 def load_series(
-    headers: list[DicomHeader], *, kind: str, modality: str, patient: str, spacing_tolerance: float
+    headers: list[DicomHeader],
+    *,
+    kind: str,
+    modality: str,
+    patient: str,
+    spacing_tolerance: float,
+    source_path: str,
+    limits: ImportLimits = DEFAULT_LIMITS,
 ) -> VolumeData:
-    """Decode a whole series; raise `SeriesRejected` naming every file that failed."""
+    """Decode a whole series; raise `SeriesRejected` naming every file that failed, and ImageError for the series
+    (a cap exceeded, its memory not to be had) before anything is allocated."""
+    limits.check_slices(len(headers))
+    limits.check_matrix(headers[0].rows, headers[0].columns)
     ordered = order_and_check_geometry(headers, spacing_tolerance=spacing_tolerance)
     z = axial_z(ordered)
     if len(z) > 1 and z[-1] < z[0]:
         # Stacked along -z (feet first): keep slices ordered inferior to superior.
         ordered, z = ordered[::-1], z[::-1]
     first = ordered[0]
-    pixels = np.empty((len(ordered), first.rows, first.columns), np.float32 if kind == "mr" else np.int16)
+    dtype = np.float32 if kind == "mr" else np.int16
+    shape = (len(ordered), first.rows, first.columns)
+    try:
+        pixels = np.empty(shape, dtype)
+    except MemoryError:
+        raise out_of_memory("the series", int(np.prod(shape)) * np.dtype(dtype).itemsize) from None
     rejected = []
     for index, header in enumerate(ordered):
         try:
             pixels[index] = read_pixels(header.path, kind=kind)
         except ImageError as exc:
             rejected.append(Rejection(header.path, str(exc)))
+        except MemoryError:
+            rejected.append(
+                Rejection(header.path, str(out_of_memory("the file", first.rows * first.columns * 8)))
+            )
     if rejected:
         raise SeriesRejected(rejected)
     return VolumeData(
@@ -254,7 +339,7 @@ def load_series(
         modality=modality,
         series_key=first.series_uid,
         source_format="dicom",
-        source_path=_common_folder([h.path for h in ordered]),
+        source_path=source_path,
         pixels=pixels,
         z_mm=np.ascontiguousarray(z),
         row_spacing_mm=first.pixel_spacing[0],
@@ -268,7 +353,3 @@ class SeriesRejected(Exception):
     def __init__(self, rejections: list[Rejection]):
         super().__init__(f"{len(rejections)} file(s) rejected")
         self.rejections = rejections
-
-
-def _common_folder(paths: list[str]) -> str:
-    return os.path.dirname(os.path.commonpath(paths)) if len(paths) == 1 else os.path.commonpath(paths)

@@ -7,13 +7,13 @@ import hashlib
 from django.core.files.storage import default_storage
 from django.db import transaction
 
-from imaging.pixels import StorageFailed, store_file
 from jobs.services import JobOutcome, JobRefused, Progress, execute, queue_job
 from metrics import selectors
 from metrics.exports import stats_json
 from metrics.models import ReportJob
 from metrics.pdf import report_pdf
 from metrics.report_page import report_body
+from storage import StorageFailed, store_file
 
 ARTEFACTS = ("stats_json", "pdf", "page_html")
 

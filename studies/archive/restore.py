@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from audit.archive import ArchiveValueError
 from audit.services import record_event
-from imaging.pixels import store_file
+from storage import store_file
 from studies.archive.tables import (
     ANSWER_CONTENT,
     ANSWERS,

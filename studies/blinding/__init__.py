@@ -7,6 +7,7 @@ compare what came back, real against synthetic; :mod:`studies.blinding.measureme
 report, with no Django. See docs/blinding.md for the rules and how each is checked.
 """
 
+from imaging.selectors import with_their_slices
 from studies.blinding.checks import (
     check_answer_feedback,
     check_error_pages,
@@ -29,7 +30,7 @@ __all__ = ["AUC_LIMIT", "BlindingReport", "Finding", "audit_survey_blinding", "s
 def audit_survey_blinding(survey: Survey, *, progress=None) -> BlindingReport:
     """Audit the survey; `progress(done)` is called with the number of items read so far."""
     survey = Survey.objects.select_related("model_dataset", "real_dataset").get(pk=survey.pk)
-    items = list(survey.items.select_related("slice__volume").order_by("id"))
+    items = list(with_their_slices(survey.items.order_by("id")))
     report = BlindingReport(survey=survey.name, items=len(items))
     check_structure(survey, items, report)
     walk = walk_as_reader(survey, items, progress)

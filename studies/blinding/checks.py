@@ -18,7 +18,7 @@ from django.test import RequestFactory
 from django.urls import get_resolver, reverse
 from django.utils import translation
 
-from imaging.selectors import slices_of_items
+from imaging.selectors import slices_of_items, with_their_slices
 from studies.blinding.measurement import (
     AUC_LIMIT,
     BlindingReport,
@@ -344,7 +344,7 @@ def check_practice(survey: Survey, items: list[Item], walk: Walk, report: Blindi
     """Practice items go through the test items' pipeline and are never test slices; their feedback stays on
     practice pages: no test item's page or answer carries it."""
     policy = survey.display_policy
-    practice_items = list(survey.practice_items.select_related("slice__volume"))
+    practice_items = list(with_their_slices(survey.practice_items.all()))
     report.checks.append("practice")
     expected = survey.design.practice_items
     if len(practice_items) != expected or len(walk.practice) != expected:

@@ -21,6 +21,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import translation
 
+from imaging.selectors import with_their_slices
 from studies.design import RATING_MIDPOINTS, StudyDesign
 from studies.models import Assignment, Item, Survey
 from studies.sampling import make_item_order
@@ -113,7 +114,7 @@ def read_pages(
         return
     walk.other_pages["start page"] = start.content.decode()
     # Practice items first, as readers read them (their pages are compared with the test items' pipeline).
-    practice = {p.pk: p for p in survey.practice_items.select_related("slice__volume")}
+    practice = {p.pk: p for p in with_their_slices(survey.practice_items.all())}
     for position, practice_pk in enumerate(assignment.practice_order, start=1):
         observation = Observation(item=practice[practice_pk], position=position)
         walk.practice.append(observation)

@@ -14,8 +14,8 @@ from django.utils import timezone
 
 from audit.services import record_event
 from imaging.constants import DatasetKind
-from imaging.pixels import StorageFailed, store_file
-from imaging.selectors import ct_slice_indices, fields_of_view_mm, layered_ct_slices
+from imaging.selectors import ct_slice_indices, fields_of_view_mm, layered_ct_slices, with_their_slices
+from storage import StorageFailed, store_file
 from studies.design import StudyDesign
 from studies.models import (
     Item,
@@ -244,8 +244,8 @@ def _render_items(survey: Survey, written: list[str]) -> None:
     policy = survey.display_policy
     stack_k = survey.design.stack_k
     for model, rows in (
-        (Item, survey.items.select_related("slice__volume")),
-        (PracticeItem, survey.practice_items.select_related("slice__volume")),
+        (Item, with_their_slices(survey.items.all())),
+        (PracticeItem, with_their_slices(survey.practice_items.all())),
     ):
         items = list(rows)
         for item in items:

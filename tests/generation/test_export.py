@@ -102,7 +102,7 @@ def test_the_exported_dicom_series_imports_back_as_the_same_synthetic_ct(synthet
 def test_the_nifti_file_reads_back_with_the_same_pixels_and_positions(synthetic, tmp_path):
     (path,), warnings = export_volume(synthetic, fmt="nifti", outdir=tmp_path)
     assert path.name.endswith(".nii.gz") and warnings == []
-    data = load_nifti(path, kind="sct", modality="ct")
+    data = load_nifti(path, kind="sct", modality="ct", patient=synthetic.patient, source_path="exported")
     assert np.array_equal(data.pixels, stored_hu(synthetic))
     assert data.z_mm.tolist() == pytest.approx(Z)
     assert (data.row_spacing_mm, data.column_spacing_mm) == pytest.approx(

@@ -13,8 +13,14 @@ from pydicom.uid import JPEG2000Lossless, JPEGLSLossless, RLELossless
 from audit.models import AuditEvent
 from imaging.models import Dataset, Slice, Volume
 from imaging.pixels import load_slice_pixels
+from imaging.services import deidentifier
 from tests.conftest import stored_files
 from tests.imaging.dicom_factory import write_series
+
+
+def pseudonym(identity: str) -> str:
+    return deidentifier().pseudonym(identity)
+
 
 pytestmark = pytest.mark.django_db
 
@@ -119,7 +125,9 @@ def test_several_series_in_one_tree_are_grouped_by_series_uid(tmp_path):
     write_series(tmp_path / "tree" / "a", n=6, patient="B", seed=2, z0=10.0)  # same folder, other series
     code, out, _ = run_import(tmp_path / "tree", "--dataset", "CT", "--kind", "ct", "--contrast")
     assert code == 0
-    assert sorted(Volume.objects.values_list("patient", "slice_count")) == [("A", 4), ("B", 6)]
+    assert sorted(Volume.objects.values_list("patient", "slice_count")) == sorted(
+        [(pseudonym("A"), 4), (pseudonym("B"), 6)]
+    )
 
 
 def test_chaos_layout_gives_modalities_and_patients_and_ignores_masks(tmp_path):
@@ -131,10 +139,11 @@ def test_chaos_layout_gives_modalities_and_patients_and_ignores_masks(tmp_path):
     (root / "7" / "T2SPIR" / "Ground" / "mask.png").write_bytes(b"\x89PNG not really")
     code, out, err = run_import(root, "--dataset", "CHAOS MR", "--kind", "mr")
     assert code == 0, err
+    # The patient named by the layout's folder, by its pseudonym.
     assert sorted(Volume.objects.values_list("patient", "modality")) == [
-        ("7", "t1_in"),
-        ("7", "t1_out"),
-        ("7", "t2"),
+        (pseudonym("7"), "t1_in"),
+        (pseudonym("7"), "t1_out"),
+        (pseudonym("7"), "t2"),
     ]
     assert "1 ignored" in out
 

@@ -9,6 +9,7 @@ from django.core.management import call_command
 from imaging.models import Dataset, Slice, Volume
 from imaging.phantoms import write_phantoms
 from imaging.pixels import load_slice_pixels
+from imaging.services import deidentifier
 
 pytestmark = pytest.mark.django_db
 
@@ -43,13 +44,15 @@ def test_phantom_ct_and_mri_import_in_the_chaos_layout(phantom_root):
         stdout=out,
     )
     call_command("import_images", str(phantom_root / "MR"), "--dataset", "MR", "--kind", "mr", stdout=out)
-    assert sorted(Volume.objects.values_list("dataset__name", "patient", "modality")) == [
-        ("CT+", "1", "ct"), ("CT+", "2", "ct"), ("CT-", "1", "ct"), ("CT-", "2", "ct"),
-        ("MR", "1", "t1_in"), ("MR", "1", "t1_out"), ("MR", "1", "t2"),
-        ("MR", "2", "t1_in"), ("MR", "2", "t1_out"), ("MR", "2", "t2"),
-    ]  # fmt: skip
+    # Patients by the pseudonyms of the layout's folder names: the same patient across datasets and modalities.
+    p1, p2 = deidentifier().pseudonym("1"), deidentifier().pseudonym("2")
+    assert sorted(Volume.objects.values_list("dataset__name", "patient", "modality")) == sorted([
+        ("CT+", p1, "ct"), ("CT+", p2, "ct"), ("CT-", p1, "ct"), ("CT-", p2, "ct"),
+        ("MR", p1, "t1_in"), ("MR", p1, "t1_out"), ("MR", p1, "t2"),
+        ("MR", p2, "t1_in"), ("MR", p2, "t1_out"), ("MR", p2, "t2"),
+    ])  # fmt: skip
     assert Dataset.objects.get(name="CT-").contrast_enhanced is False
-    ct = Volume.objects.get(dataset__name="CT+", patient="1")
+    ct = Volume.objects.get(dataset__name="CT+", patient=p1)
     assert ct.slice_count == 30 and (ct.rows, ct.columns) == (128, 128)
     assert set(ct.slices.values_list("axial_layer", flat=True)) == set(range(1, 11))
     # Top slices hold lung bases (air inside the body), bottom slices do not.
@@ -58,7 +61,7 @@ def test_phantom_ct_and_mri_import_in_the_chaos_layout(phantom_root):
     body_rows = slice(40, 100)
     assert (top[body_rows] < -700).sum() > (bottom[body_rows] < -700).sum()
     t1_in, t1_out = (
-        Volume.objects.get(dataset__name="MR", patient="1", modality=m) for m in ("t1_in", "t1_out")
+        Volume.objects.get(dataset__name="MR", patient=p1, modality=m) for m in ("t1_in", "t1_out")
     )
     z_in = list(t1_in.slices.values_list("z_mm", flat=True))
     assert z_in == list(t1_out.slices.values_list("z_mm", flat=True))

@@ -2,7 +2,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from imaging.pixels import delete_stored_files, load_slice_pixels, save_slice_pixels, slice_storage_name
+from imaging.pixels import load_slice_pixels, save_slice_pixels, slice_storage_name
+from storage import delete_stored_files
 
 
 def test_a_slice_round_trips_through_storage_with_its_dtype(media_root):

@@ -13,7 +13,15 @@ def deploy_check(tmp_path, **overrides):
     env = {
         key: value
         for key, value in os.environ.items()
-        if key not in {"DATABASE_URL", "REDIS_URL", "DJANGO_DEBUG", "SECRET_KEY", "CELERY_BROKER_URL"}
+        if key
+        not in {
+            "DATABASE_URL",
+            "REDIS_URL",
+            "DJANGO_DEBUG",
+            "SECRET_KEY",
+            "CELERY_BROKER_URL",
+            "BLINDREAD_PSEUDONYM_KEY",
+        }
     }
     env.update(
         {
@@ -23,6 +31,7 @@ def deploy_check(tmp_path, **overrides):
             "SECRET_KEY": "q8v!t2#Lw9zR4m@Xc7pK1sN6yB3hJ5dF0gA8eU2iO4lT9rW6vQ1xZ7cM3nP5bY0k",
             "ALLOWED_HOSTS": "blindread.example.org",
             "REDIS_URL": "redis://127.0.0.1:6379/12",
+            "BLINDREAD_PSEUDONYM_KEY": "Zr5mT1qW8xK3vN6bP0cH9sJ2gL4fD7aY5eU1iO8kR3tQ6wB0",
             "BLINDREAD_VAR_DIR": str(tmp_path),
         }
     )
@@ -48,3 +57,9 @@ def test_check_deploy_warns_when_rate_limits_live_in_process_memory(tmp_path):
     result = deploy_check(tmp_path, REDIS_URL=None)
     assert result.returncode != 0
     assert "studies.W001" in result.stderr + result.stdout
+
+
+def test_check_deploy_refuses_the_local_pseudonym_key(tmp_path):
+    result = deploy_check(tmp_path, BLINDREAD_PSEUDONYM_KEY=None)
+    assert result.returncode != 0
+    assert "imaging.E001" in result.stderr + result.stdout

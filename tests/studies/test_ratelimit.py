@@ -1,5 +1,6 @@
-"""Password guessing is rate limited on every sign-in form (the readers' and the admin's), per username and
-per client address, in the configured cache (Redis when REDIS_URL is set)."""
+"""Password guessing is slowed on every sign-in form (the readers' and the admin's) by a growing delay, per client
+address, per account at an address and per account from unknown addresses, in the configured cache (Redis when
+REDIS_URL is set); never a lock: nobody can keep a colleague out."""
 
 import time
 
@@ -18,6 +19,8 @@ def tight_limits(settings):
         "login_username": (3, 900),
         "invitation_address": (5, 900),
     }
+    settings.STUDIES_LOGIN_DELAY_FIRST_S = 1.0
+    settings.STUDIES_LOGIN_DELAY_MAX_S = 8.0
 
 
 def login(client, username, password, url=None):
@@ -63,14 +66,51 @@ def test_one_address_trying_many_usernames_is_limited(tight_limits, make_reader)
     assert login(other_address, "someone", "pw-reader-123").status_code == 302
 
 
-def test_a_successful_sign_in_forgets_the_usernames_failures(tight_limits, make_reader):
+def test_a_successful_sign_in_forgets_the_accounts_failures(tight_limits, make_reader):
     make_reader("forgetful")
     client = Client()
     for _ in range(2):
         login(client, "forgetful", "wrong")
     assert login(client, "forgetful", "pw-reader-123").status_code == 302
-    limit = ratelimit.limit_from_settings("login_username")
-    assert ratelimit.failures(limit, "forgetful") == 0
+    request = RequestFactory().post("/", REMOTE_ADDR="127.0.0.1")
+    assert ratelimit.login_wait_seconds(request, "forgetful") == 0
+    assert all(ratelimit._state(key)[0] == 0 for key in ratelimit.login_keys(request, "forgetful")[1:])
+
+
+def test_the_wait_grows_with_each_failure_and_then_the_right_password_works(tight_limits, make_reader):
+    make_reader("slow")
+    client = Client()
+    request = RequestFactory().post("/", REMOTE_ADDR="127.0.0.1")
+    for _ in range(3):
+        login(client, "slow", "wrong")
+    first_wait = ratelimit.login_wait_seconds(request, "slow")
+    assert 0.5 < first_wait <= 1.0
+    # An attempt during the wait is refused and not counted: it does not make the wait longer.
+    assert login(client, "slow", "wrong").status_code == 429
+    assert ratelimit.login_wait_seconds(request, "slow") <= first_wait
+    time.sleep(first_wait + 0.05)
+    assert login(client, "slow", "wrong").status_code == 200  # looked at, and wrong: the wait doubles
+    assert 1.5 < ratelimit.login_wait_seconds(request, "slow") <= 2.0
+    time.sleep(ratelimit.login_wait_seconds(request, "slow") + 0.05)
+    assert login(client, "slow", "pw-reader-123").status_code == 302  # a delay, never a lock
+
+
+def test_nobody_can_keep_a_colleague_out_by_failing_on_purpose_from_elsewhere(tight_limits, make_reader):
+    make_reader("colleague")
+    usual = Client(REMOTE_ADDR="10.1.1.1")
+    assert login(usual, "colleague", "pw-reader-123").status_code == 302  # the address becomes known
+    attacker = Client(REMOTE_ADDR="10.6.6.6")
+    for _ in range(5):
+        login(attacker, "colleague", "wrong")
+    assert login(attacker, "colleague", "pw-reader-123").status_code == 429  # the attacker waits
+    # From an address never used before the account is delayed for a while ...
+    new_place = Client(REMOTE_ADDR="10.2.2.2")
+    assert login(new_place, "colleague", "pw-reader-123").status_code == 429
+    # ... but the colleague's usual address is not: failures from elsewhere never keep them out.
+    assert login(Client(REMOTE_ADDR="10.1.1.1"), "colleague", "pw-reader-123").status_code == 302
+    wait = ratelimit.login_wait_seconds(RequestFactory().post("/", REMOTE_ADDR="10.2.2.2"), "colleague")
+    time.sleep(max(wait, 0) + 0.05)
+    assert login(new_place, "colleague", "pw-reader-123").status_code == 302
 
 
 def test_the_counter_lives_in_the_configured_cache_and_expires_with_its_window():

@@ -4,8 +4,8 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from imaging.constants import MR_MODALITIES
-from imaging.pixels import StorageFailed
-from imaging.services import ImportArgumentError, import_images
+from imaging.services import ImportArgumentError, import_images, nifti_patient_pseudonym
+from storage import StorageFailed
 
 
 class TqdmProgress:
@@ -52,10 +52,16 @@ class Command(BaseCommand):
         contrast.add_argument("--contrast", dest="contrast", action="store_true", default=None)
         contrast.add_argument("--no-contrast", dest="contrast", action="store_false")
         parser.add_argument(
+            "--patient",
+            default="",
+            help="For NIfTI files: a name for their patient (only its pseudonym is kept); without it each NIfTI "
+            "file is a patient of its own",
+        )
+        parser.add_argument(
             "--progress", action="store_true", help="Show progress bars even when not on a tty"
         )
 
-    def handle(self, *args, path, dataset, kind, modality, contrast, progress, **options):
+    def handle(self, *args, path, dataset, kind, modality, contrast, patient, progress, **options):
         bars = TqdmProgress(enabled=progress or sys.stderr.isatty())
         try:
             report = import_images(
@@ -65,6 +71,7 @@ class Command(BaseCommand):
                 modality=modality,
                 contrast=contrast,
                 progress=bars,
+                nifti_pseudonym=nifti_patient_pseudonym(patient),
             )
         except ImportArgumentError as exc:
             raise CommandError(str(exc)) from None
