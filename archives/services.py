@@ -70,9 +70,9 @@ from imaging.services import store_volume
 from imaging.volumes import VolumeData
 from jobs.errors import first_line
 from jobs.services import JobOutcome, JobRefused, Progress, execute, queue_job
-from metrics import selectors as reports
-from metrics.exports import answers_csv, data_dictionary_csv
-from metrics.services import artefact, report_now
+from reports import selectors as reports
+from reports.content.exports import answers_csv, data_dictionary_csv
+from reports.services import artefact, report_now
 from studies.design import DesignError, StudyDesign
 from studies.models import (
     VIEWER_STATE_FIELDS,

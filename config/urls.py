@@ -7,7 +7,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path(API_PREFIX, include("api.urls")),
     path("jobs/", include("jobs.urls")),
-    path("reports/", include("metrics.urls")),
+    path("reports/", include("reports.urls")),
     path("", include("studies.urls")),
 ]
 

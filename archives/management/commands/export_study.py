@@ -5,8 +5,8 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from archives.services import ArchiveError, archive_content, export_now
-from metrics import selectors
-from metrics.management.commands.export_report import write_atomically
+from reports import selectors
+from reports.management.commands.export_report import write_atomically
 
 
 class Command(BaseCommand):
