@@ -4,13 +4,13 @@
 - readers (and anyone without a study role): 403 on collections, 404 on any object (existence is not revealed);
 - researchers: read everything; a write is 403;
 - study admins (admin group or superuser): read and write.
-Results (answers, statistics, PDF, metrics) follow the report pages' rule (metrics.selectors.can_read_reports).
+Results (answers, statistics, PDF, metrics) follow the report pages' rule (reports.selectors.can_read_reports).
 """
 
 from rest_framework.exceptions import NotAuthenticated, NotFound, PermissionDenied
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
-from metrics.selectors import can_read_reports
+from reports.selectors import can_read_reports
 from studies import roles
 
 

@@ -6,7 +6,7 @@ downloads the report pages serve, to those who may read reports."""
 from rest_framework import serializers
 
 from jobs.services import progress_of, status_line
-from metrics.selectors import reader_pseudonym
+from reports.selectors import reader_pseudonym
 from studies import roles
 from studies.selectors import survey_overview
 from studies.services import invitation_url

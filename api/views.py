@@ -33,16 +33,12 @@ from imaging.selectors import (
 )
 from imaging.services import ImportArgumentError, create_import_job
 from jobs.models import JobStatus
-from metrics import selectors as reports
-from metrics.downloads import What, make_download
-from metrics.models import DownloadLog
-from metrics.services import (
-    MetricsArgumentError,
-    ReportUnavailable,
-    create_metrics_job,
-    record_download,
-    request_report,
-)
+from metrics import selectors as metrics
+from metrics.services import MetricsArgumentError, create_metrics_job
+from reports import selectors as reports
+from reports.downloads import What, make_download
+from reports.models import DownloadLog
+from reports.services import ReportUnavailable, record_download, request_report
 from studies import roles
 from studies.forms import DisplayPolicyForm
 from studies.selectors import blinding_audits, invitations, surveys_with_counts
@@ -225,7 +221,7 @@ class MetricsJobViewSet(mixins.CreateModelMixin, JobViewSet):
     name_fields = (partial(dataset_name_contains, "model"), partial(dataset_name_contains, "real_dataset"))
 
     def get_queryset(self):
-        return reports.metrics_jobs()
+        return metrics.metrics_jobs()
 
     @extend_schema(request=api.MetricsRequest, responses={201: api.MetricsJobSerializer})
     def create(self, request):

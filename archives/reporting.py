@@ -2,8 +2,8 @@
 surveys (computed first when missing or out of date) and its statistics and PDF, the answers CSV and its data
 dictionary, readers' pseudonyms (and the prefix of a restored reader's user name), and surveys by name or id."""
 
-from metrics.exports import answers_csv, data_dictionary_csv
-from metrics.selectors import (
+from reports.content.exports import answers_csv, data_dictionary_csv
+from reports.selectors import (
     ARCHIVED_READER_PREFIX,
     answer_rows,
     reader_pseudonyms,
@@ -12,7 +12,7 @@ from metrics.selectors import (
     surveys_by_ids,
     surveys_by_name,
 )
-from metrics.services import artefact, report_now
+from reports.services import artefact, report_now
 
 __all__ = [
     "ARCHIVED_READER_PREFIX",

@@ -1,7 +1,7 @@
 """Time the image-distribution metrics at the size of a whole CT set.
 
 Generates seeded random 512x512 int16 HU slices chunk by chunk (never the whole set in memory), feeds a
-"real" and a "synthetic" set through :func:`metrics.distribution.layer_metrics` (KL 256 and 3 bins,
+"real" and a "synthetic" set through :func:`metrics.measures.distribution.layer_metrics` (KL 256 and 3 bins,
 histogram correlation and intersection, spectral score; each slice read once) and times the Frechet
 distance between two 2048-d feature sets. Pin the CPUs to reproduce the 2-core figures:
 
@@ -26,7 +26,7 @@ import scipy
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.machine import describe_machine  # noqa: E402
-from metrics.distribution import (  # noqa: E402
+from metrics.measures.distribution import (  # noqa: E402
     CHUNK_SLICES,
     HU_RANGE,
     feature_statistics,
@@ -93,7 +93,7 @@ def time_kid(n_samples: int, dim: int = 2048) -> float:
 def time_inception(n_slices: int) -> float:
     import torch
 
-    from metrics.inception import FIDInceptionV3, inception_features
+    from metrics.measures.inception import FIDInceptionV3, inception_features
 
     model = FIDInceptionV3().eval()
     slices = np.random.default_rng(5).integers(-1024, 2000, (n_slices, *SLICE_SHAPE), dtype=np.int16)

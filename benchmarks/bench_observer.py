@@ -21,10 +21,10 @@ import scipy.ndimage
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.machine import describe_machine  # noqa: E402
-from metrics.layerwise import radiomic_scores  # noqa: E402
-from metrics.observer import ObserverPool, interpretable_observer, observer_features  # noqa: E402
-from metrics.observer.cnn import cnn_observer  # noqa: E402
-from metrics.radiomics import radiomic_features  # noqa: E402
+from metrics.measures.layerwise import radiomic_scores  # noqa: E402
+from metrics.measures.observer import ObserverPool, interpretable_observer, observer_features  # noqa: E402
+from metrics.measures.observer.cnn import cnn_observer  # noqa: E402
+from metrics.measures.radiomics import radiomic_features  # noqa: E402
 
 
 def ct_like(rng, size, smoothing):

@@ -28,12 +28,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from metrics.exports import AnswerRow, MetricRow, answer_table, answers_csv  # noqa: E402
-from metrics.layerwise import AVERAGE_LAYER, LAYERS, METRICS  # noqa: E402
-from metrics.pdf import report_pdf  # noqa: E402
-from metrics.report import SurveyInfo, build_report  # noqa: E402
-from metrics.report_mrmc import mrmc_section  # noqa: E402
+from metrics.measures.layerwise import AVERAGE_LAYER, LAYERS, METRICS  # noqa: E402
 from readerstats import study_report  # noqa: E402
+from reports.content.exports import AnswerRow, MetricRow, answer_table, answers_csv  # noqa: E402
+from reports.content.pdf import report_pdf  # noqa: E402
+from reports.content.report import SurveyInfo, build_report  # noqa: E402
+from reports.content.report_mrmc import mrmc_section  # noqa: E402
 
 READERS = 100
 ITEMS = 200

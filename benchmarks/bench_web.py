@@ -138,7 +138,7 @@ def report_latency(requests: int) -> tuple[dict, str, str]:
     researcher = get_user_model().objects.get(username="researcher")
     client = Client()
     client.force_login(researcher)
-    path = f"{reverse('metrics:report')}?{urlencode([('survey', name) for name in DEMO_SURVEYS])}"
+    path = f"{reverse('reports:report')}?{urlencode([('survey', name) for name in DEMO_SURVEYS])}"
     started = time.perf_counter()
     response = client.get(path)
     first = time.perf_counter() - started

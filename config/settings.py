@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "studies",
     "generation",
     "metrics",
+    "reports",
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",

@@ -9,7 +9,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path(API_PREFIX, include("api.urls")),
     path("jobs/", include("jobs.urls")),
-    path("reports/", include("metrics.urls")),
+    path("reports/", include("reports.urls")),
     # Browsers ask every site for /favicon.ico; pages also name it (and its SVG) with <link rel="icon">.
     path(
         "favicon.ico", serve, {"path": "favicon.ico", "document_root": settings.BASE_DIR / "static" / "site"}

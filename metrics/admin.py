@@ -3,14 +3,8 @@ from django.utils.html import format_html, format_html_join
 
 from jobs.admin import JobAdminMixin, start_job_view
 from metrics.forms import ComputeMetricsForm, MachineObserverForm
-from metrics.models import (
-    DownloadLog,
-    MachineObserverJob,
-    MachineObserverResult,
-    MetricResult,
-    MetricsJob,
-    ReportJob,
-)
+from metrics.measures.vocabulary import AVERAGE_LAYER
+from metrics.models import MachineObserverJob, MachineObserverResult, MetricResult, MetricsJob
 from metrics.services import (
     MetricsArgumentError,
     ObserverArgumentError,
@@ -19,7 +13,6 @@ from metrics.services import (
     requeue_metrics_job,
     start_machine_observer,
 )
-from metrics.vocabulary import AVERAGE_LAYER
 
 
 def _number(value) -> str:
@@ -117,32 +110,6 @@ class MetricResultAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
-        return False
-
-
-@admin.register(DownloadLog)
-class DownloadLogAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "user", "what", "via", "surveys", "models_compared", "byte_size"]
-    list_filter = ["what", "via"]
-    list_select_related = ["user"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-@admin.register(ReportJob)
-class ReportJobAdmin(JobAdminMixin, admin.ModelAdmin):
-    list_display = ["pk", "title", "status_badge", "progress", "answer_count", "finished_at", "created_by"]
-    list_filter = ["status"]
-    exclude = ["selection_key"]
-
-    def has_add_permission(self, request):
         return False
 
 

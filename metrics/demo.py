@@ -4,35 +4,28 @@
   real CT, computed in this process with small samples; :func:`reader_skill` turns a model's mean normalised
   radiomic Fréchet distance into its simulated readers' skill, so the surveys of less realistic models are
   answered better;
-- :func:`build_observers_and_reports` (after the surveys): the reports of the closed surveys, then the machine
-  observer of every model, are queued for the worker that `make run` starts, reports first (a few seconds each;
-  the observers about two minutes a model on two cores: too slow to wait for). Until the worker has computed
-  them, the report pages say so with the job's progress; the reports show "machine observer: computing" until
-  each observer is done (the observer's job then has the reports computed again).
+- :func:`build_observers` (after the surveys and the queueing of their reports, reports.demo): the machine
+  observer of every model is queued for the worker that `make run` starts (about two minutes a model on two
+  cores: too slow to wait for). The reports show "machine observer: computing" until each observer is done; its
+  result then has them computed again (metrics.signals).
 """
 
 import math
-
-from django.conf import settings
-from django.urls import reverse
 
 from imaging.constants import DatasetKind
 from imaging.selectors import datasets_of_kind
 from jobs.models import JobStatus
 from metrics.models import MachineObserverJob, MachineObserverResult, MetricResult
-from metrics.selectors import stored_report, surveys_by_name
 from metrics.services import (
     MetricsArgumentError,
     ObserverArgumentError,
     compute_now,
     create_metrics_job,
-    request_report,
     start_machine_observer,
 )
 from studies.models import Survey
 
 DEMO_MAX_PER_LAYER = 10
-DEMO_REPORT_SURVEYS = [f"Demo survey {n} (closed)" for n in range(1, 5)]
 DEMO_SEED = 0
 DEMO_CNN_STEPS = 100
 """The demo's CNN observer trains 100 steps per fold (the default is 300): about 35 s a model on two cores."""
@@ -111,17 +104,10 @@ def build_demo(*, stdout) -> None:
         stdout.write(f"Metrics: {note} (every other metric is computed).")
 
 
-def build_observers_and_reports(*, stdout, enqueue: bool = True) -> None:
-    """Queue the reports of the closed demo surveys that have no fresh one, then the machine observer of every
-    model that has none (nor one queued or running)."""
-    _reports(stdout, enqueue=enqueue)
+def build_observers(*, stdout, enqueue: bool = True) -> None:
+    """Queue the machine observer of every model that has none (nor one queued or running)."""
     for model in datasets_of_kind(DatasetKind.SYNTHETIC_CT):
         _queue_observer(model, stdout, enqueue=enqueue)
-    site = settings.STUDIES_SITE_URL.rstrip("/")
-    stdout.write(
-        f"Reports of the demo surveys, with downloads (PDF, CSV, JSON): {site}{reverse('metrics:index')} "
-        "(sign in as researcher / researcher-demo)."
-    )
 
 
 def _queue_observer(model, stdout, *, enqueue: bool) -> None:
@@ -160,17 +146,3 @@ def _queue_observer(model, stdout, *, enqueue: bool) -> None:
         f"Machine observer of {model.name!r} against {real.name!r}: job(s) {numbers} queued for the worker "
         "(the reports say 'computing' until they are done)."
     )
-
-
-def _reports(stdout, *, enqueue: bool) -> None:
-    """Queue the reports of each closed demo survey and of the four together, unless fresh (or queued)."""
-    closed = [survey for survey in surveys_by_name(DEMO_REPORT_SURVEYS)[0] if survey.is_closed]
-    selections = [[survey] for survey in closed] + ([closed] if len(closed) > 1 else [])
-    for surveys in selections:
-        stored = stored_report(surveys)
-        if stored is not None and not stored.is_stale:
-            continue
-        job = request_report(surveys=surveys, enqueue=enqueue)
-        stdout.write(
-            f"Report of {', '.join(survey.name for survey in surveys)}: job #{job.pk} queued for the worker."
-        )

@@ -56,12 +56,15 @@ from readerstats.core import (
     TRUTHS,
     WRONG,
     AnswerTable,
+    format_p,
+    p_text,
 )
 from readerstats.dbm import DbmAnalysis, DbmAnova, DbmTest, DbmVarianceComponents, dbm_analysis
 from readerstats.gee import (
     GeeAccuracy,
     gee_accuracy,
 )
+from readerstats.glmm import METHOD as GLMM_METHOD
 from readerstats.glmm import GlmmAccuracy, GlmmFit, glmm_accuracy, glmm_fit
 from readerstats.mrmc import (
     FOMS,
@@ -71,6 +74,17 @@ from readerstats.mrmc import (
     OrTest,
     OrVarianceComponents,
     or_analysis,
+)
+from readerstats.mrmc import METHOD as OR_METHOD
+from readerstats.planning import (
+    ASSUMED_CASE_SD,
+    ASSUMED_READER_SD,
+    SENSITIVITY_SDS,
+    DesignOption,
+    PlanningError,
+    StudyPlan,
+    plan_design,
+    required_designs,
 )
 from readerstats.proportions import (
     AccuracyBreakdown,
@@ -96,6 +110,18 @@ from readerstats.roc import ReaderRocCurves, RocCurve, average_roc, empirical_ro
 from readerstats.simulate import SimulatedStudy, interval_coverage, simulate_answers, simulate_ratings
 
 __all__ = [
+    "ASSUMED_CASE_SD",
+    "ASSUMED_READER_SD",
+    "DesignOption",
+    "GLMM_METHOD",
+    "OR_METHOD",
+    "PlanningError",
+    "SENSITIVITY_SDS",
+    "StudyPlan",
+    "format_p",
+    "p_text",
+    "plan_design",
+    "required_designs",
     "CohenKappa",
     "GwetAC1",
     "ReaderKappa",

@@ -115,7 +115,7 @@ def home(request):
     if roles.is_study_admin(request.user):
         return redirect("admin:index")
     if roles.is_researcher(request.user):
-        return redirect("metrics:index")
+        return redirect("reports:index")
     if roles.is_staff_member(request.user):
         return redirect("admin:index")
     assignments = list(reader_assignments(request.user))

@@ -49,7 +49,7 @@ def test_admin_report_api_and_error_pages_all_carry_the_policy(client, admin_use
         assert policy_of(first)["script-src"] == "script-src 'self'", url
         assert first.headers["Content-Security-Policy"] == second.headers["Content-Security-Policy"], url
     client.force_login(researcher)
-    response = client.get(reverse("metrics:index"))
+    response = client.get(reverse("reports:index"))
     assert response.status_code == 200 and policy_of(response)["style-src"] == "style-src 'self'"
 
 

@@ -1,5 +1,5 @@
 """Metric jobs: a model (a synthetic CT dataset) compared with a real CT dataset layer by layer (see
-:mod:`metrics.layerwise`); its results replace the pair's previous results in one transaction, with the job's
+:mod:`metrics.measures.layerwise`); its results replace the pair's previous results in one transaction, with the job's
 final status and an audit row.
 """
 
@@ -18,7 +18,7 @@ from imaging.constants import DatasetKind
 from imaging.pixels import load_slice_pixels
 from imaging.selectors import StoredSlice, by_layer
 from jobs.services import JobFailed, JobRefused, Progress, execute, finish, one_line, queue_job
-from metrics.layerwise import (
+from metrics.measures.layerwise import (
     AVERAGE_LAYER,
     FeatureExtractor,
     LayerwiseError,
@@ -126,7 +126,7 @@ def requeue_metrics_job(*, job: MetricsJob, actor=None) -> MetricsJob:
 def load_feature_extractor() -> tuple[FeatureExtractor | None, str | None]:
     """The Inception feature extractor from ``settings.FID_INCEPTION_WEIGHTS``, or ``None`` and a one-line
     reason (the missing or unreadable file) when it cannot be loaded. Never downloads anything."""
-    from metrics.inception import InceptionWeightsError, inception_features, load_fid_inception
+    from metrics.measures.inception import InceptionWeightsError, inception_features, load_fid_inception
 
     path = settings.FID_INCEPTION_WEIGHTS
     try:

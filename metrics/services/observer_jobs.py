@@ -2,10 +2,11 @@
 
 Both whole pools are read through :mod:`imaging.selectors`, rendered under a resolved display policy (the survey's
 policy when the model has a survey against that real CT, else the field of view `create_survey` would choose) and
-handed to the pure observers of :mod:`metrics.observer`. One job per classifier: the interpretable observer on
+handed to the pure observers of :mod:`metrics.measures.observer`. One job per classifier: the interpretable observer on
 the default queue, the CNN on ``settings.MACHINE_OBSERVER_CNN_QUEUE``. A result replaces the (model, real
-dataset, classifier) result in one transaction with the job's finish and its audit row; the stored reports of
-the model's surveys are then queued again, so they show it.
+dataset, classifier) result in one transaction with the job's finish and its audit row; once committed,
+:data:`metrics.signals.observer_result_stored` says so (the reports app then queues the stored reports of the
+model's surveys again, so they show it).
 """
 
 from __future__ import annotations
@@ -20,16 +21,15 @@ from django.utils import timezone
 from imaging import selectors as images
 from imaging.selectors import StoredSlice
 from jobs.services import JobRefused, execute, finish, queue_job
-from metrics import selectors
-from metrics.models import MachineObserverJob, MachineObserverResult, ObserverClassifier
-from metrics.observer import (
+from metrics.measures.observer import (
     BOOTSTRAP_REPLICATES,
     REFIT_REPLICATES,
     ObserverInputError,
     grouped_folds,
 )
+from metrics.models import MachineObserverJob, MachineObserverResult, ObserverClassifier
 from metrics.services.metric_jobs import MetricsArgumentError, check_metrics_arguments
-from metrics.services.reports import request_report
+from metrics.signals import observer_result_stored
 from studies.models import Survey
 from studies.policy import DisplayPolicy
 from studies.services import StudyError, choose_field_of_view
@@ -252,15 +252,9 @@ def store_observer_result(*, job: MachineObserverJob, result, policy: DisplayPol
             },
         )
         model = job.model
-        transaction.on_commit(lambda: refresh_reports_of(model))
+        transaction.on_commit(lambda: observer_result_stored.send(sender=MachineObserverResult, model=model))
     job.refresh_from_db()
     return job
-
-
-def refresh_reports_of(model) -> list:
-    """Queue the reports already computed for surveys of ``model`` again, so they show its new machine
-    observer result (a report of the same surveys already queued or running is left as it is)."""
-    return [request_report(surveys=surveys) for surveys in selectors.report_selections_of_model(model)]
 
 
 def observe_now(job: MachineObserverJob) -> MachineObserverJob:

@@ -13,15 +13,15 @@ from imaging import selectors as images
 from imaging.pixels import load_slice_pixels
 from imaging.selectors import StoredSlice
 from jobs.services import JobFailed, Progress, one_line
-from metrics.models import MachineObserverJob, ObserverClassifier
-from metrics.observer import (
+from metrics.measures.observer import (
     ObserverInputError,
     RawSlice,
     interpretable_observer,
     observer_features,
     prepare_pool,
 )
-from metrics.observer.cnn import CROP, cnn_observer
+from metrics.measures.observer.cnn import CROP, cnn_observer
+from metrics.models import MachineObserverJob, ObserverClassifier
 from metrics.services.observer_jobs import ObserverArgumentError, observer_pools, store_observer_result
 from studies.policy import DisplayPolicy
 

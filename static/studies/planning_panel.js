@@ -1,6 +1,6 @@
 // The survey creation page's planning panel: for the items per side chosen in the form and a number of readers,
 // the expected half-width of the OR RRRC 95% CI of accuracy and the power of the equivalence test, fetched from
-// the metrics planning endpoint (data-url). The assumptions are editable; empty fields take the pilot survey's
+// the reports planning endpoint (data-url). The assumptions are editable; empty fields take the pilot survey's
 // values (its stored report's GLMM) or, without a pilot, the server's assumed defaults. Until the pilot select is
 // touched the server chooses the pilot for the form's model and real dataset.
 (function () {

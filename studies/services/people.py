@@ -30,7 +30,7 @@ from studies.services.errors import StudyError
 def ensure_study_groups() -> None:
     """The admin, researcher and reader groups with their permissions (safe to run again)."""
     groups = {name: Group.objects.get_or_create(name=name)[0] for name in roles.GROUPS}
-    managed_apps = ["studies", "imaging", "generation", "metrics"]
+    managed_apps = ["studies", "imaging", "generation", "metrics", "reports"]
     admin_permissions = Permission.objects.filter(content_type__app_label__in=managed_apps)
     view_permissions = Permission.objects.filter(
         content_type__app_label__in=[*managed_apps, "audit"], codename__startswith="view_"

@@ -11,7 +11,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from generation.services import start_generation
 from imaging.selectors import dataset_named
 from imaging.services import create_import_job
-from metrics.services import create_metrics_job, request_report
+from metrics.services import create_metrics_job
+from reports.services import request_report
 from studies.services import do_create_invitations, request_blinding_audit
 from tests.api.conftest import ADMIN, ANONYMOUS, OTHER_READER, READER, RESEARCHER, ROLES
 from tests.generation.factories import make_mri_dataset, register_small

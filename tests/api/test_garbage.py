@@ -8,7 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from tests.api.conftest import ADMIN
 from tests.conftest import stored_files
 
-APPS = ("audit", "jobs", "imaging", "studies", "generation", "metrics", "authtoken")
+APPS = ("audit", "jobs", "imaging", "studies", "generation", "metrics", "reports", "authtoken")
 
 
 def snapshot(media_root):

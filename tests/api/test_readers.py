@@ -3,7 +3,7 @@ answer, count or dataset. The same requests by a researcher do return the truth,
 
 import json
 
-from metrics.services import report_now
+from reports.services import report_now
 from studies.models import Item, Survey
 from studies.simulation import simulate_readers
 from tests.api.conftest import OTHER_READER, READER, RESEARCHER

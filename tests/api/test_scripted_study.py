@@ -13,7 +13,7 @@ from django.contrib.auth.models import Group
 from django.db import connections
 
 from api.services import issue_token
-from metrics.models import DownloadLog
+from reports.models import DownloadLog
 from studies.models import Survey
 from studies.services import ensure_study_groups
 from studies.simulation import simulate_readers

@@ -17,8 +17,10 @@ from generation.models import Checkpoint, GenerationJob
 from imaging.models import Dataset, ImportJob
 from imaging.phantoms import write_phantoms
 from jobs.models import JobStatus
-from metrics.models import DownloadLog, MetricsJob, ReportJob
-from metrics.services import create_metrics_job, report_now
+from metrics.models import MetricsJob
+from metrics.services import create_metrics_job
+from reports.models import DownloadLog, ReportJob
+from reports.services import report_now
 from studies.models import Survey
 from studies.simulation import simulate_readers
 from tests.api.conftest import ADMIN, RESEARCHER
@@ -252,7 +254,7 @@ def test_stats_and_pdf_are_the_stored_report(people, answered):
 
 
 def test_metrics_as_json_are_the_csv_rows_and_are_logged(people, pools):
-    from metrics.layerwise import MetricScore
+    from metrics.measures.layerwise import MetricScore
     from metrics.services import store_metric_results
 
     job = create_metrics_job(model_name=pools.synthetic.name, real_dataset_name=pools.real.name, queue=False)

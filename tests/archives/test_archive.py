@@ -17,8 +17,8 @@ from archives.format import FORMAT_VERSION, MANIFEST, read_archive, write_archiv
 from archives.models import StudyExport
 from archives.services import build_archive
 from imaging.selectors import datasets_by_ids
-from metrics.selectors import reader_pseudonyms
-from metrics.services import artefact, report_now
+from reports.selectors import reader_pseudonyms
+from reports.services import artefact, report_now
 from studies import archive as studies_archive
 from studies.models import Answer, AnswerRevision, Invitation, Item, Survey, new_opaque_id
 from studies.selectors import item_at

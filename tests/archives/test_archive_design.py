@@ -14,7 +14,7 @@ from django.core.management import CommandError, call_command
 
 from archives.format import FORMAT_VERSION, FORMAT_VERSION_1, FORMAT_VERSION_2, read_archive, write_archive
 from archives.services import build_archive
-from metrics.selectors import reader_pseudonyms
+from reports.selectors import reader_pseudonyms
 from studies.design import StudyDesign
 from studies.models import (
     Answer,

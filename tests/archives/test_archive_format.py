@@ -19,7 +19,7 @@ from archives.services import build_archive
 from audit import archive as audit_archive
 from generation import archive as generation_archive
 from imaging import archive as imaging_archive
-from metrics.selectors import ARCHIVED_READER_PREFIX, reader_pseudonyms
+from reports.selectors import ARCHIVED_READER_PREFIX, reader_pseudonyms
 from studies import archive as studies_archive
 from studies.models import Answer, ReaderProfile, Survey
 from studies.services import do_update_reader_profile

@@ -6,11 +6,11 @@ import pytest
 from django.contrib.auth.models import Group
 
 from imaging.models import Dataset
-from metrics.pilot import pilot_estimate
-from metrics.services import report_now
-from readerstats.planning import plan_design
+from readerstats import plan_design
+from reports.pilot import pilot_estimate
+from reports.services import report_now
 from tests.metrics.factories import make_ct_dataset
-from tests.metrics.study_factory import make_survey
+from tests.reports.study_factory import make_survey
 
 PASSWORD = "pw-e2e-admin-5521"
 

@@ -22,8 +22,8 @@ from generation.models import Checkpoint
 from generation.vocabulary import CheckpointRefused
 from imaging.models import Dataset, ImportJob, Slice, Volume
 from jobs.models import JobStatus
-from metrics.models import ReportJob
-from metrics.services import ReportUnavailable, report_now
+from reports.models import ReportJob
+from reports.services import ReportUnavailable, report_now
 from studies.design import StudyDesign
 from studies.models import Answer, Item, PracticeItem, Survey
 from studies.services import StudyError, do_change_survey_settings

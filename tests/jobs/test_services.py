@@ -13,7 +13,7 @@ from django.utils import timezone
 from audit.models import AuditEvent
 from jobs import services
 from jobs.models import JobStatus
-from metrics.models import ReportJob
+from reports.models import ReportJob
 from tests.jobs.broker import OwnBroker
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -27,7 +27,7 @@ def queue_report(**fields) -> ReportJob:
 
 def verbs(job) -> list[str]:
     return list(
-        AuditEvent.objects.filter(object_type="metrics.reportjob", object_id=str(job.pk))
+        AuditEvent.objects.filter(object_type="reports.reportjob", object_id=str(job.pk))
         .order_by("pk")
         .values_list("verb", flat=True)
     )
@@ -66,7 +66,7 @@ def test_queueing_with_the_broker_down_keeps_the_job_and_logs_one_line(caplog):
     lines = [r.getMessage() for r in caplog.records if "broker unreachable" in r.getMessage()]
     assert len(lines) == 1 and "\n" not in lines[0]
     assert lines[0].startswith(
-        f"job metrics.ReportJob #{job.pk} queued; broker unreachable, it will be sent again when the broker is back"
+        f"job reports.ReportJob #{job.pk} queued; broker unreachable, it will be sent again when the broker is back"
     )
 
 
@@ -142,7 +142,7 @@ def test_the_sweep_stops_without_raising_while_the_broker_is_down(caplog):
         job = queue_report()
         with caplog.at_level(logging.WARNING, logger="jobs.services"):
             assert services.resend_waiting() == []
-    assert f"job metrics.ReportJob #{job.pk} not sent again: broker unreachable" in caplog.text
+    assert f"job reports.ReportJob #{job.pk} not sent again: broker unreachable" in caplog.text
     job.refresh_from_db()
     assert job.send_failed and verbs(job) == ["report.queued"]
 
@@ -153,8 +153,8 @@ def test_resend_jobs_prints_one_line_per_job_sent_again(own_broker):
     out = io.StringIO()
     call_command("resend_jobs", stdout=out)
     assert out.getvalue().splitlines() == [
-        f"job metrics.ReportJob #{first.pk} (queued) sent again to the default queue",
-        f"job metrics.ReportJob #{second.pk} (queued) sent again to the default queue",
+        f"job reports.ReportJob #{first.pk} (queued) sent again to the default queue",
+        f"job reports.ReportJob #{second.pk} (queued) sent again to the default queue",
     ]
     out = io.StringIO()
     call_command("resend_jobs", stdout=out)

@@ -8,13 +8,15 @@ from metrics.demo import (
     DEMO_CNN_STEPS,
     DEMO_MAX_PER_LAYER,
     build_demo,
-    build_observers_and_reports,
+    build_observers,
     reader_skill,
 )
-from metrics.layerwise import METRICS, RADIOMIC_METRICS
-from metrics.models import MachineObserverJob, MetricResult, MetricsJob, ReportJob
+from metrics.measures.layerwise import METRICS, RADIOMIC_METRICS
+from metrics.models import MachineObserverJob, MetricResult, MetricsJob
+from reports.demo import build_reports
+from reports.models import ReportJob
 from tests.metrics.factories import make_ct_dataset
-from tests.metrics.study_factory import make_survey
+from tests.reports.study_factory import make_survey
 
 pytestmark = pytest.mark.django_db
 
@@ -41,7 +43,8 @@ def test_the_demo_computes_every_models_metrics_against_its_surveys_real_ct_once
 
     out = io.StringIO()
     build_demo(stdout=out)
-    build_observers_and_reports(stdout=out, enqueue=False)
+    build_reports(stdout=out, enqueue=False)
+    build_observers(stdout=out, enqueue=False)
     assert MetricResult.objects.filter(model=model, real_dataset=real).count() == 11 * len(METRICS)
     for metric in RADIOMIC_METRICS:  # computed without any downloaded weights
         radiomic = MetricResult.objects.get(model=model, real_dataset=real, layer=0, metric=metric)
@@ -67,7 +70,8 @@ def test_the_demo_computes_every_models_metrics_against_its_surveys_real_ct_once
 
     again = io.StringIO()
     build_demo(stdout=again)
-    build_observers_and_reports(stdout=again, enqueue=False)
+    build_reports(stdout=again, enqueue=False)
+    build_observers(stdout=again, enqueue=False)
     assert MachineObserverJob.objects.filter(model=model).count() == 2
     assert ReportJob.objects.count() == 1  # still queued: not asked for again
     assert "Machine observer of 'Generated': already computed or queued" in again.getvalue()

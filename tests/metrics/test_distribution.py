@@ -6,8 +6,8 @@ import pytest
 import scipy.linalg
 import scipy.ndimage
 
-from metrics import distribution
-from metrics.distribution import (
+from metrics.measures import distribution
+from metrics.measures.distribution import (
     HU_RANGE,
     KL_EPSILON,
     SliceStatsAccumulator,

@@ -3,7 +3,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from metrics.inception import (
+from metrics.measures.inception import (
     FID_WEIGHTS_ENV,
     FID_WEIGHTS_FILENAME,
     FIDInceptionV3,

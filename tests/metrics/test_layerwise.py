@@ -5,8 +5,8 @@ import pytest
 import scipy.linalg
 import scipy.stats
 
-from metrics.distribution import HU_RANGE
-from metrics.layerwise import (
+from metrics.measures.distribution import HU_RANGE
+from metrics.measures.layerwise import (
     AVERAGE_LAYER,
     FEATURE_METRICS,
     LAYERS,

@@ -12,8 +12,8 @@ from django.urls import reverse
 from audit.models import AuditEvent
 from imaging.models import Dataset
 from jobs.models import JobStatus
-from metrics.inception import FIDInceptionV3
-from metrics.layerwise import AVERAGE_LAYER, FEATURE_METRICS, METRICS
+from metrics.measures.inception import FIDInceptionV3
+from metrics.measures.layerwise import AVERAGE_LAYER, FEATURE_METRICS, METRICS
 from metrics.models import MetricResult, MetricsJob
 from metrics.services import MetricsArgumentError, compute_now, create_metrics_job
 from metrics.services import metric_jobs as services

@@ -6,7 +6,7 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.preprocessing import StandardScaler
 
-from metrics.observer import (
+from metrics.measures.observer import (
     FEATURE_NAMES,
     ObserverInputError,
     ObserverPool,
@@ -19,8 +19,8 @@ from metrics.observer import (
     slice_features,
     weighted_auc,
 )
-from metrics.observer._validation import refit_cross_validation
-from metrics.observer.cnn import cnn_observer
+from metrics.measures.observer._validation import refit_cross_validation
+from metrics.measures.observer.cnn import cnn_observer
 from studies.rendering import DisplayPolicy, render_slice
 
 SIZE = 64

@@ -13,18 +13,12 @@ from audit.models import AuditEvent
 from imaging.models import Dataset
 from jobs.models import JobStatus
 from metrics.models import MachineObserverJob, MachineObserverResult
-from metrics.selectors import stored_report
-from metrics.services import (
-    ObserverArgumentError,
-    artefact,
-    observe_now,
-    observer_jobs,
-    report_now,
-    start_machine_observer,
-)
+from metrics.services import ObserverArgumentError, observe_now, observer_jobs, start_machine_observer
+from reports.selectors import stored_report
+from reports.services import artefact, report_now
 from studies.policy import DisplayPolicy
 from tests.metrics.factories import make_ct_dataset
-from tests.metrics.study_factory import make_survey
+from tests.reports.study_factory import make_survey
 from tests.waiting import finished_job
 
 pytestmark = pytest.mark.django_db
@@ -298,6 +292,6 @@ def test_the_models_page_shows_the_observer_beside_the_readers(client, smoothed,
     researcher = django_user_model.objects.create_user("researcher", password="pw")
     researcher.groups.add(Group.objects.get(name=roles.RESEARCHER))
     client.force_login(researcher)
-    page = client.get(reverse("metrics:models")).content.decode()
+    page = client.get(reverse("reports:models")).content.decode()
     result = MachineObserverResult.objects.get()
     assert 'data-testid="model-comparison"' in page and f"AUC {result.auc:.2f}" in page

@@ -8,9 +8,9 @@ import scipy.ndimage
 import scipy.stats
 from skimage.feature import graycoprops
 
-from metrics import radiomics
-from metrics.layerwise import RADIOMIC_METRICS, radiomic_scores, score_layer, summarise_set
-from metrics.radiomics import (
+from metrics.measures import radiomics
+from metrics.measures.layerwise import RADIOMIC_METRICS, radiomic_scores, score_layer, summarise_set
+from metrics.measures.radiomics import (
     BIN_WIDTH_HU,
     FEATURE_COUNT,
     FEATURE_NAMES,

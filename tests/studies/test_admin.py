@@ -352,7 +352,7 @@ def test_the_add_page_includes_the_planning_panel(admin_client):
 
     page = admin_client.get(reverse("admin:studies_survey_add")).content.decode()
     assert 'data-testid="planning-panel"' in page
-    assert f'data-url="{reverse("metrics:planning")}"' in page
+    assert f'data-url="{reverse("reports:planning")}"' in page
     assert "studies/planning_panel.js" in page
     for name in ("readers", "accuracy", "reader_sd", "case_sd", "margin"):
         assert f'name="planning_{name}"' in page

@@ -7,8 +7,8 @@ import json
 import pytest
 from django.test import Client
 
-from metrics.exports import ANSWER_COLUMNS, answers_csv, data_dictionary_csv
-from metrics.selectors import answer_rows
+from reports.content.exports import ANSWER_COLUMNS, answers_csv, data_dictionary_csv
+from reports.selectors import answer_rows
 from studies.design import (
     RATING_FIVE_POINT,
     RATING_SLIDER,

@@ -11,7 +11,7 @@ from django.db.models import ProtectedError
 
 from audit.database import postgres_only
 from audit.models import AuditEvent
-from metrics.models import DownloadLog
+from reports.models import DownloadLog
 from studies.models import Answer, AnswerRevision, Item, Survey
 from studies.selectors import item_at
 from studies.services import do_submit_answer, parse_answer_input
@@ -207,17 +207,17 @@ def test_an_audit_event_is_never_updated_or_deleted(answered):
 @on_postgres
 def test_a_download_log_is_never_updated_or_deleted(db):
     log = DownloadLog.objects.create(what="pdf", via="web", surveys=["S"], byte_size=10, sha256="a" * 64)
-    before = row("metrics_downloadlog", log.pk)
+    before = row("reports_downloadlog", log.pk)
     refused(
-        "UPDATE metrics_downloadlog SET sha256 = %s WHERE id = %s",
+        "UPDATE reports_downloadlog SET sha256 = %s WHERE id = %s",
         ["b" * 64, log.pk],
-        says="metrics_downloadlog rows are append-only: UPDATE refused",
+        says="reports_downloadlog rows are append-only: UPDATE refused",
     )
     refused(
-        "DELETE FROM metrics_downloadlog",
-        says="metrics_downloadlog rows are append-only: DELETE refused",
+        "DELETE FROM reports_downloadlog",
+        says="reports_downloadlog rows are append-only: DELETE refused",
     )
-    assert row("metrics_downloadlog", log.pk) == before
+    assert row("reports_downloadlog", log.pk) == before
 
 
 @on_postgres

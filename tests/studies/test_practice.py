@@ -11,9 +11,9 @@ from django.db import IntegrityError, transaction
 from django.test import Client
 from django.urls import reverse
 
-from metrics.downloads import make_download
-from metrics.exports import data_dictionary_csv
-from metrics.selectors import answer_rows, practice_rows
+from reports.content.exports import data_dictionary_csv
+from reports.downloads import make_download
+from reports.selectors import answer_rows, practice_rows
 from studies.design import StudyDesign
 from studies.models import VIEWER_STATE_FIELDS, Answer, PracticeAnswer, PracticeItem
 from studies.selectors import item_at, practice_item_at

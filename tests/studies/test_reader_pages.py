@@ -288,4 +288,4 @@ def test_home_sends_researchers_to_the_reports(django_user_model):
     researcher.groups.add(Group.objects.get(name="researcher"))
     client = Client()
     client.force_login(researcher)
-    assert client.get(reverse("studies:home")).url == reverse("metrics:index")
+    assert client.get(reverse("studies:home")).url == reverse("reports:index")

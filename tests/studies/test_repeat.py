@@ -10,8 +10,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from metrics.downloads import make_download
-from metrics.selectors import answer_rows, repeat_rows
+from reports.downloads import make_download
+from reports.selectors import answer_rows, repeat_rows
 from studies import selectors
 from studies.design import DesignError, StudyDesign
 from studies.models import Answer, ReadingRound, RepeatAnswer
@@ -149,7 +149,7 @@ def test_a_garbage_second_reading_answer_is_a_one_line_400_and_nothing_is_stored
 def test_the_report_reads_both_rounds_for_intra_reader_agreement(repeating):
     from sklearn.metrics import cohen_kappa_score
 
-    from metrics.selectors import report_for
+    from reports.selectors import report_for
 
     survey, assignment, client = repeating(StudyDesign(repeat="all", rating="five_point"))
     first, second = {}, {}

@@ -12,8 +12,8 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from imaging.selectors import ct_slice_indices
-from metrics.exports import answers_csv, answers_json, data_dictionary_csv
-from metrics.selectors import answer_rows
+from reports.content.exports import answers_csv, answers_json, data_dictionary_csv
+from reports.selectors import answer_rows
 from studies.design import DesignError, StudyDesign
 from studies.models import Answer, Item
 from studies.policy import DisplayPolicy

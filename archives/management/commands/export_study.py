@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from archives import reporting
 from archives.services import ArchiveError, archive_content, export_now
-from metrics.management.commands.export_report import write_atomically
+from reports.management.commands.export_report import write_atomically
 
 
 class Command(BaseCommand):

@@ -17,6 +17,7 @@ from generation import demo as generation_demo
 from imaging import demo as imaging_demo
 from imaging.selectors import dataset_named
 from metrics import demo as metrics_demo
+from reports import demo as reports_demo
 from studies import demo as studies_demo
 
 DEMO_ADMIN = ("admin", "blindread-demo")
@@ -48,7 +49,8 @@ class Command(BaseCommand):
             models=[m for m in models if m is not None] or None,
             skill_of=metrics_demo.reader_skill,
         )
-        metrics_demo.build_observers_and_reports(stdout=self.stdout)
+        reports_demo.build_reports(stdout=self.stdout)
+        metrics_demo.build_observers(stdout=self.stdout)
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
 
     def _ensure_admin(self):

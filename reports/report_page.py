@@ -1,0 +1,63 @@
+"""The body of a report page: the tables, figures and words of a Report, rendered to HTML by the report job."""
+
+from django.template.loader import render_to_string
+
+from metrics.measures.vocabulary import METRICS
+from reports.content import figures
+from reports.content.report import (
+    HYPOTHESES_IN_WORDS,
+    TABLE2_TITLE,
+    TABLE3_MARKS,
+    TABLE3_TITLE,
+    Report,
+    table2_variants,
+)
+from reports.content.report_mrmc import (
+    AUC_HEADER,
+    AUC_NOTE,
+    AUC_TITLE,
+    INTRA_HEADER,
+    INTRA_NOTE,
+    INTRA_TITLE,
+    MRMC_HEADER,
+    MRMC_NOTE,
+    MRMC_TITLE,
+)
+
+
+def metric_figures(rows) -> list[str]:
+    """The layer-wise curves of every metric (the paper's Figs. 5-7) and the mean spectra (Fig. 8), as SVG."""
+    if not rows:
+        return []
+    curves = figures.metric_curves_figure(rows, METRICS, figures.LAYERWISE_TITLE, columns=2)
+    return [figures.svg_text(curves), figures.svg_text(figures.spectra_figure(rows))]
+
+
+def report_body(report: Report) -> str:
+    """The report page's body (everything below its header, downloads and freshness note)."""
+    roc = figures.roc_figure(report)
+    context = {
+        "report": report,
+        "hypotheses": HYPOTHESES_IN_WORDS,
+        "table2_title": TABLE2_TITLE,
+        "table2_variants": table2_variants(report),
+        "table3_title": TABLE3_TITLE,
+        "table3_marks": TABLE3_MARKS,
+        "figures": {
+            "accuracy": figures.svg_text(figures.accuracy_figure(report)),
+            "confusion": figures.svg_text(figures.confusion_figure(report)),
+            "layers": figures.svg_text(figures.layer_accuracy_figure(report)),
+        },
+        "metric_figures": metric_figures(report.metric_rows),
+        "mrmc_title": MRMC_TITLE,
+        "mrmc_header": MRMC_HEADER,
+        "mrmc_note": MRMC_NOTE,
+        "roc_figure": None if roc is None else figures.svg_text(roc),
+        "auc_title": AUC_TITLE,
+        "auc_header": AUC_HEADER,
+        "auc_note": AUC_NOTE,
+        "intra_title": INTRA_TITLE,
+        "intra_header": INTRA_HEADER,
+        "intra_note": INTRA_NOTE,
+    }
+    return render_to_string("reports/_report_body.html", context)
