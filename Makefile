@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # The CPU wheel goes in first, so that resolving the project's own torch range installs nothing more.
 TORCH ?= torch==2.13.0
 
-.PHONY: install dev run test smoke lint format bench clean
+.PHONY: install dev run test smoke lint format bench screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,11 @@ lint: dev
 format: dev
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# The documented screenshots (docs/screenshots/): the browser tests that take them, told to write there.
+screenshots: dev
+	BLINDREAD_DOCS_SCREENSHOTS=1 $(BIN)/pytest tests/e2e/test_reader_layout.py tests/e2e/test_stack_reading.py \
+		tests/e2e/test_study_designs.py
 
 bench: dev
 	$(BIN)/python benchmarks/bench_import.py

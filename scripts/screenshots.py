@@ -1,7 +1,8 @@
 """Screenshots of the reader page at desktop and tablet size, taken with Debian's Chromium.
 
-The browser tests call `capture_reader_page` on the survey they build (tests/e2e/test_reader_layout.py), which
-writes docs/screenshots/reader-desktop.png and reader-tablet.png. Against a running server (for example
+The browser tests call `capture_reader_page` on the survey they build (tests/e2e/test_reader_layout.py); `make
+screenshots` runs them with BLINDREAD_DOCS_SCREENSHOTS=1, which writes docs/screenshots/reader-desktop.png and
+reader-tablet.png (a plain test run writes to its own temporary folder). Against a running server (for example
 `make run`, whose demo reader is reader / reader-demo) the same pictures come from:
 
     .venv/bin/python scripts/screenshots.py --base-url http://127.0.0.1:8000 --username reader --password reader-demo

@@ -17,7 +17,7 @@ import pytest
 from django.core.management import call_command
 
 from imaging.models import Volume
-from scripts.screenshots import CHROMIUM, VIEWPORTS, launch_chromium
+from scripts.screenshots import CHROMIUM, DOCS_FOLDER, VIEWPORTS, launch_chromium
 from studies.models import Survey
 
 DESKTOP = VIEWPORTS["desktop"]
@@ -105,6 +105,15 @@ def new_context(browser, request):
 @pytest.fixture
 def page(new_context):
     return new_context().new_page()
+
+
+@pytest.fixture
+def screenshot_folder(tmp_path) -> Path:
+    """Where the tests' screenshots go: docs/screenshots/ only when asked (`make screenshots` sets
+    BLINDREAD_DOCS_SCREENSHOTS=1), else a folder of the test's own, so a test run never changes tracked files."""
+    if os.environ.get("BLINDREAD_DOCS_SCREENSHOTS") == "1":
+        return DOCS_FOLDER
+    return tmp_path / "screenshots"
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ import pytest
 from PIL import Image, ImageStat
 from playwright.sync_api import expect
 
-from scripts.screenshots import DOCS_FOLDER, VIEWPORTS, capture_reader_page
+from scripts.screenshots import VIEWPORTS, capture_reader_page
 from studies.models import Answer, Assignment
 from tests.e2e.conftest import PER_SIDE, TABLET
 from tests.e2e.reader import ReaderPage, join_with_new_account
@@ -81,7 +81,7 @@ def touch_drag(page, start, end, steps=8):
 
 
 def test_the_reader_page_fits_desktop_and_tablet_screens_and_answers_by_touch(
-    reading_survey, browser, new_context
+    reading_survey, browser, new_context, screenshot_folder
 ):
     context = new_context(**TABLET)
     page = context.new_page()
@@ -94,7 +94,7 @@ def test_the_reader_page_fits_desktop_and_tablet_screens_and_answers_by_touch(
 
     # The documentation's pictures, then the same page checked at both sizes.
     shots = capture_reader_page(
-        browser, url=page.url, storage_state=context.storage_state(), outdir=DOCS_FOLDER
+        browser, url=page.url, storage_state=context.storage_state(), outdir=screenshot_folder
     )
     for name, options in VIEWPORTS.items():
         size = (options["viewport"]["width"], options["viewport"]["height"])

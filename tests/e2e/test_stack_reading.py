@@ -12,7 +12,7 @@ import pytest
 from django.core.management import call_command
 from playwright.sync_api import expect
 
-from scripts.screenshots import DOCS_FOLDER, capture_reader_page
+from scripts.screenshots import capture_reader_page
 from studies.models import Answer, Assignment, Survey
 from tests.e2e.conftest import (
     INVITATION_LINE,
@@ -61,7 +61,7 @@ def canvas_pixels(page) -> str:
     )
 
 
-def test_a_stack_survey_read_by_keyboard_and_mouse(stack_survey, browser, new_context):
+def test_a_stack_survey_read_by_keyboard_and_mouse(stack_survey, browser, new_context, screenshot_folder):
     survey, links = stack_survey
     context = new_context()
     page = context.new_page()
@@ -72,7 +72,7 @@ def test_a_stack_survey_read_by_keyboard_and_mouse(stack_survey, browser, new_co
     expect_slice(reader, 0)
     expect(reader.test_id("stack-scroll")).to_have_value(str(K + 1))
     capture_reader_page(
-        browser, url=page.url, storage_state=context.storage_state(), outdir=DOCS_FOLDER, name="stack"
+        browser, url=page.url, storage_state=context.storage_state(), outdir=screenshot_folder, name="stack"
     )
 
     # Item 1 by keyboard: Down / Page Down forward, Up / Page Up back, stopping at the ends; the window and

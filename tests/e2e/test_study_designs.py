@@ -8,7 +8,7 @@ import pytest
 from django.core.management import call_command
 from playwright.sync_api import expect
 
-from scripts.screenshots import DOCS_FOLDER, capture_reader_page
+from scripts.screenshots import capture_reader_page
 from studies.models import Answer, Assignment, PracticeAnswer, Survey
 from tests.e2e.conftest import (
     INVITATION_LINE,
@@ -58,7 +58,7 @@ def expect_feedback_then_continue(reader: ReaderPage, *, keyboard: bool) -> str:
 
 
 def test_a_rated_survey_with_practice_items_read_end_to_end_by_keyboard_and_mouse(
-    rated_survey, browser, new_context
+    rated_survey, browser, new_context, screenshot_folder
 ):
     survey, links = rated_survey
     context = new_context()
@@ -74,7 +74,7 @@ def test_a_rated_survey_with_practice_items_read_end_to_end_by_keyboard_and_mous
         browser,
         url=page.url,
         storage_state=context.storage_state(),
-        outdir=DOCS_FOLDER,
+        outdir=screenshot_folder,
         name="rated-practice",
     )
 
@@ -115,7 +115,7 @@ def test_a_rated_survey_with_practice_items_read_end_to_end_by_keyboard_and_mous
     reader.expect_position(1)
     assert page.get_by_test_id("practice-feedback").count() == 0
     capture_reader_page(
-        browser, url=page.url, storage_state=context.storage_state(), outdir=DOCS_FOLDER, name="rated"
+        browser, url=page.url, storage_state=context.storage_state(), outdir=screenshot_folder, name="rated"
     )
     for position in range(1, TOTAL + 1):
         reader.expect_position(position)
