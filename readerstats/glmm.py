@@ -36,7 +36,7 @@ from __future__ import annotations
 import contextlib
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import linalg, optimize, stats
@@ -82,6 +82,12 @@ class GlmmFit(_Result):
     convergence: str | None = None
     covariance: tuple[tuple[float, ...], ...] = ()
     """Covariance matrix of the fixed effects (``terms`` order), from the Hessian of the Laplace deviance."""
+    theta_covariance: tuple[tuple[float, ...], ...] = ()
+    """Covariance of the thetas off the boundary (empty when every component is on it)."""
+    covariance_derivatives: tuple[tuple[tuple[float, ...], ...], ...] = field(
+        default=(), metadata={"serialise": False}
+    )
+    """d covariance / d theta_k for each theta off the boundary (for Satterthwaite degrees of freedom)."""
 
 
 @dataclass(frozen=True)
@@ -269,8 +275,9 @@ def _nelder_mead(function, start, steps, bounds):
         bounds=bounds,
         options={
             "initial_simplex": np.array(simplex),
-            "xatol": 1e-6,
-            "fatol": 1e-9,
+            # loose: the Newton polishing that follows gives the precision
+            "xatol": 1e-4,
+            "fatol": 1e-7,
             "maxfev": 4000 * len(start),
             "adaptive": len(start) > 3,
         },
@@ -420,6 +427,7 @@ class _Optimiser:
 
 
 def _standard_errors(optimiser: _Optimiser, optimum: np.ndarray, p: int):
+    """Covariance of beta (the inverse Hessian of the deviance in (theta, beta), times 2) and of the free thetas."""
     point = optimum.copy()
     # (theta, beta) as lme4; keep theta away from the 0 boundary for the differences
     steps = np.full(len(optimum), 1e-4)
@@ -428,18 +436,55 @@ def _standard_errors(optimiser: _Optimiser, optimum: np.ndarray, p: int):
         if point[k] < steps[k]:
             point[k] = steps[k]
     hessian = _numerical_hessian(optimiser.frozen, point, steps)
-    covariance = None
+    covariance, theta_covariance = None, None
     with contextlib.suppress(np.linalg.LinAlgError):
-        covariance = 2 * np.linalg.inv(hessian)[:p, :p]
+        inverse = 2 * np.linalg.inv(hessian)
+        covariance, theta_covariance = inverse[:p, :p], inverse[p:, p:]
     if covariance is None or not np.all(np.isfinite(np.diag(covariance))) or np.any(np.diag(covariance) <= 0):
         # a random-effect SD on its boundary: the beta block alone
+        theta_covariance = None
         try:
             covariance = 2 * np.linalg.inv(hessian[:p, :p])
         except np.linalg.LinAlgError:
-            return None
+            return None, None
     if not np.all(np.isfinite(np.diag(covariance))) or np.any(np.diag(covariance) <= 0):
+        return None, None
+    return covariance, theta_covariance
+
+
+def _covariance_derivatives(optimiser: _Optimiser, optimum: np.ndarray, p: int, free: list[int]):
+    """d Cov(beta) / d theta_k for the free components: central differences of 2 H_bb^-1 at fixed beta."""
+    derivatives = []
+    for k in free:
+        h = max(1e-3, 1e-2 * optimum[p + k])
+        values = []
+        for sign in (1, -1):
+            point = optimum.copy()
+            point[p + k] += sign * h
+            hessian = _numerical_hessian(optimiser.frozen, point, np.full(len(point), 1e-4))[:p, :p]
+            values.append(2 * np.linalg.inv(hessian))
+        derivatives.append((values[0] - values[1]) / (2 * h))
+    return derivatives
+
+
+def satterthwaite_df(fit: GlmmFit, gradient) -> float | None:
+    """Satterthwaite degrees of freedom of the linear function ``gradient . beta`` of the fixed effects:
+    2 V^2 / (dV' A dV), V = g' Cov(beta) g, dV its derivatives in the free thetas and A their covariance (the
+    approach of lmerTest, Kuznetsova, Brockhoff & Christensen 2017, J Stat Softw 82(13)). None when no variance
+    component is free (then the normal distribution applies)."""
+    if not fit.theta_covariance:
         return None
-    return covariance
+    g = np.asarray(gradient, dtype=float)
+    variance = float(g @ np.array(fit.covariance) @ g)
+    slopes = np.array([g @ np.array(d) @ g for d in fit.covariance_derivatives])
+    spread = float(slopes @ np.array(fit.theta_covariance) @ slopes)
+    if not spread > 0:
+        return None
+    return 2 * variance**2 / spread
+
+
+def _matrix(values) -> tuple[tuple[float, ...], ...]:
+    return tuple(tuple(float(value) for value in row) for row in np.atleast_2d(values))
 
 
 def glmm_fit(
@@ -531,10 +576,17 @@ def _glmm_fit(correct, reader, item, fixed: dict) -> GlmmFit:
             break
     optimiser = _Optimiser(problem, p)
     optimum = optimiser.run(np.clip(beta, -10, 10))
-    covariance = _standard_errors(optimiser, optimum.params, p)
+    covariance, theta_covariance = _standard_errors(optimiser, optimum.params, p)
     if covariance is None:
         return not_estimable("not estimable because the information matrix is not positive definite")
     theta = optimum.params[p:]
+    free = [k for k in range(2) if k not in optimum.boundary]
+    derivatives = ()
+    if theta_covariance is not None and free:
+        theta_covariance = theta_covariance[np.ix_(free, free)]
+        derivatives = _covariance_derivatives(optimiser, optimum.params, p, free)
+    else:
+        theta_covariance = None
     return GlmmFit(
         True,
         None,
@@ -549,7 +601,9 @@ def _glmm_fit(correct, reader, item, fixed: dict) -> GlmmFit:
         theta=tuple(float(value) for value in theta),
         on_boundary=tuple(COMPONENTS[k] for k in optimum.boundary),
         convergence=optimum.message,
-        covariance=tuple(tuple(float(value) for value in row) for row in covariance),
+        covariance=_matrix(covariance),
+        theta_covariance=() if theta_covariance is None else _matrix(theta_covariance),
+        covariance_derivatives=tuple(_matrix(d) for d in derivatives),
         **counts,
     )
 
