@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from itertools import combinations
 from typing import Any
@@ -273,17 +274,29 @@ def _frrc(
         )
     statistic = (t - 1) * variance.ms_t / error
     differences = _pairs(modalities, means, math.sqrt(2 * error / r), None, confidence)
-    by_reader = []
+    # per reader: one SE for every modality pair, sqrt(2 (Var_j - Cov1_j)), Var_j and Cov1_j reader j's own
+    # averages over modalities and modality pairs (OR-DBM MRMC, RJafroc, MRMCaov); and, named apart, each pair's
+    # own variance Var_aj + Var_bj - 2 Cov_abj. The two agree for two modalities.
+    blocks = [cov[np.ix_([i * r + j for i in range(t)], [i * r + j for i in range(t)])] for j in range(r)]
+    pooled = [
+        math.sqrt(max(2 * (np.diag(block).mean() - block[~np.eye(t, dtype=bool)].mean()), 0.0))
+        for block in blocks
+    ]
+    by_reader, by_reader_pairwise = [], []
     for a, b in combinations(range(t), 2):
         for j, name in enumerate(readers):
-            ja, jb = a * r + j, b * r + j
-            stderr = math.sqrt(max(cov[ja, ja] + cov[jb, jb] - 2 * cov[ja, jb], 0.0))
+            block = blocks[j]
             estimate = theta[a, j] - theta[b, j]
+            pair = math.sqrt(max(block[a, a] + block[b, b] - 2 * block[a, b], 0.0))
             by_reader.append(
-                (name, _difference(modalities[a], modalities[b], estimate, stderr, None, confidence))
+                (name, _difference(modalities[a], modalities[b], estimate, pooled[j], None, confidence))
+            )
+            by_reader_pairwise.append(
+                (name, _difference(modalities[a], modalities[b], estimate, pair, None, confidence))
             )
     p = stats.chi2.sf(statistic, t - 1)
-    return _test("FRRC", None, statistic, t - 1, None, p, error, differences, singles, by_reader)
+    result = _test("FRRC", None, statistic, t - 1, None, p, error, differences, singles, by_reader)
+    return dataclasses.replace(result, reader_differences_pairwise=tuple(by_reader_pairwise))
 
 
 def _rrfc(ms_r_i, reason, *, t, r, modalities, means, variance, null, confidence) -> OrTest:

@@ -74,7 +74,10 @@ class OrTest(_Result):
     differences: tuple[ModalityDifference, ...]
     single_modality: tuple[ModalityEstimate, ...]
     reader_differences: tuple[tuple[Any, ModalityDifference], ...] = ()
-    """FRRC only: (reader, difference) for each reader and modality pair, normal-theory."""
+    """FRRC only: (reader, difference) for each reader and modality pair, normal-theory, with one standard error
+    per reader, sqrt(2 (Var_j - Cov1_j)) (the convention of OR-DBM MRMC, RJafroc and MRMCaov)."""
+    reader_differences_pairwise: tuple[tuple[Any, ModalityDifference], ...] = ()
+    """FRRC only: the same differences, each with its own pair's variance sqrt(Var_aj + Var_bj - 2 Cov_abj)."""
 
 
 @dataclass(frozen=True)
