@@ -28,6 +28,7 @@ from readerstats.mrmc.results import (
     _difference,
     _estimate,
     _no_variability_reason,
+    negligible,
 )
 
 METHOD = "Obuchowski-Rockette, jackknife covariances, Hillis (2007) ddf"
@@ -238,12 +239,14 @@ def _rrrc(ms_r_i, cov2_i, reason, *, t, r, modalities, means, variance, null, co
     if reason is not None or t < 2:
         return _test("RRRC", reason, singles=singles)
     error = variance.ms_tr + r * max(variance.cov2 - variance.cov3, 0.0)
-    if not error > 0:
+    scale = (variance.ms_t, variance.ms_r, variance.ms_tr, variance.var_error)
+    if negligible(error, *scale):
         return _test(
             "RRRC", "not estimable because the error term MS(T*R) + r*max(Cov2-Cov3, 0) is 0", singles=singles
         )
     statistic = variance.ms_t / error
-    ddf = error**2 / (variance.ms_tr**2 / ((t - 1) * (r - 1))) if variance.ms_tr > 0 else None
+    ms_tr = 0.0 if negligible(variance.ms_tr, *scale) else variance.ms_tr
+    ddf = error**2 / (ms_tr**2 / ((t - 1) * (r - 1))) if ms_tr > 0 else None
     p = stats.f.sf(statistic, t - 1, ddf) if ddf is not None else stats.chi2.sf(statistic * (t - 1), t - 1)
     differences = _pairs(modalities, means, math.sqrt(2 * error / r), ddf, confidence)
     return _test("RRRC", None, statistic, t - 1, ddf, p, error, differences, singles)
@@ -266,7 +269,7 @@ def _frrc(
     if reason is not None or t < 2:
         return _test("FRRC", reason, singles=singles)
     error = variance.var_error - variance.cov1 + (r - 1) * max(variance.cov2 - variance.cov3, 0.0)
-    if not error > 0:
+    if negligible(error, variance.ms_t, variance.ms_r, variance.ms_tr, variance.var_error):
         return _test(
             "FRRC",
             "not estimable because the error term Var - Cov1 + (r-1)*max(Cov2-Cov3, 0) is 0",
@@ -306,7 +309,7 @@ def _rrfc(ms_r_i, reason, *, t, r, modalities, means, variance, null, confidence
     ]
     if reason is not None or t < 2:
         return _test("RRFC", reason, singles=singles)
-    if not variance.ms_tr > 0:
+    if negligible(variance.ms_tr, variance.ms_t, variance.ms_r, variance.ms_tr):
         return _test("RRFC", "not estimable because MS(T*R) is 0", singles=singles)
     statistic = variance.ms_t / variance.ms_tr
     ddf = (t - 1) * (r - 1)

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
 from scipy import stats
 
 from readerstats.core import _Result
+
+ZERO_TOLERANCE = 1e-10
+"""A mean square or error term at most this fraction of the analysis' largest mean square is 0: what is left of an
+exact zero after rounding (two identical readers give MS(T*R) ~ 1e-27, not 0)."""
+
+
+def negligible(value: float, *scales: float) -> bool:
+    """Whether ``value`` is 0 up to rounding, relative to the largest of ``scales`` (not > tolerance x scale)."""
+    scale = max((abs(float(s)) for s in scales if s is not None and math.isfinite(s)), default=0.0)
+    return not value > ZERO_TOLERANCE * scale
 
 
 @dataclass(frozen=True)
