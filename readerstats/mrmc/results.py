@@ -114,6 +114,18 @@ class OrAnalysis(_Result):
     confidence: float
     notes: tuple[str, ...] = ()
 
+    def to_frame(self):
+        """The pairwise differences of each estimable generalisation (RRRC, FRRC, RRFC), one row each (pandas)."""
+        import pandas as pd
+
+        rows = [
+            {"analysis": test.kind, **difference.to_dict()}
+            for test in (self.rrrc, self.frrc, self.rrfc)
+            if test is not None and test.estimable
+            for difference in test.differences
+        ]
+        return pd.DataFrame(rows)
+
 
 def _t_ci(estimate, stderr, df, confidence):
     q = stats.norm.ppf(0.5 + confidence / 2) if df is None else stats.t.ppf(0.5 + confidence / 2, df)
