@@ -23,7 +23,10 @@ What it reports:
 Degrees of freedom: a Wald z-test treats the variance components as known, which with a few readers per panel
 (the reader variance then enters every difference) rejects too often. Each difference and each model's accuracy
 gets Satterthwaite degrees of freedom from the variability of the variance components (as lmerTest does for linear
-mixed models; :func:`readerstats.glmm.satterthwaite_df`); with every component on its bound 0 the normal applies.
+mixed models; :func:`readerstats.glmm.satterthwaite_df`); in a split-plot design at most the between-within df,
+readers - models (Schluchter & Elashoff 1990, J Stat Comput Simul 37:11-24; SAS's DDFM=BETWITHIN), since the
+readers' part of every difference is estimated from that many; with every component on its bound 0 and readers
+crossed with the models the normal applies.
 ``benchmarks/coverage.py`` measures the type I error and coverage in split-plot designs (docs/statistics.md).
 Pure computation, named results.
 """
@@ -273,11 +276,20 @@ def compare_models(
         contrasts[k, k] = 1
     eta = contrasts @ beta
     eta_covariance = contrasts @ covariance @ contrasts.T
+    # between-within df (Schluchter & Elashoff 1990): in a split-plot design the models differ between readers, so
+    # what the readers contribute is estimated from (readers - models) df at most
+    between = len(set(reader)) - len(models) if design == SPLIT_PLOT else None
+
+    def capped(df):
+        if between is None:
+            return df
+        return between if df is None else min(df, between)
+
     accuracies = []
     for k, m in enumerate(models):
         rows = model == m
         se = math.sqrt(eta_covariance[k, k])
-        q = _quantile(confidence, satterthwaite_df(fit, contrasts[k]))
+        q = _quantile(confidence, capped(satterthwaite_df(fit, contrasts[k])))
         accuracies.append(
             ModelAccuracy(
                 model=m,
@@ -301,7 +313,7 @@ def compare_models(
     estimates = np.array([100 * (expit(eta[a]) - expit(eta[b])) for a, b in pairs])
     z = estimates / stderrs
     # Satterthwaite df of each difference (the expit slopes held fixed): d = gradient . eta = (gradient C) . beta
-    dfs = [satterthwaite_df(fit, gradients[row] @ contrasts) for row in range(len(pairs))]
+    dfs = [capped(satterthwaite_df(fit, gradients[row] @ contrasts)) for row in range(len(pairs))]
     p_values = np.array(
         [
             2 * (stats.norm.sf(abs(v)) if df is None else stats.t.sf(abs(v), df))
