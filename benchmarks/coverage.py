@@ -174,7 +174,7 @@ def plot_split(rows, path):
     figure, axes = plt.subplots(1, 3, figsize=(15, 4))
     designs = list(product(PANEL_READERS, PANEL_ITEMS))
     labels = [f"{r}x{i}" for r, i in designs]
-    names = {"glmm": "GLMM (Satterthwaite df)", "or_split_plot": "OR split-plot (Hillis df)"}
+    names = {"glmm": "GLMM (Satterthwaite / between-within df)", "or_split_plot": "OR split-plot (Hillis df)"}
     panels = (
         ("type I error at 5% (%)", 0.0, "rejected", (3.5, 6.5)),
         ("coverage of the 95% CI (%)", 0.0, "covered", (93, 97)),
@@ -199,6 +199,16 @@ def plot_split(rows, path):
 
 
 def split_plot_main(options):
+    if options.plot_only:
+        rows = {}
+        with (options.out / "split_plot_coverage.csv").open() as handle:
+            for line in csv.DictReader(handle):
+                key = (int(line["readers_per_panel"]), int(line["items_per_model"]), float(line["effect"]))
+                rows.setdefault(key, {})[line["method"]] = {
+                    name: int(line[name]) for name in ("studies", "rejected", "covered", "none")
+                }
+        plot_split(rows, options.out / "split_plot_coverage.png")
+        return
     cells = [(r, i, e) for e in EFFECTS for r, i in product(PANEL_READERS, PANEL_ITEMS)]
     tasks = [
         (r, i, e, options.studies if e == 0 else options.power_studies, options.seed + k)
