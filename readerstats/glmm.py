@@ -51,8 +51,8 @@ GRADIENT_TOLERANCE = 1e-4
 """Largest accepted Newton step (scaled gradient) of the free coordinates at the optimum (lme4 accepts 2e-3)."""
 KKT_TOLERANCE = 1e-6
 """Smallest accepted derivative of the deviance with respect to a variance on its bound 0 (negative: tolerance)."""
-BOUNDARY = 1e-4
-"""A theta below this is tried at exactly 0 (the bound)."""
+BOUNDARY = 0.05
+"""A theta below this is tried at exactly 0 (the bound), and kept there when the deviance is no higher."""
 
 
 @dataclass(frozen=True)
@@ -119,6 +119,7 @@ class _Problem:
 
     def __init__(self, y, x, reader_index, item_index, r, m):
         self.y, self.x = y, x
+        self.sign = 2 * y - 1
         self.ri, self.ii = reader_index, item_index + r
         self.r, self.q = r, r + m
         self.w_start = np.zeros(self.q)
@@ -159,7 +160,8 @@ class _Problem:
 
     def _penalised(self, offset, lam, w):
         eta = offset + lam[self.ri] * w[self.ri] + lam[self.ii] * w[self.ii]
-        loglik = float(np.sum(self.y * log_expit(eta) + (1 - self.y) * log_expit(-eta)))
+        # log p(y | eta) = log expit(eta) for y = 1 and log expit(-eta) for y = 0: one call with the sign of y
+        loglik = float(np.sum(log_expit(self.sign * eta)))
         return -2 * loglik + float(w @ w), eta
 
     def deviance(self, params, *, keep=True):
@@ -276,8 +278,8 @@ def _nelder_mead(function, start, steps, bounds):
         options={
             "initial_simplex": np.array(simplex),
             # loose: the Newton polishing that follows gives the precision
-            "xatol": 1e-4,
-            "fatol": 1e-7,
+            "xatol": 1e-3,
+            "fatol": 1e-5,
             "maxfev": 4000 * len(start),
             "adaptive": len(start) > 3,
         },
@@ -327,6 +329,16 @@ class _Optimiser:
         params = np.array(params, dtype=float)
         params[p:] = np.maximum(params[p:], 0.0)
         best = self.frozen(params)
+        params, best = self._try_zero(params, best)
+        params, best, scaled = self._newton(params, best)
+        # Newton creeps towards a bound at 0 (the deviance is flat in theta there): try the bound itself again
+        trial, value = self._try_zero(params, best)
+        if not np.array_equal(trial, params):
+            params, best, scaled = self._newton(trial, value)
+        return params, best, scaled
+
+    def _try_zero(self, params, best):
+        p = self.p
         for k in range(2):
             if 0 < params[p + k] < BOUNDARY:
                 trial = params.copy()
@@ -334,6 +346,11 @@ class _Optimiser:
                 value = self.frozen(trial)
                 if value <= best + 1e-9:
                     params, best = trial, value
+        return params, best
+
+    def _newton(self, params, best):
+        p = self.p
+        scaled = None
         for _ in range(6):
             free = [k for k in range(p + 2) if k < p or params[k] > 0]
             steps = np.full(len(free), 1e-4)
@@ -352,7 +369,7 @@ class _Optimiser:
             except np.linalg.LinAlgError:
                 return params, best, None
             scaled = float(np.max(np.abs(newton)))
-            if scaled < 1e-7:
+            if scaled < 1e-6:
                 return params, best, scaled
             factor, improved = 1.0, False
             while factor > 1e-4:
