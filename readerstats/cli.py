@@ -262,10 +262,13 @@ def run(options) -> tuple[object, list[str]]:
 
 def parser() -> argparse.ArgumentParser:
     command = argparse.ArgumentParser(
-        prog="python -m readerstats", description=__doc__.split("\n\n")[0].strip("`").strip()
+        prog="python -m readerstats",
+        description="The reader-study analyses on a CSV of readings.",
+        epilog="\n\n".join(__doc__.split("\n\n")[1:]).replace("``", ""),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     command.add_argument("analysis", choices=ANALYSES)
-    command.add_argument("csv", type=Path, help="readings, one row per reading (see the module's help)")
+    command.add_argument("csv", type=Path, help="readings, one row per reading (columns below)")
     command.add_argument("--fom", choices=FOMS, default="accuracy", help="figure of merit (default accuracy)")
     command.add_argument(
         "--positive", default=SYNTHETIC, help="the truth value of a positive case (default synthetic)"
