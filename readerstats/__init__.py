@@ -5,12 +5,18 @@
 - :mod:`readerstats.contingency`: chi-squared/exact/permutation tests, Holm, Cochran-Mantel-Haenszel, survey pairs;
 - :mod:`readerstats.agreement`: agreement (Fleiss' kappa, Gwet's AC1, Cohen's and weighted kappa);
 - :mod:`readerstats.gee`: reader-clustered GEE;
-- :mod:`readerstats.mrmc`: Obuchowski-Rockette MRMC analysis (Hillis ddf);
+- :mod:`readerstats.mrmc`: Obuchowski-Rockette MRMC analysis (Hillis ddf), crossed and split-plot;
 - :mod:`readerstats.dbm`: Dorfman-Berbaum-Metz MRMC analysis (pseudovalue ANOVA, Hillis ddf);
 - :mod:`readerstats.glmm`: logistic GLMM with crossed reader and item intercepts (Laplace);
 - :mod:`readerstats.roc`: empirical ROC curves from ratings, per reader and reader-averaged;
+- :mod:`readerstats.model_comparison`: GLMM comparison of models across reader panels (crossed, split-plot, overlap);
+- :mod:`readerstats.subgroups`: accuracy and AUC by reader specialty or experience band, GLMM test of a group effect;
 - :mod:`readerstats.simulate`: seeded reader-study simulator and interval coverage;
-- :mod:`readerstats.reports`: everything for a survey and a study.
+- :mod:`readerstats.datasets`: the shipped Van Dyke readings;
+- :mod:`readerstats.reports`: everything for a survey and a study;
+- ``python -m readerstats``: the analyses on a CSV of readings (:mod:`readerstats.cli`).
+
+Every public name below is importable from ``readerstats`` itself; see readerstats/README.md.
 """
 
 from readerstats.agreement import (
@@ -59,21 +65,31 @@ from readerstats.core import (
     format_p,
     p_text,
 )
+from readerstats.datasets import read_vandyke, vandyke_path
 from readerstats.dbm import DbmAnalysis, DbmAnova, DbmTest, DbmVarianceComponents, dbm_analysis
 from readerstats.gee import (
     GeeAccuracy,
     gee_accuracy,
 )
 from readerstats.glmm import METHOD as GLMM_METHOD
-from readerstats.glmm import GlmmAccuracy, GlmmFit, glmm_accuracy, glmm_fit
+from readerstats.glmm import GlmmAccuracy, GlmmFit, glmm_accuracy, glmm_fit, satterthwaite_df
+from readerstats.model_comparison import (
+    LikelihoodRatioTest,
+    ModelAccuracy,
+    ModelComparison,
+    ModelDifference,
+    compare_models,
+)
 from readerstats.mrmc import (
     FOMS,
     ModalityDifference,
     ModalityEstimate,
     OrAnalysis,
+    OrSplitPlot,
     OrTest,
     OrVarianceComponents,
     or_analysis,
+    or_split_plot,
 )
 from readerstats.mrmc import METHOD as OR_METHOD
 from readerstats.planning import (
@@ -107,7 +123,25 @@ from readerstats.reports import (
     survey_report,
 )
 from readerstats.roc import ReaderRocCurves, RocCurve, average_roc, empirical_roc, reader_roc_curves
-from readerstats.simulate import SimulatedStudy, interval_coverage, simulate_answers, simulate_ratings
+from readerstats.simulate import (
+    SimulatedPanels,
+    SimulatedStudy,
+    interval_coverage,
+    simulate_answers,
+    simulate_panels,
+    simulate_ratings,
+)
+from readerstats.subgroups import (
+    DEFAULT_EXPERIENCE_BANDS,
+    GroupEffectTest,
+    SubgroupAnalysis,
+    SubgroupSummary,
+    by_experience,
+    by_specialty,
+    experience_band,
+    experience_bands,
+    subgroup_analysis,
+)
 
 __all__ = [
     "ASSUMED_CASE_SD",
@@ -122,6 +156,27 @@ __all__ = [
     "p_text",
     "plan_design",
     "required_designs",
+    "DEFAULT_EXPERIENCE_BANDS",
+    "GroupEffectTest",
+    "LikelihoodRatioTest",
+    "ModelAccuracy",
+    "ModelComparison",
+    "ModelDifference",
+    "OrSplitPlot",
+    "SimulatedPanels",
+    "SubgroupAnalysis",
+    "SubgroupSummary",
+    "by_experience",
+    "by_specialty",
+    "compare_models",
+    "experience_band",
+    "experience_bands",
+    "or_split_plot",
+    "read_vandyke",
+    "satterthwaite_df",
+    "simulate_panels",
+    "subgroup_analysis",
+    "vandyke_path",
     "CohenKappa",
     "GwetAC1",
     "ReaderKappa",

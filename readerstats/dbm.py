@@ -49,6 +49,7 @@ from readerstats.mrmc import (
     readings,
     too_few_readings,
 )
+from readerstats.mrmc.results import negligible
 
 __all__ = ["DbmAnalysis", "DbmAnova", "DbmTest", "DbmVarianceComponents", "dbm_analysis", "dbm_pseudovalues"]
 
@@ -207,8 +208,13 @@ def _test(kind, reason=None, statistic=None, ndf=None, ddf=None, error=None, dif
 
 
 def _tests(anova, means, modalities, t, r, c, confidence) -> tuple[DbmTest, DbmTest, DbmTest]:
-    ms = anova.ms
+    ms = dict(anova.ms)
     ndf = t - 1
+    scales = [value for value in ms.values() if math.isfinite(value)]
+    # a mean square that is rounding noise next to the largest one is 0 (two identical readers: MS(T*R) ~ 1e-27)
+    for name in SOURCES:
+        if math.isfinite(ms[name]) and negligible(ms[name], *scales):
+            ms[name] = 0.0
 
     def differences(error, ddf):
         # the difference of two modality means has variance 2 x error / (r c) on the pseudovalue scale
@@ -219,7 +225,7 @@ def _tests(anova, means, modalities, t, r, c, confidence) -> tuple[DbmTest, DbmT
         ]
 
     error = ms["TR"] + max(ms["TC"] - ms["TRC"], 0.0)
-    if not error > 0:
+    if negligible(error, *scales):
         rrrc = _test(
             "RRRC", "not estimable because the error term MS(T*R) + max(MS(T*C) - MS(T*R*C), 0) is 0"
         )
@@ -228,12 +234,15 @@ def _tests(anova, means, modalities, t, r, c, confidence) -> tuple[DbmTest, DbmT
         ddf = error**2 / (ms["TR"] ** 2 / ((t - 1) * (r - 1))) if ms["TR"] > 0 else None
         rrrc = _test("RRRC", None, ms["T"] / error, ndf, ddf, error, differences(error, ddf))
     if not ms["TC"] > 0:
-        frrc = _test("FRRC", "not estimable because MS(T*C) is 0")
+        frrc = _test("FRRC", "not estimable because MS(T*C) is 0 (up to rounding)")
     else:
         ddf = (t - 1) * (c - 1)
         frrc = _test("FRRC", None, ms["T"] / ms["TC"], ndf, ddf, ms["TC"], differences(ms["TC"], ddf))
     if not ms["TR"] > 0:
-        rrfc = _test("RRFC", "not estimable because MS(T*R) is 0")
+        rrfc = _test(
+            "RRFC",
+            "not estimable because MS(T*R) is 0 (up to rounding): the readers do not differ between modalities",
+        )
     else:
         ddf = (t - 1) * (r - 1)
         rrfc = _test("RRFC", None, ms["T"] / ms["TR"], ndf, ddf, ms["TR"], differences(ms["TR"], ddf))
@@ -303,6 +312,17 @@ def dbm_analysis(
             )
         except NotEstimable as error:
             return not_estimable(str(error))
+    for m, item in zip(modalities, data, strict=True):
+        rows = (modality == m) & mask
+        scored = set(zip(reader[rows], case[rows], strict=True))
+        for r in readers:
+            missing = [c for c in item.cases if (r, c) not in scored]
+            if missing:
+                return not_estimable(
+                    f"not estimable because reader {r} has no scored reading of {len(missing)} of the "
+                    f"{len(item.cases)} cases in modality {m} (first: {missing[0]}); DBM needs every reader to score "
+                    "every case in every modality (count indeterminable as wrong, or use the OR analysis)"
+                )
     cases = data[0].cases
     if any(set(item.cases) != set(cases) for item in data[1:]):
         return not_estimable(
@@ -329,7 +349,7 @@ def dbm_analysis(
         variance=variance,
         **base,
     )
-    if np.allclose(y, y.flat[0]):
+    if negligible(float(np.ptp(y)), float(np.max(np.abs(y)))):
         reason = "not estimable because the pseudovalues do not vary (e.g. all ratings tied or every answer correct)"
         return DbmAnalysis(estimable=False, reason=reason, rrrc=None, frrc=None, rrfc=None, **result)
     if t < 2:

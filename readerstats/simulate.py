@@ -173,3 +173,71 @@ def interval_coverage(
         target = study.conditional_accuracy if method == "glmm_laplace" else study.marginal_accuracy
         result[method] = None if interval is None else bool(interval[0] <= target <= interval[1])
     return result
+
+
+# --------------------------------------------------------------------------------------------------
+# Several models read by reader panels
+
+
+@dataclass(frozen=True, eq=False)
+class SimulatedPanels(_Result):
+    """A simulated comparison of models: one row per answer, with the conditional accuracy of each model."""
+
+    reader: np.ndarray
+    item: np.ndarray
+    truth: np.ndarray
+    answer: np.ndarray
+    model: np.ndarray
+    accuracies: tuple[float, ...]
+
+
+PANELS = ("split", "crossed")
+
+
+def simulate_panels(
+    rng: np.random.Generator,
+    *,
+    readers: int,
+    items: int,
+    accuracies: tuple[float, ...] = (0.6, 0.6),
+    reader_sd: float = 0.0,
+    case_sd: float = 0.0,
+    panel: str = "split",
+    real_shared: bool = False,
+) -> SimulatedPanels:
+    """Models M1, M2, ... (one per entry of ``accuracies``, the conditional accuracy expit(mu_m)), each read by
+    ``readers`` readers (``panel="split"``: each model its own panel; ``"crossed"``: the same readers) on
+    ``items`` items, half real and half synthetic. Synthetic items belong to their model; real items are the same
+    for every model (``real_shared``) or each model's own. Reader j answers item k of model m correctly with
+    probability expit(mu_m + u_j + v_k)."""
+    if panel not in PANELS:
+        raise ValueError(f"panel must be one of {PANELS}")
+    if readers < 1 or items < 2 or len(accuracies) < 1:
+        raise ValueError("a study needs at least one reader, two items and one model")
+    if reader_sd < 0 or case_sd < 0:
+        raise ValueError("standard deviations must be >= 0")
+    half = items // 2
+    count = readers * (len(accuracies) if panel == "split" else 1)
+    skill = rng.normal(0.0, reader_sd, count) if reader_sd > 0 else np.zeros(count)
+    shared = rng.normal(0.0, case_sd, half) if case_sd > 0 else np.zeros(half)
+    rows = {"reader": [], "item": [], "truth": [], "answer": [], "model": []}
+    for m, accuracy in enumerate(accuracies):
+        real = shared if real_shared else (rng.normal(0.0, case_sd, half) if case_sd > 0 else np.zeros(half))
+        synthetic = rng.normal(0.0, case_sd, items - half) if case_sd > 0 else np.zeros(items - half)
+        ease = np.concatenate([real, synthetic])
+        names = [f"real-{k}" if real_shared else f"M{m + 1}-real-{k}" for k in range(half)]
+        names += [f"M{m + 1}-synthetic-{k}" for k in range(items - half)]
+        truth = np.array([REAL] * half + [SYNTHETIC] * (items - half), dtype=object)
+        panel_readers = np.arange(readers) + (m * readers if panel == "split" else 0)
+        p = expit(logit(accuracy) + skill[panel_readers][:, None] + ease[None, :])
+        correct = rng.random(p.shape) < p
+        other = np.where(truth == REAL, SYNTHETIC, REAL)
+        rows["reader"].append(np.repeat([f"R{j}" for j in panel_readers], items))
+        rows["item"].append(np.tile(names, readers))
+        rows["truth"].append(np.tile(truth, readers))
+        rows["answer"].append(np.where(correct, truth[None, :], other[None, :]).ravel())
+        rows["model"].append(np.full(readers * items, f"M{m + 1}", dtype=object))
+    return SimulatedPanels(
+        **{name: np.concatenate(parts).astype(object) for name, parts in rows.items()},
+        accuracies=tuple(float(value) for value in accuracies),
+    )

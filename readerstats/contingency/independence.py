@@ -1,12 +1,9 @@
-"""Tests of hypotheses on contingency tables: chi-squared with exact/permutation fallbacks, Holm, Cochran-Mantel-Haenszel, survey against survey."""
+"""Chi-squared tests of independence with exact and permutation fallbacks (the paper's Table 3), their hypotheses in words."""
 
 from __future__ import annotations
 
-import dataclasses
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 from scipy import stats
@@ -15,21 +12,12 @@ from readerstats.core import (
     _PERMUTATION_CHUNK_CELLS,
     ALPHA,
     ANSWERS,
-    CONFIDENCE,
-    CORRECT,
-    INDETERMINABLE,
     MIN_EXPECTED_COUNT,
     PERMUTATION_RESAMPLES,
     PERMUTATION_SEED,
-    REAL,
-    SYNTHETIC,
     TRUTHS,
-    WRONG,
-    AnswerTable,
     _fmt_p,
-    _ordered_unique,
     _Result,
-    _z,
 )
 
 # --------------------------------------------------------------------------------------------------
@@ -308,44 +296,6 @@ def independence_test(
     )
 
 
-def holm_adjust(p_values: Sequence[float | None]) -> tuple[float | None, ...]:
-    """Holm step-down adjusted p-values; ``None`` entries stay ``None`` and do not count toward the family.
-
-    With the m available p-values sorted ascending, p_(i) (i = 1..m) becomes
-        max_{j<=i} min(1, (m - j + 1) p_(j)).
-    """
-    present = [index for index, p in enumerate(p_values) if p is not None]
-    adjusted: list[float | None] = [None] * len(p_values)
-    order = sorted(present, key=lambda index: p_values[index])
-    running_max = 0.0
-    for rank, index in enumerate(order):
-        running_max = max(running_max, min(1.0, (len(order) - rank) * float(p_values[index])))
-        adjusted[index] = running_max
-    return tuple(adjusted)
-
-
-def holm_adjust_tests(tests: Sequence[ContingencyTest], family: str) -> tuple[ContingencyTest, ...]:
-    """The tests with ``holm_p_value`` filled in (Holm over their decisive p-values), conclusions restated."""
-    adjusted = holm_adjust([test.decisive_p_value for test in tests])
-    result = []
-    for test, p_value in zip(tests, adjusted, strict=True):
-        if p_value is None:
-            result.append(dataclasses.replace(test, holm_family=family))
-            continue
-        rejects, conclusion = _decide(
-            p_value,
-            test.alpha,
-            test.hypothesis or TRUTH_VS_ANSWER,
-            which=f"Holm-adjusted ({len(tests)} tests)",
-        )
-        result.append(
-            dataclasses.replace(
-                test, holm_p_value=p_value, holm_family=family, rejects_null=rejects, conclusion=conclusion
-            )
-        )
-    return tuple(result)
-
-
 def _crosstab(row_values, row_labels, column_values, column_labels) -> np.ndarray:
     row_values = np.asarray(row_values, dtype=object)
     column_values = np.asarray(column_values, dtype=object)
@@ -383,222 +333,3 @@ def truth_answer_test(
         n_resamples=n_resamples,
         seed=seed,
     )
-
-
-# --------------------------------------------------------------------------------------------------
-# Cochran-Mantel-Haenszel test over surveys
-
-
-@dataclass(frozen=True)
-class MantelHaenszelTest(_Result):
-    """Cochran-Mantel-Haenszel test of truth x answer (2x2, definite answers) stratified by survey.
-
-    The odds ratio is (real answered real x synthetic answered synthetic) / (the two kinds of error); above 1
-    means the answers follow the truth. Its confidence interval uses the Robins-Breslow-Greenland variance.
-    """
-
-    statistic: float | None
-    dof: int
-    p_value: float | None
-    continuity_correction: bool
-    pooled_odds_ratio: float | None
-    odds_ratio_ci_low: float | None
-    odds_ratio_ci_high: float | None
-    confidence: float
-    strata: tuple
-    dropped_strata: tuple
-    answer_count: int
-    alpha: float
-    rejects_null: bool | None
-    null_hypothesis: str
-    conclusion: str
-    method: str
-    notes: tuple[str, ...] = ()
-    reason: str | None = None
-
-
-def mantel_haenszel_test(
-    truth,
-    answer,
-    stratum,
-    *,
-    correction: bool = True,
-    alpha: float = ALPHA,
-    confidence: float = CONFIDENCE,
-) -> MantelHaenszelTest:
-    """CMH test that the truth x answer odds ratio is 1 in every stratum, on definite answers only.
-
-    Statistic, with a_k the real items answered real in stratum k, r1 r2 its row and c1 c2 its column sums:
-        (|Σ a_k − Σ E[a_k]| − c)² / Σ Var(a_k),  E[a_k] = r1 c1 / n,  Var(a_k) = r1 r2 c1 c2 / (n² (n − 1)),
-    with c = 0.5 under the continuity correction (the difference floored at 0), else 0. Strata with fewer
-    than 2 definite answers carry no information and are dropped.
-    """
-    truth = np.asarray(truth, dtype=object)
-    answer = np.asarray(answer, dtype=object)
-    stratum = np.asarray(stratum, dtype=object)
-    definite = answer != INDETERMINABLE
-    truth, answer, stratum = truth[definite], answer[definite], stratum[definite]
-    method = (
-        "Cochran-Mantel-Haenszel chi-squared (1 dof), truth x answer 2x2 per stratum, indeterminable "
-        "excluded, "
-        + ("continuity correction 0.5 applied" if correction else "no continuity correction")
-        + "; Mantel-Haenszel pooled odds ratio with Robins-Breslow-Greenland CI"
-    )
-    hypothesis = TRUTH_VS_ANSWER
-    labels = _ordered_unique(stratum)
-    tables = {
-        label: _crosstab(truth[stratum == label], TRUTHS, answer[stratum == label], TRUTHS)
-        for label in labels
-    }
-    kept = tuple(label for label in labels if tables[label].sum() >= 2)
-    dropped = tuple(label for label in labels if tables[label].sum() < 2)
-    notes = (f"dropped strata with fewer than 2 definite answers: {list(dropped)}",) if dropped else ()
-    base = {
-        "dof": 1,
-        "continuity_correction": correction,
-        "confidence": confidence,
-        "strata": kept,
-        "dropped_strata": dropped,
-        "answer_count": int(sum(tables[label].sum() for label in kept)),
-        "alpha": alpha,
-        "null_hypothesis": "H0: within every stratum the answer is independent of the truth (common odds "
-        "ratio 1); " + hypothesis.null.split("; ", 1)[1],
-        "method": method,
-        "notes": notes,
-    }
-    if not kept:
-        reason = "no stratum has 2 or more definite answers"
-        return MantelHaenszelTest(
-            statistic=None,
-            p_value=None,
-            pooled_odds_ratio=None,
-            odds_ratio_ci_low=None,
-            odds_ratio_ci_high=None,
-            rejects_null=None,
-            conclusion=f"no test: {reason}.",
-            reason=reason,
-            **base,
-        )
-    stacked = np.array([tables[label] for label in kept], dtype=float)
-    a, b, c, d = stacked[:, 0, 0], stacked[:, 0, 1], stacked[:, 1, 0], stacked[:, 1, 1]
-    n = a + b + c + d
-    expected_a = (a + b) * (a + c) / n
-    variance = (a + b) * (c + d) * (a + c) * (b + d) / (n * n * (n - 1))
-    total_variance = float(variance.sum())
-    odds_ratio = ci_low = ci_high = None
-    ad, bc = float((a * d / n).sum()), float((b * c / n).sum())
-    if ad > 0 and bc > 0:
-        odds_ratio = ad / bc
-        p_sum = (a + d) / n
-        q_sum = (b + c) / n
-        log_variance = (
-            (p_sum * a * d / n).sum() / (2 * ad * ad)
-            + (p_sum * b * c / n + q_sum * a * d / n).sum() / (2 * ad * bc)
-            + (q_sum * b * c / n).sum() / (2 * bc * bc)
-        )
-        half_width = _z(confidence) * math.sqrt(log_variance)
-        ci_low = math.exp(math.log(odds_ratio) - half_width)
-        ci_high = math.exp(math.log(odds_ratio) + half_width)
-    elif ad > 0 or bc > 0:
-        notes = (*notes, "pooled odds ratio is infinite or zero (an error or a success type never occurs)")
-    if total_variance <= 0:
-        reason = "every stratum has an empty truth or answer margin, so the CMH variance is 0"
-        return MantelHaenszelTest(
-            statistic=None,
-            p_value=None,
-            pooled_odds_ratio=odds_ratio,
-            odds_ratio_ci_low=ci_low,
-            odds_ratio_ci_high=ci_high,
-            rejects_null=None,
-            conclusion=f"no test: {reason}.",
-            reason=reason,
-            **{**base, "notes": notes},
-        )
-    deviation = abs(float((a - expected_a).sum()))
-    if correction:
-        deviation = max(deviation - 0.5, 0.0)
-    statistic = deviation * deviation / total_variance
-    p_value = float(stats.chi2.sf(statistic, 1))
-    rejects, conclusion = _decide(p_value, alpha, hypothesis, which="CMH")
-    return MantelHaenszelTest(
-        statistic=statistic,
-        p_value=p_value,
-        pooled_odds_ratio=odds_ratio,
-        odds_ratio_ci_low=ci_low,
-        odds_ratio_ci_high=ci_high,
-        rejects_null=rejects,
-        conclusion=conclusion,
-        **{**base, "notes": notes},
-    )
-
-
-# --------------------------------------------------------------------------------------------------
-# Survey against survey
-
-
-@dataclass(frozen=True)
-class SurveyComparison(_Result):
-    """Table 3 "Survey A vs Survey B": survey x answer on synthetic items, on real items, and survey x
-    correctness on all items, each binomial (indeterminable excluded) and multinomial (indeterminable kept).
-    """
-
-    survey_a: Any
-    survey_b: Any
-    synthetic_items_binomial: ContingencyTest
-    synthetic_items_multinomial: ContingencyTest
-    real_items_binomial: ContingencyTest
-    real_items_multinomial: ContingencyTest
-    correctness_binomial: ContingencyTest
-    correctness_multinomial: ContingencyTest
-
-    TESTS = (
-        "synthetic_items_binomial",
-        "synthetic_items_multinomial",
-        "real_items_binomial",
-        "real_items_multinomial",
-        "correctness_binomial",
-        "correctness_multinomial",
-    )
-
-
-def compare_surveys(
-    table: AnswerTable,
-    survey_a,
-    survey_b,
-    *,
-    alpha: float = ALPHA,
-    n_resamples: int = PERMUTATION_RESAMPLES,
-    seed: int | None = PERMUTATION_SEED,
-) -> SurveyComparison:
-    pair = (survey_a, survey_b)
-    in_pair = (table.survey == survey_a) | (table.survey == survey_b)
-    rows = tuple(str(survey) for survey in pair)
-    survey_names = np.array([str(survey) for survey in table.survey], dtype=object)
-    options = {"alpha": alpha, "n_resamples": n_resamples, "seed": seed}
-    correctness = np.where(
-        table.answer == INDETERMINABLE, INDETERMINABLE, np.where(table.correct, CORRECT, WRONG)
-    ).astype(object)
-    tests = {}
-    for subset, mask, values, subject in (
-        ("synthetic_items", table.truth == SYNTHETIC, table.answer, "answers on synthetic items"),
-        ("real_items", table.truth == REAL, table.answer, "answers on real items"),
-        ("correctness", np.ones(len(table), dtype=bool), correctness, "correctness over all items"),
-    ):
-        definite_columns = (CORRECT, WRONG) if subset == "correctness" else TRUTHS
-        for kind, columns in (
-            ("binomial", definite_columns),
-            ("multinomial", (*definite_columns, INDETERMINABLE)),
-        ):
-            selected = mask & in_pair
-            tests[f"{subset}_{kind}"] = independence_test(
-                _crosstab(survey_names[selected], rows, values[selected], columns),
-                row_labels=rows,
-                column_labels=columns,
-                row_variable="survey",
-                column_variable="correctness" if subset == "correctness" else "answer",
-                hypothesis=surveys_hypothesis(subject),
-                label=f"Survey {survey_a} vs Survey {survey_b}: {subject} ({kind})",
-                kind=kind,
-                **options,
-            )
-    return SurveyComparison(survey_a=survey_a, survey_b=survey_b, **tests)
