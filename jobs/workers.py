@@ -35,7 +35,7 @@ def worker_command(name: str, queues: tuple[str, ...], *, loglevel: str = "warni
     """The command line of one worker process (solo pool: one job at a time, as the job framework expects; no
     start-up banner)."""
     return [
-        sys.executable, "-W", QUIET_AS_ROOT, "-m", "celery", "-A", "config", "worker", "--quiet",
+        sys.executable, "-W", QUIET_AS_ROOT, "-m", "celery", "-A", "config", "--quiet", "worker",
         "-Q", ",".join(queues), "--pool", "solo", "--concurrency", "1", "-n", f"{name}@%h", "--loglevel", loglevel,
         "--without-gossip", "--without-mingle",
     ]  # fmt: skip
