@@ -36,3 +36,23 @@ def directory_sign_in(directory, settings):
     settings.AUTHENTICATION_BACKENDS = [LOCAL_BACKEND, "accounts.directory.DirectoryBackend"]
     settings.SSO_ROLE_MAP = ROLE_MAP
     return directory
+
+
+@pytest.fixture(scope="session")
+def identity_provider(tmp_path_factory):
+    """The test identity provider (tests/accounts/identity_provider/) as a separate gunicorn process."""
+    from tests.accounts import identity_provider_server
+
+    server = identity_provider_server.start(tmp_path_factory.mktemp("identity-provider"))
+    yield server
+    identity_provider_server.stop(server)
+
+
+@pytest.fixture
+def oidc_sign_in(identity_provider, settings):
+    """Sign-in with the test identity provider turned on, as the OIDC_* variables would (settings are per test)."""
+    for name, value in identity_provider.settings().items():
+        setattr(settings, name, value)
+    settings.AUTHENTICATION_BACKENDS = [LOCAL_BACKEND, "accounts.oidc.HospitalOIDCBackend"]
+    settings.SSO_ROLE_MAP = ROLE_MAP
+    return identity_provider
