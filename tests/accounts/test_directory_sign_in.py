@@ -116,6 +116,8 @@ def test_an_unreachable_directory_is_said_on_the_sign_in_page_and_local_admins_s
     assert 'data-testid="login-directory-unreachable"' in page
     assert "The hospital directory cannot be reached" in page
     assert 'data-testid="login-error"' not in page
+    response = sign_in(client, "dr.rossi", path="/admin/login/")
+    assert b'data-testid="login-directory-unreachable"' in response.content  # the admin's page says it too
     response = sign_in(client, "admin", "pw-admin-123")
     assert response.status_code == 302
     assert client.get("/admin/").status_code == 200

@@ -71,8 +71,9 @@ def sign_in_through_provider(client, browser: ProviderBrowser, username: str, *,
 
 
 def test_a_researcher_signs_in_through_the_provider_and_gets_the_role_its_groups_claim(client, oidc_sign_in):
-    login_page = client.get("/login/").content.decode()
-    assert 'data-testid="login-oidc"' in login_page and "Sign in with the hospital account" in login_page
+    for path in ("/login/", "/admin/login/"):
+        login_page = client.get(path).content.decode()
+        assert 'data-testid="login-oidc"' in login_page and "Sign in with the hospital account" in login_page
     done = sign_in_through_provider(client, ProviderBrowser(), "dr.ferrari")
     assert done.status_code == 302 and done["Location"] == "/"
     user = get_user_model().objects.get(username="dr.ferrari")

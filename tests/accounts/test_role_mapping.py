@@ -49,3 +49,11 @@ def test_the_environment_turns_each_sign_in_on_only_when_its_server_is_named():
     assert role_map({"SSO_ROLE_MAP": '{"Radiology": "reader"}'}) == {"Radiology": "reader"}
     with pytest.raises(ValueError, match="JSON object"):
         role_map({"SSO_ROLE_MAP": '["reader"]'})
+
+
+def test_check_deploy_warns_when_staff_would_sign_in_without_a_second_factor(tmp_path):
+    from tests.studies.test_deploy_check import deploy_check
+
+    result = deploy_check(tmp_path, ACCOUNTS_SECOND_FACTOR_REQUIRED="0")
+    assert result.returncode != 0
+    assert "accounts.W001" in result.stderr + result.stdout
