@@ -22,6 +22,11 @@ LDAP_GROUP_TYPES = {
 }
 
 
+def _get(env: Mapping[str, str], name: str, default: str = "") -> str:
+    """The variable's value; an empty one means its default (compose passes unset variables as empty)."""
+    return env.get(name) or default
+
+
 def _bool(value: str | None, default: bool) -> bool:
     if value is None or not value.strip():
         return default
@@ -40,7 +45,7 @@ def _pairs(text: str) -> dict[str, str]:
 
 def role_map(env: Mapping[str, str]) -> dict[str, str]:
     """SSO_ROLE_MAP: a JSON object from an external group name to a role, e.g. {"CT-Study-Admins": "admin"}."""
-    text = env.get("SSO_ROLE_MAP", "").strip()
+    text = _get(env, "SSO_ROLE_MAP").strip()
     if not text:
         return {}
     value = json.loads(text)
@@ -51,10 +56,10 @@ def role_map(env: Mapping[str, str]) -> dict[str, str]:
 
 def ldap_settings(env: Mapping[str, str]) -> dict:
     """AUTH_LDAP_* settings; LDAP_ENABLED is False (and nothing else is set) without LDAP_SERVER_URI."""
-    uri = env.get("LDAP_SERVER_URI", "").strip()
+    uri = _get(env, "LDAP_SERVER_URI").strip()
     if not uri:
         return {"LDAP_ENABLED": False}
-    timeout = float(env.get("LDAP_TIMEOUT", "5"))
+    timeout = float(_get(env, "LDAP_TIMEOUT", "5"))
     options = {ldap.OPT_NETWORK_TIMEOUT: timeout, ldap.OPT_TIMEOUT: timeout, ldap.OPT_REFERRALS: 0}
     if env.get("LDAP_CA_CERT_FILE"):
         options[ldap.OPT_X_TLS_CACERTFILE] = env["LDAP_CA_CERT_FILE"]
@@ -63,12 +68,12 @@ def ldap_settings(env: Mapping[str, str]) -> dict:
     result = {
         "LDAP_ENABLED": True,
         "AUTH_LDAP_SERVER_URI": uri,
-        "AUTH_LDAP_BIND_DN": env.get("LDAP_BIND_DN", ""),
-        "AUTH_LDAP_BIND_PASSWORD": env.get("LDAP_BIND_PASSWORD", ""),
+        "AUTH_LDAP_BIND_DN": _get(env, "LDAP_BIND_DN", ""),
+        "AUTH_LDAP_BIND_PASSWORD": _get(env, "LDAP_BIND_PASSWORD", ""),
         "AUTH_LDAP_START_TLS": _bool(env.get("LDAP_START_TLS"), False),
         "AUTH_LDAP_CONNECTION_OPTIONS": options,
         "AUTH_LDAP_USER_ATTR_MAP": _pairs(
-            env.get("LDAP_USER_ATTR_MAP", "first_name=givenName,last_name=sn,email=mail")
+            _get(env, "LDAP_USER_ATTR_MAP", "first_name=givenName,last_name=sn,email=mail")
         ),
         "AUTH_LDAP_ALWAYS_UPDATE_USER": True,
         "AUTH_LDAP_CACHE_TIMEOUT": 0,
@@ -77,12 +82,12 @@ def ldap_settings(env: Mapping[str, str]) -> dict:
         result["AUTH_LDAP_USER_DN_TEMPLATE"] = env["LDAP_USER_DN_TEMPLATE"]
     else:
         result["AUTH_LDAP_USER_SEARCH"] = LDAPSearch(
-            env.get("LDAP_USER_SEARCH_BASE", ""),
+            _get(env, "LDAP_USER_SEARCH_BASE", ""),
             ldap.SCOPE_SUBTREE,
-            env.get("LDAP_USER_FILTER", "(uid=%(user)s)"),
+            _get(env, "LDAP_USER_FILTER", "(uid=%(user)s)"),
         )
     if env.get("LDAP_GROUP_SEARCH_BASE"):
-        group_type = env.get("LDAP_GROUP_TYPE", "groupOfNames")
+        group_type = env.get("LDAP_GROUP_TYPE") or "groupOfNames"
         if group_type not in LDAP_GROUP_TYPES:
             raise ValueError(
                 f"LDAP_GROUP_TYPE must be one of {', '.join(LDAP_GROUP_TYPES)}, not {group_type!r}"
@@ -90,7 +95,7 @@ def ldap_settings(env: Mapping[str, str]) -> dict:
         result["AUTH_LDAP_GROUP_SEARCH"] = LDAPSearch(
             env["LDAP_GROUP_SEARCH_BASE"],
             ldap.SCOPE_SUBTREE,
-            env.get("LDAP_GROUP_FILTER", "(objectClass=groupOfNames)"),
+            _get(env, "LDAP_GROUP_FILTER", "(objectClass=groupOfNames)"),
         )
         result["AUTH_LDAP_GROUP_TYPE"] = LDAP_GROUP_TYPES[group_type]()
     for name in ("REQUIRE_GROUP", "DENY_GROUP"):
@@ -101,28 +106,28 @@ def ldap_settings(env: Mapping[str, str]) -> dict:
 
 def oidc_settings(env: Mapping[str, str]) -> dict:
     """OIDC_* settings of mozilla-django-oidc; OIDC_ENABLED is False without OIDC_RP_CLIENT_ID."""
-    client_id = env.get("OIDC_RP_CLIENT_ID", "").strip()
+    client_id = _get(env, "OIDC_RP_CLIENT_ID").strip()
     common = {
-        "OIDC_BUTTON_LABEL": env.get("OIDC_BUTTON_LABEL", "Sign in with the hospital account"),
-        "OIDC_GROUPS_CLAIM": env.get("OIDC_GROUPS_CLAIM", "groups"),
-        "OIDC_USERNAME_CLAIM": env.get("OIDC_USERNAME_CLAIM", "preferred_username"),
+        "OIDC_BUTTON_LABEL": _get(env, "OIDC_BUTTON_LABEL", "Sign in with the hospital account"),
+        "OIDC_GROUPS_CLAIM": _get(env, "OIDC_GROUPS_CLAIM", "groups"),
+        "OIDC_USERNAME_CLAIM": _get(env, "OIDC_USERNAME_CLAIM", "preferred_username"),
     }
     if not client_id:
         return {"OIDC_ENABLED": False, **common}
-    verify = env.get("OIDC_VERIFY_SSL", "1").strip()
+    verify = _get(env, "OIDC_VERIFY_SSL", "1").strip()
     return {
         "OIDC_ENABLED": True,
         **common,
         "OIDC_RP_CLIENT_ID": client_id,
-        "OIDC_RP_CLIENT_SECRET": env.get("OIDC_RP_CLIENT_SECRET", ""),
-        "OIDC_RP_SIGN_ALGO": env.get("OIDC_RP_SIGN_ALGO", "RS256"),
-        "OIDC_RP_SCOPES": env.get("OIDC_RP_SCOPES", "openid email profile groups"),
-        "OIDC_OP_AUTHORIZATION_ENDPOINT": env.get("OIDC_OP_AUTHORIZATION_ENDPOINT", ""),
-        "OIDC_OP_TOKEN_ENDPOINT": env.get("OIDC_OP_TOKEN_ENDPOINT", ""),
-        "OIDC_OP_USER_ENDPOINT": env.get("OIDC_OP_USER_ENDPOINT", ""),
-        "OIDC_OP_JWKS_ENDPOINT": env.get("OIDC_OP_JWKS_ENDPOINT", ""),
-        "OIDC_OP_LOGOUT_ENDPOINT": env.get("OIDC_OP_LOGOUT_ENDPOINT", ""),
+        "OIDC_RP_CLIENT_SECRET": _get(env, "OIDC_RP_CLIENT_SECRET", ""),
+        "OIDC_RP_SIGN_ALGO": _get(env, "OIDC_RP_SIGN_ALGO", "RS256"),
+        "OIDC_RP_SCOPES": _get(env, "OIDC_RP_SCOPES", "openid email profile groups"),
+        "OIDC_OP_AUTHORIZATION_ENDPOINT": _get(env, "OIDC_OP_AUTHORIZATION_ENDPOINT", ""),
+        "OIDC_OP_TOKEN_ENDPOINT": _get(env, "OIDC_OP_TOKEN_ENDPOINT", ""),
+        "OIDC_OP_USER_ENDPOINT": _get(env, "OIDC_OP_USER_ENDPOINT", ""),
+        "OIDC_OP_JWKS_ENDPOINT": _get(env, "OIDC_OP_JWKS_ENDPOINT", ""),
+        "OIDC_OP_LOGOUT_ENDPOINT": _get(env, "OIDC_OP_LOGOUT_ENDPOINT", ""),
         # A path is a CA bundle for the provider's TLS certificate.
         "OIDC_VERIFY_SSL": verify if verify not in {"0", "1"} else verify == "1",
-        "OIDC_TIMEOUT": float(env.get("OIDC_TIMEOUT", "10")),
+        "OIDC_TIMEOUT": float(_get(env, "OIDC_TIMEOUT", "10")),
     }

@@ -319,6 +319,8 @@ OIDC_AUTHENTICATION_CALLBACK_URL = "accounts:oidc_callback"
 # recovery code: on by default in production (DJANGO_SECURE=1), off on the laptop and in the demo.
 ACCOUNTS_SECOND_FACTOR_REQUIRED = env_bool("ACCOUNTS_SECOND_FACTOR_REQUIRED", SECURE)
 OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "Blindread")
+# The admin's authenticator-app pages never show an account's key or its QR code.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 # The REST API (/api/v1/, the `api` app): tokens or the browser's session, JSON errors with stable codes.
 REST_FRAMEWORK = {

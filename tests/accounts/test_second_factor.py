@@ -193,3 +193,16 @@ def test_a_superuser_resets_a_lost_second_factor_and_the_account_enrols_again(cl
     assert client.get(client.get("/reports/")["Location"])["Location"].startswith(
         "/account/second-factor/enrol/"
     )
+
+
+def test_the_admin_never_shows_an_accounts_authenticator_key(client, required, researcher, settings):
+    sign_in(client)
+    secret, _ = enrol(client)
+    device = TOTPDevice.objects.get(user=researcher)
+    superuser = type(researcher).objects.create_superuser("root", "root@example.org", "pw-root-1")
+    admin_client = Client()
+    admin_client.force_login(superuser)
+    settings.ACCOUNTS_SECOND_FACTOR_REQUIRED = False  # the superuser's own factor is not the point here
+    page = admin_client.get(f"/admin/otp_totp/totpdevice/{device.pk}/change/").content.decode()
+    assert page and device.key not in page and secret not in page
+    assert admin_client.get(f"/admin/otp_totp/totpdevice/{device.pk}/qrcode/").status_code == 403
