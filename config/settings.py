@@ -10,6 +10,7 @@ from pathlib import Path
 import dj_database_url
 from kombu import Queue
 
+from accounts import sso_settings
 from jobs.workers import QUEUES
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -47,6 +48,9 @@ INSTALLED_APPS = [
     "generation",
     "metrics",
     "reports",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "accounts",
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
@@ -66,6 +70,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Marks which sessions gave their second factor; the next one sends staff who have not to give it.
+    "django_otp.middleware.OTPMiddleware",
+    "accounts.middleware.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -84,6 +91,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "config.security.csp_nonce",
+                "accounts.context_processors.sign_in",
             ],
         },
     },
@@ -317,6 +325,8 @@ else:
     CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "blindread"}
     }
+# Local accounts first (rate-limited: a limited client or username is refused before any other backend is
+# asked), then the hospital's directory and identity provider when configured (accounts app, see below).
 AUTHENTICATION_BACKENDS = ["studies.auth.RateLimitedModelBackend"]
 LOGIN_URL = "studies:login"
 LOGIN_REDIRECT_URL = "studies:home"
@@ -345,12 +355,44 @@ STUDIES_RATE_LIMITS["api_token_address"] = (
 STUDIES_CLIENT_IP_HEADER = os.environ.get("STUDIES_CLIENT_IP_HEADER", "")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Blindread <noreply@localhost>")
 
+# Accounts: the hospital's sign-in (LDAP / Active Directory, OpenID Connect) and a second factor for staff. Every
+# variable is described in docs/operations.md; both sign-ins are off unless their server is named.
+_ldap_settings = sso_settings.ldap_settings(os.environ)
+_oidc_settings = sso_settings.oidc_settings(os.environ)
+globals().update(_ldap_settings)  # AUTH_LDAP_* (django-auth-ldap)
+globals().update(_oidc_settings)  # OIDC_* (mozilla-django-oidc)
+LDAP_ENABLED = _ldap_settings["LDAP_ENABLED"]
+OIDC_ENABLED = _oidc_settings["OIDC_ENABLED"]
+if LDAP_ENABLED:
+    AUTHENTICATION_BACKENDS.append("accounts.directory.DirectoryBackend")
+if OIDC_ENABLED:
+    AUTHENTICATION_BACKENDS.append("accounts.oidc.HospitalOIDCBackend")
+# External group name (LDAP group CN or DN, OIDC groups claim value) -> role (admin, researcher, reader).
+SSO_ROLE_MAP = sso_settings.role_map(os.environ)
+OIDC_OP_ISSUER = os.environ.get("OIDC_OP_ISSUER", "")
+OIDC_STORE_ID_TOKEN = True  # for the provider's end-session call when signing out
+OIDC_OP_LOGOUT_URL_METHOD = "accounts.oidc.provider_logout_url"
+OIDC_AUTHENTICATION_CALLBACK_URL = "accounts:oidc_callback"
+# Staff (study admins, researchers, staff, superusers) confirm each sign-in with an authenticator app (TOTP) or a
+# recovery code: on by default in production (DJANGO_SECURE=1), off on the laptop and in the demo.
+ACCOUNTS_SECOND_FACTOR_REQUIRED = env_bool("ACCOUNTS_SECOND_FACTOR_REQUIRED", SECURE)
+OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "Blindread")
+# The admin's authenticator-app pages never show an account's key or its QR code.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+
 # The REST API (/api/v1/, the `api` app): tokens or the browser's session, JSON errors with stable codes.
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "api.authentication.RateLimitedTokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        "api.authentication.SecondFactorSessionAuthentication",
+        "api.throttling.AnonymousRateLimit",  # last: counts requests that gave no credentials
     ],
+    # Every endpoint: a rate per account and one per anonymous client address (429 with Retry-After past it).
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.PerUserThrottle", "api.throttling.PerAddressThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "user": os.environ.get("API_THROTTLE_USER", "600/min"),
+        "anon": os.environ.get("API_THROTTLE_ANON", "60/min"),
+    },
     "DEFAULT_PERMISSION_CLASSES": ["api.permissions.IsResearcher"],
     "DEFAULT_PAGINATION_CLASS": "api.pagination.Pagination",
     "DEFAULT_FILTER_BACKENDS": ["api.filters.NameStatusFilter"],
@@ -364,6 +406,9 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "api.errors.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
+# API tokens are valid for API_TOKEN_DAYS unless their maker asks otherwise (at most API_TOKEN_MAX_DAYS).
+API_TOKEN_DAYS = int(os.environ.get("API_TOKEN_DAYS", "90"))
+API_TOKEN_MAX_DAYS = int(os.environ.get("API_TOKEN_MAX_DAYS", "366"))
 SPECTACULAR_SETTINGS = {
     "TITLE": "Blindread API",
     "DESCRIPTION": "Run a blinded reader study from a script: images, checkpoints, generation, surveys, "

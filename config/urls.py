@@ -8,6 +8,7 @@ API_PREFIX = "api/v1/"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path(API_PREFIX, include("api.urls")),
+    path("account/", include("accounts.urls")),
     path("jobs/", include("jobs.urls")),
     path("reports/", include("reports.urls")),
     # Browsers ask every site for /favicon.ico; pages also name it (and its SVG) with <link rel="icon">.

@@ -52,7 +52,7 @@ def people(db, django_user_model, make_survey, join):  # noqa: F811  (fixtures i
     admin = django_user_model.objects.create_user("study-admin", password="pw-adm-123", is_staff=True)
     admin.groups.add(Group.objects.get(name="admin"))
     users = {READER: reader, OTHER_READER: other, RESEARCHER: researcher, ADMIN: admin}
-    tokens = {role: issue_token(user=user)[0].key for role, user in users.items()}
+    tokens = {role: issue_token(user=user).key for role, user in users.items()}
     return People(users=users, tokens=tokens)
 
 

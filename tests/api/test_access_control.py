@@ -184,11 +184,11 @@ def test_session_authentication_follows_the_same_roles(client, people, world):
 
 
 def test_an_unknown_or_revoked_token_is_refused(people):
-    from api.services import revoke_token
+    from api.services import revoke_tokens
 
     client = people.client(ADMIN)
     assert client.get("/api/v1/me/").json() == {"username": "study-admin", "roles": ["admin"]}
-    revoke_token(user=people.users[ADMIN])
+    revoke_tokens(user=people.users[ADMIN])
     response = client.get("/api/v1/me/")
     assert response.status_code == UNAUTHENTICATED
     assert response.json()["code"] == "authentication_failed"

@@ -51,7 +51,7 @@ def test_the_scripted_study_in_docs_runs_against_a_live_server(
     ensure_study_groups()
     admin = django_user_model.objects.create_user("scripter", password="pw-scripter-1")
     admin.groups.add(Group.objects.get(name="admin"))
-    token, _ = issue_token(user=admin)
+    key = issue_token(user=admin).key
     errors: list = []
     readers = threading.Thread(target=readers_answer_when_open, args=(errors,), daemon=True)
     readers.start()
@@ -64,7 +64,7 @@ def test_the_scripted_study_in_docs_runs_against_a_live_server(
             **os.environ,
             "PYTHONPATH": str(ROOT),
             "BLINDREAD_URL": live_server.url,
-            "BLINDREAD_TOKEN": token.key,
+            "BLINDREAD_TOKEN": key,
             "BLINDREAD_OUT": str(tmp_path),
         },
         capture_output=True,

@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class AccountsConfig(AppConfig):
+    name = "accounts"
+    verbose_name = "Accounts and sign-in"
+
+    def ready(self):
+        from accounts import checks, directory  # noqa: F401  (system checks, the directory's signal receivers)

@@ -1,0 +1,14 @@
+from django.urls import path
+
+from accounts import oidc, views
+
+app_name = "accounts"
+
+urlpatterns = [
+    path("second-factor/verify/", views.verify, name="verify"),
+    path("second-factor/enrol/", views.enrol, name="enrol"),
+    path("second-factor/recovery-codes/", views.recovery_codes, name="recovery_codes"),
+    path("oidc/authenticate/", oidc.sign_in, name="oidc_login"),
+    path("oidc/callback/", oidc.callback, name="oidc_callback"),
+    path("oidc/logout/", oidc.sign_out, name="oidc_logout"),
+]
