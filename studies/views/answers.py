@@ -20,10 +20,11 @@ from studies.selectors import (
     second_round,
 )
 from studies.services import (
+    PRACTICE,
+    REPEAT,
+    TEST,
     AnswerRejected,
-    do_submit_answer,
-    do_submit_practice_answer,
-    do_submit_repeat_answer,
+    do_submit_round_answer,
     parse_answer_input,
 )
 from studies.views.base import json_error, own_assignment
@@ -82,13 +83,12 @@ def submit_answer(request, key, item_id):
     try:
         data = parse_answer_input(body, assignment.survey.design)
         if practice_item is not None:
-            practice = do_submit_practice_answer(
-                assignment=assignment, practice_item=practice_item, data=data
-            )
+            reading, owner, target = PRACTICE, assignment, practice_item
         elif reading_round is not None:
-            result = do_submit_repeat_answer(reading_round=reading_round, item=item, data=data)
+            reading, owner, target = REPEAT, reading_round, item
         else:
-            result = do_submit_answer(assignment=assignment, item=item, data=data)
+            reading, owner, target = TEST, assignment, item
+        result = do_submit_round_answer(reading=reading, owner=owner, item=target, data=data)
     except AnswerRejected as exc:
         return json_error(_(str(exc)), exc.status, next_url=next_url(assignment))
     if practice_item is not None:
@@ -96,9 +96,9 @@ def submit_answer(request, key, item_id):
         return JsonResponse(
             {
                 "saved": True,
-                "duplicate": practice.duplicate,
+                "duplicate": result.duplicate,
                 "next_url": next_url(assignment),
-                "feedback": practice.truth,
+                "feedback": practice_item.truth,
             }
         )
     return JsonResponse({"saved": True, "duplicate": result.duplicate, "next_url": next_url(assignment)})
