@@ -12,6 +12,7 @@ from studies.models.fields import (
     default_study_design,
     new_opaque_id,
 )
+from studies.survey_input import DEFAULT_READER_TITLE
 
 
 class Survey(models.Model):
@@ -50,7 +51,7 @@ class Survey(models.Model):
     )
     reader_title = models.CharField(
         max_length=128,
-        default="Reader study",
+        default=DEFAULT_READER_TITLE,
         help_text="The title readers see. Never name the model or dataset.",
     )
     instructions = models.TextField(

@@ -16,7 +16,7 @@ from studies.services.answers import (
     do_submit_round_answer,
 )
 from studies.services.audits import do_audit_and_open, do_audit_survey, request_blinding_audit
-from studies.services.errors import MAX_ITEMS_PER_SIDE, AnswerRejected, StudyError
+from studies.services.errors import AnswerRejected, StudyError
 from studies.services.people import (
     INVITATION_PROBLEMS,
     assignment_url,
@@ -45,7 +45,6 @@ from studies.services.surveys import (
 
 __all__ = [
     "INVITATION_PROBLEMS",
-    "MAX_ITEMS_PER_SIDE",
     "READER_SETTINGS",
     "AnswerInput",
     "AnswerRejected",
