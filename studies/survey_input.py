@@ -102,9 +102,11 @@ def number_option(option: str, value) -> float | None:
         return None
     if isinstance(value, str) and _NUMBER_TEXT.fullmatch(value):
         return float(value)
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) < 10**300:
+        value = float(value)
+    if not isinstance(value, float) or not math.isfinite(value):
         raise SurveyInputError(f"{option} must be a number, not {shown(value)}")
-    return float(value)
+    return value
 
 
 def flag_option(option: str, value) -> bool:
@@ -121,7 +123,9 @@ def _options(values, known: tuple[str, ...], *, shape: str) -> dict:
         raise SurveyInputError(f"{shape}, not {shown(values)}")
     unknown = sorted(str(name) for name in values if name not in known)
     if unknown:
-        raise SurveyInputError(f"unknown option(s): {', '.join(unknown)}")
+        listed = ", ".join(shown(name).strip("'") for name in unknown[:5])
+        more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
+        raise SurveyInputError(f"unknown option(s): {listed}{more}")
     return {name: value for name, value in values.items() if value is not None}
 
 

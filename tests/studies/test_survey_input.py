@@ -85,6 +85,8 @@ def test_absent_and_null_options_take_their_defaults():
         ({**REQUIRED, "display_policy": {"colour": "red"}}, "display policy: unknown option(s): colour"),
         ({**REQUIRED, "display_policy": {"field_of_view_mm": float("nan")}}, "display policy: field_of_view_mm must be a number, not nan"),
         ({**REQUIRED, "display_policy": {"mask": 3}}, "display policy: mask must be text, not 3"),
+        ({**REQUIRED, "display_policy": {"field_of_view_mm": 10**400}}, "display policy: field_of_view_mm must be a number, not 100000000000000000...0000000000000000000"),
+        ({**REQUIRED, **{f"x{n}": 1 for n in range(1000)}}, "unknown option(s): x0, x1, x10, x100, x101 and 995 more"),
         ({**REQUIRED, "design": [1]}, "study design: give its options as a JSON object, not [1]"),
         ({**REQUIRED, "design": {"stack": 1}}, "study design: unknown option(s): stack"),
         ({**REQUIRED, "design": {"choice_from_rating": "yes"}}, "study design: choice_from_rating must be true or false, not 'yes'"),
