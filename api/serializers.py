@@ -5,11 +5,21 @@ downloads the report pages serve, to those who may read reports."""
 
 from rest_framework import serializers
 
+from imaging.constants import DEFAULT_CT_WINDOW, HU_MAX, HU_MIN
 from jobs.services import progress_of, status_line
 from reports.selectors import reader_pseudonym
 from studies import roles
+from studies.design import MAX_PRACTICE_ITEMS, MAX_STACK_K, MAX_WASHOUT_DAYS, RATING_SCALES, REPEATS
+from studies.policy import FIELD_OF_VIEW_SURVEY, FIELDS_OF_VIEW, INTERPOLATIONS, MASKS
 from studies.selectors import survey_overview
 from studies.services import invitation_url
+from studies.survey_input import (
+    ALIAS_CHARS,
+    DEFAULT_READER_TITLE,
+    INSTRUCTIONS_CHARS,
+    MAX_ITEMS_PER_SIDE,
+    NAME_CHARS,
+)
 
 # --- Reading -------------------------------------------------------------------------------------------------
 
@@ -145,6 +155,7 @@ class SurveySerializer(serializers.Serializer):
     instructions = serializers.CharField()
     allow_going_back = serializers.BooleanField()
     display_policy = serializers.SerializerMethodField()
+    design = serializers.SerializerMethodField()
     reader_count = serializers.IntegerField(required=False)
     finished_count = serializers.IntegerField(required=False)
     created_at = serializers.DateTimeField()
@@ -155,6 +166,9 @@ class SurveySerializer(serializers.Serializer):
 
     def get_display_policy(self, survey) -> dict:
         return survey.display_policy.to_dict() if survey.display_policy is not None else {}
+
+    def get_design(self, survey) -> dict:
+        return survey.design.to_dict()
 
 
 class InvitationSerializer(serializers.Serializer):
@@ -277,25 +291,89 @@ class ReportRequest(serializers.Serializer):
     surveys = serializers.ListField(child=serializers.CharField(), allow_empty=False, max_length=100)
 
 
-class SurveyRequest(serializers.Serializer):
-    """The options of `manage.py create_survey`; the display policy is checked as the admin's form checks it."""
+class DisplayPolicyRequest(serializers.Serializer):
+    """A survey's display policy (studies.policy.DisplayPolicy); every field optional, the defaults shown."""
 
-    name = serializers.CharField(max_length=128)
+    matrix_size = serializers.IntegerField(required=False, default=512, help_text="Display matrix (pixels)")
+    hu_min = serializers.IntegerField(required=False, default=HU_MIN, help_text="HU clip minimum")
+    hu_max = serializers.IntegerField(required=False, default=HU_MAX, help_text="HU clip maximum")
+    interpolation = serializers.ChoiceField(choices=list(INTERPOLATIONS), required=False, default="bilinear")
+    mask = serializers.ChoiceField(choices=list(MASKS), required=False, default="body")
+    field_of_view = serializers.ChoiceField(
+        choices=list(FIELDS_OF_VIEW),
+        required=False,
+        default=FIELD_OF_VIEW_SURVEY,
+        help_text="survey: one field of view for every item; per_slice: each slice's own (can leak scale)",
+    )
+    field_of_view_mm = serializers.FloatField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="With one field of view; null: the real CT's median, rounded up to 10 mm",
+    )
+    default_window_width = serializers.IntegerField(required=False, default=DEFAULT_CT_WINDOW.width)
+    default_window_level = serializers.IntegerField(required=False, default=DEFAULT_CT_WINDOW.level)
+
+
+class WindowPresetRequest(serializers.Serializer):
+    name = serializers.CharField(max_length=32)
+    width = serializers.IntegerField(help_text="HU")
+    level = serializers.IntegerField(help_text="HU")
+
+
+class StudyDesignRequest(serializers.Serializer):
+    """A survey's study design (studies.design.StudyDesign); every field optional, the defaults shown."""
+
+    rating = serializers.ChoiceField(
+        choices=list(RATING_SCALES),
+        required=False,
+        default="none",
+        help_text="Confidence rating on every item",
+    )
+    choice_from_rating = serializers.BooleanField(
+        required=False, default=False, help_text="Derive real/synthetic/indeterminable from the rating"
+    )
+    window_presets = WindowPresetRequest(
+        many=True,
+        required=False,
+        help_text='Keys 1..9 in this order; each also as [name, width, level] or "name width level"; '
+        "default: the five CT presets",
+    )
+    practice_items = serializers.IntegerField(
+        required=False,
+        default=0,
+        help_text=f"Practice items read first with feedback, 0..{MAX_PRACTICE_ITEMS}",
+    )
+    repeat = serializers.ChoiceField(choices=list(REPEATS), required=False, default="off")
+    repeat_items = serializers.IntegerField(
+        required=False, default=0, help_text="With repeat = subset: items read again"
+    )
+    washout_days = serializers.IntegerField(
+        required=False, default=0, help_text=f"Days before the second reading opens, 0..{MAX_WASHOUT_DAYS}"
+    )
+    stack_k = serializers.IntegerField(
+        required=False, default=0, help_text=f"Stack reading: 2k+1 slices per item, k = 0..{MAX_STACK_K}"
+    )
+
+
+class SurveyRequest(serializers.Serializer):
+    """The options of `manage.py create_survey` and of the admin's add page, by their names in
+    studies.survey_input (which checks them for every door: this describes them, it does not check them)."""
+
+    name = serializers.CharField(max_length=NAME_CHARS, help_text="For the study team; readers never see it")
     model = serializers.CharField(help_text="Name of the synthetic CT dataset under test")
     real_dataset = serializers.CharField(help_text="Name of a real CT dataset of the same contrast kind")
-    real = serializers.IntegerField(min_value=1, help_text="Number of real slices")
-    synthetic = serializers.IntegerField(min_value=1, help_text="Number of synthetic slices (equal to real)")
-    seed = serializers.IntegerField(min_value=0, max_value=2**63 - 1)
-    model_alias = serializers.CharField(required=False, default="", allow_blank=True, max_length=64)
-    reader_title = serializers.CharField(required=False, default="Reader study", max_length=128)
-    instructions = serializers.CharField(required=False, default="", allow_blank=True)
-    allow_going_back = serializers.BooleanField(required=False, default=False)
-    display_policy = serializers.DictField(
-        required=False,
-        default=dict,
-        help_text="matrix_size, hu_min, hu_max, interpolation, mask, field_of_view (survey | per_slice), "
-        "field_of_view_mm, default_window_width, default_window_level; each optional",
+    real = serializers.IntegerField(help_text=f"Number of real slices, 1..{MAX_ITEMS_PER_SIDE}")
+    synthetic = serializers.IntegerField(help_text="Number of synthetic slices (equal to real)")
+    seed = serializers.IntegerField(help_text="Seed of the slice selection, 0..2**63 - 1")
+    model_alias = serializers.CharField(
+        required=False, default="", max_length=ALIAS_CHARS, help_text="Default: the model's dataset name"
     )
+    reader_title = serializers.CharField(required=False, default=DEFAULT_READER_TITLE, max_length=NAME_CHARS)
+    instructions = serializers.CharField(required=False, default="", max_length=INSTRUCTIONS_CHARS)
+    allow_going_back = serializers.BooleanField(required=False, default=False)
+    display_policy = DisplayPolicyRequest(required=False)
+    design = StudyDesignRequest(required=False)
 
 
 class AuditRequest(serializers.Serializer):

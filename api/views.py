@@ -6,7 +6,7 @@ to 400 (bad input, nothing stored) or 409 (the object's state does not allow it)
 from functools import partial
 
 from django.db.models import Q
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse, JsonResponse, QueryDict
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -40,7 +40,6 @@ from reports.downloads import What, make_download
 from reports.models import DownloadLog
 from reports.services import ReportUnavailable, record_download, request_report
 from studies import roles
-from studies.forms import DisplayPolicyForm
 from studies.selectors import blinding_audits, invitations, surveys_with_counts
 from studies.services import (
     StudyError,
@@ -268,22 +267,6 @@ class ReportJobViewSet(mixins.CreateModelMixin, JobViewSet):
 # --- Surveys ---------------------------------------------------------------------------------------------------
 
 
-def policy_from(given: dict):
-    """The display policy of a request, checked by the admin's own form (defaults for what is left out)."""
-    form = DisplayPolicyForm
-    unknown = sorted(set(given) - set(form.POLICY_FIELDS))
-    if unknown:
-        raise Refused(f"display_policy: unknown field(s) {', '.join(unknown)}")
-    data = {name: field.initial for name, field in form.base_fields.items()}
-    data.update({name: value for name, value in given.items() if value is not None})
-    bound = form(data=data)
-    if not bound.is_valid():
-        name, messages = next(iter(bound.errors.items()))
-        where = "display_policy" if name == "__all__" else f"display_policy.{name}"
-        raise Refused(one_line(f"{where}: {messages[0]}"))
-    return bound.cleaned_data["display_policy"]
-
-
 @extend_schema(tags=["surveys"])
 class SurveyViewSet(mixins.CreateModelMixin, ReadViewSet):
     """Surveys: create (items selected and rendered, as `create_survey` does), audit, open, close, progress."""
@@ -298,31 +281,13 @@ class SurveyViewSet(mixins.CreateModelMixin, ReadViewSet):
     def _fresh(self, survey) -> Response:
         return Response(self.get_serializer(self.get_queryset().get(pk=survey.pk)).data)
 
-    @extend_schema(request=api.SurveyRequest, responses={201: api.SurveySerializer})
+    @extend_schema(request={"application/json": api.SurveyRequest}, responses={201: api.SurveySerializer})
     def create(self, request):
-        given = api.SurveyRequest(data=request.data)
-        given.is_valid(raise_exception=True)
-        data = given.validated_data
-        policy = policy_from(data["display_policy"])
-        model, real = dataset_named(data["model"]), dataset_named(data["real_dataset"])
-        for name, dataset in ((data["model"], model), (data["real_dataset"], real)):
-            if dataset is None:
-                raise Refused(f"no dataset named {name!r}")
+        """Create a survey from the options of `manage.py create_survey` (`api.SurveyRequest` documents them):
+        checked where the command's and the admin's are (studies.survey_input), refused with the same line."""
         try:
-            created = create_survey(
-                name=data["name"],
-                model_dataset=model,
-                model_alias=data["model_alias"],
-                real_dataset=real,
-                real_count=data["real"],
-                synthetic_count=data["synthetic"],
-                seed=data["seed"],
-                reader_title=data["reader_title"],
-                instructions=data["instructions"],
-                allow_going_back=data["allow_going_back"],
-                policy=policy,
-                actor=request.user,
-            )
+            given = request.data.dict() if isinstance(request.data, QueryDict) else request.data
+            created = create_survey(options=given, actor=request.user)
         except StudyError as exc:
             raise _refused(exc) from None
         response = self._fresh(created.survey)

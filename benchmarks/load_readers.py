@@ -393,6 +393,7 @@ def seed(
     from studies.models import Survey
     from studies.policy import DisplayPolicy
     from studies.services import create_survey, do_audit_and_open, do_create_invitations, invitation_url
+    from studies.survey_input import SurveyInput
 
     settings.STUDIES_SITE_URL = base_url
     call_command("migrate", verbosity=0)
@@ -411,17 +412,18 @@ def seed(
             verbosity=0,
             stdout=open(os.devnull, "w"),  # noqa: SIM115
         )
-    from imaging.models import Dataset
 
     survey = create_survey(
-        name="load test",
-        model_dataset=Dataset.objects.get(name="load model"),
-        real_dataset=Dataset.objects.get(name="load real"),
-        real_count=per_side,
-        synthetic_count=per_side,
-        seed=1,
-        policy=DisplayPolicy(matrix_size=matrix),
-        design=StudyDesign(stack_k=stack_k),
+        options=SurveyInput(
+            name="load test",
+            model="load model",
+            real_dataset="load real",
+            real=per_side,
+            synthetic=per_side,
+            seed=1,
+            display_policy=DisplayPolicy(matrix_size=matrix),
+            design=StudyDesign(stack_k=stack_k),
+        )
     ).survey
     print(f"survey payload: {survey.payload_bytes} bytes per item ({survey.design.stack_slices} slice(s))")
     do_audit_and_open(survey=survey, actor=None)

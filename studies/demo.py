@@ -30,6 +30,7 @@ from studies.services import (
     invitation_url,
 )
 from studies.simulation import simulate_readers
+from studies.survey_input import SurveyInput
 
 DEMO_REAL_DATASET = "Phantom CT (contrast)"
 DEMO_REAL_DATASET_NONCONTRAST = "Phantom CT (non-contrast)"
@@ -145,14 +146,16 @@ def _create(name: str, model, seed: int, stdout, **options) -> Survey | None:
         return None
     try:
         created = create_survey(
-            name=name,
-            model_dataset=model,
-            real_dataset=real,
-            real_count=PER_SIDE,
-            synthetic_count=PER_SIDE,
-            seed=seed,
-            policy=DisplayPolicy(matrix_size=DEMO_MATRIX),
-            **options,
+            options=SurveyInput(
+                name=name,
+                model=model.name,
+                real_dataset=real.name,
+                real=PER_SIDE,
+                synthetic=PER_SIDE,
+                seed=seed,
+                display_policy=DisplayPolicy(matrix_size=DEMO_MATRIX),
+                **options,
+            )
         )
     except StudyError as exc:
         stdout.write(f"Reader studies: {name!r} skipped: {exc}")

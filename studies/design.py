@@ -210,22 +210,17 @@ class StudyDesign:
         return cls(**data)
 
 
-def parse_presets(text: str) -> list[dict]:
-    """Window presets from the admin's text, one per line "name width level" (the name may contain spaces);
-    raises DesignError naming the first line that is not."""
-    presets = []
-    for number, line in enumerate((text or "").splitlines(), start=1):
-        if not line.strip():
-            continue
-        parts = line.split()
-        if len(parts) < 3:
-            raise DesignError(f"window preset line {number} must be: name width level")
-        try:
-            width, level = int(parts[-2]), int(parts[-1])
-        except ValueError:
-            raise DesignError(f"window preset line {number}: width and level must be whole numbers") from None
-        presets.append({"name": " ".join(parts[:-2]), "width": width, "level": level})
-    return presets
+def parse_preset_line(line: str, number: int) -> dict:
+    """One window preset from text: "name width level" (the name may contain spaces) or "name:width:level"; raises
+    DesignError naming the preset by its `number` when it is not."""
+    parts = line.replace(":", " ").split()
+    if len(parts) < 3:
+        raise DesignError(f"window preset {number} must be: name width level")
+    try:
+        width, level = int(parts[-2]), int(parts[-1])
+    except ValueError:
+        raise DesignError(f"window preset {number}: width and level must be whole numbers") from None
+    return {"name": " ".join(parts[:-2]), "width": width, "level": level}
 
 
 def check_rating(design: StudyDesign, rating) -> int | None:

@@ -1,5 +1,3 @@
-import dataclasses
-
 from django import forms
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import get_user_model
@@ -7,7 +5,7 @@ from django.contrib.auth.forms import UserCreationForm
 from django.utils.translation import gettext_lazy as _
 
 from imaging.constants import DEFAULT_CT_WINDOW, HU_MAX, HU_MIN, DatasetKind
-from imaging.selectors import datasets_of_kind
+from imaging.selectors import dataset_by_id, datasets_of_kind
 from studies import ratelimit
 from studies.design import (
     MAX_PRACTICE_ITEMS,
@@ -15,13 +13,10 @@ from studies.design import (
     MAX_WASHOUT_DAYS,
     RATING_SCALES,
     REPEATS,
-    DesignError,
     StudyDesign,
-    parse_presets,
 )
 from studies.models import ReaderProfile, Survey
 from studies.policy import (
-    FIELD_OF_VIEW_PER_SLICE,
     FIELD_OF_VIEW_RANGE_MM,
     FIELD_OF_VIEW_SURVEY,
     FIELDS_OF_VIEW,
@@ -32,7 +27,16 @@ from studies.policy import (
     WINDOW_LEVEL_RANGE,
     WINDOW_WIDTH_RANGE,
     DisplayPolicy,
-    PolicyError,
+)
+from studies.survey_input import (
+    DEFAULT_READER_TITLE,
+    DESIGN_OPTIONS,
+    MAX_ITEMS_PER_SIDE,
+    MAX_SEED,
+    POLICY_OPTIONS,
+    SurveyInputError,
+    parse_display_policy,
+    parse_study_design,
 )
 
 
@@ -69,66 +73,67 @@ class ReaderProfileForm(forms.ModelForm):
         return years
 
 
+def number_input(low=None, high=None, step=None) -> forms.NumberInput:
+    """A number field's widget; the browser's hints only: the values are checked by studies.survey_input."""
+    attrs = {
+        name: value for name, value in (("min", low), ("max", high), ("step", step)) if value is not None
+    }
+    return forms.NumberInput(attrs=attrs)
+
+
+def text_field(**kwargs) -> forms.CharField:
+    """A field whose value goes to studies.survey_input as it was typed (empty: the option's default)."""
+    return forms.CharField(required=False, **kwargs)
+
+
+def choice_field(choices, **kwargs) -> forms.CharField:
+    return text_field(widget=forms.Select(choices=list(choices)), **kwargs)
+
+
+def given(cleaned: dict, names) -> dict:
+    """The options a form gives: every field that is not empty, as typed."""
+    return {name: cleaned[name] for name in names if cleaned.get(name) not in (None, "")}
+
+
 class DisplayPolicyForm(forms.Form):
-    """The fields of a :class:`DisplayPolicy`; `cleaned_data["display_policy"]` holds the value object.
+    """The fields of a :class:`DisplayPolicy`: `policy_values()` gives them to studies.survey_input, where they are
+    checked as every other door's are. Every form that edits a survey's display policy inherits these."""
 
-    Every form that edits a survey's display policy (creating a survey, changing a draft) inherits these."""
-
-    matrix_size = forms.IntegerField(
-        min_value=MATRIX_RANGE[0], max_value=MATRIX_RANGE[1], initial=512, label="Display matrix (pixels)"
-    )
-    hu_min = forms.IntegerField(
-        min_value=INT16[0], max_value=INT16[1], initial=HU_MIN, label="HU clip minimum"
-    )
-    hu_max = forms.IntegerField(
-        min_value=INT16[0], max_value=INT16[1], initial=HU_MAX, label="HU clip maximum"
-    )
-    interpolation = forms.ChoiceField(choices=list(INTERPOLATIONS.items()), initial="bilinear")
-    mask = forms.ChoiceField(choices=list(MASKS.items()), initial="body")
-    field_of_view = forms.ChoiceField(
-        choices=list(FIELDS_OF_VIEW.items()),
+    matrix_size = text_field(initial=512, widget=number_input(*MATRIX_RANGE), label="Display matrix (pixels)")
+    hu_min = text_field(initial=HU_MIN, widget=number_input(*INT16), label="HU clip minimum")
+    hu_max = text_field(initial=HU_MAX, widget=number_input(*INT16), label="HU clip maximum")
+    interpolation = choice_field(INTERPOLATIONS.items(), initial="bilinear")
+    mask = choice_field(MASKS.items(), initial="body")
+    field_of_view = text_field(
+        widget=forms.RadioSelect(choices=list(FIELDS_OF_VIEW.items())),
         initial=FIELD_OF_VIEW_SURVEY,
-        widget=forms.RadioSelect,
         label="Field of view",
         help_text="One field of view keeps the physical scale of every item the same. Each slice's own field "
         "of view can leak scale: synthetic CT keeps the MRI's geometry, real CT the CT scanner's, and readers "
         "may tell them apart by size alone.",
     )
-    field_of_view_mm = forms.FloatField(
-        required=False,
-        min_value=FIELD_OF_VIEW_RANGE_MM[0],
-        max_value=FIELD_OF_VIEW_RANGE_MM[1],
+    field_of_view_mm = text_field(
+        widget=number_input(*FIELD_OF_VIEW_RANGE_MM, step="any"),
         label="Field of view (mm)",
         help_text="With one field of view: empty chooses the real CT's median field of view, rounded up to "
-        "10 mm. Every item is cropped or padded around the body's centre to this square.",
+        "10 mm. Every item is cropped or padded around the body's centre to this square. Leave it empty "
+        "with each slice's own field of view.",
     )
-    default_window_width = forms.IntegerField(
-        min_value=WINDOW_WIDTH_RANGE[0], max_value=WINDOW_WIDTH_RANGE[1], initial=DEFAULT_CT_WINDOW.width
+    default_window_width = text_field(
+        initial=DEFAULT_CT_WINDOW.width, widget=number_input(*WINDOW_WIDTH_RANGE)
     )
-    default_window_level = forms.IntegerField(
-        min_value=WINDOW_LEVEL_RANGE[0], max_value=WINDOW_LEVEL_RANGE[1], initial=DEFAULT_CT_WINDOW.level
+    default_window_level = text_field(
+        initial=DEFAULT_CT_WINDOW.level, widget=number_input(*WINDOW_LEVEL_RANGE)
     )
 
-    POLICY_FIELDS = tuple(f.name for f in dataclasses.fields(DisplayPolicy))
+    POLICY_FIELDS = POLICY_OPTIONS
 
     @classmethod
     def initial_for(cls, policy: DisplayPolicy) -> dict:
         return policy.to_dict()
 
-    def clean(self):
-        cleaned = super().clean()
-        if any(name in self.errors for name in self.POLICY_FIELDS):
-            return cleaned
-        values = {name: cleaned.get(name) for name in self.POLICY_FIELDS}
-        if values["hu_min"] >= values["hu_max"]:
-            raise forms.ValidationError("The HU clip minimum must be below the maximum.")
-        if values["field_of_view"] == FIELD_OF_VIEW_PER_SLICE:
-            values["field_of_view_mm"] = None
-        try:
-            cleaned["display_policy"] = DisplayPolicy(**values)
-        except PolicyError as exc:
-            raise forms.ValidationError(f"Display policy: {exc}.") from None
-        return cleaned
+    def policy_values(self) -> dict:
+        return given(self.cleaned_data, self.POLICY_FIELDS)
 
 
 def presets_text(design: StudyDesign) -> str:
@@ -136,12 +141,11 @@ def presets_text(design: StudyDesign) -> str:
 
 
 class StudyDesignForm(forms.Form):
-    """The options of a :class:`StudyDesign`; `cleaned_data["design"]` holds the value object."""
+    """The options of a :class:`StudyDesign`: `design_values()` gives them to studies.survey_input."""
 
-    rating = forms.ChoiceField(
-        choices=list(RATING_SCALES.items()),
+    rating = choice_field(
+        RATING_SCALES.items(),
         initial="none",
-        required=False,
         label="Confidence rating",
         help_text="How sure the reader is that the image is synthetic, asked on every item.",
     )
@@ -151,115 +155,77 @@ class StudyDesignForm(forms.Form):
         help_text="Readers rate only; below the scale's midpoint counts as real, above as synthetic, the "
         "midpoint as indeterminable. Needs a rating.",
     )
-    window_presets = forms.CharField(
+    window_presets = text_field(
         widget=forms.Textarea(attrs={"rows": 5}),
         initial=presets_text(StudyDesign()),
-        required=False,
         label="Window presets",
         help_text="One per line: name width level (HU), keys 1..9 in this order; empty: the five CT presets.",
     )
-    practice_items = forms.IntegerField(
-        min_value=0,
-        max_value=MAX_PRACTICE_ITEMS,
+    practice_items = text_field(
         initial=0,
-        required=False,
+        widget=number_input(0, MAX_PRACTICE_ITEMS),
         label="Practice items",
         help_text="Read first, each followed by feedback; drawn from slices that are not test items; never in "
         "the analysis. Fixed at creation.",
     )
-
-    stack_k = forms.TypedChoiceField(
-        choices=[(0, "Single slice")]
+    stack_k = choice_field(
+        [(0, "Single slice")]
         + [(k, f"Stack of {2 * k + 1} slices (k = {k})") for k in range(1, MAX_STACK_K + 1)],
-        coerce=int,
-        empty_value=0,
         initial=0,
-        required=False,
         label="Stack reading",
         help_text="Each item shows its slice with k neighbouring slices of the same volume on each side; the "
         "reader scrolls through them and answers for the centre slice. Items are chosen with room for the "
         "neighbours in both pools. Fixed at creation.",
     )
-    repeat = forms.ChoiceField(
-        choices=list(REPEATS.items()), initial="off", required=False, label="Repeat reading"
-    )
-    repeat_items = forms.IntegerField(
-        min_value=0,
-        required=False,
+    repeat = choice_field(REPEATS.items(), initial="off", label="Repeat reading")
+    repeat_items = text_field(
         initial=0,
+        widget=number_input(0),
         label="Repeated items (m)",
         help_text="With a repeated subset: how many items each reader reads again (half of each truth).",
     )
-    washout_days = forms.IntegerField(
-        min_value=0,
-        max_value=MAX_WASHOUT_DAYS,
-        required=False,
+    washout_days = text_field(
         initial=0,
+        widget=number_input(0, MAX_WASHOUT_DAYS),
         label="Wash-out (days)",
         help_text="Days between the end of a reader's first reading and their second; enforced by the server.",
     )
 
-    DESIGN_FIELDS = (
-        "rating",
-        "choice_from_rating",
-        "window_presets",
-        "practice_items",
-        "stack_k",
-        "repeat",
-        "repeat_items",
-        "washout_days",
-    )
+    DESIGN_FIELDS = DESIGN_OPTIONS
 
     @classmethod
     def design_initial(cls, design: StudyDesign) -> dict:
         return {**design.to_dict(), "window_presets": presets_text(design)}
 
-    def clean(self):
-        cleaned = super().clean()
-        if any(name in self.errors for name in self.DESIGN_FIELDS):
-            return cleaned
-        try:
-            presets = parse_presets(cleaned.get("window_presets") or "")
-            cleaned["design"] = StudyDesign(
-                rating=cleaned.get("rating") or "none",
-                choice_from_rating=bool(cleaned.get("choice_from_rating")),
-                window_presets=presets or StudyDesign().window_presets,
-                practice_items=cleaned.get("practice_items") or 0,
-                repeat=cleaned.get("repeat") or "off",
-                repeat_items=cleaned.get("repeat_items") or 0,
-                washout_days=cleaned.get("washout_days") or 0,
-                stack_k=cleaned.get("stack_k") or 0,
-            )
-        except DesignError as exc:
-            raise forms.ValidationError(f"Study design: {exc}.") from None
-        return cleaned
+    def design_values(self) -> dict:
+        values = given(self.cleaned_data, self.DESIGN_FIELDS)
+        if not self.cleaned_data.get("choice_from_rating"):
+            values.pop("choice_from_rating", None)
+        return values
 
 
 class SurveyCreateForm(StudyDesignForm, DisplayPolicyForm):
-    """What the admin gives to create a survey; the items are selected and rendered on save."""
+    """What the admin gives to create a survey. The fields only carry what was typed: `survey_values()` gives it
+    to `studies.services.create_survey`, which checks it as it checks the command's and the API's options."""
 
-    name = forms.CharField(max_length=128, help_text="For the study team; readers see the reader title.")
-    reader_title = forms.CharField(
-        max_length=128, initial="Reader study", help_text="The title readers see. Never name the model."
+    name = text_field(help_text="For the study team; readers see the reader title.")
+    reader_title = text_field(
+        initial=DEFAULT_READER_TITLE, help_text="The title readers see. Never name the model."
     )
-    model_dataset = forms.ModelChoiceField(
-        queryset=datasets_of_kind(DatasetKind.SYNTHETIC_CT),
-        label="Model (synthetic CT dataset)",
+    model_dataset = choice_field((), label="Model (synthetic CT dataset)")
+    model_alias = text_field(help_text="Short name for reports; the dataset name when empty.")
+    real_dataset = choice_field(
+        (), label="Real CT dataset", help_text="Must have the same contrast kind as the model's output."
     )
-    model_alias = forms.CharField(
-        max_length=64, required=False, help_text="Short name for reports; the dataset name when empty."
+    per_side = text_field(
+        initial=10,
+        widget=number_input(1, MAX_ITEMS_PER_SIDE),
+        label="Items per side",
+        help_text="n real and n synthetic.",
     )
-    real_dataset = forms.ModelChoiceField(
-        queryset=datasets_of_kind(DatasetKind.REAL_CT),
-        label="Real CT dataset",
-        help_text="Must have the same contrast kind as the model's output.",
-    )
-    per_side = forms.IntegerField(
-        min_value=1, max_value=500, initial=10, label="Items per side", help_text="n real and n synthetic."
-    )
-    seed = forms.IntegerField(min_value=0, max_value=2**63 - 1, initial=1)
+    seed = text_field(initial=1, widget=number_input(0, MAX_SEED))
     allow_going_back = forms.BooleanField(required=False)
-    instructions = forms.CharField(widget=forms.Textarea, required=False)
+    instructions = text_field(widget=forms.Textarea)
 
     field_order = [
         "name",
@@ -275,9 +241,35 @@ class SurveyCreateForm(StudyDesignForm, DisplayPolicyForm):
         *DisplayPolicyForm.POLICY_FIELDS,
     ]
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Datasets are offered by id (the planning panel asks for a pilot of the same datasets by id).
+        for name, kind in (
+            ("model_dataset", DatasetKind.SYNTHETIC_CT),
+            ("real_dataset", DatasetKind.REAL_CT),
+        ):
+            choices = [("", "---------")] + [(d.pk, d.name) for d in datasets_of_kind(kind).order_by("name")]
+            self.fields[name].widget.choices = choices
+
+    def survey_values(self) -> dict:
+        """The options as studies.survey_input names them; a dataset by its name."""
+        data = self.cleaned_data
+        values = given(data, ("name", "reader_title", "model_alias", "seed", "instructions"))
+        values["name"] = data.get("name", "")
+        values["reader_title"] = data.get("reader_title", "")
+        values["allow_going_back"] = bool(data.get("allow_going_back"))
+        for option, field_name in (("model", "model_dataset"), ("real_dataset", "real_dataset")):
+            chosen = data.get(field_name, "")
+            dataset = dataset_by_id(int(chosen)) if chosen.isdigit() and len(chosen) < 19 else None
+            values[option] = dataset.name if dataset is not None else chosen
+        if data.get("per_side"):
+            values["real"] = values["synthetic"] = data["per_side"]
+        return {**values, "display_policy": self.policy_values(), "design": self.design_values()}
+
 
 class SurveyDraftForm(StudyDesignForm, DisplayPolicyForm, forms.ModelForm):
-    """A draft survey's reader-facing settings, study design and display policy (the admin's change page)."""
+    """A draft survey's reader-facing settings, study design and display policy (the admin's change page); the
+    policy and the design are checked by studies.survey_input, as when a survey is created."""
 
     class Meta:
         model = Survey
@@ -289,6 +281,15 @@ class SurveyDraftForm(StudyDesignForm, DisplayPolicyForm, forms.ModelForm):
         if instance is not None and instance.design is not None:
             kwargs["initial"] = {**self.design_initial(instance.design), **kwargs.get("initial", {})}
         super().__init__(*args, instance=instance, **kwargs)
+
+    def clean(self):
+        cleaned = super().clean()
+        try:
+            cleaned["display_policy"] = parse_display_policy(self.policy_values())
+            cleaned["design"] = parse_study_design(self.design_values())
+        except SurveyInputError as exc:
+            raise forms.ValidationError(str(exc)) from None
+        return cleaned
 
 
 class InvitationsForm(forms.Form):

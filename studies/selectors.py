@@ -36,13 +36,18 @@ def answered_item_ids(assignment: Assignment) -> set[int]:
     return set(assignment.answers.values_list("item_id", flat=True))
 
 
-def next_position(assignment: Assignment, answered: set[int] | None = None) -> int | None:
-    """1-based position of the first unanswered item in the reader's order; None when all are answered."""
-    answered = answered_item_ids(assignment) if answered is None else answered
-    for position, item_id in enumerate(assignment.item_order, start=1):
+def first_unanswered(order, answered) -> int | None:
+    """1-based position of the first item id of `order` not in `answered`; None when all are answered."""
+    for position, item_id in enumerate(order or [], start=1):
         if item_id not in answered:
             return position
     return None
+
+
+def next_position(assignment: Assignment, answered: set[int] | None = None) -> int | None:
+    """1-based position of the first unanswered item in the reader's order; None when all are answered."""
+    answered = answered_item_ids(assignment) if answered is None else answered
+    return first_unanswered(assignment.item_order, answered)
 
 
 def item_at(assignment: Assignment, position: int) -> Item | None:
@@ -65,11 +70,7 @@ def practice_answered_ids(assignment: Assignment) -> set[int]:
 
 def next_practice_position(assignment: Assignment) -> int | None:
     """1-based position of the first unanswered practice item; None when practice is over (or there is none)."""
-    answered = practice_answered_ids(assignment)
-    for position, item_id in enumerate(assignment.practice_order or [], start=1):
-        if item_id not in answered:
-            return position
-    return None
+    return first_unanswered(assignment.practice_order, practice_answered_ids(assignment))
 
 
 def practice_item_at(assignment: Assignment, position: int) -> PracticeItem | None:
@@ -97,10 +98,7 @@ def round_is_open(reading_round: ReadingRound, now=None) -> bool:
 
 def next_round_position(reading_round: ReadingRound) -> int | None:
     answered = set(reading_round.answers.values_list("item_id", flat=True))
-    for position, item_id in enumerate(reading_round.item_order, start=1):
-        if item_id not in answered:
-            return position
-    return None
+    return first_unanswered(reading_round.item_order, answered)
 
 
 def round_item_at(reading_round: ReadingRound, position: int) -> Item | None:

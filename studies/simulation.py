@@ -15,6 +15,7 @@ from studies.services import (
     do_accept_invitation,
     do_complete_assignment,
     do_create_invitations,
+    do_register_reader,
     do_submit_answer,
     do_submit_practice_answer,
     do_update_reader_profile,
@@ -35,7 +36,8 @@ def simulate_readers(survey: Survey, n: int, seed: int, skill: float, *, actor=N
     `skill` in [0, 1] is how far above chance a reader is: each real/synthetic answer is correct with
     probability 0.5 + skill / 2, and about one answer in ten is "indeterminable". The same seed gives the
     same answers to the same slices.
-    Readers join through invitations and answer through `do_submit_answer`, like real ones.
+    Readers are registered (`do_register_reader`), join through invitations and answer through `do_submit_answer`,
+    like real ones, each step with its audit row.
     """
     if not 0.0 <= skill <= 1.0:
         raise StudyError(f"skill must be between 0 and 1, not {skill}")
@@ -53,9 +55,7 @@ def simulate_readers(survey: Survey, n: int, seed: int, skill: float, *, actor=N
     assignments = []
     for number in range(existing + 1, existing + n + 1):
         with transaction.atomic():
-            reader = User.objects.create_user(
-                username=f"{SIMULATED_PREFIX}-{survey.pk}-{number}", password=None
-            )
+            reader = do_register_reader(username=f"{SIMULATED_PREFIX}-{survey.pk}-{number}", actor=actor)
             invitation = do_create_invitations(survey=survey, actor=actor, count=1, label="simulated reader")[
                 0
             ]

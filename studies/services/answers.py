@@ -1,291 +1,265 @@
-"""Answers: parsing a submission, storing it exactly once (every submission kept as a revision), and the
-reader confirming the end."""
+"""Answers: one service stores a reader's answer exactly once in any of their rounds. The rounds (the test, the
+practice items read before it, the second reading of repeat reading) are data, :class:`Round`: where the round's
+answers live, which frozen order it follows, what it checks before an answer and what it records. Everything else
+is the same for every round: the reader's row is locked, a client key seen before returns what it stored (a double
+click, a retry after a timeout), items are answered in the reader's order, and each answer writes its audit row."""
 
-import math
-import secrets
-import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
 from audit.services import record_event
-from studies.design import DesignError, StudyDesign, check_rating, derive_choice
 from studies.models import (
-    CHOICE_VALUES,
-    VIEWER_STATE_FIELDS,
     Answer,
     AnswerRevision,
     Assignment,
     Item,
+    PracticeAnswer,
+    PracticeItem,
     ReadingRound,
+    RepeatAnswer,
 )
-from studies.sampling import select_repeated
-from studies.selectors import next_position, next_practice_position
-from studies.services.errors import MAX_REASON_CHARS, MAX_SECONDS_ON_SLICE, AnswerRejected, StudyError
+from studies.selectors import first_unanswered, next_practice_position, round_is_open
+from studies.services.answer_input import AnswerInput, viewer_state
+from studies.services.errors import AnswerRejected
+
+# A check before an answer is stored: given the round's locked row and the reader's assignment, the refusal (a
+# message the reader's page translates, sent with a 409) or None.
+Gate = Callable[[models.Model, Assignment], str | None]
+
+
+def finished(owner, assignment) -> str | None:
+    return gettext_noop("You have already finished this survey.") if owner.completed_at else None
+
+
+def practice_first(owner, assignment) -> str | None:
+    pending = next_practice_position(assignment) is not None
+    return gettext_noop("Finish the practice items first.") if pending else None
+
+
+def round_opened(owner, assignment) -> str | None:
+    return None if round_is_open(owner) else gettext_noop("The second reading has not opened yet.")
 
 
 @dataclass(frozen=True)
-class AnswerInput:
-    """One submission from a reader's page, already parsed into Python types."""
+class Round:
+    """What one of a reader's rounds is: the one answer service (:func:`do_submit_round_answer`) reads it."""
 
-    choice: str
-    reason: str
-    seconds_on_slice: float
-    window_width: float
-    window_level: float
-    zoom: float
-    window_changed: bool
-    client_key: uuid.UUID
-    base_revision: int = 0
-    rating: int | None = None
-    invert_used: bool = False
-    slices_visited: tuple[int, ...] = ()  # stack reading: offsets from the centre, in the order first seen
-    seconds_per_slice: tuple[float, ...] = ()  # stack reading: seconds on each slice, offset -k..+k
+    name: str
+    owner_model: type[models.Model]  # the row the round hangs on: locked while an answer is written
+    owner_related: tuple[str, ...]  # what the locked row is read with
+    owner_field: str  # the answer's field naming that row
+    order_field: str  # the row's frozen order of item ids
+    item_model: type[models.Model]
+    item_field: str  # the answer's field naming the item
+    answer_model: type[models.Model]
+    stored: tuple[str, ...]  # what an answer stores from the submission, besides the viewer's state
+    verb: str  # the audit verb of a new answer
+    details: tuple[
+        str, ...
+    ]  # what its audit row says besides the item: "choice", "rating", "revision", "round"
+    gates: tuple[Gate, ...] = ()  # checked in this order once the survey is known to take answers
+    # Every submission is also kept as a revision (where client keys live); an answer changes (a new revision)
+    # only when the survey lets readers go back and the page saw the latest revision.
+    revision_model: type[models.Model] | None = None
+
+    @property
+    def keys_model(self) -> type[models.Model]:
+        """Where the round's client keys are unique: its revisions, or its answers when it keeps none."""
+        return self.revision_model or self.answer_model
+
+    def assignment_of(self, owner) -> Assignment:
+        return owner if isinstance(owner, Assignment) else owner.assignment
+
+
+TEST = Round(
+    name="test",
+    owner_model=Assignment,
+    owner_related=("survey",),
+    owner_field="assignment",
+    order_field="item_order",
+    item_model=Item,
+    item_field="item",
+    answer_model=Answer,
+    stored=("choice", "reason", "seconds_on_slice", "client_key", "rating"),
+    verb="answer.submitted",
+    details=("revision", "choice", "rating"),
+    gates=(finished, practice_first),
+    revision_model=AnswerRevision,
+)
+PRACTICE = Round(
+    name="practice",
+    owner_model=Assignment,
+    owner_related=("survey",),
+    owner_field="assignment",
+    order_field="practice_order",
+    item_model=PracticeItem,
+    item_field="practice_item",
+    answer_model=PracticeAnswer,
+    stored=("choice", "rating", "seconds_on_slice", "client_key"),
+    verb="practice.answered",
+    details=("choice", "rating"),
+)
+REPEAT = Round(
+    name="repeat",
+    owner_model=ReadingRound,
+    owner_related=("assignment__survey", "assignment__reader"),
+    owner_field="reading_round",
+    order_field="item_order",
+    item_model=Item,
+    item_field="item",
+    answer_model=RepeatAnswer,
+    stored=("choice", "reason", "seconds_on_slice", "rating", "client_key"),
+    verb="round.answered",
+    details=("round", "choice"),
+    gates=(round_opened, finished),
+)
 
 
 @dataclass(frozen=True)
 class SubmitResult:
-    answer: Answer
-    revision: AnswerRevision
+    answer: models.Model  # an Answer, PracticeAnswer or RepeatAnswer
+    revision: AnswerRevision | None  # the test round's revision this submission is; None in the other rounds
     duplicate: bool  # the same client key was seen before: nothing new was stored
 
 
-def parse_answer_input(data, design: StudyDesign | None = None) -> AnswerInput:
-    """Validate a decoded JSON body against the survey's design (its rating scale, whether the choice is asked or
-    derived from the rating); raises AnswerRejected (400) with one line naming the first bad field."""
-    design = design or StudyDesign()
-    if not isinstance(data, dict):
-        raise AnswerRejected("the answer must be a JSON object")
-    try:
-        rating = check_rating(design, data.get("rating"))
-    except DesignError as exc:
-        raise AnswerRejected(str(exc)) from None
+def do_submit_round_answer(*, reading: Round, owner, item, data: AnswerInput) -> SubmitResult:
+    """Store a reader's answer to `item` in the round `reading` of `owner` (their assignment, or their second
+    reading) exactly once.
 
-    def number(name, low, high):
-        value = data.get(name)
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-            raise AnswerRejected(f"{name} must be a number")
-        if not low <= value <= high:
-            raise AnswerRejected(f"{name} must be between {low} and {high}")
-        return float(value)
-
-    choice = data.get("choice")
-    if design.choice_from_rating:
-        derived = derive_choice(design, rating)
-        if choice is not None and choice != derived:
-            raise AnswerRejected(f"choice is derived from the rating in this survey ({derived}); send none")
-        choice = derived
-    elif choice not in CHOICE_VALUES:
-        raise AnswerRejected(f"choice must be one of {', '.join(CHOICE_VALUES)}")
-    reason = data.get("reason", "")
-    if reason is None:
-        reason = ""
-    if not isinstance(reason, str):
-        raise AnswerRejected("reason must be text")
-    reason = reason.replace("\x00", "").strip()
-    if len(reason) > MAX_REASON_CHARS:
-        raise AnswerRejected(f"reason must be at most {MAX_REASON_CHARS} characters")
-    window_changed = data.get("window_changed")
-    if not isinstance(window_changed, bool):
-        raise AnswerRejected("window_changed must be true or false")
-    try:
-        client_key = uuid.UUID(str(data.get("client_key")))
-    except ValueError:
-        raise AnswerRejected("client_key must be a UUID") from None
-    invert_used = data.get("invert_used", False)
-    if not isinstance(invert_used, bool):
-        raise AnswerRejected("invert_used must be true or false")
-    base_revision = data.get("base_revision", 0)
-    if isinstance(base_revision, bool) or not isinstance(base_revision, int) or base_revision < 0:
-        raise AnswerRejected("base_revision must be a non-negative integer")
-    slices_visited, seconds_per_slice = _stack_reading(data, design)
-    return AnswerInput(
-        choice=choice,
-        reason=reason,
-        seconds_on_slice=number("seconds_on_slice", 0, MAX_SECONDS_ON_SLICE),
-        window_width=number("window_width", 1, 10000),
-        window_level=number("window_level", -5000, 5000),
-        zoom=number("zoom", 0.05, 64),
-        window_changed=window_changed,
-        client_key=client_key,
-        base_revision=base_revision,
-        rating=rating,
-        invert_used=invert_used,
-        slices_visited=slices_visited,
-        seconds_per_slice=seconds_per_slice,
-    )
-
-
-def _stack_reading(data: dict, design: StudyDesign) -> tuple[tuple[int, ...], tuple[float, ...]]:
-    """The slices visited (distinct offsets -k..k, starting at the centre, 0) and the seconds on each of the 2k+1
-    slices of a stack; both must be absent (or empty) without a stack."""
-    visited, seconds = data.get("slices_visited"), data.get("seconds_per_slice")
-    if not design.is_stack:
-        if visited not in (None, []) or seconds not in (None, []):
-            raise AnswerRejected("this survey shows one slice: send no slices_visited or seconds_per_slice")
-        return (), ()
-    k = design.stack_k
-    if not isinstance(visited, list) or not visited:
-        raise AnswerRejected(f"slices_visited must be a list of offsets -{k}..{k}")
-    for offset in visited:
-        if isinstance(offset, bool) or not isinstance(offset, int) or not -k <= offset <= k:
-            raise AnswerRejected(f"slices_visited must be a list of offsets -{k}..{k}")
-    if len(set(visited)) != len(visited):
-        raise AnswerRejected("slices_visited must name each offset once")
-    if visited[0] != 0:
-        raise AnswerRejected("slices_visited must start at the centre slice (offset 0)")
-    if not isinstance(seconds, list) or len(seconds) != design.stack_slices:
-        raise AnswerRejected(f"seconds_per_slice must be a list of {design.stack_slices} numbers")
-    for value in seconds:
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-            raise AnswerRejected(f"seconds_per_slice must be a list of {design.stack_slices} numbers")
-        if not 0 <= value <= MAX_SECONDS_ON_SLICE:
-            raise AnswerRejected(f"seconds_per_slice must be between 0 and {MAX_SECONDS_ON_SLICE}")
-    return tuple(visited), tuple(round(float(value), 3) for value in seconds)
-
-
-def viewer_state(data: AnswerInput) -> dict:
-    """What the viewer showed when the reader answered (window, zoom, invert, the stack's slices), as model fields;
-    test, repeat and practice answers all store it."""
-    state = {name: getattr(data, name) for name in VIEWER_STATE_FIELDS}
-    return {name: list(value) if isinstance(value, tuple) else value for name, value in state.items()}
-
-
-def do_submit_answer(*, assignment: Assignment, item: Item, data: AnswerInput) -> SubmitResult:
-    """Store a reader's answer exactly once.
-
-    The same client key again (a double click, a retry after a timeout) returns what was stored the first time.
-    A new key for an answered item is a change: allowed only when the survey lets readers go back and the page
-    saw the latest revision (`base_revision`), so a stale second tab cannot overwrite a newer answer. Every stored
-    submission is a new AnswerRevision; the Answer row carries the latest one.
+    The same client key again returns what was stored the first time. Items are answered in the round's frozen
+    order. An answered item is refused, except in a round with revisions whose survey lets readers go back: there a
+    new key is a change, allowed when the page saw the latest revision (`base_revision`), so a stale second tab
+    cannot overwrite a newer answer; the answer row carries the latest revision.
     """
     try:
         with transaction.atomic():
-            # One reader's submissions are serialised on their assignment row.
-            assignment = (
-                Assignment.objects.select_for_update(of=("self",))
-                .select_related("survey")
-                .get(pk=assignment.pk)
+            # One reader's submissions are serialised on the round's row.
+            owner = (
+                reading.owner_model.objects.select_for_update(of=("self",))
+                .select_related(*reading.owner_related)
+                .get(pk=owner.pk)
             )
-            survey = assignment.survey
-            if item.survey_id != survey.pk or item.pk not in assignment.item_order:
+            assignment = reading.assignment_of(owner)
+            order = getattr(owner, reading.order_field) or []
+            if item.survey_id != assignment.survey_id or item.pk not in order:
                 raise AnswerRejected("this item is not part of your survey", status=404)
-            previous = (
-                AnswerRevision.objects.select_related("answer")
-                .filter(assignment=assignment, client_key=data.client_key)
-                .first()
-            )
+            previous = _stored_with_key(reading, owner, item, data)
             if previous is not None:
-                if previous.answer.item_id != item.pk:
-                    raise AnswerRejected("this client_key was already used for another item", status=409)
-                return SubmitResult(answer=previous.answer, revision=previous, duplicate=True)
+                return previous
             if not assignment.survey_is_answerable:
                 raise AnswerRejected(gettext_noop("This survey is not open for answers."), status=409)
-            if assignment.completed_at:
-                raise AnswerRejected(gettext_noop("You have already finished this survey."), status=409)
-            if next_practice_position(assignment) is not None:
-                raise AnswerRejected(gettext_noop("Finish the practice items first."), status=409)
-            answered = set(assignment.answers.values_list("item_id", flat=True))
-            position = assignment.item_order.index(item.pk) + 1
-            upcoming = next_position(assignment, answered)
-            if item.pk not in answered and upcoming is not None and position > upcoming:
+            for gate in reading.gates:
+                refusal = gate(owner, assignment)
+                if refusal is not None:
+                    raise AnswerRejected(refusal, status=409)
+            mine = {reading.owner_field: owner}
+            answered = set(
+                reading.answer_model.objects.filter(**mine).values_list(f"{reading.item_field}_id", flat=True)
+            )
+            upcoming = first_unanswered(order, answered)
+            if item.pk not in answered and upcoming is not None and order.index(item.pk) + 1 > upcoming:
                 raise AnswerRejected(gettext_noop("Answer the earlier slices first."), status=409)
-            answer = Answer.objects.select_for_update().filter(assignment=assignment, item=item).first()
-            now = timezone.now()
-            fields = {
-                "choice": data.choice,
-                "reason": data.reason,
-                "seconds_on_slice": data.seconds_on_slice,
-                "client_key": data.client_key,
-                "rating": data.rating,
-                **viewer_state(data),
-            }
+            answer = (
+                reading.answer_model.objects.select_for_update()
+                .filter(**mine, **{reading.item_field: item})
+                .first()
+            )
+            fields = {name: getattr(data, name) for name in reading.stored} | viewer_state(data)
             if answer is None:
-                if data.base_revision != 0:
-                    raise AnswerRejected(gettext_noop("This slice has no answer to change."), status=409)
-                answer = Answer.objects.create(assignment=assignment, item=item, revision_count=1, **fields)
-                revision = AnswerRevision.objects.create(
-                    answer=answer, assignment=assignment, revision=1, **fields
-                )
-                verb = "answer.submitted"
+                answer, revision = _first_answer(reading, mine, item, data, fields)
+                verb = reading.verb
             else:
-                if not survey.allow_going_back:
-                    raise AnswerRejected(gettext_noop("This slice was already answered."), status=409)
-                if data.base_revision != answer.revision_count:
-                    raise AnswerRejected(
-                        gettext_noop("This answer was changed in another window; the page will reload."),
-                        status=409,
-                    )
-                # The revision first: the database lets an answer change only to the values of the revision
-                # written before it in the same transaction (studies migration 0005).
-                revision = AnswerRevision.objects.create(
-                    answer=answer, assignment=assignment, revision=answer.revision_count + 1, **fields
-                )
-                for name, value in fields.items():
-                    setattr(answer, name, value)
-                answer.revision_count += 1
-                answer.save()
+                answer, revision = _changed_answer(reading, assignment, answer, data, fields)
                 verb = "answer.revised"
-            Assignment.objects.filter(pk=assignment.pk).update(last_activity_at=now)
+            Assignment.objects.filter(pk=assignment.pk).update(last_activity_at=timezone.now())
             record_event(
                 actor=assignment.reader,
                 verb=verb,
                 target=answer,
-                details={
-                    "item": item.public_id,
-                    "revision": revision.revision,
-                    "choice": data.choice,
-                    "rating": data.rating,
-                },
+                details={"item": item.public_id, **_details(reading, owner, revision, data)},
             )
     except IntegrityError:
         # Two requests with the same key raced past the lookup; the first one's row is the answer.
-        previous = (
-            AnswerRevision.objects.select_related("answer")
-            .filter(assignment=assignment, client_key=data.client_key)
-            .first()
-        )
+        previous = _stored_with_key(reading, owner, item, data)
         if previous is None:
             raise AnswerRejected(gettext_noop("This slice was already answered."), status=409) from None
-        if previous.answer.item_id != item.pk:
-            raise AnswerRejected("this client_key was already used for another item", status=409) from None
-        return SubmitResult(answer=previous.answer, revision=previous, duplicate=True)
+        return previous
     return SubmitResult(answer=answer, revision=revision, duplicate=False)
 
 
-def do_complete_assignment(*, assignment: Assignment) -> Assignment:
-    """The reader confirms the end: from now on their answers are final."""
-    with transaction.atomic():
-        assignment = (
-            Assignment.objects.select_for_update(of=("self",)).select_related("survey").get(pk=assignment.pk)
+def _stored_with_key(reading: Round, owner, item, data: AnswerInput) -> SubmitResult | None:
+    """What the reader's client key stored before in this round (a duplicate), None if it is new; a key used for
+    another item is refused."""
+    stored = (
+        reading.keys_model.objects.select_related("answer" if reading.revision_model else reading.item_field)
+        .filter(**{reading.owner_field: owner}, client_key=data.client_key)
+        .first()
+    )
+    if stored is None:
+        return None
+    answer = stored.answer if reading.revision_model else stored
+    if getattr(answer, f"{reading.item_field}_id") != item.pk:
+        raise AnswerRejected("this client_key was already used for another item", status=409)
+    return SubmitResult(answer=answer, revision=stored if reading.revision_model else None, duplicate=True)
+
+
+def _first_answer(reading: Round, mine: dict, item, data: AnswerInput, fields: dict):
+    if reading.revision_model is not None and data.base_revision != 0:
+        raise AnswerRejected(gettext_noop("This slice has no answer to change."), status=409)
+    if reading.revision_model is None:
+        return reading.answer_model.objects.create(**mine, **{reading.item_field: item}, **fields), None
+    answer = reading.answer_model.objects.create(
+        **mine, **{reading.item_field: item}, revision_count=1, **fields
+    )
+    revision = reading.revision_model.objects.create(answer=answer, revision=1, **mine, **fields)
+    return answer, revision
+
+
+def _changed_answer(reading: Round, assignment: Assignment, answer, data: AnswerInput, fields: dict):
+    if reading.revision_model is None or not assignment.survey.allow_going_back:
+        raise AnswerRejected(gettext_noop("This slice was already answered."), status=409)
+    if data.base_revision != answer.revision_count:
+        raise AnswerRejected(
+            gettext_noop("This answer was changed in another window; the page will reload."), status=409
         )
-        if assignment.completed_at:
-            return assignment
-        if not assignment.survey_is_answerable:
-            raise StudyError(gettext_noop("This survey is not open."))
-        answered = assignment.answers.count()
-        if answered < assignment.total:
-            raise StudyError(f"Only {answered} of {assignment.total} slices are answered.")
-        assignment.completed_at = timezone.now()
-        assignment.save(update_fields=["completed_at"])
-        record_event(actor=assignment.reader, verb="assignment.completed", target=assignment, details={})
-        design = assignment.survey.design
-        if design.has_repeat:
-            truths = dict(Item.objects.filter(pk__in=assignment.item_order).values_list("pk", "truth"))
-            order = select_repeated(truths, design.repeated_count(len(truths)), secrets.randbits(62))
-            reading_round = ReadingRound.objects.create(
-                assignment=assignment,
-                number=2,
-                item_order=order,
-                opens_at=assignment.completed_at + timedelta(days=design.washout_days),
-            )
-            record_event(
-                actor=assignment.reader,
-                verb="round.scheduled",
-                target=reading_round,
-                details={"items": len(order), "opens_at": reading_round.opens_at.isoformat()},
-            )
-    return assignment
+    # The revision first: the database lets an answer change only to the values of the revision written before it
+    # in the same transaction (studies migration 0005).
+    revision = reading.revision_model.objects.create(
+        answer=answer, assignment=assignment, revision=answer.revision_count + 1, **fields
+    )
+    for name, value in fields.items():
+        setattr(answer, name, value)
+    answer.revision_count += 1
+    answer.save()
+    return answer, revision
+
+
+def _details(reading: Round, owner, revision, data: AnswerInput) -> dict:
+    values = {
+        "revision": revision.revision if revision is not None else None,
+        "round": getattr(owner, "number", None),
+        "choice": data.choice,
+        "rating": data.rating,
+    }
+    return {name: values[name] for name in reading.details}
+
+
+def do_submit_answer(*, assignment: Assignment, item: Item, data: AnswerInput) -> SubmitResult:
+    """A test answer (the first reading); see :func:`do_submit_round_answer`."""
+    return do_submit_round_answer(reading=TEST, owner=assignment, item=item, data=data)
+
+
+def do_submit_practice_answer(
+    *, assignment: Assignment, practice_item: PracticeItem, data: AnswerInput
+) -> SubmitResult:
+    """A practice answer, read before the test and followed by feedback (the view's, from the practice item)."""
+    return do_submit_round_answer(reading=PRACTICE, owner=assignment, item=practice_item, data=data)
+
+
+def do_submit_repeat_answer(*, reading_round: ReadingRound, item: Item, data: AnswerInput) -> SubmitResult:
+    """An answer of the second reading, once its wash-out is over (the server enforces it)."""
+    return do_submit_round_answer(reading=REPEAT, owner=reading_round, item=item, data=data)

@@ -1,12 +1,10 @@
-"""What the studies services refuse, and the limits they enforce."""
+"""What the studies services refuse (a StudyError, at home in studies.errors; a rejected answer), and the limits
+they enforce."""
 
-MAX_ITEMS_PER_SIDE = 500
+from studies.errors import StudyError
+
 MAX_REASON_CHARS = 2000
 MAX_SECONDS_ON_SLICE = 7 * 24 * 3600.0
-
-
-class StudyError(ValueError):
-    """A request the studies app refuses; the message is one line a person can act on."""
 
 
 class AnswerRejected(StudyError):

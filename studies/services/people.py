@@ -186,11 +186,19 @@ def _accept_invitation(*, token: str, reader) -> Assignment:
     return assignment
 
 
+def do_register_reader(*, username: str, email: str = "", password: str | None = None, actor=None):
+    """A new reader account, with its audit row: a reader signing up (they are the actor), or an account made for a
+    simulated reader (the actor is whoever simulates; without a password it cannot sign in)."""
+    with transaction.atomic():
+        user = get_user_model().objects.create_user(username=username, email=email, password=password)
+        record_event(actor=actor or user, verb="reader.registered", target=user, details={})
+    return user
+
+
 def do_join_with_new_account(*, token: str, username: str, email: str, password: str) -> Assignment:
     """Create a reader account and use the invitation with it, both or neither."""
     with transaction.atomic():
-        user = get_user_model().objects.create_user(username=username, email=email, password=password)
-        record_event(actor=user, verb="reader.registered", target=user, details={})
+        user = do_register_reader(username=username, email=email, password=password)
         return do_accept_invitation(token=token, reader=user)
 
 

@@ -5,6 +5,7 @@ Each `do_*` function is one transaction that also writes its audit row."""
 import hashlib
 import random
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -14,15 +15,17 @@ from django.utils import timezone
 
 from audit.services import record_event
 from imaging.constants import DatasetKind
-from imaging.selectors import ct_slice_indices, fields_of_view_mm, layered_ct_slices, with_their_slices
+from imaging.selectors import (
+    ct_slice_indices,
+    dataset_named,
+    dataset_names,
+    fields_of_view_mm,
+    layered_ct_slices,
+    with_their_slices,
+)
 from storage import StorageFailed, store_file
 from studies.design import StudyDesign
-from studies.models import (
-    Item,
-    PracticeItem,
-    Survey,
-    Truth,
-)
+from studies.models import Item, PracticeItem, Survey, Truth
 from studies.policy import DisplayPolicy, round_field_of_view
 from studies.rendering import encode_payload
 from studies.sampling import (
@@ -34,7 +37,8 @@ from studies.sampling import (
     with_room_for_stack,
 )
 from studies.selectors import StackMissing, rendered_stack, rendering_fingerprint
-from studies.services.errors import MAX_ITEMS_PER_SIDE, StudyError
+from studies.services.errors import StudyError
+from studies.survey_input import SurveyInput, parse_survey_input
 
 
 @dataclass
@@ -109,44 +113,33 @@ def choose_field_of_view(policy: DisplayPolicy, real_dataset) -> tuple[DisplayPo
     ]
 
 
-def create_survey(
-    *,
-    name: str,
-    model_dataset,
-    real_dataset,
-    real_count: int,
-    synthetic_count: int,
-    seed: int,
-    actor=None,
-    model_alias: str = "",
-    reader_title: str = "",
-    instructions: str = "",
-    allow_going_back: bool = False,
-    policy: DisplayPolicy | None = None,
-    design: StudyDesign | None = None,
-) -> SurveyCreated:
-    """A draft survey with its items selected (balanced, stratified by axial layer) and pre-rendered."""
-    name = (name or "").strip()
-    if not name:
-        raise StudyError("a survey needs a name")
+def _dataset(name: str, kind: str):
+    """The dataset a survey option names; StudyError naming the datasets of the kind it should be otherwise."""
+    dataset = dataset_named(name)
+    if dataset is None:
+        names = dataset_names(kind)
+        known = ", ".join(repr(other) for other in names[:10]) or "none"
+        more = f" and {len(names) - 10} more" if len(names) > 10 else ""
+        what = "synthetic CT" if kind == DatasetKind.SYNTHETIC_CT else "real CT"
+        raise StudyError(f"no dataset named {name!r} ({what} datasets: {known}{more})")
+    return dataset
+
+
+def create_survey(*, options: SurveyInput | Mapping, actor=None) -> SurveyCreated:
+    """A draft survey with its items selected (balanced, stratified by axial layer) and pre-rendered.
+
+    `options` is the one survey input (studies.survey_input.SurveyInput), or the values a door received, parsed
+    here by `parse_survey_input`: the admin's add page, `manage.py create_survey` and the API all come through
+    this function, so they take the same options and refuse the same garbage with the same line (StudyError)."""
+    options = options if isinstance(options, SurveyInput) else parse_survey_input(options)
+    name, design = options.name, options.design
+    real_count, synthetic_count, seed = options.real, options.synthetic, options.seed
     if Survey.objects.filter(name=name).exists():
         raise StudyError(f"a survey named {name!r} already exists")
+    model_dataset = _dataset(options.model, DatasetKind.SYNTHETIC_CT)
+    real_dataset = _dataset(options.real_dataset, DatasetKind.REAL_CT)
     check_survey_datasets(model_dataset=model_dataset, real_dataset=real_dataset)
-    if real_count != synthetic_count:
-        raise StudyError(
-            f"a survey is balanced: --real ({real_count}) and --synthetic ({synthetic_count}) must be equal"
-        )
-    if not 1 <= real_count <= MAX_ITEMS_PER_SIDE:
-        raise StudyError(f"the number of items per side must be 1..{MAX_ITEMS_PER_SIDE}, not {real_count}")
-    if not 0 <= seed < 2**63:
-        raise StudyError("the seed must be a non-negative integer below 2**63")
-    policy, policy_notes = choose_field_of_view(policy or DisplayPolicy(), real_dataset)
-    design = design or StudyDesign()
-    if design.repeat_items > real_count + synthetic_count:
-        raise StudyError(
-            f"a repeated subset of {design.repeat_items} items is larger than the survey "
-            f"({real_count + synthetic_count} items)"
-        )
+    policy, policy_notes = choose_field_of_view(options.display_policy, real_dataset)
     real_candidates, synthetic_candidates, stack_gaps = _stack_candidates(
         real_dataset=real_dataset, model_dataset=model_dataset, stack_k=design.stack_k
     )
@@ -189,14 +182,14 @@ def create_survey(
             survey = Survey.objects.create(
                 name=name,
                 model_dataset=model_dataset,
-                model_alias=(model_alias or model_dataset.name)[:64],
+                model_alias=(options.model_alias or model_dataset.name)[:64],
                 real_dataset=real_dataset,
                 real_count=real_count,
                 synthetic_count=synthetic_count,
                 seed=seed,
-                reader_title=reader_title or "Reader study",
-                instructions=instructions,
-                allow_going_back=allow_going_back,
+                reader_title=options.reader_title,
+                instructions=options.instructions,
+                allow_going_back=options.allow_going_back,
                 display_policy=policy,
                 design=design,
                 created_by=actor if actor is not None and actor.is_authenticated else None,

@@ -10,6 +10,7 @@ from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.validation import validate_schema
 
 from api import urls as api_urls
+from studies.survey_input import DESIGN_OPTIONS, OPTIONS, POLICY_OPTIONS
 
 
 def routes(patterns, prefix="") -> set[str]:
@@ -36,6 +37,23 @@ def test_the_schema_validates_and_lists_every_endpoint(db):
     assert documented == expected
     assert len(documented) >= 30
     assert "/api/v1/surveys/{id}/open/" in documented and "/api/v1/results/report.pdf" in documented
+
+
+def test_survey_creation_documents_every_option_the_command_and_the_admin_take(db):
+    schema = SchemaGenerator(patterns=None).get_schema(request=None, public=True)
+    components = schema["components"]["schemas"]
+    body = schema["paths"]["/api/v1/surveys/"]["post"]["requestBody"]["content"]
+    assert list(body) == ["application/json"]
+    survey = components[body["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]]
+    assert list(survey["properties"]) == list(OPTIONS)
+    assert set(survey["required"]) == {"name", "model", "real_dataset", "real", "synthetic", "seed"}
+    nested = {
+        name: components[survey["properties"][name]["$ref"].rsplit("/", 1)[1]]
+        for name in ("display_policy", "design")
+    }
+    assert list(nested["display_policy"]["properties"]) == list(POLICY_OPTIONS)
+    assert list(nested["design"]["properties"]) == list(DESIGN_OPTIONS)
+    assert "design" in components["Survey"]["properties"]
 
 
 def test_a_path_that_names_no_endpoint_is_a_json_404(client, db):

@@ -153,7 +153,7 @@ def test_survey_creation_refuses_as_create_survey_does(admin_client, pools):
     response = admin_client.post("/api/v1/surveys/", body, format="json")
     assert response.json() == {
         "code": "refused",
-        "detail": "a survey is balanced: --real (3) and --synthetic (4) must be equal",
+        "detail": "a survey is balanced: real (3) and synthetic (4) must be equal",
     }
     swapped = admin_client.post(
         "/api/v1/surveys/",
@@ -168,7 +168,7 @@ def test_survey_creation_refuses_as_create_survey_does(admin_client, pools):
     )
     assert policy.json() == {
         "code": "refused",
-        "detail": "display_policy: The HU clip minimum must be below the maximum.",
+        "detail": "display policy: HU range 500..100 is empty",
     }
     assert Survey.objects.count() == before
 

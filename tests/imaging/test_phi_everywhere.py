@@ -20,12 +20,13 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
-from imaging.models import Dataset, ImportJob, Volume
+from imaging.models import ImportJob, Volume
 from jobs.models import JobStatus
 from studies.models import Survey
 from studies.policy import DisplayPolicy
 from studies.services import create_survey, do_close_survey
 from studies.simulation import simulate_readers
+from studies.survey_input import SurveyInput
 from tests.imaging.phi_series import PATIENT_ID, PHI_VALUES, write_phi_series
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -119,13 +120,15 @@ def test_identifying_values_imported_through_every_path_are_found_nowhere(
 
     # Studied and exported every way.
     survey = create_survey(
-        name="PHI survey",
-        model_dataset=Dataset.objects.get(name="PHI sCT"),
-        real_dataset=Dataset.objects.get(name="PHI CT"),
-        real_count=3,
-        synthetic_count=3,
-        seed=1,
-        policy=DisplayPolicy(matrix_size=32),
+        options=SurveyInput(
+            name="PHI survey",
+            model="PHI sCT",
+            real_dataset="PHI CT",
+            real=3,
+            synthetic=3,
+            seed=1,
+            display_policy=DisplayPolicy(matrix_size=32),
+        )
     ).survey
     Survey.objects.filter(pk=survey.pk).update(status=Survey.Status.OPEN, opened_at=timezone.now())
     simulate_readers(survey, 2, seed=1, skill=0.5)

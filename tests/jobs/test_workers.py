@@ -15,6 +15,7 @@ from metrics.services import start_machine_observer
 from studies.models import BlindingAudit
 from studies.policy import DisplayPolicy
 from studies.services import create_survey, request_blinding_audit
+from studies.survey_input import SurveyInput
 from tests.generation.test_killed_worker import database_url
 from tests.metrics.factories import make_ct_dataset
 from tests.waiting import wait_until
@@ -43,13 +44,15 @@ def test_a_blinding_audit_runs_while_cnn_observers_keep_the_other_worker_busy(
         patient_prefix="P",
     )  # fmt: skip
     survey = create_survey(
-        name="Audited while busy",
-        model_dataset=model,
-        real_dataset=real,
-        real_count=4,
-        synthetic_count=4,
-        seed=1,
-        policy=DisplayPolicy(matrix_size=32, field_of_view_mm=24.0),
+        options=SurveyInput(
+            name="Audited while busy",
+            model=model.name,
+            real_dataset=real.name,
+            real=4,
+            synthetic=4,
+            seed=1,
+            display_policy=DisplayPolicy(matrix_size=32, field_of_view_mm=24.0),
+        )
     ).survey
 
     log = tmp_path / "workers.log"

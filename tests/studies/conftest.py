@@ -15,6 +15,7 @@ from imaging.volumes import VolumeData
 from studies.models import Survey
 from studies.policy import DisplayPolicy
 from studies.services import create_survey, do_accept_invitation, do_audit_and_open, do_create_invitations
+from studies.survey_input import SurveyInput
 
 SMALL = {"matrix_size": 64}
 POLICY_NAMES = {f.name for f in dataclasses.fields(DisplayPolicy)}
@@ -107,14 +108,16 @@ def make_survey(pools):
         options = {**SMALL, **options}
         policy = DisplayPolicy(**{name: options.pop(name) for name in list(options) if name in POLICY_NAMES})
         survey = create_survey(
-            name=options.pop("name", f"Survey {next(counter)}"),
-            model_dataset=options.pop("model_dataset", pools.synthetic),
-            real_dataset=options.pop("real_dataset", pools.real),
-            real_count=per_side,
-            synthetic_count=per_side,
-            seed=seed,
-            policy=policy,
-            **options,
+            options=SurveyInput(
+                name=options.pop("name", f"Survey {next(counter)}"),
+                model=options.pop("model_dataset", pools.synthetic).name,
+                real_dataset=options.pop("real_dataset", pools.real).name,
+                real=per_side,
+                synthetic=per_side,
+                seed=seed,
+                display_policy=policy,
+                **options,
+            )
         ).survey
         if open_it == "audited":
             do_audit_and_open(survey=survey, actor=None)

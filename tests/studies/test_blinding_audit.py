@@ -11,7 +11,7 @@ from django.core.files.storage import default_storage
 from django.core.management import CommandError, call_command
 from scipy import ndimage
 
-from imaging.models import Dataset, Volume
+from imaging.models import Volume
 from imaging.phantoms import write_phantoms
 from imaging.pixels import load_slice_pixels
 from imaging.selectors import fields_of_view_mm
@@ -24,6 +24,7 @@ from studies.policy import DisplayPolicy, round_field_of_view
 from studies.rendering import decode_payload, encode_payload
 from studies.selectors import rendered_pixels
 from studies.services import create_survey
+from studies.survey_input import SurveyInput
 from tests.studies.conftest import POLICY_NAMES
 
 PHANTOM = {"patients": 2, "ct_matrix": 128, "mr_matrix": 32, "ct_slices": 20, "mr_slices": 4}
@@ -49,14 +50,16 @@ def phantom_survey(db, phantom_dirs):
         options = {"matrix_size": 128, **options}
         policy = DisplayPolicy(**{name: options.pop(name) for name in list(options) if name in POLICY_NAMES})
         return create_survey(
-            name=options.pop("name", "Phantom survey"),
-            model_dataset=Dataset.objects.get(name="Phantom model output"),
-            real_dataset=Dataset.objects.get(name="Phantom CT (contrast)"),
-            real_count=10,
-            synthetic_count=10,
-            seed=3,
-            policy=policy,
-            **options,
+            options=SurveyInput(
+                name=options.pop("name", "Phantom survey"),
+                model="Phantom model output",
+                real_dataset="Phantom CT (contrast)",
+                real=10,
+                synthetic=10,
+                seed=3,
+                display_policy=policy,
+                **options,
+            )
         ).survey
 
     return make
@@ -296,13 +299,15 @@ def mri_geometry_survey(db, phantom_dirs):
     def make(**options):
         policy = DisplayPolicy(**{"matrix_size": 128, **options})
         return create_survey(
-            name=f"MRI geometry survey {policy.field_of_view} {policy.mask}",
-            model_dataset=Dataset.objects.get(name="Model with MRI geometry"),
-            real_dataset=Dataset.objects.get(name="Phantom CT (contrast)"),
-            real_count=10,
-            synthetic_count=10,
-            seed=3,
-            policy=policy,
+            options=SurveyInput(
+                name=f"MRI geometry survey {policy.field_of_view} {policy.mask}",
+                model="Model with MRI geometry",
+                real_dataset="Phantom CT (contrast)",
+                real=10,
+                synthetic=10,
+                seed=3,
+                display_policy=policy,
+            )
         ).survey
 
     return make

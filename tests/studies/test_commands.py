@@ -64,8 +64,8 @@ def test_create_survey_says_when_the_pool_is_too_small_for_one_slice_per_volume(
 @pytest.mark.parametrize(
     "overrides, message",
     [
-        ({"--real": "abc"}, "'abc' is not a whole number"),
-        ({"--real": "0"}, "'0' must be 1 or more"),
+        ({"--real": "abc"}, "real must be a whole number, not 'abc'"),
+        ({"--real": "0", "--synthetic": "0"}, "the number of items per side must be 1..500, not 0"),
         ({"--seed": "-1"}, "must be between 0 and 2**63 - 1"),
         ({"--synthetic": "9"}, "must be equal"),
         (
@@ -153,7 +153,7 @@ def test_create_survey_takes_every_study_design_option(pools):
             ["--choice-from-rating"],
             "study design: the choice can be derived from the rating only when there is a rating",
         ),
-        (["--window-preset", "lung:1500"], "study design: window preset line 1 must be: name width level"),
+        (["--window-preset", "lung:1500"], "study design: window preset 1 must be: name width level"),
         (["--window-preset", "lung:0:-600"], "study design: the width of preset 'lung' must be 1..5000 HU"),
         (["--practice-items", "10", "--real", "38", "--synthetic", "38"], "cannot select practice items: 10"),
     ],
@@ -165,10 +165,18 @@ def test_create_survey_refuses_impossible_designs_in_one_line(pools, extra, mess
     assert not Survey.objects.exists()
 
 
-@pytest.mark.parametrize("value", ["11", "-1", "many"])
-def test_create_survey_refuses_a_garbage_practice_count(pools, value):
-    with pytest.raises(CommandError, match="--practice-items"):
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        ("11", "study design: practice items must be 0..10, not 11"),
+        ("-1", "study design: practice items must be 0..10, not -1"),
+        ("many", "study design: practice_items must be a whole number, not 'many'"),
+    ],
+)
+def test_create_survey_refuses_a_garbage_practice_count(pools, value, message):
+    with pytest.raises(CommandError) as error:
         run(*create_args(pools), "--practice-items", value)
+    assert str(error.value) == message
 
 
 def test_create_survey_takes_repeat_reading_flags(pools):

@@ -8,6 +8,7 @@ import pytest
 from studies.models import Truth
 from studies.sampling import Candidate, SelectionError, select_balanced
 from studies.services import StudyError, create_survey
+from studies.survey_input import SurveyInput
 from tests.studies.conftest import store_ct_dataset
 
 
@@ -113,36 +114,37 @@ def test_real_ct_of_another_contrast_kind_is_refused(pools, db):
         StudyError, match="non-contrast CT but model 'Model X output' makes contrast-enhanced CT"
     ):
         create_survey(
-            name="wrong",
-            model_dataset=pools.synthetic,
-            real_dataset=noncontrast,
-            real_count=5,
-            synthetic_count=5,
-            seed=1,
+            options=SurveyInput(
+                name="wrong",
+                model=pools.synthetic.name,
+                real_dataset=noncontrast.name,
+                real=5,
+                synthetic=5,
+                seed=1,
+            )
         )
 
 
 def test_a_real_dataset_as_the_model_is_refused(pools):
     with pytest.raises(StudyError, match="not synthetic CT"):
         create_survey(
-            name="wrong",
-            model_dataset=pools.real,
-            real_dataset=pools.real,
-            real_count=5,
-            synthetic_count=5,
-            seed=1,
+            options=SurveyInput(
+                name="wrong", model=pools.real.name, real_dataset=pools.real.name, real=5, synthetic=5, seed=1
+            )
         )
 
 
 def test_unbalanced_counts_are_refused(pools):
     with pytest.raises(StudyError, match="must be equal"):
         create_survey(
-            name="wrong",
-            model_dataset=pools.synthetic,
-            real_dataset=pools.real,
-            real_count=5,
-            synthetic_count=6,
-            seed=1,
+            options=SurveyInput(
+                name="wrong",
+                model=pools.synthetic.name,
+                real_dataset=pools.real.name,
+                real=5,
+                synthetic=6,
+                seed=1,
+            )
         )
 
 
@@ -151,12 +153,14 @@ def test_a_pool_too_small_for_the_survey_is_refused_and_nothing_is_created(pools
 
     with pytest.raises(StudyError, match="only 40 slice"):
         create_survey(
-            name="big",
-            model_dataset=pools.synthetic,
-            real_dataset=pools.real,
-            real_count=41,
-            synthetic_count=41,
-            seed=1,
+            options=SurveyInput(
+                name="big",
+                model=pools.synthetic.name,
+                real_dataset=pools.real.name,
+                real=41,
+                synthetic=41,
+                seed=1,
+            )
         )
     assert not Survey.objects.exists()
     assert not (media_root / "survey-items").exists()

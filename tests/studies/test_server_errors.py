@@ -8,7 +8,8 @@ from django.db import OperationalError
 from django.test import Client, RequestFactory
 from django.urls import reverse
 
-import studies.views
+import studies.views.answers
+import studies.views.reading
 from config.errors import RETRY_AFTER_S, server_error
 from studies.models import Answer
 from studies.selectors import item_at
@@ -28,7 +29,7 @@ def reading(make_survey, join):
 
 
 def failing(error):
-    """studies.views.item_at that finds the item, then fails as the database or a bug would."""
+    """studies.views.reading.item_at that finds the item, then fails as the database or a bug would."""
 
     def item_at_then_fail(assignment, position):
         item_at(assignment, position)
@@ -39,7 +40,7 @@ def failing(error):
 
 def test_a_database_that_cannot_be_reached_gives_a_page_that_tries_again_by_itself(reading, monkeypatch):
     survey, assignment, client = reading
-    monkeypatch.setattr(studies.views, "item_at", failing(OperationalError(UNREACHABLE)))
+    monkeypatch.setattr(studies.views.reading, "item_at", failing(OperationalError(UNREACHABLE)))
     response = client.get(reverse("studies:item", args=[assignment.key, 1]))
     assert response.status_code == 503
     assert response["Retry-After"] == str(RETRY_AFTER_S)
@@ -53,7 +54,7 @@ def test_a_database_that_cannot_be_reached_gives_a_page_that_tries_again_by_itse
 
 def test_the_error_page_speaks_the_readers_language(reading, monkeypatch):
     survey, assignment, client = reading
-    monkeypatch.setattr(studies.views, "item_at", failing(OperationalError(UNREACHABLE)))
+    monkeypatch.setattr(studies.views.reading, "item_at", failing(OperationalError(UNREACHABLE)))
     client.cookies["django_language"] = "it"
     html = client.get(reverse("studies:item", args=[assignment.key, 1])).content.decode()
     assert '<html lang="it">' in html
@@ -68,7 +69,7 @@ def test_the_error_pages_are_the_same_bytes_for_real_and_synthetic_items(reading
         item = item_at(assignment, position)
         for error in (OperationalError(UNREACHABLE), RuntimeError(f"item {item.public_id} is {item.truth}")):
             with monkeypatch.context() as patch:
-                patch.setattr(studies.views, "item_at", failing(error))
+                patch.setattr(studies.views.reading, "item_at", failing(error))
                 response = client.get(reverse("studies:item", args=[assignment.key, position]))
             headers = tuple(sorted((k, v) for k, v in response.headers.items() if k != "Date"))
             seen.setdefault((type(error).__name__, item.truth), set()).add(
@@ -83,7 +84,7 @@ def test_the_error_pages_are_the_same_bytes_for_real_and_synthetic_items(reading
 
 def test_any_other_failure_gives_a_500_page_that_names_nothing_of_the_error(reading, monkeypatch):
     survey, assignment, client = reading
-    monkeypatch.setattr(studies.views, "item_at", failing(RuntimeError("secret detail of the bug")))
+    monkeypatch.setattr(studies.views.reading, "item_at", failing(RuntimeError("secret detail of the bug")))
     response = client.get(reverse("studies:item", args=[assignment.key, 1]))
     assert response.status_code == 500
     assert "Retry-After" not in response
@@ -102,7 +103,7 @@ def test_an_answer_the_database_cannot_take_gets_a_503_line_of_json_and_nothing_
     def unreachable(**kwargs):
         raise OperationalError(UNREACHABLE)
 
-    monkeypatch.setattr(studies.views, "assignment_for_reader", unreachable)
+    monkeypatch.setattr(studies.views.answers, "assignment_for_reader", unreachable)
     response = client.post(
         reverse("studies:answer", args=[assignment.key, item.public_id]),
         json.dumps(answer_body()),

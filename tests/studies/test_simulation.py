@@ -23,6 +23,18 @@ def test_simulated_readers_answer_every_item_through_the_answer_service(make_sur
     assert AuditEvent.objects.filter(verb="invitation.used").count() == 3
 
 
+def test_simulated_readers_are_registered_through_the_people_service_with_their_audit_rows(
+    make_survey, admin_user
+):
+    survey = make_survey(open_it=True)
+    assignments = simulate_readers(survey, 2, seed=4, skill=0.5, actor=admin_user)
+    registered = AuditEvent.objects.filter(verb="reader.registered").order_by("id")
+    readers = [assignment.reader for assignment in assignments]
+    assert [event.object_id for event in registered] == [str(reader.pk) for reader in readers]
+    assert {event.actor_id for event in registered} == {admin_user.pk}
+    assert not any(reader.has_usable_password() for reader in readers)
+
+
 def test_skill_sets_how_far_above_chance_readers_are(make_survey):
     expert_survey = make_survey(open_it=True)
     guessing_survey = make_survey(open_it=True)

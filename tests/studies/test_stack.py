@@ -2,6 +2,7 @@
 slice's geometry as one fixed-size payload, the answer's slices visited and seconds per slice, the admin and
 command-line options, and one-line refusals for every bad input."""
 
+import html
 import json
 from io import StringIO
 
@@ -284,10 +285,10 @@ def test_create_survey_takes_a_stack(pools):
 @pytest.mark.parametrize(
     "value, message",
     [
-        ("x", "'x' is not a whole number"),
-        ("6", "'6' must be 0 (one slice) or 1..5"),
-        ("-1", "'-1' must be 0 (one slice) or 1..5"),
-        ("1.5", "'1.5' is not a whole number"),
+        ("x", "study design: stack_k must be a whole number, not 'x'"),
+        ("6", "study design: stack_k must be 0 (one slice) or 1..5 (a stack of 2k+1 slices), not 6"),
+        ("-1", "study design: stack_k must be 0 (one slice) or 1..5 (a stack of 2k+1 slices), not -1"),
+        ("1.5", "study design: stack_k must be a whole number, not '1.5'"),
     ],
 )
 def test_create_survey_refuses_a_garbage_stack_in_one_line(pools, value, message):
@@ -329,7 +330,7 @@ def test_the_admin_add_page_creates_a_stack_survey_and_refuses_a_garbage_stack(
     for value in ("6", "x", "-1"):
         response = client.post(url, add_form(pools, name=f"Bad {value}", stack_k=value))
         assert response.status_code == 400
-        assert "Select a valid choice." in response.content.decode()
+        assert "study design: stack_k must be " in html.unescape(response.content.decode())
     assert not Survey.objects.exists()
     response = client.post(url, add_form(pools, stack_k="2"))
     assert response.status_code == 302

@@ -1,35 +1,21 @@
-"""Admin for reader studies: create surveys, open them (the blinding audit runs first), invite readers, follow
-progress and send reminders. Survey management needs the admin group; progress is open to researchers too."""
+"""The survey's admin pages: create a survey, change a draft, the actions at the head of its page (audit, open,
+close), invite readers, follow progress and send reminders. Survey management needs the admin group; progress is
+open to researchers too."""
 
 from collections import Counter
 from dataclasses import dataclass
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.core.files.storage import default_storage
-from django.db.models import Count
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from imaging.rendering import png_bytes, window_to_uint8
-from imaging.selectors import with_their_slices
-from jobs.admin import JobAdminMixin
 from studies import roles
-from studies.forms import InvitationsForm, RateLimitedAdminLoginForm, SurveyCreateForm, SurveyDraftForm
-from studies.models import (
-    Answer,
-    AnswerRevision,
-    Assignment,
-    BlindingAudit,
-    Invitation,
-    Item,
-    ReaderProfile,
-    Survey,
-)
-from studies.rendering import decode_payload
+from studies.forms import InvitationsForm, SurveyCreateForm, SurveyDraftForm
+from studies.models import Assignment, Item, Survey
 from studies.selectors import survey_overview, survey_progress, surveys_with_counts
 from studies.services import (
     READER_SETTINGS,
@@ -39,25 +25,20 @@ from studies.services import (
     do_close_survey,
     do_create_invitations,
     do_open_survey,
-    do_revoke_invitation,
     do_send_reminder,
     invitation_url,
     request_blinding_audit,
 )
 
 
-def _require_admin(request):
+def require_admin(request):
     if not roles.is_study_admin(request.user):
         raise PermissionDenied
 
 
-def _require_researcher(request):
+def require_researcher(request):
     if not roles.is_researcher(request.user):
         raise PermissionDenied
-
-
-# Every sign-in form is rate limited (studies.auth); the admin's says so when it is.
-admin.site.login_form = RateLimitedAdminLoginForm
 
 
 class ItemInline(admin.TabularInline):
@@ -231,26 +212,11 @@ class SurveyAdmin(admin.ModelAdmin):
             self.message_user(request, str(exc), messages.ERROR)
 
     def add_view(self, request, form_url="", extra_context=None):
-        _require_admin(request)
+        require_admin(request)
         form = SurveyCreateForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
-            data = form.cleaned_data
             try:
-                created = create_survey(
-                    name=data["name"],
-                    reader_title=data["reader_title"],
-                    model_dataset=data["model_dataset"],
-                    model_alias=data["model_alias"],
-                    real_dataset=data["real_dataset"],
-                    real_count=data["per_side"],
-                    synthetic_count=data["per_side"],
-                    seed=data["seed"],
-                    allow_going_back=data["allow_going_back"],
-                    instructions=data["instructions"],
-                    policy=data["display_policy"],
-                    design=data["design"],
-                    actor=request.user,
-                )
+                created = create_survey(options=form.survey_values(), actor=request.user)
             except StudyError as exc:
                 form.add_error(None, str(exc))
             else:
@@ -278,13 +244,13 @@ class SurveyAdmin(admin.ModelAdmin):
 
     @admin.action(description="Open the selected surveys (each needs a passing blinding audit of its items)")
     def open_surveys(self, request, queryset):
-        _require_admin(request)
+        require_admin(request)
         for survey in queryset:
             self._open(request, survey)
 
     @admin.action(description="Close the selected surveys")
     def close_surveys(self, request, queryset):
-        _require_admin(request)
+        require_admin(request)
         for survey in queryset:
             try:
                 do_close_survey(survey=survey, actor=request.user)
@@ -294,7 +260,7 @@ class SurveyAdmin(admin.ModelAdmin):
 
     @admin.action(description="Run the blinding audit on the selected surveys (a job each)")
     def audit_surveys(self, request, queryset):
-        _require_admin(request)
+        require_admin(request)
         for survey in queryset:
             self._audit(request, survey, open_when_passed=False)
 
@@ -349,7 +315,7 @@ class SurveyAdmin(admin.ModelAdmin):
 
     def _survey_to_change(self, request, pk):
         """The survey a state-changing admin button acts on; None unless the request is a POST (405)."""
-        _require_admin(request)
+        require_admin(request)
         if request.method != "POST":
             return None
         return get_object_or_404(Survey, pk=pk)
@@ -383,7 +349,7 @@ class SurveyAdmin(admin.ModelAdmin):
         return self._change_url(survey)
 
     def invite_view(self, request, pk):
-        _require_admin(request)
+        require_admin(request)
         survey = get_object_or_404(Survey, pk=pk)
         form = InvitationsForm(request.POST or None)
         links = []
@@ -415,7 +381,7 @@ class SurveyAdmin(admin.ModelAdmin):
         )
 
     def progress_view(self, request, pk):
-        _require_researcher(request)
+        require_researcher(request)
         survey = get_object_or_404(Survey, pk=pk)
         rows = survey_progress(survey)
         context = {
@@ -430,7 +396,7 @@ class SurveyAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "admin/studies/survey/progress.html", context)
 
     def remind_view(self, request, pk, assignment_pk):
-        _require_admin(request)
+        require_admin(request)
         if request.method != "POST":
             return HttpResponse(status=405)
         assignment = get_object_or_404(Assignment, pk=assignment_pk, survey_id=pk)
@@ -440,203 +406,3 @@ class SurveyAdmin(admin.ModelAdmin):
         except StudyError as exc:
             self.message_user(request, str(exc), messages.ERROR)
         return HttpResponseRedirect(reverse("admin:studies_survey_progress", args=[pk]))
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Rows written only by services: viewable, never added, edited or deleted here."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-@admin.register(Item)
-class ItemAdmin(ReadOnlyAdmin):
-    list_display = ["public_id", "survey", "truth", "axial_layer", "slice"]
-    list_filter = ["survey", "truth", "axial_layer"]
-    search_fields = ["public_id"]
-    list_select_related = ["survey"]
-
-    def get_queryset(self, request):
-        return with_their_slices(super().get_queryset(request))
-
-    readonly_fields = [
-        "survey",
-        "public_id",
-        "truth",
-        "axial_layer",
-        "slice",
-        "payload",
-        "payload_sha256",
-        "preview",
-    ]
-
-    @admin.display(description="As readers see it (default window)")
-    def preview(self, obj):
-        url = reverse("admin:studies_item_png", args=[obj.pk])
-        return format_html('<img src="{}" width="384" alt="item preview">', url)
-
-    def get_urls(self):
-        custom = [path("<int:pk>/png/", self.admin_site.admin_view(self.png_view), name="studies_item_png")]
-        return custom + super().get_urls()
-
-    def png_view(self, request, pk):
-        if not self.has_view_permission(request):
-            raise PermissionDenied
-        item = get_object_or_404(Item.objects.select_related("survey"), pk=pk)
-        survey = item.survey
-        with default_storage.open(item.payload, "rb") as handle:
-            stack = decode_payload(
-                handle.read(), survey.display_policy.matrix_size, survey.design.stack_slices
-            )
-        pixels = stack[survey.design.stack_k]  # the centre slice, what the reader answers for
-        policy = survey.display_policy
-        image = window_to_uint8(pixels, width=policy.default_window_width, level=policy.default_window_level)
-        response = HttpResponse(png_bytes(image), content_type="image/png")
-        response["Cache-Control"] = "private, no-store"
-        return response
-
-
-class AnswerRevisionInline(admin.TabularInline):
-    model = AnswerRevision
-    fields = [
-        "revision",
-        "choice",
-        "reason",
-        "seconds_on_slice",
-        "window_width",
-        "window_level",
-        "zoom",
-        "created_at",
-    ]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-
-@admin.register(Answer)
-class AnswerAdmin(ReadOnlyAdmin):
-    list_display = [
-        "assignment",
-        "item",
-        "choice",
-        "truth",
-        "revision_count",
-        "seconds_on_slice",
-        "created_at",
-    ]
-    list_filter = ["assignment__survey", "choice", "item__truth"]
-    list_select_related = ["assignment__survey", "assignment__reader", "item"]
-    inlines = [AnswerRevisionInline]
-
-    @admin.display(ordering="item__truth")
-    def truth(self, obj):
-        return obj.item.truth
-
-
-@admin.register(Assignment)
-class AssignmentAdmin(ReadOnlyAdmin):
-    list_display = [
-        "reader",
-        "survey",
-        "answered",
-        "total",
-        "completed_at",
-        "last_activity_at",
-        "reminder_count",
-    ]
-    list_filter = ["survey"]
-    list_select_related = ["survey", "reader"]
-    actions = ["send_reminders"]
-    exclude = ["item_order"]
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).annotate(answer_count=Count("answers"))
-
-    def get_actions(self, request):
-        return super().get_actions(request) if roles.is_study_admin(request.user) else {}
-
-    @admin.display(ordering="answer_count")
-    def answered(self, obj):
-        return obj.answer_count
-
-    @admin.action(description="Send a reminder e-mail to the selected readers")
-    def send_reminders(self, request, queryset):
-        _require_admin(request)
-        for assignment in queryset:
-            try:
-                do_send_reminder(assignment=assignment, actor=request.user)
-                self.message_user(request, f"Reminder sent to {assignment.reader}.")
-            except StudyError as exc:
-                self.message_user(request, str(exc), messages.ERROR)
-
-
-@admin.register(Invitation)
-class InvitationAdmin(ReadOnlyAdmin):
-    list_display = ["survey", "label", "email", "state", "created_at", "expires_at", "used_by"]
-    list_filter = ["survey"]
-    list_select_related = ["survey", "used_by"]
-    actions = ["revoke"]
-    exclude = ["token"]
-    readonly_fields = ["link"]
-
-    def get_readonly_fields(self, request, obj=None):
-        # The join link lets whoever holds it join as a reader: study admins only see it.
-        fields = list(super().get_readonly_fields(request, obj))
-        return fields if roles.is_study_admin(request.user) else [f for f in fields if f != "link"]
-
-    def get_fields(self, request, obj=None):
-        fields = list(super().get_fields(request, obj))
-        return fields if roles.is_study_admin(request.user) else [f for f in fields if f != "link"]
-
-    @admin.display(description="Link")
-    def link(self, obj):
-        if obj.state != "pending":
-            return f"({obj.state})"
-        return invitation_url(obj)
-
-    @admin.action(description="Revoke the selected invitations")
-    def revoke(self, request, queryset):
-        _require_admin(request)
-        for invitation in queryset:
-            try:
-                do_revoke_invitation(invitation=invitation, actor=request.user)
-            except StudyError as exc:
-                self.message_user(request, str(exc), messages.ERROR)
-        self.message_user(request, "Pending invitations among the selected ones are revoked.")
-
-    def get_actions(self, request):
-        actions = super().get_actions(request)
-        if not roles.is_study_admin(request.user):
-            actions.pop("revoke", None)
-        return actions
-
-
-@admin.register(ReaderProfile)
-class ReaderProfileAdmin(ReadOnlyAdmin):
-    list_display = ["user", "specialty", "years_of_experience", "updated_at"]
-    list_filter = ["specialty"]
-
-
-@admin.register(BlindingAudit)
-class BlindingAuditAdmin(JobAdminMixin, admin.ModelAdmin):
-    list_display = ["pk", "survey", "status_badge", "progress", "passed", "created_at", "created_by"]
-    list_filter = ["status", "passed", "survey"]
-    list_select_related = ["survey", "created_by"]
-    exclude = ["report"]
-    extra_readonly_fields = ["audit_report"]
-
-    def has_add_permission(self, request):
-        return False
-
-    @admin.display(description="Report")
-    def audit_report(self, obj):
-        return format_html('<pre class="blinding-audit">{}</pre>', obj.report) if obj.report else "not yet"

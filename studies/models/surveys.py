@@ -1,0 +1,188 @@
+"""Surveys and their items: one model under test, n real and n synthetic slices pre-rendered under one display
+policy, and the practice items read before them. The truth of an item stays here, server-side."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+from studies.models.fields import (
+    OPAQUE_ID_LENGTH,
+    DisplayPolicyField,
+    StudyDesignField,
+    default_study_design,
+    new_opaque_id,
+)
+from studies.survey_input import DEFAULT_READER_TITLE
+
+
+class Survey(models.Model):
+    """One model under test: n real and n synthetic slices shown under one display policy."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        OPEN = "open", "Open"
+        CLOSED = "closed", "Closed"
+
+    name = models.CharField(max_length=128, unique=True)
+    model_dataset = models.ForeignKey(
+        "imaging.Dataset",
+        on_delete=models.PROTECT,
+        related_name="surveys_as_model",
+        help_text="The model under test: a synthetic CT dataset.",
+    )
+    model_alias = models.CharField(
+        max_length=64, help_text="Short name of the model for reports (never shown to readers)."
+    )
+    real_dataset = models.ForeignKey(
+        "imaging.Dataset",
+        on_delete=models.PROTECT,
+        related_name="surveys_as_real",
+        help_text="Real CT of the same contrast kind as the model's output.",
+    )
+    real_count = models.PositiveSmallIntegerField()
+    synthetic_count = models.PositiveSmallIntegerField()
+    seed = models.BigIntegerField(
+        help_text="Seed of the item selection; the same seed selects the same slices."
+    )
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.DRAFT)
+    allow_going_back = models.BooleanField(
+        default=False,
+        help_text="Readers may return to earlier slices and change their answer (kept as history).",
+    )
+    reader_title = models.CharField(
+        max_length=128,
+        default=DEFAULT_READER_TITLE,
+        help_text="The title readers see. Never name the model or dataset.",
+    )
+    instructions = models.TextField(
+        blank=True, help_text="Shown to readers before they start. Do not say how many items are real."
+    )
+
+    # Every item, real or synthetic, is rendered through this policy before the survey opens.
+    display_policy = DisplayPolicyField(
+        help_text="How every item is rendered and first shown (studies.policy.DisplayPolicy)."
+    )
+    # What readers are asked and with which tools: rating, window presets, practice (studies.design.StudyDesign).
+    design = StudyDesignField(
+        default=default_study_design,
+        help_text="Confidence rating, window presets and practice items (studies.design.StudyDesign).",
+    )
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    opened_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    rendered_at = models.DateTimeField(null=True, blank=True, help_text="When the items were last rendered.")
+    last_audit_at = models.DateTimeField(null=True, blank=True)
+    last_audit_passed = models.BooleanField(null=True, blank=True)
+    last_audit_report = models.TextField(blank=True)
+    last_audit_fingerprint = models.CharField(
+        max_length=64, blank=True, help_text="What the last blinding audit saw (see rendering_fingerprint)."
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["draft", "open", "closed"]), name="survey_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(real_count__gte=1) & Q(synthetic_count__gte=1),
+                name="survey_has_items_on_both_sides",
+            ),
+            models.CheckConstraint(condition=Q(real_count=F("synthetic_count")), name="survey_is_balanced"),
+            models.CheckConstraint(
+                condition=Q(status="draft") | Q(opened_at__isnull=False), name="survey_opened_has_opened_at"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="closed") | Q(closed_at__isnull=False), name="survey_closed_has_closed_at"
+            ),
+            models.CheckConstraint(
+                condition=~Q(model_dataset=F("real_dataset")), name="survey_model_is_not_its_real_dataset"
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def item_count(self) -> int:
+        return self.real_count + self.synthetic_count
+
+    @property
+    def payload_bytes(self) -> int:
+        """Size of every item's pixel payload: (2k+1 slices of a stack, else 1) x matrix x matrix int16."""
+        return self.display_policy.payload_bytes * self.design.stack_slices
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == self.Status.DRAFT
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == self.Status.OPEN
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status == self.Status.CLOSED
+
+
+class Truth(models.TextChoices):
+    REAL = "real", "Real"
+    SYNTHETIC = "synthetic", "Synthetic"
+
+
+class Item(models.Model):
+    """One slice in one survey, pre-rendered under the survey's display policy. `truth` stays server-side."""
+
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="items")
+    public_id = models.CharField(
+        max_length=OPAQUE_ID_LENGTH, unique=True, default=new_opaque_id, editable=False
+    )
+    slice = models.ForeignKey("imaging.Slice", on_delete=models.PROTECT, related_name="survey_items")
+    truth = models.CharField(max_length=9, choices=Truth.choices)
+    axial_layer = models.PositiveSmallIntegerField(help_text="The slice's axial layer when it was selected.")
+    payload = models.CharField(max_length=255, blank=True, help_text="Storage name of the rendered pixels.")
+    payload_sha256 = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["survey", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["survey", "slice"], name="item_slice_once_per_survey"),
+            models.CheckConstraint(condition=Q(truth__in=["real", "synthetic"]), name="item_truth_valid"),
+            models.CheckConstraint(
+                condition=Q(axial_layer__gte=1) & Q(axial_layer__lte=10), name="item_axial_layer_1_to_10"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.survey.name} / {self.public_id}"
+
+
+class PracticeItem(models.Model):
+    """One practice slice of a survey: read before the test items, followed by feedback, never part of the test.
+
+    Practice slices come from the survey's pools but never from its test items, and go through the same display
+    pipeline (payload) and the same opaque ids."""
+
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="practice_items")
+    public_id = models.CharField(
+        max_length=OPAQUE_ID_LENGTH, unique=True, default=new_opaque_id, editable=False
+    )
+    slice = models.ForeignKey("imaging.Slice", on_delete=models.PROTECT, related_name="survey_practice_items")
+    truth = models.CharField(max_length=9, choices=Truth.choices)
+    axial_layer = models.PositiveSmallIntegerField()
+    payload = models.CharField(max_length=255, blank=True, help_text="Storage name of the rendered pixels.")
+    payload_sha256 = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["survey", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["survey", "slice"], name="practice_slice_once_per_survey"),
+            models.CheckConstraint(condition=Q(truth__in=["real", "synthetic"]), name="practice_truth_valid"),
+        ]
+
+    def __str__(self):
+        return f"{self.survey.name} / practice {self.public_id}"
