@@ -71,6 +71,7 @@ class ReportJob(Job):
     computed from (`answer_count`, `revision_count`, `last_answer_at`) tell when it is out of date."""
 
     job_kind = "report"
+    queue = "interactive"  # a researcher waits for it (jobs.workers)
     runner = "reports.services.report_runs.run_report_job"
     progress_unit = "steps"
 

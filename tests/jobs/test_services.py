@@ -19,6 +19,7 @@ from tests.jobs.broker import OwnBroker
 pytestmark = pytest.mark.django_db(transaction=True)
 
 DOWN = 6393  # nothing listens there
+QUEUE = ReportJob.queue  # where the report jobs these tests queue are sent
 
 
 def queue_report(**fields) -> ReportJob:
@@ -73,10 +74,10 @@ def test_queueing_with_the_broker_down_keeps_the_job_and_logs_one_line(caplog):
 def test_a_job_whose_send_failed_is_sent_again_at_the_next_sweep(own_broker):
     with OwnBroker(DOWN).current():
         failed = queue_report()
-    assert own_broker.waiting("default") == 0
+    assert own_broker.waiting(QUEUE) == 0
     resent = services.resend_waiting()
     assert [job.pk for job in resent] == [failed.pk]
-    assert own_broker.waiting("default") == 1
+    assert own_broker.waiting(QUEUE) == 1
     failed.refresh_from_db()
     assert not failed.send_failed and failed.sent_at is not None
     assert verbs(failed) == ["report.queued", "report.resent"]
@@ -88,17 +89,17 @@ def test_a_job_no_run_took_within_jobs_resend_after_s_is_sent_again_once_its_mes
 ):
     settings.JOBS_RESEND_AFTER_S = 300
     job = queue_report()
-    assert own_broker.waiting("default") == 1 and not job.send_failed
+    assert own_broker.waiting(QUEUE) == 1 and not job.send_failed
     sent_at = ReportJob.objects.get(pk=job.pk).sent_at
     assert services.resend_waiting(now=sent_at + timedelta(seconds=299)) == []
     later = sent_at + timedelta(seconds=301)
     # Its message still waits in the queue: a busy worker, not a lost message.
     assert services.resend_waiting(now=later) == []
-    assert services.queue_backlog("default") == 1
-    own_broker.client().delete("default")  # the broker lost it (e.g. restarted without persistence)
-    assert services.queue_backlog("default") == 0
+    assert services.queue_backlog(QUEUE) == 1
+    own_broker.client().delete(QUEUE)  # the broker lost it (e.g. restarted without persistence)
+    assert services.queue_backlog(QUEUE) == 0
     assert [j.pk for j in services.resend_waiting(now=later)] == [job.pk]
-    assert own_broker.waiting("default") == 1
+    assert own_broker.waiting(QUEUE) == 1
     assert services.resend_waiting(now=later) == []
 
 
@@ -114,9 +115,9 @@ def test_the_sweep_leaves_jobs_no_worker_is_expected_to_take(own_broker, setting
     local = queue_report(enqueue=False)
     services.claim(ReportJob, local.pk, task_id="local-123")
     ReportJob.objects.filter(pk=local.pk).update(heartbeat_at=timezone.now() - timedelta(days=1))
-    waiting_before = own_broker.waiting("default")
+    waiting_before = own_broker.waiting(QUEUE)
     assert services.resend_waiting(now=timezone.now() + timedelta(seconds=1)) == []
-    assert own_broker.waiting("default") == waiting_before
+    assert own_broker.waiting(QUEUE) == waiting_before
     assert ReportJob.objects.get(pk=not_sent.pk).sent_at is None
 
 
@@ -127,9 +128,9 @@ def test_a_running_job_whose_worker_died_is_sent_again_once_per_jobs_resend_afte
     ReportJob.objects.filter(pk=job.pk).update(
         heartbeat_at=timezone.now() - timedelta(seconds=settings.JOBS_STALE_AFTER_S + 1)
     )
-    waiting = own_broker.waiting("default")
+    waiting = own_broker.waiting(QUEUE)
     assert [j.pk for j in services.resend_waiting()] == [job.pk]
-    assert own_broker.waiting("default") == waiting + 1
+    assert own_broker.waiting(QUEUE) == waiting + 1
     assert services.resend_waiting() == []
     assert verbs(job)[-1] == "report.resent"
     # Its message taken by a new run, which takes the job over (the old one's heartbeat is stale).
@@ -153,8 +154,8 @@ def test_resend_jobs_prints_one_line_per_job_sent_again(own_broker):
     out = io.StringIO()
     call_command("resend_jobs", stdout=out)
     assert out.getvalue().splitlines() == [
-        f"job reports.ReportJob #{first.pk} (queued) sent again to the default queue",
-        f"job reports.ReportJob #{second.pk} (queued) sent again to the default queue",
+        f"job reports.ReportJob #{first.pk} (queued) sent again to the interactive queue",
+        f"job reports.ReportJob #{second.pk} (queued) sent again to the interactive queue",
     ]
     out = io.StringIO()
     call_command("resend_jobs", stdout=out)

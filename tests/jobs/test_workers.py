@@ -12,6 +12,7 @@ from jobs import workers
 from jobs.models import JobStatus
 from metrics.models import MachineObserverJob
 from metrics.services import start_machine_observer
+from reports.models import ReportJob
 from studies.models import BlindingAudit
 from studies.policy import DisplayPolicy
 from studies.services import create_survey, request_blinding_audit
@@ -28,7 +29,7 @@ def test_every_queue_a_job_goes_to_has_a_worker_group_and_interactive_work_has_i
     assert groups["interactive"] == ("interactive",)
     consumed = {queue for queues in groups.values() for queue in queues}
     assert consumed == set(workers.QUEUES) == {queue.name for queue in settings.CELERY_TASK_QUEUES}
-    assert (ImportJob.queue, BlindingAudit.queue) == ("interactive", "interactive")
+    assert (ImportJob.queue, BlindingAudit.queue, ReportJob.queue) == ("interactive",) * 3
     command = workers.worker_command("interactive", groups["interactive"])
     assert command[command.index("-Q") + 1] == "interactive" and "solo" in command
 
