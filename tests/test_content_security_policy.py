@@ -10,7 +10,7 @@ from django.contrib.auth.models import Group
 from django.urls import reverse
 
 from studies import roles
-from studies.views import READER_CSP
+from studies.views.base import READER_CSP
 
 pytestmark = pytest.mark.django_db
 
