@@ -255,7 +255,7 @@ def test_stats_and_pdf_are_the_stored_report(people, answered):
 
 def test_metrics_as_json_are_the_csv_rows_and_are_logged(people, pools):
     from metrics.measures.layerwise import MetricScore
-    from metrics.services import store_metric_results
+    from metrics.services.metric_runs import store_metric_results
 
     job = create_metrics_job(model_name=pools.synthetic.name, real_dataset_name=pools.real.name, queue=False)
     scores = [
