@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 REAL = "real"
 SYNTHETIC = "synthetic"
@@ -196,4 +195,6 @@ def _float_or_none(value) -> float | None:
 
 
 def _z(two_sided_confidence: float) -> float:
+    from scipy import stats  # here: web processes use this module's constants without SciPy
+
     return float(stats.norm.ppf(1.0 - (1.0 - two_sided_confidence) / 2.0))

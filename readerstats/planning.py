@@ -31,8 +31,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
-from scipy.special import expit, logit
 
 from readerstats.core import ALPHA, CONFIDENCE, EQUIVALENCE_MARGIN, _Result
 
@@ -127,6 +125,8 @@ def _check(
 
 def _components(accuracy: float, reader_sd: float, case_sd: float) -> tuple[float, float, float, float]:
     """(marginal accuracy, sigma_R^2, E[theta(1-theta)], Var_v h(v)) of the logit-normal model."""
+    from scipy.special import expit, logit  # here: web processes use this module's constants without SciPy
+
     mu = float(logit(accuracy))
     u = reader_sd * _NODES
     v = case_sd * _NODES
@@ -143,6 +143,8 @@ def _components(accuracy: float, reader_sd: float, case_sd: float) -> tuple[floa
 def _equivalence_power(theta: float, stderr: float, ddf: float, margin: float) -> float:
     """P(the 90% CI lies inside 0.5 +- margin): theta-hat ~ N(theta, stderr^2), and the estimated standard error
     varies as stderr^2 x chi^2(ddf) / ddf, independently (averaged over 400 quantiles of that chi-squared)."""
+    from scipy import stats  # here: web processes use this module's constants without SciPy
+
     t_one_sided = float(stats.t.ppf(1 - ALPHA, ddf))
     if math.isinf(ddf):
         estimated = np.array([stderr])
@@ -166,6 +168,8 @@ def plan_design(
 ) -> StudyPlan:
     """The expected OR RRRC CI half-width of accuracy and the equivalence test's power for ``readers`` readers
     each reading ``items_per_side`` real and as many synthetic items."""
+    from scipy import stats  # here: web processes use this module's constants without SciPy
+
     _check(readers, items_per_side, accuracy, reader_sd, case_sd, margin)
     marginal, reader_variance, bernoulli, case_variance = _components(accuracy, reader_sd, case_sd)
     cases = 2 * int(items_per_side)

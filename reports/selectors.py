@@ -19,7 +19,7 @@ from jobs.models import JobStatus
 from metrics import selectors as metrics
 from reports.content.exports import AnswerRow, MetricRow, PracticeRow
 from reports.content.model_comparison import COMPUTING, DONE, ObserverRow
-from reports.content.report import SurveyInfo, build_report
+from reports.content.survey_info import SurveyInfo
 from reports.models import ReportJob
 from studies import roles
 from studies.models import VIEWER_STATE_FIELDS, Answer, AnswerRevision, PracticeAnswer, RepeatAnswer, Survey
@@ -312,6 +312,9 @@ def observer_rows(models: Iterable) -> list[ObserverRow]:
 def report_for(surveys: Sequence[Survey], *, title: str | None = None):
     """The report of ``surveys`` (in that order): their answers, statistics, their models' metrics and machine
     observers."""
+    # Here, not at the top: the statistics load SciPy; only report jobs call this.
+    from reports.content.report import build_report
+
     models = {survey.model_dataset_id: survey.model_dataset for survey in surveys}
     return build_report(
         answer_rows(surveys),

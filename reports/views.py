@@ -29,7 +29,6 @@ from reports import selectors
 from reports.content.model_comparison import compare_models
 from reports.downloads import What, make_download
 from reports.pilot import default_pilot, pilot_estimate
-from reports.report_page import metric_figures
 from reports.services import ReportUnavailable, artefact, record_download, request_report
 
 PLANNING_DEFAULTS = {
@@ -127,6 +126,13 @@ def compute_report(request):
     return redirect(f"{reverse('reports:report')}?{request.GET.urlencode()}")
 
 
+def _metric_figures(rows):
+    # Here, not at the top: drawing loads Matplotlib, which a web process loads only for this page.
+    from reports.report_page import metric_figures
+
+    return metric_figures(rows)
+
+
 @researcher_page
 def models(request):
     chosen, problem = _chosen_models(request)
@@ -144,7 +150,7 @@ def models(request):
         "rows": [row for row in rows if row.is_average],
         "model_names": sorted({row.model for row in rows}),
         "query": request.GET.urlencode(),
-        "metric_figures": metric_figures(rows),
+        "metric_figures": _metric_figures(rows),
         "unavailable": sorted(
             {
                 row.note

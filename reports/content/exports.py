@@ -14,10 +14,12 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from metrics.measures.vocabulary import AVERAGE_LAYER, LOWER_IS_BETTER, METRIC_LABELS
-from readerstats import AnswerTable
+
+if TYPE_CHECKING:
+    from readerstats import AnswerTable
 
 # A cell that starts with one of these is run as a formula by spreadsheet programs.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -308,6 +310,8 @@ class MetricRow:
 
 def answer_table(rows: Iterable[AnswerRow]) -> AnswerTable:
     """The statistics' input: truth, answer, reader, survey and item of every row."""
+    from readerstats import AnswerTable  # here: loads SciPy, which web processes never import
+
     rows = list(rows)
     return AnswerTable(
         truth=[row.truth for row in rows],

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from metrics.measures.vocabulary import LOWER_IS_BETTER, METRIC_LABELS, METRICS
-from readerstats import INDETERMINABLE, ProportionEstimate, proportion_estimate
 from reports.content.exports import AnswerRow, MetricRow
+
+if TYPE_CHECKING:
+    from readerstats import ProportionEstimate
 
 INTERPRETABLE, CNN = "interpretable", "cnn"
 OBSERVER_LABELS = {INTERPRETABLE: "logistic regression on image features", CNN: "small CNN"}
@@ -183,6 +185,11 @@ def compare_models(
     """Each of ``models`` (in that order) with its readers' accuracy and machine observers, and the models ranked
     by readers' accuracy (closest to 50%), by the observer's AUC (closest to 0.5) and by every metric's mean over
     layers (normalised; distances lowest first, similarities highest first)."""
+    from readerstats import (
+        INDETERMINABLE,
+        proportion_estimate,
+    )  # here: loads SciPy, which web processes never import
+
     lines = []
     for model in models:
         mine = [row for row in rows if row.model == model]

@@ -33,6 +33,7 @@ from readerstats import (
 from reports.content.exports import AnswerRow, MetricRow, answer_table
 from reports.content.model_comparison import ModelComparison, ObserverRow, compare_models
 from reports.content.report_mrmc import MrmcSection, mrmc_section
+from reports.content.survey_info import SurveyInfo
 
 TABLE2_TITLE = "Table 2. Percentage of correctly classified scans"
 TABLE3_TITLE = "Table 3. P-values of the chi-squared tests"
@@ -51,19 +52,6 @@ HYPOTHESES_IN_WORDS = (
 )
 
 MAX_REASONS_PER_ITEM = 25
-
-
-@dataclass(frozen=True)
-class SurveyInfo:
-    """What a report says about a survey besides its answers."""
-
-    name: str
-    model_alias: str
-    model: str
-    real_dataset: str
-    status: str
-    item_count: int
-    reader_count: int
 
 
 @dataclass(frozen=True)
