@@ -6,6 +6,9 @@ import numpy as np
 from scipy import linalg
 from scipy.special import expit, log_expit
 
+# Relative rounding of a penalised deviance: a step that worsens it by less is not a worse step.
+ROUNDING = 1e-13
+
 
 class _Problem:
     """The Laplace deviance of one data set as a function of (beta, theta)."""
@@ -70,14 +73,16 @@ class _Problem:
             mu = expit(eta)
             gradient = lam * self._z_sum(self.y - mu) - w
             step = self._solve(self._system(mu * (1 - mu), lam), gradient)
+            # Converged when the full Newton step is negligible: near the mode the penalised deviance (thousands)
+            # changes by less than its rounding, so a halved step that looks no better says nothing.
+            converged = np.max(np.abs(step)) < 1e-8
             factor = 1.0
             while True:
                 candidate, candidate_eta = self._penalised(offset, lam, w + factor * step)
-                if candidate <= current + 1e-12 or factor < 1e-8:
+                if candidate <= current + ROUNDING * max(1.0, abs(current)) or factor < 1e-8:
                     break
                 factor /= 2
             w = w + factor * step
-            converged = np.max(np.abs(factor * step)) < 1e-8
             current, eta = candidate, candidate_eta
             if converged:
                 break
@@ -106,16 +111,16 @@ class _Problem:
             schur = self.x.T @ (weights[:, None] * self.x) - cross.T @ solved
             step_b = np.linalg.solve(schur, g_b - cross.T @ a_g)
             step_w = a_g - solved @ step_b
+            size = max(np.max(np.abs(step_w)), np.max(np.abs(step_b)))  # the full step, as in `deviance`
             factor = 1.0
             while True:
                 candidate, candidate_eta = self._penalised(
                     self.x @ (beta + factor * step_b), lam, w + factor * step_w
                 )
-                if candidate <= current + 1e-12 or factor < 1e-8:
+                if candidate <= current + ROUNDING * max(1.0, abs(current)) or factor < 1e-8:
                     break
                 factor /= 2
             w, beta = w + factor * step_w, beta + factor * step_b
-            size = max(np.max(np.abs(factor * step_w)), np.max(np.abs(factor * step_b)))
             current, eta = candidate, candidate_eta
             if size < 1e-8:
                 break
