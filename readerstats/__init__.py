@@ -74,12 +74,16 @@ from readerstats.gee import (
 from readerstats.glmm import METHOD as GLMM_METHOD
 from readerstats.glmm import GlmmAccuracy, GlmmFit, glmm_accuracy, glmm_fit, satterthwaite_df
 from readerstats.model_comparison import (
+    FULLY_CROSSED,
+    SPLIT_PLOT,
     LikelihoodRatioTest,
     ModelAccuracy,
     ModelComparison,
     ModelDifference,
     compare_models,
+    describe_design,
 )
+from readerstats.model_comparison import METHOD as MODEL_COMPARISON_METHOD
 from readerstats.mrmc import (
     FOMS,
     ModalityDifference,
@@ -133,6 +137,7 @@ from readerstats.simulate import (
 )
 from readerstats.subgroups import (
     DEFAULT_EXPERIENCE_BANDS,
+    MIN_READERS_PER_GROUP,
     GroupEffectTest,
     SubgroupAnalysis,
     SubgroupSummary,
@@ -148,6 +153,7 @@ __all__ = [
     "ASSUMED_READER_SD",
     "DesignOption",
     "GLMM_METHOD",
+    "MODEL_COMPARISON_METHOD",
     "OR_METHOD",
     "PlanningError",
     "SENSITIVITY_SDS",
@@ -157,6 +163,7 @@ __all__ = [
     "plan_design",
     "required_designs",
     "DEFAULT_EXPERIENCE_BANDS",
+    "MIN_READERS_PER_GROUP",
     "GroupEffectTest",
     "LikelihoodRatioTest",
     "ModelAccuracy",
@@ -169,6 +176,9 @@ __all__ = [
     "by_experience",
     "by_specialty",
     "compare_models",
+    "describe_design",
+    "FULLY_CROSSED",
+    "SPLIT_PLOT",
     "experience_band",
     "experience_bands",
     "or_split_plot",
