@@ -2,9 +2,10 @@
 
 Pure computation over the report's answer rows (no Django). Per survey: the proportion correct with the
 Obuchowski-Rockette RRRC interval and its test against 50%, and the logistic GLMM with crossed reader and item
-intercepts. With two or more surveys: the OR comparison of the models' accuracy (the same readers must read
-every survey). Items are identified within their survey, so the synthetic and real cases of different surveys are
-treated as different cases (cases nested within modality; no cross-survey case covariance is assumed).
+intercepts. With two or more surveys: the OR comparison of the models' accuracy in the design the surveys have
+(readers crossed with the surveys, or each survey its own readers: split-plot; none for partially overlapping panels,
+which the GLMM comparison of reports.content.model_ranking covers). Items are identified within their survey, so the synthetic and real cases of different surveys are
+treated as different cases (cases nested within survey; no cross-survey case covariance is assumed).
 The verdict in words never reads a large p-value as proof that readers cannot tell.
 """
 
@@ -38,7 +39,7 @@ from readerstats import (
 )
 from reports.content.exports import AnswerRow
 from reports.content.model_ranking import panel_design
-from reports.content.wording import for_people, not_estimable
+from reports.content.wording import for_people, for_people_in, not_estimable
 from studies.design import RATING_NONE, RATING_RANGES, RATING_SCALES
 
 MRMC_TITLE = "Can readers tell each model's slices from real CT?"
@@ -75,7 +76,7 @@ AUC_HEADER = (
     "Survey",
     "Model",
     "Rating scale",
-    "AUC, OR RRRC (95% CI)",
+    "AUC, readers and slices random (95% CI)",
     "Test vs 0.5",
     "Readers with a curve",
 )
@@ -226,25 +227,27 @@ class MrmcSection:
         return tuple(entry for entry in self.surveys if entry.intra_reader)
 
     def mrmc_dict(self) -> dict[str, Any]:
-        """The stats JSON's ``mrmc`` section."""
-        return {
-            "method": OR_METHOD,
-            "figure_of_merit": "proportion correct, indeterminable answers excluded",
-            "design": (self.design or "one survey") + "; items nested within survey",
-            "surveys": [
-                {
-                    "survey": entry.survey,
-                    "model_alias": entry.model_alias,
-                    "accuracy_rrrc": None if entry.accuracy is None else entry.accuracy.to_dict(),
-                    "analysis": entry.analysis.to_dict(),
-                    "verdict": entry.verdict,
-                    **_rating_dict(entry),
-                }
-                for entry in self.surveys
-            ],
-            "comparison": None if self.comparison is None else self.comparison.to_dict(),
-            "comparison_verdict": self.comparison_verdict,
-        }
+        """The stats JSON's ``mrmc`` section (its sentences say "model", never "modality")."""
+        return for_people_in(
+            {
+                "method": OR_METHOD,
+                "figure_of_merit": "proportion correct, indeterminable answers excluded",
+                "design": (self.design or "one survey") + "; items nested within survey",
+                "surveys": [
+                    {
+                        "survey": entry.survey,
+                        "model_alias": entry.model_alias,
+                        "accuracy_rrrc": None if entry.accuracy is None else entry.accuracy.to_dict(),
+                        "analysis": entry.analysis.to_dict(),
+                        "verdict": entry.verdict,
+                        **_rating_dict(entry),
+                    }
+                    for entry in self.surveys
+                ],
+                "comparison": None if self.comparison is None else self.comparison.to_dict(),
+                "comparison_verdict": self.comparison_verdict,
+            }
+        )
 
     def glmm_dict(self) -> dict[str, Any]:
         """The stats JSON's ``glmm`` section."""

@@ -9,6 +9,7 @@ readerstats speaks the MRMC literature's language ("modality" for the thing comp
 from __future__ import annotations
 
 import re
+from typing import Any
 
 # (pattern of a reason, what to change in the design to make it estimable); the first match wins
 DESIGN_ADVICE = (
@@ -73,3 +74,21 @@ def not_estimable(reason: str | None) -> str:
     if "estimable with" in text or "to make it estimable" in text or "becomes estimable" in text:
         return text
     return f"{text}; to make it estimable, {design_advice(text)}"
+
+
+PEOPLE_KEYS = frozenset(
+    {"method", "reason", "verdict", "comparison_verdict", "conclusion", "note", "notes", "design"}
+)
+"""The keys of the stats JSON whose values are sentences for people (the rest are names and numbers)."""
+
+
+def for_people_in(data: Any, key: str | None = None) -> Any:
+    """``data`` (the dicts and lists of a JSON section) with every sentence under :data:`PEOPLE_KEYS` said
+    :func:`for_people`; keys (code identifiers) stay as they are."""
+    if isinstance(data, dict):
+        return {name: for_people_in(value, name) for name, value in data.items()}
+    if isinstance(data, list | tuple):
+        return [for_people_in(value, key) for value in data]
+    if isinstance(data, str) and key in PEOPLE_KEYS:
+        return for_people(data)
+    return data

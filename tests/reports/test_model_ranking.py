@@ -197,3 +197,23 @@ def test_plain_words_say_model_and_what_to_change():
     assert "fully crossed" in text and "split-plot" in text
     kept = "not estimable because group a has 1 reader; it becomes estimable with at least 2 readers"
     assert not_estimable(kept) == kept
+
+
+def sentences(data, key=None):
+    if isinstance(data, dict):
+        return [text for name, value in data.items() for text in sentences(value, name)]
+    if isinstance(data, list):
+        return [text for value in data for text in sentences(value, key)]
+    return (
+        [data]
+        if isinstance(data, str) and key in ("method", "reason", "verdict", "comparison_verdict")
+        else []
+    )
+
+
+def test_the_json_sentences_for_people_say_model_never_modality(split_plot):
+    _, report = split_plot
+    data = json.loads(stats_json(report.to_dict()))
+    texts = sentences(data["mrmc"]) + sentences(data["model_comparison"])
+    assert any("split-plot" in text for text in texts)
+    assert not [text for text in texts if "modalit" in text.lower()]
