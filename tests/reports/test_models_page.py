@@ -43,6 +43,8 @@ def test_the_glossary_is_linked_from_the_report_and_explains_the_terms(client, r
     glossary = client.get(reverse("reports:glossary")).content.decode()
     assert "Obuchowski-Rockette method" in glossary and "split-plot" in glossary
     assert "modality" not in glossary.lower()
+    italian = client.get(reverse("reports:glossary"), HTTP_ACCEPT_LANGUAGE="it").content.decode()
+    assert "Glossario dei report" in italian and "metodo di Obuchowski-Rockette" in italian
     client.force_login(reader)
     assert client.get(reverse("reports:glossary")).status_code == 403
 
