@@ -61,6 +61,7 @@ from reports.content.report_mrmc import (
     MRMC_NOTE,
     MRMC_TITLE,
 )
+from reports.content.wording import plain_reason
 
 PAGE_WIDTH = A4[0] - 30 * mm
 MAX_FIGURE_HEIGHT = A4[1] - 60 * mm
@@ -356,18 +357,18 @@ def _clustering(report: Report) -> list:
         gee_text = (
             f"{100 * gee.accuracy:.1f}% ({100 * gee.ci_low:.1f}\u2013{100 * gee.ci_high:.1f}), {p_text(gee.p_value)}"
             if gee.accuracy is not None
-            else f"n/a: {gee.reason}"
+            else f"n/a: {plain_reason(gee.reason)}"
         )
         kappa_text = (
             f"{kappa.kappa:.3f} ({kappa.item_count} items)"
             if kappa.kappa is not None
-            else f"n/a: {kappa.reason}"
+            else f"n/a: {plain_reason(kappa.reason)}"
         )
         ac1 = survey.gwet_ac1
         if ac1 is None:
             ac1_text = ""
         elif ac1.ac1 is None:
-            ac1_text = f"n/a: {ac1.reason}"
+            ac1_text = f"n/a: {plain_reason(ac1.reason)}"
         else:
             ac1_text = f"{ac1.ac1:.3f}" + (
                 f" ({ac1.ci_low:.2f}\u2013{ac1.ci_high:.2f})" if ac1.ci_low is not None else ""

@@ -76,6 +76,13 @@ def not_estimable(reason: str | None) -> str:
     return f"{text}; to make it estimable, {design_advice(text)}"
 
 
+def plain_reason(reason: str | None) -> str:
+    """Why a number is missing, for people: a "not estimable" with what to change, anything else said
+    :func:`for_people`."""
+    text = (reason or "").strip()
+    return not_estimable(text) if text.startswith("not estimable") else for_people(text)
+
+
 PEOPLE_KEYS = frozenset(
     {"method", "reason", "verdict", "comparison_verdict", "conclusion", "note", "notes", "design"}
 )

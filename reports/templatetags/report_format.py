@@ -6,6 +6,7 @@ from readerstats import format_p, p_text
 from reports.content.reader_groups import group_rows as reader_group_rows
 from reports.content.reader_groups import test_sentence
 from reports.content.report import format_interval, format_percent, table3_cell
+from reports.content.wording import plain_reason
 
 register = template.Library()
 
@@ -68,3 +69,9 @@ def group_rows(analysis) -> list:
 def group_test(analysis) -> str:
     """The test of a group effect in words (or why it is not shown, and what to change)."""
     return test_sentence(analysis)
+
+
+@register.filter
+def why(reason) -> str:
+    """Why a number is missing, in plain words, with what to change in the design when it is not estimable."""
+    return plain_reason(reason)

@@ -9,8 +9,9 @@ import pytest
 from readerstats import by_specialty
 from reports.content.exports import stats_json
 from reports.content.pdf import report_pdf
-from reports.content.reader_groups import parse_bands, reader_groups
+from reports.content.reader_groups import group_rows, parse_bands, reader_groups
 from reports.content.report import SurveyInfo, build_report
+from reports.content.wording import plain_reason
 from tests.reports.pdf_text import pdf_text
 from tests.reports.test_report_content import simulated
 
@@ -108,3 +109,34 @@ def test_report_json_page_and_pdf_show_the_subgroups():
     assert 'data-testid="reader-groups-specialty"' in body and "Radiation oncology" in body
     text = " ".join(pdf_text(report_pdf(report)).split())
     assert "Do some readers tell better than others?" in text and "Difference between specialties" in text
+
+
+def test_with_ratings_each_group_has_its_readers_mean_auc():
+    from sklearn.metrics import roc_auc_score
+
+    rows = rows_with_profiles()
+    rated = [
+        dataclasses.replace(
+            row,
+            rating=(4 if row.answer == "synthetic" else 2) + (index % 2),
+            rating_scale="five_point",
+        )
+        for index, row in enumerate(rows)
+    ]
+    groups = reader_groups(rated)
+    for group in groups.specialty.groups:
+        aucs = []
+        for reader in sorted({row.reader for row in rated if row.reader_specialty == group.group}):
+            mine = [row for row in rated if row.reader == reader]
+            aucs.append(
+                roc_auc_score([row.truth == "synthetic" for row in mine], [row.rating for row in mine])
+            )
+        assert group.mean_reader_auc == pytest.approx(sum(aucs) / len(aucs))
+    assert all(row[5] for row in group_rows(groups.specialty))
+
+
+def test_a_missing_number_says_what_to_change_in_plain_words():
+    assert plain_reason("not estimable because there is one reader").endswith(
+        "to make it estimable, invite at least two readers to every survey (more readers also narrow the interval)"
+    )
+    assert plain_reason("reader R-1 read nothing in modality S1") == "reader R-1 read nothing in model S1"
