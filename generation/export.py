@@ -13,10 +13,12 @@ NIfTI: int16 HU in RAS+ voxel order with an affine such that `imaging.nifti.load
 back. Only the volume's z positions are known (not its in-plane origin), so the image centre sits at x = y = 0.
 """
 
+from __future__ import annotations
+
 import gzip
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import nibabel as nib
 import numpy as np
 from pydicom.dataset import Dataset
 from pydicom.uid import MRImageStorage
@@ -34,6 +36,9 @@ from imaging.dicom import (
     exported_volume_uid,
     slice_dataset,
 )
+
+if TYPE_CHECKING:
+    import nibabel
 
 IMAGE_TYPE = ("DERIVED", "SECONDARY", "AXIAL")
 HU_ENCODING = PixelEncoding(bits_stored=16, signed=True, rescale_intercept=0)
@@ -144,8 +149,10 @@ def dicom_slices(volume: ExportedVolume) -> list[Dataset]:
     return datasets
 
 
-def nifti_image(volume: ExportedVolume) -> nib.Nifti1Image:
+def nifti_image(volume: ExportedVolume) -> nibabel.Nifti1Image:
     """The volume as a RAS+ NIfTI image (the inverse of `imaging.nifti.load_nifti`'s slice order)."""
+    import nibabel  # here, not at the top: nibabel loads SciPy, and the admin imports this module
+
     slices, rows, columns = volume.hu.shape
     data = np.transpose(np.flip(volume.hu, axis=(1, 2)), (2, 1, 0))
     affine = np.diag([volume.column_spacing_mm, volume.row_spacing_mm, volume.slice_spacing_mm, 1.0])
@@ -154,7 +161,7 @@ def nifti_image(volume: ExportedVolume) -> nib.Nifti1Image:
         -(rows - 1) / 2 * volume.row_spacing_mm,
         float(volume.z_mm[0]),
     ]
-    image = nib.Nifti1Image(np.ascontiguousarray(data, dtype=np.int16), affine)
+    image = nibabel.Nifti1Image(np.ascontiguousarray(data, dtype=np.int16), affine)
     image.header.set_xyzt_units("mm")
     image.header["descrip"] = volume.derivation[:79].encode("ascii", "replace")
     image.header.set_qform(affine, code=1)

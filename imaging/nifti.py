@@ -5,7 +5,6 @@ import hashlib
 import zlib
 from pathlib import Path
 
-import nibabel as nib
 import numpy as np
 
 from imaging.volumes import DEFAULT_LIMITS, ImageError, ImportLimits, VolumeData, out_of_memory, to_hu_int16
@@ -60,6 +59,8 @@ def load_nifti(
     `patient` is the pseudonym the importer chose (never the file's name) and `source_path` what the volume records
     about where it came from. The header's claimed size is compared with the caps and with the bytes the file
     holds before any voxel is read."""
+    import nibabel as nib  # here, not at the top: nibabel loads SciPy, and web processes import this module
+
     try:
         image = nib.load(str(path))
         shape = image.shape

@@ -19,10 +19,10 @@ from metrics.models import MachineObserverJob, MachineObserverResult, MetricResu
 from metrics.services import (
     MetricsArgumentError,
     ObserverArgumentError,
-    compute_now,
     create_metrics_job,
     start_machine_observer,
 )
+from metrics.services.metric_runs import compute_now
 from studies.models import Survey
 
 DEMO_MAX_PER_LAYER = 10

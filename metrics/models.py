@@ -10,7 +10,7 @@ class MetricsJob(Job):
     """One computation of every metric for a model (a synthetic CT dataset) against a real CT dataset."""
 
     job_kind = "metrics"
-    runner = "metrics.services.metric_jobs.run_metrics_job"
+    runner = "metrics.services.metric_runs.run_metrics_job"
     progress_unit = "slices"
 
     model = models.ForeignKey(

@@ -17,143 +17,272 @@
 - ``python -m readerstats``: the analyses on a CSV of readings (:mod:`readerstats.cli`).
 
 Every public name below is importable from ``readerstats`` itself; see readerstats/README.md.
+
+The names load on first use (PEP 562): importing ``readerstats`` costs nothing, and a web process that never
+computes a statistic never loads SciPy or statsmodels.
 """
 
-from readerstats.agreement import (
-    CohenKappa,
-    FleissKappa,
-    GwetAC1,
-    ReaderKappa,
-    cohen_kappa_table,
-    fleiss_kappa,
-    fleiss_kappa_from_counts,
-    gwet_ac1,
-    intra_reader_kappa,
-)
-from readerstats.contingency import (
-    TRUTH_VS_ANSWER,
-    ContingencyTest,
-    Hypothesis,
-    MantelHaenszelTest,
-    SurveyComparison,
-    compare_surveys,
-    holm_adjust,
-    holm_adjust_tests,
-    independence_test,
-    mantel_haenszel_test,
-    pearson_chi_squared,
-    permutation_test_p_value,
-    surveys_hypothesis,
-    truth_answer_test,
-)
-from readerstats.core import (
-    ALPHA,
-    ANSWERS,
-    CONFIDENCE,
-    CORRECT,
-    EQUIVALENCE_MARGIN,
-    FEW_CLUSTERS,
-    INDETERMINABLE,
-    MIN_EXPECTED_COUNT,
-    PERMUTATION_RESAMPLES,
-    PERMUTATION_SEED,
-    REAL,
-    SYNTHETIC,
-    TRUTHS,
-    WRONG,
-    AnswerTable,
-    format_p,
-    p_text,
-)
-from readerstats.datasets import read_vandyke, vandyke_path
-from readerstats.dbm import DbmAnalysis, DbmAnova, DbmTest, DbmVarianceComponents, dbm_analysis
-from readerstats.gee import (
-    GeeAccuracy,
-    gee_accuracy,
-)
-from readerstats.glmm import METHOD as GLMM_METHOD
-from readerstats.glmm import GlmmAccuracy, GlmmFit, glmm_accuracy, glmm_fit, satterthwaite_df
-from readerstats.model_comparison import (
-    FULLY_CROSSED,
-    SPLIT_PLOT,
-    LikelihoodRatioTest,
-    ModelAccuracy,
-    ModelComparison,
-    ModelDifference,
-    compare_models,
-    describe_design,
-)
-from readerstats.model_comparison import METHOD as MODEL_COMPARISON_METHOD
-from readerstats.mrmc import (
-    FOMS,
-    ModalityDifference,
-    ModalityEstimate,
-    OrAnalysis,
-    OrSplitPlot,
-    OrTest,
-    OrVarianceComponents,
-    or_analysis,
-    or_split_plot,
-)
-from readerstats.mrmc import METHOD as OR_METHOD
-from readerstats.planning import (
-    ASSUMED_CASE_SD,
-    ASSUMED_READER_SD,
-    SENSITIVITY_SDS,
-    DesignOption,
-    PlanningError,
-    StudyPlan,
-    plan_design,
-    required_designs,
-)
-from readerstats.proportions import (
-    AccuracyBreakdown,
-    EquivalenceTest,
-    ProportionEstimate,
-    ReaderAccuracy,
-    ScopedAccuracy,
-    accuracy_breakdown,
-    binomial_test_p_value,
-    equivalence_sample_size,
-    equivalence_test,
-    per_reader_accuracy,
-    proportion_estimate,
-    wilson_interval,
-)
-from readerstats.reports import (
-    StudyReport,
-    SurveyReport,
-    study_report,
-    survey_report,
-)
-from readerstats.roc import ReaderRocCurves, RocCurve, average_roc, empirical_roc, reader_roc_curves
-from readerstats.simulate import (
-    SimulatedPanels,
-    SimulatedStudy,
-    interval_coverage,
-    simulate_answers,
-    simulate_panels,
-    simulate_ratings,
-)
-from readerstats.subgroups import (
-    DEFAULT_EXPERIENCE_BANDS,
-    MIN_READERS_PER_GROUP,
-    GroupEffectTest,
-    SubgroupAnalysis,
-    SubgroupSummary,
-    by_experience,
-    by_specialty,
-    experience_band,
-    experience_bands,
-    subgroup_analysis,
-)
+from importlib import import_module
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from readerstats.agreement import (
+        CohenKappa,
+        FleissKappa,
+        GwetAC1,
+        ReaderKappa,
+        cohen_kappa_table,
+        fleiss_kappa,
+        fleiss_kappa_from_counts,
+        gwet_ac1,
+        intra_reader_kappa,
+    )
+    from readerstats.contingency import (
+        TRUTH_VS_ANSWER,
+        ContingencyTest,
+        Hypothesis,
+        MantelHaenszelTest,
+        SurveyComparison,
+        compare_surveys,
+        holm_adjust,
+        holm_adjust_tests,
+        independence_test,
+        mantel_haenszel_test,
+        pearson_chi_squared,
+        permutation_test_p_value,
+        surveys_hypothesis,
+        truth_answer_test,
+    )
+    from readerstats.core import (
+        ALPHA,
+        ANSWERS,
+        CONFIDENCE,
+        CORRECT,
+        EQUIVALENCE_MARGIN,
+        FEW_CLUSTERS,
+        INDETERMINABLE,
+        MIN_EXPECTED_COUNT,
+        PERMUTATION_RESAMPLES,
+        PERMUTATION_SEED,
+        REAL,
+        SYNTHETIC,
+        TRUTHS,
+        WRONG,
+        AnswerTable,
+        format_p,
+        p_text,
+    )
+    from readerstats.datasets import read_vandyke, vandyke_path
+    from readerstats.dbm import DbmAnalysis, DbmAnova, DbmTest, DbmVarianceComponents, dbm_analysis
+    from readerstats.gee import (
+        GeeAccuracy,
+        gee_accuracy,
+    )
+    from readerstats.glmm import METHOD as GLMM_METHOD
+    from readerstats.glmm import GlmmAccuracy, GlmmFit, glmm_accuracy, glmm_fit, satterthwaite_df
+    from readerstats.model_comparison import (
+        FULLY_CROSSED,
+        SPLIT_PLOT,
+        LikelihoodRatioTest,
+        ModelAccuracy,
+        ModelComparison,
+        ModelDifference,
+        compare_models,
+        describe_design,
+    )
+    from readerstats.model_comparison import METHOD as MODEL_COMPARISON_METHOD
+    from readerstats.mrmc import (
+        FOMS,
+        ModalityDifference,
+        ModalityEstimate,
+        OrAnalysis,
+        OrSplitPlot,
+        OrTest,
+        OrVarianceComponents,
+        or_analysis,
+        or_split_plot,
+    )
+    from readerstats.mrmc import METHOD as OR_METHOD
+    from readerstats.planning import (
+        ASSUMED_CASE_SD,
+        ASSUMED_READER_SD,
+        SENSITIVITY_SDS,
+        DesignOption,
+        PlanningError,
+        StudyPlan,
+        plan_design,
+        required_designs,
+    )
+    from readerstats.proportions import (
+        AccuracyBreakdown,
+        EquivalenceTest,
+        ProportionEstimate,
+        ReaderAccuracy,
+        ScopedAccuracy,
+        accuracy_breakdown,
+        binomial_test_p_value,
+        equivalence_sample_size,
+        equivalence_test,
+        per_reader_accuracy,
+        proportion_estimate,
+        wilson_interval,
+    )
+    from readerstats.reports import (
+        StudyReport,
+        SurveyReport,
+        study_report,
+        survey_report,
+    )
+    from readerstats.roc import ReaderRocCurves, RocCurve, average_roc, empirical_roc, reader_roc_curves
+    from readerstats.simulate import (
+        SimulatedPanels,
+        SimulatedStudy,
+        interval_coverage,
+        simulate_answers,
+        simulate_panels,
+        simulate_ratings,
+    )
+    from readerstats.subgroups import (
+        DEFAULT_EXPERIENCE_BANDS,
+        MIN_READERS_PER_GROUP,
+        GroupEffectTest,
+        SubgroupAnalysis,
+        SubgroupSummary,
+        by_experience,
+        by_specialty,
+        experience_band,
+        experience_bands,
+        subgroup_analysis,
+    )
+
+# public name -> (module of readerstats, name there)
+_EXPORTS = {
+    "CohenKappa": ("agreement", "CohenKappa"),
+    "FleissKappa": ("agreement", "FleissKappa"),
+    "GwetAC1": ("agreement", "GwetAC1"),
+    "ReaderKappa": ("agreement", "ReaderKappa"),
+    "cohen_kappa_table": ("agreement", "cohen_kappa_table"),
+    "fleiss_kappa": ("agreement", "fleiss_kappa"),
+    "fleiss_kappa_from_counts": ("agreement", "fleiss_kappa_from_counts"),
+    "gwet_ac1": ("agreement", "gwet_ac1"),
+    "intra_reader_kappa": ("agreement", "intra_reader_kappa"),
+    "TRUTH_VS_ANSWER": ("contingency", "TRUTH_VS_ANSWER"),
+    "ContingencyTest": ("contingency", "ContingencyTest"),
+    "Hypothesis": ("contingency", "Hypothesis"),
+    "MantelHaenszelTest": ("contingency", "MantelHaenszelTest"),
+    "SurveyComparison": ("contingency", "SurveyComparison"),
+    "compare_surveys": ("contingency", "compare_surveys"),
+    "holm_adjust": ("contingency", "holm_adjust"),
+    "holm_adjust_tests": ("contingency", "holm_adjust_tests"),
+    "independence_test": ("contingency", "independence_test"),
+    "mantel_haenszel_test": ("contingency", "mantel_haenszel_test"),
+    "pearson_chi_squared": ("contingency", "pearson_chi_squared"),
+    "permutation_test_p_value": ("contingency", "permutation_test_p_value"),
+    "surveys_hypothesis": ("contingency", "surveys_hypothesis"),
+    "truth_answer_test": ("contingency", "truth_answer_test"),
+    "ALPHA": ("core", "ALPHA"),
+    "ANSWERS": ("core", "ANSWERS"),
+    "CONFIDENCE": ("core", "CONFIDENCE"),
+    "CORRECT": ("core", "CORRECT"),
+    "EQUIVALENCE_MARGIN": ("core", "EQUIVALENCE_MARGIN"),
+    "FEW_CLUSTERS": ("core", "FEW_CLUSTERS"),
+    "INDETERMINABLE": ("core", "INDETERMINABLE"),
+    "MIN_EXPECTED_COUNT": ("core", "MIN_EXPECTED_COUNT"),
+    "PERMUTATION_RESAMPLES": ("core", "PERMUTATION_RESAMPLES"),
+    "PERMUTATION_SEED": ("core", "PERMUTATION_SEED"),
+    "REAL": ("core", "REAL"),
+    "SYNTHETIC": ("core", "SYNTHETIC"),
+    "TRUTHS": ("core", "TRUTHS"),
+    "WRONG": ("core", "WRONG"),
+    "AnswerTable": ("core", "AnswerTable"),
+    "format_p": ("core", "format_p"),
+    "p_text": ("core", "p_text"),
+    "read_vandyke": ("datasets", "read_vandyke"),
+    "vandyke_path": ("datasets", "vandyke_path"),
+    "DbmAnalysis": ("dbm", "DbmAnalysis"),
+    "DbmAnova": ("dbm", "DbmAnova"),
+    "DbmTest": ("dbm", "DbmTest"),
+    "DbmVarianceComponents": ("dbm", "DbmVarianceComponents"),
+    "dbm_analysis": ("dbm", "dbm_analysis"),
+    "GeeAccuracy": ("gee", "GeeAccuracy"),
+    "gee_accuracy": ("gee", "gee_accuracy"),
+    "GLMM_METHOD": ("glmm", "METHOD"),
+    "GlmmAccuracy": ("glmm", "GlmmAccuracy"),
+    "GlmmFit": ("glmm", "GlmmFit"),
+    "glmm_accuracy": ("glmm", "glmm_accuracy"),
+    "glmm_fit": ("glmm", "glmm_fit"),
+    "satterthwaite_df": ("glmm", "satterthwaite_df"),
+    "LikelihoodRatioTest": ("model_comparison", "LikelihoodRatioTest"),
+    "ModelAccuracy": ("model_comparison", "ModelAccuracy"),
+    "ModelComparison": ("model_comparison", "ModelComparison"),
+    "ModelDifference": ("model_comparison", "ModelDifference"),
+    "compare_models": ("model_comparison", "compare_models"),
+    "describe_design": ("model_comparison", "describe_design"),
+    "FULLY_CROSSED": ("model_comparison", "FULLY_CROSSED"),
+    "SPLIT_PLOT": ("model_comparison", "SPLIT_PLOT"),
+    "MODEL_COMPARISON_METHOD": ("model_comparison", "METHOD"),
+    "FOMS": ("mrmc", "FOMS"),
+    "ModalityDifference": ("mrmc", "ModalityDifference"),
+    "ModalityEstimate": ("mrmc", "ModalityEstimate"),
+    "OrAnalysis": ("mrmc", "OrAnalysis"),
+    "OrSplitPlot": ("mrmc", "OrSplitPlot"),
+    "OrTest": ("mrmc", "OrTest"),
+    "OrVarianceComponents": ("mrmc", "OrVarianceComponents"),
+    "or_analysis": ("mrmc", "or_analysis"),
+    "or_split_plot": ("mrmc", "or_split_plot"),
+    "OR_METHOD": ("mrmc", "METHOD"),
+    "ASSUMED_CASE_SD": ("planning", "ASSUMED_CASE_SD"),
+    "ASSUMED_READER_SD": ("planning", "ASSUMED_READER_SD"),
+    "SENSITIVITY_SDS": ("planning", "SENSITIVITY_SDS"),
+    "DesignOption": ("planning", "DesignOption"),
+    "PlanningError": ("planning", "PlanningError"),
+    "StudyPlan": ("planning", "StudyPlan"),
+    "plan_design": ("planning", "plan_design"),
+    "required_designs": ("planning", "required_designs"),
+    "AccuracyBreakdown": ("proportions", "AccuracyBreakdown"),
+    "EquivalenceTest": ("proportions", "EquivalenceTest"),
+    "ProportionEstimate": ("proportions", "ProportionEstimate"),
+    "ReaderAccuracy": ("proportions", "ReaderAccuracy"),
+    "ScopedAccuracy": ("proportions", "ScopedAccuracy"),
+    "accuracy_breakdown": ("proportions", "accuracy_breakdown"),
+    "binomial_test_p_value": ("proportions", "binomial_test_p_value"),
+    "equivalence_sample_size": ("proportions", "equivalence_sample_size"),
+    "equivalence_test": ("proportions", "equivalence_test"),
+    "per_reader_accuracy": ("proportions", "per_reader_accuracy"),
+    "proportion_estimate": ("proportions", "proportion_estimate"),
+    "wilson_interval": ("proportions", "wilson_interval"),
+    "StudyReport": ("reports", "StudyReport"),
+    "SurveyReport": ("reports", "SurveyReport"),
+    "study_report": ("reports", "study_report"),
+    "survey_report": ("reports", "survey_report"),
+    "ReaderRocCurves": ("roc", "ReaderRocCurves"),
+    "RocCurve": ("roc", "RocCurve"),
+    "average_roc": ("roc", "average_roc"),
+    "empirical_roc": ("roc", "empirical_roc"),
+    "reader_roc_curves": ("roc", "reader_roc_curves"),
+    "SimulatedPanels": ("simulate", "SimulatedPanels"),
+    "SimulatedStudy": ("simulate", "SimulatedStudy"),
+    "interval_coverage": ("simulate", "interval_coverage"),
+    "simulate_answers": ("simulate", "simulate_answers"),
+    "simulate_panels": ("simulate", "simulate_panels"),
+    "simulate_ratings": ("simulate", "simulate_ratings"),
+    "DEFAULT_EXPERIENCE_BANDS": ("subgroups", "DEFAULT_EXPERIENCE_BANDS"),
+    "MIN_READERS_PER_GROUP": ("subgroups", "MIN_READERS_PER_GROUP"),
+    "GroupEffectTest": ("subgroups", "GroupEffectTest"),
+    "SubgroupAnalysis": ("subgroups", "SubgroupAnalysis"),
+    "SubgroupSummary": ("subgroups", "SubgroupSummary"),
+    "by_experience": ("subgroups", "by_experience"),
+    "by_specialty": ("subgroups", "by_specialty"),
+    "experience_band": ("subgroups", "experience_band"),
+    "experience_bands": ("subgroups", "experience_bands"),
+    "subgroup_analysis": ("subgroups", "subgroup_analysis"),
+}
 
 __all__ = [
     "ASSUMED_CASE_SD",
     "ASSUMED_READER_SD",
     "DesignOption",
     "GLMM_METHOD",
-    "MODEL_COMPARISON_METHOD",
     "OR_METHOD",
     "PlanningError",
     "SENSITIVITY_SDS",
@@ -163,7 +292,6 @@ __all__ = [
     "plan_design",
     "required_designs",
     "DEFAULT_EXPERIENCE_BANDS",
-    "MIN_READERS_PER_GROUP",
     "GroupEffectTest",
     "LikelihoodRatioTest",
     "ModelAccuracy",
@@ -179,6 +307,8 @@ __all__ = [
     "describe_design",
     "FULLY_CROSSED",
     "SPLIT_PLOT",
+    "MODEL_COMPARISON_METHOD",
+    "MIN_READERS_PER_GROUP",
     "experience_band",
     "experience_bands",
     "or_split_plot",
@@ -269,3 +399,17 @@ __all__ = [
     "truth_answer_test",
     "wilson_interval",
 ]
+
+
+def __getattr__(name: str):
+    try:
+        module, attribute = _EXPORTS[name]
+    except KeyError:
+        raise AttributeError(f"module 'readerstats' has no attribute {name!r}") from None
+    value = getattr(import_module(f"readerstats.{module}"), attribute)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

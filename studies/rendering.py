@@ -18,7 +18,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
-from scipy import ndimage
 
 from studies.policy import DisplayPolicy, PolicyError
 
@@ -194,6 +193,8 @@ def body_mask(image: np.ndarray, *, hu_min: float) -> np.ndarray:
     """The largest connected region denser than air, holes (lungs, bowel gas) filled."""
     threshold = max(BODY_THRESHOLD_HU, hu_min)
     dense = image > threshold
+    from scipy import ndimage  # here: web processes import this module and never draw a mask
+
     labels, count = ndimage.label(dense)
     if count == 0:
         return np.zeros(image.shape, dtype=bool)
@@ -206,6 +207,8 @@ def fill_holes(mask: np.ndarray) -> np.ndarray:
     """``mask`` with every region of background that does not reach the image's edge filled: the result of
     ``scipy.ndimage.binary_fill_holes`` (background connected through edges, not corners), by one labelling of
     the background instead of its iterated dilation (3.4 instead of 12.1 ms on a 512 x 512 mask, docs/benchmarks.md)."""
+    from scipy import ndimage  # here: web processes import this module and never draw a mask
+
     background, count = ndimage.label(~mask)
     if count == 0:
         return mask.copy()

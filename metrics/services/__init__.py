@@ -1,16 +1,12 @@
-"""Writes of the metrics app, one module per concept: `metric_jobs` (image-distribution metrics) and
-`observer_jobs` (the machine observer; `observer_runs` is its runner). Re-exported here."""
+"""Writes of the metrics app, one module per concept: `metric_jobs` (image-distribution metrics; `metric_runs` is its
+runner) and `observer_jobs` (the machine observer; `observer_runs` is its runner). The light parts are re-exported
+here; the runners load the numerical libraries and are imported by workers, commands and tests only."""
 
 from metrics.services.metric_jobs import (
     MetricsArgumentError,
     check_metrics_arguments,
-    compute_now,
-    compute_scores,
     create_metrics_job,
-    load_feature_extractor,
     requeue_metrics_job,
-    run_metrics_job,
-    store_metric_results,
 )
 from metrics.services.observer_jobs import (
     ObserverArgumentError,
@@ -23,14 +19,9 @@ __all__ = [
     "MetricsArgumentError",
     "ObserverArgumentError",
     "check_metrics_arguments",
-    "compute_now",
-    "compute_scores",
     "create_metrics_job",
-    "load_feature_extractor",
     "observe_now",
     "requeue_machine_observer",
     "requeue_metrics_job",
-    "run_metrics_job",
     "start_machine_observer",
-    "store_metric_results",
 ]

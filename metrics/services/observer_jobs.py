@@ -21,12 +21,6 @@ from django.utils import timezone
 from imaging import selectors as images
 from imaging.selectors import StoredSlice
 from jobs.services import JobRefused, execute, finish, queue_job
-from metrics.measures.observer import (
-    BOOTSTRAP_REPLICATES,
-    REFIT_REPLICATES,
-    ObserverInputError,
-    grouped_folds,
-)
 from metrics.models import MachineObserverJob, MachineObserverResult, ObserverClassifier
 from metrics.services.metric_jobs import MetricsArgumentError, check_metrics_arguments
 from metrics.signals import observer_result_stored
@@ -82,6 +76,9 @@ def check_observer_arguments(
         raise ObserverArgumentError(f"--folds must be at least 2, got {folds}")
     synthetic, real_slices = observer_pools(model, real)
     both = [*real_slices, *synthetic]
+    # Here, not at the top: the observers load SciPy and scikit-learn, which web processes never import.
+    from metrics.measures.observer import ObserverInputError, grouped_folds
+
     try:
         grouped_folds(
             np.array([stored.patient for stored in both]),
@@ -134,6 +131,8 @@ def start_machine_observer(
         policy_source = "the display policy given"
     if ObserverClassifier.CNN in classifiers and policy.matrix_size < MIN_CNN_CROP:
         raise ObserverArgumentError(f"the CNN needs a matrix of at least {MIN_CNN_CROP} pixels")
+    from metrics.measures.observer import BOOTSTRAP_REPLICATES, REFIT_REPLICATES
+
     jobs = []
     with transaction.atomic():
         for classifier in dict.fromkeys(classifiers):

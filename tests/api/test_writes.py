@@ -268,7 +268,7 @@ def test_a_report_job_takes_its_own_experience_bands_and_refuses_bad_ones(people
 
 def test_metrics_as_json_are_the_csv_rows_and_are_logged(people, pools):
     from metrics.measures.layerwise import MetricScore
-    from metrics.services import store_metric_results
+    from metrics.services.metric_runs import store_metric_results
 
     job = create_metrics_job(model_name=pools.synthetic.name, real_dataset_name=pools.real.name, queue=False)
     scores = [

@@ -15,8 +15,9 @@ from jobs.models import JobStatus
 from metrics.measures.inception import FIDInceptionV3
 from metrics.measures.layerwise import AVERAGE_LAYER, FEATURE_METRICS, METRICS
 from metrics.models import MetricResult, MetricsJob
-from metrics.services import MetricsArgumentError, compute_now, create_metrics_job
-from metrics.services import metric_jobs as services
+from metrics.services import MetricsArgumentError, create_metrics_job
+from metrics.services import metric_runs as services
+from metrics.services.metric_runs import compute_now
 from tests.metrics.factories import make_ct_dataset, stand_in_extractor
 from tests.waiting import finished_job
 

@@ -4,7 +4,8 @@ import pytest
 from django.contrib.auth.models import Group
 
 from imaging.models import Dataset
-from metrics.services import compute_now, create_metrics_job
+from metrics.services import create_metrics_job
+from metrics.services.metric_runs import compute_now
 from reports.services import report_now
 from tests.metrics.factories import make_ct_dataset, stand_in_extractor
 from tests.reports.study_factory import make_survey

@@ -7,7 +7,8 @@ from jobs.cli import wait_for
 from jobs.models import JobStatus
 from jobs.services import JobWaitTimeout
 from metrics.models import MetricsJob
-from metrics.services import MetricsArgumentError, compute_now, create_metrics_job
+from metrics.services import MetricsArgumentError, create_metrics_job
+from metrics.services.metric_runs import compute_now
 
 
 class Command(BaseCommand):
