@@ -117,7 +117,7 @@ class ModelRanking:
             return ""
         text = (
             f"Do the {len(self.models)} models differ? Likelihood-ratio test: chi-squared "
-            f"{self.omnibus_statistic:.2f} on {self.omnibus_df} degrees of freedom, {p_text(self.omnibus_p_value)}: "
+            f"{self.omnibus_statistic:.2f} on {self.omnibus_df} degree{'' if self.omnibus_df == 1 else 's'} of freedom, {p_text(self.omnibus_p_value)}: "
         )
         if self.omnibus_p_value < 0.05:
             return text + "the models differ in how often readers see through them."

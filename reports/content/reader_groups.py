@@ -125,7 +125,7 @@ def test_sentence(analysis: SubgroupAnalysis) -> str:
         return f"No test of a difference between {words}: {not_estimable(test.reason)}.{left_out}"
     text = (
         f"Difference between {words}: likelihood-ratio test chi-squared {test.statistic:.2f} on {test.df} "
-        f"degrees of freedom, {p_text(test.p_value)}: "
+        f"degree{'' if test.df == 1 else 's'} of freedom, {p_text(test.p_value)}: "
     )
     if test.p_value < 0.05:
         text += "readers of some groups told real from synthetic more often than others."
