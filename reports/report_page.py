@@ -5,7 +5,7 @@ from django.template.loader import render_to_string
 from metrics.measures.vocabulary import METRICS
 from reports.content import figures
 from reports.content.model_ranking import LEAD_NOTE, LEAD_TITLE
-from reports.content.reader_groups import GROUPS_HEADER, GROUPS_NOTE, GROUPS_TITLE
+from reports.content.reader_groups import GROUPS_NOTE, GROUPS_TITLE
 from reports.content.report import (
     HYPOTHESES_IN_WORDS,
     TABLE2_TITLE,
@@ -63,7 +63,6 @@ def report_body(report: Report) -> str:
         "ranking_title": LEAD_TITLE,
         "ranking_note": LEAD_NOTE,
         "groups_title": GROUPS_TITLE,
-        "groups_header": GROUPS_HEADER,
         "groups_note": GROUPS_NOTE,
         "roc_figure": None if roc is None else figures.svg_text(roc),
         "auc_title": AUC_TITLE,

@@ -34,7 +34,7 @@ from metrics.measures.vocabulary import LOWER_IS_BETTER, METRICS
 from readerstats import ProportionEstimate, p_text
 from reports.content import figures
 from reports.content.model_ranking import LEAD_NOTE, LEAD_TITLE
-from reports.content.reader_groups import GROUPS_HEADER, GROUPS_NOTE, GROUPS_TITLE, group_rows, test_sentence
+from reports.content.reader_groups import GROUPS_NOTE, GROUPS_TITLE, test_sentence
 from reports.content.report import (
     HYPOTHESES_IN_WORDS,
     TABLE2_TITLE,
@@ -222,12 +222,9 @@ def _reader_groups(report: Report) -> list:
     story = [Paragraph(escape(GROUPS_TITLE), H1)]
     for label, analysis in groups.analyses:
         story.append(Paragraph(escape(label), H2))
-        rows = [[_p(cell, SMALL) for cell in row] for row in group_rows(analysis)]
-        story.append(
-            _table(
-                [_p(text, SMALL) for text in GROUPS_HEADER], rows, [w * mm for w in (40, 16, 18, 42, 32, 32)]
-            )
-        )
+        rows = [[_p(cell, SMALL) for cell in row] for row in groups.rows(analysis)]
+        widths = (40, 16, 18, 42, 32, 32)[: len(groups.header)]
+        story.append(_table([_p(text, SMALL) for text in groups.header], rows, [w * mm for w in widths]))
         story.append(_p(test_sentence(analysis)))
     story.append(
         _p(f"{GROUPS_NOTE} Experience bands of this report (years): {', '.join(groups.bands)}.", NOTE)

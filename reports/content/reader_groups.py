@@ -76,6 +76,21 @@ class ReaderGroups:
         return tuple((label, getattr(self, name)) for name, label in GROUPINGS)
 
     @property
+    def rated(self) -> bool:
+        """Some reader has an AUC (the answers carry ratings): the tables show the mean reader AUC."""
+        return any(
+            group.mean_reader_auc is not None for group in self.specialty.groups + self.experience.groups
+        )
+
+    @property
+    def header(self) -> tuple[str, ...]:
+        return GROUPS_HEADER if self.rated else GROUPS_HEADER[:-1]
+
+    def rows(self, analysis: SubgroupAnalysis) -> list[tuple[str, ...]]:
+        """Display rows of ``analysis`` under :attr:`header`."""
+        return [row if self.rated else row[:-1] for row in group_rows(analysis)]
+
+    @property
     def bands(self) -> tuple[str, ...]:
         return experience_bands(self.edges)
 

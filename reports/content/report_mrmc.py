@@ -168,7 +168,7 @@ class SurveyMrmc:
         """Display text: accuracy with readers and slices random (CI) and its test against 50%."""
         estimate = self.accuracy
         if estimate is None or estimate.ci_low is None:
-            return "not estimable (see below)", ""
+            return "not estimable (see the verdict above)", ""
         accuracy = (
             f"{_percent(estimate.estimate)} ({_percent(estimate.ci_low)}\u2013{_percent(estimate.ci_high)})"
         )

@@ -3,7 +3,6 @@
 from django import template
 
 from readerstats import format_p, p_text
-from reports.content.reader_groups import group_rows as reader_group_rows
 from reports.content.reader_groups import test_sentence
 from reports.content.report import format_interval, format_percent, table3_cell
 from reports.content.wording import plain_reason
@@ -60,9 +59,9 @@ def ordinal_place(number) -> str:
 
 
 @register.filter
-def group_rows(analysis) -> list:
-    """The display rows of one reader subgroup analysis."""
-    return reader_group_rows(analysis)
+def group_rows(analysis, groups) -> list:
+    """The display rows of one reader subgroup analysis (``groups``: the report's ReaderGroups)."""
+    return groups.rows(analysis)
 
 
 @register.filter

@@ -9,7 +9,7 @@ import pytest
 from readerstats import by_specialty
 from reports.content.exports import stats_json
 from reports.content.pdf import report_pdf
-from reports.content.reader_groups import group_rows, parse_bands, reader_groups
+from reports.content.reader_groups import parse_bands, reader_groups
 from reports.content.report import SurveyInfo, build_report
 from reports.content.wording import plain_reason
 from tests.reports.pdf_text import pdf_text
@@ -67,6 +67,7 @@ def test_the_group_effect_is_readerstats_likelihood_ratio_test(groups):
 
 def test_default_bands_and_a_band_with_one_reader_says_what_to_change(groups):
     assert groups.bands == ("< 5", "5-15", "> 15")
+    assert "Mean reader AUC" not in groups.header  # no ratings, no empty AUC column
     counts = {group.group: group.reader_count for group in groups.experience.groups}
     assert counts == {"< 5": 2, "5-15": 2, "> 15": 2}
     assert groups.experience.test.estimable
@@ -132,7 +133,7 @@ def test_with_ratings_each_group_has_its_readers_mean_auc():
                 roc_auc_score([row.truth == "synthetic" for row in mine], [row.rating for row in mine])
             )
         assert group.mean_reader_auc == pytest.approx(sum(aucs) / len(aucs))
-    assert all(row[5] for row in group_rows(groups.specialty))
+    assert groups.header[-1] == "Mean reader AUC" and all(row[5] for row in groups.rows(groups.specialty))
 
 
 def test_a_missing_number_says_what_to_change_in_plain_words():
