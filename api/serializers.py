@@ -289,6 +289,13 @@ class MetricsRequest(serializers.Serializer):
 
 class ReportRequest(serializers.Serializer):
     surveys = serializers.ListField(child=serializers.CharField(), allow_empty=False, max_length=100)
+    experience_bands = serializers.ListField(
+        child=serializers.FloatField(min_value=0),
+        required=False,
+        allow_empty=True,
+        max_length=10,
+        help_text="Edges (years, increasing) of the readers' experience bands; default [5, 15]",
+    )
 
 
 class DisplayPolicyRequest(serializers.Serializer):

@@ -258,7 +258,11 @@ class ReportJobViewSet(mixins.CreateModelMixin, JobViewSet):
         if unknown:
             raise Refused(f"unknown survey: {', '.join(repr(name) for name in unknown)}")
         try:
-            job = request_report(surveys=surveys, actor=request.user)
+            job = request_report(
+                surveys=surveys,
+                actor=request.user,
+                experience_bands=given.validated_data.get("experience_bands") or None,
+            )
         except ReportUnavailable as exc:
             raise _refused(exc) from None
         return self.created(job)

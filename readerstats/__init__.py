@@ -11,6 +11,7 @@
 - :mod:`readerstats.roc`: empirical ROC curves from ratings, per reader and reader-averaged;
 - :mod:`readerstats.model_comparison`: GLMM comparison of models across reader panels (crossed, split-plot, overlap);
 - :mod:`readerstats.subgroups`: accuracy and AUC by reader specialty or experience band, GLMM test of a group effect;
+- :mod:`readerstats.experience`: experience bands (their labels, a reader's band);
 - :mod:`readerstats.simulate`: seeded reader-study simulator and interval coverage;
 - :mod:`readerstats.datasets`: the shipped Van Dyke readings;
 - :mod:`readerstats.reports`: everything for a survey and a study;
@@ -81,12 +82,16 @@ if TYPE_CHECKING:
     from readerstats.glmm import METHOD as GLMM_METHOD
     from readerstats.glmm import GlmmAccuracy, GlmmFit, glmm_accuracy, glmm_fit, satterthwaite_df
     from readerstats.model_comparison import (
+        FULLY_CROSSED,
+        SPLIT_PLOT,
         LikelihoodRatioTest,
         ModelAccuracy,
         ModelComparison,
         ModelDifference,
         compare_models,
+        describe_design,
     )
+    from readerstats.model_comparison import METHOD as MODEL_COMPARISON_METHOD
     from readerstats.mrmc import (
         FOMS,
         ModalityDifference,
@@ -140,6 +145,7 @@ if TYPE_CHECKING:
     )
     from readerstats.subgroups import (
         DEFAULT_EXPERIENCE_BANDS,
+        MIN_READERS_PER_GROUP,
         GroupEffectTest,
         SubgroupAnalysis,
         SubgroupSummary,
@@ -212,6 +218,10 @@ _EXPORTS = {
     "ModelComparison": ("model_comparison", "ModelComparison"),
     "ModelDifference": ("model_comparison", "ModelDifference"),
     "compare_models": ("model_comparison", "compare_models"),
+    "describe_design": ("model_comparison", "describe_design"),
+    "FULLY_CROSSED": ("model_comparison", "FULLY_CROSSED"),
+    "SPLIT_PLOT": ("model_comparison", "SPLIT_PLOT"),
+    "MODEL_COMPARISON_METHOD": ("model_comparison", "METHOD"),
     "FOMS": ("mrmc", "FOMS"),
     "ModalityDifference": ("mrmc", "ModalityDifference"),
     "ModalityEstimate": ("mrmc", "ModalityEstimate"),
@@ -257,14 +267,15 @@ _EXPORTS = {
     "simulate_answers": ("simulate", "simulate_answers"),
     "simulate_panels": ("simulate", "simulate_panels"),
     "simulate_ratings": ("simulate", "simulate_ratings"),
-    "DEFAULT_EXPERIENCE_BANDS": ("subgroups", "DEFAULT_EXPERIENCE_BANDS"),
+    "DEFAULT_EXPERIENCE_BANDS": ("experience", "DEFAULT_EXPERIENCE_BANDS"),
+    "MIN_READERS_PER_GROUP": ("subgroups", "MIN_READERS_PER_GROUP"),
     "GroupEffectTest": ("subgroups", "GroupEffectTest"),
     "SubgroupAnalysis": ("subgroups", "SubgroupAnalysis"),
     "SubgroupSummary": ("subgroups", "SubgroupSummary"),
     "by_experience": ("subgroups", "by_experience"),
     "by_specialty": ("subgroups", "by_specialty"),
-    "experience_band": ("subgroups", "experience_band"),
-    "experience_bands": ("subgroups", "experience_bands"),
+    "experience_band": ("experience", "experience_band"),
+    "experience_bands": ("experience", "experience_bands"),
     "subgroup_analysis": ("subgroups", "subgroup_analysis"),
 }
 
@@ -294,6 +305,11 @@ __all__ = [
     "by_experience",
     "by_specialty",
     "compare_models",
+    "describe_design",
+    "FULLY_CROSSED",
+    "SPLIT_PLOT",
+    "MODEL_COMPARISON_METHOD",
+    "MIN_READERS_PER_GROUP",
     "experience_band",
     "experience_bands",
     "or_split_plot",

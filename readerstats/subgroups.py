@@ -15,7 +15,6 @@ with 5 or 15 years is in "5-15"). Pure computation, named results.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,11 +23,11 @@ import numpy as np
 from scipy import stats
 
 from readerstats.core import CONFIDENCE, SYNTHETIC, _ordered_unique, _Result
+from readerstats.experience import DEFAULT_EXPERIENCE_BANDS, experience_band, experience_bands
 from readerstats.glmm import GlmmFit, glmm_fit
 from readerstats.proportions import ProportionEstimate, proportion_estimate
 from readerstats.roc import empirical_roc
 
-DEFAULT_EXPERIENCE_BANDS = (5, 15)
 MIN_READERS_PER_GROUP = 2
 METHOD = (
     "per group: pooled accuracy (Wilson), mean reader accuracy, mean reader empirical AUC; group effect: "
@@ -96,35 +95,6 @@ class SubgroupAnalysis(_Result):
                 for g in self.groups
             ]
         )
-
-
-def experience_bands(edges: Sequence[float] = DEFAULT_EXPERIENCE_BANDS) -> tuple[str, ...]:
-    """The band labels for the given edges: (5, 15) -> ("< 5", "5-15", "> 15")."""
-    edges = tuple(edges)
-    if not edges or any(b <= a for a, b in zip(edges, edges[1:], strict=False)) or edges[0] <= 0:
-        raise ValueError(f"experience band edges must be positive and increasing, got {edges}")
-    labels = [f"< {edges[0]:g}"]
-    labels += [f"{a:g}-{b:g}" for a, b in zip(edges, edges[1:], strict=False)]
-    return (*labels, f"> {edges[-1]:g}")
-
-
-def experience_band(years, edges: Sequence[float] = DEFAULT_EXPERIENCE_BANDS) -> str | None:
-    """The band of ``years`` of experience (None or NaN: None); the last inner edge belongs to the band below it."""
-    labels = experience_bands(edges)
-    if years is None or (isinstance(years, float) and math.isnan(years)):
-        return None
-    years = float(years)
-    if years < 0:
-        raise ValueError(f"years of experience must be >= 0, got {years:g}")
-    edges = tuple(edges)
-    if years < edges[0]:
-        return labels[0]
-    if years > edges[-1]:
-        return labels[-1]
-    for k in range(len(edges) - 1):
-        if years < edges[k + 1] or k == len(edges) - 2:
-            return labels[k + 1]
-    return labels[-1]  # one edge: a reader with exactly that many years is above it
 
 
 def subgroup_analysis(

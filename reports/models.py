@@ -90,6 +90,11 @@ class ReportJob(Job):
     page_html = models.CharField(
         max_length=255, blank=True, help_text="Storage name of the report page's body."
     )
+    experience_bands = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Edges (years) of the readers' experience bands in this report; empty: the default 5 and 15.",
+    )
 
     class Meta(Job.Meta):
         pass

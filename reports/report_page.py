@@ -4,6 +4,8 @@ from django.template.loader import render_to_string
 
 from metrics.measures.vocabulary import METRICS
 from reports.content import figures
+from reports.content.model_ranking import LEAD_NOTE, LEAD_TITLE
+from reports.content.reader_groups import GROUPS_NOTE, GROUPS_TITLE
 from reports.content.report import (
     HYPOTHESES_IN_WORDS,
     TABLE2_TITLE,
@@ -16,6 +18,9 @@ from reports.content.report_mrmc import (
     AUC_HEADER,
     AUC_NOTE,
     AUC_TITLE,
+    DETAILS_HEADER,
+    DETAILS_NOTE,
+    DETAILS_TITLE,
     INTRA_HEADER,
     INTRA_NOTE,
     INTRA_TITLE,
@@ -52,6 +57,13 @@ def report_body(report: Report) -> str:
         "mrmc_title": MRMC_TITLE,
         "mrmc_header": MRMC_HEADER,
         "mrmc_note": MRMC_NOTE,
+        "details_title": DETAILS_TITLE,
+        "details_header": DETAILS_HEADER,
+        "details_note": DETAILS_NOTE,
+        "ranking_title": LEAD_TITLE,
+        "ranking_note": LEAD_NOTE,
+        "groups_title": GROUPS_TITLE,
+        "groups_note": GROUPS_NOTE,
         "roc_figure": None if roc is None else figures.svg_text(roc),
         "auc_title": AUC_TITLE,
         "auc_header": AUC_HEADER,

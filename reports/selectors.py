@@ -88,9 +88,11 @@ def surveys_by_name(names: Sequence[str]) -> tuple[list[Survey], list[str]]:
     return [found[name] for name in wanted if name in found], [name for name in wanted if name not in found]
 
 
-def surveys_of_models(models: Iterable) -> list[Survey]:
-    """Every survey of these models, by name."""
-    return list(reportable_surveys().filter(model_dataset__in=list(models)))
+def surveys_of_models(models: Iterable, *, include_open: bool = False) -> list[Survey]:
+    """The closed surveys of these models (with ``include_open``, the open ones too; never drafts), by name:
+    what pooled figures count. An open survey's answers can still change, so they count only when asked for."""
+    statuses = [Survey.Status.CLOSED, Survey.Status.OPEN] if include_open else [Survey.Status.CLOSED]
+    return list(reportable_surveys().filter(model_dataset__in=list(models), status__in=statuses))
 
 
 def survey_names() -> list[str]:
@@ -309,9 +311,11 @@ def observer_rows(models: Iterable) -> list[ObserverRow]:
     return sorted(found.values(), key=lambda row: (row.model, row.classifier))
 
 
-def report_for(surveys: Sequence[Survey], *, title: str | None = None):
+def report_for(
+    surveys: Sequence[Survey], *, title: str | None = None, experience_bands: Sequence[float] | None = None
+):
     """The report of ``surveys`` (in that order): their answers, statistics, their models' metrics and machine
-    observers."""
+    observers; ``experience_bands``: the edges (years) of the readers' experience bands (default 5 and 15)."""
     # Here, not at the top: the statistics load SciPy; only report jobs call this.
     from reports.content.report import build_report
 
@@ -323,6 +327,7 @@ def report_for(surveys: Sequence[Survey], *, title: str | None = None):
         observer_rows=observer_rows(models.values()),
         repeat_rows=repeat_rows(surveys),
         title=title,
+        **({"experience_bands": tuple(experience_bands)} if experience_bands else {}),
     )
 
 

@@ -9,6 +9,7 @@ urlpatterns = [
     path("surveys/", views.report, name="report"),
     path("surveys/compute/", views.compute_report, name="compute_report"),
     path("models/", views.models, name="models"),
+    path("glossary/", views.glossary, name="glossary"),
     path("planning.json", views.planning, name="planning"),
     path("download/answers.csv", views.download_answers, name="answers_csv"),
     path("download/practice.csv", views.download_practice, name="practice_csv"),

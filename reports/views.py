@@ -20,6 +20,7 @@ from metrics import selectors as metrics
 from readerstats import (
     ASSUMED_CASE_SD,
     ASSUMED_READER_SD,
+    DEFAULT_EXPERIENCE_BANDS,
     EQUIVALENCE_MARGIN,
     SENSITIVITY_SDS,
     PlanningError,
@@ -27,6 +28,7 @@ from readerstats import (
 )
 from reports import selectors
 from reports.content.model_comparison import compare_models
+from reports.content.reader_groups import parse_bands
 from reports.downloads import What, make_download
 from reports.pilot import default_pilot, pilot_estimate
 from reports.services import ReportUnavailable, artefact, record_download, request_report
@@ -110,6 +112,10 @@ def report(request):
         "active_url": reverse("jobs:progress", args=[active.label(), active.pk]) if active else "",
         "active_line": status_line(active) if active else "",
         "query": request.GET.urlencode(),
+        "experience_bands": ", ".join(
+            f"{edge:g}"
+            for edge in (stored.job.experience_bands if stored else None) or DEFAULT_EXPERIENCE_BANDS
+        ),
     }
     return render(request, "reports/report.html", context)
 
@@ -122,7 +128,12 @@ def compute_report(request):
     surveys, problem = _chosen_surveys(request)
     if problem:
         return problem
-    request_report(surveys=surveys, actor=request.user)
+    text = request.POST.get("experience_bands", "").strip()
+    try:
+        bands = parse_bands(text) if text else None
+        request_report(surveys=surveys, actor=request.user, experience_bands=bands)
+    except (ValueError, ReportUnavailable) as exc:
+        return _problem(request, str(exc), 400)
     return redirect(f"{reverse('reports:report')}?{request.GET.urlencode()}")
 
 
@@ -133,6 +144,15 @@ def _metric_figures(rows):
     return metric_figures(rows)
 
 
+def _with_open(request, include_open: bool) -> str:
+    """The page's query with ?include_open=1 set or removed."""
+    query = request.GET.copy()
+    query.pop("include_open", None)
+    if include_open:
+        query["include_open"] = "1"
+    return query.urlencode()
+
+
 @researcher_page
 def models(request):
     chosen, problem = _chosen_models(request)
@@ -140,9 +160,14 @@ def models(request):
         return problem
     shown = chosen if chosen is not None else metrics.models_with_results()
     rows = selectors.metric_rows(shown)
+    # pooled accuracy counts closed surveys only, unless the researcher asks for the open ones (?include_open=1)
+    include_open = request.GET.get("include_open") == "1"
+    pooled = selectors.surveys_of_models(shown, include_open=include_open)
     context = {
+        "include_open": include_open,
+        "pooled_surveys": pooled,
         "comparison": compare_models(
-            selectors.answer_rows(selectors.surveys_of_models(shown)),
+            selectors.answer_rows(pooled),
             [model.name for model in shown],
             rows,
             selectors.observer_rows(shown),
@@ -150,6 +175,8 @@ def models(request):
         "rows": [row for row in rows if row.is_average],
         "model_names": sorted({row.model for row in rows}),
         "query": request.GET.urlencode(),
+        "open_query": _with_open(request, True),
+        "closed_query": _with_open(request, False),
         "metric_figures": _metric_figures(rows),
         "unavailable": sorted(
             {
@@ -160,6 +187,12 @@ def models(request):
         ),
     }
     return render(request, "reports/models.html", context)
+
+
+@researcher_page
+def glossary(request):
+    """The words and numbers of the reports in plain words (linked from every report)."""
+    return render(request, "reports/glossary.html")
 
 
 def _download(request, what: str, *, surveys=(), models=None) -> HttpResponse:

@@ -24,8 +24,8 @@ DONE, COMPUTING, NOT_RUN = "done", "computing", "not run"
 READERS_RANKING = "readers"
 OBSERVER_RANKING = "machine_observer"
 RANKING_LABELS = {
-    READERS_RANKING: "Readers' accuracy (closest to 50% first)",
-    OBSERVER_RANKING: "Machine observer AUC, logistic regression (closest to 0.5 first)",
+    READERS_RANKING: "Readers' accuracy",
+    OBSERVER_RANKING: "Machine observer AUC, logistic regression",
     **{metric: METRIC_LABELS[metric] for metric in METRICS},
 }
 
@@ -217,7 +217,7 @@ def compare_models(
         _rank(
             READERS_RANKING,
             RANKING_LABELS[READERS_RANKING],
-            "closest to 0.5 first",
+            "closest to 50% first",
             {line.model: line.accuracy.proportion for line in lines},
             lambda value: abs(value - 0.5),
         ),

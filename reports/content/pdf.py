@@ -33,6 +33,8 @@ from reportlab.platypus import (
 from metrics.measures.vocabulary import LOWER_IS_BETTER, METRICS
 from readerstats import ProportionEstimate, p_text
 from reports.content import figures
+from reports.content.model_ranking import LEAD_NOTE, LEAD_TITLE
+from reports.content.reader_groups import GROUPS_NOTE, GROUPS_TITLE, test_sentence
 from reports.content.report import (
     HYPOTHESES_IN_WORDS,
     TABLE2_TITLE,
@@ -49,6 +51,9 @@ from reports.content.report_mrmc import (
     AUC_HEADER,
     AUC_NOTE,
     AUC_TITLE,
+    DETAILS_HEADER,
+    DETAILS_NOTE,
+    DETAILS_TITLE,
     INTRA_HEADER,
     INTRA_NOTE,
     INTRA_TITLE,
@@ -56,6 +61,7 @@ from reports.content.report_mrmc import (
     MRMC_NOTE,
     MRMC_TITLE,
 )
+from reports.content.wording import plain_reason
 
 PAGE_WIDTH = A4[0] - 30 * mm
 MAX_FIGURE_HEIGHT = A4[1] - 60 * mm
@@ -157,15 +163,73 @@ def _mrmc(report: Report) -> list:
         [_p(text, SMALL) for text in (entry.survey, entry.model_alias, *entry.cells)]
         for entry in report.mrmc.surveys
     ]
-    story = [Paragraph(escape(MRMC_TITLE), H1), _table([_p(text, SMALL) for text in MRMC_HEADER], rows)]
+    story = [Paragraph(escape(MRMC_TITLE), H1)]
     story += [
-        Paragraph(f"<b>{escape(entry.survey)}.</b> {escape(entry.verdict)}", BODY)
+        Paragraph(
+            f"<b>{escape(entry.survey)} ({escape(entry.model_alias)}): {escape(entry.headline)}</b> "
+            f"{escape(entry.verdict)}",
+            BODY,
+        )
         for entry in report.mrmc.surveys
     ]
+    story.append(_table([_p(text, SMALL) for text in MRMC_HEADER], rows))
     if report.mrmc.comparison_verdict:
         story.append(_p(report.mrmc.comparison_verdict))
     story.append(_p(MRMC_NOTE, SMALL))
+    details = [
+        [_p(text, SMALL) for text in (entry.survey, entry.model_alias, *entry.details_cells)]
+        for entry in report.mrmc.surveys
+    ]
+    story += [
+        Paragraph(escape(DETAILS_TITLE), H2),
+        _table([_p(text, SMALL) for text in DETAILS_HEADER], details),
+        _p(DETAILS_NOTE, NOTE),
+    ]
     return story + _auc(report) + _intra_reader(report)
+
+
+def _model_ranking(report: Report) -> list:
+    """The lead: the models ranked by the GLMM comparison, one sentence per pair, the omnibus test."""
+    ranking = report.ranking
+    if ranking is None:
+        return []
+    story = [Paragraph(escape(LEAD_TITLE), H1), Paragraph(f"<b>{escape(ranking.headline)}</b>", BODY)]
+    if ranking.estimable:
+        rows = [
+            [
+                entry.place,
+                _p(entry.label, SMALL),
+                _p(", ".join(entry.surveys), SMALL),
+                entry.readers,
+                f"{100 * entry.accuracy:.1f}% ({100 * entry.ci_low:.1f}\u2013{100 * entry.ci_high:.1f})",
+            ]
+            for entry in ranking.models
+        ]
+        header = ["Place", "Model", "Surveys", "Readers", "Readers correct (95% CI)"]
+        story.append(_table(header, rows, [w * mm for w in (14, 40, 66, 18, 42)]))
+        story += [Paragraph("\u2022 " + escape(pair.sentence()), BODY) for pair in ranking.pairs]
+        story.append(_p(ranking.omnibus_sentence))
+    story.append(_p(f"{LEAD_NOTE} {ranking.design_sentence}", NOTE))
+    story.append(_p(f"Details for statisticians: {ranking.method}.", NOTE))
+    return story
+
+
+def _reader_groups(report: Report) -> list:
+    """Accuracy (and AUC) by the readers' specialty and experience band, with the test of a group effect."""
+    groups = report.reader_groups
+    if groups is None:
+        return []
+    story = [Paragraph(escape(GROUPS_TITLE), H1)]
+    for label, analysis in groups.analyses:
+        story.append(Paragraph(escape(label), H2))
+        rows = [[_p(cell, SMALL) for cell in row] for row in groups.rows(analysis)]
+        widths = (40, 16, 18, 42, 32, 32)[: len(groups.header)]
+        story.append(_table([_p(text, SMALL) for text in groups.header], rows, [w * mm for w in widths]))
+        story.append(_p(test_sentence(analysis)))
+    story.append(
+        _p(f"{GROUPS_NOTE} Experience bands of this report (years): {', '.join(groups.bands)}.", NOTE)
+    )
+    return story
 
 
 def _auc(report: Report) -> list:
@@ -290,18 +354,18 @@ def _clustering(report: Report) -> list:
         gee_text = (
             f"{100 * gee.accuracy:.1f}% ({100 * gee.ci_low:.1f}\u2013{100 * gee.ci_high:.1f}), {p_text(gee.p_value)}"
             if gee.accuracy is not None
-            else f"n/a: {gee.reason}"
+            else f"n/a: {plain_reason(gee.reason)}"
         )
         kappa_text = (
             f"{kappa.kappa:.3f} ({kappa.item_count} items)"
             if kappa.kappa is not None
-            else f"n/a: {kappa.reason}"
+            else f"n/a: {plain_reason(kappa.reason)}"
         )
         ac1 = survey.gwet_ac1
         if ac1 is None:
             ac1_text = ""
         elif ac1.ac1 is None:
-            ac1_text = f"n/a: {ac1.reason}"
+            ac1_text = f"n/a: {plain_reason(ac1.reason)}"
         else:
             ac1_text = f"{ac1.ac1:.3f}" + (
                 f" ({ac1.ci_low:.2f}\u2013{ac1.ci_high:.2f})" if ac1.ci_low is not None else ""
@@ -507,7 +571,9 @@ def report_pdf(report: Report) -> bytes:
         Spacer(1, 3 * mm),
         *_surveys(report),
         *[_p(note, WARNING) for note in report.notes],
+        *_model_ranking(report),
         *_mrmc(report),
+        *_reader_groups(report),
         *_hypotheses(),
         *_table2(report),
         *_table3(report),

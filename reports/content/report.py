@@ -20,6 +20,7 @@ import numpy as np
 from metrics.measures.vocabulary import LAYERS
 from readerstats import (
     ANSWERS,
+    DEFAULT_EXPERIENCE_BANDS,
     INDETERMINABLE,
     PERMUTATION_RESAMPLES,
     TRUTHS,
@@ -32,6 +33,8 @@ from readerstats import (
 )
 from reports.content.exports import AnswerRow, MetricRow, answer_table
 from reports.content.model_comparison import ModelComparison, ObserverRow, compare_models
+from reports.content.model_ranking import ModelRanking, model_ranking
+from reports.content.reader_groups import ReaderGroups, reader_groups
 from reports.content.report_mrmc import MrmcSection, mrmc_section
 from reports.content.survey_info import SurveyInfo
 
@@ -112,6 +115,10 @@ class Report:
     mrmc: MrmcSection | None = None
     # Readers beside the machine observer, and the models ranked by every measure (reports.content.model_comparison).
     model_comparison: ModelComparison | None = None
+    # The report's lead: the models ranked by the GLMM comparison across reader panels (reports.content.model_ranking).
+    ranking: ModelRanking | None = None
+    # Accuracy by the readers' specialty and experience band (reports.content.reader_groups).
+    reader_groups: ReaderGroups | None = None
 
     @property
     def metric_averages(self) -> list[MetricRow]:
@@ -148,8 +155,31 @@ class Report:
             "notes": list(self.notes),
             "mrmc": None if self.mrmc is None else self.mrmc.mrmc_dict(),
             "glmm": None if self.mrmc is None else self.mrmc.glmm_dict(),
-            "model_comparison": self.model_comparison.to_dict() if self.model_comparison else None,
+            "model_comparison": self._model_comparison_dict(),
+            "reader_subgroups": None if self.reader_groups is None else self.reader_groups.to_dict(),
         }
+
+    def _model_comparison_dict(self) -> dict[str, Any] | None:
+        """Readers beside the machine observer per model and the rankings by every measure, with the GLMM
+        comparison of the models (design, method, ranking with CIs, omnibus test, pairwise differences) merged
+        in; each model line gains its ``glmm_accuracy``."""
+        if self.model_comparison is None and self.ranking is None:
+            return None
+        section = (
+            self.model_comparison.to_dict()
+            if self.model_comparison
+            else {"models": [], "rankings": [], "notes": []}
+        )
+        if self.ranking is None:
+            return section
+        glmm = self.ranking.to_dict()
+        by_model = {entry["model"]: entry for entry in glmm["ranking"]}
+        for line in section["models"]:
+            line["glmm_accuracy"] = by_model.get(line["model"])
+        notes = glmm.pop("notes")
+        section.update(glmm)
+        section["notes"] = [*section["notes"], *notes]
+        return section
 
 
 def confusion_matrix(rows: Sequence[AnswerRow]) -> np.ndarray:
@@ -286,9 +316,11 @@ def build_report(
     title: str | None = None,
     n_resamples: int = PERMUTATION_RESAMPLES,
     generated_at: datetime | None = None,
+    experience_bands: Sequence[float] = DEFAULT_EXPERIENCE_BANDS,
 ) -> Report:
     """Compute the report of ``surveys`` (in that order) from their answers, their models' metrics and their
-    models' machine observers; ``repeat_rows`` (the repeat reading, round 2) feed intra-reader agreement only."""
+    models' machine observers; ``repeat_rows`` (the repeat reading, round 2) feed intra-reader agreement only;
+    ``experience_bands``: the edges (years) of the readers' experience bands."""
     infos = {info.name: info for info in surveys}
     unknown = sorted({row.survey for row in rows} - set(infos))
     if unknown:
@@ -333,6 +365,8 @@ def build_report(
         model_comparison=compare_models(
             rows, list(dict.fromkeys(info.model for info in surveys)), metric_rows, observer_rows
         ),
+        ranking=model_ranking(rows),
+        reader_groups=reader_groups(rows, edges=experience_bands),
     )
 
 

@@ -2,9 +2,10 @@
 
 Pure computation over the report's answer rows (no Django). Per survey: the proportion correct with the
 Obuchowski-Rockette RRRC interval and its test against 50%, and the logistic GLMM with crossed reader and item
-intercepts. With two or more surveys: the OR comparison of the models' accuracy (the same readers must read
-every survey). Items are identified within their survey, so the synthetic and real cases of different surveys are
-treated as different cases (cases nested within modality; no cross-survey case covariance is assumed).
+intercepts. With two or more surveys: the OR comparison of the models' accuracy in the design the surveys have
+(readers crossed with the surveys, or each survey its own readers: split-plot; none for partially overlapping panels,
+which the GLMM comparison of reports.content.model_ranking covers). Items are identified within their survey, so the synthetic and real cases of different surveys are
+treated as different cases (cases nested within survey; no cross-survey case covariance is assumed).
 The verdict in words never reads a large p-value as proof that readers cannot tell.
 """
 
@@ -18,37 +19,56 @@ from typing import Any
 from readerstats import (
     ANSWERS,
     EQUIVALENCE_MARGIN,
+    FULLY_CROSSED,
     GLMM_METHOD,
     INDETERMINABLE,
     OR_METHOD,
+    SPLIT_PLOT,
     GlmmAccuracy,
     ModalityEstimate,
     OrAnalysis,
+    OrSplitPlot,
     ReaderKappa,
     ReaderRocCurves,
     glmm_accuracy,
     intra_reader_kappa,
     or_analysis,
+    or_split_plot,
     p_text,
     reader_roc_curves,
 )
 from reports.content.exports import AnswerRow
+from reports.content.model_ranking import panel_design
+from reports.content.wording import for_people, for_people_in, not_estimable
 from studies.design import RATING_NONE, RATING_RANGES, RATING_SCALES
 
-MRMC_TITLE = "Accuracy with readers and cases both random (MRMC)"
+MRMC_TITLE = "Can readers tell each model's slices from real CT?"
 MRMC_HEADER = (
     "Survey",
     "Model",
-    "Accuracy, OR RRRC (95% CI)",
-    "Test vs 50%",
-    "GLMM accuracy (95% CI)",
-    "Reader / item variance (GLMM, logit)",
+    "Readers correct (95% CI)",
+    "Better than guessing? (test against 50%)",
 )
 MRMC_NOTE = (
-    "Accuracy: proportion correct per reader, indeterminable answers excluded, averaged over readers; the interval "
-    "treats readers and slices as random samples (Obuchowski-Rockette, jackknife over slices, Hillis df). The "
-    "GLMM (logit link, random reader and slice intercepts, Laplace approximation) gives the accuracy of the "
-    'typical reader on the typical slice. The paper\'s pooled tables follow as "as in the paper".'
+    "Readers correct: the proportion of slices each reader got right, indeterminable answers left out, averaged "
+    "over readers. The interval treats readers and slices both as random samples (Obuchowski-Rockette method), "
+    "so it says what other readers reading other slices would likely find. 50% is guessing. The paper's pooled "
+    'tables follow as "as in the paper".'
+)
+DETAILS_TITLE = "Details for statisticians"
+DETAILS_HEADER = (
+    "Survey",
+    "Model",
+    "Degrees of freedom (Hillis)",
+    "GLMM accuracy, typical reader on typical slice (95% CI)",
+    "Reader / slice variance (GLMM, log-odds)",
+)
+DETAILS_NOTE = (
+    "Obuchowski-Rockette (OR): random readers and random cases (RRRC), jackknife covariances over slices, "
+    "Hillis (2008) denominator degrees of freedom. GLMM: logistic mixed model with random reader and slice "
+    "intercepts, Laplace approximation (as R's lme4 glmer); its accuracy is that of the typical reader on the "
+    "typical slice. The variances are on the log-odds scale: 0 means the readers (or the slices) did not differ "
+    "more than chance alone explains, a variance on its bound that lme4 finds as well."
 )
 
 AUC_TITLE = "Empirical ROC AUC from the confidence ratings (MRMC)"
@@ -56,7 +76,7 @@ AUC_HEADER = (
     "Survey",
     "Model",
     "Rating scale",
-    "AUC, OR RRRC (95% CI)",
+    "AUC, readers and slices random (95% CI)",
     "Test vs 0.5",
     "Readers with a curve",
 )
@@ -100,13 +120,13 @@ class SurveyMrmc:
 
     @property
     def auc_reason(self) -> str | None:
-        """Why the AUC has no interval ("not estimable because ..."), or None."""
+        """Why the AUC has no interval ("not estimable because ...; to make it estimable, ..."), or None."""
         if self.auc is None:
             return None
         estimate = self.auc_estimate
         if estimate is not None and estimate.ci_low is not None:
             return None
-        return self.auc.reason or (estimate.reason if estimate is not None else None) or "not estimable"
+        return not_estimable(self.auc.reason or (estimate.reason if estimate is not None else None))
 
     @property
     def auc_cells(self) -> tuple[str, str, str, str]:
@@ -144,27 +164,57 @@ class SurveyMrmc:
         return self.analysis.rrrc.single_modality[0]
 
     @property
-    def cells(self) -> tuple[str, str, str, str]:
-        """Display text: OR accuracy (CI), its p against 50%, GLMM accuracy (CI), reader/item variances."""
+    def cells(self) -> tuple[str, str]:
+        """Display text: accuracy with readers and slices random (CI) and its test against 50%."""
         estimate = self.accuracy
         if estimate is None or estimate.ci_low is None:
-            accuracy, p = "not estimable", ""
+            return "not estimable (see the verdict above)", ""
+        accuracy = (
+            f"{_percent(estimate.estimate)} ({_percent(estimate.ci_low)}\u2013{_percent(estimate.ci_high)})"
+        )
+        if estimate.ci_low > 0.5:
+            answer = "yes"
+        elif estimate.ci_high < 0.5:
+            answer = "worse than guessing"
         else:
-            accuracy = f"{_percent(estimate.estimate)} ({_percent(estimate.ci_low)}\u2013{_percent(estimate.ci_high)})"
-            p = p_text(estimate.p_value)
+            answer = "not shown"
+        return accuracy, f"{answer} ({p_text(estimate.p_value)})"
+
+    @property
+    def headline(self) -> str:
+        """The survey's verdict in one sentence a clinician reads."""
+        estimate = self.accuracy
+        if estimate is None or estimate.ci_low is None:
+            return "Too few answers to judge whether readers can tell this model's slices from real CT."
+        if estimate.ci_low > 0.5:
+            return "Readers could tell this model's slices from real CT more often than by guessing."
+        if estimate.ci_high < 0.5:
+            return "Readers took this model's slices for real CT, and real CT for synthetic, more often than not."
+        return (
+            "Readers could not reliably tell this model's slices from real CT: they did no better than guessing "
+            "(which is not proof that nobody could)."
+        )
+
+    @property
+    def details_cells(self) -> tuple[str, str, str]:
+        """Display text for statisticians: OR df, GLMM accuracy (CI), reader/slice variances."""
+        estimate = self.accuracy
+        df = "" if estimate is None or estimate.df is None else f"{estimate.df:.1f}"
         if self.glmm.estimable:
             glmm = f"{_percent(self.glmm.accuracy)} ({_percent(self.glmm.ci_low)}\u2013{_percent(self.glmm.ci_high)})"
-            variances = f"{self.glmm.reader_variance:.2f} / {self.glmm.item_variance:.2f}"
+            variances = f"{self.glmm.reader_variance:.3f} / {self.glmm.item_variance:.3f}"
         else:
-            glmm, variances = "not estimable", ""
-        return accuracy, p, glmm, variances
+            glmm, variances = f"not estimable: {not_estimable(self.glmm.reason)}", ""
+        return df, glmm, variances
 
 
 @dataclass(frozen=True)
 class MrmcSection:
     surveys: tuple[SurveyMrmc, ...]
-    comparison: OrAnalysis | None
+    comparison: OrAnalysis | OrSplitPlot | None
     comparison_verdict: str
+    design: str = ""
+    """How the surveys' reader panels relate (readerstats' words); "" for one survey."""
 
     @property
     def rated(self) -> tuple[SurveyMrmc, ...]:
@@ -177,25 +227,27 @@ class MrmcSection:
         return tuple(entry for entry in self.surveys if entry.intra_reader)
 
     def mrmc_dict(self) -> dict[str, Any]:
-        """The stats JSON's ``mrmc`` section."""
-        return {
-            "method": OR_METHOD,
-            "figure_of_merit": "proportion correct, indeterminable answers excluded",
-            "design": "readers crossed with surveys; items nested within survey",
-            "surveys": [
-                {
-                    "survey": entry.survey,
-                    "model_alias": entry.model_alias,
-                    "accuracy_rrrc": None if entry.accuracy is None else entry.accuracy.to_dict(),
-                    "analysis": entry.analysis.to_dict(),
-                    "verdict": entry.verdict,
-                    **_rating_dict(entry),
-                }
-                for entry in self.surveys
-            ],
-            "comparison": None if self.comparison is None else self.comparison.to_dict(),
-            "comparison_verdict": self.comparison_verdict,
-        }
+        """The stats JSON's ``mrmc`` section (its sentences say "model", never "modality")."""
+        return for_people_in(
+            {
+                "method": OR_METHOD,
+                "figure_of_merit": "proportion correct, indeterminable answers excluded",
+                "design": (self.design or "one survey") + "; items nested within survey",
+                "surveys": [
+                    {
+                        "survey": entry.survey,
+                        "model_alias": entry.model_alias,
+                        "accuracy_rrrc": None if entry.accuracy is None else entry.accuracy.to_dict(),
+                        "analysis": entry.analysis.to_dict(),
+                        "verdict": entry.verdict,
+                        **_rating_dict(entry),
+                    }
+                    for entry in self.surveys
+                ],
+                "comparison": None if self.comparison is None else self.comparison.to_dict(),
+                "comparison_verdict": self.comparison_verdict,
+            }
+        )
 
     def glmm_dict(self) -> dict[str, Any]:
         """The stats JSON's ``glmm`` section."""
@@ -255,11 +307,11 @@ def verdict(
     """One paragraph in plain words on a survey's accuracy and its OR RRRC interval."""
     if estimate is None or estimate.ci_low is None:
         why = reason or (estimate.reason if estimate is not None else None) or "not estimable"
-        return f"No MRMC interval: {why}."
+        return f"No interval with readers and slices both random: {not_estimable(why)}."
     text = (
         f"Readers were correct on {_percent(estimate.estimate)} of the slices (95% CI "
         f"{_percent(estimate.ci_low)} to {_percent(estimate.ci_high)}, with readers and slices both treated as "
-        "random samples). "
+        "random samples: Obuchowski-Rockette method). "
     )
     if estimate.ci_low > 0.5:
         return text + (
@@ -286,13 +338,29 @@ def verdict(
     )
 
 
-def _comparison_verdict(analysis: OrAnalysis | None) -> str:
+def _comparison_verdict(analysis: OrAnalysis | OrSplitPlot | None, design: str = "") -> str:
+    """The OR comparison of the surveys in plain words, naming the design it assumed."""
     if analysis is None:
+        if design and design not in (FULLY_CROSSED, SPLIT_PLOT):
+            return (
+                f"The readers' panels overlap in part ({for_people(design)}): the Obuchowski-Rockette comparison "
+                "needs every reader to read every survey, or each survey its own readers, so the comparison of "
+                "the models is the mixed-model one above."
+            )
         return ""
-    if analysis.rrrc is None or not analysis.rrrc.estimable:
-        return f"No model comparison: {analysis.reason or analysis.rrrc.reason}."
-    test = analysis.rrrc
-    text = f"Comparing the surveys' accuracy (OR RRRC F test, {p_text(test.p_value)}): "
+    if isinstance(analysis, OrSplitPlot):
+        if not analysis.estimable:
+            return f"No Obuchowski-Rockette comparison of the models: {not_estimable(analysis.reason)}."
+        test, words = analysis, "each survey its own readers, split-plot"
+    else:
+        if analysis.rrrc is None or not analysis.rrrc.estimable:
+            reason = analysis.reason or analysis.rrrc.reason
+            return f"No Obuchowski-Rockette comparison of the models: {not_estimable(reason)}."
+        test, words = analysis.rrrc, "every reader read every survey"
+    text = (
+        f"Comparing the surveys' accuracy with readers and slices both random (Obuchowski-Rockette F test, "
+        f"{words}; {p_text(test.p_value)}): "
+    )
     if test.p_value < 0.05:
         return text + "the models differ in how easily readers unmask them."
     return text + "no difference was shown; this is not proof that the models are equally convincing."
@@ -301,7 +369,7 @@ def _comparison_verdict(analysis: OrAnalysis | None) -> str:
 def auc_verdict(estimate: ModalityEstimate | None, reason: str | None) -> str:
     """One sentence in plain words on a survey's AUC and its OR RRRC interval."""
     if reason is not None or estimate is None or estimate.ci_low is None:
-        return f"No AUC interval: {reason or 'not estimable'}."
+        return f"No AUC interval: {not_estimable(reason)}."
     text = (
         f"From the confidence ratings, the readers' mean AUC is {estimate.estimate:.3f} (95% CI "
         f"{estimate.ci_low:.3f} to {estimate.ci_high:.3f}; 0.5 is chance, 1 is perfect separation). "
@@ -432,15 +500,20 @@ def mrmc_section(
                 **_intra_reader(mine, [row for row in repeat_rows if row.survey == name]),
             )
         )
-    comparison = None
+    comparison, design = None, ""
     present = [name for name in surveys if any(row.survey == name for row in rows)]
     if len(present) > 1:
         mine = [row for row in rows if row.survey in present]
-        comparison = or_analysis(
-            [row.reader for row in mine],
-            [row.survey for row in mine],
-            [(row.survey, row.item) for row in mine],
-            [row.truth for row in mine],
-            [row.answer for row in mine],
-        )
-    return MrmcSection(tuple(entries), comparison, _comparison_verdict(comparison))
+        design = panel_design(mine)
+        # the design the surveys have: readers crossed with the surveys, or each survey its own panel (split-plot);
+        # partially overlapping panels have no OR analysis here (the GLMM comparison covers them)
+        analyse = {FULLY_CROSSED: or_analysis, SPLIT_PLOT: or_split_plot}.get(design)
+        if analyse is not None:
+            comparison = analyse(
+                [row.reader for row in mine],
+                [row.survey for row in mine],
+                [f"{row.survey}/{row.item}" for row in mine],
+                [row.truth for row in mine],
+                [row.answer for row in mine],
+            )
+    return MrmcSection(tuple(entries), comparison, _comparison_verdict(comparison, design), design)

@@ -11,6 +11,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 
 from jobs.services import JobOutcome, Progress
+from readerstats import DEFAULT_EXPERIENCE_BANDS
 from reports import selectors
 from reports.content.exports import stats_json
 from reports.content.pdf import report_pdf
@@ -29,7 +30,7 @@ def run_report_job(job: ReportJob, progress: Progress) -> JobOutcome:
         raise ReportUnavailable("a survey of this report no longer exists")
     inputs = selectors.answer_fingerprint(surveys)
     progress.start(3, "computing the statistics")
-    report = selectors.report_for(surveys)
+    report = selectors.report_for(surveys, experience_bands=job.experience_bands or DEFAULT_EXPERIENCE_BANDS)
     stats = stats_json(report.to_dict())
     progress.set(1, message="rendering the PDF")
     pdf = report_pdf(report)

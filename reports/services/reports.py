@@ -15,10 +15,20 @@ class ReportUnavailable(JobRefused):
     """A report that cannot be made or served; the message says what to do."""
 
 
-def request_report(*, surveys, actor=None, enqueue: bool = True) -> ReportJob:
-    """Queue the report of `surveys` (in that order); a job already queued or running for them is returned."""
+def request_report(*, surveys, actor=None, enqueue: bool = True, experience_bands=None) -> ReportJob:
+    """Queue the report of `surveys` (in that order); a job already queued or running for them is returned.
+    ``experience_bands``: the edges (years) of the readers' experience bands, increasing (default 5 and 15)."""
     if not surveys:
         raise ReportUnavailable("choose at least one survey")
+    bands = [float(edge) for edge in experience_bands] if experience_bands else []
+    if bands:
+        # Here, not at the top: readerstats' subgroups load SciPy, which web processes never import.
+        from readerstats import experience_bands as experience_band_labels
+
+        try:
+            experience_band_labels(bands)
+        except ValueError as exc:
+            raise ReportUnavailable(str(exc)) from None
     active = selectors.active_report_job(surveys)
     if active is not None:
         return active
@@ -26,15 +36,19 @@ def request_report(*, surveys, actor=None, enqueue: bool = True) -> ReportJob:
         ReportJob,
         actor=actor,
         enqueue=enqueue,
-        details={"surveys": [survey.name for survey in surveys]},
+        details={
+            "surveys": [survey.name for survey in surveys],
+            **({"experience_bands": bands} if bands else {}),
+        },
         survey_ids=[survey.pk for survey in surveys],
         selection_key=selectors.selection_key(surveys),
+        experience_bands=bands,
     )
 
 
-def report_now(*, surveys, actor=None) -> ReportJob:
+def report_now(*, surveys, actor=None, experience_bands=None) -> ReportJob:
     """Compute the report of `surveys` in this process and return its finished job."""
-    job = request_report(surveys=surveys, actor=actor, enqueue=False)
+    job = request_report(surveys=surveys, actor=actor, enqueue=False, experience_bands=experience_bands)
     execute(ReportJob.label(), job.pk)
     job.refresh_from_db()
     if job.status != "done":

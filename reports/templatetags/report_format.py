@@ -3,7 +3,9 @@
 from django import template
 
 from readerstats import format_p, p_text
+from reports.content.reader_groups import test_sentence
 from reports.content.report import format_interval, format_percent, table3_cell
+from reports.content.wording import plain_reason
 
 register = template.Library()
 
@@ -54,3 +56,21 @@ def ordinal_place(number) -> str:
     number = int(number)
     suffix = "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
     return f"{number}{suffix}"
+
+
+@register.filter
+def group_rows(analysis, groups) -> list:
+    """The display rows of one reader subgroup analysis (``groups``: the report's ReaderGroups)."""
+    return groups.rows(analysis)
+
+
+@register.filter
+def group_test(analysis) -> str:
+    """The test of a group effect in words (or why it is not shown, and what to change)."""
+    return test_sentence(analysis)
+
+
+@register.filter
+def why(reason) -> str:
+    """Why a number is missing, in plain words, with what to change in the design when it is not estimable."""
+    return plain_reason(reason)

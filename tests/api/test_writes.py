@@ -253,6 +253,19 @@ def test_stats_and_pdf_are_the_stored_report(people, answered):
     assert list(DownloadLog.objects.values_list("what", flat=True).order_by("id")) == ["pdf", "stats_json"]
 
 
+def test_a_report_job_takes_its_own_experience_bands_and_refuses_bad_ones(people, answered):
+    client = people.client(ADMIN)
+    refused = client.post(
+        "/api/v1/report-jobs/", {"surveys": ["Answered"], "experience_bands": [10, 3]}, format="json"
+    )
+    assert refused.status_code == 400 and "increasing" in json.dumps(refused.json())
+    assert not ReportJob.objects.exists()
+    queued = client.post(
+        "/api/v1/report-jobs/", {"surveys": ["Answered"], "experience_bands": [3, 10]}, format="json"
+    )
+    assert queued.status_code == 201 and ReportJob.objects.get().experience_bands == [3.0, 10.0]
+
+
 def test_metrics_as_json_are_the_csv_rows_and_are_logged(people, pools):
     from metrics.measures.layerwise import MetricScore
     from metrics.services.metric_runs import store_metric_results
