@@ -333,6 +333,11 @@ class StudyDesignRequest(serializers.Serializer):
     choice_from_rating = serializers.BooleanField(
         required=False, default=False, help_text="Derive real/synthetic/indeterminable from the rating"
     )
+    confirm_contradictions = serializers.BooleanField(
+        required=False,
+        default=True,
+        help_text="With a rating and an asked choice: a rating that leans against the choice is confirmed first",
+    )
     window_presets = WindowPresetRequest(
         many=True,
         required=False,
@@ -371,6 +376,18 @@ class SurveyRequest(serializers.Serializer):
     )
     reader_title = serializers.CharField(required=False, default=DEFAULT_READER_TITLE, max_length=NAME_CHARS)
     instructions = serializers.CharField(required=False, default="", max_length=INSTRUCTIONS_CHARS)
+    reader_title_it = serializers.CharField(
+        required=False,
+        default="",
+        max_length=NAME_CHARS,
+        help_text="Title on Italian pages; empty: reader_title",
+    )
+    instructions_it = serializers.CharField(
+        required=False,
+        default="",
+        max_length=INSTRUCTIONS_CHARS,
+        help_text="Instructions on Italian pages; empty: instructions",
+    )
     allow_going_back = serializers.BooleanField(required=False, default=False)
     display_policy = DisplayPolicyRequest(required=False)
     design = StudyDesignRequest(required=False)
