@@ -155,10 +155,11 @@ class StudyDesignForm(forms.Form):
         help_text="Readers rate only; below the scale's midpoint counts as real, above as synthetic, the "
         "midpoint as indeterminable. Needs a rating.",
     )
-    confirm_contradictions = forms.BooleanField(
-        required=False,
-        initial=True,
-        label="Confirm contradicting ratings",
+    # A choice rather than a checkbox, so that a form without it keeps the default (true).
+    confirm_contradictions = choice_field(
+        [("true", "Ask the reader to confirm"), ("false", "Save it as given")],
+        initial="true",
+        label="A rating against the answer",
         help_text="With a rating and an asked choice: a rating that leans against the chosen answer (4 with "
         "Indeterminable or Real) is confirmed by the reader before it is saved.",
     )
@@ -202,13 +203,16 @@ class StudyDesignForm(forms.Form):
 
     @classmethod
     def design_initial(cls, design: StudyDesign) -> dict:
-        return {**design.to_dict(), "window_presets": presets_text(design)}
+        return {
+            **design.to_dict(),
+            "window_presets": presets_text(design),
+            "confirm_contradictions": str(design.confirm_contradictions).lower(),
+        }
 
     def design_values(self) -> dict:
         values = given(self.cleaned_data, self.DESIGN_FIELDS)
         if not self.cleaned_data.get("choice_from_rating"):
             values.pop("choice_from_rating", None)
-        values["confirm_contradictions"] = bool(self.cleaned_data.get("confirm_contradictions"))
         return values
 
 

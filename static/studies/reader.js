@@ -750,6 +750,7 @@
     byTestId("confirm-contradiction").addEventListener("click", function () {
       state.contradictionConfirmed = true;
       contradictionBox.hidden = true;
+      canvas.focus(); // keys keep working: Enter goes on once the answer is saved
       submit();
     });
     byTestId("change-answer").addEventListener("click", function () {
