@@ -153,6 +153,8 @@ class SurveySerializer(serializers.Serializer):
     seed = serializers.IntegerField()
     reader_title = serializers.CharField()
     instructions = serializers.CharField()
+    reader_title_it = serializers.CharField()
+    instructions_it = serializers.CharField()
     allow_going_back = serializers.BooleanField()
     display_policy = serializers.SerializerMethodField()
     design = serializers.SerializerMethodField()
@@ -333,11 +335,6 @@ class StudyDesignRequest(serializers.Serializer):
     choice_from_rating = serializers.BooleanField(
         required=False, default=False, help_text="Derive real/synthetic/indeterminable from the rating"
     )
-    confirm_contradictions = serializers.BooleanField(
-        required=False,
-        default=True,
-        help_text="With a rating and an asked choice: a rating that leans against the choice is confirmed first",
-    )
     window_presets = WindowPresetRequest(
         many=True,
         required=False,
@@ -358,6 +355,11 @@ class StudyDesignRequest(serializers.Serializer):
     )
     stack_k = serializers.IntegerField(
         required=False, default=0, help_text=f"Stack reading: 2k+1 slices per item, k = 0..{MAX_STACK_K}"
+    )
+    confirm_contradictions = serializers.BooleanField(
+        required=False,
+        default=True,
+        help_text="With a rating and an asked choice: a rating that leans against the choice is confirmed first",
     )
 
 

@@ -268,4 +268,7 @@ def rendering_fingerprint(survey: Survey) -> str:
         "items": items,
         "practice_items": practice,
     }
+    if survey.reader_title_it or survey.instructions_it:
+        # Only when given, so the fingerprints of surveys without Italian text stay what they were.
+        content["italian"] = [survey.reader_title_it, survey.instructions_it]
     return hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()
