@@ -861,7 +861,7 @@
     feedback.dataset.slice = kind;
     feedback.dataset.outcome = outcome;
     byTestId("practice-outcome").textContent = outcomeText[outcome];
-    byTestId("practice-truth").textContent = kind === "real" ? strings.feedbackReal : strings.feedbackSynthetic;
+    byTestId("practice-slice").textContent = kind === "real" ? strings.feedbackReal : strings.feedbackSynthetic;
     state.feedbackNext = nextUrl;
     submitButton.disabled = false;
     submitButton.firstChild.textContent = strings["continue"] + " ";

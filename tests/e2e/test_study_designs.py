@@ -61,7 +61,7 @@ def expect_feedback_then_continue(reader: ReaderPage, *, keyboard: bool, answere
     truth = feedback.get_attribute("data-slice")
     outcome = "undecided" if answered == "indeterminable" else "right" if answered == truth else "wrong"
     expect(feedback).to_have_attribute("data-outcome", outcome)
-    expect(reader.test_id("practice-truth")).to_have_text(f"Practice: this was a {truth} slice.")
+    expect(reader.test_id("practice-slice")).to_have_text(f"Practice: this was a {truth} slice.")
     words = {"right": "✓ Right", "wrong": "✗ Wrong", "undecided": "– Indeterminable: neither right nor wrong"}
     expect(reader.test_id("practice-outcome")).to_have_text(words[outcome])
     expect(reader.test_id("submit-answer")).to_contain_text("Continue")
