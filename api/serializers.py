@@ -153,6 +153,8 @@ class SurveySerializer(serializers.Serializer):
     seed = serializers.IntegerField()
     reader_title = serializers.CharField()
     instructions = serializers.CharField()
+    reader_title_it = serializers.CharField()
+    instructions_it = serializers.CharField()
     allow_going_back = serializers.BooleanField()
     display_policy = serializers.SerializerMethodField()
     design = serializers.SerializerMethodField()
@@ -361,6 +363,11 @@ class StudyDesignRequest(serializers.Serializer):
     stack_k = serializers.IntegerField(
         required=False, default=0, help_text=f"Stack reading: 2k+1 slices per item, k = 0..{MAX_STACK_K}"
     )
+    confirm_contradictions = serializers.BooleanField(
+        required=False,
+        default=True,
+        help_text="With a rating and an asked choice: a rating that leans against the choice is confirmed first",
+    )
 
 
 class SurveyRequest(serializers.Serializer):
@@ -378,6 +385,18 @@ class SurveyRequest(serializers.Serializer):
     )
     reader_title = serializers.CharField(required=False, default=DEFAULT_READER_TITLE, max_length=NAME_CHARS)
     instructions = serializers.CharField(required=False, default="", max_length=INSTRUCTIONS_CHARS)
+    reader_title_it = serializers.CharField(
+        required=False,
+        default="",
+        max_length=NAME_CHARS,
+        help_text="Title on Italian pages; empty: reader_title",
+    )
+    instructions_it = serializers.CharField(
+        required=False,
+        default="",
+        max_length=INSTRUCTIONS_CHARS,
+        help_text="Instructions on Italian pages; empty: instructions",
+    )
     allow_going_back = serializers.BooleanField(required=False, default=False)
     display_policy = DisplayPolicyRequest(required=False)
     design = StudyDesignRequest(required=False)

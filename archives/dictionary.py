@@ -11,6 +11,7 @@ ARCHIVE_DICTIONARY = {
     "statistics/report.pdf": "the report of the selection, as the report's PDF download",
     "surveys/NN/survey.json": "the survey: name, model_alias, model_dataset and real_dataset (name, kind, "
     "contrast_enhanced), real_count, synthetic_count, seed, status, allow_going_back, reader_title, instructions, "
+    "reader_title_it and instructions_it (what Italian pages show; version 4), "
     "display_policy (studies.policy.DisplayPolicy), design (studies.design.StudyDesign: rating scale, "
     "choice_from_rating, window presets, practice_items, repeat, repeat_items, washout_days; version 2), "
     "created_at, opened_at, closed_at, rendered_at, the last blinding audit (last_audit_*)",

@@ -85,8 +85,12 @@ def build_demo(*, stdout, models=None, skill_of=None) -> None:
         name=RATED_SURVEY,
         seed=105,
         design=RATED_DESIGN,
+        reader_title="Abdominal CT: stacks with a confidence rating",
+        reader_title_it="TC addominale: pile di immagini con grado di confidenza",
         instructions="Scroll through the five slices of each image and rate how sure you are that the middle "
         "slice is synthetic. Three practice images come first.",
+        instructions_it="Scorri le cinque immagini di ogni pila e indica quanto sei sicuro che l'immagine centrale "
+        "sia sintetica. Prima ci sono tre immagini di prova.",
         what="5-slice stack, 5-point rating, 3 practice items",
     )
     _designed_survey(
@@ -95,7 +99,10 @@ def build_demo(*, stdout, models=None, skill_of=None) -> None:
         name=REPEAT_SURVEY,
         seed=106,
         design=REPEAT_DESIGN,
+        reader_title="Abdominal CT: reading and second reading",
+        reader_title_it="TC addominale: lettura e seconda lettura",
         instructions="After the first reading, six of the slices are shown again in a new order.",
+        instructions_it="Dopo la prima lettura, sei immagini vengono mostrate di nuovo in un ordine diverso.",
         what="a second reading of 6 items",
     )
     for index, (name, readers, skill, seed) in enumerate(CLOSED_SURVEYS):
@@ -188,7 +195,10 @@ def _open_survey(models: list, stdout) -> None:
         seed=100,
         stdout=stdout,
         allow_going_back=True,
+        reader_title="Abdominal CT: single slices",
+        reader_title_it="TC addominale: immagini singole",
         instructions="For each slice, say whether you think it is a real CT or a synthetic one.",
+        instructions_it="Per ogni immagine, indica se pensi che sia una TC reale o sintetica.",
     )
     if survey is None:
         return
@@ -213,11 +223,12 @@ def _open_survey(models: list, stdout) -> None:
     stdout.write(f"Invitation link for a new reader (works once): {invitation_url(invitation)}")
 
 
-def _designed_survey(models: list, stdout, *, name, seed, design, instructions, what) -> None:
-    """An open survey with a study design, audited, joined by the demo reader."""
+def _designed_survey(models: list, stdout, *, name, seed, design, what, **reader_text) -> None:
+    """An open survey with a study design, audited, joined by the demo reader; `reader_text` is its title and
+    instructions."""
     contrast_models = [m for m in models if m.contrast_enhanced]
     model = (contrast_models or models)[0]
-    survey = _create(name, model, seed=seed, stdout=stdout, design=design, instructions=instructions)
+    survey = _create(name, model, seed=seed, stdout=stdout, design=design, **reader_text)
     if survey is None:
         return
     if survey.is_draft:

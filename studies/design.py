@@ -6,7 +6,8 @@ pixels are made (that is :class:`studies.policy.DisplayPolicy`):
 
 - the confidence rating: none, a 5-point scale (1 = certainly real .. 5 = certainly synthetic) or a 0-100 slider
   (0 = certainly real .. 100 = certainly synthetic), and whether the real / synthetic / indeterminable choice is
-  asked (the paper's question) or derived from the rating (:func:`derive_choice`);
+  asked (the paper's question) or derived from the rating (:func:`derive_choice`); when it is asked, whether a
+  rating that contradicts the choice (:func:`rating_contradicts`) must be confirmed (`confirm_contradictions`);
 - the window presets the viewer offers (keys 1..n), by default the five CT presets of imaging.constants;
 - the number of practice items read first, each followed by feedback, never part of the test;
 - stack reading: `stack_k` 0 (one slice) or 1..5, each item then a stack of 2k+1 neighbouring slices of its own
@@ -95,6 +96,8 @@ class StudyDesign:
     repeat_items: int = 0  # m, with repeat = subset
     washout_days: int = 0  # days between the end of the first reading and the second
     stack_k: int = 0  # 0: one slice; k: a stack of 2k+1 slices, k neighbours on each side of the centre
+    # With a rating and an asked choice: a rating that leans against the choice is confirmed by the reader first.
+    confirm_contradictions: bool = True
 
     def __post_init__(self):
         if self.rating not in RATING_SCALES:
@@ -129,6 +132,8 @@ class StudyDesign:
             raise DesignError(f"the wash-out must be 0..{MAX_WASHOUT_DAYS} days, not {washout}")
         if washout and self.repeat == REPEAT_OFF:
             raise DesignError("a wash-out applies to a repeat reading only")
+        if not isinstance(self.confirm_contradictions, bool):
+            raise DesignError("confirm_contradictions must be true or false")
         stack_k = _whole("stack_k", self.stack_k)
         if not 0 <= stack_k <= MAX_STACK_K:
             raise DesignError(
@@ -174,6 +179,12 @@ class StudyDesign:
         """Whether the reader chooses real / synthetic / indeterminable (else it is derived from the rating)."""
         return not self.choice_from_rating
 
+    @property
+    def checks_contradictions(self) -> bool:
+        """Whether a rating that contradicts the chosen answer is confirmed first (a rating beside an asked choice,
+        the survey's option on)."""
+        return self.has_rating and self.asks_choice and self.confirm_contradictions
+
     def replace(self, **changes) -> StudyDesign:
         return dataclasses.replace(self, **changes)
 
@@ -184,6 +195,8 @@ class StudyDesign:
         presets = ", ".join(f"{p.name} {p.width}/{p.level}" for p in self.window_presets)
         parts.append(f"presets {presets}")
         parts.append(f"{self.practice_items} practice item(s)")
+        if self.has_rating and self.asks_choice and not self.confirm_contradictions:
+            parts.append("contradicting ratings not confirmed")
         if self.is_stack:
             parts.append(f"stack of {self.stack_slices} slices")
         if self.has_repeat:
@@ -249,3 +262,13 @@ def derive_choice(design: StudyDesign, rating: int) -> str:
     if rating > midpoint:
         return "synthetic"
     return "indeterminable"
+
+
+def rating_contradicts(design: StudyDesign, choice: str | None, rating: int | None) -> bool:
+    """Whether a rating leans against the chosen answer: it leans real or synthetic (not the scale's midpoint) and
+    the choice is the other side or indeterminable (5-point: 4 with "real" or "indeterminable"). Never without a
+    rating or a choice."""
+    if not design.has_rating or rating is None or choice is None:
+        return False
+    leaning = derive_choice(design, rating)
+    return leaning != "indeterminable" and leaning != choice

@@ -9,5 +9,8 @@ def practice_strings() -> dict[str, str]:
     return {
         "feedbackReal": _("Practice: this was a real slice."),
         "feedbackSynthetic": _("Practice: this was a synthetic slice."),
+        "feedbackRight": _("✓ Right"),
+        "feedbackWrong": _("✗ Wrong"),
+        "feedbackUndecided": _("– Indeterminable: neither right nor wrong"),
         "continue": _("Continue"),
     }

@@ -155,6 +155,14 @@ class StudyDesignForm(forms.Form):
         help_text="Readers rate only; below the scale's midpoint counts as real, above as synthetic, the "
         "midpoint as indeterminable. Needs a rating.",
     )
+    # A choice rather than a checkbox, so that a form without it keeps the default (true).
+    confirm_contradictions = choice_field(
+        [("true", "Ask the reader to confirm"), ("false", "Save it as given")],
+        initial="true",
+        label="A rating against the answer",
+        help_text="With a rating and an asked choice: a rating that leans against the chosen answer (4 with "
+        "Indeterminable or Real) is confirmed by the reader before it is saved.",
+    )
     window_presets = text_field(
         widget=forms.Textarea(attrs={"rows": 5}),
         initial=presets_text(StudyDesign()),
@@ -195,7 +203,11 @@ class StudyDesignForm(forms.Form):
 
     @classmethod
     def design_initial(cls, design: StudyDesign) -> dict:
-        return {**design.to_dict(), "window_presets": presets_text(design)}
+        return {
+            **design.to_dict(),
+            "window_presets": presets_text(design),
+            "confirm_contradictions": str(design.confirm_contradictions).lower(),
+        }
 
     def design_values(self) -> dict:
         values = given(self.cleaned_data, self.DESIGN_FIELDS)
@@ -226,6 +238,14 @@ class SurveyCreateForm(StudyDesignForm, DisplayPolicyForm):
     seed = text_field(initial=1, widget=number_input(0, MAX_SEED))
     allow_going_back = forms.BooleanField(required=False)
     instructions = text_field(widget=forms.Textarea)
+    reader_title_it = text_field(
+        label="Reader title (Italian)", help_text="Empty: Italian pages show the title."
+    )
+    instructions_it = text_field(
+        widget=forms.Textarea,
+        label="Instructions (Italian)",
+        help_text="Empty: Italian pages show the instructions.",
+    )
 
     field_order = [
         "name",
@@ -237,6 +257,8 @@ class SurveyCreateForm(StudyDesignForm, DisplayPolicyForm):
         "seed",
         "allow_going_back",
         "instructions",
+        "reader_title_it",
+        "instructions_it",
         *StudyDesignForm.DESIGN_FIELDS,
         *DisplayPolicyForm.POLICY_FIELDS,
     ]
@@ -254,7 +276,18 @@ class SurveyCreateForm(StudyDesignForm, DisplayPolicyForm):
     def survey_values(self) -> dict:
         """The options as studies.survey_input names them; a dataset by its name."""
         data = self.cleaned_data
-        values = given(data, ("name", "reader_title", "model_alias", "seed", "instructions"))
+        values = given(
+            data,
+            (
+                "name",
+                "reader_title",
+                "model_alias",
+                "seed",
+                "instructions",
+                "reader_title_it",
+                "instructions_it",
+            ),
+        )
         values["name"] = data.get("name", "")
         values["reader_title"] = data.get("reader_title", "")
         values["allow_going_back"] = bool(data.get("allow_going_back"))
@@ -273,7 +306,7 @@ class SurveyDraftForm(StudyDesignForm, DisplayPolicyForm, forms.ModelForm):
 
     class Meta:
         model = Survey
-        fields = ["reader_title", "instructions", "allow_going_back"]
+        fields = ["reader_title", "instructions", "reader_title_it", "instructions_it", "allow_going_back"]
 
     def __init__(self, *args, instance=None, **kwargs):
         if instance is not None and instance.display_policy is not None:

@@ -111,13 +111,18 @@ def current_answer(assignment: Assignment, item: Item) -> Answer | None:
     return Answer.objects.filter(assignment=assignment, item=item).first()
 
 
-def reader_assignments(user):
-    return (
+def reader_assignments(user) -> list[Assignment]:
+    """The reader's assignments, newest first, each with `answered` (first-reading answers) and `left` (slices of
+    the first reading not answered yet)."""
+    assignments = list(
         Assignment.objects.filter(reader=user)
         .select_related("survey")
         .annotate(answered=Count("answers"))
         .order_by("-created_at")
     )
+    for assignment in assignments:
+        assignment.left = max(assignment.total - assignment.answered, 0)
+    return assignments
 
 
 @dataclass(frozen=True)
@@ -263,4 +268,7 @@ def rendering_fingerprint(survey: Survey) -> str:
         "items": items,
         "practice_items": practice,
     }
+    if survey.reader_title_it or survey.instructions_it:
+        # Only when given, so the fingerprints of surveys without Italian text stay what they were.
+        content["italian"] = [survey.reader_title_it, survey.instructions_it]
     return hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()

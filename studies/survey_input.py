@@ -6,7 +6,8 @@ every option and refuses the same garbage with the same line. The options, in th
 
 - `name` (for the study team), `model` (a synthetic CT dataset's name), `real_dataset` (a real CT dataset's name),
   `real` and `synthetic` (items per side, equal), `seed` (of the item selection): required;
-- `model_alias`, `reader_title`, `instructions`, `allow_going_back`;
+- `model_alias`, `reader_title`, `instructions`, `allow_going_back`; `reader_title_it` and `instructions_it`
+  (what Italian pages show; empty: the English);
 - `display_policy`: the fields of :class:`studies.policy.DisplayPolicy`, each optional;
 - `design`: the fields of :class:`studies.design.StudyDesign`, each optional; `window_presets` is a list of presets,
   each {"name", "width", "level"}, [name, width, level] or "name width level" (or "name:width:level"), or one text
@@ -170,7 +171,7 @@ def _design(values) -> StudyDesign:
     for name, value in given.items():
         if name in ("rating", "repeat"):
             given[name] = text_option(name, value, limit=32)
-        elif name == "choice_from_rating":
+        elif name in ("choice_from_rating", "confirm_contradictions"):
             given[name] = flag_option(name, value)
         elif name == "window_presets":
             given[name] = _presets(value)
@@ -201,6 +202,8 @@ class SurveyInput:
     model_alias: str = ""
     reader_title: str = DEFAULT_READER_TITLE
     instructions: str = ""
+    reader_title_it: str = ""
+    instructions_it: str = ""
     allow_going_back: bool = False
     display_policy: DisplayPolicy = field(default_factory=DisplayPolicy)
     design: StudyDesign = field(default_factory=StudyDesign)
@@ -236,6 +239,11 @@ class SurveyInput:
         put(
             "instructions",
             text_option("instructions", self.instructions, limit=INSTRUCTIONS_CHARS, lines=True),
+        )
+        put("reader_title_it", text_option("reader_title_it", self.reader_title_it, limit=NAME_CHARS))
+        put(
+            "instructions_it",
+            text_option("instructions_it", self.instructions_it, limit=INSTRUCTIONS_CHARS, lines=True),
         )
         put("allow_going_back", flag_option("allow_going_back", self.allow_going_back))
         put("display_policy", parse_display_policy(self.display_policy))

@@ -39,6 +39,8 @@
   var stackScroll = byTestId("stack-scroll");
   var slicePositionOut = byTestId("slice-position");
   var stack = config.stack || { slices: 1, k: 0 };
+  var huOut = byTestId("hu-value");
+  var contradictionBox = byTestId("contradiction");
   var isStack = stack.slices > 1;
 
   var matrix = config.matrix;
@@ -77,6 +79,8 @@
     inverted: false,
     invertUsed: false,
     feedbackNext: null,
+    contradictionConfirmed: false,
+    probe: null, // the canvas point whose HU is shown ({x, y} in CSS pixels from the canvas' corner), or null
   };
 
   // ---------------------------------------------------------------------------------------------------
@@ -278,6 +282,46 @@
     widthOut.textContent = String(Math.round(state.width));
     levelOut.textContent = String(Math.round(state.level));
     zoomOut.textContent = String(Math.round(state.zoom * 100));
+    showHu();
+  }
+
+  // ---------------------------------------------------------------------------------------------------
+  // HU readout: the stored value of the payload pixel under the pointer (or a long press), on the slice on
+  // screen. It reads the decoded payload, so it is the same computation for every item.
+
+  function pixelAt(point) {
+    if (state.hu === null || point === null) {
+      return null;
+    }
+    var rect = canvas.getBoundingClientRect();
+    var ratio = canvas.width / (rect.width || 1);
+    var scale = scaleOnCanvas();
+    var originX = canvas.width / 2 + state.panX * (window.devicePixelRatio || 1) - (matrix * scale) / 2;
+    var originY = canvas.height / 2 + state.panY * (window.devicePixelRatio || 1) - (matrix * scale) / 2;
+    var column = Math.floor((point.x * ratio - originX) / scale);
+    var row = Math.floor((point.y * ratio - originY) / scale);
+    if (column < 0 || row < 0 || column >= matrix || row >= matrix) {
+      return null;
+    }
+    return { column: column, row: row, hu: state.hu[row * matrix + column] };
+  }
+
+  function showHu() {
+    var pixel = pixelAt(state.probe);
+    huOut.textContent = pixel === null ? "–" : String(pixel.hu);
+    if (pixel === null) {
+      delete huOut.dataset.column;
+      delete huOut.dataset.row;
+    } else {
+      huOut.dataset.column = String(pixel.column);
+      huOut.dataset.row = String(pixel.row);
+    }
+  }
+
+  function probeAt(event) {
+    var rect = canvas.getBoundingClientRect();
+    state.probe = { x: event.clientX - rect.left, y: event.clientY - rect.top };
+    showHu();
   }
 
   // ---------------------------------------------------------------------------------------------------
@@ -405,6 +449,19 @@
   // two-finger gesture does not start a window drag.
   var multiTouch = false;
 
+  // A finger held still for LONG_PRESS_MS reads the HU under it (the window is put back as it was when the
+  // finger touched) and, until it is lifted, moving it moves the readout instead of changing the window.
+  var LONG_PRESS_MS = 500;
+  var LONG_PRESS_SLOP_PX = 8;
+  var longPress = null;
+
+  function cancelLongPress() {
+    if (longPress !== null) {
+      window.clearTimeout(longPress.timer);
+      longPress = null;
+    }
+  }
+
   canvas.addEventListener("pointerdown", function (event) {
     canvas.setPointerCapture(event.pointerId);
     pointers.set(event.pointerId, { x: event.clientX, y: event.clientY, button: event.button, shift: event.shiftKey });
@@ -412,7 +469,41 @@
       pinch = pinchState();
       multiTouch = true;
     }
+    cancelLongPress();
+    if (event.pointerType === "touch" && pointers.size === 1) {
+      var start = { x: event.clientX, y: event.clientY, width: state.width, level: state.level, changed: state.windowChanged };
+      longPress = {
+        pointerId: event.pointerId,
+        start: start,
+        active: false,
+        timer: window.setTimeout(function () {
+          if (longPress === null || pointers.size !== 1) {
+            return;
+          }
+          longPress.active = true;
+          setWindow(start.width, start.level);
+          state.windowChanged = start.changed;
+          canvas.dataset.windowChanged = String(start.changed);
+          probeAt({ clientX: start.x, clientY: start.y });
+        }, LONG_PRESS_MS),
+      };
+    } else if (event.pointerType !== "touch") {
+      probeAt(event);
+    }
     event.preventDefault();
+  });
+
+  // A mouse or pen over the image, buttons up: the readout follows it.
+  canvas.addEventListener("pointermove", function (event) {
+    if (event.pointerType !== "touch" && !pointers.has(event.pointerId)) {
+      probeAt(event);
+    }
+  });
+  canvas.addEventListener("pointerleave", function (event) {
+    if (event.pointerType !== "touch" && !pointers.has(event.pointerId)) {
+      state.probe = null;
+      showHu();
+    }
   });
 
   function pinchState() {
@@ -431,6 +522,20 @@
     var dy = event.clientY - last.y;
     last.x = event.clientX;
     last.y = event.clientY;
+    if (longPress !== null && longPress.pointerId === event.pointerId) {
+      if (longPress.active) {
+        probeAt(event);
+        return;
+      }
+      if (Math.hypot(event.clientX - longPress.start.x, event.clientY - longPress.start.y) > LONG_PRESS_SLOP_PX) {
+        cancelLongPress();
+      }
+    } else if (pointers.size >= 2) {
+      cancelLongPress();
+    }
+    if (event.pointerType !== "touch") {
+      probeAt(event);
+    }
     if (pointers.size >= 2 && pinch) {
       var next = pinchState();
       var rect = canvas.getBoundingClientRect();
@@ -467,6 +572,9 @@
 
   function endPointer(event) {
     pointers.delete(event.pointerId);
+    if (longPress !== null && longPress.pointerId === event.pointerId) {
+      cancelLongPress();
+    }
     pinch = pointers.size === 2 ? pinchState() : null;
     if (pointers.size === 0) {
       multiTouch = false;
@@ -525,6 +633,7 @@
 
   function setChoice(choice, remember) {
     state.choice = choice;
+    hideContradiction();
     choiceButtons.forEach(function (button) {
       button.setAttribute("aria-pressed", String(button.dataset.choice === choice));
     });
@@ -543,6 +652,7 @@
       value = Math.max(rating.min, Math.min(rating.max, Math.round(value)));
     }
     state.rating = value;
+    hideContradiction();
     ratingButtons.forEach(function (button) {
       button.setAttribute("aria-pressed", String(Number(button.dataset.rating) === value));
     });
@@ -602,6 +712,54 @@
     saveStatus.dataset.state = kind;
   }
 
+  // ---------------------------------------------------------------------------------------------------
+  // A rating that leans against the chosen answer (4 with Indeterminable or Real on the 5-point scale) is
+  // confirmed before it is saved, in surveys that ask for the choice (the server refuses it unconfirmed).
+
+  function ratingLeaning(value) {
+    var midpoint = (rating.min + rating.max) / 2;
+    return value < midpoint ? "real" : value > midpoint ? "synthetic" : null;
+  }
+
+  function contradicts() {
+    if (!rating.confirmContradictions || state.rating === null || state.choice === null) {
+      return false;
+    }
+    var leaning = ratingLeaning(state.rating);
+    return leaning !== null && leaning !== state.choice;
+  }
+
+  var CHOICE_NAMES = { real: "choiceReal", synthetic: "choiceSynthetic", indeterminable: "choiceIndeterminable" };
+
+  function showContradiction() {
+    byTestId("contradiction-message").textContent = strings.contradiction
+      .replace("%(rating)s", String(state.rating))
+      .replace("%(answer)s", strings[CHOICE_NAMES[state.choice]]);
+    contradictionBox.hidden = false;
+    byTestId("confirm-contradiction").focus();
+  }
+
+  function hideContradiction() {
+    state.contradictionConfirmed = false;
+    if (contradictionBox) {
+      contradictionBox.hidden = true;
+    }
+  }
+
+  if (contradictionBox) {
+    byTestId("confirm-contradiction").addEventListener("click", function () {
+      state.contradictionConfirmed = true;
+      contradictionBox.hidden = true;
+      canvas.focus(); // keys keep working: Enter goes on once the answer is saved
+      submit();
+    });
+    byTestId("change-answer").addEventListener("click", function () {
+      hideContradiction();
+      var chosen = document.querySelector('[data-choice][aria-pressed="true"]');
+      (chosen || canvas).focus();
+    });
+  }
+
   function submit() {
     if (state.feedbackNext !== null) {
       window.location.assign(state.feedbackNext);
@@ -616,6 +774,10 @@
     }
     if (rating.scale !== "none" && state.rating === null) {
       showStatus(strings.rateFirst, "error");
+      return;
+    }
+    if (contradicts() && !state.contradictionConfirmed) {
+      showContradiction();
       return;
     }
     var pending = {
@@ -635,6 +797,7 @@
         seconds_per_slice: isStack ? secondsPerSlice() : [],
         client_key: newClientKey(),
         base_revision: state.baseRevision,
+        contradiction_confirmed: contradicts() && state.contradictionConfirmed,
       },
     };
     storageSet(pendingKey, pending);
@@ -685,14 +848,20 @@
       });
   }
 
-  // After a practice item (only there) the page says what the slice was, then waits for Continue.
+  // After a practice item (only there) the page says whether the answer was right and what the slice was, then
+  // waits for Continue. The same element and the same steps for a real and a synthetic slice: only the words
+  // (and the colour that goes with right / wrong) differ.
   function showFeedback(kind, nextUrl) {
     var feedback = byTestId("practice-feedback");
+    var answered = rating.asksChoice ? state.choice : ratingLeaning(state.rating) || "indeterminable";
+    var outcome = answered === "indeterminable" ? "undecided" : answered === kind ? "right" : "wrong";
+    var outcomeText = { right: strings.feedbackRight, wrong: strings.feedbackWrong, undecided: strings.feedbackUndecided };
     setSending(false);
     showStatus(strings.saved, "saved");
-    feedback.textContent = kind === "real" ? strings.feedbackReal : strings.feedbackSynthetic;
     feedback.dataset.slice = kind;
-    feedback.hidden = false;
+    feedback.dataset.outcome = outcome;
+    byTestId("practice-outcome").textContent = outcomeText[outcome];
+    byTestId("practice-slice").textContent = kind === "real" ? strings.feedbackReal : strings.feedbackSynthetic;
     state.feedbackNext = nextUrl;
     submitButton.disabled = false;
     submitButton.firstChild.textContent = strings["continue"] + " ";

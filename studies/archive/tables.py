@@ -74,6 +74,8 @@ SURVEYS = StudyTable(
         "allow_going_back",
         "reader_title",
         "instructions",
+        "reader_title_it",
+        "instructions_it",
         "last_audit_passed",
         "last_audit_report",
         "last_audit_fingerprint",
@@ -86,7 +88,7 @@ SURVEYS = StudyTable(
         "design": "design",
     },
     left_out={"id": EXPORTING_SITE_ID, "created_by": "a person of the exporting site"},
-    added_in={"design": (2, {})},
+    added_in={"design": (2, {}), "reader_title_it": (4, ""), "instructions_it": (4, "")},
 )
 ITEM_LEFT_OUT = {"id": EXPORTING_SITE_ID}
 ITEMS = StudyTable(

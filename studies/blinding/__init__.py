@@ -13,9 +13,11 @@ from studies.blinding.checks import (
     check_error_pages,
     check_headers,
     check_identifiers,
+    check_page_assets,
     check_pages,
     check_practice,
     check_rating_widget,
+    check_reader_text,
     check_repeat,
     check_structure,
 )
@@ -33,6 +35,7 @@ def audit_survey_blinding(survey: Survey, *, progress=None) -> BlindingReport:
     items = list(with_their_slices(survey.items.order_by("id")))
     report = BlindingReport(survey=survey.name, items=len(items))
     check_structure(survey, items, report)
+    check_reader_text(survey, items, report)
     walk = walk_as_reader(survey, items, progress)
     report.checks.append("reader-walk")
     for error in walk.errors:
@@ -40,6 +43,7 @@ def audit_survey_blinding(survey: Survey, *, progress=None) -> BlindingReport:
     observations = walk.observations
     if observations:
         check_pages(survey, walk, report)
+        check_page_assets(walk, report)
         check_rating_widget(survey, observations, report)
         check_headers(observations, report)
         check_error_pages(observations, report)

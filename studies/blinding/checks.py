@@ -12,6 +12,7 @@ from collections import Counter
 
 import numpy as np
 from django.conf import settings
+from django.contrib.staticfiles import finders
 from django.core.files.storage import default_storage
 from django.db import OperationalError
 from django.test import RequestFactory
@@ -41,6 +42,24 @@ PROGRESS_PATTERN = re.compile(r'(data-testid="progress"[^>]*>)[^<]*(<)')
 CSRF_PATTERN = re.compile(r'(name="csrfmiddlewaretoken" value=")[^"]*(")')
 OPAQUE_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]+$")
 RATING_WIDGET_PATTERN = re.compile(r'<fieldset class="rating".*?</fieldset>', re.DOTALL)
+# What generation writes as a synthetic dataset's source: the checkpoint's name and the MRI dataset's name.
+PROVENANCE_PATTERNS = (
+    re.compile(r"checkpoint (?P<name>.+?) \(sha256"),
+    re.compile(r"from MRI dataset (?P<name>.+?)\s*$"),
+)
+# A number or share of the items on one side, e.g. "10 real", "half are synthetic", "50% sintetiche".
+TRUTH_WORDS = r"(real|synthetic|fake|generated|reale|reali|sintetic[aheoi]+|generat[aeio]|fals[aeio])"
+TRUTH_COUNT_PATTERN = re.compile(
+    r"(\b\d+\s*(%|percent|per\s?cento)?|\bhalf\b|\bmet[àa]\b)(\s+[^\W\d_]+){0,3}?\s+" + TRUTH_WORDS + r"\b",
+    re.IGNORECASE,
+)
+# A rating scale's description ("5 = certainly synthetic", "4 probably synthetic") or a question ("20 slices: say
+# whether real") is not a count.
+SCALE_WORDS = re.compile(
+    r"\b(certain|certainly|probably|likely|sure|whether|if|or|certamente|probabilmente|sicur[aeio]|se|o|oppure)\b",
+    re.I,
+)
+ASSET_PATTERN = re.compile(r'<(?:script[^>]*\ssrc|link[^>]*\shref)="([^"]+)"')
 
 
 def check_structure(survey: Survey, items: list[Item], report: BlindingReport) -> None:
@@ -98,6 +117,51 @@ def check_structure(survey: Survey, items: list[Item], report: BlindingReport) -
             f"{len(missing)} item payload(s) are not pre-rendered at {survey.payload_bytes} bytes: "
             f"{describe(missing)}",
         )
+
+
+def reader_texts(survey: Survey) -> dict[str, str]:
+    """What the admin wrote for readers, by field: the title and the instructions, in English and Italian."""
+    return {
+        "reader title": survey.reader_title,
+        "instructions": survey.instructions,
+        "Italian reader title": survey.reader_title_it,
+        "Italian instructions": survey.instructions_it,
+    }
+
+
+def check_reader_text(survey: Survey, items: list[Item], report: BlindingReport) -> None:
+    """The survey's title and instructions, in every language (the walk reads one), name neither the model, its
+    checkpoint nor a dataset, nor say how many items are real or synthetic."""
+    report.checks.append("reader-text")
+    forbidden = forbidden_identifiers(survey, items)
+    for where, text in reader_texts(survey).items():
+        lowered = (text or "").lower()
+        for value, what in forbidden.items():
+            if value in lowered:
+                report.leak("reader-text", f"the {where} contains {what} ({value!r})")
+                return
+        counts = [
+            m.group(0) for m in TRUTH_COUNT_PATTERN.finditer(text or "") if not SCALE_WORDS.search(m.group(0))
+        ]
+        if counts:
+            report.leak("reader-text", f"the {where} says how many items are of one kind ({counts[0]!r})")
+            return
+
+
+def check_page_assets(walk: Walk, report: BlindingReport) -> None:
+    """Every slice page (test, practice, second reading) loads the same scripts and style sheets, all local static
+    files: the viewer, its HU readout and its feedback are one code for every item."""
+    report.checks.append("page-assets")
+    pages = [*walk.practice, *walk.observations, *walk.repeat]
+    assets = [(o.truth, tuple(sorted(ASSET_PATTERN.findall(o.page_html)))) for o in pages]
+    if len({found for _, found in assets}) > 1:
+        report.leak("page-assets", f"slice pages load different scripts or styles: {describe(assets)}")
+        return
+    static_url = settings.STATIC_URL or "/static/"
+    for url in assets[0][1] if assets else ():
+        if not url.startswith(static_url) or finders.find(url[len(static_url) :]) is None:
+            report.leak("page-assets", f"slice pages load {url!r}, not a local static file")
+            return
 
 
 def normalised_page(observation: Observation) -> str:
@@ -178,7 +242,13 @@ def check_rating_widget(survey: Survey, observations: list[Observation], report:
         report.leak("rating-widget", f"the rating starts with a value: {describe(preset)}")
     scales = {json.dumps(o.config.get("rating"), sort_keys=True) for o in observations}
     low, high = design.rating_range
-    expected = {"scale": design.rating, "min": low, "max": high, "asksChoice": design.asks_choice}
+    expected = {
+        "scale": design.rating,
+        "min": low,
+        "max": high,
+        "asksChoice": design.asks_choice,
+        "confirmContradictions": design.checks_contradictions,
+    }
     if scales != {json.dumps(expected, sort_keys=True)}:
         report.leak(
             "rating-widget", f"the page configuration's rating is not the survey's scale: {sorted(scales)}"
@@ -290,6 +360,10 @@ def forbidden_identifiers(survey: Survey, items: list[Item]) -> dict[str, str]:
         add(dataset.source, "a dataset source")
     add(survey.name, "the survey's name")
     add(survey.model_alias, "the model's alias")
+    for pattern in PROVENANCE_PATTERNS:
+        match = pattern.search(survey.model_dataset.source or "")
+        if match:
+            add(match.group("name"), "a name from the model's provenance (checkpoint or MRI dataset)")
     add("real_ct", "a dataset kind")
     add("synthetic_ct", "a dataset kind")
     slices = slices_of_items(item.slice_id for item in items)
@@ -336,7 +410,7 @@ def feedback_texts() -> list[str]:
     texts = []
     for language, _ in settings.LANGUAGES:
         with translation.override(language):
-            texts += [practice_strings()["feedbackReal"], practice_strings()["feedbackSynthetic"]]
+            texts += [text for name, text in practice_strings().items() if name.startswith("feedback")]
     return sorted(set(texts))
 
 
@@ -377,6 +451,25 @@ def check_practice(survey: Survey, items: list[Item], walk: Walk, report: Blindi
                 "practice", "a practice payload is not what the survey's display policy makes of its slice"
             )
             break
+    report.checks.append("practice-feedback")
+    pages = [(o.truth, hashlib.sha256(normalised_page(o).encode()).hexdigest()[:12]) for o in walk.practice]
+    if len({page for _, page in pages}) > 1:
+        report.leak(
+            "practice-feedback", f"practice pages differ beyond the item id and position: {describe(pages)}"
+        )
+    bodies = [
+        (o.truth, json.dumps({k: v for k, v in o.answer_body.items() if k not in ("next_url", "feedback")}))
+        for o in walk.practice
+    ]
+    if len({body for _, body in bodies}) > 1:
+        report.leak(
+            "practice-feedback", f"practice answer responses differ beyond the feedback: {describe(bodies)}"
+        )
+    wrong = [o for o in walk.practice if o.answer_body.get("feedback") != o.truth]
+    if wrong:
+        report.leak(
+            "practice-feedback", f"{len(wrong)} practice answer(s) give feedback that is not the item's truth"
+        )
     report.checks.append("practice-separation")
     feedback = [text.lower() for text in feedback_texts()]
     for observation in walk.observations:

@@ -4,6 +4,7 @@ policy, and the practice items read before them. The truth of an item stays here
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils import translation
 
 from studies.models.fields import (
     OPAQUE_ID_LENGTH,
@@ -56,6 +57,12 @@ class Survey(models.Model):
     )
     instructions = models.TextField(
         blank=True, help_text="Shown to readers before they start. Do not say how many items are real."
+    )
+    reader_title_it = models.CharField(
+        max_length=128, blank=True, help_text="The title on Italian pages; empty: the English title."
+    )
+    instructions_it = models.TextField(
+        blank=True, help_text="The instructions on Italian pages; empty: the English instructions."
     )
 
     # Every item, real or synthetic, is rendered through this policy before the survey opens.
@@ -110,6 +117,22 @@ class Survey(models.Model):
     @property
     def item_count(self) -> int:
         return self.real_count + self.synthetic_count
+
+    @property
+    def title_shown(self) -> str:
+        """The reader title in the language of the page being rendered (Italian falls back to English)."""
+        return self._in_page_language(self.reader_title, self.reader_title_it)
+
+    @property
+    def instructions_shown(self) -> str:
+        """The instructions in the language of the page being rendered (Italian falls back to English)."""
+        return self._in_page_language(self.instructions, self.instructions_it)
+
+    @staticmethod
+    def _in_page_language(english: str, italian: str) -> str:
+        if (translation.get_language() or "").startswith("it") and italian.strip():
+            return italian
+        return english
 
     @property
     def payload_bytes(self) -> int:

@@ -5,7 +5,7 @@ import math
 import uuid
 from dataclasses import dataclass
 
-from studies.design import DesignError, StudyDesign, check_rating, derive_choice
+from studies.design import DesignError, StudyDesign, check_rating, derive_choice, rating_contradicts
 from studies.models import CHOICE_VALUES, VIEWER_STATE_FIELDS
 from studies.services.errors import MAX_REASON_CHARS, MAX_SECONDS_ON_SLICE, AnswerRejected
 
@@ -56,6 +56,14 @@ def parse_answer_input(data, design: StudyDesign | None = None) -> AnswerInput:
         choice = derived
     elif choice not in CHOICE_VALUES:
         raise AnswerRejected(f"choice must be one of {', '.join(CHOICE_VALUES)}")
+    confirmed = data.get("contradiction_confirmed", False)
+    if not isinstance(confirmed, bool):
+        raise AnswerRejected("contradiction_confirmed must be true or false")
+    if design.checks_contradictions and rating_contradicts(design, choice, rating) and not confirmed:
+        # The page asks the reader first; a body without the confirmation did not come from that question.
+        raise AnswerRejected(
+            f"the rating {rating} leans against the answer {choice!r}: confirm it (contradiction_confirmed)"
+        )
     reason = data.get("reason", "")
     if reason is None:
         reason = ""

@@ -189,6 +189,8 @@ def create_survey(*, options: SurveyInput | Mapping, actor=None) -> SurveyCreate
                 seed=seed,
                 reader_title=options.reader_title,
                 instructions=options.instructions,
+                reader_title_it=options.reader_title_it,
+                instructions_it=options.instructions_it,
                 allow_going_back=options.allow_going_back,
                 display_policy=policy,
                 design=design,
@@ -267,7 +269,7 @@ def _delete_files(names: list[str]) -> None:
             default_storage.delete(name)
 
 
-READER_SETTINGS = ("reader_title", "instructions", "allow_going_back")
+READER_SETTINGS = ("reader_title", "instructions", "reader_title_it", "instructions_it", "allow_going_back")
 
 
 def do_change_survey_settings(

@@ -36,7 +36,7 @@ def home(request):
         return redirect("reports:index")
     if roles.is_staff_member(request.user):
         return redirect("admin:index")
-    assignments = list(reader_assignments(request.user))
+    assignments = reader_assignments(request.user)
     return render(request, "studies/home.html", {"assignments": assignments})
 
 

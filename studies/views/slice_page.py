@@ -23,7 +23,13 @@ def window_presets(design) -> list[dict]:
 def rating_config(design) -> dict:
     """What the page's script needs about the confidence rating; the same for every item of a survey."""
     low, high = design.rating_range or (None, None)
-    return {"scale": design.rating, "min": low, "max": high, "asksChoice": design.asks_choice}
+    return {
+        "scale": design.rating,
+        "min": low,
+        "max": high,
+        "asksChoice": design.asks_choice,
+        "confirmContradictions": design.checks_contradictions,
+    }
 
 
 def reader_item_page(
@@ -109,4 +115,11 @@ def reader_strings() -> dict[str, str]:
         "saveAndFinish": _("Save and finish"),
         # %(number)s and %(total)s are filled in by the page's script as the reader scrolls.
         "slicePosition": _("Slice %(number)s of %(total)s"),
+        # %(rating)s and %(answer)s are filled in by the page's script.
+        "contradiction": _(
+            "Your rating (%(rating)s) leans the other way from your answer (%(answer)s). Save it anyway, or change it?"
+        ),
+        "choiceReal": _("Real"),
+        "choiceSynthetic": _("Synthetic"),
+        "choiceIndeterminable": _("Indeterminable"),
     }

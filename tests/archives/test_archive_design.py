@@ -1,6 +1,6 @@
-"""The archive holds the study design too (format version 2, and 3 for the viewer state): ratings, the invert flag
-and the stack's visited slices of every answer and revision, the survey's design, practice items (payloads byte for
-byte) and answers with their viewer state, second readings and their answers; export -> import into an empty
+"""The archive holds the study design too (format version 2, 3 for the viewer state, 4 for the Italian reader
+text): ratings, the invert flag and the stack's visited slices of every answer and revision, the survey's design,
+practice items (payloads byte for byte) and answers with their viewer state, second readings and their answers; export -> import into an empty
 database gives them back unchanged and the same statistics. Version 1 and 2 archives (written before the design,
 and before the viewer state) still import; an archive missing a design table is refused."""
 
@@ -12,7 +12,14 @@ import pytest
 from django.core.files.storage import default_storage
 from django.core.management import CommandError, call_command
 
-from archives.format import FORMAT_VERSION, FORMAT_VERSION_1, FORMAT_VERSION_2, read_archive, write_archive
+from archives.format import (
+    FORMAT_VERSION,
+    FORMAT_VERSION_1,
+    FORMAT_VERSION_2,
+    FORMAT_VERSION_3,
+    read_archive,
+    write_archive,
+)
 from archives.services import build_archive
 from reports.selectors import reader_pseudonyms
 from studies.design import StudyDesign
@@ -69,7 +76,15 @@ def designed_and_closed(make_survey, join, *, name="Designed study", per_side=3)
     three readers practised and read it all (random ratings, windows, zooms and visited slices, some slices
     inverted); the first changed one rating; the first two read the second round (the first to its end), the third
     never started it."""
-    survey = make_survey(name=name, open_it=True, allow_going_back=True, per_side=per_side, design=DESIGN)
+    survey = make_survey(
+        name=name,
+        open_it=True,
+        allow_going_back=True,
+        per_side=per_side,
+        design=DESIGN,
+        reader_title_it="Studio progettato",
+        instructions_it="Leggi ogni pila.",
+    )
     rng = np.random.default_rng(11)
 
     def data(**fields):
@@ -83,6 +98,7 @@ def designed_and_closed(make_survey, join, *, name="Designed study", per_side=3)
             window_changed=bool(rng.random() < 0.5),
             slices_visited=visited,
             seconds_per_slice=[round(float(s), 2) for s in rng.uniform(0.2, 4.0, DESIGN.stack_slices)],
+            contradiction_confirmed=True,  # random ratings and choices: the readers confirmed the contradictions
             **fields,
         )
         return parse_answer_input(body, DESIGN)
@@ -200,6 +216,7 @@ def test_a_designed_survey_round_trips_with_ratings_practice_and_its_second_read
     call_command("import_study", str(archive_path))
     restored = Survey.objects.get(name="Designed study")
     assert restored.is_closed
+    assert (restored.reader_title_it, restored.instructions_it) == ("Studio progettato", "Leggi ogni pila.")
     assert what_was_answered(restored) == before
     assert what_the_design_holds(restored) == design_before
     assert statistics(restored) == stats_before
@@ -235,7 +252,7 @@ def as_version_1(content: bytes) -> bytes:
             del row["rating"], row["invert_used"], row["slices_visited"], row["seconds_per_slice"]
         files[f"surveys/01/{table}.json"] = json.dumps(rows).encode()
     survey = json.loads(files["surveys/01/survey.json"])
-    del survey["design"]
+    del survey["design"], survey["reader_title_it"], survey["instructions_it"]
     files["surveys/01/survey.json"] = json.dumps(survey).encode()
     files = renumbered(files, archive)
     metadata = {k: v for k, v in archive.manifest.items() if k not in ("format", "files")}
@@ -278,6 +295,9 @@ def as_version_2(content: bytes) -> bytes:
             for field in fields:
                 del row[field]
         files[f"surveys/01/{table}.json"] = json.dumps(rows).encode()
+    survey = json.loads(files["surveys/01/survey.json"])
+    del survey["reader_title_it"], survey["instructions_it"]
+    files["surveys/01/survey.json"] = json.dumps(survey).encode()
     files = renumbered(files, archive)
     metadata = {k: v for k, v in archive.manifest.items() if k not in ("format", "files")}
     return rezip(
@@ -344,3 +364,30 @@ def test_an_archive_with_a_broken_design_table_is_refused_in_one_line(
     assert says in str(caught.value) and "\n" not in str(caught.value)
     assert (Survey.objects.count(), PracticeItem.objects.count(), ReadingRound.objects.count()) == counts
     assert stored_files(media_root) == stored
+
+
+def as_version_3(content: bytes) -> bytes:
+    """An archive as version 3 wrote it: no Italian reader title or instructions in survey.json."""
+    archive = read_archive(content)
+    files = dict(archive.files)
+    survey = json.loads(files["surveys/01/survey.json"])
+    del survey["reader_title_it"], survey["instructions_it"]
+    files["surveys/01/survey.json"] = json.dumps(survey).encode()
+    files = renumbered(files, archive)
+    metadata = {k: v for k, v in archive.manifest.items() if k not in ("format", "files")}
+    return rezip(
+        write_archive(files, metadata=metadata), manifest=lambda m: {**m, "format": FORMAT_VERSION_3}
+    )
+
+
+@pytest.mark.django_db
+def test_a_version_3_archive_imports_with_no_italian_text(make_survey, join, tmp_path, media_root):
+    survey = designed_and_closed(make_survey, join, per_side=2)
+    old = as_version_3(build_archive([survey]))
+    Survey.objects.filter(pk=survey.pk).update(name="Renamed here")
+    path = tmp_path / "v3.zip"
+    path.write_bytes(old)
+    call_command("import_study", str(path))
+    restored = Survey.objects.get(name="Designed study")
+    assert (restored.reader_title_it, restored.instructions_it) == ("", "")
+    assert restored.reader_title == survey.reader_title

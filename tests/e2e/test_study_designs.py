@@ -44,11 +44,26 @@ def rated_survey(transactional_db, live_server, settings, phantom_folders):
     return survey, INVITATION_LINE.findall(out.getvalue())
 
 
-def expect_feedback_then_continue(reader: ReaderPage, *, keyboard: bool) -> str:
+def confirm_contradiction(reader: ReaderPage, *, keyboard: bool) -> None:
+    """The rating leans against the answer: the page asks first, and the reader saves it anyway."""
+    expect(reader.test_id("contradiction")).to_be_visible()
+    expect(reader.test_id("contradiction-message")).to_contain_text("leans the other way from your answer")
+    expect(reader.test_id("confirm-contradiction")).to_be_focused()
+    if keyboard:
+        reader.page.keyboard.press("Enter")
+    else:
+        reader.test_id("confirm-contradiction").click()
+
+
+def expect_feedback_then_continue(reader: ReaderPage, *, keyboard: bool, answered: str) -> str:
     feedback = reader.test_id("practice-feedback")
     expect(feedback).to_be_visible()
     truth = feedback.get_attribute("data-slice")
-    expect(feedback).to_have_text(f"Practice: this was a {truth} slice.")
+    outcome = "undecided" if answered == "indeterminable" else "right" if answered == truth else "wrong"
+    expect(feedback).to_have_attribute("data-outcome", outcome)
+    expect(reader.test_id("practice-slice")).to_have_text(f"Practice: this was a {truth} slice.")
+    words = {"right": "✓ Right", "wrong": "✗ Wrong", "undecided": "– Indeterminable: neither right nor wrong"}
+    expect(reader.test_id("practice-outcome")).to_have_text(words[outcome])
     expect(reader.test_id("submit-answer")).to_contain_text("Continue")
     if keyboard:
         reader.page.keyboard.press("Enter")
@@ -84,7 +99,8 @@ def test_a_rated_survey_with_practice_items_read_end_to_end_by_keyboard_and_mous
     page.keyboard.press("Shift+Digit4")
     expect(practice.test_id("rating-4")).to_have_attribute("aria-pressed", "true")
     practice.answer_with_keyboard("real")
-    truths = [expect_feedback_then_continue(practice, keyboard=True)]
+    confirm_contradiction(practice, keyboard=True)
+    truths = [expect_feedback_then_continue(practice, keyboard=True, answered="real")]
 
     # Practice 2 by mouse, with the lung preset.
     expect(practice.test_id("progress")).to_have_text(f"Practice 2 of {PRACTICE}")
@@ -94,7 +110,8 @@ def test_a_rated_survey_with_practice_items_read_end_to_end_by_keyboard_and_mous
     practice.test_id("rating-2").click()
     practice.choose("synthetic")
     practice.submit_with_mouse()
-    truths.append(expect_feedback_then_continue(practice, keyboard=False))
+    confirm_contradiction(practice, keyboard=False)
+    truths.append(expect_feedback_then_continue(practice, keyboard=False, answered="synthetic"))
 
     # Practice 3: Shift+arrows from unset start at the midpoint, then step; V inverts.
     expect(practice.test_id("progress")).to_have_text(f"Practice 3 of {PRACTICE}")
@@ -106,7 +123,8 @@ def test_a_rated_survey_with_practice_items_read_end_to_end_by_keyboard_and_mous
     page.keyboard.press("v")
     expect(practice.test_id("slice-canvas")).to_have_attribute("data-inverted", "true")
     practice.answer_with_keyboard("indeterminable")
-    truths.append(expect_feedback_then_continue(practice, keyboard=True))
+    confirm_contradiction(practice, keyboard=True)
+    truths.append(expect_feedback_then_continue(practice, keyboard=True, answered="indeterminable"))
 
     expect(page.get_by_test_id("practice-over")).to_contain_text("Practice is over")
     page.get_by_test_id("start-test").click()

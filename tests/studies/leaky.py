@@ -146,3 +146,41 @@ def server_error_naming_the_failure(request):
     from django.http import HttpResponse
 
     return HttpResponse(f"Server error: {sys.exc_info()[1]}", status=500)
+
+
+def score_on_synthetic_practice_answers(get_response):
+    """Practice answers that say more than the truth for synthetic practice items (an extra field)."""
+
+    def middleware(request):
+        import json
+
+        from studies.models import PracticeItem
+
+        response = get_response(request)
+        parts = request.path.strip("/").split("/")
+        if (
+            request.method == "POST"
+            and request.path.endswith("/answer/")
+            and len(parts) >= 4
+            and PracticeItem.objects.filter(public_id=parts[3], truth="synthetic").exists()
+        ):
+            body = json.loads(response.content)
+            body["score"] = 1
+            response.content = json.dumps(body).encode()
+        return response
+
+    return middleware
+
+
+def script_from_a_cdn_on_item_pages(get_response):
+    """Every slice page loads one more script, from outside the site (the same on every page)."""
+
+    def middleware(request):
+        response = get_response(request)
+        if response.get("Content-Type", "").startswith("text/html") and b"reader-config" in response.content:
+            response.content = response.content.replace(
+                b"</head>", b'<script src="https://cdn.example.org/viewer.js"></script></head>'
+            )
+        return response
+
+    return middleware

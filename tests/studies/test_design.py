@@ -6,6 +6,7 @@ import json
 
 import pytest
 from django.test import Client
+from django.urls import reverse
 
 from reports.content.exports import ANSWER_COLUMNS, answers_csv, data_dictionary_csv
 from reports.selectors import answer_rows
@@ -16,6 +17,7 @@ from studies.design import (
     StudyDesign,
     check_rating,
     derive_choice,
+    rating_contradicts,
 )
 from studies.models import Answer, AnswerRevision, Survey
 from studies.selectors import item_at, rendering_fingerprint
@@ -205,7 +207,9 @@ def test_the_page_shows_the_survey_scale_unset_and_hides_the_choice_when_it_is_d
     survey, assignment, client = rated(DERIVED)
     page = client.get(f"/survey/{assignment.key}/1/")
     html = page.content.decode()
-    assert config_of(page)["rating"] == {"scale": "five_point", "min": 1, "max": 5, "asksChoice": False}
+    assert config_of(page)["rating"] == {
+        "scale": "five_point", "min": 1, "max": 5, "asksChoice": False, "confirmContradictions": False
+    }  # fmt: skip
     assert all(f'data-testid="rating-{n}"' in html for n in range(1, 6))
     assert 'aria-pressed="true"' not in html.split('data-testid="rating"')[1].split("</fieldset>")[0]
     assert 'data-testid="answer-real"' not in html
@@ -270,3 +274,47 @@ def test_the_page_offers_invert_and_the_survey_own_window_presets(rated):
     assert 'data-testid="preset-liver"' not in html
     assert 'data-testid="invert"' in html and "V: invert the grey scale" in html
     assert "1–2: window presets" in html
+
+
+# --- a rating that contradicts the chosen answer ----------------------------------------------------------------
+
+
+def test_a_rating_contradicts_the_choice_only_when_it_leans_the_other_way():
+    assert rating_contradicts(FIVE, "indeterminable", 4) and rating_contradicts(FIVE, "real", 4)
+    assert rating_contradicts(FIVE, "synthetic", 2) and rating_contradicts(FIVE, "indeterminable", 1)
+    assert not rating_contradicts(FIVE, "synthetic", 4) and not rating_contradicts(FIVE, "real", 1)
+    assert not rating_contradicts(FIVE, "real", 3) and not rating_contradicts(FIVE, "synthetic", 3)
+    assert rating_contradicts(SLIDER, "real", 51) and not rating_contradicts(SLIDER, "real", 50)
+    assert not rating_contradicts(StudyDesign(), "real", None)
+    assert FIVE.checks_contradictions and not DERIVED.checks_contradictions
+    assert not FIVE.replace(confirm_contradictions=False).checks_contradictions
+    assert not StudyDesign().checks_contradictions
+
+
+def test_a_contradicting_answer_is_stored_only_once_the_reader_confirmed_it(rated):
+    survey, assignment, client = rated(FIVE)
+    item = item_at(assignment, 1)
+    refused = post_answer(client, assignment, item, answer_body(choice="indeterminable", rating=4))
+    assert refused.status_code == 400
+    assert refused.json()["error"] == (
+        "the rating 4 leans against the answer 'indeterminable': confirm it (contradiction_confirmed)"
+    )
+    assert not Answer.objects.filter(assignment=assignment).exists()
+    garbage = answer_body(choice="real", rating=4, contradiction_confirmed="yes")
+    assert post_answer(client, assignment, item, garbage).json()["error"] == (
+        "contradiction_confirmed must be true or false"
+    )
+    confirmed = answer_body(choice="indeterminable", rating=4, contradiction_confirmed=True)
+    assert post_answer(client, assignment, item, confirmed).status_code == 200
+    assert Answer.objects.get(assignment=assignment).rating == 4
+    config = config_of(client.get(reverse("studies:item", args=[assignment.key, 2])))
+    assert config["rating"]["confirmContradictions"] is True
+
+
+def test_a_survey_without_the_confirmation_takes_a_contradicting_answer_as_it_comes(rated):
+    survey, assignment, client = rated(FIVE.replace(confirm_contradictions=False))
+    response = post_answer(client, assignment, item_at(assignment, 1), answer_body(choice="real", rating=5))
+    assert response.status_code == 200
+    page = client.get(reverse("studies:item", args=[assignment.key, 2]))
+    assert config_of(page)["rating"]["confirmContradictions"] is False
+    assert 'data-testid="contradiction"' not in page.content.decode()

@@ -46,7 +46,9 @@ def designed(make_survey, join):
     do_complete_assignment(assignment=assignment)
     reading_round = ReadingRound.objects.get(assignment=assignment)
     repeat = do_submit_repeat_answer(
-        reading_round=reading_round, item=round_item_at(reading_round, 1), data=data(rating=4)
+        reading_round=reading_round,
+        item=round_item_at(reading_round, 1),
+        data=data(rating=4, contradiction_confirmed=True),
     ).answer
     answer = assignment.answers.get(item=item_at(assignment, 1))
     return answer, assignment.practice_answers.first(), reading_round, repeat

@@ -102,7 +102,12 @@ def test_readers_practise_first_with_feedback_and_are_told_when_practice_is_over
 def test_practice_answers_are_in_their_own_export_never_in_the_test_answers(practising):
     survey, assignment, client = practising
     for position in (1, 2, 3):
-        post_answer(client, assignment, practice_item_at(assignment, position), answer_body(rating=4))
+        post_answer(
+            client,
+            assignment,
+            practice_item_at(assignment, position),
+            answer_body(rating=4, contradiction_confirmed=True),
+        )
     post_answer(client, assignment, item_at(assignment, 1), answer_body(rating=1))
     assert PracticeAnswer.objects.count() == 3 and Answer.objects.count() == 1
     assert [row.item for row in answer_rows([survey])] == [item_at(assignment, 1).public_id]
@@ -152,7 +157,7 @@ def test_the_same_practice_answer_sent_twice_is_stored_once(practising):
     retry = post_answer(client, assignment, practice_item_at(assignment, 1), body)
     assert first.status_code == retry.status_code == 200 and retry.json()["duplicate"] is True
     assert PracticeAnswer.objects.count() == 1
-    second = post_answer(client, assignment, practice_item_at(assignment, 1), answer_body(rating=4))
+    second = post_answer(client, assignment, practice_item_at(assignment, 1), answer_body(rating=2))
     assert second.status_code == 409
 
 
@@ -160,7 +165,7 @@ def test_a_practice_answer_keeps_the_viewer_state_as_a_test_answer_does_and_expo
     survey, assignment, client = practising
     practice_item = practice_item_at(assignment, 1)
     body = answer_body(
-        rating=4, window_width=1500, window_level=-600, zoom=2.5, window_changed=True, invert_used=True
+        rating=2, window_width=1500, window_level=-600, zoom=2.5, window_changed=True, invert_used=True
     )
     assert post_answer(client, assignment, practice_item, body).status_code == 200
     stored = PracticeAnswer.objects.get()

@@ -80,7 +80,9 @@ def test_the_page_configuration_has_the_documented_keys_and_no_truth(reading):
         "answerUrl", "previousUrl", "reviewUrl", "allowGoingBack", "storageKey", "answer", "rating", "practice", "round", "stack",
     }  # fmt: skip
     assert config["stack"] == {"slices": 1, "k": 0}
-    assert config["rating"] == {"scale": "none", "min": None, "max": None, "asksChoice": True}
+    assert config["rating"] == {
+        "scale": "none", "min": None, "max": None, "asksChoice": True, "confirmContradictions": False
+    }  # fmt: skip
     assert config["itemId"] == item_at(assignment, 1).public_id
     assert config["matrix"] == 64 and config["dtype"] == "int16le" and config["total"] == 20
     assert [(p["key"], p["width"], p["level"]) for p in config["presets"]] == [
@@ -179,6 +181,8 @@ def test_the_end_asks_for_confirmation_then_thanks_without_a_score(reading):
     assert finished.url == reverse("studies:thanks", args=[assignment.key])
     thanks = client.get(finished.url).content.decode()
     assert 'data-testid="thank-you"' in thanks
+    assert 'data-next="done"' in thanks and "nothing more to do" in thanks
+    assert "second reading" not in thanks.lower()
     for word in ("correct", "score", "accuracy", "%"):
         assert word not in thanks.lower()
     assert client.get(reverse("studies:item", args=[assignment.key, 1])).url == finished.url
@@ -289,3 +293,48 @@ def test_home_sends_researchers_to_the_reports(django_user_model):
     client = Client()
     client.force_login(researcher)
     assert client.get(reverse("studies:home")).url == reverse("reports:index")
+
+
+def test_each_survey_is_listed_and_shown_by_its_own_title_in_the_page_language(
+    make_survey, join, make_reader
+):
+    reader = make_reader()
+    chest = make_survey(
+        open_it=True,
+        reader_title="Abdomen study A",
+        reader_title_it="Studio addome A",
+        instructions="Look at the liver.",
+        instructions_it="Guarda il fegato.",
+    )
+    pelvis = make_survey(open_it=True, reader_title="Abdomen study B", instructions="Look at the kidneys.")
+    first, second = join(chest, reader), join(pelvis, reader)
+    client = Client()
+    client.force_login(reader)
+    for position in (1, 2, 3):
+        assert post_answer(client, first, item_at(first, position), answer_body()).status_code == 200
+    english = client.get(reverse("studies:home")).content.decode()
+    assert re.search(rf'href="/survey/{first.key}/"[^>]*>Abdomen study A<', english)
+    assert re.search(rf'href="/survey/{second.key}/"[^>]*>Abdomen study B<', english)
+    assert "Slices left: 17" in english and "Slices left: 20" in english
+    italian = client.get(reverse("studies:home"), HTTP_ACCEPT_LANGUAGE="it").content.decode()
+    assert ">Studio addome A<" in italian and ">Abdomen study B<" in italian  # no Italian title: the English
+    assert "Reader study" not in english + italian
+    page = client.get(
+        reverse("studies:item", args=[first.key, 4]), HTTP_ACCEPT_LANGUAGE="it"
+    ).content.decode()
+    assert 'data-testid="survey-title">Studio addome A<' in page
+    page = client.get(reverse("studies:item", args=[second.key, 1])).content.decode()
+    assert 'data-testid="survey-title">Abdomen study B<' in page and "<title>Abdomen study B" in page
+    start = client.get(reverse("studies:start", args=[first.key]), HTTP_ACCEPT_LANGUAGE="it").content.decode()
+    assert "Guarda il fegato." in start and "Look at the liver." not in start
+    start = client.get(
+        reverse("studies:start", args=[second.key]), HTTP_ACCEPT_LANGUAGE="it"
+    ).content.decode()
+    assert "Look at the kidneys." in start
+
+
+def test_the_item_page_has_an_hu_readout_and_no_practice_feedback_or_confirmation_by_default(reading):
+    survey, assignment, client = reading
+    html = client.get(reverse("studies:item", args=[assignment.key, 1])).content.decode()
+    assert '<output data-testid="hu-value" aria-live="off">–</output>' in html
+    assert 'data-testid="practice-feedback"' not in html and 'data-testid="contradiction"' not in html

@@ -77,6 +77,9 @@ def test_completing_the_first_reading_schedules_a_balanced_subset_in_a_new_order
     assert sorted(truths) == ["real"] * 3 + ["synthetic"] * 3
     thanks = client.get(reverse("studies:thanks", args=[assignment.key])).content.decode()
     assert 'data-testid="start-repeat"' in thanks
+    # The end of the first reading says what comes next, not that the page can be closed.
+    assert "First reading done" in thanks and 'data-next="second-reading"' in thanks
+    assert "close this page" not in thanks
 
 
 def test_the_second_reading_is_read_once_in_order_stored_apart_and_the_first_stays_frozen(repeating):
@@ -106,10 +109,9 @@ def test_the_second_reading_is_read_once_in_order_stored_apart_and_the_first_sta
     assert client.post(reverse("studies:repeat_review", args=[assignment.key])).status_code == 302
     reading_round.refresh_from_db()
     assert reading_round.completed_at is not None
-    assert (
-        'data-testid="start-repeat"'
-        not in client.get(reverse("studies:thanks", args=[assignment.key])).content.decode()
-    )
+    thanks = client.get(reverse("studies:thanks", args=[assignment.key])).content.decode()
+    assert 'data-testid="start-repeat"' not in thanks
+    assert "Both readings are done" in thanks and 'data-next="done"' in thanks
     # Both rounds are in the answers CSV; the statistics read the first.
     assert len(answer_rows([survey])) == 20 and {r.round for r in answer_rows([survey])} == {1}
     assert len(repeat_rows([survey])) == 20 and {r.round for r in repeat_rows([survey])} == {2}
@@ -124,7 +126,8 @@ def test_the_wash_out_is_enforced_by_the_server(repeating, monkeypatch):
     reading_round = ReadingRound.objects.get(assignment=assignment)
     assert abs((reading_round.opens_at - timezone.now()) - timedelta(days=14)) < timedelta(minutes=1)
     thanks = client.get(reverse("studies:thanks", args=[assignment.key])).content.decode()
-    assert 'data-testid="repeat-scheduled"' in thanks
+    assert 'data-testid="repeat-scheduled"' in thanks and 'data-next="wait"' in thanks
+    assert 'data-testid="start-repeat"' not in thanks
     assert client.get(reverse("studies:repeat", args=[assignment.key, 1])).status_code == 302
     refused = post_answer(client, assignment, round_item_at(reading_round, 1), answer_body())
     assert refused.status_code == 409 and refused.json()["error"] == "The second reading has not opened yet."
@@ -158,7 +161,8 @@ def test_the_report_reads_both_rounds_for_intra_reader_agreement(repeating):
         rating = 1 + position % 5
         choice = ("real", "synthetic", "indeterminable")[position % 3]
         first[item.public_id] = (choice, rating)
-        body = answer_body(choice=choice, rating=rating)
+        # Some pairs lean against each other (rating 4, "real"): the reader confirmed them.
+        body = answer_body(choice=choice, rating=rating, contradiction_confirmed=True)
         assert post_answer(client, assignment, item, body).status_code == 200
     assert client.post(reverse("studies:review", args=[assignment.key])).status_code == 302
     reading_round = ReadingRound.objects.get(assignment=assignment)
@@ -168,7 +172,8 @@ def test_the_report_reads_both_rounds_for_intra_reader_agreement(repeating):
         if position % 4 == 0:  # every fourth slice read differently the second time
             choice, rating = ("synthetic" if choice != "synthetic" else "real"), 1 + rating % 5
         second[item.public_id] = (choice, rating)
-        body = answer_body(choice=choice, rating=rating)
+        # Some pairs lean against each other (rating 4, "real"): the reader confirmed them.
+        body = answer_body(choice=choice, rating=rating, contradiction_confirmed=True)
         assert post_answer(client, assignment, item, body).status_code == 200
     report = report_for([survey])
     entry = report.mrmc.surveys[0]

@@ -25,6 +25,7 @@ SWITCHES = {
     "allow_going_back",
     "field_of_view",
     "choice_from_rating",
+    "confirm_contradictions",
     "window_presets",
     "repeat",
     "repeat_items",
@@ -70,6 +71,8 @@ def command_args(values: dict) -> list[str]:
         args.append("--per-slice-field-of-view")
     if flat.get("choice_from_rating"):
         args.append("--choice-from-rating")
+    if flat.get("confirm_contradictions") is False:
+        args.append("--no-confirm-contradictions")
     for preset in flat.get("window_presets", []):
         args += ["--window-preset", preset]
     if flat.get("repeat") == "all":
@@ -91,7 +94,9 @@ def form_data(values: dict) -> dict:
         dataset = dataset_named(flat.pop(option))
         data[field] = dataset.pk if dataset is not None else values[option]
     for option, value in flat.items():
-        if isinstance(value, bool):
+        if option == "confirm_contradictions":
+            data[option] = str(value).lower()
+        elif isinstance(value, bool):
             if value:
                 data[option] = "on"
         elif option == "window_presets":
@@ -231,6 +236,8 @@ EVERY_OPTION = {
     "model_alias": "Model X",
     "reader_title": "CT reading",
     "instructions": "Look at each slice.\nTake your time.",
+    "reader_title_it": "Lettura TC",
+    "instructions_it": "Guarda ogni immagine.\nCon calma.",
     "allow_going_back": True,
     "display_policy": {
         "matrix_size": 32,
@@ -245,6 +252,7 @@ EVERY_OPTION = {
     "design": {
         "rating": "five_point",
         "choice_from_rating": True,
+        "confirm_contradictions": False,
         "window_presets": ["abdomen 350 40", "wide bone 2000 500"],
         "practice_items": 2,
         "repeat": "subset",
@@ -266,6 +274,8 @@ def made(survey: Survey) -> tuple:
         survey.model_alias,
         survey.reader_title,
         survey.instructions,
+        survey.reader_title_it,
+        survey.instructions_it,
         survey.allow_going_back,
         survey.display_policy,
         survey.design,
@@ -301,3 +311,4 @@ def test_every_option_is_taken_by_every_door_and_makes_the_same_survey(pools, st
     assert survey.design.window_presets[1].name == "wide bone" and survey.design.stack_slices == 3
     assert survey.display_policy.mask == "circle" and survey.instructions.endswith("Take your time.")
     assert survey.practice_items.count() == 2 and survey.items.count() == 12
+    assert (survey.reader_title_it, survey.design.confirm_contradictions) == ("Lettura TC", False)

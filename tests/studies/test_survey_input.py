@@ -114,3 +114,19 @@ def test_a_huge_value_is_quoted_short():
     with pytest.raises(SurveyInputError) as refused:
         parse_survey_input({**REQUIRED, "name": ["x" * 100_000] * 1000})
     assert str(refused.value).startswith("name must be text, not ['xxxx") and len(str(refused.value)) < 120
+
+
+def test_the_italian_title_and_instructions_are_optional_text_like_the_english():
+    values = {"name": "S", "model": "M", "real_dataset": "R", "real": 2, "synthetic": 2, "seed": 1}
+    given = parse_survey_input(
+        {**values, "reader_title_it": "  Studio TC  ", "instructions_it": "Riga 1\nRiga 2"}
+    )
+    assert (given.reader_title_it, given.instructions_it) == ("Studio TC", "Riga 1\nRiga 2")
+    assert parse_survey_input(values).reader_title_it == ""
+    with pytest.raises(SurveyInputError, match="^reader_title_it must not contain control characters$"):
+        parse_survey_input({**values, "reader_title_it": "a\nb"})
+    with pytest.raises(SurveyInputError, match="^instructions_it must be text, not 5$"):
+        parse_survey_input({**values, "instructions_it": 5})
+    assert parse_survey_input(
+        {**values, "design": {"confirm_contradictions": "false"}}
+    ).design == StudyDesign(confirm_contradictions=False)

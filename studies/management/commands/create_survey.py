@@ -45,6 +45,8 @@ SURVEY_FLAGS = [
     ("--model-alias", "model_alias", "", "Short model name for reports (default: the dataset's name)"),
     ("--reader-title", "reader_title", "", f"Title readers see (default: {DEFAULT_READER_TITLE!r})"),
     ("--instructions", "instructions", "", "Shown to readers before they start"),
+    ("--reader-title-it", "reader_title_it", "", "Title on Italian pages (default: the title)"),
+    ("--instructions-it", "instructions_it", "", "Instructions on Italian pages (default: the instructions)"),
     ("--matrix", "matrix_size", "display_policy", "Display matrix, pixels per side (default 512)"),
     ("--hu-min", "hu_min", "display_policy", f"Bottom of the HU clip range (default {HU_MIN})"),
     ("--hu-max", "hu_max", "display_policy", f"Top of the HU clip range (default {HU_MAX})"),
@@ -115,6 +117,11 @@ class Command(BaseCommand):
             help="Derive real/synthetic/indeterminable from the rating instead of asking it",
         )
         parser.add_argument(
+            "--no-confirm-contradictions",
+            action="store_true",
+            help="Do not ask readers to confirm a rating that leans against their chosen answer",
+        )
+        parser.add_argument(
             "--window-preset",
             action="append",
             default=[],
@@ -169,6 +176,8 @@ def survey_values(options: dict) -> dict:
         values["display_policy"]["field_of_view"] = FIELD_OF_VIEW_PER_SLICE
     if options["choice_from_rating"]:
         values["design"]["choice_from_rating"] = True
+    if options["no_confirm_contradictions"]:
+        values["design"]["confirm_contradictions"] = False
     if options["window_preset"]:
         values["design"]["window_presets"] = options["window_preset"]
     if options["repeat_all"]:
