@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
 from studies.models import Answer, AnswerRevision, Assignment
@@ -43,9 +44,17 @@ class NetworkLog:
         context.route("**/*", self._record)
 
     def _record(self, route):
-        reply = route.fetch(max_redirects=0)
-        self.responses.append((route.request.url, reply.status, reply.headers, reply.body()))
-        route.fulfill(response=reply)
+        try:
+            reply = route.fetch(max_redirects=0)
+            body = reply.body()
+            route.fulfill(response=reply)
+        except PlaywrightError as error:
+            # The page or its context closed while this request was in flight (the browser asks for the favicon
+            # after a page's load): nothing reached a page, so nothing is recorded. Anything else is a failure.
+            if not ("disposed" in str(error) or "closed" in str(error)):
+                raise
+            return
+        self.responses.append((route.request.url, reply.status, reply.headers, body))
 
     def texts(self):
         for url, _, headers, body in self.responses:
