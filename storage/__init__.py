@@ -5,6 +5,19 @@ chosen by settings through :mod:`storage.backends`. Files that never change (sur
 local cache (:func:`read_immutable`)."""
 
 from storage.cache import read_immutable
-from storage.files import ObjectStoreUnavailable, StorageFailed, delete_stored_files, store_file
+from storage.files import (
+    ObjectStoreUnavailable,
+    StorageFailed,
+    delete_stored_files,
+    folder_exists,
+    store_file,
+)
 
-__all__ = ["ObjectStoreUnavailable", "StorageFailed", "delete_stored_files", "read_immutable", "store_file"]
+__all__ = [
+    "ObjectStoreUnavailable",
+    "StorageFailed",
+    "delete_stored_files",
+    "folder_exists",
+    "read_immutable",
+    "store_file",
+]

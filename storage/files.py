@@ -48,3 +48,13 @@ def delete_stored_files(names: list[str]) -> None:
             default_storage.delete(name)
         except OSError as exc:
             logger.warning("could not delete the stored file %s: %s", name, first_line(exc))
+
+
+def folder_exists(folder: str) -> bool:
+    """Whether a folder of the storage holds anything. (An object store has no folders of its own: a folder is
+    there while a file is under it, so asking `exists` of a folder is wrong there.)"""
+    try:
+        folders, files = default_storage.listdir(folder)
+    except FileNotFoundError:
+        return False
+    return bool(folders or files)

@@ -5,6 +5,7 @@ import os
 import re
 import signal
 import subprocess
+import sys
 import time
 import urllib.request
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from django.conf import settings
 from benchmarks.load_readers import free_port, start_gunicorn, wait_until_up
 from tests.generation.test_killed_worker import database_url
 
+ROOT = Path(__file__).resolve().parents[2]
 NGINX = Path("/usr/sbin/nginx")
 SECRET_KEY = "multinode-test-secret-key-the-same-on-every-node-0123456789"
 
@@ -58,9 +60,10 @@ class WebNode:
                 self.process.wait(timeout=10)
 
 
-def start_web_node(folder: Path, environment: dict[str, str]) -> WebNode:
+def start_web_node(folder: Path, environment: dict[str, str], *, port: int | None = None) -> WebNode:
+    """gunicorn (one worker, four threads) on `port` (default: a free one)."""
     folder.mkdir(parents=True, exist_ok=True)
-    port = free_port()
+    port = port or free_port()
     process = start_gunicorn(port, 1, 4, environment, folder)
     node = WebNode(port, folder, process)
     wait_until_up(node.url, process)
@@ -143,3 +146,26 @@ http {{
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(timeout=10)
+
+
+def start_worker_process(queues: list[str], name: str, folder: Path, environment: dict[str, str]):
+    """A Celery worker process (solo pool) of the real settings for `queues`, its log in `folder`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    environment = {**environment, "GENERATION_DEVICE": "cpu", "OMP_NUM_THREADS": "1"}
+    command = [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", ",".join(queues),
+               "--pool", "solo", "--concurrency", "1", "--without-gossip", "--without-mingle",
+               "--without-heartbeat", "-n", f"{name}@%h", "-l", "info"]  # fmt: skip
+    log = (folder / "worker.log").open("w")
+    return subprocess.Popen(
+        command, cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
+
+
+def stop_process(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)

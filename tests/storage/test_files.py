@@ -6,7 +6,7 @@ from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from benchmarks.object_store import SeaweedServer
-from storage import StorageFailed, delete_stored_files, store_file
+from storage import StorageFailed, delete_stored_files, folder_exists, store_file
 from storage.backends import object_store_settings
 
 
@@ -76,3 +76,12 @@ def test_an_object_store_gone_is_one_line_and_leaves_nothing_and_storing_works_o
     assert read(kept) == b"kept"
     assert store_file("pixels/1/0002.npy", b"x" * 100_000) == "pixels/1/0002.npy"
     assert own_object_store.keys("study") == ["study/pixels/1/0001.npy", "study/pixels/1/0002.npy"]
+
+
+def test_a_folder_exists_while_it_holds_a_file_on_every_backend(storage_backend):
+    assert not folder_exists("uploads/job-1")
+    name = store_file("uploads/job-1/00000.zip", b"zip")
+    assert folder_exists("uploads/job-1") and folder_exists("uploads")
+    delete_stored_files([name])
+    assert not folder_exists("uploads/job-1/00000.zip/nothing")
+    assert storage_backend.names() == []
