@@ -246,7 +246,8 @@ class SimulatedReader:
 
     def __call__(self) -> None:
         try:
-            start_url = self.join()
+            with getattr(self.args, "join_gate", None) or contextlib.nullcontext():
+                start_url = self.join()
         except Exception as exc:  # one broken reader must not stop the others
             self.run.failure = f"join: {exc}"
         try:
@@ -752,6 +753,13 @@ def main() -> int:
         metavar="SECONDS",
         help="Readers open the start page at moments spread uniformly over this many seconds (0: all at once)",
     )
+    parser.add_argument(
+        "--join-concurrency",
+        type=int,
+        default=0,
+        metavar="N",
+        help="At most N readers sign up at once (0: all at once); the reading still starts for all together",
+    )
     parser.add_argument("--double-rate", type=float, default=0.05, help="Share of answers sent twice at once")
     parser.add_argument("--retry-rate", type=float, default=0.05, help="Share of answers sent again")
     parser.add_argument("--reload-rate", type=float, default=0.05, help="Share of payloads fetched twice")
@@ -815,6 +823,7 @@ def main() -> int:
 
     if args.storage == "both":
         return compare_storage()
+    args.join_gate = threading.BoundedSemaphore(args.join_concurrency) if args.join_concurrency > 0 else None
 
     load_at_start = os.getloadavg()[0]
     workdir = Path(tempfile.mkdtemp(prefix="blindread-load-"))
