@@ -17,6 +17,7 @@ ACCESS_KEY = "blindread-test"
 SECRET_KEY = "blindread-test-secret-0123456789"
 REGION = "us-east-1"
 PORTS = ("master", "volume", "filer", "s3", "admin")
+READY_PROBE = "ready-probe/probe"
 
 
 def free_port() -> int:
@@ -99,13 +100,18 @@ class SeaweedServer:
         return self._bucket_ready()
 
     def _bucket_ready(self) -> bool:
+        """Whether the bucket takes a write and gives it back: the S3 gateway answers before the volume server has
+        reported its volumes to the master (after a restart, reads fail with InternalError until it has)."""
         from botocore.exceptions import BotoCoreError, ClientError
 
+        client = self.client()
         try:
-            self.client().head_bucket(Bucket=BUCKET)
+            client.put_object(Bucket=BUCKET, Key=READY_PROBE, Body=b"ready")
+            ready = client.get_object(Bucket=BUCKET, Key=READY_PROBE)["Body"].read() == b"ready"
+            client.delete_object(Bucket=BUCKET, Key=READY_PROBE)
         except (BotoCoreError, ClientError):
             return False
-        return True
+        return ready
 
     def client(self):
         import boto3
