@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # The CPU wheel goes in first, so that resolving the project's own torch range installs nothing more.
 TORCH ?= torch==2.13.0
 
-.PHONY: install dev run test smoke lint format bench screenshots clean
+.PHONY: install dev run test smoke lint format bench screenshots study-no-shared-disk clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,11 @@ format: dev
 screenshots: dev
 	BLINDREAD_DOCS_SCREENSHOTS=1 $(BIN)/pytest tests/e2e/test_reader_layout.py tests/e2e/test_stack_reading.py \
 		tests/e2e/test_study_designs.py
+
+# A whole study with no shared disk: web node, CPU worker and "gpu" worker as separate processes, each with its own
+# folder, sharing only PostgreSQL, Redis and a real object store (SeaweedFS); then two web nodes behind nginx.
+study-no-shared-disk: dev
+	$(BIN)/pytest tests/multinode
 
 bench: dev
 	$(BIN)/python benchmarks/bench_import.py

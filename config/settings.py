@@ -12,6 +12,7 @@ from kombu import Queue
 
 from accounts import sso_settings
 from jobs.workers import QUEUES
+from storage.backends import storage_from_environment
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("BLINDREAD_VAR_DIR", BASE_DIR / "var"))
@@ -130,14 +131,18 @@ STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", VAR_DIR / "staticfiles"))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
+# This node's own cache of payloads read from an object store (storage.cache); safe to empty at any time.
+STORAGE_CACHE_DIR = Path(os.environ.get("BLINDREAD_CACHE_DIR", VAR_DIR / "cache" / "files"))
 # Uploads larger than this go to a temporary file rather than memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 # The largest request body accepted (uploads included), in bytes: larger ones get a one-line 413
 # (config.limits.RequestBodyLimitMiddleware). The web server in front has the same limit (docs/operations.md).
 UPLOAD_MAX_BYTES = int(os.environ.get("UPLOAD_MAX_BYTES", str(2 * 1024**3)))
 DATA_UPLOAD_MAX_NUMBER_FILES = int(os.environ.get("DATA_UPLOAD_MAX_NUMBER_FILES", "5000"))
+# Stored files (pixels, payloads, checkpoints, reports, archives, uploads): the local folder MEDIA_ROOT, or an
+# S3-compatible object store when BLINDREAD_S3_BUCKET is set (storage.backends; docs/operations.md).
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": storage_from_environment(os.environ),
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"
         if not DEBUG

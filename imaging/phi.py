@@ -23,6 +23,7 @@ from django.core.files.storage import default_storage
 from django.db import connection
 
 from imaging.dicom.deidentify import CLEAN, EMPTY, REMOVE
+from storage import folder_exists
 
 MAX_MEMBER_BYTES = 256 * 1024**2  # of one zip member read for the scan
 PDF_STREAM = re.compile(rb"stream\r?\n(.*?)\r?\nendstream", re.DOTALL)
@@ -95,7 +96,7 @@ def _scan_database(needles: list[str], report: PhiReport) -> None:
 
 
 def _stored_names(folder: str) -> Iterator[str]:
-    if folder and not default_storage.exists(folder):
+    if folder and not folder_exists(folder):
         return
     folders, files = default_storage.listdir(folder)
     for name in sorted(files):

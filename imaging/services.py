@@ -27,7 +27,7 @@ from imaging.scan import SeriesSource, scan_path
 from imaging.uploads import Staged, delete_uploads, save_uploads, stage_locally, upload_folder
 from imaging.volumes import ImageError, ImportLimits, Rejection, VolumeData
 from jobs.services import JobOutcome, JobRefused, Progress, finish, queue_job
-from storage import StorageFailed, delete_stored_files
+from storage import StorageFailed, delete_stored_files, folder_exists
 
 # Import kinds: real CT, MRI, and synthetic CT made by a model outside Blindread (a "model under test" too).
 KINDS = {"ct": Dataset.Kind.REAL_CT, "mr": Dataset.Kind.MRI, "sct": Dataset.Kind.SYNTHETIC_CT}
@@ -502,7 +502,7 @@ def _stage_from_pacs(job: ImportJob, workdir: Path, progress: Progress) -> Stage
 
 
 def _run_import_job(job: ImportJob, progress: Progress) -> JobOutcome | None:
-    if job.upload_dir and not default_storage.exists(job.upload_dir):
+    if job.upload_dir and not folder_exists(job.upload_dir):
         raise JobRefused("the upload is no longer in storage (removed after a failed run): upload it again")
     if not job.upload_dir and not job.pacs_series:
         raise JobRefused(

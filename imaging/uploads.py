@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core.files.storage import default_storage
 
 from imaging.volumes import Rejection
-from storage import StorageFailed, store_file
+from storage import StorageFailed, folder_exists, store_file
 
 # The suffixes kept on a stored upload: what the importer tells files apart by.
 KEPT_SUFFIXES = (".nii.gz", ".nii", ".zip", ".dcm")
@@ -147,7 +147,7 @@ def _over_limit(limit: int) -> str:
 
 
 def delete_uploads(folder: str) -> None:
-    if not folder or not default_storage.exists(folder):
+    if not folder or not folder_exists(folder):
         return
     _, names = default_storage.listdir(folder)
     for name in names:

@@ -1,5 +1,7 @@
 import shutil
 import time
+import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -91,3 +93,45 @@ def jobs_inline(monkeypatch, django_capture_on_commit_callbacks):
             yield callbacks
 
     return running
+
+
+@pytest.fixture(scope="session")
+def object_store(tmp_path_factory):
+    """A real S3-compatible object store (SeaweedFS) on free loopback ports for the whole run."""
+    from benchmarks.object_store import SeaweedServer
+
+    try:
+        server = SeaweedServer(tmp_path_factory.mktemp("seaweedfs")).start()
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
+    yield server
+    server.stop()
+
+
+@dataclass
+class StorageUnderTest:
+    """The backend a test runs on ("local" or "s3") and the names of what it holds now."""
+
+    kind: str
+    list_names: object
+
+    def names(self) -> list[str]:
+        return self.list_names()
+
+
+@pytest.fixture(params=["local", "s3"])
+def storage_backend(request, settings, media_root, tmp_path):
+    """The test runs twice: on the local folder, and on the object store (an empty folder of the bucket of its
+    own, chosen through settings.STORAGES as a deployment chooses it)."""
+    from storage.backends import object_store_settings
+
+    settings.STORAGE_CACHE_DIR = str(tmp_path / "cache")
+    if request.param == "local":
+        yield StorageUnderTest(
+            "local", lambda: [p.relative_to(media_root).as_posix() for p in stored_files(media_root)]
+        )
+        return
+    server = request.getfixturevalue("object_store")
+    prefix = f"tests/{uuid.uuid4().hex}"
+    settings.STORAGES = {**settings.STORAGES, "default": object_store_settings(server.environment(prefix))}
+    yield StorageUnderTest("s3", lambda: [key.removeprefix(f"{prefix}/") for key in server.keys(prefix)])

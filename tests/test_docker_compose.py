@@ -279,7 +279,7 @@ def settings_environment_variables() -> set[str]:
 
 
 def test_compose_defines_postgres_redis_web_and_both_workers(services):
-    assert set(services) == {"postgres", "redis", *DJANGO_SERVICES}
+    assert set(services) == {"postgres", "redis", "objectstore", *DJANGO_SERVICES}
 
 
 def test_django_services_are_exactly_the_ones_built_from_the_project_dockerfiles(services):
@@ -424,7 +424,7 @@ def test_postgres_keeps_its_data_in_a_named_volume(compose, services):
 # Health checks and start order
 
 
-@pytest.mark.parametrize("name", ["postgres", "redis", *DJANGO_SERVICES])
+@pytest.mark.parametrize("name", ["postgres", "redis", "objectstore", *DJANGO_SERVICES])
 def test_service_has_a_healthcheck(services, name):
     healthcheck = services[name].get("healthcheck", {})
     assert not healthcheck.get("disable", False)
@@ -452,6 +452,23 @@ def test_worker_healthcheck_pings_its_own_celery_node(services, name):
 @pytest.mark.parametrize("name", DJANGO_SERVICES)
 def test_django_service_starts_after_postgres_and_redis(services, name):
     assert {"postgres", "redis"} <= set(services[name]["depends_on"])
+
+
+@pytest.mark.parametrize("name", DJANGO_SERVICES)
+def test_django_service_stores_files_in_the_object_store_service_and_waits_for_it(services, name):
+    env = {"BLINDREAD_S3_ACCESS_KEY": "key", "BLINDREAD_S3_SECRET_KEY": "secret"}
+    variables = {
+        key: interpolate(value, env)
+        for key, value in environment(services[name]).items()
+        if key.startswith("BLINDREAD_S3_")
+    }
+    url = urlsplit(variables["BLINDREAD_S3_ENDPOINT"])
+    assert (url.hostname, url.port) == ("objectstore", 8333)
+    assert variables["BLINDREAD_S3_BUCKET"] == "blindread"
+    assert "-bucket=blindread" in services["objectstore"]["command"][0]
+    assert "objectstore" in services[name]["depends_on"]
+    store = {key: interpolate(value, env) for key, value in environment(services["objectstore"]).items()}
+    assert (store["BLINDREAD_S3_ACCESS_KEY"], store["BLINDREAD_S3_SECRET_KEY"]) == ("key", "secret")
 
 
 @pytest.mark.parametrize("name", ["postgres", "redis", *DJANGO_SERVICES])

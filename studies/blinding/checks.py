@@ -255,6 +255,12 @@ def check_rating_widget(survey: Survey, observations: list[Observation], report:
         )
 
 
+# What an object store (S3, SeaweedFS, MinIO, Ceph) or a proxy in front of one adds to a file's response: an
+# object's identity or a request's, never to reach a reader even when equal for every item.
+STORAGE_HEADER_PREFIXES = ("x-amz-", "seaweed-", "x-minio-", "x-rgw-")
+STORAGE_HEADERS = {"x-request-id", "x-trans-id", "x-openstack-request-id"}
+
+
 def check_headers(observations: list[Observation], report: BlindingReport) -> None:
     report.checks.append("headers")
     for label, attribute, skip in (
@@ -279,7 +285,13 @@ def check_headers(observations: list[Observation], report: BlindingReport) -> No
         )
     if "no-store" not in (first.get("cache-control") or ""):
         report.leak("headers", f"pixel Cache-Control is {first.get('cache-control')!r}, without no-store")
-    for forbidden in ("etag", "last-modified", "content-disposition"):
+    storage_headers = {
+        name
+        for o in observations
+        for name in o.pixels_headers
+        if name.startswith(STORAGE_HEADER_PREFIXES) or name in STORAGE_HEADERS
+    }
+    for forbidden in ("etag", "last-modified", "content-disposition", *sorted(storage_headers)):
         carrying = [
             (o.truth, o.pixels_headers.get(forbidden)) for o in observations if forbidden in o.pixels_headers
         ]

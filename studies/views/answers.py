@@ -4,12 +4,12 @@ import json
 import logging
 
 from django.contrib.auth.decorators import login_required
-from django.core.files.storage import default_storage
 from django.http import Http404, HttpResponse, JsonResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from storage import read_immutable
 from studies.selectors import (
     assignment_for_reader,
     item_in_assignment,
@@ -36,13 +36,15 @@ logger = logging.getLogger(__name__)
 @login_required
 @require_GET
 def item_pixels(request, key, item_id):
-    """The item's pre-rendered pixels: raw little-endian int16, identical headers for every item."""
+    """The item's pre-rendered pixels: raw little-endian int16, identical headers for every item.
+
+    The bytes always pass through this process (from this node's cache of the object store, or the local folder),
+    so none of the storage's own headers (ETag, Last-Modified, request ids) can reach the reader."""
     assignment = own_assignment(request, key)
     item = item_in_assignment(assignment, item_id) or practice_item_in_assignment(assignment, item_id)
     if item is None or not assignment.survey_is_answerable:
         raise Http404
-    with default_storage.open(item.payload, "rb") as handle:
-        payload = handle.read()
+    payload = read_immutable(item.payload, sha256=item.payload_sha256)
     if len(payload) != assignment.survey.payload_bytes:
         # Never serve a payload whose size differs from the others'.
         logger.error(

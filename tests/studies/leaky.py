@@ -184,3 +184,27 @@ def script_from_a_cdn_on_item_pages(get_response):
         return response
 
     return middleware
+
+
+def object_store_headers_on_pixels(get_response):
+    """A pixel response that carries the object store's own headers for its file (as a redirect to a signed URL,
+    or a proxy that copies the store's reply, would): the object's ETag and Last-Modified and the store's request
+    id, for every item alike."""
+    from django.core.files.storage import default_storage
+
+    def middleware(request):
+        response = get_response(request)
+        parts = request.path.strip("/").split("/")
+        if len(parts) >= 5 and parts[2] == "items" and parts[4] == "pixels":
+            item = Item.objects.filter(public_id=parts[3]).first()
+            if item is not None:
+                key = default_storage._normalize_name(item.payload)
+                head = default_storage.connection.meta.client.head_object(
+                    Bucket=default_storage.bucket_name, Key=key
+                )
+                response["ETag"] = head["ETag"]
+                response["Last-Modified"] = head["LastModified"].strftime("%a, %d %b %Y %H:%M:%S GMT")
+                response["X-Amz-Request-Id"] = head["ResponseMetadata"]["RequestId"]
+        return response
+
+    return middleware
