@@ -19,6 +19,7 @@ class DownloadLog(models.Model):
         ANSWERS_JSON = "answers_json", "Answers (JSON)"
         METRICS_JSON = "metrics_json", "Image-distribution metrics (JSON)"
         PRACTICE_CSV = "practice_csv", "Practice answers (CSV)"
+        FIGURE = "figure", "A figure or table of a report (PNG, SVG or CSV)"
 
     class Via(models.TextChoices):
         WEB = "web", "Browser"
@@ -50,6 +51,7 @@ class DownloadLog(models.Model):
                         "answers_json",
                         "metrics_json",
                         "practice_csv",
+                        "figure",
                     ]
                 ),
                 name="download_log_what_valid",
@@ -89,6 +91,12 @@ class ReportJob(Job):
     pdf_sha256 = models.CharField(max_length=64, blank=True)
     page_html = models.CharField(
         max_length=255, blank=True, help_text="Storage name of the report page's body."
+    )
+    figures = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="The report's figures and tables as files of their own: key, title, caption, section, whether "
+        "the PDF shows it, and the storage name of each file by extension (reports.services.report_figures).",
     )
 
     class Meta(Job.Meta):

@@ -396,6 +396,41 @@ def stored_report(surveys: Sequence[Survey]) -> StoredReport | None:
     )
 
 
+FIGURE_CONTENT_TYPES = {"png": "image/png", "svg": "image/svg+xml", "csv": "text/csv; charset=utf-8"}
+
+
+@dataclass(frozen=True)
+class StoredFigure:
+    """One stored file of a figure or table of a finished report job."""
+
+    job: ReportJob
+    key: str
+    title: str
+    extension: str
+    storage_name: str
+
+    @property
+    def content_type(self) -> str:
+        return FIGURE_CONTENT_TYPES[self.extension]
+
+
+def stored_figure(job_pk: int, filename: str) -> StoredFigure | None:
+    """The file ``<key>.<extension>`` of a finished report job's figures, or None (no such job, not finished, or
+    no such file in its manifest)."""
+    key, _, extension = filename.rpartition(".")
+    job = ReportJob.objects.filter(pk=job_pk, status=JobStatus.DONE).first()
+    if job is None or extension not in FIGURE_CONTENT_TYPES:
+        return None
+    for entry in job.figures:
+        if entry.get("key") == key and extension in entry.get("files", {}):
+            return StoredFigure(job, key, entry.get("title", key), extension, entry["files"][extension])
+    return None
+
+
+def surveys_of_job(job: ReportJob) -> list[Survey]:
+    return surveys_by_ids(job.survey_ids)
+
+
 def active_report_job(surveys: Sequence[Survey]) -> ReportJob | None:
     """A report job of the selection that is queued or running (and not stale), if any."""
     jobs = ReportJob.objects.filter(
