@@ -16,6 +16,7 @@ from django.db.models import Count, F, Max
 
 from imaging import selectors as images
 from jobs.models import JobStatus
+from jobs.services import status_line
 from metrics import selectors as metrics
 from reports.content.exports import AnswerRow, MetricRow, PracticeRow
 from reports.content.model_comparison import COMPUTING, DONE, ObserverRow
@@ -394,6 +395,32 @@ def stored_report(surveys: Sequence[Survey]) -> StoredReport | None:
         new_answers=max(now.answers - job.answer_count, 0),
         new_revisions=max(now.revisions - job.revision_count, 0),
     )
+
+
+@dataclass(frozen=True)
+class PdfState:
+    """Whether a selection's PDF can be downloaded, and if not, where its report job stands: "missing" (never
+    computed), or the latest job's status (queued, running, failed) with its one-line status."""
+
+    available: bool
+    state: str
+    line: str = ""
+
+
+def pdf_states(surveys: Sequence[Survey]) -> dict[int, PdfState]:
+    """The PDF state of each survey's own report (the index page's PDF button), by survey id."""
+    states = {}
+    for survey in surveys:
+        jobs = ReportJob.objects.filter(selection_key=selection_key([survey]))
+        if jobs.filter(status=JobStatus.DONE).exists():
+            states[survey.pk] = PdfState(available=True, state=JobStatus.DONE)
+            continue
+        latest = jobs.order_by("-created_at", "-id").first()
+        if latest is None:
+            states[survey.pk] = PdfState(available=False, state="missing")
+        else:
+            states[survey.pk] = PdfState(available=False, state=latest.status, line=status_line(latest))
+    return states
 
 
 FIGURE_CONTENT_TYPES = {"png": "image/png", "svg": "image/svg+xml", "csv": "text/csv; charset=utf-8"}
