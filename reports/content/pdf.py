@@ -153,7 +153,7 @@ def _surveys(report: Report) -> list:
         ]
         for info in report.surveys
     ]
-    widths = [w * mm for w in (30, 22, 36, 30, 14, 12, 14, 15)]
+    widths = [w * mm for w in (30, 22, 36, 30, 14, 12, 17, 17)]
     return [_table(header, rows, widths)]
 
 
