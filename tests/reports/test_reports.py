@@ -197,7 +197,9 @@ def test_the_report_page_shows_both_tables_the_figures_and_the_downloads(client,
     assert reverse("reports:report_pdf") + "?survey=Survey+1&amp;survey=Survey+2" in page
     assert "kidneys look hyperdense" in page
     # no inline script: only the comment table's search, from the site's own static files
-    assert re.findall(r"<script[^>]*>", page) == [f'<script src="{static("reports/comment_search.js")}" defer>']
+    assert re.findall(r"<script[^>]*>", page) == [
+        f'<script src="{static("reports/comment_search.js")}" defer>'
+    ]
     assert "http://" not in page.replace("http://www.w3.org", "")
 
 
