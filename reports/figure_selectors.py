@@ -35,7 +35,7 @@ DISCUSSED_ITEMS = 6
 
 
 @dataclass
-class _Pixels:
+class PixelCache:
     """Each slice's pixels read once per report, however many figures show it."""
 
     loaded: dict[str, np.ndarray] = field(default_factory=dict)
@@ -67,11 +67,11 @@ def _unique_datasets(surveys: Sequence[Survey]):
     return reals, list(models.values())
 
 
-def layer_slices(surveys: Sequence[Survey], pixels: _Pixels | None = None) -> LayerSlices:
+def layer_slices(surveys: Sequence[Survey], pixels: PixelCache | None = None) -> LayerSlices:
     """A representative slice of every axial layer of each real CT dataset and each model of ``surveys``: per
     dataset and layer, a patient drawn with the dataset's own seed and their middle slice of the layer (the same
     slices in every report of that dataset)."""
-    pixels = pixels or _Pixels()
+    pixels = pixels or PixelCache()
     reals, models = _unique_datasets(surveys)
     titled = [(dataset, f"Real CT: {dataset.name}") for dataset in reals]
     titled += [(model, f"{alias}: {model.name}" if alias else model.name) for model, alias in models]
@@ -130,11 +130,13 @@ class MriThroughModels:
     rows: list[ModelOutput]
 
 
-def mri_through_models(surveys: Sequence[Survey], pixels: _Pixels | None = None) -> MriThroughModels | None:
+def mri_through_models(
+    surveys: Sequence[Survey], pixels: PixelCache | None = None
+) -> MriThroughModels | None:
     """One MRI slice that the most models of ``surveys`` made a synthetic slice from (drawn with the selection's
     seed among those), with each such model's inputs and output; None when no model of the surveys was generated
     here (imported synthetic datasets have no inputs)."""
-    pixels = pixels or _Pixels()
+    pixels = pixels or PixelCache()
     _, models = _unique_datasets(surveys)
     names = {model.pk: alias or model.name for model, alias in models}
     made_from: dict[int, dict[int, generation.Derivation]] = {}

@@ -47,7 +47,7 @@ class PaperFigures:
 def paper_figures(surveys: Sequence[Survey], rows: Sequence[AnswerRow]) -> PaperFigures:
     """The paper's image figures of ``surveys`` and the comments table: slices chosen by seed, so recomputing
     the report draws the same ones."""
-    pixels = figure_selectors._Pixels()
+    pixels = figure_selectors.PixelCache()
     layers = figure_selectors.layer_slices(surveys, pixels)
     drawn_figures = [
         drawn(

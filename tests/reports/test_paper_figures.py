@@ -159,6 +159,18 @@ def test_fig_10_shows_each_item_as_readers_were_sent_it_at_the_surveys_default_w
         assert shown.truth == item.truth
 
 
+def test_fig_8_pairs_fig_4s_real_and_synthetic_slice_of_one_layer_per_survey(rendered_study):
+    surveys = selectors.surveys_by_ids([rendered_study.pk])
+    layers = figure_selectors.layer_slices(surveys)
+    assert [title for title, _ in layers.columns] == ["Real CT: Real CT", "In-n-out: Model A"]
+    assert all(sorted(by_layer) == list(range(1, 11)) for _, by_layer in layers.columns)
+    (pair,) = figure_selectors.spectral_pairs(surveys, layers)
+    assert np.array_equal(pair.real_hu, layers.hu[rendered_study.real_dataset_id][pair.layer])
+    assert np.array_equal(pair.synthetic_hu, layers.hu[rendered_study.model_dataset_id][pair.layer])
+    again = figure_selectors.spectral_pairs(surveys, figure_selectors.layer_slices(surveys))
+    assert again[0].layer == pair.layer and np.array_equal(again[0].synthetic_hu, pair.synthetic_hu)
+
+
 def test_the_report_job_stores_every_figure_and_table_the_same_when_recomputed(rendered_study, media_root):
     first = report_now(surveys=[rendered_study])
     keys = [entry["key"] for entry in first.figures]
