@@ -172,7 +172,7 @@ def mri_through_models(
         output = slices[derivation.output_slice_id]
         rows.append(
             ModelOutput(
-                model=f"{names[derivation.output_dataset_id]} ({derivation.checkpoint})",
+                model=_model_name(names[derivation.output_dataset_id], derivation.checkpoint),
                 inputs=tuple(inputs),
                 output=_ct(pixels(output.pixels), "synthetic CT"),
             )
@@ -181,6 +181,11 @@ def mri_through_models(
     return MriThroughModels(
         patient=source.volume.patient, modality=source.volume.modality, layer=source.axial_layer, rows=rows
     )
+
+
+def _model_name(shown: str, checkpoint: str) -> str:
+    """A model as the report names it, with the checkpoint that made its slices when that is another name."""
+    return shown if checkpoint == shown else f"{shown} ({checkpoint})"
 
 
 def most_discussed_items(surveys: Sequence[Survey], rows: Sequence[AnswerRow]) -> list[DiscussedItem]:
