@@ -88,6 +88,8 @@ def test_every_page_renders_and_no_text_overprints_or_leaves_the_page(pdf_study,
     assert "Machine observer (logistic regression)" in " ".join(text.split())
     for title in ("Fig. 4:", "Fig. 8:", "Fig. 10:"):
         assert title in text
+    page = artefact(job, "page_html").decode()
+    assert page.count("the FID weights file is not installed") == 1  # the page says it once too
     assert "Readers' reasons, grouped by item" not in text  # the comments are on the page and in the CSV
 
 
