@@ -59,6 +59,16 @@ def test_the_report_shows_the_papers_figures_and_each_downloads(
     closed_survey, signed_in, live_server, screenshot_folder
 ):
     page = signed_in
+    violations = []
+    # scripts and images only: the page's inline plots (SVG with style attributes) are another matter
+    page.on(
+        "console",
+        lambda message: (
+            violations.append(message.text)
+            if "script-src" in message.text or "img-src" in message.text
+            else None
+        ),
+    )
     page.goto(f"{live_server.url}/reports/")
     disabled = page.get_by_test_id("pdf-disabled")
     assert disabled.is_disabled() and "not computed yet" in disabled.inner_text()
@@ -101,6 +111,8 @@ def test_the_report_shows_the_papers_figures_and_each_downloads(
     visible = page.locator("#comment-table tbody tr:visible")
     assert 0 < visible.count() < total
     assert all(reader in visible.nth(i).inner_text() for i in range(visible.count()))
+
+    assert violations == []  # the search box's script and the figures come from this site
 
     document = pymupdf.open(stream=artefact(job, "pdf"), filetype="pdf")
     shown = []
