@@ -46,7 +46,7 @@ format: dev
 # The documented screenshots (docs/screenshots/): the browser tests that take them, told to write there.
 screenshots: dev
 	BLINDREAD_DOCS_SCREENSHOTS=1 $(BIN)/pytest tests/e2e/test_reader_layout.py tests/e2e/test_stack_reading.py \
-		tests/e2e/test_study_designs.py
+		tests/e2e/test_study_designs.py tests/e2e/test_report_figures.py
 
 # A whole study with no shared disk: web node, CPU worker and "gpu" worker as separate processes, each with its own
 # folder, sharing only PostgreSQL, Redis and a real object store (SeaweedFS); then two web nodes behind nginx.

@@ -81,3 +81,35 @@ def job_preview(job: GenerationJob, *, limit: int = 24) -> list[PreviewRow]:
     return sorted(
         rows, key=lambda row: (row.synthetic.volume.patient, row.synthetic.volume_id, row.synthetic.index)
     )
+
+
+@dataclass(frozen=True)
+class Derivation:
+    """One synthetic slice and what made it: the checkpoint (and the dataset it wrote), its MRI source slices in
+    input order (with their modalities, the checkpoint's input modalities)."""
+
+    checkpoint: str
+    input_modalities: tuple[str, ...]
+    output_dataset_id: int
+    output_slice_id: int
+    source_slice_ids: tuple[int, ...]
+
+
+def derivations_into(datasets) -> list[Derivation]:
+    """Every synthetic slice generated into ``datasets`` (synthetic CT datasets; an imported one has none), with
+    its sources, by checkpoint and output slice."""
+    rows = (
+        SyntheticSlice.objects.filter(job__output_dataset__in=list(datasets))
+        .order_by("checkpoint__name", "output_id")
+        .values_list(
+            "checkpoint__name",
+            "checkpoint__input_modalities",
+            "job__output_dataset_id",
+            "output_id",
+            "source_slice_ids",
+        )
+    )
+    return [
+        Derivation(name, tuple(modalities), dataset_id, output_id, tuple(sources))
+        for name, modalities, dataset_id, output_id, sources in rows
+    ]

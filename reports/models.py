@@ -19,6 +19,7 @@ class DownloadLog(models.Model):
         ANSWERS_JSON = "answers_json", "Answers (JSON)"
         METRICS_JSON = "metrics_json", "Image-distribution metrics (JSON)"
         PRACTICE_CSV = "practice_csv", "Practice answers (CSV)"
+        FIGURE = "figure", "A figure or table of a report (PNG, SVG or CSV)"
 
     class Via(models.TextChoices):
         WEB = "web", "Browser"
@@ -50,6 +51,7 @@ class DownloadLog(models.Model):
                         "answers_json",
                         "metrics_json",
                         "practice_csv",
+                        "figure",
                     ]
                 ),
                 name="download_log_what_valid",
@@ -94,6 +96,12 @@ class ReportJob(Job):
         default=list,
         blank=True,
         help_text="Edges (years) of the readers' experience bands in this report; empty: the default 5 and 15.",
+    )
+    figures = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="The report's figures and tables as files of their own: key, title, caption, section, whether "
+        "the PDF shows it, and the storage name of each file by extension (reports.services.report_figures).",
     )
 
     class Meta(Job.Meta):

@@ -1,6 +1,9 @@
 """The body of a report page: the tables, figures and words of a Report, rendered to HTML by the report job."""
 
+from collections.abc import Sequence
+
 from django.template.loader import render_to_string
+from django.urls import reverse
 
 from metrics.measures.vocabulary import METRICS
 from reports.content import figures
@@ -38,8 +41,24 @@ def metric_figures(rows) -> list[str]:
     return [figures.svg_text(curves), figures.svg_text(figures.spectra_figure(rows))]
 
 
-def report_body(report: Report) -> str:
-    """The report page's body (everything below its header, downloads and freshness note)."""
+def figure_links(job_pk: int, manifest) -> list[dict]:
+    """The stored figures and tables of report job ``job_pk`` (its manifest) with the address of each file."""
+    return [
+        {
+            **entry,
+            "urls": {
+                extension: reverse("reports:figure", args=[job_pk, f"{entry['key']}.{extension}"])
+                for extension in entry["files"]
+            },
+        }
+        for entry in manifest
+    ]
+
+
+def report_body(report: Report, *, stored_figures: Sequence[dict] = (), comments: Sequence[dict] = ()) -> str:
+    """The report page's body (everything below its header, downloads and freshness note); ``stored_figures``:
+    the stored figures and tables with their addresses (:func:`figure_links`); ``comments``: every reason
+    given, those not in Fig. 10 listed in the page's searchable table."""
     roc = figures.roc_figure(report)
     context = {
         "report": report,
@@ -71,5 +90,9 @@ def report_body(report: Report) -> str:
         "intra_title": INTRA_TITLE,
         "intra_header": INTRA_HEADER,
         "intra_note": INTRA_NOTE,
+        "paper_figures": [entry for entry in stored_figures if entry["section"] == "paper"],
+        "figure_downloads": [entry for entry in stored_figures if entry["section"] == "download"],
+        "comments": [comment for comment in comments if not comment["in_figure_10"]],
+        "comments_csv": next((entry for entry in stored_figures if entry["key"] == "comments"), None),
     }
     return render_to_string("reports/_report_body.html", context)

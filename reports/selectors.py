@@ -16,6 +16,7 @@ from django.db.models import Count, F, Max
 
 from imaging import selectors as images
 from jobs.models import JobStatus
+from jobs.services import status_line
 from metrics import selectors as metrics
 from reports.content.exports import AnswerRow, MetricRow, PracticeRow
 from reports.content.model_comparison import COMPUTING, DONE, ObserverRow
@@ -402,6 +403,67 @@ def stored_report(surveys: Sequence[Survey]) -> StoredReport | None:
         new_answers=max(now.answers - job.answer_count, 0),
         new_revisions=max(now.revisions - job.revision_count, 0),
     )
+
+
+@dataclass(frozen=True)
+class PdfState:
+    """Whether a selection's PDF can be downloaded, and if not, where its report job stands: "missing" (never
+    computed), or the latest job's status (queued, running, failed) with its one-line status."""
+
+    available: bool
+    state: str
+    line: str = ""
+
+
+def pdf_states(surveys: Sequence[Survey]) -> dict[int, PdfState]:
+    """The PDF state of each survey's own report (the index page's PDF button), by survey id."""
+    states = {}
+    for survey in surveys:
+        jobs = ReportJob.objects.filter(selection_key=selection_key([survey]))
+        if jobs.filter(status=JobStatus.DONE).exists():
+            states[survey.pk] = PdfState(available=True, state=JobStatus.DONE)
+            continue
+        latest = jobs.order_by("-created_at", "-id").first()
+        if latest is None:
+            states[survey.pk] = PdfState(available=False, state="missing")
+        else:
+            states[survey.pk] = PdfState(available=False, state=latest.status, line=status_line(latest))
+    return states
+
+
+FIGURE_CONTENT_TYPES = {"png": "image/png", "svg": "image/svg+xml", "csv": "text/csv; charset=utf-8"}
+
+
+@dataclass(frozen=True)
+class StoredFigure:
+    """One stored file of a figure or table of a finished report job."""
+
+    job: ReportJob
+    key: str
+    title: str
+    extension: str
+    storage_name: str
+
+    @property
+    def content_type(self) -> str:
+        return FIGURE_CONTENT_TYPES[self.extension]
+
+
+def stored_figure(job_pk: int, filename: str) -> StoredFigure | None:
+    """The file ``<key>.<extension>`` of a finished report job's figures, or None (no such job, not finished, or
+    no such file in its manifest)."""
+    key, _, extension = filename.rpartition(".")
+    job = ReportJob.objects.filter(pk=job_pk, status=JobStatus.DONE).first()
+    if job is None or extension not in FIGURE_CONTENT_TYPES:
+        return None
+    for entry in job.figures:
+        if entry.get("key") == key and extension in entry.get("files", {}):
+            return StoredFigure(job, key, entry.get("title", key), extension, entry["files"][extension])
+    return None
+
+
+def surveys_of_job(job: ReportJob) -> list[Survey]:
+    return surveys_by_ids(job.survey_ids)
 
 
 def active_report_job(surveys: Sequence[Survey]) -> ReportJob | None:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from reports import views
+from reports import figure_views, views
 
 app_name = "reports"
 
@@ -17,4 +17,5 @@ urlpatterns = [
     path("download/stats.json", views.download_stats, name="stats_json"),
     path("download/metrics.csv", views.download_metrics, name="metrics_csv"),
     path("download/report.pdf", views.download_pdf, name="report_pdf"),
+    path("jobs/<int:pk>/figures/<str:name>", figure_views.figure, name="figure"),
 ]

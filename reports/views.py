@@ -89,10 +89,12 @@ def _chosen_models(request):
 
 @researcher_page
 def index(request):
+    surveys = list(selectors.reportable_surveys())
+    states = selectors.pdf_states(surveys)
+    for survey in surveys:
+        survey.pdf_state = states[survey.pk]  # the PDF button: a link, or where the report job stands
     return render(
-        request,
-        "reports/index.html",
-        {"surveys": selectors.reportable_surveys(), "models": metrics.models_with_results()},
+        request, "reports/index.html", {"surveys": surveys, "models": metrics.models_with_results()}
     )
 
 

@@ -5,6 +5,7 @@ import json
 from dataclasses import dataclass
 
 import numpy as np
+from django.core.files.storage import default_storage
 from django.db.models import Count, Q
 from django.utils import timezone
 
@@ -22,7 +23,7 @@ from studies.models import (
     Survey,
 )
 from studies.policy import DisplayPolicy
-from studies.rendering import DisplayGeometry, render_stack, render_with_geometry
+from studies.rendering import DisplayGeometry, decode_payload, render_stack, render_with_geometry
 
 
 def assignment_for_reader(*, key: str, user) -> Assignment | None:
@@ -251,6 +252,20 @@ def rendered_stack(slice_, policy: DisplayPolicy, stack_k: int) -> tuple[np.ndar
         row_spacing_mm=volume.row_spacing_mm,
         column_spacing_mm=volume.column_spacing_mm,
     )
+
+
+def items_as_shown(public_ids) -> dict[str, tuple[np.ndarray, DisplayPolicy]]:
+    """What readers were sent for each item (by public id): the stored payload's slice readers answered for (a
+    stack's centre slice) as int16 HU, and the survey's display policy (its default window). Items without a
+    stored payload are left out."""
+    items = Item.objects.filter(public_id__in=list(public_ids)).exclude(payload="").select_related("survey")
+    shown = {}
+    for item in items:
+        policy, design = item.survey.display_policy, item.survey.design
+        with default_storage.open(item.payload, "rb") as handle:
+            stack = decode_payload(handle.read(), policy.matrix_size, design.stack_slices)
+        shown[item.public_id] = (stack[design.stack_k], policy)
+    return shown
 
 
 def rendering_fingerprint(survey: Survey) -> str:

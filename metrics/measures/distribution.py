@@ -526,6 +526,17 @@ def mean_log_spectrum(slices: SliceSource, hu_range: tuple[int, int] = HU_RANGE)
     return slice_stats(slices, hu_range, histogram=False).log_spectrum
 
 
+def log_magnitude_spectrum(hu_slice: np.ndarray, hu_range: tuple[int, int] = HU_RANGE) -> np.ndarray:
+    """The centred 2-D ``log(1 + |F|)`` of one slice (HU clipped to ``hu_range`` as the spectral score clips
+    it), zero frequency in the middle: the image whose radial average :func:`mean_log_spectrum` takes."""
+    hu_slice = np.asarray(hu_slice)
+    if hu_slice.ndim != 2:
+        raise ValueError(f"a slice must be a 2-D image, not shape {hu_slice.shape}")
+    low, high = _check_hu_range(hu_range)
+    clipped = _clipped_hu(hu_slice, low, high).astype(np.float64)
+    return np.fft.fftshift(np.log1p(np.abs(scipy.fft.fft2(clipped, workers=1))))
+
+
 def spectral_score(
     real_slices: SliceSource, synthetic_slices: SliceSource, hu_range: tuple[int, int] = HU_RANGE
 ) -> float:

@@ -283,7 +283,7 @@ def metric_curves_figure(
             axes.set_xlabel("Axial layer")
             axes.set_ylabel("score / baseline")
             better = "lower is better" if metric in LOWER_IS_BETTER else "higher is better"
-            axes.set_title(f"{METRIC_LABELS[metric]} ({better})")
+            axes.set_title(_wrap(f"{METRIC_LABELS[metric]} ({better})", 38, 2))  # fits its panel
             if not plotted:
                 notes = sorted({row.note for row in rows if row.metric == metric and row.note})
                 axes.text(

@@ -75,6 +75,7 @@ H2 = ParagraphStyle("ReportH2", parent=_styles["Heading2"], fontSize=11, spaceBe
 BODY = ParagraphStyle("ReportBody", parent=_styles["BodyText"], fontSize=8.5, leading=11)
 SMALL = ParagraphStyle("ReportSmall", parent=BODY, fontSize=7.5, leading=9.5)
 CELL = ParagraphStyle("ReportCell", parent=BODY, fontSize=7.5, leading=9)
+HEADER_CELL = ParagraphStyle("ReportHeaderCell", parent=CELL, fontName="Helvetica-Bold")
 NOTE = ParagraphStyle("ReportNote", parent=SMALL, textColor=colors.HexColor("#444444"))
 REASONS = ParagraphStyle(
     "ReportReasons", parent=SMALL, fontName="Helvetica", leftIndent=8, spaceAfter=4, leading=9
@@ -101,8 +102,15 @@ def _p(text: str, style=BODY) -> Paragraph:
     return Paragraph(escape(text), style)
 
 
+def _wrapped(cell, style):
+    """A text cell as a paragraph, which wraps inside its column (a plain string runs into the next one)."""
+    return _p(cell, style) if isinstance(cell, str) else cell
+
+
 def _table(header: Sequence[str], rows: Sequence[Sequence], widths: Sequence[float] | None = None) -> Table:
-    table = Table([list(header), *[list(row) for row in rows]], colWidths=widths, repeatRows=1)
+    header = [_wrapped(cell, HEADER_CELL) for cell in header]
+    rows = [[_wrapped(cell, CELL) for cell in row] for row in rows]
+    table = Table([header, *rows], colWidths=widths, repeatRows=1)
     table.setStyle(GRID)
     return table
 
@@ -151,7 +159,7 @@ def _surveys(report: Report) -> list:
         ]
         for info in report.surveys
     ]
-    widths = [w * mm for w in (30, 22, 36, 30, 14, 12, 14, 15)]
+    widths = [w * mm for w in (30, 22, 36, 30, 14, 12, 17, 17)]
     return [_table(header, rows, widths)]
 
 
@@ -482,7 +490,8 @@ def _metrics(report: Report) -> list:
             BODY,
         )
     )
-    for reason in report.feature_metrics_unavailable:
+    unavailable = report.feature_metrics_unavailable
+    for reason in unavailable:
         flow.append(_p(f"FID and KID were not computed: {reason}. All other metrics were.", WARNING))
     header = ["Model", "Real CT", "Metric", "Mean score", "Mean baseline", "Normalised", "Slices"]
     rows = []
@@ -496,7 +505,7 @@ def _metrics(report: Report) -> list:
                 "" if row.value is None else f"{row.value:.4g}",
                 "" if row.baseline is None else f"{row.baseline:.4g}",
                 "" if row.normalised is None else f"{row.normalised:.3f}",
-                _p(row.note if row.value is None else str(row.n_synthetic), CELL),
+                _p(_metric_note(row, unavailable), CELL),
             ]
         )
     flow.append(_table(header, rows, [w * mm for w in (32, 28, 38, 18, 20, 18, 26)]))
@@ -506,6 +515,38 @@ def _metrics(report: Report) -> list:
     flow.append(_figure(layerwise, width=PAGE_WIDTH * 0.92))
     flow.append(Spacer(1, 3 * mm))
     flow.append(_figure(figures.spectra_figure(report.metric_rows)))
+    return flow
+
+
+def _metric_note(row, unavailable: Sequence[str]) -> str:
+    """The slices a metric was computed on, or why it was not (a reason said once above the table is not
+    repeated in every row)."""
+    if row.value is not None:
+        return str(row.n_synthetic)
+    return "not computed (see above)" if row.note in unavailable else row.note
+
+
+def _paper_figures(drawn: Sequence) -> list:
+    """The paper's image figures (reports.content.paper_figures.DrawnFigure), each on its own page, scaled to
+    fit it; and where the readers' comments are (not in the PDF)."""
+    flow = []
+    for figure in drawn:
+        width, height = figure.size_inches
+        scale = min(PAGE_WIDTH / (width * 72), MAX_FIGURE_HEIGHT / (height * 72), 1.0)
+        flow += [
+            PageBreak(),
+            Paragraph(escape(figure.title), H1),
+            Image(io.BytesIO(figure.pdf_png), width=width * 72 * scale, height=height * 72 * scale),
+            Spacer(1, 2 * mm),
+            _p(figure.caption, NOTE),
+        ]
+    flow.append(
+        _p(
+            "Readers' comments: Fig. 10 shows the most-discussed items with their reasons; every comment is in the "
+            "report page's searchable table and in its comments CSV.",
+            BODY,
+        )
+    )
     return flow
 
 
@@ -547,8 +588,10 @@ def _page_footer(title: str):
     return draw
 
 
-def report_pdf(report: Report) -> bytes:
-    """The whole report as PDF bytes."""
+def report_pdf(report: Report, *, paper_figures: Sequence = ()) -> bytes:
+    """The whole report as PDF bytes; ``paper_figures``: the paper's image figures drawn by the report job
+    (reports.content.paper_figures.DrawnFigure), shown instead of the readers' reasons, which only the page and
+    the CSV list. Without them (a report made elsewhere, e.g. a benchmark) the reasons are listed."""
     buffer = io.BytesIO()
     document = SimpleDocTemplate(
         buffer,
@@ -591,7 +634,7 @@ def report_pdf(report: Report) -> bytes:
         _figure(figures.layer_accuracy_figure(report)),
         *_per_reader(report),
         *_metrics(report),
-        *_reasons(report),
+        *(_paper_figures(paper_figures) if paper_figures else _reasons(report)),
     ]
     footer = _page_footer(report.title)
     document.build(story, onFirstPage=footer, onLaterPages=footer)

@@ -16,34 +16,46 @@ from reports import selectors
 from reports.content.exports import stats_json
 from reports.content.pdf import report_pdf
 from reports.models import ReportJob
-from reports.report_page import report_body
+from reports.report_page import figure_links, report_body
+from reports.services.report_figures import DOWNLOAD, PAPER, paper_figures, report_downloads, store_figures
 from reports.services.reports import ReportUnavailable
 from storage import StorageFailed, store_file
 
-ARTEFACTS = ("stats_json", "pdf", "page_html")
-
 
 def run_report_job(job: ReportJob, progress: Progress) -> JobOutcome:
-    """The job's runner: statistics, PDF and page body, stored with the answers they were computed from."""
+    """The job's runner: statistics, figures and tables (reports.services.report_figures), PDF and page body,
+    stored with the answers they were computed from."""
     surveys = selectors.surveys_by_ids(job.survey_ids)
     if len(surveys) != len(job.survey_ids):
         raise ReportUnavailable("a survey of this report no longer exists")
     inputs = selectors.answer_fingerprint(surveys)
-    progress.start(3, "computing the statistics")
+    progress.start(4, "computing the statistics")
     report = selectors.report_for(surveys, experience_bands=job.experience_bands or DEFAULT_EXPERIENCE_BANDS)
     stats = stats_json(report.to_dict())
-    progress.set(1, message="rendering the PDF")
-    pdf = report_pdf(report)
-    progress.set(2, message="rendering the page")
-    contents = {"stats_json": stats, "pdf": pdf, "page_html": report_body(report).encode()}
+    progress.set(1, message="drawing the figures")
+    paper = paper_figures(surveys, selectors.answer_rows(surveys))
+    drawn = {PAPER: paper.figures, DOWNLOAD: report_downloads(report)}
+    progress.set(2, message="rendering the PDF")
+    pdf = report_pdf(report, paper_figures=[figure for figure in paper.figures if figure.in_pdf])
+    progress.set(3, message="rendering the page")
     names = {"stats_json": "stats.json", "pdf": "report.pdf", "page_html": "page.html"}
     written = []
     try:
-        for field, content in contents.items():
-            try:
-                written.append(store_file(f"reports/{job.pk}/{names[field]}", content))
-            except StorageFailed as exc:
-                raise ReportUnavailable(f"the report could not be stored: {exc}") from None
+        try:
+            manifest = store_figures(job.pk, drawn, written)
+            contents = {
+                "stats_json": stats,
+                "pdf": pdf,
+                "page_html": report_body(
+                    report, stored_figures=figure_links(job.pk, manifest), comments=paper.comments
+                ).encode(),
+            }
+            stored = {}
+            for field, content in contents.items():
+                stored[field] = store_file(f"reports/{job.pk}/{names[field]}", content)
+                written.append(stored[field])
+        except StorageFailed as exc:
+            raise ReportUnavailable(f"the report could not be stored: {exc}") from None
         with transaction.atomic():
             ReportJob.objects.filter(pk=job.pk).update(
                 title=report.title[:300],
@@ -52,13 +64,14 @@ def run_report_job(job: ReportJob, progress: Progress) -> JobOutcome:
                 last_answer_at=inputs.last_answer_at,
                 stats_sha256=hashlib.sha256(stats).hexdigest(),
                 pdf_sha256=hashlib.sha256(pdf).hexdigest(),
-                **dict(zip(ARTEFACTS, written, strict=True)),
+                figures=manifest,
+                **stored,
             )
     except BaseException:
         for name in written:
             default_storage.delete(name)
         raise
-    progress.set(3)
+    progress.set(4)
     return JobOutcome(
         message=f"report of {len(surveys)} survey(s) from {inputs.answers} answers",
         result={

@@ -67,5 +67,10 @@ def artefact(job: ReportJob, field: str) -> bytes:
     name = getattr(job, field)
     if not name:
         raise ReportUnavailable(f"report #{job.pk} has no {field}")
+    return read_stored(name)
+
+
+def read_stored(name: str) -> bytes:
+    """The content of a report's stored file (an artefact, or a file of one of its figures)."""
     with default_storage.open(name, "rb") as handle:
         return handle.read()

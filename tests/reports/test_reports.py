@@ -4,8 +4,10 @@ and hypotheses, the stats JSON, the download log and one-line answers to garbage
 import csv
 import io
 import json
+import re
 
 import pytest
+from django.templatetags.static import static
 from django.urls import reverse
 
 from audit.models import AuditEvent
@@ -178,8 +180,10 @@ def test_the_pdf_has_table_2_and_table_3_filled_in_with_the_hypotheses_stated_co
     assert "readers CAN tell" in text
     assert "readers cannot tell real from synthetic" in text
     assert "A large p-value is not proof" in text
-    assert "Image-distribution metrics" in text and "Fig. 8" not in text  # figures are images, not text
-    assert "Readers' reasons, grouped by item" in text
+    # figures are images, not text (only their headings are)
+    assert "Image-distribution metrics" in text and "Fig. 8: mean spectra" not in text
+    assert "Fig. 10: the most-discussed items" in text
+    assert "Readers' reasons, grouped by item" not in text  # the comments: the page's table and the CSV
 
 
 def test_the_report_page_shows_both_tables_the_figures_and_the_downloads(client, reports, researcher):
@@ -192,7 +196,11 @@ def test_the_report_page_shows_both_tables_the_figures_and_the_downloads(client,
     assert "readers CAN tell" in page
     assert reverse("reports:report_pdf") + "?survey=Survey+1&amp;survey=Survey+2" in page
     assert "kidneys look hyperdense" in page
-    assert "<script" not in page and "http://" not in page.replace("http://www.w3.org", "")
+    # no inline script: only the comment table's search, from the site's own static files
+    assert re.findall(r"<script[^>]*>", page) == [
+        f'<script src="{static("reports/comment_search.js")}" defer>'
+    ]
+    assert "http://" not in page.replace("http://www.w3.org", "")
 
 
 def test_the_models_page_compares_the_models_with_results(client, study, researcher):
