@@ -13,6 +13,7 @@ from metrics.services import (
     requeue_metrics_job,
     start_machine_observer,
 )
+from projects.admin import ProjectScopedAdmin
 
 
 def _number(value) -> str:
@@ -88,7 +89,8 @@ class MetricsJobAdmin(JobAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(MetricResult)
-class MetricResultAdmin(admin.ModelAdmin):
+class MetricResultAdmin(ProjectScopedAdmin, admin.ModelAdmin):
+    project_path = "model__projects"
     list_display = [
         "model",
         "real_dataset",
@@ -102,7 +104,12 @@ class MetricResultAdmin(admin.ModelAdmin):
         "n_held_out",
         "note",
     ]
-    list_filter = ["model", "real_dataset", "metric", "layer"]
+    list_filter = [
+        ("model", admin.RelatedOnlyFieldListFilter),
+        ("real_dataset", admin.RelatedOnlyFieldListFilter),
+        "metric",
+        "layer",
+    ]
     list_select_related = ["model", "real_dataset"]
     exclude = ["detail"]
 
@@ -186,7 +193,8 @@ class MachineObserverJobAdmin(JobAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(MachineObserverResult)
-class MachineObserverResultAdmin(admin.ModelAdmin):
+class MachineObserverResultAdmin(ProjectScopedAdmin, admin.ModelAdmin):
+    project_path = "model__projects"
     list_display = [
         "model",
         "real_dataset",
@@ -197,7 +205,11 @@ class MachineObserverResultAdmin(admin.ModelAdmin):
         "summary",
         "computed_at",
     ]
-    list_filter = ["model", "real_dataset", "classifier"]
+    list_filter = [
+        ("model", admin.RelatedOnlyFieldListFilter),
+        ("real_dataset", admin.RelatedOnlyFieldListFilter),
+        "classifier",
+    ]
     list_select_related = ["model", "real_dataset"]
     exclude = ["detail"]
 

@@ -1,6 +1,9 @@
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
+from django.http import Http404
 
 from jobs.admin import JobAdminMixin
+from projects.selectors import is_site_superuser
 from reports.models import DownloadLog, ReportJob
 
 
@@ -9,6 +12,16 @@ class DownloadLogAdmin(admin.ModelAdmin):
     list_display = ["created_at", "user", "what", "via", "surveys", "models_compared", "byte_size"]
     list_filter = ["what", "via"]
     list_select_related = ["user"]
+
+    def get_queryset(self, request):
+        """Site superusers see every download; anyone else their own."""
+        rows = super().get_queryset(request)
+        return rows if is_site_superuser(request.user) else rows.filter(user=request.user)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        if self.get_object(request, unquote(object_id)) is None:
+            raise Http404
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def has_add_permission(self, request):
         return False

@@ -13,8 +13,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from imaging.constants import DatasetKind
-from imaging.selectors import datasets_of_kind
+from imaging.selectors import models_named
 from jobs.services import status_line
 from metrics import selectors as metrics
 from readerstats import (
@@ -67,7 +66,7 @@ def _problem(request, message: str, status: int) -> HttpResponse:
 def _chosen_surveys(request, *, required: bool = True):
     """The surveys named by ?survey=NAME (repeatable), or a problem response saying what is wrong."""
     names = request.GET.getlist("survey")
-    surveys, unknown = selectors.surveys_by_name(names)
+    surveys, unknown = selectors.surveys_by_name(names, request.user)
     if unknown:
         return None, _problem(request, f"Unknown survey: {', '.join(repr(name) for name in unknown)}.", 404)
     if required and not surveys:
@@ -79,7 +78,7 @@ def _chosen_models(request):
     names = [name for name in request.GET.getlist("model") if name.strip()]
     if not names:
         return None, None
-    models = list(datasets_of_kind(DatasetKind.SYNTHETIC_CT, names=names))
+    models = list(models_named(names, request.user))
     unknown = sorted(set(names) - {model.name for model in models})
     if unknown:
         return None, _problem(request, f"Unknown model: {', '.join(repr(name) for name in unknown)}.", 404)
@@ -91,7 +90,10 @@ def index(request):
     return render(
         request,
         "reports/index.html",
-        {"surveys": selectors.reportable_surveys(), "models": metrics.models_with_results()},
+        {
+            "surveys": selectors.reportable_surveys(request.user),
+            "models": metrics.models_with_results(request.user),
+        },
     )
 
 
@@ -132,11 +134,11 @@ def models(request):
     chosen, problem = _chosen_models(request)
     if problem:
         return problem
-    shown = chosen if chosen is not None else metrics.models_with_results()
+    shown = chosen if chosen is not None else metrics.models_with_results(request.user)
     rows = selectors.metric_rows(shown)
     context = {
         "comparison": compare_models(
-            selectors.answer_rows(selectors.surveys_of_models(shown)),
+            selectors.answer_rows(selectors.surveys_of_models(shown, request.user)),
             [model.name for model in shown],
             rows,
             selectors.observer_rows(shown),
@@ -158,7 +160,7 @@ def models(request):
 
 def _download(request, what: str, *, surveys=(), models=None) -> HttpResponse:
     try:
-        download = make_download(what, surveys, models)
+        download = make_download(what, surveys, models, user=request.user)
     except ReportUnavailable as exc:
         return _problem(request, str(exc), 404)
     record_download(
@@ -262,7 +264,7 @@ def planning(request):
     try:
         readers = _planning_number(request, "readers", int, MAX_PLANNING_READERS)
         items = _planning_number(request, "items_per_side", int, MAX_PLANNING_ITEMS)
-        pilots = selectors.pilot_surveys()
+        pilots = selectors.pilot_surveys(request.user)
         pilot, by_default = _chosen_pilot(request, pilots)
         estimate = pilot_estimate(pilot) if pilot is not None else None
         # ?spreads=assumed: the pilot's accuracy with the assumed reader and slice SDs (a pilot fitted at 0)

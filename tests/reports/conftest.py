@@ -7,6 +7,7 @@ from imaging.models import Dataset
 from metrics.services import compute_now, create_metrics_job
 from reports.services import report_now
 from tests.metrics.factories import make_ct_dataset, stand_in_extractor
+from tests.projects.factories import make_member
 from tests.reports.study_factory import make_survey
 
 
@@ -38,7 +39,7 @@ def reports(study):
 @pytest.fixture
 def researcher(django_user_model):
     user = django_user_model.objects.create_user("researcher", password="pw-research-1")
-    user.groups.add(Group.objects.get_or_create(name="researcher")[0])
+    make_member(user, "researcher")
     return user
 
 
