@@ -32,7 +32,12 @@ class IsResearcher(BasePermission):
             raise NotAuthenticated()
         if not roles.is_researcher(user):
             _refuse_outsider(view)
-        if request.method not in SAFE_METHODS and not roles.is_study_admin(user):
+        # A change to one object is checked once it is found (has_object_permission): another project's is 404.
+        if (
+            request.method not in SAFE_METHODS
+            and view.kwargs.get("pk") is None
+            and not roles.is_study_admin(user)
+        ):
             raise PermissionDenied("only study admins may change anything")
         return True
 

@@ -314,7 +314,7 @@ class SurveyViewSet(mixins.CreateModelMixin, ReadViewSet):
 
     @extend_schema(request=api.AuditRequest, responses={202: api.BlindingAuditSerializer})
     @action(detail=True, methods=["post"])
-    def audit(self, request, pk=None):
+    def audit(self, request, pk=None, format=None):
         """Queue the blinding audit of the survey's items (and open it if it passes, with open_when_passed)."""
         survey = self.get_object()
         given = api.AuditRequest(data=request.data)
@@ -329,7 +329,7 @@ class SurveyViewSet(mixins.CreateModelMixin, ReadViewSet):
 
     @extend_schema(request=None, responses={200: api.SurveySerializer})
     @action(detail=True, methods=["post"])
-    def open(self, request, pk=None):
+    def open(self, request, pk=None, format=None):
         """Open a draft survey; 409 unless its last blinding audit passed on exactly its current items."""
         _parsed(request)
         try:
@@ -340,7 +340,7 @@ class SurveyViewSet(mixins.CreateModelMixin, ReadViewSet):
 
     @extend_schema(request=None, responses={200: api.SurveySerializer})
     @action(detail=True, methods=["post"])
-    def close(self, request, pk=None):
+    def close(self, request, pk=None, format=None):
         _parsed(request)
         try:
             survey = do_close_survey(survey=self.get_object(), actor=request.user)
@@ -350,7 +350,7 @@ class SurveyViewSet(mixins.CreateModelMixin, ReadViewSet):
 
     @extend_schema(responses={200: api.SurveyProgressSerializer})
     @action(detail=True, methods=["get"])
-    def progress(self, request, pk=None):
+    def progress(self, request, pk=None, format=None):
         """How far its readers got: counts per reader (pseudonyms), no answers."""
         return Response(api.survey_progress_counts(self.get_object()))
 
@@ -418,7 +418,7 @@ class InvitationViewSet(mixins.CreateModelMixin, ReadViewSet):
 
     @extend_schema(request=None, responses={200: api.InvitationSerializer})
     @action(detail=True, methods=["post"])
-    def revoke(self, request, pk=None):
+    def revoke(self, request, pk=None, format=None):
         """Withdraw an unused invitation (409 once it was used)."""
         _parsed(request)
         try:

@@ -55,9 +55,9 @@ class StudyExportAdmin(JobAdminMixin, admin.ModelAdmin):
 
     def export_survey_view(self, request, survey_pk):
         """The survey page's *Export as a study archive* button (POST): one survey, back to its page."""
+        survey = get_object_or_404(surveys_visible_to(request.user), pk=survey_pk)
         if request.method != "POST":
             return HttpResponse(status=405)
-        survey = get_object_or_404(surveys_visible_to(request.user), pk=survey_pk)
         queue_export(self, request, [survey])
         return HttpResponseRedirect(reverse("admin:studies_survey_change", args=[survey.pk]))
 

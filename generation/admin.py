@@ -13,7 +13,7 @@ from generation.services import register_checkpoint, start_generation
 from generation.vocabulary import CheckpointRefused
 from generation.volume_export import ExportError, export_zip
 from jobs.admin import JobAdminMixin, start_job_view
-from projects.admin import ProjectScopedAdmin
+from projects.admin import ProjectScopedAdmin, scoped_form
 
 
 @admin.register(Checkpoint)
@@ -116,7 +116,7 @@ class CheckpointAdmin(ProjectScopedAdmin, admin.ModelAdmin):
             request,
             admin_site=self.admin_site,
             model=GenerationJob,
-            form=StartGenerationForm(request.POST or None),
+            form=scoped_form(StartGenerationForm(request.POST or None), request.user),
             title="Generate synthetic CT",
             start=lambda form: _start_each(form, checkpoints, request.user),
             template="admin/generation/checkpoint/generate.html",
@@ -158,7 +158,7 @@ class GenerationJobAdmin(JobAdminMixin, admin.ModelAdmin):
         "unpaired_count",
         "created_at",
     ]
-    list_filter = ["status", "checkpoint"]
+    list_filter = ["status", ("checkpoint", admin.RelatedOnlyFieldListFilter)]
     change_form_template = "admin/generation/generationjob/change_form.html"
     exclude = ["unpaired"]
     extra_readonly_fields = ["unpaired_table"]
@@ -202,7 +202,7 @@ class GenerationJobAdmin(JobAdminMixin, admin.ModelAdmin):
             request,
             admin_site=self.admin_site,
             model=GenerationJob,
-            form=NewGenerationJobForm(request.POST or None),
+            form=scoped_form(NewGenerationJobForm(request.POST or None), request.user),
             title="Generate synthetic CT",
             start=lambda form: _start(form, form.cleaned_data["checkpoint"], request.user),
             template="admin/generation/checkpoint/generate.html",

@@ -109,6 +109,16 @@ class JobAdminMixin:
         }
         return super().change_view(request, object_id, form_url, {**(extra_context or {}), **extra})
 
+    def delete_view(self, request, object_id, extra_context=None):
+        if self.get_object(request, unquote(object_id)) is None:
+            raise Http404
+        return super().delete_view(request, object_id, extra_context)
+
+    def history_view(self, request, object_id, extra_context=None):
+        if self.get_object(request, unquote(object_id)) is None:
+            raise Http404
+        return super().history_view(request, object_id, extra_context)
+
     def job_context(self, request, job) -> dict:
         """What a kind's own page adds to the template context."""
         return {}

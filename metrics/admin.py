@@ -13,7 +13,7 @@ from metrics.services import (
     requeue_metrics_job,
     start_machine_observer,
 )
-from projects.admin import ProjectScopedAdmin
+from projects.admin import ProjectScopedAdmin, scoped_form
 
 
 def _number(value) -> str:
@@ -24,7 +24,11 @@ def _number(value) -> str:
 class MetricsJobAdmin(JobAdminMixin, admin.ModelAdmin):
     start_url = ("compute/", "compute")
     list_display = ["pk", "model", "real_dataset", "status_badge", "progress", "created_at", "created_by"]
-    list_filter = ["status", "model", "real_dataset"]
+    list_filter = [
+        "status",
+        ("model", admin.RelatedOnlyFieldListFilter),
+        ("real_dataset", admin.RelatedOnlyFieldListFilter),
+    ]
     list_select_related = ["model", "real_dataset", "created_by"]
     actions = ["retry_jobs", "compute_again"]
     extra_readonly_fields = ["average_results"]
@@ -80,7 +84,7 @@ class MetricsJobAdmin(JobAdminMixin, admin.ModelAdmin):
             request,
             admin_site=self.admin_site,
             model=MetricsJob,
-            form=ComputeMetricsForm(request.POST or None),
+            form=scoped_form(ComputeMetricsForm(request.POST or None), request.user),
             title="Compute image-distribution metrics",
             start=start,
             template="admin/metrics/metricsjob/compute.html",
@@ -134,7 +138,12 @@ class MachineObserverJobAdmin(JobAdminMixin, admin.ModelAdmin):
         "created_at",
         "created_by",
     ]
-    list_filter = ["status", "classifier", "model", "real_dataset"]
+    list_filter = [
+        "status",
+        "classifier",
+        ("model", admin.RelatedOnlyFieldListFilter),
+        ("real_dataset", admin.RelatedOnlyFieldListFilter),
+    ]
     list_select_related = ["model", "real_dataset", "created_by"]
     actions = ["retry_jobs", "observe_again"]
     extra_readonly_fields = ["observer_result"]
@@ -184,7 +193,7 @@ class MachineObserverJobAdmin(JobAdminMixin, admin.ModelAdmin):
             request,
             admin_site=self.admin_site,
             model=MachineObserverJob,
-            form=MachineObserverForm(request.POST or None),
+            form=scoped_form(MachineObserverForm(request.POST or None), request.user),
             title="Run the machine observer",
             start=start,
             template="admin/metrics/machineobserverjob/start.html",

@@ -41,6 +41,41 @@ class ProjectScopedAdmin:
         return super().history_view(request, object_id, extra_context)
 
 
+class VisibleRowsOnly404:
+    """For an admin whose get_queryset already holds only the viewer's rows: another's change, delete and history
+    pages answer 404 (Django's would redirect with "does not exist", or refuse with 403)."""
+
+    def _visible_or_404(self, request, object_id):
+        if object_id is not None and self.get_object(request, unquote(object_id)) is None:
+            raise Http404
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        self._visible_or_404(request, object_id)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        self._visible_or_404(request, object_id)
+        return super().delete_view(request, object_id, extra_context)
+
+    def history_view(self, request, object_id, extra_context=None):
+        self._visible_or_404(request, object_id)
+        return super().history_view(request, object_id, extra_context)
+
+
+def scoped_form(form, user):
+    """``form`` with the choices of its model fields cut to the rows of ``user``'s projects (a dataset or a
+    checkpoint another project uses is not offered)."""
+    for field in form.fields.values():
+        queryset = getattr(field, "queryset", None)
+        if queryset is None:
+            continue
+        names = {f.name for f in queryset.model._meta.get_fields()}
+        through = "projects" if "projects" in names else "project" if "project" in names else None
+        if through is not None:
+            field.queryset = visible_to(queryset, user, through=through)
+    return form
+
+
 class OwnersOnly:
     """The projects' own pages: site superusers, and owners for their own projects."""
 
@@ -70,7 +105,7 @@ class MembershipInline(admin.TabularInline):
 @admin.register(Project)
 class ProjectAdmin(OwnersOnly, ProjectScopedAdmin, admin.ModelAdmin):
     project_path = "pk"
-    project_role = Role.OWNER
+    project_role = Role.READER  # members find their projects; only owners may open them (OwnersOnly)
     list_display = ["name", "created_at"]
     search_fields = ["name"]
     inlines = [MembershipInline]

@@ -1,14 +1,13 @@
 from django.contrib import admin
-from django.contrib.admin.utils import unquote
-from django.http import Http404
 
 from jobs.admin import JobAdminMixin
+from projects.admin import VisibleRowsOnly404
 from projects.selectors import is_site_superuser
 from reports.models import DownloadLog, ReportJob
 
 
 @admin.register(DownloadLog)
-class DownloadLogAdmin(admin.ModelAdmin):
+class DownloadLogAdmin(VisibleRowsOnly404, admin.ModelAdmin):
     list_display = ["created_at", "user", "what", "via", "surveys", "models_compared", "byte_size"]
     list_filter = ["what", "via"]
     list_select_related = ["user"]
@@ -17,11 +16,6 @@ class DownloadLogAdmin(admin.ModelAdmin):
         """Site superusers see every download; anyone else their own."""
         rows = super().get_queryset(request)
         return rows if is_site_superuser(request.user) else rows.filter(user=request.user)
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        if self.get_object(request, unquote(object_id)) is None:
-            raise Http404
-        return super().change_view(request, object_id, form_url, extra_context)
 
     def has_add_permission(self, request):
         return False
