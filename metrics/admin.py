@@ -1,6 +1,7 @@
 from django.contrib import admin, messages
 from django.utils.html import format_html, format_html_join
 
+from imaging.selectors import datasets_visible_to
 from jobs.admin import JobAdminMixin, start_job_view
 from metrics.forms import ComputeMetricsForm, MachineObserverForm
 from metrics.measures.vocabulary import AVERAGE_LAYER
@@ -13,11 +14,18 @@ from metrics.services import (
     requeue_metrics_job,
     start_machine_observer,
 )
-from projects.admin import ProjectScopedAdmin, scoped_form
+from projects.admin import VisibleRowsOnly404, scoped_form
 
 
 def _number(value) -> str:
     return "" if value is None else f"{value:.4g}"
+
+
+class OfVisibleModels(VisibleRowsOnly404):
+    """Results of the models (synthetic CT datasets) the viewer's projects use; another project's: 404."""
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(model__in=datasets_visible_to(request.user))
 
 
 @admin.register(MetricsJob)
@@ -93,8 +101,7 @@ class MetricsJobAdmin(JobAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(MetricResult)
-class MetricResultAdmin(ProjectScopedAdmin, admin.ModelAdmin):
-    project_path = "model__projects"
+class MetricResultAdmin(OfVisibleModels, admin.ModelAdmin):
     list_display = [
         "model",
         "real_dataset",
@@ -202,8 +209,7 @@ class MachineObserverJobAdmin(JobAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(MachineObserverResult)
-class MachineObserverResultAdmin(ProjectScopedAdmin, admin.ModelAdmin):
-    project_path = "model__projects"
+class MachineObserverResultAdmin(OfVisibleModels, admin.ModelAdmin):
     list_display = [
         "model",
         "real_dataset",

@@ -2,9 +2,9 @@
 
 from django.db import models
 
+from imaging.selectors import datasets_visible_to
 from jobs.models import Job
 from metrics.measures.vocabulary import AVERAGE_LAYER, METRIC_LABELS, METRICS
-from projects.selectors import visible_to
 
 
 class MetricsJob(Job):
@@ -45,7 +45,7 @@ class MetricsJob(Job):
 
     @classmethod
     def visible_to(cls, user):
-        return visible_to(cls.objects.all(), user, through="model__projects")
+        return cls.objects.filter(model__in=datasets_visible_to(user))
 
     def __str__(self):
         return f"Metrics #{self.pk}: {self.model} vs {self.real_dataset} ({self.status_label})"
@@ -153,7 +153,7 @@ class MachineObserverJob(Job):
 
     @classmethod
     def visible_to(cls, user):
-        return visible_to(cls.objects.all(), user, through="model__projects")
+        return cls.objects.filter(model__in=datasets_visible_to(user))
 
     def __str__(self):
         return (
