@@ -7,8 +7,8 @@ from rest_framework import serializers
 
 from imaging.constants import DEFAULT_CT_WINDOW, HU_MAX, HU_MIN
 from jobs.services import progress_of, status_line
+from projects.access import RUN_SURVEYS
 from reports.selectors import reader_pseudonym
-from studies import roles
 from studies.design import MAX_PRACTICE_ITEMS, MAX_STACK_K, MAX_WASHOUT_DAYS, RATING_SCALES, REPEATS
 from studies.policy import FIELD_OF_VIEW_SURVEY, FIELDS_OF_VIEW, INTERPOLATIONS, MASKS
 from studies.selectors import survey_overview
@@ -144,6 +144,7 @@ class BlindingAuditSerializer(JobSerializer):
 class SurveySerializer(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
+    project = serializers.CharField(source="project.name")
     status = serializers.CharField()
     model = serializers.CharField(source="model_dataset.name")
     model_alias = serializers.CharField()
@@ -186,9 +187,10 @@ class InvitationSerializer(serializers.Serializer):
     revoked_at = serializers.DateTimeField(allow_null=True)
 
     def get_url(self, invitation) -> str | None:
-        """The join link, for study admins only: anyone holding it can join the survey as a reader."""
+        """The join link, for study admins of the survey's project only: anyone holding it can join the survey as a
+        reader."""
         request = self.context.get("request")
-        if request is None or not roles.is_study_admin(request.user):
+        if request is None or not request.user.has_perm(RUN_SURVEYS, invitation.survey.project):
             return None
         return invitation_url(invitation)
 
@@ -375,6 +377,10 @@ class SurveyRequest(serializers.Serializer):
     studies.survey_input (which checks them for every door: this describes them, it does not check them)."""
 
     name = serializers.CharField(max_length=NAME_CHARS, help_text="For the study team; readers never see it")
+    project = serializers.CharField(
+        required=False,
+        help_text="The project that owns the survey, one where you are a study admin (default: your only one)",
+    )
     model = serializers.CharField(help_text="Name of the synthetic CT dataset under test")
     real_dataset = serializers.CharField(help_text="Name of a real CT dataset of the same contrast kind")
     real = serializers.IntegerField(help_text=f"Number of real slices, 1..{MAX_ITEMS_PER_SIDE}")

@@ -22,19 +22,21 @@ from api.permissions import CanReadReports, IsSignedIn
 from generation.selectors import checkpoint_by_name, checkpoints, jobs_with_counts
 from generation.services import GenerationError, register_checkpoint, start_generation
 from generation.vocabulary import DEFAULT_NORMALISATION, CheckpointRefused, parse_hu_range
-from imaging.constants import HU_MAX, HU_MIN, DatasetKind
+from imaging.constants import HU_MAX, HU_MIN
 from imaging.selectors import (
     dataset_name_contains,
     dataset_named,
-    datasets_of_kind,
     datasets_with_counts,
     import_jobs,
+    models_named,
     volumes_with_datasets,
 )
 from imaging.services import ImportArgumentError, create_import_job
 from jobs.models import JobStatus
 from metrics import selectors as metrics
 from metrics.services import MetricsArgumentError, create_metrics_job
+from projects.models import Role
+from projects.selectors import projects_of_user
 from reports import selectors as reports
 from reports.downloads import What, make_download
 from reports.models import DownloadLog
@@ -52,6 +54,17 @@ from studies.services import (
 )
 
 JOB_STATUSES = {value: Q(status=value) for value in JobStatus.values}
+
+
+def _project(name, user):
+    """The project a new object names (None: the one project where ``user`` runs surveys); another project is
+    refused as unknown."""
+    if name in (None, ""):
+        return None
+    found = projects_of_user(user, at_least=Role.STUDY_ADMIN).filter(name=str(name)).first()
+    if found is None:
+        raise Refused(f"no project named {name!r} in which you are a study admin")
+    return found
 
 
 def _refused(exc) -> Refused:
@@ -90,7 +103,7 @@ class DatasetViewSet(ReadViewSet):
     extra_filters = {"kind": "kind"}
 
     def get_queryset(self):
-        return datasets_with_counts()
+        return datasets_with_counts(self.request.user)
 
 
 @extend_schema(tags=["images"])
@@ -102,7 +115,7 @@ class VolumeViewSet(ReadViewSet):
     extra_filters = {"dataset": "dataset_id", "modality": "modality"}
 
     def get_queryset(self):
-        return volumes_with_datasets()
+        return volumes_with_datasets(self.request.user)
 
 
 @extend_schema(tags=["images"])
@@ -113,7 +126,7 @@ class ImportJobViewSet(mixins.CreateModelMixin, JobViewSet):
     name_fields = ("dataset_name",)
 
     def get_queryset(self):
-        return import_jobs()
+        return import_jobs(self.request.user)
 
     @extend_schema(
         request={"multipart/form-data": api.ImportRequest}, responses={201: api.ImportJobSerializer}
@@ -147,7 +160,7 @@ class CheckpointViewSet(mixins.CreateModelMixin, ReadViewSet):
     serializer_class = api.CheckpointSerializer
 
     def get_queryset(self):
-        return checkpoints()
+        return checkpoints(self.request.user)
 
     @extend_schema(
         request={"multipart/form-data": api.CheckpointRequest}, responses={201: api.CheckpointSerializer}
@@ -183,7 +196,7 @@ class GenerationJobViewSet(mixins.CreateModelMixin, JobViewSet):
     name_fields = ("checkpoint__name", "output_dataset_name")
 
     def get_queryset(self):
-        return jobs_with_counts().order_by("-created_at", "-id")
+        return jobs_with_counts(self.request.user).order_by("-created_at", "-id")
 
     @extend_schema(request=api.GenerationRequest, responses={201: api.GenerationJobSerializer})
     def create(self, request):
@@ -206,7 +219,7 @@ class GenerationJobViewSet(mixins.CreateModelMixin, JobViewSet):
             )
         except GenerationError as exc:
             raise _refused(exc) from None
-        return self.created(jobs_with_counts().get(pk=job.pk))
+        return self.created(jobs_with_counts(request.user).get(pk=job.pk))
 
 
 # --- Metrics and reports ---------------------------------------------------------------------------------------
@@ -220,7 +233,7 @@ class MetricsJobViewSet(mixins.CreateModelMixin, JobViewSet):
     name_fields = (partial(dataset_name_contains, "model"), partial(dataset_name_contains, "real_dataset"))
 
     def get_queryset(self):
-        return metrics.metrics_jobs()
+        return metrics.metrics_jobs(self.request.user)
 
     @extend_schema(request=api.MetricsRequest, responses={201: api.MetricsJobSerializer})
     def create(self, request):
@@ -248,13 +261,13 @@ class ReportJobViewSet(mixins.CreateModelMixin, JobViewSet):
     name_fields = ("title",)
 
     def get_queryset(self):
-        return reports.report_jobs()
+        return reports.report_jobs(self.request.user)
 
     @extend_schema(request=api.ReportRequest, responses={201: api.ReportJobSerializer})
     def create(self, request):
         given = api.ReportRequest(data=request.data)
         given.is_valid(raise_exception=True)
-        surveys, unknown = reports.surveys_by_name(given.validated_data["surveys"])
+        surveys, unknown = reports.surveys_by_name(given.validated_data["surveys"], request.user)
         if unknown:
             raise Refused(f"unknown survey: {', '.join(repr(name) for name in unknown)}")
         try:
@@ -280,7 +293,7 @@ class SurveyViewSet(mixins.CreateModelMixin, ReadViewSet):
     status_filter = {value: Q(status=value) for value in ("draft", "open", "closed")}
 
     def get_queryset(self):
-        return surveys_with_counts().order_by("-created_at", "-id")
+        return surveys_with_counts(self.request.user).order_by("-created_at", "-id")
 
     def _fresh(self, survey) -> Response:
         return Response(self.get_serializer(self.get_queryset().get(pk=survey.pk)).data)
@@ -291,7 +304,11 @@ class SurveyViewSet(mixins.CreateModelMixin, ReadViewSet):
         checked where the command's and the admin's are (studies.survey_input), refused with the same line."""
         try:
             given = request.data.dict() if isinstance(request.data, QueryDict) else request.data
-            created = create_survey(options=given, actor=request.user)
+            project = None
+            if isinstance(given, dict):
+                given = dict(given)
+                project = _project(given.pop("project", None), request.user)
+            created = create_survey(options=given, actor=request.user, project=project)
         except StudyError as exc:
             raise _refused(exc) from None
         response = self._fresh(created.survey)
@@ -301,7 +318,7 @@ class SurveyViewSet(mixins.CreateModelMixin, ReadViewSet):
 
     @extend_schema(request=api.AuditRequest, responses={202: api.BlindingAuditSerializer})
     @action(detail=True, methods=["post"])
-    def audit(self, request, pk=None):
+    def audit(self, request, pk=None, format=None):
         """Queue the blinding audit of the survey's items (and open it if it passes, with open_when_passed)."""
         survey = self.get_object()
         given = api.AuditRequest(data=request.data)
@@ -316,7 +333,7 @@ class SurveyViewSet(mixins.CreateModelMixin, ReadViewSet):
 
     @extend_schema(request=None, responses={200: api.SurveySerializer})
     @action(detail=True, methods=["post"])
-    def open(self, request, pk=None):
+    def open(self, request, pk=None, format=None):
         """Open a draft survey; 409 unless its last blinding audit passed on exactly its current items."""
         _parsed(request)
         try:
@@ -327,7 +344,7 @@ class SurveyViewSet(mixins.CreateModelMixin, ReadViewSet):
 
     @extend_schema(request=None, responses={200: api.SurveySerializer})
     @action(detail=True, methods=["post"])
-    def close(self, request, pk=None):
+    def close(self, request, pk=None, format=None):
         _parsed(request)
         try:
             survey = do_close_survey(survey=self.get_object(), actor=request.user)
@@ -337,7 +354,7 @@ class SurveyViewSet(mixins.CreateModelMixin, ReadViewSet):
 
     @extend_schema(responses={200: api.SurveyProgressSerializer})
     @action(detail=True, methods=["get"])
-    def progress(self, request, pk=None):
+    def progress(self, request, pk=None, format=None):
         """How far its readers got: counts per reader (pseudonyms), no answers."""
         return Response(api.survey_progress_counts(self.get_object()))
 
@@ -350,7 +367,7 @@ class BlindingAuditViewSet(JobViewSet):
     extra_filters = {"survey": "survey_id"}
 
     def get_queryset(self):
-        return blinding_audits()
+        return blinding_audits(self.request.user)
 
 
 def _invitation_state(state: str):
@@ -379,16 +396,17 @@ class InvitationViewSet(mixins.CreateModelMixin, ReadViewSet):
     extra_filters = {"survey": "survey_id"}
 
     def get_queryset(self):
-        return invitations()
+        return invitations(self.request.user)
 
     @extend_schema(request=api.InvitationRequest, responses={201: api.InvitationSerializer(many=True)})
     def create(self, request):
         given = api.InvitationRequest(data=request.data)
         given.is_valid(raise_exception=True)
         data = given.validated_data
-        survey = surveys_with_counts().filter(pk=data["survey"]).first()
+        survey = surveys_with_counts(request.user).filter(pk=data["survey"]).first()
         if survey is None:
             raise Refused(f"no survey with id {data['survey']}")
+        self.check_object_permissions(request, survey)
         try:
             created = do_create_invitations(
                 survey=survey,
@@ -404,7 +422,7 @@ class InvitationViewSet(mixins.CreateModelMixin, ReadViewSet):
 
     @extend_schema(request=None, responses={200: api.InvitationSerializer})
     @action(detail=True, methods=["post"])
-    def revoke(self, request, pk=None):
+    def revoke(self, request, pk=None, format=None):
         """Withdraw an unused invitation (409 once it was used)."""
         _parsed(request)
         try:
@@ -452,7 +470,7 @@ MODEL_PARAMETER = OpenApiParameter(
 
 
 def _surveys(request, *, required: bool = True):
-    surveys, unknown = reports.surveys_by_name(request.query_params.getlist("survey"))
+    surveys, unknown = reports.surveys_by_name(request.query_params.getlist("survey"), request.user)
     if unknown:
         raise NotFound(f"unknown survey: {', '.join(repr(name) for name in unknown)}")
     if required and not surveys:
@@ -464,7 +482,7 @@ def _models(request):
     names = [name for name in request.query_params.getlist("model") if name.strip()]
     if not names:
         return None
-    models = list(datasets_of_kind(DatasetKind.SYNTHETIC_CT, names=names))
+    models = list(models_named(names, request.user))
     unknown = sorted(set(names) - {model.name for model in models})
     if unknown:
         raise NotFound(f"unknown model: {', '.join(repr(name) for name in unknown)}")
@@ -483,7 +501,7 @@ class DownloadView(APIView):
         surveys = _surveys(request, required=self.needs_surveys)
         models = _models(request) if self.takes_models else None
         try:
-            download = make_download(self.what, surveys, models)
+            download = make_download(self.what, surveys, models, user=request.user)
         except ReportUnavailable as exc:
             raise ReportNotComputed(
                 "this report has not been computed yet: POST /api/v1/report-jobs/ with these surveys"

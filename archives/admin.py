@@ -15,9 +15,12 @@ from archives.services import ArchiveError, request_export
 from archives.site import can_sign
 from audit.services import record_event
 from jobs.admin import JobAdminMixin
+from projects.access import RUN_SURVEYS
+from projects.admin import ProjectScopedAdmin
 from studies import roles
 from studies.admin import SurveyButton
 from studies.models import Survey
+from studies.selectors import surveys_visible_to
 
 
 @admin.register(StudyExport)
@@ -52,16 +55,16 @@ class StudyExportAdmin(JobAdminMixin, admin.ModelAdmin):
 
     def export_survey_view(self, request, survey_pk):
         """The survey page's *Export as a study archive* button (POST): one survey, back to its page."""
+        survey = get_object_or_404(surveys_visible_to(request.user), pk=survey_pk)
         if request.method != "POST":
             return HttpResponse(status=405)
-        survey = get_object_or_404(Survey, pk=survey_pk)
         queue_export(self, request, [survey])
         return HttpResponseRedirect(reverse("admin:studies_survey_change", args=[survey.pk]))
 
     def download_view(self, request, pk):
         if not self.has_view_permission(request):
             raise Http404
-        job = get_object_or_404(StudyExport, pk=pk)
+        job = get_object_or_404(self.get_queryset(request), pk=pk)  # another project's: not found
         if not job.archive:
             raise Http404
         with transaction.atomic():
@@ -88,7 +91,8 @@ class StudyImportAdmin(JobAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(SurveyOrigin)
-class SurveyOriginAdmin(admin.ModelAdmin):
+class SurveyOriginAdmin(ProjectScopedAdmin, admin.ModelAdmin):
+    project_path = "survey__project"
     list_display = ["survey", "signature", "key_id", "format", "archive_sha256", "imported_at"]
     list_filter = ["signature"]
     readonly_fields = [f.name for f in SurveyOrigin._meta.fields]
@@ -116,6 +120,8 @@ def archive_origin(survey) -> str:
 def queue_export(modeladmin, request, surveys) -> None:
     """Queue an export of the surveys and say so (or why not) on the page the admin returns to."""
     if not roles.is_study_admin(request.user):
+        raise Http404
+    if not all(request.user.has_perm(RUN_SURVEYS, survey.project) for survey in surveys):
         raise Http404
     try:
         job = request_export(surveys=surveys, actor=request.user, sign=can_sign())

@@ -5,6 +5,7 @@ from django.db import models
 
 from archives.signing import Origin
 from jobs.models import Job
+from studies.selectors import rows_of_visible_surveys
 
 
 class StudyExport(Job):
@@ -25,6 +26,10 @@ class StudyExport(Job):
     class Meta(Job.Meta):
         pass
 
+    @classmethod
+    def visible_to(cls, user):
+        return rows_of_visible_surveys(cls.objects.all(), user)
+
     def __str__(self):
         return f"Study export #{self.pk} ({self.status_label})"
 
@@ -42,6 +47,10 @@ class StudyImport(Job):
 
     class Meta(Job.Meta):
         pass
+
+    @classmethod
+    def visible_to(cls, user):
+        return rows_of_visible_surveys(cls.objects.all(), user)
 
     def __str__(self):
         return f"Study import #{self.pk} ({self.status_label})"

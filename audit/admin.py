@@ -9,6 +9,13 @@ class AuditEventAdmin(admin.ModelAdmin):
     list_filter = ["verb", "object_type"]
     search_fields = ["object_id", "verb"]
 
+    # The log spans every project: site superusers only.
+    def has_module_permission(self, request):
+        return request.user.is_active and request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_active and request.user.is_superuser
+
     def has_add_permission(self, request):
         return False
 

@@ -44,6 +44,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "audit",
     "jobs",
+    "rules",
+    "projects",
     "imaging",
     "studies",
     "generation",
@@ -332,7 +334,11 @@ else:
     }
 # Local accounts first (rate-limited: a limited client or username is refused before any other backend is
 # asked), then the hospital's directory and identity provider when configured (accounts app, see below).
-AUTHENTICATION_BACKENDS = ["studies.auth.RateLimitedModelBackend"]
+# Object permissions per project (projects.access) come from django-rules' backend.
+AUTHENTICATION_BACKENDS = [
+    "studies.auth.RateLimitedModelBackend",
+    "rules.permissions.ObjectPermissionBackend",
+]
 LOGIN_URL = "studies:login"
 LOGIN_REDIRECT_URL = "studies:home"
 LOGOUT_REDIRECT_URL = "studies:login"

@@ -13,10 +13,12 @@ from generation.services import register_checkpoint, start_generation
 from generation.vocabulary import CheckpointRefused
 from generation.volume_export import ExportError, export_zip
 from jobs.admin import JobAdminMixin, start_job_view
+from projects.admin import ProjectScopedAdmin, scoped_form
 
 
 @admin.register(Checkpoint)
-class CheckpointAdmin(admin.ModelAdmin):
+class CheckpointAdmin(ProjectScopedAdmin, admin.ModelAdmin):
+    project_path = "projects"
     list_display = [
         "name",
         "architecture",
@@ -29,7 +31,7 @@ class CheckpointAdmin(admin.ModelAdmin):
     ]
     list_filter = ["architecture", "contrast_enhanced"]
     search_fields = ["name", "sha256"]
-    readonly_fields = [f.name for f in Checkpoint._meta.fields]
+    readonly_fields = [*(f.name for f in Checkpoint._meta.fields), "projects"]
     actions = ["generate_action"]
 
     def has_change_permission(self, request, obj=None):
@@ -114,7 +116,7 @@ class CheckpointAdmin(admin.ModelAdmin):
             request,
             admin_site=self.admin_site,
             model=GenerationJob,
-            form=StartGenerationForm(request.POST or None),
+            form=scoped_form(StartGenerationForm(request.POST or None), request.user),
             title="Generate synthetic CT",
             start=lambda form: _start_each(form, checkpoints, request.user),
             template="admin/generation/checkpoint/generate.html",
@@ -156,14 +158,14 @@ class GenerationJobAdmin(JobAdminMixin, admin.ModelAdmin):
         "unpaired_count",
         "created_at",
     ]
-    list_filter = ["status", "checkpoint"]
+    list_filter = ["status", ("checkpoint", admin.RelatedOnlyFieldListFilter)]
     change_form_template = "admin/generation/generationjob/change_form.html"
     exclude = ["unpaired"]
     extra_readonly_fields = ["unpaired_table"]
     actions = ["retry_jobs", "resume_action", "export_nifti_action", "export_dicom_action"]
 
     def get_queryset(self, request):
-        return jobs_with_counts()
+        return jobs_with_counts(request.user)
 
     @admin.display(description="Slices without a partner")
     def unpaired_table(self, obj):
@@ -200,7 +202,7 @@ class GenerationJobAdmin(JobAdminMixin, admin.ModelAdmin):
             request,
             admin_site=self.admin_site,
             model=GenerationJob,
-            form=NewGenerationJobForm(request.POST or None),
+            form=scoped_form(NewGenerationJobForm(request.POST or None), request.user),
             title="Generate synthetic CT",
             start=lambda form: _start(form, form.cleaned_data["checkpoint"], request.user),
             template="admin/generation/checkpoint/generate.html",

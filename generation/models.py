@@ -5,6 +5,7 @@ from django.db import models
 
 from generation.vocabulary import ARCHITECTURES, DEFAULT_NORMALISATION, NORMALISATION_CHOICES
 from jobs.models import Job
+from projects.selectors import visible_to
 
 
 class Checkpoint(models.Model):
@@ -33,6 +34,12 @@ class Checkpoint(models.Model):
         help_text="Statistics and sampled values of the output on a fixed input, measured at registration."
     )
     provenance = models.JSONField(default=dict, blank=True)
+    projects = models.ManyToManyField(
+        "projects.Project",
+        blank=True,
+        related_name="checkpoints",
+        help_text="The projects that use the checkpoint; only their members see it.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -88,6 +95,10 @@ class GenerationJob(Job):
                 fields=["checkpoint", "mri_dataset"], name="generation_job_once_per_input"
             ),
         ]
+
+    @classmethod
+    def visible_to(cls, user):
+        return visible_to(cls.objects.all(), user, through="checkpoint__projects")
 
     def __str__(self):
         return f"{self.checkpoint} on {self.mri_dataset} ({self.status_label})"
@@ -145,3 +156,11 @@ class TrainingRun(Job):
 
     def __str__(self):
         return f"{self.name} ({self.setup}, {self.status_label})"
+
+    @classmethod
+    def visible_to(cls, user):
+        """A run is seen by the projects that use the checkpoint it registered (until then: its starter)."""
+        rows = cls.objects.all()
+        return rows.filter(pk__in=visible_to(rows, user, through="checkpoint__projects").values("pk")) | (
+            rows.filter(created_by=user) if user.is_authenticated else rows.none()
+        )

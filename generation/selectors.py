@@ -7,15 +7,16 @@ from django.db.models import Count
 from generation.models import Checkpoint, GenerationJob, SyntheticSlice
 from generation.pairing import SliceRef, VolumeRef
 from imaging import selectors as images
+from projects.selectors import visible_to
 
 
 def checkpoint_by_name(name: str) -> Checkpoint | None:
     return Checkpoint.objects.filter(name=name).first()
 
 
-def checkpoints():
-    """Every registered checkpoint, by name (a queryset)."""
-    return Checkpoint.objects.order_by("name")
+def checkpoints(user):
+    """The checkpoints used by the projects where ``user`` is a researcher or more, by name (a queryset)."""
+    return visible_to(Checkpoint.objects.all(), user, through="projects").order_by("name")
 
 
 def volume_refs(dataset, modalities: list[str]) -> list[VolumeRef]:
@@ -40,9 +41,12 @@ def done_source_keys(checkpoint: Checkpoint) -> set[str]:
     return set(SyntheticSlice.objects.filter(checkpoint=checkpoint).values_list("source_key", flat=True))
 
 
-def jobs_with_counts():
-    return GenerationJob.objects.select_related("checkpoint", "mri_dataset", "output_dataset").annotate(
-        synthetic_count=Count("synthetic_slices")
+def jobs_with_counts(user):
+    """The generation jobs ``user`` sees (GenerationJob.visible_to), with their synthetic slice counts."""
+    return (
+        GenerationJob.visible_to(user)
+        .select_related("checkpoint", "mri_dataset", "output_dataset")
+        .annotate(synthetic_count=Count("synthetic_slices"))
     )
 
 

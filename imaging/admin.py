@@ -15,19 +15,21 @@ from imaging.rendering import auto_window, png_bytes, window_to_uint8
 from imaging.selectors import datasets_with_counts
 from imaging.services import create_import_job
 from jobs.admin import JobAdminMixin, start_job_view
+from projects.admin import ProjectScopedAdmin
 
 PREVIEW_STRIP_SLICES = 8
 
 
 @admin.register(Dataset)
-class DatasetAdmin(admin.ModelAdmin):
+class DatasetAdmin(ProjectScopedAdmin, admin.ModelAdmin):
+    project_path = "projects"
     list_display = ["name", "kind", "contrast_enhanced", "volume_count", "created_at"]
     list_filter = ["kind", "contrast_enhanced"]
     search_fields = ["name"]
-    readonly_fields = ["created_at"]
+    readonly_fields = ["created_at", "projects"]
 
     def get_queryset(self, request):
-        return datasets_with_counts()
+        return datasets_with_counts(request.user)
 
     @admin.display(ordering="volume_count")
     def volume_count(self, obj):
@@ -52,9 +54,10 @@ class SliceInline(admin.TabularInline):
 
 
 @admin.register(Volume)
-class VolumeAdmin(admin.ModelAdmin):
+class VolumeAdmin(ProjectScopedAdmin, admin.ModelAdmin):
+    project_path = "dataset__projects"
     list_display = ["patient", "modality", "dataset", "slice_count", "rows", "columns", "source_format"]
-    list_filter = ["dataset", "modality", "source_format"]
+    list_filter = [("dataset", admin.RelatedOnlyFieldListFilter), "modality", "source_format"]
     search_fields = ["patient", "series_key"]
     readonly_fields = ["preview_strip", *(f.name for f in Volume._meta.fields)]
     inlines = [SliceInline]
@@ -79,9 +82,10 @@ class VolumeAdmin(admin.ModelAdmin):
 
 
 @admin.register(Slice)
-class SliceAdmin(admin.ModelAdmin):
+class SliceAdmin(ProjectScopedAdmin, admin.ModelAdmin):
+    project_path = "volume__dataset__projects"
     list_display = ["volume", "index", "z_mm", "axial_layer"]
-    list_filter = ["axial_layer", "volume__dataset", "volume__modality"]
+    list_filter = ["axial_layer", ("volume__dataset", admin.RelatedOnlyFieldListFilter), "volume__modality"]
     readonly_fields = ["volume", "index", "z_mm", "axial_layer", "pixels", "sop_instance_uid", "preview"]
     list_select_related = ["volume__dataset"]
 
@@ -100,7 +104,7 @@ class SliceAdmin(admin.ModelAdmin):
     def png_view(self, request, pk):
         if not self.has_view_permission(request):
             raise Http404
-        slice_ = get_object_or_404(Slice.objects.select_related("volume"), pk=pk)
+        slice_ = get_object_or_404(self.get_queryset(request).select_related("volume"), pk=pk)
         pixels = load_slice_pixels(slice_.pixels)
         if slice_.volume.modality == CT:
             width, level = DEFAULT_CT_WINDOW.width, DEFAULT_CT_WINDOW.level

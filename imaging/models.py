@@ -7,6 +7,7 @@ from django.db import models
 from imaging import constants
 from imaging.constants import AXIAL_LAYERS, DatasetKind
 from jobs.models import Job, JobStatus
+from projects.selectors import is_site_superuser, visible_to
 
 
 class Dataset(models.Model):
@@ -20,6 +21,12 @@ class Dataset(models.Model):
     # Only meaningful for CT (real or synthetic); None for MRI.
     contrast_enhanced = models.BooleanField(null=True, blank=True)
     source = models.TextField(blank=True, help_text="Where the data came from (path, archive, model).")
+    projects = models.ManyToManyField(
+        "projects.Project",
+        blank=True,
+        related_name="datasets",
+        help_text="The projects that use the dataset; only their members see it.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -137,6 +144,14 @@ class ImportJob(Job):
         blank=True,
         help_text="[[StudyInstanceUID, SeriesInstanceUID], ...] to retrieve from PACS; emptied when the job ends.",
     )
+    project = models.ForeignKey(
+        "projects.Project",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The project the imported dataset is for (it uses the dataset once imported).",
+    )
     volumes_imported = models.PositiveIntegerField(default=0)
     volumes_skipped = models.PositiveIntegerField(default=0)
     errors = models.JSONField(
@@ -148,6 +163,16 @@ class ImportJob(Job):
 
     def __str__(self):
         return f"Import #{self.pk} into {self.dataset_name} ({self.status_label})"
+
+    @classmethod
+    def visible_to(cls, user):
+        """An import is seen by the project it is for, and by whoever started it."""
+        rows = cls.objects.all()
+        if is_site_superuser(user):
+            return rows
+        if not user.is_authenticated:
+            return rows.none()
+        return visible_to(rows, user) | rows.filter(created_by=user)
 
     @property
     def status_label(self) -> str:

@@ -10,23 +10,26 @@ from typing import NamedTuple
 from django.conf import settings
 from django.db.models import Count, Q
 
-from imaging.constants import CT
+from imaging.constants import CT, DatasetKind
 from imaging.dicom.deidentify import Deidentifier
 from imaging.models import Dataset, ImportJob, Slice, Volume
+from projects.selectors import visible_to
 
 # --- Datasets -------------------------------------------------------------------------------------------------
 
 
-def dataset_named(name: str, kind: str | None = None) -> Dataset | None:
-    """The dataset of that name (of that kind, when given), or None."""
-    found = Dataset.objects.filter(name=name)
+def dataset_named(name: str, kind: str | None = None, *, user=None) -> Dataset | None:
+    """The dataset of that name (of that kind, when given; one ``user`` sees, when given), or None."""
+    found = (Dataset.objects.all() if user is None else datasets_visible_to(user)).filter(name=name)
     if kind is not None:
         found = found.filter(kind=kind)
     return found.first()
 
 
-def dataset_names(kind: str) -> list[str]:
-    return list(Dataset.objects.filter(kind=kind).order_by("name").values_list("name", flat=True))
+def dataset_names(kind: str, *, user=None) -> list[str]:
+    """The names of the datasets of ``kind`` (those ``user`` sees, when given)."""
+    found = Dataset.objects.all() if user is None else datasets_visible_to(user)
+    return list(found.filter(kind=kind).order_by("name").values_list("name", flat=True))
 
 
 def datasets_of_kind(kind: str, *, contrast_enhanced: bool | None = None, names: Sequence[str] | None = None):
@@ -39,12 +42,24 @@ def datasets_of_kind(kind: str, *, contrast_enhanced: bool | None = None, names:
     return found.order_by("name")
 
 
+def models_named(names: Sequence[str], user):
+    """The synthetic CT datasets (models) with these names that ``user`` sees (a queryset)."""
+    return (
+        datasets_visible_to(user).filter(kind=DatasetKind.SYNTHETIC_CT, name__in=list(names)).order_by("name")
+    )
+
+
 def datasets_by_ids(ids: Iterable[int]) -> list[Dataset]:
     return list(Dataset.objects.filter(pk__in=list(ids)).order_by("name"))
 
 
-def datasets_with_counts():
-    return Dataset.objects.annotate(volume_count=Count("volumes", distinct=True)).order_by("name")
+def datasets_visible_to(user):
+    """The datasets used by the projects where ``user`` is a researcher or more (all for a site superuser)."""
+    return visible_to(Dataset.objects.all(), user, through="projects")
+
+
+def datasets_with_counts(user):
+    return datasets_visible_to(user).annotate(volume_count=Count("volumes", distinct=True)).order_by("name")
 
 
 def dataset_by_id(pk: int) -> Dataset | None:
@@ -112,9 +127,14 @@ def volume_by_id(pk: int) -> Volume:
     return Volume.objects.get(pk=pk)
 
 
-def volumes_with_datasets():
-    """Every volume with its dataset (a queryset, for lists that filter and page it)."""
-    return Volume.objects.select_related("dataset").order_by("dataset__name", "patient", "modality", "id")
+def volumes_with_datasets(user):
+    """Every volume of the datasets ``user`` sees, with its dataset (a queryset, for lists that filter and page
+    it)."""
+    return (
+        visible_to(Volume.objects.all(), user, through="dataset__projects")
+        .select_related("dataset")
+        .order_by("dataset__name", "patient", "modality", "id")
+    )
 
 
 def volume_by_series_key(series_key: str, modality: str) -> Volume | None:
@@ -142,9 +162,9 @@ def volumes_with_slices(slice_ids: Iterable[int]) -> list[Volume]:
 # --- Import jobs ----------------------------------------------------------------------------------------------
 
 
-def import_jobs():
-    """Every import job, newest first (a queryset)."""
-    return ImportJob.objects.order_by("-created_at", "-id")
+def import_jobs(user):
+    """The import jobs ``user`` sees (ImportJob.visible_to), newest first (a queryset)."""
+    return ImportJob.visible_to(user).order_by("-created_at", "-id")
 
 
 # --- Slices -----------------------------------------------------------------------------------------------------

@@ -27,6 +27,8 @@ from imaging.scan import SeriesSource, scan_path
 from imaging.uploads import Staged, delete_uploads, save_uploads, stage_locally, upload_folder
 from imaging.volumes import ImageError, ImportLimits, Rejection, VolumeData
 from jobs.services import JobOutcome, JobRefused, Progress, finish, queue_job
+from projects.models import Project
+from projects.services import ensure_default_project
 from storage import StorageFailed, delete_stored_files, folder_exists
 
 # Import kinds: real CT, MRI, and synthetic CT made by a model outside Blindread (a "model under test" too).
@@ -233,10 +235,17 @@ class NewSlice:
 
 
 def ensure_dataset(
-    *, name: str, kind: str, contrast: bool | None, source: str = "", actor=None, details: dict | None = None
+    *,
+    name: str,
+    kind: str,
+    contrast: bool | None,
+    source: str = "",
+    actor=None,
+    details: dict | None = None,
+    project: Project | None = None,
 ) -> Dataset:
-    """The dataset of that name, created (with its audit row) on first use; ImportArgumentError if it holds
-    another kind of images."""
+    """The dataset of that name, created (with its audit row) on first use and used by ``project`` (the default
+    project when none is named); ImportArgumentError if it holds another kind of images."""
     with transaction.atomic():
         dataset, created = Dataset.objects.get_or_create(
             name=name,
@@ -257,7 +266,17 @@ def ensure_dataset(
                 target=dataset,
                 details={"kind": dataset.kind, **(details or {})},
             )
+            share_dataset(dataset=dataset, project=project or ensure_default_project(), actor=actor)
     return dataset
+
+
+@transaction.atomic
+def share_dataset(*, dataset: Dataset, project: Project, actor=None) -> None:
+    """Let ``project`` use ``dataset`` (a dataset may serve several projects); audited once per project."""
+    if dataset.projects.filter(pk=project.pk).exists():
+        return
+    dataset.projects.add(project)
+    record_event(actor=actor, verb="dataset.shared", target=dataset, details={"project": project.name})
 
 
 def create_volume(
@@ -430,9 +449,11 @@ def create_import_job(
     contrast: bool | None,
     actor,
     nifti_patient: str | None = None,
+    project: Project | None = None,
 ) -> ImportJob:
-    """Save an admin upload and queue its import; the job starts once its row is committed. `nifti_patient` names
-    the patient of NIfTI files (the job keeps only its pseudonym)."""
+    """Save an admin upload and queue its import for ``project`` (the default project when none is named), which
+    uses the dataset once imported; the job starts once its row is committed. `nifti_patient` names the patient of
+    NIfTI files (the job keeps only its pseudonym)."""
     check_import_arguments(dataset_name=dataset_name, kind=kind, modality=modality, contrast=contrast)
     if not files:
         raise ImportArgumentError("choose at least one file (a zip, DICOM files or NIfTI volumes)")
@@ -453,6 +474,7 @@ def create_import_job(
             nifti_pseudonym=nifti_patient_pseudonym(nifti_patient),
             upload_dir=folder,
             total=len(saved),
+            project=project or ensure_default_project(actor=actor),
         )
     except BaseException:
         delete_uploads(folder)
@@ -546,6 +568,9 @@ def finish_import_job(
     )
     with transaction.atomic():
         _store_rejections(job, rejected, report)
+        dataset = Dataset.objects.filter(name=job.dataset_name).first()
+        if dataset is not None and job.project is not None:
+            share_dataset(dataset=dataset, project=job.project, actor=job.created_by)
         finish(
             job,
             message=summary,

@@ -3,6 +3,7 @@ box (`admin/jobs/change_form.html`), the retry action for failed or stale jobs, 
 valid submission starts a job (`start_job_view`)."""
 
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -59,6 +60,10 @@ class JobAdminMixin:
     def has_change_permission(self, request, obj=None):
         return False
 
+    def get_queryset(self, request):
+        """The jobs of the viewer's projects (Job.visible_to); another project's job page answers 404."""
+        return super().get_queryset(request).filter(pk__in=self.model.visible_to(request.user).values("pk"))
+
     def get_readonly_fields(self, request, obj=None):
         own = [f.name for f in self.model._meta.fields if f.name not in JOB_FIELDS and f.name != "id"]
         excluded = set(self.get_exclude(request, obj) or ())
@@ -92,17 +97,27 @@ class JobAdminMixin:
                 )
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        job = self.get_object(request, object_id)
-        extra = {}
-        if job is not None:
-            extra = {
-                "job": job,
-                "job_line": status_line(job),
-                "job_progress": progress_of(job),
-                "job_progress_url": reverse("jobs:progress", args=[job.label(), job.pk]),
-                **self.job_context(request, job),
-            }
+        job = self.get_object(request, unquote(object_id))
+        if job is None:
+            raise Http404  # not there, or another project's
+        extra = {
+            "job": job,
+            "job_line": status_line(job),
+            "job_progress": progress_of(job),
+            "job_progress_url": reverse("jobs:progress", args=[job.label(), job.pk]),
+            **self.job_context(request, job),
+        }
         return super().change_view(request, object_id, form_url, {**(extra_context or {}), **extra})
+
+    def delete_view(self, request, object_id, extra_context=None):
+        if self.get_object(request, unquote(object_id)) is None:
+            raise Http404
+        return super().delete_view(request, object_id, extra_context)
+
+    def history_view(self, request, object_id, extra_context=None):
+        if self.get_object(request, unquote(object_id)) is None:
+            raise Http404
+        return super().history_view(request, object_id, extra_context)
 
     def job_context(self, request, job) -> dict:
         """What a kind's own page adds to the template context."""

@@ -84,6 +84,13 @@ class Job(models.Model):
         ]
 
     @classmethod
+    def visible_to(cls, user) -> models.QuerySet:
+        """The jobs of this kind that ``user`` may see (their admin pages and progress JSON). A kind states its
+        rule through the projects its job belongs to; one that states none is for site superusers only."""
+        rows = cls.objects.all()
+        return rows if user.is_authenticated and user.is_active and user.is_superuser else rows.none()
+
+    @classmethod
     def label(cls) -> str:
         """'app_label.ModelName': how the framework's task and progress view find the kind."""
         return cls._meta.label

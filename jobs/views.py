@@ -1,5 +1,5 @@
 """The one progress endpoint of every job kind: /jobs/<app_label.Model>/<pk>/progress.json, for those who may view
-that kind of job (anyone else gets a 404)."""
+that kind of job and see that job's project (anyone else gets a 404)."""
 
 from django.apps import apps
 from django.contrib.auth.decorators import login_required
@@ -26,7 +26,8 @@ def progress(request, label: str, pk: int):
     model = job_model(label)
     if not request.user.has_perm(f"{model._meta.app_label}.view_{model._meta.model_name}"):
         raise Http404
-    job = model.objects.filter(pk=pk).first()
+    # Another project's job is not found either (Job.visible_to).
+    job = model.visible_to(request.user).filter(pk=pk).first()
     if job is None:
         raise Http404
     state = progress_of(job)

@@ -1,6 +1,7 @@
 from django.contrib import admin, messages
 from django.utils.html import format_html, format_html_join
 
+from imaging.selectors import datasets_visible_to
 from jobs.admin import JobAdminMixin, start_job_view
 from metrics.forms import ComputeMetricsForm, MachineObserverForm
 from metrics.measures.vocabulary import AVERAGE_LAYER
@@ -13,17 +14,29 @@ from metrics.services import (
     requeue_metrics_job,
     start_machine_observer,
 )
+from projects.admin import VisibleRowsOnly404, scoped_form
 
 
 def _number(value) -> str:
     return "" if value is None else f"{value:.4g}"
 
 
+class OfVisibleModels(VisibleRowsOnly404):
+    """Results of the models (synthetic CT datasets) the viewer's projects use; another project's: 404."""
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(model__in=datasets_visible_to(request.user))
+
+
 @admin.register(MetricsJob)
 class MetricsJobAdmin(JobAdminMixin, admin.ModelAdmin):
     start_url = ("compute/", "compute")
     list_display = ["pk", "model", "real_dataset", "status_badge", "progress", "created_at", "created_by"]
-    list_filter = ["status", "model", "real_dataset"]
+    list_filter = [
+        "status",
+        ("model", admin.RelatedOnlyFieldListFilter),
+        ("real_dataset", admin.RelatedOnlyFieldListFilter),
+    ]
     list_select_related = ["model", "real_dataset", "created_by"]
     actions = ["retry_jobs", "compute_again"]
     extra_readonly_fields = ["average_results"]
@@ -79,7 +92,7 @@ class MetricsJobAdmin(JobAdminMixin, admin.ModelAdmin):
             request,
             admin_site=self.admin_site,
             model=MetricsJob,
-            form=ComputeMetricsForm(request.POST or None),
+            form=scoped_form(ComputeMetricsForm(request.POST or None), request.user),
             title="Compute image-distribution metrics",
             start=start,
             template="admin/metrics/metricsjob/compute.html",
@@ -88,7 +101,7 @@ class MetricsJobAdmin(JobAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(MetricResult)
-class MetricResultAdmin(admin.ModelAdmin):
+class MetricResultAdmin(OfVisibleModels, admin.ModelAdmin):
     list_display = [
         "model",
         "real_dataset",
@@ -102,7 +115,12 @@ class MetricResultAdmin(admin.ModelAdmin):
         "n_held_out",
         "note",
     ]
-    list_filter = ["model", "real_dataset", "metric", "layer"]
+    list_filter = [
+        ("model", admin.RelatedOnlyFieldListFilter),
+        ("real_dataset", admin.RelatedOnlyFieldListFilter),
+        "metric",
+        "layer",
+    ]
     list_select_related = ["model", "real_dataset"]
     exclude = ["detail"]
 
@@ -127,7 +145,12 @@ class MachineObserverJobAdmin(JobAdminMixin, admin.ModelAdmin):
         "created_at",
         "created_by",
     ]
-    list_filter = ["status", "classifier", "model", "real_dataset"]
+    list_filter = [
+        "status",
+        "classifier",
+        ("model", admin.RelatedOnlyFieldListFilter),
+        ("real_dataset", admin.RelatedOnlyFieldListFilter),
+    ]
     list_select_related = ["model", "real_dataset", "created_by"]
     actions = ["retry_jobs", "observe_again"]
     extra_readonly_fields = ["observer_result"]
@@ -177,7 +200,7 @@ class MachineObserverJobAdmin(JobAdminMixin, admin.ModelAdmin):
             request,
             admin_site=self.admin_site,
             model=MachineObserverJob,
-            form=MachineObserverForm(request.POST or None),
+            form=scoped_form(MachineObserverForm(request.POST or None), request.user),
             title="Run the machine observer",
             start=start,
             template="admin/metrics/machineobserverjob/start.html",
@@ -186,7 +209,7 @@ class MachineObserverJobAdmin(JobAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(MachineObserverResult)
-class MachineObserverResultAdmin(admin.ModelAdmin):
+class MachineObserverResultAdmin(OfVisibleModels, admin.ModelAdmin):
     list_display = [
         "model",
         "real_dataset",
@@ -197,7 +220,11 @@ class MachineObserverResultAdmin(admin.ModelAdmin):
         "summary",
         "computed_at",
     ]
-    list_filter = ["model", "real_dataset", "classifier"]
+    list_filter = [
+        ("model", admin.RelatedOnlyFieldListFilter),
+        ("real_dataset", admin.RelatedOnlyFieldListFilter),
+        "classifier",
+    ]
     list_select_related = ["model", "real_dataset"]
     exclude = ["detail"]
 

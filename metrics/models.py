@@ -2,6 +2,7 @@
 
 from django.db import models
 
+from imaging.selectors import datasets_visible_to
 from jobs.models import Job
 from metrics.measures.vocabulary import AVERAGE_LAYER, METRIC_LABELS, METRICS
 
@@ -41,6 +42,10 @@ class MetricsJob(Job):
                 name="metrics_job_model_is_not_its_real_dataset",
             ),
         ]
+
+    @classmethod
+    def visible_to(cls, user):
+        return cls.objects.filter(model__in=datasets_visible_to(user))
 
     def __str__(self):
         return f"Metrics #{self.pk}: {self.model} vs {self.real_dataset} ({self.status_label})"
@@ -145,6 +150,10 @@ class MachineObserverJob(Job):
                 condition=models.Q(queue__in=["default", "gpu"]), name="machine_observer_job_queue_valid"
             ),
         ]
+
+    @classmethod
+    def visible_to(cls, user):
+        return cls.objects.filter(model__in=datasets_visible_to(user))
 
     def __str__(self):
         return (

@@ -19,16 +19,16 @@ def metric_results(*, models: Iterable | None = None):
     return results.order_by("model", "real_dataset", "metric", "layer")
 
 
-def metrics_jobs():
-    """Every metrics job with its datasets, newest first (a queryset)."""
-    return MetricsJob.objects.select_related("model", "real_dataset").order_by("-created_at", "-id")
+def metrics_jobs(user):
+    """The metrics jobs ``user`` sees (MetricsJob.visible_to) with their datasets, newest first (a queryset)."""
+    return MetricsJob.visible_to(user).select_related("model", "real_dataset").order_by("-created_at", "-id")
 
 
-def models_with_results() -> list:
-    """The models with stored metric or machine observer results."""
+def models_with_results(user) -> list:
+    """The models ``user`` sees with stored metric or machine observer results."""
     ids = set(MetricResult.objects.values_list("model_id", flat=True).distinct())
     ids |= set(MachineObserverResult.objects.values_list("model_id", flat=True).distinct())
-    return images.datasets_by_ids(ids)
+    return list(images.datasets_visible_to(user).filter(pk__in=ids).order_by("name"))
 
 
 def observer_results(models: Iterable):

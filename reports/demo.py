@@ -6,6 +6,7 @@ the job's progress."""
 from django.conf import settings
 from django.urls import reverse
 
+from projects.commands import SITE_OPERATOR
 from reports.selectors import stored_report, surveys_by_name
 from reports.services import request_report
 
@@ -14,7 +15,7 @@ DEMO_REPORT_SURVEYS = [f"Demo survey {n} (closed)" for n in range(1, 5)]
 
 def build_reports(*, stdout, enqueue: bool = True) -> None:
     """Queue the reports of each closed demo survey and of the four together, unless fresh (or queued)."""
-    closed = [survey for survey in surveys_by_name(DEMO_REPORT_SURVEYS)[0] if survey.is_closed]
+    closed = [survey for survey in surveys_by_name(DEMO_REPORT_SURVEYS, SITE_OPERATOR)[0] if survey.is_closed]
     selections = [[survey] for survey in closed] + ([closed] if len(closed) > 1 else [])
     for surveys in selections:
         stored = stored_report(surveys)

@@ -67,10 +67,12 @@ def _filename(what: str, surveys: Sequence[Survey], models: Sequence[str]) -> st
     return f"blindread-{scope}-{datetime.now(UTC):%Y%m%d}-{EXTENSIONS[what]}"
 
 
-def make_download(what: str, surveys: Sequence[Survey] = (), models: Sequence | None = None) -> Download:
+def make_download(
+    what: str, surveys: Sequence[Survey] = (), models: Sequence | None = None, *, user
+) -> Download:
     """Build one download. Answers, statistics and PDF need ``surveys`` (statistics and PDF are the stored
     artefacts of their latest report job: ReportUnavailable when there is none); the metrics CSV covers ``models``,
-    else the surveys' models, else every model with results; the data dictionary needs nothing."""
+    else the surveys' models, else every model with results that ``user`` sees; the data dictionary needs nothing."""
     if what not in CONTENT_TYPES:
         raise ValueError(f"unknown download {what!r}")
     survey_names = tuple(survey.name for survey in surveys)
@@ -85,7 +87,7 @@ def make_download(what: str, surveys: Sequence[Survey] = (), models: Sequence | 
         content, model_names = data_dictionary_csv(), ()
     elif what in (What.METRICS_CSV, What.METRICS_JSON):
         if models is None:
-            models = [survey.model_dataset for survey in surveys] or metrics.models_with_results()
+            models = [survey.model_dataset for survey in surveys] or metrics.models_with_results(user)
         models = list({model.pk: model for model in models}.values())
         model_names = tuple(sorted(model.name for model in models))
         write = metrics_csv if what == What.METRICS_CSV else metrics_json

@@ -5,6 +5,7 @@ from django.conf import settings
 from django.db import models
 
 from jobs.models import Job
+from studies.selectors import rows_of_visible_surveys
 
 
 class DownloadLog(models.Model):
@@ -106,6 +107,10 @@ class ReportJob(Job):
 
     class Meta(Job.Meta):
         pass
+
+    @classmethod
+    def visible_to(cls, user):
+        return rows_of_visible_surveys(cls.objects.all(), user)
 
     def __str__(self):
         return f"Report #{self.pk}: {self.title or self.survey_ids} ({self.status_label})"

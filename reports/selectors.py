@@ -24,11 +24,12 @@ from reports.content.survey_info import SurveyInfo
 from reports.models import ReportJob
 from studies import roles
 from studies.models import VIEWER_STATE_FIELDS, Answer, AnswerRevision, PracticeAnswer, RepeatAnswer, Survey
+from studies.selectors import surveys_visible_to
 
 
-def report_jobs():
-    """Every report job, newest first (a queryset)."""
-    return ReportJob.objects.order_by("-created_at", "-id")
+def report_jobs(user):
+    """The report jobs of surveys ``user`` sees, newest first (a queryset)."""
+    return ReportJob.visible_to(user).order_by("-created_at", "-id")
 
 
 def can_read_reports(user) -> bool:
@@ -61,10 +62,14 @@ def reader_pseudonyms(user_ids: Iterable[int]) -> dict[int, str]:
     }
 
 
-def reportable_surveys():
-    """Every survey with its reader and answer counts, by name."""
+def reportable_surveys(user):
+    """Every survey ``user`` sees, with its reader and answer counts, by name."""
+    return _with_counts(surveys_visible_to(user))
+
+
+def _with_counts(surveys):
     return (
-        Survey.objects.select_related("model_dataset", "real_dataset")
+        surveys.select_related("model_dataset", "real_dataset")
         .annotate(
             reader_count=Count("assignments", distinct=True),
             answer_count=Count("items__answers", distinct=True),
@@ -73,31 +78,33 @@ def reportable_surveys():
     )
 
 
-def pilot_surveys() -> list[Survey]:
+def pilot_surveys(user) -> list[Survey]:
     """The surveys a new one can be planned from: closed, with at least one answer, most recently closed first."""
     return list(
-        reportable_surveys()
+        reportable_surveys(user)
         .filter(status=Survey.Status.CLOSED, answer_count__gt=0)
         .order_by(F("closed_at").desc(nulls_last=True), "name")
     )
 
 
-def surveys_by_name(names: Sequence[str]) -> tuple[list[Survey], list[str]]:
-    """The surveys with these exact names, in the order given (repeats dropped), and the names not found."""
+def surveys_by_name(names: Sequence[str], user) -> tuple[list[Survey], list[str]]:
+    """The surveys ``user`` sees with these exact names, in the order given (repeats dropped), and the names not
+    found (another project's survey is not found)."""
     wanted = list(dict.fromkeys(name.strip() for name in names if name.strip()))
-    found = {survey.name: survey for survey in reportable_surveys().filter(name__in=wanted)}
+    found = {survey.name: survey for survey in reportable_surveys(user).filter(name__in=wanted)}
     return [found[name] for name in wanted if name in found], [name for name in wanted if name not in found]
 
 
-def surveys_of_models(models: Iterable, *, include_open: bool = False) -> list[Survey]:
-    """The closed surveys of these models (with ``include_open``, the open ones too; never drafts), by name:
-    what pooled figures count. An open survey's answers can still change, so they count only when asked for."""
+def surveys_of_models(models: Iterable, user, *, include_open: bool = False) -> list[Survey]:
+    """The closed surveys of these models that ``user`` sees (with ``include_open``, the open ones too; never
+    drafts), by name: what pooled figures count. An open survey's answers can still change, so they count only
+    when asked for."""
     statuses = [Survey.Status.CLOSED, Survey.Status.OPEN] if include_open else [Survey.Status.CLOSED]
-    return list(reportable_surveys().filter(model_dataset__in=list(models), status__in=statuses))
+    return list(reportable_surveys(user).filter(model_dataset__in=list(models), status__in=statuses))
 
 
-def survey_names() -> list[str]:
-    return list(Survey.objects.order_by("name").values_list("name", flat=True))
+def survey_names(user) -> list[str]:
+    return list(surveys_visible_to(user).order_by("name").values_list("name", flat=True))
 
 
 def survey_infos(surveys: Sequence[Survey]) -> list[SurveyInfo]:
@@ -355,8 +362,9 @@ def selection_key(surveys: Sequence[Survey]) -> str:
 
 
 def surveys_by_ids(ids: Sequence[int]) -> list[Survey]:
-    """The surveys with these ids, in that order (those that no longer exist left out)."""
-    found = {survey.pk: survey for survey in reportable_surveys().filter(pk__in=list(ids))}
+    """The surveys with these ids, in that order (those that no longer exist left out). For the workers that run
+    a report or an archive job, whose surveys were checked when the job was asked for."""
+    found = {survey.pk: survey for survey in _with_counts(Survey.objects.filter(pk__in=list(ids)))}
     return [found[pk] for pk in ids if pk in found]
 
 

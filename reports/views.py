@@ -13,8 +13,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from imaging.constants import DatasetKind
-from imaging.selectors import datasets_of_kind
+from imaging.selectors import models_named
 from jobs.services import status_line
 from metrics import selectors as metrics
 from readerstats import (
@@ -68,7 +67,7 @@ def _problem(request, message: str, status: int) -> HttpResponse:
 def _chosen_surveys(request, *, required: bool = True):
     """The surveys named by ?survey=NAME (repeatable), or a problem response saying what is wrong."""
     names = request.GET.getlist("survey")
-    surveys, unknown = selectors.surveys_by_name(names)
+    surveys, unknown = selectors.surveys_by_name(names, request.user)
     if unknown:
         return None, _problem(request, f"Unknown survey: {', '.join(repr(name) for name in unknown)}.", 404)
     if required and not surveys:
@@ -80,7 +79,7 @@ def _chosen_models(request):
     names = [name for name in request.GET.getlist("model") if name.strip()]
     if not names:
         return None, None
-    models = list(datasets_of_kind(DatasetKind.SYNTHETIC_CT, names=names))
+    models = list(models_named(names, request.user))
     unknown = sorted(set(names) - {model.name for model in models})
     if unknown:
         return None, _problem(request, f"Unknown model: {', '.join(repr(name) for name in unknown)}.", 404)
@@ -89,12 +88,14 @@ def _chosen_models(request):
 
 @researcher_page
 def index(request):
-    surveys = list(selectors.reportable_surveys())
+    surveys = list(selectors.reportable_surveys(request.user))
     states = selectors.pdf_states(surveys)
     for survey in surveys:
         survey.pdf_state = states[survey.pk]  # the PDF button: a link, or where the report job stands
     return render(
-        request, "reports/index.html", {"surveys": surveys, "models": metrics.models_with_results()}
+        request,
+        "reports/index.html",
+        {"surveys": surveys, "models": metrics.models_with_results(request.user)},
     )
 
 
@@ -160,11 +161,11 @@ def models(request):
     chosen, problem = _chosen_models(request)
     if problem:
         return problem
-    shown = chosen if chosen is not None else metrics.models_with_results()
+    shown = chosen if chosen is not None else metrics.models_with_results(request.user)
     rows = selectors.metric_rows(shown)
     # pooled accuracy counts closed surveys only, unless the researcher asks for the open ones (?include_open=1)
     include_open = request.GET.get("include_open") == "1"
-    pooled = selectors.surveys_of_models(shown, include_open=include_open)
+    pooled = selectors.surveys_of_models(shown, request.user, include_open=include_open)
     context = {
         "include_open": include_open,
         "pooled_surveys": pooled,
@@ -199,7 +200,7 @@ def glossary(request):
 
 def _download(request, what: str, *, surveys=(), models=None) -> HttpResponse:
     try:
-        download = make_download(what, surveys, models)
+        download = make_download(what, surveys, models, user=request.user)
     except ReportUnavailable as exc:
         return _problem(request, str(exc), 404)
     record_download(
@@ -303,7 +304,7 @@ def planning(request):
     try:
         readers = _planning_number(request, "readers", int, MAX_PLANNING_READERS)
         items = _planning_number(request, "items_per_side", int, MAX_PLANNING_ITEMS)
-        pilots = selectors.pilot_surveys()
+        pilots = selectors.pilot_surveys(request.user)
         pilot, by_default = _chosen_pilot(request, pilots)
         estimate = pilot_estimate(pilot) if pilot is not None else None
         # ?spreads=assumed: the pilot's accuracy with the assumed reader and slice SDs (a pilot fitted at 0)

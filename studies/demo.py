@@ -12,6 +12,9 @@ from django.utils import timezone
 
 from imaging.constants import DatasetKind
 from imaging.selectors import datasets_of_kind
+from projects.models import Role
+from projects.selectors import project_named, role_of
+from projects.services import add_member, create_project
 from studies import roles
 from studies.design import StudyDesign
 from studies.models import Invitation, Survey
@@ -34,9 +37,14 @@ from studies.survey_input import SurveyInput
 
 DEMO_REAL_DATASET = "Phantom CT (contrast)"
 DEMO_REAL_DATASET_NONCONTRAST = "Phantom CT (non-contrast)"
+# Two projects, each with its own surveys and researcher: a researcher of one sees none of the other's.
+PROJECT_A = "Demo project A (abdomen sCT)"
+PROJECT_B = "Demo project B (second group)"
+# (username, password, group, staff, project and role there; None: joins through an invitation)
 DEMO_USERS = [
-    ("researcher", "researcher-demo", roles.RESEARCHER, True),
-    ("reader", "reader-demo", roles.READER, False),
+    ("researcher", "researcher-demo", roles.RESEARCHER, True, (PROJECT_A, Role.RESEARCHER)),
+    ("researcher-b", "researcher-b-demo", roles.RESEARCHER, True, (PROJECT_B, Role.RESEARCHER)),
+    ("reader", "reader-demo", roles.READER, False, None),
 ]
 DEMO_MATRIX = 512
 PER_SIDE = 10
@@ -51,12 +59,13 @@ FORMER_RATED_SURVEY = "Demo survey (rated, with practice)"
 # demo can be read through at once).
 REPEAT_SURVEY = "Demo survey (repeat reading)"
 REPEAT_DESIGN = StudyDesign(repeat="subset", repeat_items=6)
-# (name, simulated readers, reader skill above chance when the caller gives none, seed)
+# (name, simulated readers, reader skill above chance when the caller gives none, seed, project); the open and
+# designed surveys belong to project A.
 CLOSED_SURVEYS = [
-    ("Demo survey 1 (closed)", 11, 0.05, 101),
-    ("Demo survey 2 (closed)", 8, 0.45, 102),
-    ("Demo survey 3 (closed)", 6, 0.2, 103),
-    ("Demo survey 4 (closed)", 6, 0.05, 104),
+    ("Demo survey 1 (closed)", 11, 0.05, 101, PROJECT_A),
+    ("Demo survey 2 (closed)", 8, 0.45, 102, PROJECT_A),
+    ("Demo survey 3 (closed)", 6, 0.2, 103, PROJECT_B),
+    ("Demo survey 4 (closed)", 6, 0.05, 104, PROJECT_B),
 ]
 INVITATION_LABEL = "demo invitation"
 
@@ -65,7 +74,8 @@ def build_demo(*, stdout, models=None, skill_of=None) -> None:
     """``models``: the synthetic CT datasets of the closed surveys, in order (default: every one); ``skill_of``:
     model -> the simulated readers' skill (default: each survey's own in CLOSED_SURVEYS)."""
     ensure_study_groups()
-    _ensure_users(stdout)
+    projects = {name: _ensure_project(name, stdout) for name in (PROJECT_A, PROJECT_B)}
+    _ensure_users(stdout, projects)
     models = [
         model for model in (models if models is not None else synthetic_datasets()) if model is not None
     ]
@@ -105,16 +115,24 @@ def build_demo(*, stdout, models=None, skill_of=None) -> None:
         instructions_it="Dopo la prima lettura, sei immagini vengono mostrate di nuovo in un ordine diverso.",
         what="a second reading of 6 items",
     )
-    for index, (name, readers, skill, seed) in enumerate(CLOSED_SURVEYS):
+    for index, (name, readers, skill, seed, project) in enumerate(CLOSED_SURVEYS):
         model = models[index % len(models)]
         if skill_of is not None:
             skill = skill_of(model)
-        _closed_survey(name, model, readers, skill, seed, stdout)
+        _closed_survey(name, model, readers, skill, seed, stdout, projects[project])
 
 
-def _ensure_users(stdout) -> None:
+def _ensure_project(name: str, stdout):
+    project = project_named(name)
+    if project is None:
+        project = create_project(name=name, description="Made by manage.py demo.")
+        stdout.write(f"Created the project {name!r}.")
+    return project
+
+
+def _ensure_users(stdout, projects) -> None:
     User = get_user_model()
-    for username, password, group, is_staff in DEMO_USERS:
+    for username, password, group, is_staff, membership in DEMO_USERS:
         with transaction.atomic():
             user, created = User.objects.get_or_create(
                 username=username, defaults={"is_staff": is_staff, "email": f"{username}@example.org"}
@@ -124,6 +142,11 @@ def _ensure_users(stdout) -> None:
                 user.save()
                 stdout.write(f"Created the demo {group} '{username}' (password '{password}').")
             user.groups.add(Group.objects.get(name=group))
+            if membership is not None and role_of(user, projects[membership[0]]) is None:
+                add_member(project=projects[membership[0]], user=user, role=membership[1])
+                stdout.write(
+                    f"{username} is a {membership[1]} of {membership[0]!r} (and sees no other project)."
+                )
 
 
 def _real_dataset_for(model):
@@ -132,7 +155,7 @@ def _real_dataset_for(model):
     return matching.filter(name=preferred).first() or matching.first()
 
 
-def _create(name: str, model, seed: int, stdout, **options) -> Survey | None:
+def _create(name: str, model, seed: int, stdout, project=None, **options) -> Survey | None:
     survey = Survey.objects.filter(name=name).first()
     if survey is not None and survey.display_policy.per_slice_field_of_view:
         _retire(survey, stdout, "each slice's own field of view")
@@ -162,7 +185,8 @@ def _create(name: str, model, seed: int, stdout, **options) -> Survey | None:
                 seed=seed,
                 display_policy=DisplayPolicy(matrix_size=DEMO_MATRIX),
                 **options,
-            )
+            ),
+            project=project or project_named(PROJECT_A),
         )
     except StudyError as exc:
         stdout.write(f"Reader studies: {name!r} skipped: {exc}")
@@ -243,9 +267,14 @@ def _designed_survey(models: list, stdout, *, name, seed, design, what, **reader
     stdout.write(f"Survey {survey.name!r} ({what}): the demo reader reads it at {assignment_url(assignment)}")
 
 
-def _closed_survey(name: str, model, readers: int, skill: float, seed: int, stdout) -> None:
+def _closed_survey(name: str, model, readers: int, skill: float, seed: int, stdout, project) -> None:
     survey = _create(
-        name, model, seed=seed, stdout=stdout, model_alias=model.name.removesuffix(" synthetic CT")
+        name,
+        model,
+        seed=seed,
+        stdout=stdout,
+        project=project,
+        model_alias=model.name.removesuffix(" synthetic CT"),
     )
     if survey is None or survey.is_closed:
         return

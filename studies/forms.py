@@ -5,7 +5,9 @@ from django.contrib.auth.forms import UserCreationForm
 from django.utils.translation import gettext_lazy as _
 
 from imaging.constants import DEFAULT_CT_WINDOW, HU_MAX, HU_MIN, DatasetKind
-from imaging.selectors import dataset_by_id, datasets_of_kind
+from imaging.selectors import dataset_by_id, datasets_visible_to
+from projects.models import Project, Role
+from projects.selectors import projects_of_user
 from studies import ratelimit
 from studies.design import (
     MAX_PRACTICE_ITEMS,
@@ -221,6 +223,11 @@ class SurveyCreateForm(StudyDesignForm, DisplayPolicyForm):
     to `studies.services.create_survey`, which checks it as it checks the command's and the API's options."""
 
     name = text_field(help_text="For the study team; readers see the reader title.")
+    project = forms.ModelChoiceField(
+        queryset=Project.objects.none(),
+        required=False,
+        help_text="The project that owns the survey; only its members see it. Empty: your only project.",
+    )
     reader_title = text_field(
         initial=DEFAULT_READER_TITLE, help_text="The title readers see. Never name the model."
     )
@@ -249,6 +256,7 @@ class SurveyCreateForm(StudyDesignForm, DisplayPolicyForm):
 
     field_order = [
         "name",
+        "project",
         "reader_title",
         "model_dataset",
         "model_alias",
@@ -263,14 +271,20 @@ class SurveyCreateForm(StudyDesignForm, DisplayPolicyForm):
         *DisplayPolicyForm.POLICY_FIELDS,
     ]
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
+        # The projects where the user runs surveys, and the datasets of the projects they see.
+        projects = projects_of_user(user, at_least=Role.STUDY_ADMIN).order_by("name")
+        self.fields["project"].queryset = projects
+        if len(projects) == 1:
+            self.fields["project"].initial = projects[0].pk
         # Datasets are offered by id (the planning panel asks for a pilot of the same datasets by id).
         for name, kind in (
             ("model_dataset", DatasetKind.SYNTHETIC_CT),
             ("real_dataset", DatasetKind.REAL_CT),
         ):
-            choices = [("", "---------")] + [(d.pk, d.name) for d in datasets_of_kind(kind).order_by("name")]
+            offered = datasets_visible_to(user).filter(kind=kind).order_by("name")
+            choices = [("", "---------")] + [(d.pk, d.name) for d in offered]
             self.fields[name].widget.choices = choices
 
     def survey_values(self) -> dict:

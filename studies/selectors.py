@@ -12,6 +12,8 @@ from django.utils import timezone
 from imaging.constants import DatasetKind
 from imaging.pixels import load_slice_pixels
 from imaging.selectors import datasets_of_kind, neighbouring_slices
+from projects.models import Role
+from projects.selectors import is_site_superuser, visible_to
 from studies.models import (
     Answer,
     Assignment,
@@ -182,32 +184,66 @@ def survey_overview(survey: Survey) -> SurveyOverview:
     return SurveyOverview(
         rows=survey_progress(survey),
         audit_is_current=current,
-        latest_audit=blinding_audits().filter(survey=survey).first(),
+        latest_audit=BlindingAudit.objects.filter(survey=survey).order_by("-created_at", "-id").first(),
     )
 
 
-def surveys_with_counts():
-    return Survey.objects.select_related("model_dataset", "real_dataset").annotate(
-        reader_count=Count("assignments", distinct=True),
-        finished_count=Count("assignments", filter=Q(assignments__completed_at__isnull=False), distinct=True),
+def surveys_visible_to(user, *, at_least: str = Role.RESEARCHER):
+    """The surveys of the projects where ``user`` holds ``at_least`` that role (all of them for a site
+    superuser): the one door to surveys for every page, list, API endpoint, download and command."""
+    return visible_to(Survey.objects.all(), user, at_least=at_least)
+
+
+def surveys_with_counts(user):
+    """The surveys ``user`` sees, with their reader and finished counts."""
+    return (
+        surveys_visible_to(user)
+        .select_related("project", "model_dataset", "real_dataset")
+        .annotate(
+            reader_count=Count("assignments", distinct=True),
+            finished_count=Count(
+                "assignments", filter=Q(assignments__completed_at__isnull=False), distinct=True
+            ),
+        )
     )
 
 
-def invitations():
-    """Every invitation, newest first (a queryset)."""
-    return Invitation.objects.select_related("survey").order_by("-created_at", "-id")
+def rows_of_visible_surveys(rows, user, *, field: str = "survey_ids"):
+    """The rows of ``rows`` that name their surveys by id in ``field`` (a report, an archive) and whose every
+    survey ``user`` sees; a row naming none is seen by its creator (and site superusers) only."""
+    if is_site_superuser(user):
+        return rows
+    if not user.is_authenticated:
+        return rows.none()
+    visible = set(surveys_visible_to(user).values_list("pk", flat=True))
+    keep = [
+        pk
+        for pk, ids, creator in rows.values_list("pk", field, "created_by")
+        if (set(ids) <= visible if ids else creator == user.pk)
+    ]
+    return rows.filter(pk__in=keep)
 
 
-def blinding_audits():
-    """Every blinding audit job, newest first (a queryset)."""
-    return BlindingAudit.objects.order_by("-created_at", "-id")
+def invitations(user):
+    """The invitations of the surveys ``user`` sees, newest first (a queryset)."""
+    return (
+        visible_to(Invitation.objects.all(), user, through="survey__project")
+        .select_related("survey")
+        .order_by("-created_at", "-id")
+    )
 
 
-def survey_by_reference(reference: str) -> Survey | None:
-    """A survey by its exact name, or by its id when the reference is a number."""
-    survey = Survey.objects.filter(name=reference).first()
+def blinding_audits(user):
+    """The blinding audit jobs of the surveys ``user`` sees, newest first (a queryset)."""
+    return BlindingAudit.visible_to(user).order_by("-created_at", "-id")
+
+
+def survey_by_reference(reference: str, user) -> Survey | None:
+    """A survey ``user`` sees, by its exact name, or by its id when the reference is a number."""
+    surveys = surveys_visible_to(user)
+    survey = surveys.filter(name=reference).first()
     if survey is None and reference.isdigit():
-        survey = Survey.objects.filter(pk=int(reference)).first()
+        survey = surveys.filter(pk=int(reference)).first()
     return survey
 
 

@@ -6,11 +6,11 @@ stricter policy."""
 import re
 
 import pytest
-from django.contrib.auth.models import Group
 from django.urls import reverse
 
 from studies import roles
 from studies.views.base import READER_CSP
+from tests.projects.factories import make_member
 
 pytestmark = pytest.mark.django_db
 
@@ -23,7 +23,7 @@ def policy_of(response) -> dict[str, str]:
 @pytest.fixture
 def researcher(django_user_model):
     user = django_user_model.objects.create_user("researcher", password="pw-researcher-1")
-    user.groups.add(Group.objects.get_or_create(name=roles.RESEARCHER)[0])
+    make_member(user, roles.RESEARCHER)
     return user
 
 

@@ -10,6 +10,7 @@ from generation.services.registry import (
     GenerationError,
     parse_inputs,
     register_checkpoint,
+    share_checkpoint,
     software_version,
     weights_storage_name,
 )
@@ -20,6 +21,7 @@ __all__ = [
     "generate_now",
     "parse_inputs",
     "register_checkpoint",
+    "share_checkpoint",
     "software_version",
     "start_generation",
     "weights_storage_name",

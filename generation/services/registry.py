@@ -20,6 +20,8 @@ from generation.vocabulary import (
     normalisation_rule,
 )
 from jobs.services import JobRefused
+from projects.models import Project
+from projects.services import ensure_default_project
 from storage import StorageFailed, store_file
 
 
@@ -69,6 +71,7 @@ def register_checkpoint(
     input_size: int = 256,
     provenance: dict | None = None,
     actor=None,
+    project: Project | None = None,
 ) -> Checkpoint:
     """Check a generator file against what is declared about it and store it; CheckpointRefused otherwise.
 
@@ -146,6 +149,7 @@ def register_checkpoint(
                     "inputs": modalities,
                 },
             )
+            share_checkpoint(checkpoint=checkpoint, project=project or ensure_default_project(), actor=actor)
     except IntegrityError:
         if wrote and not Checkpoint.objects.filter(sha256=prepared.sha256).exists():
             default_storage.delete(storage_name)
@@ -155,3 +159,12 @@ def register_checkpoint(
             default_storage.delete(storage_name)
         raise
     return checkpoint
+
+
+@transaction.atomic
+def share_checkpoint(*, checkpoint: Checkpoint, project: Project, actor=None) -> None:
+    """Let ``project`` use ``checkpoint`` (a checkpoint may serve several projects); audited once per project."""
+    if checkpoint.projects.filter(pk=project.pk).exists():
+        return
+    checkpoint.projects.add(project)
+    record_event(actor=actor, verb="checkpoint.shared", target=checkpoint, details={"project": project.name})

@@ -5,6 +5,8 @@ from imaging.models import ImportJob
 from imaging.pacs.client import FoundSeries, PacsError, SearchQuery, search
 from imaging.services import ImportArgumentError, check_import_arguments, pacs_connection
 from jobs.services import queue_job
+from projects.models import Project
+from projects.services import ensure_default_project
 
 MAX_SERIES_PER_JOB = 500
 
@@ -22,6 +24,7 @@ def create_pacs_import_job(
     modality: str | None,
     contrast: bool | None,
     actor,
+    project: Project | None = None,
 ) -> ImportJob:
     """Queue the retrieval and import of the chosen (StudyInstanceUID, SeriesInstanceUID) pairs."""
     check_import_arguments(dataset_name=dataset_name, kind=kind, modality=modality, contrast=contrast)
@@ -42,4 +45,5 @@ def create_pacs_import_job(
         contrast_enhanced=contrast,
         pacs_series=[list(pair) for pair in chosen],
         total=len(chosen),
+        project=project or ensure_default_project(actor=actor),
     )

@@ -13,6 +13,10 @@ from django.utils.html import format_html
 from imaging.rendering import png_bytes, window_to_uint8
 from imaging.selectors import with_their_slices
 from jobs.admin import JobAdminMixin
+from projects.access import RUN_SURVEYS
+from projects.admin import ProjectScopedAdmin
+from projects.models import Role
+from projects.selectors import visible_to
 from studies import roles
 from studies.admin.surveys import require_admin
 from studies.models import Answer, AnswerRevision, Assignment, BlindingAudit, Invitation, Item, ReaderProfile
@@ -20,8 +24,16 @@ from studies.rendering import decode_payload
 from studies.services import StudyError, do_revoke_invitation, do_send_reminder, invitation_url
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Rows written only by services: viewable, never added, edited or deleted here."""
+def runs(rows, user):
+    """The rows (of surveys) among ``rows`` whose project ``user`` runs as a study admin or owner."""
+    return visible_to(rows, user, at_least=Role.STUDY_ADMIN, through="survey__project")
+
+
+class ReadOnlyAdmin(ProjectScopedAdmin, admin.ModelAdmin):
+    """Rows written only by services: viewable (those of the viewer's projects), never added, edited or deleted
+    here."""
+
+    project_path = "survey__project"
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -36,7 +48,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 @admin.register(Item)
 class ItemAdmin(ReadOnlyAdmin):
     list_display = ["public_id", "survey", "truth", "axial_layer", "slice"]
-    list_filter = ["survey", "truth", "axial_layer"]
+    list_filter = [("survey", admin.RelatedOnlyFieldListFilter), "truth", "axial_layer"]
     search_fields = ["public_id"]
     list_select_related = ["survey"]
 
@@ -66,7 +78,7 @@ class ItemAdmin(ReadOnlyAdmin):
     def png_view(self, request, pk):
         if not self.has_view_permission(request):
             raise PermissionDenied
-        item = get_object_or_404(Item.objects.select_related("survey"), pk=pk)
+        item = get_object_or_404(self.get_queryset(request).select_related("survey"), pk=pk)
         survey = item.survey
         with default_storage.open(item.payload, "rb") as handle:
             stack = decode_payload(
@@ -111,7 +123,8 @@ class AnswerAdmin(ReadOnlyAdmin):
         "seconds_on_slice",
         "created_at",
     ]
-    list_filter = ["assignment__survey", "choice", "item__truth"]
+    project_path = "item__survey__project"
+    list_filter = [("assignment__survey", admin.RelatedOnlyFieldListFilter), "choice", "item__truth"]
     list_select_related = ["assignment__survey", "assignment__reader", "item"]
     inlines = [AnswerRevisionInline]
 
@@ -131,7 +144,7 @@ class AssignmentAdmin(ReadOnlyAdmin):
         "last_activity_at",
         "reminder_count",
     ]
-    list_filter = ["survey"]
+    list_filter = [("survey", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["survey", "reader"]
     actions = ["send_reminders"]
     exclude = ["item_order"]
@@ -149,7 +162,7 @@ class AssignmentAdmin(ReadOnlyAdmin):
     @admin.action(description="Send a reminder e-mail to the selected readers")
     def send_reminders(self, request, queryset):
         require_admin(request)
-        for assignment in queryset:
+        for assignment in runs(queryset, request.user):
             try:
                 do_send_reminder(assignment=assignment, actor=request.user)
                 self.message_user(request, f"Reminder sent to {assignment.reader}.")
@@ -160,7 +173,7 @@ class AssignmentAdmin(ReadOnlyAdmin):
 @admin.register(Invitation)
 class InvitationAdmin(ReadOnlyAdmin):
     list_display = ["survey", "label", "email", "state", "created_at", "expires_at", "used_by"]
-    list_filter = ["survey"]
+    list_filter = [("survey", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["survey", "used_by"]
     actions = ["revoke"]
     exclude = ["token"]
@@ -169,11 +182,16 @@ class InvitationAdmin(ReadOnlyAdmin):
     def get_readonly_fields(self, request, obj=None):
         # The join link lets whoever holds it join as a reader: study admins only see it.
         fields = list(super().get_readonly_fields(request, obj))
-        return fields if roles.is_study_admin(request.user) else [f for f in fields if f != "link"]
+        return fields if self._runs(request, obj) else [f for f in fields if f != "link"]
 
     def get_fields(self, request, obj=None):
         fields = list(super().get_fields(request, obj))
-        return fields if roles.is_study_admin(request.user) else [f for f in fields if f != "link"]
+        return fields if self._runs(request, obj) else [f for f in fields if f != "link"]
+
+    def _runs(self, request, obj) -> bool:
+        if obj is None:
+            return roles.is_study_admin(request.user)
+        return request.user.has_perm(RUN_SURVEYS, obj.survey.project)
 
     @admin.display(description="Link")
     def link(self, obj):
@@ -184,7 +202,7 @@ class InvitationAdmin(ReadOnlyAdmin):
     @admin.action(description="Revoke the selected invitations")
     def revoke(self, request, queryset):
         require_admin(request)
-        for invitation in queryset:
+        for invitation in runs(queryset, request.user):
             try:
                 do_revoke_invitation(invitation=invitation, actor=request.user)
             except StudyError as exc:
@@ -200,6 +218,7 @@ class InvitationAdmin(ReadOnlyAdmin):
 
 @admin.register(ReaderProfile)
 class ReaderProfileAdmin(ReadOnlyAdmin):
+    project_path = "user__assignments__survey__project"
     list_display = ["user", "specialty", "years_of_experience", "updated_at"]
     list_filter = ["specialty"]
 
@@ -207,7 +226,7 @@ class ReaderProfileAdmin(ReadOnlyAdmin):
 @admin.register(BlindingAudit)
 class BlindingAuditAdmin(JobAdminMixin, admin.ModelAdmin):
     list_display = ["pk", "survey", "status_badge", "progress", "passed", "created_at", "created_by"]
-    list_filter = ["status", "passed", "survey"]
+    list_filter = ["status", "passed", ("survey", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["survey", "created_by"]
     exclude = ["report"]
     extra_readonly_fields = ["audit_report"]

@@ -13,6 +13,10 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from projects.access import RUN_SURVEYS
+from projects.admin import ProjectScopedAdmin
+from projects.models import Role
+from projects.selectors import visible_to
 from studies import roles
 from studies.forms import InvitationsForm, SurveyCreateForm, SurveyDraftForm
 from studies.models import Assignment, Item, Survey
@@ -31,14 +35,26 @@ from studies.services import (
 )
 
 
-def require_admin(request):
+def require_admin(request, survey=None):
+    """Study admins only; for one survey, a study admin (or owner) of its project."""
     if not roles.is_study_admin(request.user):
         raise PermissionDenied
+    if survey is not None and not request.user.has_perm(RUN_SURVEYS, survey.project):
+        raise PermissionDenied
+
+
+def runs_survey(request, survey) -> bool:
+    return request.user.has_perm(RUN_SURVEYS, survey.project)
 
 
 def require_researcher(request):
     if not roles.is_researcher(request.user):
         raise PermissionDenied
+
+
+def runs(surveys, user):
+    """The surveys among ``surveys`` whose project ``user`` runs as a study admin or owner."""
+    return visible_to(surveys, user, at_least=Role.STUDY_ADMIN)
 
 
 class ItemInline(admin.TabularInline):
@@ -78,7 +94,7 @@ class SurveyButton:
 
 
 @admin.register(Survey)
-class SurveyAdmin(admin.ModelAdmin):
+class SurveyAdmin(ProjectScopedAdmin, admin.ModelAdmin):
     list_display = [
         "name",
         "model_alias",
@@ -90,7 +106,11 @@ class SurveyAdmin(admin.ModelAdmin):
         "last_audit_passed",
         "created_at",
     ]
-    list_filter = ["status", "model_dataset"]
+    list_filter = [
+        "status",
+        ("project", admin.RelatedOnlyFieldListFilter),
+        ("model_dataset", admin.RelatedOnlyFieldListFilter),
+    ]
     search_fields = ["name", "model_alias"]
     inlines = [ItemInline]
     actions = ["open_surveys", "close_surveys", "audit_surveys"]
@@ -114,7 +134,7 @@ class SurveyAdmin(admin.ModelAdmin):
     ]
 
     def get_queryset(self, request):
-        return surveys_with_counts()
+        return surveys_with_counts(request.user)
 
     def get_actions(self, request):
         return super().get_actions(request) if roles.is_study_admin(request.user) else {}
@@ -130,7 +150,7 @@ class SurveyAdmin(admin.ModelAdmin):
     def change_view(self, request, object_id, form_url="", extra_context=None):
         survey = self.get_object(request, object_id)
         if survey is not None:
-            can_act = roles.is_study_admin(request.user)
+            can_act = runs_survey(request, survey)
             extra_context = {
                 **(extra_context or {}),
                 "overview": survey_overview(survey),
@@ -143,7 +163,7 @@ class SurveyAdmin(admin.ModelAdmin):
         return super().change_view(request, object_id, form_url, extra_context)
 
     def get_form(self, request, obj=None, change=False, **kwargs):
-        if obj is not None and obj.is_draft and roles.is_study_admin(request.user):
+        if obj is not None and obj.is_draft and runs_survey(request, obj):
             kwargs["form"] = SurveyDraftForm
         return super().get_form(request, obj, change=change, **kwargs)
 
@@ -192,6 +212,8 @@ class SurveyAdmin(admin.ModelAdmin):
         return super().has_delete_permission(request, obj)
 
     def has_change_permission(self, request, obj=None):
+        if obj is not None and not runs_survey(request, obj):
+            return False
         return super().has_change_permission(request, obj) and roles.is_study_admin(request.user)
 
     def has_add_permission(self, request):
@@ -213,10 +235,12 @@ class SurveyAdmin(admin.ModelAdmin):
 
     def add_view(self, request, form_url="", extra_context=None):
         require_admin(request)
-        form = SurveyCreateForm(request.POST or None)
+        form = SurveyCreateForm(request.POST or None, user=request.user)
         if request.method == "POST" and form.is_valid():
             try:
-                created = create_survey(options=form.survey_values(), actor=request.user)
+                created = create_survey(
+                    options=form.survey_values(), actor=request.user, project=form.cleaned_data["project"]
+                )
             except StudyError as exc:
                 form.add_error(None, str(exc))
             else:
@@ -245,13 +269,13 @@ class SurveyAdmin(admin.ModelAdmin):
     @admin.action(description="Open the selected surveys (each needs a passing blinding audit of its items)")
     def open_surveys(self, request, queryset):
         require_admin(request)
-        for survey in queryset:
+        for survey in runs(queryset, request.user):
             self._open(request, survey)
 
     @admin.action(description="Close the selected surveys")
     def close_surveys(self, request, queryset):
         require_admin(request)
-        for survey in queryset:
+        for survey in runs(queryset, request.user):
             try:
                 do_close_survey(survey=survey, actor=request.user)
                 self.message_user(request, f"Survey {survey.name!r} closed.")
@@ -261,7 +285,7 @@ class SurveyAdmin(admin.ModelAdmin):
     @admin.action(description="Run the blinding audit on the selected surveys (a job each)")
     def audit_surveys(self, request, queryset):
         require_admin(request)
-        for survey in queryset:
+        for survey in runs(queryset, request.user):
             self._audit(request, survey, open_when_passed=False)
 
     def _audit(self, request, survey, *, open_when_passed: bool):
@@ -315,10 +339,11 @@ class SurveyAdmin(admin.ModelAdmin):
 
     def _survey_to_change(self, request, pk):
         """The survey a state-changing admin button acts on; None unless the request is a POST (405)."""
-        require_admin(request)
+        survey = get_object_or_404(self.get_queryset(request), pk=pk)
+        require_admin(request, survey)
         if request.method != "POST":
             return None
-        return get_object_or_404(Survey, pk=pk)
+        return survey
 
     def open_view(self, request, pk):
         survey = self._survey_to_change(request, pk)
@@ -331,7 +356,7 @@ class SurveyAdmin(admin.ModelAdmin):
         survey = self._survey_to_change(request, pk)
         if survey is None:
             return HttpResponse(status=405)
-        self.close_surveys(request, Survey.objects.filter(pk=survey.pk))
+        self.close_surveys(request, self.get_queryset(request).filter(pk=survey.pk))
         return self._change_url(survey)
 
     def audit_view(self, request, pk):
@@ -349,8 +374,8 @@ class SurveyAdmin(admin.ModelAdmin):
         return self._change_url(survey)
 
     def invite_view(self, request, pk):
-        require_admin(request)
-        survey = get_object_or_404(Survey, pk=pk)
+        survey = get_object_or_404(self.get_queryset(request), pk=pk)
+        require_admin(request, survey)
         form = InvitationsForm(request.POST or None)
         links = []
         if request.method == "POST" and form.is_valid():
@@ -382,7 +407,7 @@ class SurveyAdmin(admin.ModelAdmin):
 
     def progress_view(self, request, pk):
         require_researcher(request)
-        survey = get_object_or_404(Survey, pk=pk)
+        survey = get_object_or_404(self.get_queryset(request), pk=pk)
         rows = survey_progress(survey)
         context = {
             **self.admin_site.each_context(request),
@@ -390,16 +415,17 @@ class SurveyAdmin(admin.ModelAdmin):
             "original": survey,
             "title": f"Progress of {survey.name}",
             "rows": rows,
-            "can_remind": roles.is_study_admin(request.user) and survey.is_open,
+            "can_remind": runs_survey(request, survey) and survey.is_open,
             "invitations": survey.invitations.order_by("-created_at")[:200],
         }
         return TemplateResponse(request, "admin/studies/survey/progress.html", context)
 
     def remind_view(self, request, pk, assignment_pk):
-        require_admin(request)
+        survey = get_object_or_404(self.get_queryset(request), pk=pk)
+        require_admin(request, survey)
         if request.method != "POST":
             return HttpResponse(status=405)
-        assignment = get_object_or_404(Assignment, pk=assignment_pk, survey_id=pk)
+        assignment = get_object_or_404(Assignment, pk=assignment_pk, survey=survey)
         try:
             do_send_reminder(assignment=assignment, actor=request.user)
             self.message_user(request, f"Reminder sent to {assignment.reader}.")

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from audit.archive import ArchiveValueError
 from audit.services import record_event
+from projects.services import ensure_default_project
 from storage import store_file
 from studies.archive.tables import (
     ANSWER_CONTENT,
@@ -212,6 +213,8 @@ def do_restore_survey(
     survey = _insert(
         Survey(
             **values,
+            # Restored surveys join the default project; a site superuser or its owner shares them from there.
+            project=ensure_default_project(),
             model_dataset=datasets["synthetic"],
             real_dataset=datasets["real"],
             display_policy=policy,

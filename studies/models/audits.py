@@ -3,6 +3,7 @@
 from django.db import models
 
 from jobs.models import Job
+from projects.selectors import visible_to
 from studies.models.surveys import Survey
 
 
@@ -18,6 +19,11 @@ class BlindingAudit(Job):
     progress_unit = "items"
 
     survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="blinding_audits")
+
+    @classmethod
+    def visible_to(cls, user):
+        return visible_to(cls.objects.all(), user, through="survey__project")
+
     open_when_passed = models.BooleanField(default=False)
     fingerprint = models.CharField(max_length=64, blank=True)
     passed = models.BooleanField(null=True, blank=True)

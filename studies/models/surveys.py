@@ -25,6 +25,12 @@ class Survey(models.Model):
         CLOSED = "closed", "Closed"
 
     name = models.CharField(max_length=128, unique=True)
+    project = models.ForeignKey(
+        "projects.Project",
+        on_delete=models.PROTECT,
+        related_name="surveys",
+        help_text="The project that owns the survey; only its members see it.",
+    )
     model_dataset = models.ForeignKey(
         "imaging.Dataset",
         on_delete=models.PROTECT,

@@ -16,6 +16,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_noop
 
 from audit.services import record_event
+from projects.models import Role
+from projects.selectors import role_of
+from projects.services import add_member
 from studies import roles
 from studies.models import (
     Assignment,
@@ -173,6 +176,9 @@ def _accept_invitation(*, token: str, reader) -> Assignment:
         invitation.used_by = reader
         invitation.save(update_fields=["used_at", "used_by"])
         reader.groups.add(Group.objects.get_or_create(name=roles.READER)[0])
+        if role_of(reader, survey.project) is None:
+            # The reader belongs to the survey's project from now on, as a reader (sees none of its results).
+            add_member(project=survey.project, user=reader, role=Role.READER, actor=reader)
         ReaderProfile.objects.get_or_create(user=reader)
         record_event(
             actor=reader, verb="invitation.used", target=invitation, details={"assignment": assignment.pk}

@@ -13,7 +13,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
-from audit.services import record_event
+from audit.services import record_event, user_or_none
 from imaging.constants import DatasetKind
 from imaging.selectors import (
     ct_slice_indices,
@@ -23,6 +23,11 @@ from imaging.selectors import (
     layered_ct_slices,
     with_their_slices,
 )
+from imaging.services import share_dataset
+from projects.access import RUN_SURVEYS
+from projects.models import Project, Role
+from projects.selectors import is_site_superuser, projects_of_user
+from projects.services import ensure_default_project
 from storage import StorageFailed, store_file
 from studies.design import StudyDesign
 from studies.models import Item, PracticeItem, Survey, Truth
@@ -113,11 +118,12 @@ def choose_field_of_view(policy: DisplayPolicy, real_dataset) -> tuple[DisplayPo
     ]
 
 
-def _dataset(name: str, kind: str):
-    """The dataset a survey option names; StudyError naming the datasets of the kind it should be otherwise."""
-    dataset = dataset_named(name)
+def _dataset(name: str, kind: str, user):
+    """The dataset a survey option names (one of those ``user`` sees, for a signed-in user); StudyError naming the
+    datasets of the kind it should be otherwise."""
+    dataset = dataset_named(name, user=user)
     if dataset is None:
-        names = dataset_names(kind)
+        names = dataset_names(kind, user=user)
         known = ", ".join(repr(other) for other in names[:10]) or "none"
         more = f" and {len(names) - 10} more" if len(names) > 10 else ""
         what = "synthetic CT" if kind == DatasetKind.SYNTHETIC_CT else "real CT"
@@ -125,19 +131,35 @@ def _dataset(name: str, kind: str):
     return dataset
 
 
-def create_survey(*, options: SurveyInput | Mapping, actor=None) -> SurveyCreated:
+def create_survey(
+    *, options: SurveyInput | Mapping, actor=None, project: Project | None = None
+) -> SurveyCreated:
     """A draft survey with its items selected (balanced, stratified by axial layer) and pre-rendered.
 
     `options` is the one survey input (studies.survey_input.SurveyInput), or the values a door received, parsed
     here by `parse_survey_input`: the admin's add page, `manage.py create_survey` and the API all come through
-    this function, so they take the same options and refuse the same garbage with the same line (StudyError)."""
+    this function, so they take the same options and refuse the same garbage with the same line (StudyError).
+    The survey belongs to ``project`` (the default project when none is named), which from then on uses its two
+    datasets."""
     options = options if isinstance(options, SurveyInput) else parse_survey_input(options)
     name, design = options.name, options.design
     real_count, synthetic_count, seed = options.real, options.synthetic, options.seed
     if Survey.objects.filter(name=name).exists():
         raise StudyError(f"a survey named {name!r} already exists")
-    model_dataset = _dataset(options.model, DatasetKind.SYNTHETIC_CT)
-    real_dataset = _dataset(options.real_dataset, DatasetKind.REAL_CT)
+    signed_in = user_or_none(actor)
+    if signed_in is not None and not is_site_superuser(signed_in):
+        if project is None:
+            mine = list(projects_of_user(signed_in, at_least=Role.STUDY_ADMIN)[:2])
+            if len(mine) != 1:
+                raise StudyError(
+                    "name the project of the survey: you are a study admin of "
+                    + ("several projects" if mine else "no project")
+                )
+            project = mine[0]
+        elif not signed_in.has_perm(RUN_SURVEYS, project):
+            raise StudyError(f"{signed_in.get_username()} is not a study admin of project {project.name!r}")
+    model_dataset = _dataset(options.model, DatasetKind.SYNTHETIC_CT, signed_in)
+    real_dataset = _dataset(options.real_dataset, DatasetKind.REAL_CT, signed_in)
     check_survey_datasets(model_dataset=model_dataset, real_dataset=real_dataset)
     policy, policy_notes = choose_field_of_view(options.display_policy, real_dataset)
     real_candidates, synthetic_candidates, stack_gaps = _stack_candidates(
@@ -179,8 +201,10 @@ def create_survey(*, options: SurveyInput | Mapping, actor=None) -> SurveyCreate
     written: list[str] = []
     try:
         with transaction.atomic():
+            project = project or ensure_default_project(actor=actor)
             survey = Survey.objects.create(
                 name=name,
+                project=project,
                 model_dataset=model_dataset,
                 model_alias=(options.model_alias or model_dataset.name)[:64],
                 real_dataset=real_dataset,
@@ -223,8 +247,11 @@ def create_survey(*, options: SurveyInput | Mapping, actor=None) -> SurveyCreate
                     "display_policy": policy.to_dict(),
                     "design": design.to_dict(),
                     "notes": selection.notes + policy_notes,
+                    "project": project.name,
                 },
             )
+            share_dataset(dataset=model_dataset, project=project, actor=actor)
+            share_dataset(dataset=real_dataset, project=project, actor=actor)
     except BaseException:
         _delete_files(written)
         raise

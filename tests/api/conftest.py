@@ -4,10 +4,10 @@ client that sends a token."""
 from dataclasses import dataclass
 
 import pytest
-from django.contrib.auth.models import Group
 from rest_framework.test import APIClient
 
 from api.services import issue_token
+from tests.projects.factories import make_member
 from tests.studies.conftest import (  # noqa: F401  (fixtures)
     email_backend,
     join,
@@ -48,9 +48,9 @@ def people(db, django_user_model, make_survey, join):  # noqa: F811  (fixtures i
     reader = join(survey).reader
     other = join(other_survey).reader
     researcher = django_user_model.objects.create_user("researcher", password="pw-res-123", is_staff=True)
-    researcher.groups.add(Group.objects.get(name="researcher"))
+    make_member(researcher, "researcher")
     admin = django_user_model.objects.create_user("study-admin", password="pw-adm-123", is_staff=True)
-    admin.groups.add(Group.objects.get(name="admin"))
+    make_member(admin, "admin")
     users = {READER: reader, OTHER_READER: other, RESEARCHER: researcher, ADMIN: admin}
     tokens = {role: issue_token(user=user).key for role, user in users.items()}
     return People(users=users, tokens=tokens)

@@ -9,7 +9,6 @@ import threading
 from pathlib import Path
 
 import pytest
-from django.contrib.auth.models import Group
 from django.db import connections
 
 from api.services import issue_token
@@ -17,6 +16,7 @@ from reports.models import DownloadLog
 from studies.models import Survey
 from studies.services import ensure_study_groups
 from studies.simulation import simulate_readers
+from tests.projects.factories import make_member
 from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,7 +50,7 @@ def test_the_scripted_study_in_docs_runs_against_a_live_server(
     settings.STUDIES_SITE_URL = live_server.url
     ensure_study_groups()
     admin = django_user_model.objects.create_user("scripter", password="pw-scripter-1")
-    admin.groups.add(Group.objects.get(name="admin"))
+    make_member(admin, "admin")
     key = issue_token(user=admin).key
     errors: list = []
     readers = threading.Thread(target=readers_answer_when_open, args=(errors,), daemon=True)

@@ -4,7 +4,6 @@ button per action, each a form of its own (none of them may submit the survey's 
 import io
 
 import pytest
-from django.contrib.auth.models import Group
 from django.core.management import call_command
 
 from archives.models import StudyExport
@@ -12,6 +11,7 @@ from jobs import services as job_services
 from studies.models import BlindingAudit, Survey
 from studies.services import do_audit_survey
 from tests.e2e.conftest import MODEL_DATASET, REAL_DATASET, import_phantom_datasets
+from tests.projects.factories import make_member
 
 PASSWORD = "pw-e2e-admin-7730"
 
@@ -19,7 +19,7 @@ PASSWORD = "pw-e2e-admin-7730"
 @pytest.fixture
 def study_admin(transactional_db, django_user_model):
     user = django_user_model.objects.create_user("e2e-panel-admin", password=PASSWORD, is_staff=True)
-    user.groups.add(Group.objects.get_or_create(name="admin")[0])
+    make_member(user, "admin")
     return user
 
 

@@ -2,9 +2,9 @@
 policy without a single violation: every script and style they need is allowed, inline code by its nonce."""
 
 import pytest
-from django.contrib.auth.models import Group
 
 from studies import roles
+from tests.projects.factories import make_member
 
 PASSWORD = "pw-e2e-csp-7731"
 
@@ -12,7 +12,7 @@ PASSWORD = "pw-e2e-csp-7731"
 @pytest.fixture
 def staff(transactional_db, django_user_model):
     user = django_user_model.objects.create_superuser("e2e-csp-admin", "csp@example.org", PASSWORD)
-    user.groups.add(Group.objects.get_or_create(name=roles.RESEARCHER)[0])
+    make_member(user, roles.RESEARCHER)
     return user
 
 

@@ -3,13 +3,13 @@ the form's items per side and the readers typed, follows edits of the assumption
 pilot survey (chosen by default for the form's model and real dataset, or by hand) fills the assumptions."""
 
 import pytest
-from django.contrib.auth.models import Group
 
 from imaging.models import Dataset
 from readerstats import plan_design
 from reports.pilot import pilot_estimate
 from reports.services import report_now
 from tests.metrics.factories import make_ct_dataset
+from tests.projects.factories import make_member
 from tests.reports.study_factory import make_survey
 
 PASSWORD = "pw-e2e-admin-5521"
@@ -18,7 +18,7 @@ PASSWORD = "pw-e2e-admin-5521"
 @pytest.fixture
 def admin_user(transactional_db, django_user_model):
     user = django_user_model.objects.create_user("e2e-study-admin", password=PASSWORD, is_staff=True)
-    user.groups.add(Group.objects.get_or_create(name="admin")[0])
+    make_member(user, "admin")
     return user
 
 

@@ -5,9 +5,9 @@ import time
 from urllib.parse import urlsplit
 
 import pytest
-from django.contrib.auth.models import Group
 
 from tests.accounts.totp import totp
+from tests.projects.factories import make_member
 
 PASSWORD = "pw-e2e-researcher-7730"
 
@@ -16,7 +16,7 @@ PASSWORD = "pw-e2e-researcher-7730"
 def researcher(transactional_db, django_user_model, settings):
     settings.ACCOUNTS_SECOND_FACTOR_REQUIRED = True
     user = django_user_model.objects.create_user("dr.enrol", password=PASSWORD, is_staff=True)
-    user.groups.add(Group.objects.get_or_create(name="researcher")[0])
+    make_member(user, "researcher")
     return user
 
 

@@ -84,7 +84,10 @@ def test_registration_stores_declarations_provenance_fingerprint_and_an_audit_ro
     with torch.no_grad():
         expected = small_resnet()(fingerprint_input(1, 32))[0, 0]
     assert fingerprint["samples"][0] == pytest.approx(float(expected[0, 0]), abs=1e-6)
-    event = AuditEvent.objects.get()
+    # Registered, then used by the default project (no project was named): two audit rows.
+    shared = AuditEvent.objects.get(verb="checkpoint.shared")
+    assert (shared.object_id, shared.details) == (str(checkpoint.pk), {"project": "Default project"})
+    event = AuditEvent.objects.get(verb="checkpoint.registered")
     assert (event.verb, event.object_id, event.details["sha256"]) == (
         "checkpoint.registered",
         str(checkpoint.pk),

@@ -7,6 +7,8 @@ import scipy.ndimage
 
 from imaging.models import Dataset, Slice, Volume
 from imaging.pixels import save_slice_pixels, slice_storage_name
+from imaging.services import share_dataset
+from projects.services import ensure_default_project
 
 
 def ct_slice(rng, size, soft_tissue_hu=40, bone_fraction=0.05):
@@ -39,6 +41,8 @@ def make_ct_dataset(
     dataset, _ = Dataset.objects.get_or_create(
         name=name, defaults={"kind": kind, "contrast_enhanced": contrast}
     )
+    # Used by the default project, as a dataset imported without naming a project is.
+    share_dataset(dataset=dataset, project=ensure_default_project())
     rng = np.random.default_rng(seed)
     for patient in range(patients):
         volume = Volume.objects.create(

@@ -5,7 +5,6 @@ import io
 import json
 
 import pytest
-from django.contrib.auth.models import Group
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
@@ -18,6 +17,7 @@ from reports.selectors import stored_report
 from reports.services import artefact, report_now
 from studies.policy import DisplayPolicy
 from tests.metrics.factories import make_ct_dataset
+from tests.projects.factories import make_member
 from tests.reports.study_factory import make_survey
 from tests.waiting import finished_job
 
@@ -290,7 +290,7 @@ def test_the_models_page_shows_the_observer_beside_the_readers(client, smoothed,
     observe_now(start(model, real, classifiers=["interpretable"])[0])
     ensure_study_groups()
     researcher = django_user_model.objects.create_user("researcher", password="pw")
-    researcher.groups.add(Group.objects.get(name=roles.RESEARCHER))
+    make_member(researcher, roles.RESEARCHER)
     client.force_login(researcher)
     page = client.get(reverse("reports:models")).content.decode()
     result = MachineObserverResult.objects.get()

@@ -8,6 +8,7 @@ from metrics.services import create_metrics_job
 from metrics.services.metric_runs import compute_now
 from reports.services import report_now
 from tests.metrics.factories import make_ct_dataset, stand_in_extractor
+from tests.projects.factories import make_member
 from tests.reports.study_factory import make_survey
 
 
@@ -39,7 +40,7 @@ def reports(study):
 @pytest.fixture
 def researcher(django_user_model):
     user = django_user_model.objects.create_user("researcher", password="pw-research-1")
-    user.groups.add(Group.objects.get_or_create(name="researcher")[0])
+    make_member(user, "researcher")
     return user
 
 

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from imaging.models import Slice
+from projects.services import ensure_default_project
 from studies.models import Answer, AnswerRevision, Assignment, Item, ReaderProfile, Survey
 from studies.policy import DisplayPolicy
 
@@ -26,6 +27,7 @@ def make_survey(name, *, model, real, per_side=4, readers=3, seed=0, alias="", s
     now = timezone.now()
     survey = Survey.objects.create(
         name=name,
+        project=ensure_default_project(),
         model_dataset=model,
         model_alias=alias or model.name,
         real_dataset=real,

@@ -5,7 +5,6 @@ and only for researchers and study admins."""
 import math
 
 import pytest
-from django.contrib.auth.models import Group
 from django.test import Client
 from django.urls import reverse
 
@@ -15,6 +14,7 @@ from reports import selectors
 from reports.models import ReportJob
 from reports.services import report_now
 from tests.metrics.factories import make_ct_dataset
+from tests.projects.factories import make_member
 from tests.reports.study_factory import make_survey
 from tests.reports.test_report_jobs import add_answer
 
@@ -28,7 +28,7 @@ def client_of(django_user_model):
             f"user-{group}-{len(flags)}", password="pw-plan-123", **flags
         )
         if group:
-            user.groups.add(Group.objects.get_or_create(name=group)[0])
+            make_member(user, group)
         client = Client()
         client.force_login(user)
         return client

@@ -14,6 +14,8 @@ from audit.models import AuditEvent
 from imaging.models import Dataset
 from metrics.measures.layerwise import METRICS
 from metrics.models import MetricResult
+from projects.models import Role
+from projects.services import add_member, ensure_default_project
 from reports.content.exports import ANSWER_COLUMNS, METRIC_COLUMNS
 from reports.content.report import TABLE2_TITLE, TABLE3_TITLE
 from reports.models import DownloadLog
@@ -66,6 +68,9 @@ def test_researchers_get_the_pages_and_downloads(client, reports, researcher, na
 def test_staff_who_are_not_researchers_get_them_too(client, study, django_user_model):
     staff = django_user_model.objects.create_user("staff", password="pw-staff-1", is_staff=True)
     client.force_login(staff)
+    # Staff open the report pages; they find the surveys of their projects only.
+    assert client.get(url("reports:answers_csv", "Survey 1")).status_code == 404
+    add_member(project=ensure_default_project(), user=staff, role=Role.RESEARCHER)
     assert client.get(reverse("reports:index")).status_code == 200
     assert client.get(url("reports:answers_csv", "Survey 1")).status_code == 200
 

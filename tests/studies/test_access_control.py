@@ -4,12 +4,12 @@ reader, a researcher and an admin (admin group, not a superuser)."""
 import json
 
 import pytest
-from django.contrib.auth.models import Group
 from django.test import Client
 from django.urls import reverse
 
 from studies.selectors import item_at
 from studies.services import do_create_invitations
+from tests.projects.factories import make_member
 from tests.studies.conftest import answer_body
 
 ANONYMOUS, OWNER, OTHER_READER, RESEARCHER, ADMIN = (
@@ -32,9 +32,9 @@ def world(make_survey, join, make_reader, django_user_model):
     owner = join(survey)
     other = join(survey)
     researcher = django_user_model.objects.create_user("researcher", password="pw-res-123", is_staff=True)
-    researcher.groups.add(Group.objects.get(name="researcher"))
+    make_member(researcher, "researcher")
     admin = django_user_model.objects.create_user("study-admin", password="pw-adm-123", is_staff=True)
-    admin.groups.add(Group.objects.get(name="admin"))
+    make_member(admin, "admin")
     users = {OWNER: owner.reader, OTHER_READER: other.reader, RESEARCHER: researcher, ADMIN: admin}
     return survey, owner, users
 

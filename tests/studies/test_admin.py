@@ -5,7 +5,6 @@ import html
 from pathlib import Path
 
 import pytest
-from django.contrib.auth.models import Group
 from django.core import mail
 from django.test import Client
 from django.urls import reverse
@@ -13,13 +12,14 @@ from django.urls import reverse
 from studies.models import BlindingAudit, Invitation, Survey
 from studies.selectors import item_at
 from studies.services import do_submit_answer, parse_answer_input
+from tests.projects.factories import make_member
 from tests.studies.conftest import answer_body
 
 
 @pytest.fixture
 def admin_client(django_user_model):
     user = django_user_model.objects.create_user("study-admin", password="pw-adm-123", is_staff=True)
-    user.groups.add(Group.objects.get(name="admin"))
+    make_member(user, "admin")
     client = Client()
     client.force_login(user)
     return client
@@ -28,7 +28,7 @@ def admin_client(django_user_model):
 @pytest.fixture
 def researcher_client(django_user_model):
     user = django_user_model.objects.create_user("researcher", password="pw-res-123", is_staff=True)
-    user.groups.add(Group.objects.get(name="researcher"))
+    make_member(user, "researcher")
     client = Client()
     client.force_login(user)
     return client

@@ -9,6 +9,7 @@ from django.core.management.base import OutputWrapper
 
 from studies import demo
 from studies.models import Answer, Survey
+from studies.selectors import surveys_visible_to
 from tests.studies.conftest import store_ct_dataset
 
 
@@ -44,7 +45,7 @@ def test_the_demo_builds_an_open_survey_and_four_closed_ones_and_is_idempotent(d
     assert len(links) == 1 and "/join/" in links[0]
 
     readers = []
-    for name, count, _, _ in demo.CLOSED_SURVEYS:
+    for name, count, _, _, _ in demo.CLOSED_SURVEYS:
         survey = Survey.objects.get(name=name)
         assert survey.status == "closed"
         assert survey.assignments.filter(completed_at__isnull=False).count() == count
@@ -96,7 +97,7 @@ def test_each_closed_survey_surveys_its_own_model_with_the_skill_the_caller_give
     skills = {models[0].pk: 0.0, models[1].pk: 0.6, models[2].pk: 0.3, models[3].pk: 0.0}
     demo.build_demo(stdout=OutputWrapper(StringIO()), models=models, skill_of=lambda model: skills[model.pk])
     accuracy = []
-    for (name, _, _, _), model in zip(demo.CLOSED_SURVEYS, models, strict=True):
+    for (name, _, _, _, _), model in zip(demo.CLOSED_SURVEYS, models, strict=True):
         survey = Survey.objects.get(name=name)
         assert survey.model_dataset == model and survey.model_alias == model.name
         answers = Answer.objects.filter(assignment__survey=survey).exclude(choice="indeterminable")
@@ -140,3 +141,21 @@ def test_the_demo_builds_a_rated_survey_with_practice_items_that_passes_the_audi
         and "PASS repeat-round" in repeat.last_audit_report
     )
     assert (repeat.design.repeat, repeat.design.repeat_items) == ("subset", 6)
+
+
+def test_the_demo_has_two_projects_whose_researchers_see_only_their_own(db, client):
+    store_ct_dataset(demo.DEMO_REAL_DATASET, kind="ct", contrast=True, volumes=2, seed=1)
+    store_ct_dataset("Phantom sCT (model)", kind="sct", contrast=True, volumes=2, seed=2)
+    demo.build_demo(stdout=OutputWrapper(StringIO()))
+    by_project = {
+        project: {name for name, *_, owner in demo.CLOSED_SURVEYS if owner == project}
+        for project in (demo.PROJECT_A, demo.PROJECT_B)
+    }
+    by_project[demo.PROJECT_A] |= {demo.OPEN_SURVEY, demo.RATED_SURVEY, demo.REPEAT_SURVEY}
+    for username, project in (("researcher", demo.PROJECT_A), ("researcher-b", demo.PROJECT_B)):
+        user = authenticate(username=username, password=f"{username}-demo")
+        assert set(surveys_visible_to(user).values_list("name", flat=True)) == by_project[project]
+        client.force_login(user)
+        foreign = Survey.objects.exclude(project__name=project).first()
+        assert client.get(f"/admin/studies/survey/{foreign.pk}/change/").status_code == 404
+        assert client.get(f"/api/v1/surveys/{foreign.pk}/").status_code == 404

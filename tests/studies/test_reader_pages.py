@@ -12,6 +12,7 @@ from django.urls import reverse
 from studies.models import Answer
 from studies.selectors import item_at
 from studies.services import do_close_survey
+from tests.projects.factories import make_member
 from tests.studies.conftest import answer_body
 from tests.studies.test_answers import post_answer
 
@@ -286,10 +287,9 @@ def test_answers_on_the_page_record_what_the_reader_had_on_screen(reading):
 
 
 def test_home_sends_researchers_to_the_reports(django_user_model):
-    from django.contrib.auth.models import Group
 
     researcher = django_user_model.objects.create_user("res", password="pw-research-1", is_staff=True)
-    researcher.groups.add(Group.objects.get(name="researcher"))
+    make_member(researcher, "researcher")
     client = Client()
     client.force_login(researcher)
     assert client.get(reverse("studies:home")).url == reverse("reports:index")

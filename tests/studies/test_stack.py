@@ -23,6 +23,7 @@ from studies.sampling import Candidate, stack_room_gaps, with_room_for_stack
 from studies.selectors import item_at, source_pixels
 from studies.services import StudyError, do_change_survey_settings, do_submit_answer, parse_answer_input
 from studies.services.errors import AnswerRejected
+from tests.projects.factories import make_member
 from tests.studies.conftest import answer_body, body_slice, store_ct_dataset
 from tests.studies.test_commands import create_args
 
@@ -318,13 +319,12 @@ def test_create_survey_refuses_a_stack_the_pools_cannot_give(db):
 def test_the_admin_add_page_creates_a_stack_survey_and_refuses_a_garbage_stack(
     pools, django_user_model, client
 ):
-    from django.contrib.auth.models import Group
 
     from studies.models import Survey
     from tests.studies.test_admin import add_form
 
     user = django_user_model.objects.create_user("stack-admin", password="pw-adm-123", is_staff=True)
-    user.groups.add(Group.objects.get(name="admin"))
+    make_member(user, "admin")
     client.force_login(user)
     url = reverse("admin:studies_survey_add")
     for value in ("6", "x", "-1"):

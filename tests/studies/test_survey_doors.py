@@ -7,7 +7,6 @@ import re
 from io import StringIO
 
 import pytest
-from django.contrib.auth.models import Group
 from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
@@ -17,6 +16,7 @@ from audit.models import AuditEvent
 from studies.management.commands.create_survey import SURVEY_FLAGS
 from studies.models import Survey
 from studies.survey_input import DESIGN_OPTIONS, OPTIONS, POLICY_OPTIONS
+from tests.projects.factories import make_member
 
 DOORS = ("admin", "command", "api")
 FLAGS = {option: flag for flag, option, _, _ in SURVEY_FLAGS}
@@ -35,7 +35,7 @@ SWITCHES = {
 @pytest.fixture
 def study_admin(django_user_model):
     user = django_user_model.objects.create_user("door-admin", password="pw-door-123", is_staff=True)
-    user.groups.add(Group.objects.get(name="admin"))
+    make_member(user, "admin")
     return user
 
 

@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from archives import reporting
 from archives.services import ArchiveError, archive_content, export_now
+from projects.commands import acting_user, add_user_argument
 from reports.management.commands.export_report import write_atomically
 
 
@@ -20,11 +21,13 @@ class Command(BaseCommand):
             action="store_true",
             help="Sign the archive's manifest with this site's key (ARCHIVE_SIGNING_KEY, ARCHIVE_SIGNING_KEY_ID)",
         )
+        add_user_argument(parser)
 
     def handle(self, *args, surveys, out, sign, **options):
-        found, unknown = reporting.surveys_by_name(surveys)
+        user = acting_user(options)
+        found, unknown = reporting.surveys_by_name(surveys, user)
         if unknown:
-            known = ", ".join(repr(name) for name in reporting.survey_names()) or "none"
+            known = ", ".join(repr(name) for name in reporting.survey_names(user)) or "none"
             raise CommandError(f"unknown survey {', '.join(repr(n) for n in unknown)} (known: {known})")
         path = Path(out)
         if path.is_dir() or not path.parent.is_dir():

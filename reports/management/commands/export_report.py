@@ -10,6 +10,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from projects.commands import acting_user, add_user_argument
 from reports import selectors
 from reports.downloads import What, make_download
 from reports.models import DownloadLog
@@ -53,13 +54,15 @@ class Command(BaseCommand):
         )
         parser.add_argument("--format", required=True, help=f"One of {', '.join(FORMATS)}")
         parser.add_argument("--out", required=True, help="File to write (its folder must exist)")
+        add_user_argument(parser)
 
     def handle(self, *args, survey, format, out, **options):
         if format not in FORMATS:
             raise CommandError(f"--format must be one of {', '.join(FORMATS)}, not {format!r}")
-        surveys, unknown = selectors.surveys_by_name(survey)
+        user = acting_user(options)
+        surveys, unknown = selectors.surveys_by_name(survey, user)
         if unknown:
-            known = ", ".join(repr(name) for name in selectors.survey_names()) or "none"
+            known = ", ".join(repr(name) for name in selectors.survey_names(user)) or "none"
             raise CommandError(f"unknown survey {', '.join(repr(n) for n in unknown)} (known: {known})")
         if not surveys:
             raise CommandError("name at least one survey with --survey NAME")
@@ -79,10 +82,10 @@ class Command(BaseCommand):
                     report_now(surveys=surveys)
                 except ReportUnavailable as exc:
                     raise CommandError(str(exc)) from None
-        download = make_download(FORMATS[format], surveys)
+        download = make_download(FORMATS[format], surveys, user=user)
         written = [(path, download)]
         if format == "csv":
-            written.append((dictionary_path(path), make_download(What.DATA_DICTIONARY)))
+            written.append((dictionary_path(path), make_download(What.DATA_DICTIONARY, user=user)))
         try:
             for target, content in written:
                 write_atomically(target, content.content)

@@ -6,6 +6,7 @@ import math
 
 from django.core.management.base import BaseCommand, CommandError
 
+from projects.commands import acting_user, add_user_argument
 from readerstats import (
     ASSUMED_CASE_SD,
     ASSUMED_READER_SD,
@@ -19,8 +20,8 @@ from readerstats import (
 from reports import selectors
 
 
-def _pilot_assumptions(name: str) -> tuple[dict, str]:
-    surveys, missing = selectors.surveys_by_name([name])
+def _pilot_assumptions(name: str, user) -> tuple[dict, str]:
+    surveys, missing = selectors.surveys_by_name([name], user)
     if missing:
         raise CommandError(f"no survey named {name!r}")
     rows = [row for row in selectors.answer_rows(surveys) if row.answer in ("real", SYNTHETIC)]
@@ -69,13 +70,14 @@ class Command(BaseCommand):
             "--margin", type=float, default=EQUIVALENCE_MARGIN, help="equivalence: 0.5 +- margin"
         )
         parser.add_argument("--pilot", metavar="SURVEY", help="estimate accuracy and SDs from this survey")
+        add_user_argument(parser)
         target = parser.add_mutually_exclusive_group()
         target.add_argument("--target-half-width", type=float)
         target.add_argument("--target-power", type=float)
 
     def handle(self, *args, readers, items_per_side, accuracy, reader_sd, case_sd, margin, pilot, **options):
         if pilot:
-            assumptions, source = _pilot_assumptions(pilot)
+            assumptions, source = _pilot_assumptions(pilot, acting_user(options))
         else:
             assumptions = dict(accuracy=0.5, reader_sd=ASSUMED_READER_SD, case_sd=ASSUMED_CASE_SD)
             source = (

@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from projects.commands import acting_user, add_user_argument
 from studies.selectors import survey_by_reference
 from studies.services import do_audit_survey
 
@@ -12,9 +13,10 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("survey", help="Survey name or id")
+        add_user_argument(parser)
 
     def handle(self, *args, survey, **options):
-        found = survey_by_reference(survey)
+        found = survey_by_reference(survey, acting_user(options))
         if found is None:
             raise CommandError(f"no survey named {survey!r}")
         report = do_audit_survey(survey=found, actor=None)

@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from projects.commands import acting_user, add_user_argument
 from studies.management.commands.create_survey import positive_int
 from studies.selectors import survey_by_reference
 from studies.services import StudyError, do_create_invitations, invitation_url
@@ -15,9 +16,10 @@ class Command(BaseCommand):
             "--email", action="append", default=[], help="Address to e-mail a link to (repeat)"
         )
         parser.add_argument("--days", type=positive_int, default=None, help="Days until the links expire")
+        add_user_argument(parser)
 
     def handle(self, *args, survey, readers, email, days, **options):
-        found = survey_by_reference(survey)
+        found = survey_by_reference(survey, acting_user(options))
         if found is None:
             raise CommandError(f"no survey named {survey!r}")
         try:

@@ -1,0 +1,145 @@
+"""The projects' admin pages (projects and their members, changed only through projects.services), and
+`ProjectScopedAdmin`, which every app's admin mixes in so that its lists and pages hold only the rows of the
+viewer's projects: another project's row is not found (404)."""
+
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.http import Http404
+
+from projects.access import MANAGE_MEMBERS
+from projects.models import Membership, Project, Role
+from projects.selectors import is_site_superuser, projects_of_user, visible_to
+from projects.services import ProjectError, add_member, change_role, remove_member
+
+
+class ProjectScopedAdmin:
+    """Mix into a ModelAdmin (before admin.ModelAdmin). ``project_path`` is the relation from the model to its
+    project (``projects`` for a shared dataset or checkpoint); ``project_role`` the least role that sees a row."""
+
+    project_path = "project"
+    project_role = Role.RESEARCHER
+
+    def get_queryset(self, request):
+        return visible_to(
+            super().get_queryset(request), request.user, at_least=self.project_role, through=self.project_path
+        )
+
+    def _visible_or_404(self, request, object_id):
+        if object_id is not None and self.get_object(request, unquote(object_id)) is None:
+            raise Http404
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        self._visible_or_404(request, object_id)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        self._visible_or_404(request, object_id)
+        return super().delete_view(request, object_id, extra_context)
+
+    def history_view(self, request, object_id, extra_context=None):
+        self._visible_or_404(request, object_id)
+        return super().history_view(request, object_id, extra_context)
+
+
+class VisibleRowsOnly404:
+    """For an admin whose get_queryset already holds only the viewer's rows: another's change, delete and history
+    pages answer 404 (Django's would redirect with "does not exist", or refuse with 403)."""
+
+    def _visible_or_404(self, request, object_id):
+        if object_id is not None and self.get_object(request, unquote(object_id)) is None:
+            raise Http404
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        self._visible_or_404(request, object_id)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        self._visible_or_404(request, object_id)
+        return super().delete_view(request, object_id, extra_context)
+
+    def history_view(self, request, object_id, extra_context=None):
+        self._visible_or_404(request, object_id)
+        return super().history_view(request, object_id, extra_context)
+
+
+def scoped_form(form, user):
+    """``form`` with the choices of its model fields cut to the rows of ``user``'s projects (a dataset or a
+    checkpoint another project uses is not offered)."""
+    for field in form.fields.values():
+        queryset = getattr(field, "queryset", None)
+        if queryset is None:
+            continue
+        names = {f.name for f in queryset.model._meta.get_fields()}
+        through = "projects" if "projects" in names else "project" if "project" in names else None
+        if through is not None:
+            field.queryset = visible_to(queryset, user, through=through)
+    return form
+
+
+class OwnersOnly:
+    """The projects' own pages: site superusers, and owners for their own projects."""
+
+    def _may_manage(self, request, obj=None) -> bool:
+        user = request.user
+        if is_site_superuser(user):
+            return True
+        if obj is not None:
+            return user.has_perm(MANAGE_MEMBERS, obj)
+        return projects_of_user(user, at_least=Role.OWNER).exists()
+
+    def has_module_permission(self, request):
+        return self._may_manage(request)
+
+    def has_view_permission(self, request, obj=None):
+        return self._may_manage(request, obj)
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    fields = ["user", "role", "added_at"]
+    readonly_fields = ["added_at"]
+    extra = 1
+    autocomplete_fields: list = []
+
+
+@admin.register(Project)
+class ProjectAdmin(OwnersOnly, ProjectScopedAdmin, admin.ModelAdmin):
+    project_path = "pk"
+    project_role = Role.READER  # members find their projects; only owners may open them (OwnersOnly)
+    list_display = ["name", "created_at"]
+    search_fields = ["name"]
+    inlines = [MembershipInline]
+
+    def has_add_permission(self, request):
+        return is_site_superuser(request.user)
+
+    def has_change_permission(self, request, obj=None):
+        return self._may_manage(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_formset(self, request, form, formset, change):
+        """Members change through projects.services, each change audited."""
+        project = form.instance
+        for deleted in formset.deleted_forms:
+            if deleted.instance.pk is not None:
+                stored = Membership.objects.get(pk=deleted.instance.pk)
+                self._apply(request, remove_member, project=project, user=stored.user)
+        for member_form in formset.forms:
+            if member_form in formset.deleted_forms or not member_form.has_changed():
+                continue
+            data = member_form.cleaned_data
+            if not data or data.get("user") is None:
+                continue
+            if member_form.instance.pk is not None and "user" not in member_form.changed_data:
+                stored = Membership.objects.get(pk=member_form.instance.pk)  # the form changed the instance
+                self._apply(request, change_role, membership=stored, role=data["role"])
+            else:
+                self._apply(request, add_member, project=project, user=data["user"], role=data["role"])
+
+    def _apply(self, request, service, **arguments):
+        try:
+            service(actor=request.user, **arguments)
+        except ProjectError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
