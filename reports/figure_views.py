@@ -1,6 +1,7 @@
 """The report's figures and tables, each a file of its own (PNG, SVG, CSV), as the report job stored them.
 
-Access as for the report itself (reports.views.researcher_page): researchers and staff. Shown inline on the report
+Access as for the report itself (reports.views.researcher_page): researchers and staff of the surveys' project
+(another project's figure answers 404). Shown inline on the report
 page; with ?download=1 served as an attachment and logged as a download."""
 
 from django.http import HttpResponse
@@ -14,7 +15,7 @@ from reports.views import _problem, researcher_page
 
 @researcher_page
 def figure(request, pk: int, name: str):
-    stored = selectors.stored_figure(pk, name)
+    stored = selectors.stored_figure(pk, name, request.user)
     if stored is None:
         return _problem(request, "No such figure: the report may have been recomputed; reload its page.", 404)
     content = read_stored(stored.storage_name)

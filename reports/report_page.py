@@ -34,11 +34,11 @@ from reports.content.report_mrmc import (
 
 
 def metric_figures(rows) -> list[str]:
-    """The layer-wise curves of every metric (the paper's Figs. 5-7) and the mean spectra (Fig. 8), as SVG."""
+    """The layer-wise curves of every metric (the paper's Figs. 5-7) and the mean spectra (Fig. 8), as SVG images."""
     if not rows:
         return []
     curves = figures.metric_curves_figure(rows, METRICS, figures.LAYERWISE_TITLE, columns=2)
-    return [figures.svg_text(curves), figures.svg_text(figures.spectra_figure(rows))]
+    return [figures.svg_image(curves), figures.svg_image(figures.spectra_figure(rows))]
 
 
 def figure_links(job_pk: int, manifest) -> list[dict]:
@@ -68,9 +68,9 @@ def report_body(report: Report, *, stored_figures: Sequence[dict] = (), comments
         "table3_title": TABLE3_TITLE,
         "table3_marks": TABLE3_MARKS,
         "figures": {
-            "accuracy": figures.svg_text(figures.accuracy_figure(report)),
-            "confusion": figures.svg_text(figures.confusion_figure(report)),
-            "layers": figures.svg_text(figures.layer_accuracy_figure(report)),
+            "accuracy": figures.svg_image(figures.accuracy_figure(report)),
+            "confusion": figures.svg_image(figures.confusion_figure(report)),
+            "layers": figures.svg_image(figures.layer_accuracy_figure(report)),
         },
         "metric_figures": metric_figures(report.metric_rows),
         "mrmc_title": MRMC_TITLE,
@@ -83,7 +83,7 @@ def report_body(report: Report, *, stored_figures: Sequence[dict] = (), comments
         "ranking_note": LEAD_NOTE,
         "groups_title": GROUPS_TITLE,
         "groups_note": GROUPS_NOTE,
-        "roc_figure": None if roc is None else figures.svg_text(roc),
+        "roc_figure": None if roc is None else figures.svg_image(roc),
         "auc_title": AUC_TITLE,
         "auc_header": AUC_HEADER,
         "auc_note": AUC_NOTE,

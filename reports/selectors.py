@@ -457,11 +457,11 @@ class StoredFigure:
         return FIGURE_CONTENT_TYPES[self.extension]
 
 
-def stored_figure(job_pk: int, filename: str) -> StoredFigure | None:
-    """The file ``<key>.<extension>`` of a finished report job's figures, or None (no such job, not finished, or
-    no such file in its manifest)."""
+def stored_figure(job_pk: int, filename: str, user) -> StoredFigure | None:
+    """The file ``<key>.<extension>`` of a finished report job's figures that ``user`` sees, or None (no such job,
+    a job of surveys of another project, not finished, or no such file in its manifest)."""
     key, _, extension = filename.rpartition(".")
-    job = ReportJob.objects.filter(pk=job_pk, status=JobStatus.DONE).first()
+    job = ReportJob.visible_to(user).filter(pk=job_pk, status=JobStatus.DONE).first()
     if job is None or extension not in FIGURE_CONTENT_TYPES:
         return None
     for entry in job.figures:

@@ -7,6 +7,8 @@ Figures are built on the object API (no global pyplot state), so threads may dra
 
 from __future__ import annotations
 
+import base64
+import html
 import io
 import textwrap
 from collections.abc import Sequence
@@ -56,6 +58,17 @@ def svg_text(figure: Figure) -> str:
     text = buffer.getvalue()
     # inline in HTML: drop the XML prolog and DOCTYPE, keep the <svg> element
     return text[text.index("<svg") :]
+
+
+def svg_image(figure: Figure) -> str:
+    """The figure as an ``<img>`` element holding its SVG (a data URI), for a page: Matplotlib's SVG draws with
+    style attributes, which the pages' content security policy (no inline styles) strips from an inline ``<svg>``,
+    leaving black boxes; inside an image they are the image's own. The alt text is the figure's titles."""
+    titles = [figure.get_suptitle()] if figure.get_suptitle() else []
+    titles += [axes.get_title() for axes in figure.axes if axes.get_title()]
+    encoded = base64.b64encode(svg_text(figure).encode()).decode("ascii")
+    alt = html.escape("; ".join(titles) or "plot", quote=True)
+    return f'<img class="plot" alt="{alt}" src="data:image/svg+xml;base64,{encoded}">'
 
 
 def _figure(width: float, height: float) -> Figure:

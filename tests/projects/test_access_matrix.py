@@ -350,6 +350,7 @@ def queries(route: str, world):
         return f"?readers=5&items_per_side=10&pilot={own}", f"?readers=5&items_per_side=10&pilot={other}"
     if route.startswith(("reports/", "api/v1/results/")) and route not in (
         "reports/",
+        "reports/glossary/",
         "reports/download/data-dictionary.csv",
         "api/v1/results/data-dictionary.csv",
     ):

@@ -15,6 +15,7 @@ from generation.services import generate_now, start_generation
 from imaging.models import Dataset
 from imaging.pixels import load_slice_pixels
 from imaging.rendering import window_to_uint8
+from projects.services import create_project
 from reports import figure_selectors, selectors
 from reports.content.exports import AnswerRow
 from reports.content.paper_figures import (
@@ -33,6 +34,7 @@ from studies.rendering import render_slice
 from studies.services.surveys import _render_items
 from tests.generation.factories import make_mri_dataset, register_small, small_multimodal
 from tests.metrics.factories import make_ct_dataset
+from tests.projects.factories import make_member
 from tests.reports.study_factory import make_survey
 
 PAPER_KEYS = ["fig4-axial-layers", "fig8-spectra-of-two-slices", "fig10-most-discussed-items", "comments"]
@@ -190,7 +192,9 @@ def test_the_report_job_stores_every_figure_and_table_the_same_when_recomputed(r
         assert (media_root / again[key]["png"]).read_bytes() == (media_root / files[key]["png"]).read_bytes()
 
 
-def test_figures_are_for_researchers_and_a_download_is_logged(client, rendered_study, researcher, reader):
+def test_figures_are_for_researchers_and_a_download_is_logged(
+    client, rendered_study, researcher, reader, django_user_model
+):
     job = report_now(surveys=[rendered_study])
     url = reverse("reports:figure", args=[job.pk, "fig8-spectra-of-two-slices.svg"])
     assert client.get(url).status_code == 302  # to sign in
@@ -209,6 +213,12 @@ def test_figures_are_for_researchers_and_a_download_is_logged(client, rendered_s
     for missing in ("fig4-axial-layers.svg", "nothing.png", "fig4-axial-layers.exe"):
         assert client.get(reverse("reports:figure", args=[job.pk, missing])).status_code == 404
     assert client.get(reverse("reports:figure", args=[job.pk + 1000, "comments.csv"])).status_code == 404
+    # a researcher of another project: the figures reveal the truth of this project's slices
+    outsider = django_user_model.objects.create_user("outsider", password="pw-outsider-1")
+    make_member(outsider, "researcher", project=create_project(name="Another project"))
+    client.force_login(outsider)
+    assert client.get(url).status_code == 404
+    assert client.get(reverse("reports:figure", args=[job.pk, "comments.csv"])).status_code == 404
 
 
 # --- Fig. 9: one MRI slice through every model ------------------------------------------------------------------
