@@ -10,8 +10,10 @@ from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import ExternalIdentity, RecoveryCode, RecoveryCodeDevice, hash_recovery_code
-from accounts.role_mapping import STAFF_ROLES, RoleGrant
+from accounts.role_mapping import STAFF_ROLES, RoleGrant, managed_projects
 from audit.services import record_event
+from projects.models import Membership, Project, Role
+from projects.services import add_member, create_project, remove_member
 from studies import roles
 
 RECOVERY_CODE_COUNT = 10
@@ -52,13 +54,16 @@ def link_external_identity(*, user, provider: str, subject: str) -> ExternalIden
 
 def sync_external_roles(*, user, provider: str, grants: frozenset[RoleGrant]) -> bool:
     """Make the account's roles exactly those its outside groups grant (the directory is their source for an
-    account that signs in from outside); staff status follows. True when something changed (with an audit row)."""
+    account that signs in from outside); staff status follows, and so do its memberships of the projects the role
+    map names (each through the projects' audited services; an owner's membership is never touched). True when
+    something changed (with an audit row)."""
     wanted = {grant.role for grant in grants}
     with transaction.atomic():
+        projects_changed = _sync_project_roles(user=user, grants=grants)
         current = set(user.groups.filter(name__in=roles.GROUPS).values_list("name", flat=True))
         is_staff = bool(wanted & STAFF_ROLES) or user.is_superuser
         if current == wanted and user.is_staff == is_staff:
-            return False
+            return projects_changed
         user.groups.remove(*Group.objects.filter(name__in=current - wanted))
         user.groups.add(*Group.objects.filter(name__in=wanted - current))
         if user.is_staff != is_staff:
@@ -71,6 +76,38 @@ def sync_external_roles(*, user, provider: str, grants: frozenset[RoleGrant]) ->
             details={"provider": provider, "before": sorted(current), "after": sorted(wanted)},
         )
     return True
+
+
+def _sync_project_roles(*, user, grants: frozenset[RoleGrant]) -> bool:
+    """The account's memberships of the projects the role map names, as its grants say (the most trusted role
+    where several grants name one project)."""
+    trust = list(Role.values)  # from the most to the least trusted
+    wanted: dict[str, str] = {}
+    for grant in grants:
+        if grant.project:
+            role = grant.project_role
+            held = wanted.get(grant.project)
+            wanted[grant.project] = role if held is None or trust.index(role) < trust.index(held) else held
+    managed = managed_projects() | set(wanted)
+    current = {
+        membership.project.name: membership
+        for membership in Membership.objects.filter(user=user, project__name__in=managed).select_related(
+            "project"
+        )
+    }
+    changed = False
+    for name, role in sorted(wanted.items()):
+        membership = current.get(name)
+        if membership is not None and (membership.role == role or membership.role == Role.OWNER):
+            continue
+        project = Project.objects.filter(name=name).first() or create_project(name=name)
+        add_member(project=project, user=user, role=role)
+        changed = True
+    for name, membership in sorted(current.items()):
+        if name not in wanted and membership.role != Role.OWNER:
+            remove_member(project=membership.project, user=user)
+            changed = True
+    return changed
 
 
 def sign_in_from_outside(*, user, provider: str, subject: str, grants: frozenset[RoleGrant]):

@@ -43,15 +43,19 @@ def _pairs(text: str) -> dict[str, str]:
     return pairs
 
 
-def role_map(env: Mapping[str, str]) -> dict[str, str]:
-    """SSO_ROLE_MAP: a JSON object from an external group name to a role, e.g. {"CT-Study-Admins": "admin"}."""
+def role_map(env: Mapping[str, str]) -> dict[str, str | list[str]]:
+    """SSO_ROLE_MAP: a JSON object from an external group name to a role or a list of roles, each optionally in
+    a project, e.g. {"CT-Study-Admins": "admin", "RT-Physicians": ["reader@Head and neck", "reader@Pelvis"]}."""
     text = _get(env, "SSO_ROLE_MAP").strip()
     if not text:
         return {}
     value = json.loads(text)
     if not isinstance(value, dict):
         raise ValueError("SSO_ROLE_MAP must be a JSON object from group name to role")
-    return {str(group): str(role) for group, role in value.items()}
+    return {
+        str(group): [str(one) for one in role] if isinstance(role, list) else str(role)
+        for group, role in value.items()
+    }
 
 
 def ldap_settings(env: Mapping[str, str]) -> dict:

@@ -9,8 +9,10 @@ from django.contrib.auth import get_user_model
 
 from accounts.models import ExternalIdentity
 from audit.models import AuditEvent
+from projects.models import Membership, Role
+from projects.services import add_member, create_project
 from tests.accounts import directory_server
-from tests.accounts.directory_server import PEOPLE, PEOPLE_SEED, SUFFIX
+from tests.accounts.directory_server import PEOPLE, PEOPLE_SEED, ROLE_MAP, SUFFIX
 
 pytestmark = pytest.mark.django_db
 
@@ -72,6 +74,44 @@ def test_roles_follow_the_directory_at_the_next_sign_in(client, directory_sign_i
         user = get_user_model().objects.get(username="prof.bianchi")
         assert roles_of(user) == {"reader"} and not user.is_staff
         assert client.get("/reports/").status_code != 200
+    finally:
+        modify(
+            directory_sign_in,
+            f"dn: cn=ct-researchers,ou=groups,{SUFFIX}\nchangetype: modify\n"
+            f"replace: member\nmember: uid=prof.bianchi,{PEOPLE}\n",
+        )
+
+
+def test_directory_groups_become_project_roles_and_follow_the_directory(client, directory_sign_in, settings):
+    settings.SSO_ROLE_MAP = {
+        **ROLE_MAP,
+        "ct-researchers": ["researcher", "researcher@Radiotherapy CT"],
+        "radiology": ["reader", "reader@Radiotherapy CT"],
+    }
+    owner = get_user_model().objects.create_user("pi", password="pw-owner-123")
+    project = create_project(name="Radiotherapy CT")
+    add_member(project=project, user=owner, role=Role.OWNER)
+    assert sign_in(client, "prof.bianchi").status_code == 302
+    user = get_user_model().objects.get(username="prof.bianchi")
+    # the most trusted of the roles its groups give in the project (researcher over reader)
+    assert Membership.objects.get(user=user, project=project).role == Role.RESEARCHER
+    client.logout()
+    modify(
+        directory_sign_in,
+        f"dn: cn=ct-researchers,ou=groups,{SUFFIX}\nchangetype: modify\n"
+        f"replace: member\nmember: uid=ct.lead,{PEOPLE}\n",
+    )
+    try:
+        assert sign_in(client, "prof.bianchi").status_code == 302
+        assert Membership.objects.get(user=user, project=project).role == Role.READER
+        client.logout()
+        # the project is still the directory's, but none of the reader's groups gives a role in it any more
+        settings.SSO_ROLE_MAP = {**ROLE_MAP, "other-group": "reader@Radiotherapy CT"}
+        assert sign_in(client, "prof.bianchi").status_code == 302
+        assert not Membership.objects.filter(user=user, project=project).exists()  # the directory decides
+        assert Membership.objects.get(user=owner, project=project).role == Role.OWNER  # never touched
+        verbs = set(AuditEvent.objects.filter(object_id=str(project.pk)).values_list("verb", flat=True))
+        assert {"project.member_added", "project.role_changed", "project.member_removed"} <= verbs
     finally:
         modify(
             directory_sign_in,

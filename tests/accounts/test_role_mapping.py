@@ -3,7 +3,7 @@
 import pytest
 from django.core.checks import run_checks
 
-from accounts.role_mapping import RoleGrant, grants_for, parse_role_map
+from accounts.role_mapping import RoleGrant, grants_for, managed_projects, parse_role_map
 from accounts.sso_settings import ldap_settings, oidc_settings, role_map
 
 MAP = {"CT-Study-Admins": "admin", "cn=ct-researchers,ou=groups,dc=hospital,dc=example": "researcher"}
@@ -57,3 +57,23 @@ def test_check_deploy_warns_when_staff_would_sign_in_without_a_second_factor(tmp
     result = deploy_check(tmp_path, ACCOUNTS_SECOND_FACTOR_REQUIRED="0")
     assert result.returncode != 0
     assert "accounts.W001" in result.stderr + result.stdout
+
+
+def test_a_group_may_grant_a_role_in_a_project_and_several_roles():
+    mapping = {
+        "RT-Physicians": ["reader@Head and neck", "reader@Pelvis"],
+        "CT-Research": "researcher@Pelvis",
+        "Radiology": "reader",
+    }
+    grants = grants_for(["rt-physicians", "CT-Research"], mapping)
+    assert grants == {
+        RoleGrant("reader", "Head and neck"),
+        RoleGrant("reader", "Pelvis"),
+        RoleGrant("researcher", "Pelvis"),
+    }
+    assert {grant.project_role for grant in grants} == {"reader", "researcher"}
+    assert managed_projects(mapping) == {"Head and neck", "Pelvis"}
+    assert role_map({"SSO_ROLE_MAP": '{"RT": ["reader@A", "admin"]}'}) == {"RT": ["reader@A", "admin"]}
+    for wrong in ("superuser@Pelvis", "reader@", "reader@ "):
+        with pytest.raises(ValueError, match="SSO_ROLE_MAP"):
+            parse_role_map({"RT": wrong})

@@ -13,7 +13,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 from imaging.models import Dataset
 from metrics.measures.vocabulary import METRICS
-from metrics.services import compute_now, create_metrics_job
+from metrics.services import create_metrics_job
+from metrics.services.metric_runs import compute_now
 from reports import selectors
 from reports.content import figures
 from reports.services import artefact, report_now
