@@ -42,8 +42,9 @@ def _grant(group, value) -> RoleGrant:
     role, _, project = str(value).partition("@")
     role, project = role.strip(), project.strip()
     if role not in roles.GROUPS:
+        which = f"whose role {role!r} is" if "@" in str(value) else "which is"
         raise ValueError(
-            f"SSO_ROLE_MAP: {group!r} maps to {value!r}, whose role is none of {', '.join(roles.GROUPS)}"
+            f"SSO_ROLE_MAP: {group!r} maps to {value!r}, {which} none of {', '.join(roles.GROUPS)}"
         )
     if "@" in str(value) and not project:
         raise ValueError(f"SSO_ROLE_MAP: {group!r} maps to {value!r}, which names no project after '@'")
