@@ -9,7 +9,6 @@ from urllib.parse import quote_plus
 
 import pymupdf
 import pytest
-from django.contrib.auth.models import Group
 from django.test import Client
 
 from imaging.models import Dataset
@@ -17,6 +16,7 @@ from reports.services import artefact, report_now
 from studies.models import Survey
 from studies.services.surveys import _render_items
 from tests.metrics.factories import make_ct_dataset
+from tests.projects.factories import make_member
 from tests.reports.study_factory import make_survey
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -45,7 +45,7 @@ def closed_survey(transactional_db, media_root):
 def signed_in(new_context, live_server, django_user_model):
     """A browser page signed in as a researcher (the session made by Django's test client)."""
     user = django_user_model.objects.create_user("researcher-e2e", password="pw-research-e2e-1")
-    user.groups.add(Group.objects.get_or_create(name="researcher")[0])
+    make_member(user, "researcher")  # a researcher of the default project, which holds the survey
     client = Client()
     client.force_login(user)
     context = new_context(accept_downloads=True)
