@@ -31,6 +31,7 @@ CHECKPOINTS = ArchivedFields(
     related={"name": "checkpoint", "sha256": "checkpoint_sha256"},
     left_out={
         "id": "the row's number on the exporting site",
+        "projects": "teams of the exporting site; the checkpoint itself stays there",
         "architecture_config": "the checkpoint stays on the exporting site; its name and sha256 identify it",
         "normalisation": "the checkpoint stays on the exporting site; its name and sha256 identify it",
         "input_size": "the checkpoint stays on the exporting site; its name and sha256 identify it",

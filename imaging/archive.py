@@ -28,6 +28,7 @@ DATASETS = ArchivedFields(
         "id": "the row's number on the exporting site",
         "source": "where the exporting site got the images; the archive holds the items as shown, not the source",
         "created_at": "when the exporting site first imported images; restored datasets are new here",
+        "projects": "teams of the exporting site, which mean nothing here",
     },
 )
 VOLUMES = ArchivedFields(

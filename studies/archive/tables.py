@@ -87,7 +87,11 @@ SURVEYS = StudyTable(
         "display_policy": "display_policy",
         "design": "design",
     },
-    left_out={"id": EXPORTING_SITE_ID, "created_by": "a person of the exporting site"},
+    left_out={
+        "id": EXPORTING_SITE_ID,
+        "created_by": "a person of the exporting site",
+        "project": "a team of the exporting site; a restored survey joins this site's default project",
+    },
     added_in={"design": (2, {}), "reader_title_it": (4, ""), "instructions_it": (4, "")},
 )
 ITEM_LEFT_OUT = {"id": EXPORTING_SITE_ID}

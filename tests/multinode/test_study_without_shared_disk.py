@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.contrib.auth.models import Group
 from django.core.files.storage import default_storage
 from django.core.management import call_command
 
@@ -36,6 +35,7 @@ from tests.multinode.nodes import (
     stop_process,
 )
 from tests.multinode.test_two_web_nodes import reader_arguments
+from tests.projects.factories import make_member
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -69,7 +69,7 @@ def test_a_study_runs_end_to_end_with_nothing_shared_but_the_database_redis_and_
         folder.mkdir()
     ensure_study_groups()
     admin = django_user_model.objects.create_user("scripter", password="pw-scripter-1")
-    admin.groups.add(Group.objects.get(name="admin"))
+    make_member(admin, "admin")  # the study admin of the default project, which the study's objects join
     key = issue_token(user=admin).key
     app.control.purge()
 

@@ -13,21 +13,27 @@ CATALOGUE = Path(settings.BASE_DIR) / "locale" / "it" / "LC_MESSAGES"
 PROVIDED_BY_DJANGO = {"Home"}
 
 
-def read_po(path: Path) -> dict[str, str]:
-    """msgid -> msgstr of a .po file (no plurals or contexts are used in this project)."""
-    entries: dict[str, str] = {}
+def read_po(path: Path) -> dict[str | tuple[str, int], str]:
+    """msgid -> msgstr of a .po file; a plural message gives (msgid, n) -> msgstr[n] for each form, as Python's
+    gettext keys its catalogue (no contexts are used in this project)."""
+    entries: dict[str | tuple[str, int], str] = {}
     current: dict[str, list[str]] = {}
     field = None
     for line in path.read_text(encoding="utf-8").splitlines() + [""]:
-        match = re.match(r"^(msgid|msgstr) (\".*\")$", line)
+        match = re.match(r"^(msgid|msgid_plural|msgstr|msgstr\[\d+\]) (\".*\")$", line)
         if match:
             field = match.group(1)
             current[field] = [ast.literal_eval(match.group(2))]
         elif line.startswith('"') and field:
             current[field].append(ast.literal_eval(line))
         elif not line.strip():
-            if "msgid" in current and "msgstr" in current:
-                entries["".join(current["msgid"])] = "".join(current["msgstr"])
+            msgid = "".join(current.get("msgid", []))
+            if "msgid_plural" in current:
+                for name, value in current.items():
+                    if form := re.fullmatch(r"msgstr\[(\d+)\]", name):
+                        entries[(msgid, int(form.group(1)))] = "".join(value)
+            elif "msgid" in current and "msgstr" in current:
+                entries[msgid] = "".join(current["msgstr"])
             current, field = {}, None
     return entries
 
@@ -44,7 +50,9 @@ def test_the_compiled_catalogue_matches_the_po_file():
     with open(CATALOGUE / "django.mo", "rb") as handle:
         compiled = gettext.GNUTranslations(handle)
     stale = [
-        msgid for msgid, msgstr in entries.items() if msgid and msgstr and compiled.gettext(msgid) != msgstr
+        msgid
+        for msgid, msgstr in entries.items()
+        if msgid and msgstr and compiled._catalog.get(msgid) != msgstr
     ]
     assert not stale, f"run manage.py compilemessages; stale: {stale[:3]}"
     catalog = {k: v for k, v in compiled._catalog.items() if k}
@@ -52,6 +60,7 @@ def test_the_compiled_catalogue_matches_the_po_file():
 
 
 def test_placeholders_survive_translation():
-    for msgid, msgstr in read_po(CATALOGUE / "django.po").items():
+    for key, msgstr in read_po(CATALOGUE / "django.po").items():
+        msgid = key if isinstance(key, str) else key[0]  # a plural form: the singular's placeholders
         if msgstr:
             assert sorted(re.findall(r"%\(\w+\)s", msgid)) == sorted(re.findall(r"%\(\w+\)s", msgstr)), msgid

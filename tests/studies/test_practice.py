@@ -116,7 +116,7 @@ def test_practice_answers_are_in_their_own_export_never_in_the_test_answers(prac
         practice_item_at(assignment, n).public_id for n in (1, 2, 3)
     )
     assert {(r.answer, r.rating) for r in rows} == {("real", 4)}
-    download = make_download("practice_csv", [survey])
+    download = make_download("practice_csv", [survey], user=None)
     lines = download.content.decode().splitlines()
     assert lines[0] == (
         "survey,reader,practice_item,truth,answer,rating,seconds_on_slice,answered_at,window_width,window_level,"
@@ -172,7 +172,7 @@ def test_a_practice_answer_keeps_the_viewer_state_as_a_test_answer_does_and_expo
     assert (stored.window_width, stored.window_level, stored.zoom) == (1500, -600, 2.5)
     assert stored.window_changed is True and stored.invert_used is True
     assert stored.slices_visited == [] and stored.seconds_per_slice == []
-    (row,) = csv.DictReader(io.StringIO(make_download("practice_csv", [survey]).content.decode()))
+    (row,) = csv.DictReader(io.StringIO(make_download("practice_csv", [survey], user=None).content.decode()))
     assert (row["window_width"], row["window_level"], row["zoom"]) == ("1500.0", "-600.0", "2.5")
     assert (row["window_changed"], row["invert_used"], row["stack_slices"]) == ("1", "1", "1")
     assert row["slices_visited"] == row["seconds_per_slice"] == ""
@@ -195,7 +195,7 @@ def test_a_practice_stack_answer_keeps_the_slices_visited_and_the_seconds_on_eac
     assert post_answer(client, assignment, practice_item_at(assignment, 1), body).status_code == 200
     stored = PracticeAnswer.objects.get()
     assert stored.slices_visited == [0, -1, 1] and stored.seconds_per_slice == [1.5, 3.0, 1.5]
-    (row,) = csv.DictReader(io.StringIO(make_download("practice_csv", [survey]).content.decode()))
+    (row,) = csv.DictReader(io.StringIO(make_download("practice_csv", [survey], user=None).content.decode()))
     assert (row["stack_slices"], row["slices_visited"], row["seconds_per_slice"]) == (
         "3",
         "0 -1 1",
@@ -233,5 +233,5 @@ def test_the_database_refuses_a_practice_answer_with_only_part_of_the_viewer_sta
         PracticeAnswer.objects.create(**fields, client_key=uuid.uuid4(), window_width=400, window_level=40)
     # Every field empty: a practice answer stored before the viewer state was recorded, exported with empty cells.
     PracticeAnswer.objects.create(**fields, client_key=uuid.uuid4())
-    (row,) = csv.DictReader(io.StringIO(make_download("practice_csv", [survey]).content.decode()))
+    (row,) = csv.DictReader(io.StringIO(make_download("practice_csv", [survey], user=None).content.decode()))
     assert [row[name] for name in VIEWER_STATE_FIELDS] == [""] * len(VIEWER_STATE_FIELDS)
