@@ -12,35 +12,6 @@ from projects.selectors import is_site_superuser, projects_of_user, visible_to
 from projects.services import ProjectError, add_member, change_role, remove_member
 
 
-class ProjectScopedAdmin:
-    """Mix into a ModelAdmin (before admin.ModelAdmin). ``project_path`` is the relation from the model to its
-    project (``projects`` for a shared dataset or checkpoint); ``project_role`` the least role that sees a row."""
-
-    project_path = "project"
-    project_role = Role.RESEARCHER
-
-    def get_queryset(self, request):
-        return visible_to(
-            super().get_queryset(request), request.user, at_least=self.project_role, through=self.project_path
-        )
-
-    def _visible_or_404(self, request, object_id):
-        if object_id is not None and self.get_object(request, unquote(object_id)) is None:
-            raise Http404
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        self._visible_or_404(request, object_id)
-        return super().change_view(request, object_id, form_url, extra_context)
-
-    def delete_view(self, request, object_id, extra_context=None):
-        self._visible_or_404(request, object_id)
-        return super().delete_view(request, object_id, extra_context)
-
-    def history_view(self, request, object_id, extra_context=None):
-        self._visible_or_404(request, object_id)
-        return super().history_view(request, object_id, extra_context)
-
-
 class VisibleRowsOnly404:
     """For an admin whose get_queryset already holds only the viewer's rows: another's change, delete and history
     pages answer 404 (Django's would redirect with "does not exist", or refuse with 403)."""
@@ -60,6 +31,19 @@ class VisibleRowsOnly404:
     def history_view(self, request, object_id, extra_context=None):
         self._visible_or_404(request, object_id)
         return super().history_view(request, object_id, extra_context)
+
+
+class ProjectScopedAdmin(VisibleRowsOnly404):
+    """Mix into a ModelAdmin (before admin.ModelAdmin). ``project_path`` is the relation from the model to its
+    project (``projects`` for a shared dataset or checkpoint); ``project_role`` the least role that sees a row."""
+
+    project_path = "project"
+    project_role = Role.RESEARCHER
+
+    def get_queryset(self, request):
+        return visible_to(
+            super().get_queryset(request), request.user, at_least=self.project_role, through=self.project_path
+        )
 
 
 def scoped_form(form, user):
