@@ -61,6 +61,14 @@ VARIANCES = {
 ACCURACY = 0.65
 
 
+def run_cells(run, tasks, workers: int) -> list:
+    """``run`` over every task: in a pool of ``workers`` processes, or in this one."""
+    if workers > 1:
+        with multiprocessing.Pool(workers) as pool:
+            return pool.map(run, tasks, chunksize=1)
+    return [run(task) for task in tasks]
+
+
 def run_cell(args):
     readers, items, variance, studies, seed = args
     reader_sd, case_sd = VARIANCES[variance]
@@ -215,11 +223,7 @@ def split_plot_main(options):
         for k, (r, i, e) in enumerate(cells)
     ]
     started = time.perf_counter()
-    if options.workers > 1:
-        with multiprocessing.Pool(options.workers) as pool:
-            results = pool.map(run_split_cell, tasks, chunksize=1)
-    else:
-        results = [run_split_cell(task) for task in tasks]
+    results = run_cells(run_split_cell, tasks, options.workers)
     elapsed = time.perf_counter() - started
     rows = {(r, i, e): counts for r, i, e, _, counts in results}
     with (options.out / "split_plot_coverage.csv").open("w", newline="") as handle:
@@ -309,11 +313,7 @@ def main():
     cells = list(product(READERS, ITEMS, VARIANCES))
     tasks = [(r, i, v, options.studies, options.seed + k) for k, (r, i, v) in enumerate(cells)]
     started = time.perf_counter()
-    if options.workers > 1:
-        with multiprocessing.Pool(options.workers) as pool:
-            results = pool.map(run_cell, tasks, chunksize=1)
-    else:
-        results = [run_cell(task) for task in tasks]
+    results = run_cells(run_cell, tasks, options.workers)
     elapsed = time.perf_counter() - started
     rows = {(r, i, v): counts for r, i, v, _, counts in results}
     with (options.out / "statistics_coverage.csv").open("w", newline="") as handle:
