@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from archives import reporting
 from archives.dictionary import ARCHIVE_DICTIONARY
+from archives.errors import ArchiveError
 from archives.format import sha256_of, write_archive
 from archives.signing import SigningKey
 from audit.archive import archived_event, events_for_archive
@@ -42,7 +43,7 @@ from imaging.dicom import (
     dataset_bytes,
     slice_dataset,
 )
-from jobs.services import JobRefused, Progress
+from jobs.services import Progress
 from studies import archive as studies_archive
 from studies.design import StudyDesign
 from studies.models import Assignment, Invitation, Survey
@@ -50,10 +51,6 @@ from studies.policy import DisplayPolicy
 from studies.rendering import decode_payload
 
 HU_ENCODING = PixelEncoding(bits_stored=16, signed=True, rescale_intercept=0)
-
-
-class ArchiveError(JobRefused):
-    """An export or import that cannot be made; one line."""
 
 
 def _json(value) -> bytes:

@@ -15,9 +15,8 @@ from django.core.files import File
 from django.core.files.storage import default_storage
 
 from archives import reporting
-from archives.export import ArchiveError, build_archive
+from archives.errors import ArchiveError
 from archives.format import ArchiveRejected, sha256_of
-from archives.importing import import_archive
 from archives.models import StudyExport, StudyImport
 from archives.signing import SigningKeyInvalid
 from archives.site import site_signing_key
@@ -31,7 +30,6 @@ MAX_REFUSAL_CHARS = 400
 __all__ = [
     "ArchiveError",
     "archive_content",
-    "build_archive",
     "export_now",
     "import_now",
     "request_export",
@@ -74,6 +72,8 @@ def request_export(
 
 
 def run_study_export(job: StudyExport, progress: Progress) -> JobOutcome:
+    from archives.export import build_archive  # the pixels, DICOM and NumPy: loaded by the job, not the web
+
     surveys = reporting.surveys_by_ids(job.survey_ids)
     if len(surveys) != len(job.survey_ids):
         raise ArchiveError("a survey of this export no longer exists")
@@ -124,6 +124,8 @@ def request_import(*, archive_name: str, actor=None, enqueue: bool = True) -> St
 
 
 def run_study_import(job: StudyImport, progress: Progress) -> JobOutcome:
+    from archives.importing import import_archive  # loaded by the job, not the web
+
     with default_storage.open(job.archive, "rb") as handle:
         try:
             surveys, origin = import_archive(handle, actor=job.created_by, progress=progress)

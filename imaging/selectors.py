@@ -11,7 +11,6 @@ from django.conf import settings
 from django.db.models import Count, Q
 
 from imaging.constants import CT, DatasetKind
-from imaging.dicom.deidentify import Deidentifier
 from imaging.models import Dataset, ImportJob, Slice, Volume
 from projects.selectors import visible_to
 
@@ -118,6 +117,8 @@ def volume_by_reference(reference: str) -> Volume | None:
         return Volume.objects.get(uid=uuid.UUID(reference))
     except (ValueError, Volume.DoesNotExist):
         pass
+    from imaging.dicom.deidentify import Deidentifier  # pydicom: web processes rarely need it
+
     deidentified = Deidentifier(key=settings.PSEUDONYM_KEY.encode("utf-8")).uid(reference)
     matches = list(Volume.objects.filter(series_key__in=[reference, deidentified])[:2])
     return matches[0] if len(matches) == 1 else None

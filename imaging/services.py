@@ -1,5 +1,10 @@
 """Writes to the image library. Each volume is stored in one transaction with its audit row; pixels written
-for a volume whose transaction fails are deleted again, so nothing is left half-imported."""
+for a volume whose transaction fails are deleted again, so nothing is left half-imported.
+
+Web processes load this module (the admin's import pages queue jobs through it); the DICOM reading (pydicom) is
+loaded by the functions that read files, in the workers and commands that run them."""
+
+from __future__ import annotations
 
 import os
 import tempfile
@@ -7,6 +12,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from django.conf import settings
@@ -16,20 +22,21 @@ from django.utils import timezone
 
 from audit.services import record_event
 from imaging.constants import MR_MODALITIES
-from imaging.dicom import SeriesRejected, load_series
-from imaging.dicom.deidentify import Deidentifier
 from imaging.layers import LayerBounds, default_axial_layers, layers_from_bounds, validate_layer_bounds
 from imaging.models import Dataset, ImportJob, Slice, Volume
 from imaging.nifti import file_sha256, load_nifti
 from imaging.pacs.client import PacsConnection, PacsError, retrieve
 from imaging.pixels import save_slice_pixels, slice_storage_name
-from imaging.scan import SeriesSource, scan_path
 from imaging.uploads import Staged, delete_uploads, save_uploads, stage_locally, upload_folder
 from imaging.volumes import ImageError, ImportLimits, Rejection, VolumeData
 from jobs.services import JobOutcome, JobRefused, Progress, finish, queue_job
 from projects.models import Project
 from projects.services import ensure_default_project
 from storage import StorageFailed, delete_stored_files, folder_exists
+
+if TYPE_CHECKING:
+    from imaging.dicom.deidentify import Deidentifier
+    from imaging.scan import SeriesSource
 
 # Import kinds: real CT, MRI, and synthetic CT made by a model outside Blindread (a "model under test" too).
 KINDS = {"ct": Dataset.Kind.REAL_CT, "mr": Dataset.Kind.MRI, "sct": Dataset.Kind.SYNTHETIC_CT}
@@ -60,6 +67,8 @@ class ImportReport:
 
 def deidentifier() -> Deidentifier:
     """The de-identification profile under the site's pseudonym key (settings.PSEUDONYM_KEY; never stored)."""
+    from imaging.dicom.deidentify import Deidentifier
+
     return Deidentifier(key=settings.PSEUDONYM_KEY.encode("utf-8"))
 
 
@@ -128,6 +137,8 @@ def import_images(
     root = Path(path)
     if not root.exists():
         raise ImportArgumentError(f"{root} does not exist")
+    from imaging.scan import scan_path
+
     source_label = source_label or f"import_images {timezone.now():%Y-%m-%d %H:%M:%S} UTC"
     deid, limits = deidentifier(), import_limits()
     scan = scan_path(root, kind=kind, modality=modality, deidentifier=deid, limits=limits, progress=progress)
@@ -164,6 +175,8 @@ def import_images(
 def _import_series(
     source: SeriesSource, *, dataset_name, kind, contrast, actor, source_path, patient, deid, limits
 ) -> Volume | str | list[Rejection]:
+    from imaging.dicom import SeriesRejected, load_series
+
     series_key = source.series_key
     if source.nifti_path:
         try:

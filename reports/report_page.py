@@ -7,12 +7,12 @@ from django.urls import reverse
 
 from metrics.measures.vocabulary import METRICS
 from reports.content import figures
+from reports.content.formats import TABLE3_MARKS
 from reports.content.model_ranking import LEAD_NOTE, LEAD_TITLE
 from reports.content.reader_groups import GROUPS_NOTE, GROUPS_TITLE
 from reports.content.report import (
     HYPOTHESES_IN_WORDS,
     TABLE2_TITLE,
-    TABLE3_MARKS,
     TABLE3_TITLE,
     Report,
     table2_variants,

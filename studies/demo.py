@@ -37,14 +37,21 @@ from studies.survey_input import SurveyInput
 
 DEMO_REAL_DATASET = "Phantom CT (contrast)"
 DEMO_REAL_DATASET_NONCONTRAST = "Phantom CT (non-contrast)"
-# Two projects, each with its own surveys and researcher: a researcher of one sees none of the other's.
+# Two projects, each with its own surveys: `researcher` works in both (the report of the four closed surveys
+# compares the paper's four models), `researcher-b` in project B only and sees nothing of project A.
 PROJECT_A = "Demo project A (abdomen sCT)"
 PROJECT_B = "Demo project B (second group)"
-# (username, password, group, staff, project and role there; None: joins through an invitation)
+# (username, password, group, staff, the projects and the role in each; empty: joins through an invitation)
 DEMO_USERS = [
-    ("researcher", "researcher-demo", roles.RESEARCHER, True, (PROJECT_A, Role.RESEARCHER)),
-    ("researcher-b", "researcher-b-demo", roles.RESEARCHER, True, (PROJECT_B, Role.RESEARCHER)),
-    ("reader", "reader-demo", roles.READER, False, None),
+    (
+        "researcher",
+        "researcher-demo",
+        roles.RESEARCHER,
+        True,
+        ((PROJECT_A, Role.RESEARCHER), (PROJECT_B, Role.RESEARCHER)),
+    ),
+    ("researcher-b", "researcher-b-demo", roles.RESEARCHER, True, ((PROJECT_B, Role.RESEARCHER),)),
+    ("reader", "reader-demo", roles.READER, False, ()),
 ]
 DEMO_MATRIX = 512
 PER_SIDE = 10
@@ -132,7 +139,7 @@ def _ensure_project(name: str, stdout):
 
 def _ensure_users(stdout, projects) -> None:
     User = get_user_model()
-    for username, password, group, is_staff, membership in DEMO_USERS:
+    for username, password, group, is_staff, memberships in DEMO_USERS:
         with transaction.atomic():
             user, created = User.objects.get_or_create(
                 username=username, defaults={"is_staff": is_staff, "email": f"{username}@example.org"}
@@ -142,11 +149,10 @@ def _ensure_users(stdout, projects) -> None:
                 user.save()
                 stdout.write(f"Created the demo {group} '{username}' (password '{password}').")
             user.groups.add(Group.objects.get(name=group))
-            if membership is not None and role_of(user, projects[membership[0]]) is None:
-                add_member(project=projects[membership[0]], user=user, role=membership[1])
-                stdout.write(
-                    f"{username} is a {membership[1]} of {membership[0]!r} (and sees no other project)."
-                )
+            for project_name, role in memberships:
+                if role_of(user, projects[project_name]) is None:
+                    add_member(project=projects[project_name], user=user, role=role)
+                    stdout.write(f"{username} is a {role} of {project_name!r}.")
 
 
 def _real_dataset_for(model):

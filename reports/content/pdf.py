@@ -33,19 +33,16 @@ from reportlab.platypus import (
 from metrics.measures.vocabulary import LOWER_IS_BETTER, METRICS
 from readerstats import ProportionEstimate, p_text
 from reports.content import figures
+from reports.content.formats import TABLE3_MARKS, format_interval, format_percent, table3_cell
 from reports.content.model_ranking import LEAD_NOTE, LEAD_TITLE
 from reports.content.reader_groups import GROUPS_NOTE, GROUPS_TITLE, test_sentence
 from reports.content.report import (
     HYPOTHESES_IN_WORDS,
     TABLE2_TITLE,
-    TABLE3_MARKS,
     TABLE3_TITLE,
     Report,
     clip_text,
-    format_interval,
-    format_percent,
     table2_variants,
-    table3_cell,
 )
 from reports.content.report_mrmc import (
     AUC_HEADER,

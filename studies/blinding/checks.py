@@ -15,7 +15,6 @@ from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.core.files.storage import default_storage
 from django.db import OperationalError
-from django.test import RequestFactory
 from django.urls import get_resolver, reverse
 from django.utils import translation
 
@@ -304,6 +303,8 @@ def check_error_pages(observations: list[Observation], report: BlindingReport) -
     reached and when a failure's own message names the item's truth: the same reply for every item."""
     report.checks.append("error-pages")
     handler = get_resolver().resolve_error_handler(500)
+    from django.test import RequestFactory  # Django's test package (Jinja2 and more): only while auditing
+
     factory = RequestFactory()
     requests = {
         "item page": lambda o: factory.get(o.page_url, secure=True),

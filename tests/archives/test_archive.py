@@ -13,9 +13,9 @@ from django.core.files.storage import default_storage
 from django.core.management import CommandError, call_command
 from django.db import connection
 
+from archives.export import build_archive
 from archives.format import FORMAT_VERSION, MANIFEST, read_archive, write_archive
 from archives.models import StudyExport
-from archives.services import build_archive
 from imaging.selectors import datasets_by_ids
 from reports.selectors import reader_pseudonyms
 from reports.services import artefact, report_now

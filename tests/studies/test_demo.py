@@ -144,6 +144,7 @@ def test_the_demo_builds_a_rated_survey_with_practice_items_that_passes_the_audi
 
 
 def test_the_demo_has_two_projects_whose_researchers_see_only_their_own(db, client):
+    # `researcher` works in both projects (the four closed surveys' report), `researcher-b` in project B only.
     store_ct_dataset(demo.DEMO_REAL_DATASET, kind="ct", contrast=True, volumes=2, seed=1)
     store_ct_dataset("Phantom sCT (model)", kind="sct", contrast=True, volumes=2, seed=2)
     demo.build_demo(stdout=OutputWrapper(StringIO()))
@@ -152,10 +153,17 @@ def test_the_demo_has_two_projects_whose_researchers_see_only_their_own(db, clie
         for project in (demo.PROJECT_A, demo.PROJECT_B)
     }
     by_project[demo.PROJECT_A] |= {demo.OPEN_SURVEY, demo.RATED_SURVEY, demo.REPEAT_SURVEY}
-    for username, project in (("researcher", demo.PROJECT_A), ("researcher-b", demo.PROJECT_B)):
-        user = authenticate(username=username, password=f"{username}-demo")
-        assert set(surveys_visible_to(user).values_list("name", flat=True)) == by_project[project]
-        client.force_login(user)
-        foreign = Survey.objects.exclude(project__name=project).first()
-        assert client.get(f"/admin/studies/survey/{foreign.pk}/change/").status_code == 404
-        assert client.get(f"/api/v1/surveys/{foreign.pk}/").status_code == 404
+    researcher = authenticate(username="researcher", password="researcher-demo")
+    assert set(surveys_visible_to(researcher).values_list("name", flat=True)) == (
+        by_project[demo.PROJECT_A] | by_project[demo.PROJECT_B]
+    )
+    closed = [name for name, *_ in demo.CLOSED_SURVEYS]
+    client.force_login(researcher)
+    assert client.get("/reports/surveys/", {"survey": closed}).status_code == 200
+    other = authenticate(username="researcher-b", password="researcher-b-demo")
+    assert set(surveys_visible_to(other).values_list("name", flat=True)) == by_project[demo.PROJECT_B]
+    client.force_login(other)
+    foreign = Survey.objects.filter(project__name=demo.PROJECT_A).first()
+    assert client.get(f"/admin/studies/survey/{foreign.pk}/change/").status_code == 404
+    assert client.get(f"/api/v1/surveys/{foreign.pk}/").status_code == 404
+    assert client.get("/reports/surveys/", {"survey": closed}).status_code == 404
