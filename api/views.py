@@ -19,7 +19,7 @@ from rest_framework.views import APIView
 from api import serializers as api
 from api.errors import NOT_FOUND, Conflict, Refused, ReportNotComputed, one_line
 from api.permissions import CanReadReports, IsSignedIn
-from generation.selectors import checkpoint_by_name, checkpoints, jobs_with_counts
+from generation.selectors import checkpoints, jobs_with_counts
 from generation.services import GenerationError, register_checkpoint, start_generation
 from generation.vocabulary import DEFAULT_NORMALISATION, CheckpointRefused, parse_hu_range
 from imaging.constants import HU_MAX, HU_MIN
@@ -203,10 +203,11 @@ class GenerationJobViewSet(mixins.CreateModelMixin, JobViewSet):
         given = api.GenerationRequest(data=request.data)
         given.is_valid(raise_exception=True)
         data = given.validated_data
-        checkpoint = checkpoint_by_name(data["checkpoint"])
+        # Named among what the caller's projects use: another project's checkpoint or MRI is unknown here.
+        checkpoint = checkpoints(request.user).filter(name=data["checkpoint"]).first()
         if checkpoint is None:
             raise Refused(f"no checkpoint named {data['checkpoint']!r}")
-        mri = dataset_named(data["mri_dataset"])
+        mri = dataset_named(data["mri_dataset"], user=request.user)
         if mri is None:
             raise Refused(f"no dataset named {data['mri_dataset']!r}")
         try:
@@ -247,6 +248,7 @@ class MetricsJobViewSet(mixins.CreateModelMixin, JobViewSet):
                 max_per_layer=data["max_per_layer"],
                 seed=data["seed"],
                 actor=request.user,
+                user=request.user,
             )
         except MetricsArgumentError as exc:
             raise _refused(exc) from None

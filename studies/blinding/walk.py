@@ -8,16 +8,18 @@ survey and holds no lock on the survey while it runs. What came back is an :clas
 :class:`Walk`; the checks compare them.
 """
 
+from __future__ import annotations
+
 import json
 import re
 import secrets
 import uuid
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.test import Client
 from django.urls import reverse
 from django.utils import translation
 
@@ -25,6 +27,9 @@ from imaging.selectors import with_their_slices
 from studies.design import RATING_MIDPOINTS, StudyDesign
 from studies.models import Assignment, Item, Survey
 from studies.sampling import make_item_order
+
+if TYPE_CHECKING:
+    from django.test import Client
 
 # Headers whose value differs on every response whatever is served.
 IGNORED_HEADERS = {"date"}
@@ -94,6 +99,8 @@ def walk_as_reader(survey: Survey, items: list[Item], progress) -> Walk:
                 is_audit=True,
             )
             walk.key = assignment.key
+            from django.test import Client  # Django's test package (Jinja2 and more): only while auditing
+
             client = Client(HTTP_HOST=audit_host(), raise_request_exception=False)
             client.force_login(reader)
             # The walk's requests activate their own language; the caller's (an admin page) is restored after.
