@@ -238,9 +238,16 @@ def survey_progress_counts(survey) -> dict:
     }
 
 
+class ProjectRoleSerializer(serializers.Serializer):
+    name = serializers.CharField(help_text="The project's name")
+    role = serializers.CharField(help_text="owner, study_admin, researcher or reader")
+
+
 class UserSerializer(serializers.Serializer):
     username = serializers.CharField()
-    roles = serializers.ListField(child=serializers.CharField())
+    roles = serializers.ListField(child=serializers.CharField(), help_text="The site-wide groups held")
+    projects = ProjectRoleSerializer(many=True, help_text="The projects the account is a member of")
+    site_superuser = serializers.BooleanField(help_text="Sees every project's rows")
 
 
 # --- Writing -------------------------------------------------------------------------------------------------

@@ -36,7 +36,7 @@ from jobs.models import JobStatus
 from metrics import selectors as metrics
 from metrics.services import MetricsArgumentError, create_metrics_job
 from projects.models import Role
-from projects.selectors import projects_of_user
+from projects.selectors import is_site_superuser, memberships_of_user, projects_of_user
 from reports import selectors as reports
 from reports.downloads import What, make_download
 from reports.models import DownloadLog
@@ -443,7 +443,7 @@ def unknown_endpoint(request, *args, **kwargs):
 
 
 class MeView(APIView):
-    """The signed-in account and its study roles."""
+    """The signed-in account: its site-wide roles and the projects it is a member of, with its role in each."""
 
     permission_classes = [IsSignedIn]
 
@@ -451,7 +451,15 @@ class MeView(APIView):
     def get(self, request):
         user = request.user
         held = [name for name, check in _ROLE_CHECKS if check(user)]
-        return Response({"username": user.get_username(), "roles": held})
+        projects = [{"name": m.project.name, "role": m.role} for m in memberships_of_user(user)]
+        return Response(
+            {
+                "username": user.get_username(),
+                "roles": held,
+                "projects": projects,
+                "site_superuser": is_site_superuser(user),
+            }
+        )
 
 
 _ROLE_CHECKS = (

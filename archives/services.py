@@ -117,9 +117,12 @@ def archive_content(job: StudyExport) -> bytes:
         return handle.read()
 
 
-def request_import(*, archive_name: str, actor=None, enqueue: bool = True) -> StudyImport:
+def request_import(*, archive_name: str, actor=None, enqueue: bool = True, project=None) -> StudyImport:
+    """Queue the import of a stored archive; its surveys and datasets join ``project`` (the default project when
+    none is named)."""
+    details = {"archive": archive_name, **({"project": project.name} if project is not None else {})}
     return queue_job(
-        StudyImport, actor=actor, enqueue=enqueue, details={"archive": archive_name}, archive=archive_name
+        StudyImport, actor=actor, enqueue=enqueue, details=details, archive=archive_name, project=project
     )
 
 
@@ -128,7 +131,9 @@ def run_study_import(job: StudyImport, progress: Progress) -> JobOutcome:
 
     with default_storage.open(job.archive, "rb") as handle:
         try:
-            surveys, origin = import_archive(handle, actor=job.created_by, progress=progress)
+            surveys, origin = import_archive(
+                handle, actor=job.created_by, progress=progress, project=job.project
+            )
         except ArchiveRejected as exc:
             # One line of bounded length, whatever value of the archive the refusal quotes.
             raise ArchiveError(first_line(exc, limit=MAX_REFUSAL_CHARS)) from None
@@ -143,7 +148,7 @@ def run_study_import(job: StudyImport, progress: Progress) -> JobOutcome:
     )
 
 
-def import_now(content: bytes | BinaryIO, *, actor=None) -> StudyImport:
+def import_now(content: bytes | BinaryIO, *, actor=None, project=None) -> StudyImport:
     """Import an archive (bytes, or a binary file, copied in chunks) in this process, as its job; returns the
     finished job (ArchiveError: one line, and nothing of the archive stored: the uploaded copy is deleted again)."""
     try:
@@ -154,7 +159,7 @@ def import_now(content: bytes | BinaryIO, *, actor=None) -> StudyImport:
     except StorageFailed as exc:
         raise ArchiveError(f"nothing imported: {exc}") from None
     try:
-        job = request_import(archive_name=name, actor=actor, enqueue=False)
+        job = request_import(archive_name=name, actor=actor, enqueue=False, project=project)
         execute(StudyImport.label(), job.pk)
         job.refresh_from_db()
     finally:

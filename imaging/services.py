@@ -125,6 +125,7 @@ def import_images(
     progress: ImportProgress | None = None,
     source_label: str = "",
     nifti_pseudonym: str = "",
+    project: Project | None = None,
 ) -> ImportReport:
     """Import every series found under `path` into the dataset; each series whole or not at all, de-identified
     before anything is stored (imaging.dicom.deidentify).
@@ -132,7 +133,8 @@ def import_images(
     A volume records `source_label` (the job, or the command's run) and its running number in this import, never
     a file or folder name. A NIfTI volume's patient is `nifti_pseudonym` (the pseudonym of a name the importer
     gave, :func:`nifti_patient_pseudonym`) or the pseudonym of the folder layout's patient; without either, each
-    file is a patient of its own (the pseudonym of its content's hash), never named after the file."""
+    file is a patient of its own (the pseudonym of its content's hash), never named after the file. A dataset the
+    import creates belongs to ``project`` (the default project when none is named)."""
     check_import_arguments(dataset_name=dataset_name, kind=kind, modality=modality, contrast=contrast)
     root = Path(path)
     if not root.exists():
@@ -159,6 +161,7 @@ def import_images(
             patient=source.patient or nifti_pseudonym,
             deid=deid,
             limits=limits,
+            project=project,
         )
         if isinstance(outcome, Volume):
             report.imported.append(source.label)
@@ -169,11 +172,15 @@ def import_images(
             report.rejected.extend(outcome)
     if progress:
         progress("importing", total_files, total_files)
+    if project is not None:  # a dataset that was there before: the project uses it from now on too
+        existing = Dataset.objects.filter(name=dataset_name).first()
+        if existing is not None:
+            share_dataset(dataset=existing, project=project, actor=actor)
     return report
 
 
 def _import_series(
-    source: SeriesSource, *, dataset_name, kind, contrast, actor, source_path, patient, deid, limits
+    source: SeriesSource, *, dataset_name, kind, contrast, actor, source_path, patient, deid, limits, project
 ) -> Volume | str | list[Rejection]:
     from imaging.dicom import SeriesRejected, load_series
 
@@ -212,7 +219,9 @@ def _import_series(
     except ImageError as exc:
         return [Rejection(source.nifti_path or os.path.dirname(source.headers[0].path), str(exc))]
     try:
-        return store_volume(dataset_name=dataset_name, kind=kind, contrast=contrast, data=data, actor=actor)
+        return store_volume(
+            dataset_name=dataset_name, kind=kind, contrast=contrast, data=data, actor=actor, project=project
+        )
     except IntegrityError:
         # A concurrent import stored the same series first.
         return "duplicate"
@@ -382,14 +391,23 @@ def discard_pixels(names: list[str]) -> None:
 
 
 def store_volume(
-    *, dataset_name: str, kind: str, contrast: bool | None, data: VolumeData, actor=None
+    *,
+    dataset_name: str,
+    kind: str,
+    contrast: bool | None,
+    data: VolumeData,
+    actor=None,
+    project: Project | None = None,
 ) -> Volume:
-    """Store one decoded series: dataset (created on first use), volume, slices, pixels and the audit rows, in
-    one transaction; pixels written for it are deleted again if anything fails."""
+    """Store one decoded series: dataset (created on first use, for ``project``: the default project when none is
+    named), volume, slices, pixels and the audit rows, in one transaction; pixels written for it are deleted again
+    if anything fails."""
     written: list[str] = []
     try:
         with transaction.atomic():
-            dataset = ensure_dataset(name=dataset_name, kind=KINDS[kind], contrast=contrast, actor=actor)
+            dataset = ensure_dataset(
+                name=dataset_name, kind=KINDS[kind], contrast=contrast, actor=actor, project=project
+            )
             volume = create_volume(
                 dataset=dataset,
                 header=VolumeHeader(
@@ -561,6 +579,7 @@ def _run_import_job(job: ImportJob, progress: Progress) -> JobOutcome | None:
                 progress=lambda phase, done, total: progress.set(done, total, phase),
                 source_label=f"{'PACS ' if job.pacs_series else ''}import job {job.pk}",
                 nifti_pseudonym=job.nifti_pseudonym,
+                project=job.project,
             )
         except ImportArgumentError as exc:
             _store_rejections(job, staged.rejected, None)
@@ -581,9 +600,6 @@ def finish_import_job(
     )
     with transaction.atomic():
         _store_rejections(job, rejected, report)
-        dataset = Dataset.objects.filter(name=job.dataset_name).first()
-        if dataset is not None and job.project is not None:
-            share_dataset(dataset=dataset, project=job.project, actor=job.created_by)
         finish(
             job,
             message=summary,

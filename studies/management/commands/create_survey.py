@@ -3,6 +3,7 @@ import argparse
 from django.core.management.base import BaseCommand, CommandError
 
 from imaging.constants import DEFAULT_CT_WINDOW, HU_MAX, HU_MIN
+from projects.commands import add_project_argument, named_project
 from studies.design import (
     MAX_PRACTICE_ITEMS,
     MAX_STACK_K,
@@ -132,18 +133,23 @@ class Command(BaseCommand):
         parser.add_argument(
             "--repeat-subset", metavar="M", help="A second reading of M items (half of each truth)"
         )
+        add_project_argument(
+            parser, "the survey, which then uses its two datasets (default: the default project)"
+        )
         parser.add_argument("--readers", type=positive_int, help="Create this many invitation links")
         parser.add_argument("--open", action="store_true", help="Open the survey (runs the blinding audit)")
 
     def handle(self, *args, **options):
         try:
-            created = create_survey(options=survey_values(options), actor=None)
+            created = create_survey(
+                options=survey_values(options), actor=None, project=named_project(options)
+            )
         except StudyError as exc:
             raise CommandError(str(exc)) from None
         survey = created.survey
         policy, design = survey.display_policy, survey.design
         self.stdout.write(
-            f"Survey {survey.name!r} created (draft): {survey.real_count} real + {survey.synthetic_count} "
+            f"Survey {survey.name!r} created (draft) in {survey.project.name!r}: {survey.real_count} real + {survey.synthetic_count} "
             f"synthetic items rendered at {policy.matrix_size}x{policy.matrix_size}"
             + (f", {design.stack_slices} slices each" if design.is_stack else "")
         )
