@@ -34,7 +34,10 @@ import scipy.stats
 
 from imaging.constants import HU_MAX, HU_MIN
 from metrics.measures.distribution import feature_statistics, frechet_distance
+from metrics.measures.layerwise import MetricScore, unavailable_scores
+from metrics.measures.layerwise import _score as metric_score
 from metrics.measures.radiomics import FEATURE_COUNT, slice_mask, slice_radiomics, standardise
+from metrics.measures.vocabulary import AVERAGE_LAYER, VOLUME_METRICS
 
 __all__ = [
     "GRADIENT_EDGES",
@@ -51,6 +54,7 @@ __all__ = [
     "reformat_radiomic_distance",
     "reformats",
     "resample_volume",
+    "volume_scores",
     "volume_z_profile",
 ]
 
@@ -319,3 +323,138 @@ def reformat_radiomic_distance(reference: np.ndarray, other: np.ndarray) -> floa
         raise ZConsistencyError("the reformat radiomic distance needs at least 2 reformats in each pool")
     reference, other = standardise(reference, other)
     return frechet_distance(*feature_statistics(reference), *feature_statistics(other))
+
+
+# --- The stored scores ----------------------------------------------------------------------------------------
+
+VOLUME_SCOPE = "whole volumes"
+_STATISTIC_OF = {"z_to_inplane_w1": "z_to_inplane_ratio", "z_high_frequency_w1": "z_high_frequency"}
+
+
+def _pooled_histogram(profiles: Sequence[VolumeZProfile]) -> list[float]:
+    total = np.sum([profile.gradient_histogram for profile in profiles], axis=0).astype(np.float64)
+    return [round(float(value), 6) for value in total / max(total.sum(), 1.0)]
+
+
+def volume_scores(
+    reference: Sequence[VolumeZProfile],
+    held_out: Sequence[VolumeZProfile],
+    synthetic: Sequence[VolumeZProfile],
+    *,
+    grid: VolumeGrid,
+    bootstrap: int = BOOTSTRAP,
+    seed: int = 0,
+) -> list[MetricScore]:
+    """The ``VOLUME_METRICS`` rows (:class:`metrics.measures.layerwise.MetricScore`, layer ``AVERAGE_LAYER``) of a
+    model: each distance between the reference half of the real volumes and the synthetic ones (``value``) and
+    between the reference and the held-out half (``baseline``), as the per-layer metrics; ``detail`` holds the
+    CI of the value, the comparison of every real volume with the synthetic ones (means, standardised
+    differences) and the pooled z-gradient histograms."""
+    sizes = (len(synthetic), len(reference), len(held_out))
+    detail = {
+        "scope": VOLUME_SCOPE,
+        "unit": "volumes",
+        "grid": {"slice_mm": grid.slice_mm, "pixel_mm": grid.pixel_mm},
+    }
+    if not synthetic or len(reference) < 1 or len(held_out) < 1:
+        reason = "no synthetic volume" if not synthetic else "the real CT needs volumes in both halves"
+        return unavailable_scores(AVERAGE_LAYER, reason, sizes=sizes, metrics=VOLUME_METRICS, detail=detail)
+    real = [*reference, *held_out]
+
+    def values(profiles, name):
+        return [profile.statistics[name] for profile in profiles]
+
+    comparisons = {
+        name: compare_statistic(
+            name, values(real, name), values(synthetic, name), bootstrap=bootstrap, seed=seed
+        )
+        for name in Z_STATISTICS
+    }
+    summary = {
+        **detail,
+        "statistics": {name: comparison.to_dict() for name, comparison in comparisons.items()},
+    }
+    scores = []
+    histogram = np.stack([profile.gradient_histogram for profile in reference])
+    value, low, high = gradient_distribution_distance(
+        histogram, np.stack([p.gradient_histogram for p in synthetic]), bootstrap=bootstrap, seed=seed
+    )
+    baseline, _, _ = gradient_distribution_distance(
+        histogram, np.stack([p.gradient_histogram for p in held_out]), bootstrap=0
+    )
+    scores.append(
+        metric_score(
+            AVERAGE_LAYER,
+            "z_gradient_w1",
+            value,
+            baseline,
+            sizes,
+            detail={
+                **summary,
+                "ci": [low, high],
+                "edges": [float(edge) for edge in GRADIENT_EDGES],
+                "real_histogram": _pooled_histogram(real),
+                "synthetic_histogram": _pooled_histogram(synthetic),
+            },
+        )
+    )
+    for metric, statistic in _STATISTIC_OF.items():
+        ref, held, fake = (
+            values(reference, statistic),
+            values(held_out, statistic),
+            values(synthetic, statistic),
+        )
+        try:
+            model = compare_statistic(statistic, ref, fake, bootstrap=bootstrap, seed=seed)
+            base = compare_statistic(statistic, ref, held, bootstrap=0)
+        except ZConsistencyError as exc:
+            scores.extend(
+                unavailable_scores(AVERAGE_LAYER, str(exc), sizes=sizes, metrics=(metric,), detail=detail)
+            )
+            continue
+        scores.append(
+            metric_score(
+                AVERAGE_LAYER,
+                metric,
+                model.wasserstein,
+                base.wasserstein,
+                sizes,
+                detail={
+                    **detail,
+                    "ci": [model.ci_low, model.ci_high],
+                    "comparison": comparisons[statistic].to_dict(),
+                },
+            )
+        )
+    ref_features = np.concatenate([p.reformat_features for p in reference])
+    held_features = np.concatenate([p.reformat_features for p in held_out])
+    fake_features = np.concatenate([p.reformat_features for p in synthetic])
+    try:
+        model_fd = reformat_radiomic_distance(ref_features, fake_features)
+        base_fd = reformat_radiomic_distance(ref_features, held_features)
+    except ZConsistencyError as exc:
+        scores.extend(
+            unavailable_scores(
+                AVERAGE_LAYER, str(exc), sizes=sizes, metrics=("reformat_radiomic_fd",), detail=detail
+            )
+        )
+    else:
+        scores.append(
+            metric_score(
+                AVERAGE_LAYER,
+                "reformat_radiomic_fd",
+                model_fd,
+                base_fd,
+                sizes,
+                detail={
+                    **detail,
+                    "reformats": {
+                        "reference": len(ref_features),
+                        "held_out": len(held_features),
+                        "synthetic": len(fake_features),
+                    },
+                    "standardised_by": "reference half",
+                },
+            )
+        )
+    return scores

@@ -12,6 +12,7 @@ from metrics.demo import (
     reader_skill,
 )
 from metrics.measures.layerwise import METRICS, RADIOMIC_METRICS
+from metrics.measures.vocabulary import VOLUME_METRICS
 from metrics.models import MachineObserverJob, MetricResult, MetricsJob
 from reports.demo import build_reports
 from reports.models import ReportJob
@@ -45,7 +46,9 @@ def test_the_demo_computes_every_models_metrics_against_its_surveys_real_ct_once
     build_demo(stdout=out)
     build_reports(stdout=out, enqueue=False)
     build_observers(stdout=out, enqueue=False)
-    assert MetricResult.objects.filter(model=model, real_dataset=real).count() == 11 * len(METRICS)
+    assert MetricResult.objects.filter(model=model, real_dataset=real).count() == 11 * len(METRICS) + len(
+        VOLUME_METRICS
+    )
     for metric in RADIOMIC_METRICS:  # computed without any downloaded weights
         radiomic = MetricResult.objects.get(model=model, real_dataset=real, layer=0, metric=metric)
         assert radiomic.value is not None and radiomic.baseline is not None, radiomic.note
