@@ -240,7 +240,11 @@ def store_metric_results(
     now = timezone.now()
     feature_note = next((note for note in notes if note.startswith("FID/KID unavailable")), "")
     scored = sum(1 for score in scores if score.layer != AVERAGE_LAYER and score.value is not None)
-    summary = "; ".join([f"{scored} layer scores stored", *notes])
+    along_z = [score for score in scores if score.metric in VOLUME_METRICS and score.value is not None]
+    stored = f"{scored} layer scores stored"
+    if along_z:
+        stored += f", realism along z on {along_z[0].n_synthetic} synthetic volume(s)"
+    summary = "; ".join([stored, *notes])
     with transaction.atomic():
         job = (
             MetricsJob.objects.select_for_update(of=("self",))
