@@ -17,6 +17,7 @@ import matplotlib
 import numpy as np
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, NullFormatter
 
 from metrics.measures.vocabulary import LAYERS, LOWER_IS_BETTER, METRIC_LABELS
 from readerstats import ANSWERS, TRUTHS, ProportionEstimate
@@ -392,8 +393,8 @@ def z_gradient_figure(rows: Sequence[MetricRow]) -> Figure:
     with matplotlib.rc_context(STYLE):
         columns = max(1, min(2, len(panels)))
         lines = max(1, (len(panels) + columns - 1) // columns)
-        figure = _figure(8.8 if columns > 1 else 4.6, 0.6 + 2.3 * lines)
-        figure.suptitle(_wrap(Z_GRADIENT_TITLE, 90, 2))
+        figure = _figure(8.8 if columns > 1 else 4.6, 1.0 + 2.3 * lines)
+        figure.suptitle(_wrap(Z_GRADIENT_TITLE, 90 if columns > 1 else 48, 3))
         if not panels:
             axes = figure.add_subplot(1, 1, 1)
             axes.text(
@@ -408,10 +409,16 @@ def z_gradient_figure(rows: Sequence[MetricRow]) -> Figure:
                 axes.stairs(share, edges, color=SCOPE_COLOURS[label], label=label.capitalize(), linewidth=1.1)
             score = "n/a" if row.normalised is None else f"{row.normalised:.2f}"
             axes.set_title(_wrap(f"{row.model} (W1 normalised {score})", 44, 2))
+            # most of the mass lies in the first few HU/mm: a log scale shows the tails where models differ
+            axes.set_yscale("log")
+            axes.set_ylim(bottom=1e-5)
+            # plain tick labels: the report's style turns mathtext (Matplotlib's default "10^k") off
+            axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+            axes.yaxis.set_minor_formatter(NullFormatter())
             axes.set_xlabel("z-gradient (HU/mm; the last bin holds larger ones)")
-            axes.set_ylabel("Share of body pixels")
+            axes.set_ylabel("Share of body pixels (log)")
             axes.legend(frameon=False)
-        figure.tight_layout(rect=(0, 0, 1, 0.92 if lines == 1 else 0.95))
+        figure.tight_layout(rect=(0, 0, 1, (0.86 if columns == 1 else 0.9) if lines == 1 else 0.95))
     return figure
 
 
