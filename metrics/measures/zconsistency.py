@@ -365,12 +365,14 @@ def volume_scores(
     def values(profiles, name):
         return [profile.statistics[name] for profile in profiles]
 
-    comparisons = {
-        name: compare_statistic(
-            name, values(real, name), values(synthetic, name), bootstrap=bootstrap, seed=seed
-        )
-        for name in Z_STATISTICS
-    }
+    comparisons = {}
+    for name in Z_STATISTICS:  # a statistic undefined (NaN) in every volume of a pool is left out
+        try:
+            comparisons[name] = compare_statistic(
+                name, values(real, name), values(synthetic, name), bootstrap=bootstrap, seed=seed
+            )
+        except ZConsistencyError:
+            continue
     summary = {
         **detail,
         "statistics": {name: comparison.to_dict() for name, comparison in comparisons.items()},
@@ -423,7 +425,7 @@ def volume_scores(
                 detail={
                     **detail,
                     "ci": [model.ci_low, model.ci_high],
-                    "comparison": comparisons[statistic].to_dict(),
+                    "comparison": comparisons[statistic].to_dict() if statistic in comparisons else None,
                 },
             )
         )

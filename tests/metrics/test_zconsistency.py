@@ -6,10 +6,12 @@ from imaging.phantoms.anatomy import patient_rng, phantom_anatomy
 from imaging.phantoms.labels import tissue_labels
 from imaging.phantoms.signal import ct_hu_from_labels
 from metrics.measures.radiomics import FEATURE_COUNT
+from metrics.measures.vocabulary import VOLUME_METRICS
 from metrics.measures.zconsistency import (
     GRADIENT_EDGES,
     Z_STATISTICS,
     VolumeGrid,
+    VolumeZProfile,
     ZConsistencyError,
     common_grid,
     compare_statistic,
@@ -18,6 +20,7 @@ from metrics.measures.zconsistency import (
     histogram_wasserstein,
     reformat_radiomic_distance,
     resample_volume,
+    volume_scores,
     volume_z_profile,
 )
 
@@ -159,3 +162,41 @@ def test_resample_volume_keeps_the_field_of_view_and_the_common_grid_is_the_coar
     volume = np.zeros((30, 64, 64), dtype=np.int16)
     resampled = resample_volume(volume, slice_mm=3.0, row_mm=0.75, column_mm=0.75, grid=grid)
     assert resampled.shape == (12, 16, 16)
+
+
+def _profile(mean, high=0.2, seed=0):
+    rng = np.random.default_rng(seed)
+    statistics = dict.fromkeys(Z_STATISTICS, mean)
+    statistics["z_high_frequency"] = high
+    histogram = np.zeros(len(GRADIENT_EDGES) - 1)
+    histogram[int(mean * 2)] = 100
+    return VolumeZProfile(statistics, histogram, rng.normal(mean, 1, (6, FEATURE_COUNT)), slices=10)
+
+
+def test_volume_scores_compare_the_model_and_the_held_out_half_with_the_reference_half():
+    reference = [_profile(4.0, seed=1), _profile(4.0, seed=2)]
+    held_out = [_profile(4.5, seed=3), _profile(4.5, seed=4)]
+    synthetic = [_profile(2.0, seed=5), _profile(2.0, seed=6), _profile(2.0, seed=7)]
+    scores = {s.metric: s for s in volume_scores(reference, held_out, synthetic, grid=GRID, bootstrap=50)}
+    assert set(scores) == set(VOLUME_METRICS)
+    gradient = scores["z_gradient_w1"]
+    assert (gradient.value, gradient.baseline) == (pytest.approx(2.0), pytest.approx(0.5))
+    assert gradient.normalised == pytest.approx(4.0)
+    assert (gradient.n_synthetic, gradient.n_reference, gradient.n_held_out) == (3, 2, 2)
+    assert gradient.detail["statistics"]["z_gradient_mean"]["real_mean"] == pytest.approx(4.25)
+    assert scores["z_to_inplane_w1"].value == pytest.approx(2.0)
+    assert scores["reformat_radiomic_fd"].value > scores["reformat_radiomic_fd"].baseline
+
+
+def test_a_statistic_undefined_in_every_synthetic_volume_is_unavailable_and_the_others_stay():
+    reference, held_out = [_profile(4.0, seed=1)], [_profile(4.0, seed=2), _profile(4.0, seed=3)]
+    synthetic = [_profile(2.0, high=float("nan"), seed=4), _profile(2.0, high=float("nan"), seed=5)]
+    scores = {s.metric: s for s in volume_scores(reference, held_out, synthetic, grid=GRID, bootstrap=20)}
+    assert scores["z_high_frequency_w1"].value is None
+    assert (
+        scores["z_high_frequency_w1"].note == "unavailable: z_high_frequency: no value in the synthetic pool"
+    )
+    assert scores["z_gradient_w1"].value is not None
+    assert "z_high_frequency" not in scores["z_gradient_w1"].detail["statistics"]
+    # one reference volume has 6 reformats: enough for the Fréchet distance
+    assert scores["reformat_radiomic_fd"].value is not None
