@@ -10,6 +10,9 @@ from reports.content import figures
 from reports.content.formats import TABLE3_MARKS
 from reports.content.model_ranking import LEAD_NOTE, LEAD_TITLE
 from reports.content.reader_groups import GROUPS_NOTE, GROUPS_TITLE
+from reports.content.realism_along_z import MEASURE_NOTE as Z_MEASURE_NOTE
+from reports.content.realism_along_z import THRESHOLDS_NOTE as Z_THRESHOLDS_NOTE
+from reports.content.realism_along_z import TITLE as Z_TITLE
 from reports.content.report import (
     HYPOTHESES_IN_WORDS,
     TABLE2_TITLE,
@@ -73,6 +76,12 @@ def report_body(report: Report, *, stored_figures: Sequence[dict] = (), comments
             "layers": figures.svg_image(figures.layer_accuracy_figure(report)),
         },
         "metric_figures": metric_figures(report.metric_rows),
+        "z_title": Z_TITLE,
+        "z_thresholds": Z_THRESHOLDS_NOTE,
+        "z_measure": Z_MEASURE_NOTE,
+        "z_figure": figures.svg_image(figures.z_gradient_figure(report.metric_rows))
+        if report.realism_along_z
+        else None,
         "mrmc_title": MRMC_TITLE,
         "mrmc_header": MRMC_HEADER,
         "mrmc_note": MRMC_NOTE,

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from metrics.measures.vocabulary import LAYERS
+from metrics.measures.vocabulary import LAYERS, VOLUME_METRICS
 from readerstats import (
     ANSWERS,
     DEFAULT_EXPERIENCE_BANDS,
@@ -34,6 +34,7 @@ from reports.content.exports import AnswerRow, MetricRow, answer_table
 from reports.content.model_comparison import ModelComparison, ObserverRow, compare_models
 from reports.content.model_ranking import ModelRanking, model_ranking
 from reports.content.reader_groups import ReaderGroups, reader_groups
+from reports.content.realism_along_z import ZRealismLine, realism_along_z, realism_along_z_dict
 from reports.content.report_mrmc import MrmcSection, mrmc_section
 from reports.content.survey_info import SurveyInfo
 
@@ -118,10 +119,13 @@ class Report:
     ranking: ModelRanking | None = None
     # Accuracy by the readers' specialty and experience band (reports.content.reader_groups).
     reader_groups: ReaderGroups | None = None
+    # The z-consistency measure and the 3-D observer beside the 2-D one, per model (reports.content.realism_along_z).
+    realism_along_z: tuple[ZRealismLine, ...] = ()
 
     @property
     def metric_averages(self) -> list[MetricRow]:
-        return [row for row in self.metric_rows if row.is_average]
+        """The per-layer metrics' means over layers (the whole-volume metrics have their own section)."""
+        return [row for row in self.metric_rows if row.is_average and row.metric not in VOLUME_METRICS]
 
     @property
     def feature_metrics_unavailable(self) -> list[str]:
@@ -156,6 +160,7 @@ class Report:
             "glmm": None if self.mrmc is None else self.mrmc.glmm_dict(),
             "model_comparison": self._model_comparison_dict(),
             "reader_subgroups": None if self.reader_groups is None else self.reader_groups.to_dict(),
+            "realism_along_z": realism_along_z_dict(self.realism_along_z),
         }
 
     def _model_comparison_dict(self) -> dict[str, Any] | None:
@@ -366,6 +371,9 @@ def build_report(
         ),
         ranking=model_ranking(rows),
         reader_groups=reader_groups(rows, edges=experience_bands),
+        realism_along_z=realism_along_z(
+            list(dict.fromkeys(info.model for info in surveys)), metric_rows, observer_rows
+        ),
     )
 
 
