@@ -12,12 +12,12 @@ NeurIPS 2019):
 - a step is `step_ms` milliseconds (linear) or a factor 1 + `step_percent` / 100 (multiplicative, log-spaced);
   the exposure never leaves [min_ms, max_ms];
 - a *reversal* is a step in the other direction from the step before it; its level is the exposure of the answer
-  that triggered it (the level the track turned at).
+  that triggered it (the level the track turned at). A step held at a bound moves nothing and is no step.
 
 1-up/3-down converges on the exposure at which a reader is right 79.4 % of the time (p**3 = 1/2, p = 0.794);
 1-up/2-down on 70.7 %. The threshold of a reader is the mean of the exposures at their last `reversals` reversals
-(the geometric mean with multiplicative steps: the mean in log space), see :func:`threshold_from_reversals` and
-`readerstats.exposure`.
+(the geometric mean with multiplicative steps: the mean in log space), computed by `readerstats.exposure` from the
+stored answers.
 
 The track depends only on the correctness of the answers already given, in the reader's order: never on the item
 about to be shown. An answer whose measured exposure was refused (:func:`exposure_accepted`) does not move it, and
@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 # A measured exposure may differ from the requested one by at most two frames at 60 Hz (2 x 16.7 ms).
@@ -81,7 +81,7 @@ class Trial:
     requested_ms: int
     correct: bool
     accepted: bool  # False: its measured exposure was refused, the track did not move
-    step: int  # -1 shortened after it, +1 lengthened, 0 stayed
+    step: int  # -1 the exposure shortened after it, +1 lengthened, 0 stayed (also when held at a bound)
     reversal: bool  # the step after it went the other way from the step before
 
 
@@ -97,8 +97,9 @@ class Track:
         return requested_ms(self.next_level)
 
     @property
-    def reversal_levels(self) -> tuple[float, ...]:
-        return tuple(t.level for t in self.trials if t.reversal)
+    def reversal_levels(self) -> tuple[int, ...]:
+        """The exposures (whole ms, as shown) of the trials the track turned at."""
+        return tuple(t.requested_ms for t in self.trials if t.reversal)
 
 
 def requested_ms(level: float) -> int:
@@ -107,39 +108,33 @@ def requested_ms(level: float) -> int:
 
 
 def run_staircase(rule: Staircase, outcomes: Iterable[tuple[bool, bool]]) -> Track:
-    """The track of a reader's answers in their order; each outcome is (correct, accepted)."""
+    """The track of a reader's answers in their order; each outcome is (correct, accepted).
+
+    A step held at a bound changes nothing on screen and is no step: directions and reversals are those of the
+    requested whole milliseconds, so they can be read back from the stored answers alone (readerstats.exposure)."""
     level = float(rule.start_ms)
     right = wrong = 0
-    last_step = 0
+    last_direction = 0
     trials = []
     for correct, accepted in outcomes:
-        step = 0
+        target = level
         if accepted:
             if correct:
                 right, wrong = right + 1, 0
                 if right >= rule.down:
-                    step, right = -1, 0
+                    target, right = rule.shorter(level), 0
             else:
                 right, wrong = 0, wrong + 1
                 if wrong >= rule.up:
-                    step, wrong = 1, 0
-        reversal = step != 0 and last_step != 0 and step != last_step
-        trials.append(Trial(level, requested_ms(level), correct, accepted, step, reversal))
-        if step:
-            last_step = step
-            level = rule.shorter(level) if step < 0 else rule.longer(level)
+                    target, wrong = rule.longer(level), 0
+        moved = requested_ms(target) - requested_ms(level)
+        direction = (moved > 0) - (moved < 0)
+        reversal = direction != 0 and last_direction != 0 and direction != last_direction
+        trials.append(Trial(level, requested_ms(level), correct, accepted, direction, reversal))
+        if direction:
+            last_direction = direction
+        level = target
     return Track(tuple(trials), level)
-
-
-def threshold_from_reversals(levels: Sequence[float], last: int, *, multiplicative: bool) -> float | None:
-    """The mean of the last `last` reversal levels (all of them when there are fewer), geometric with
-    multiplicative steps; None without reversals."""
-    chosen = list(levels)[-last:] if last > 0 else []
-    if not chosen:
-        return None
-    if multiplicative:
-        return math.exp(sum(math.log(v) for v in chosen) / len(chosen))
-    return sum(chosen) / len(chosen)
 
 
 def exposure_accepted(requested: float, measured: float, tolerance_ms: float = EXPOSURE_TOLERANCE_MS) -> bool:

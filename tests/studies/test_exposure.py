@@ -1,7 +1,5 @@
 """The transformed up-down staircase (studies.exposure), against sequences worked by hand."""
 
-import math
-
 import pytest
 
 from studies.exposure import (
@@ -10,7 +8,6 @@ from studies.exposure import (
     mask_seed,
     requested_ms,
     run_staircase,
-    threshold_from_reversals,
 )
 
 LINEAR = Staircase(start_ms=500, min_ms=100, max_ms=1000, step_ms=100, down=3, up=1, reversals=2)
@@ -33,11 +30,10 @@ def test_three_correct_answers_shorten_the_exposure_by_one_step_and_one_wrong_le
 
 def test_a_hand_worked_track_with_reversals_and_bounds():
     # c c c -> 400; c c c -> 300; w -> 400 (reversal at 300); c c c -> 300 (reversal at 400);
-    # c c c -> 200; c c c -> 100; c c c -> stays 100 (the bound); w -> 200 (reversal at 100)
+    # c c c -> 200; c c c -> 100; c c c -> held at 100 (the bound: no step); w -> 200 (reversal at 100)
     track = run_staircase(LINEAR, outcomes("ccccccwccccccccccccw"))
     assert track.reversal_levels == (300, 400, 100)
     assert track.next_ms == 200
-    assert threshold_from_reversals(track.reversal_levels, 2, multiplicative=False) == 250
 
 
 def test_correct_answers_in_a_row_count_again_after_a_wrong_answer():
@@ -64,15 +60,6 @@ def test_multiplicative_steps_divide_and_multiply_and_average_in_log_space():
     track = run_staircase(rule, outcomes("ccwc"))
     assert [t.requested_ms for t in track.trials] == [1000, 800, 640, 800]
     assert track.reversal_levels == pytest.approx((640, 800))
-    assert threshold_from_reversals(track.reversal_levels, 4, multiplicative=True) == pytest.approx(
-        math.sqrt(640 * 800)
-    )
-
-
-def test_the_threshold_is_the_mean_of_the_last_reversals_or_none_without_any():
-    assert threshold_from_reversals([100, 200, 300, 500], 2, multiplicative=False) == 400
-    assert threshold_from_reversals([100, 200], 6, multiplicative=False) == 150
-    assert threshold_from_reversals([], 6, multiplicative=False) is None
 
 
 def test_one_up_three_down_targets_79_4_percent_correct():
@@ -97,3 +84,11 @@ def test_the_mask_seed_depends_on_the_survey_only():
     assert mask_seed("7:1") == mask_seed("7:1")
     assert mask_seed("7:1") != mask_seed("8:1")
     assert 0 <= mask_seed("7:1") < 2**32
+
+
+def test_a_step_held_at_a_bound_is_no_step_so_no_reversal_follows_from_it():
+    rule = Staircase(start_ms=1000, min_ms=100, max_ms=1000, step_ms=100, down=1, up=1, reversals=2)
+    # w at the top: held (no step); c -> 900: the first step, no reversal; w -> 1000: reversal at 900
+    track = run_staircase(rule, outcomes("wcw"))
+    assert [t.step for t in track.trials] == [0, -1, 1]
+    assert track.reversal_levels == (900,)
