@@ -32,6 +32,7 @@ from readerstats import (
     study_report,
 )
 from reports.content.exports import AnswerRow, MetricRow, answer_table
+from reports.content.exposure import ExposureSection, exposure_sections
 from reports.content.model_comparison import ModelComparison, ObserverRow, compare_models
 from reports.content.model_ranking import ModelRanking, model_ranking
 from reports.content.reader_groups import ReaderGroups, reader_groups
@@ -119,6 +120,8 @@ class Report:
     ranking: ModelRanking | None = None
     # Accuracy by the readers' specialty and experience band (reports.content.reader_groups).
     reader_groups: ReaderGroups | None = None
+    # Time-limited exposure thresholds and HYPE_inf per survey (reports.content.exposure).
+    exposure: tuple[ExposureSection, ...] = ()
 
     @property
     def metric_averages(self) -> list[MetricRow]:
@@ -157,6 +160,7 @@ class Report:
             "glmm": None if self.mrmc is None else self.mrmc.glmm_dict(),
             "model_comparison": self._model_comparison_dict(),
             "reader_subgroups": None if self.reader_groups is None else self.reader_groups.to_dict(),
+            "exposure": [section.to_dict() for section in self.exposure],
         }
 
     def _model_comparison_dict(self) -> dict[str, Any] | None:
@@ -367,6 +371,7 @@ def build_report(
         ),
         ranking=model_ranking(rows),
         reader_groups=reader_groups(rows, edges=experience_bands),
+        exposure=exposure_sections(rows, surveys),
     )
 
 
