@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from reports.content.exposure import exposure_sections, staircase_figure
 from reports.content.exports import AnswerRow, answers_csv
+from reports.content.exposure import exposure_sections, staircase_figure
 from reports.content.figures import svg_text
 from reports.content.report import build_report
 from reports.content.survey_info import SurveyInfo
