@@ -147,3 +147,17 @@ def test_the_requested_exposure_does_not_depend_on_the_item_about_to_be_shown(re
     truths = {item_at(assignment, p).truth for p in range(1, 9)}
     assert truths == {"real", "synthetic"}
     assert page_config(client, assignment, 1)["exposure"]["requestedMs"] == before
+
+
+def test_a_draft_cannot_be_changed_to_go_back_with_an_exposure_nor_to_an_exposure_going_back(make_survey):
+    from studies.services import StudyError, do_change_survey_settings
+
+    timed = make_survey(per_side=2, design=FIXED)
+    with pytest.raises(StudyError, match="allow_going_back must be false"):
+        do_change_survey_settings(survey=timed, actor=None, allow_going_back=True)
+    going_back = make_survey(per_side=2, allow_going_back=True)
+    with pytest.raises(StudyError, match="allow_going_back must be false"):
+        do_change_survey_settings(survey=going_back, actor=None, design=FIXED)
+    timed.refresh_from_db()
+    going_back.refresh_from_db()
+    assert not timed.allow_going_back and not going_back.design.has_exposure
