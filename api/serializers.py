@@ -9,7 +9,14 @@ from imaging.constants import DEFAULT_CT_WINDOW, HU_MAX, HU_MIN
 from jobs.services import progress_of, status_line
 from projects.access import RUN_SURVEYS
 from reports.selectors import reader_pseudonym
-from studies.design import MAX_PRACTICE_ITEMS, MAX_STACK_K, MAX_WASHOUT_DAYS, RATING_SCALES, REPEATS
+from studies.design import (
+    EXPOSURES,
+    MAX_PRACTICE_ITEMS,
+    MAX_STACK_K,
+    MAX_WASHOUT_DAYS,
+    RATING_SCALES,
+    REPEATS,
+)
 from studies.policy import FIELD_OF_VIEW_SURVEY, FIELDS_OF_VIEW, INTERPOLATIONS, MASKS
 from studies.selectors import survey_overview
 from studies.services import invitation_url
@@ -376,6 +383,36 @@ class StudyDesignRequest(serializers.Serializer):
         required=False,
         default=True,
         help_text="With a rating and an asked choice: a rating that leans against the choice is confirmed first",
+    )
+    exposure = serializers.ChoiceField(
+        choices=list(EXPOSURES),
+        required=False,
+        default="off",
+        help_text="Time-limited exposure: off, fixed or staircase (then a mask, then the question)",
+    )
+    exposure_ms = serializers.IntegerField(
+        required=False, default=0, help_text="Fixed exposure, or the staircase's start (ms)"
+    )
+    exposure_step_ms = serializers.IntegerField(
+        required=False, default=0, help_text="Staircase: linear step (ms)"
+    )
+    exposure_step_percent = serializers.IntegerField(
+        required=False, default=0, help_text="Staircase: multiplicative step (%)"
+    )
+    exposure_min_ms = serializers.IntegerField(
+        required=False, default=0, help_text="Staircase: lower bound (ms)"
+    )
+    exposure_max_ms = serializers.IntegerField(
+        required=False, default=0, help_text="Staircase: upper bound (ms)"
+    )
+    exposure_up = serializers.IntegerField(
+        required=False, default=0, help_text="Staircase: wrong answers in a row that lengthen it (1-up)"
+    )
+    exposure_down = serializers.IntegerField(
+        required=False, default=0, help_text="Staircase: correct answers in a row that shorten it (3-down)"
+    )
+    exposure_reversals = serializers.IntegerField(
+        required=False, default=0, help_text="Staircase: the last reversals averaged into a threshold"
     )
 
 

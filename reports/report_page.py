@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from metrics.measures.vocabulary import METRICS
 from reports.content import figures
+from reports.content.exposure import EXPOSURE_NOTE, EXPOSURE_TITLE, staircase_figure
 from reports.content.formats import TABLE3_MARKS
 from reports.content.model_ranking import LEAD_NOTE, LEAD_TITLE
 from reports.content.reader_groups import GROUPS_NOTE, GROUPS_TITLE
@@ -58,6 +59,16 @@ def figure_links(job_pk: int, manifest) -> list[dict]:
     ]
 
 
+def exposure_entries(report: Report) -> list[dict]:
+    """The exposure sections worth a place on the page (a time-limited exposure, or answers with unlimited time),
+    each with its staircase figure (SVG) where a staircase ran."""
+    entries = []
+    for section in report.exposure:
+        figure = staircase_figure(section)
+        entries.append({"section": section, "figure": None if figure is None else figures.svg_image(figure)})
+    return entries
+
+
 def report_body(report: Report, *, stored_figures: Sequence[dict] = (), comments: Sequence[dict] = ()) -> str:
     """The report page's body (everything below its header, downloads and freshness note); ``stored_figures``:
     the stored figures and tables with their addresses (:func:`figure_links`); ``comments``: every reason
@@ -92,6 +103,9 @@ def report_body(report: Report, *, stored_figures: Sequence[dict] = (), comments
         "ranking_note": LEAD_NOTE,
         "groups_title": GROUPS_TITLE,
         "groups_note": GROUPS_NOTE,
+        "exposure_title": EXPOSURE_TITLE,
+        "exposure_note": EXPOSURE_NOTE,
+        "exposure_sections": exposure_entries(report),
         "roc_figure": None if roc is None else figures.svg_image(roc),
         "auc_title": AUC_TITLE,
         "auc_header": AUC_HEADER,

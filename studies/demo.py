@@ -75,6 +75,23 @@ CLOSED_SURVEYS = [
     ("Demo survey 4 (closed)", 6, 0.05, 104, PROJECT_B),
 ]
 INVITATION_LABEL = "demo invitation"
+# Time-limited exposure: a 1-up/3-down staircase per simulated reader (studies.exposure), one closed survey per
+# (name, simulated readers, skill when the caller gives none, seed), each on the next model; the simulated readers'
+# skill shrinks with the exposure (studies.simulation), so their thresholds follow each model's realism.
+EXPOSURE_DESIGN = StudyDesign(
+    exposure="staircase",
+    exposure_ms=1000,
+    exposure_step_percent=25,
+    exposure_min_ms=50,
+    exposure_max_ms=4000,
+    exposure_up=1,
+    exposure_down=3,
+    exposure_reversals=4,
+)
+EXPOSURE_SURVEYS = [
+    ("Demo exposure survey 1 (staircase, closed)", 6, 0.9, 107),
+    ("Demo exposure survey 2 (staircase, closed)", 6, 0.6, 108),
+]
 
 
 def build_demo(*, stdout, models=None, skill_of=None) -> None:
@@ -127,6 +144,11 @@ def build_demo(*, stdout, models=None, skill_of=None) -> None:
         if skill_of is not None:
             skill = skill_of(model)
         _closed_survey(name, model, readers, skill, seed, stdout, projects[project])
+    for index, (name, readers, skill, seed) in enumerate(EXPOSURE_SURVEYS):
+        model = models[index % len(models)]
+        if skill_of is not None:
+            skill = skill_of(model)
+        _closed_survey(name, model, readers, skill, seed, stdout, projects[PROJECT_A], design=EXPOSURE_DESIGN)
 
 
 def _ensure_project(name: str, stdout):
@@ -273,7 +295,9 @@ def _designed_survey(models: list, stdout, *, name, seed, design, what, **reader
     stdout.write(f"Survey {survey.name!r} ({what}): the demo reader reads it at {assignment_url(assignment)}")
 
 
-def _closed_survey(name: str, model, readers: int, skill: float, seed: int, stdout, project) -> None:
+def _closed_survey(
+    name: str, model, readers: int, skill: float, seed: int, stdout, project, **options
+) -> None:
     survey = _create(
         name,
         model,
@@ -281,6 +305,7 @@ def _closed_survey(name: str, model, readers: int, skill: float, seed: int, stdo
         stdout=stdout,
         project=project,
         model_alias=model.name.removesuffix(" synthetic CT"),
+        **options,
     )
     if survey is None or survey.is_closed:
         return

@@ -11,7 +11,11 @@ pixels are made (that is :class:`studies.policy.DisplayPolicy`):
 - the window presets the viewer offers (keys 1..n), by default the five CT presets of imaging.constants;
 - the number of practice items read first, each followed by feedback, never part of the test;
 - stack reading: `stack_k` 0 (one slice) or 1..5, each item then a stack of 2k+1 neighbouring slices of its own
-  volume that the reader scrolls through, answering for the centre slice.
+  volume that the reader scrolls through, answering for the centre slice;
+- time-limited exposure (`exposure`): off, fixed (every image shown for `exposure_ms`, then a mask) or a staircase
+  per reader (start `exposure_ms`, a step of `exposure_step_ms` or `exposure_step_percent`, bounds
+  `exposure_min_ms`..`exposure_max_ms`, rule `exposure_up`-up/`exposure_down`-down, the threshold the mean of the
+  last `exposure_reversals` reversals): see studies.exposure.
 
 Every option is the same for every item of a survey, real or synthetic: nothing here may depend on the truth.
 """
@@ -22,6 +26,7 @@ import dataclasses
 from dataclasses import dataclass
 
 from imaging.constants import CT_WINDOW_PRESETS, WindowPreset
+from studies.exposure import Staircase
 
 RATING_NONE = "none"
 RATING_FIVE_POINT = "five_point"
@@ -49,6 +54,18 @@ MAX_WINDOW_PRESETS = 9  # keys 1..9
 PRESET_NAME_CHARS = 32
 PRESET_WIDTH_RANGE = (1, 5000)
 PRESET_LEVEL_RANGE = (-2000, 4000)
+EXPOSURE_OFF = "off"
+EXPOSURE_FIXED = "fixed"
+EXPOSURE_STAIRCASE = "staircase"
+EXPOSURES = {
+    EXPOSURE_OFF: "Unlimited viewing time",
+    EXPOSURE_FIXED: "Fixed exposure, then a mask",
+    EXPOSURE_STAIRCASE: "Adaptive exposure (up-down staircase per reader), then a mask",
+}
+EXPOSURE_MS_RANGE = (50, 10_000)  # at least three frames at 60 Hz; at most ten seconds
+MAX_EXPOSURE_RUN = 5  # up to 5-up or 5-down
+MAX_EXPOSURE_REVERSALS = 50
+MAX_EXPOSURE_STEP_PERCENT = 100
 
 
 class DesignError(ValueError):
@@ -98,6 +115,16 @@ class StudyDesign:
     stack_k: int = 0  # 0: one slice; k: a stack of 2k+1 slices, k neighbours on each side of the centre
     # With a rating and an asked choice: a rating that leans against the choice is confirmed by the reader first.
     confirm_contradictions: bool = True
+    # Time-limited exposure (studies.exposure); every option but `exposure` is the default while it is off.
+    exposure: str = EXPOSURE_OFF
+    exposure_ms: int = 0  # fixed: the exposure; staircase: its start
+    exposure_step_ms: int = 0  # staircase: a linear step (ms) ...
+    exposure_step_percent: int = 0  # ... or a multiplicative one (x or / by 1 + p/100)
+    exposure_min_ms: int = 0
+    exposure_max_ms: int = 0
+    exposure_up: int = 0  # wrong answers in a row that lengthen the exposure (1 in 1-up/3-down)
+    exposure_down: int = 0  # correct answers in a row that shorten it (3 in 1-up/3-down)
+    exposure_reversals: int = 0  # the last reversals averaged into a reader's threshold
 
     def __post_init__(self):
         if self.rating not in RATING_SCALES:
@@ -139,6 +166,56 @@ class StudyDesign:
             raise DesignError(
                 f"stack_k must be 0 (one slice) or 1..{MAX_STACK_K} (a stack of 2k+1 slices), not {stack_k}"
             )
+        self._check_exposure()
+
+    def _check_exposure(self):
+        if self.exposure not in EXPOSURES:
+            raise DesignError(f"unknown exposure {self.exposure!r} (one of {', '.join(EXPOSURES)})")
+        names = [f.name for f in dataclasses.fields(self) if f.name.startswith("exposure_")]
+        values = {name: _whole(name, getattr(self, name)) for name in names}
+        staircase_only = [n for n in names if n != "exposure_ms"]
+        if self.exposure == EXPOSURE_OFF:
+            given = [n for n in names if values[n]]
+            if given:
+                raise DesignError(
+                    f"{given[0]} applies to a time-limited exposure only (exposure fixed or staircase)"
+                )
+            return
+        if self.is_stack:
+            raise DesignError("a time-limited exposure shows one slice: stack_k must be 0")
+        low, high = EXPOSURE_MS_RANGE
+
+        def in_range(name):
+            if not low <= values[name] <= high:
+                raise DesignError(f"{name} must be {low}..{high} ms, not {values[name]}")
+
+        in_range("exposure_ms")
+        if self.exposure == EXPOSURE_FIXED:
+            given = [n for n in staircase_only if values[n]]
+            if given:
+                raise DesignError(f"{given[0]} applies to a staircase only (exposure staircase)")
+            return
+        in_range("exposure_min_ms")
+        in_range("exposure_max_ms")
+        if not values["exposure_min_ms"] <= values["exposure_ms"] <= values["exposure_max_ms"]:
+            raise DesignError(
+                "the staircase starts (exposure_ms) between exposure_min_ms and exposure_max_ms"
+            )
+        if values["exposure_min_ms"] == values["exposure_max_ms"]:
+            raise DesignError("a staircase needs exposure_min_ms below exposure_max_ms")
+        if (values["exposure_step_ms"] > 0) == (values["exposure_step_percent"] > 0):
+            raise DesignError(
+                "a staircase steps by exposure_step_ms or by exposure_step_percent (one of them)"
+            )
+        if values["exposure_step_ms"] < 0 or values["exposure_step_ms"] > high:
+            raise DesignError(f"exposure_step_ms must be 1..{high}")
+        if not 0 <= values["exposure_step_percent"] <= MAX_EXPOSURE_STEP_PERCENT:
+            raise DesignError(f"exposure_step_percent must be 1..{MAX_EXPOSURE_STEP_PERCENT}")
+        for name in ("exposure_up", "exposure_down"):
+            if not 1 <= values[name] <= MAX_EXPOSURE_RUN:
+                raise DesignError(f"{name} must be 1..{MAX_EXPOSURE_RUN} (1-up/3-down: up 1, down 3)")
+        if not 1 <= values["exposure_reversals"] <= MAX_EXPOSURE_REVERSALS:
+            raise DesignError(f"exposure_reversals must be 1..{MAX_EXPOSURE_REVERSALS}")
 
     # --- derived values -------------------------------------------------------------------------------------
 
@@ -185,6 +262,26 @@ class StudyDesign:
         the survey's option on)."""
         return self.has_rating and self.asks_choice and self.confirm_contradictions
 
+    @property
+    def has_exposure(self) -> bool:
+        return self.exposure != EXPOSURE_OFF
+
+    @property
+    def staircase(self) -> Staircase | None:
+        """The staircase rule of a staircase survey, else None."""
+        if self.exposure != EXPOSURE_STAIRCASE:
+            return None
+        return Staircase(
+            start_ms=self.exposure_ms,
+            min_ms=self.exposure_min_ms,
+            max_ms=self.exposure_max_ms,
+            step_ms=self.exposure_step_ms,
+            step_percent=self.exposure_step_percent,
+            down=self.exposure_down,
+            up=self.exposure_up,
+            reversals=self.exposure_reversals,
+        )
+
     def replace(self, **changes) -> StudyDesign:
         return dataclasses.replace(self, **changes)
 
@@ -199,6 +296,17 @@ class StudyDesign:
             parts.append("contradicting ratings not confirmed")
         if self.is_stack:
             parts.append(f"stack of {self.stack_slices} slices")
+        if self.exposure == EXPOSURE_FIXED:
+            parts.append(f"exposure {self.exposure_ms} ms, then a mask")
+        elif self.exposure == EXPOSURE_STAIRCASE:
+            step = (
+                f"{self.exposure_step_ms} ms" if self.exposure_step_ms else f"{self.exposure_step_percent} %"
+            )
+            parts.append(
+                f"exposure staircase {self.exposure_up}-up/{self.exposure_down}-down from {self.exposure_ms} ms, "
+                f"steps of {step} within {self.exposure_min_ms}..{self.exposure_max_ms} ms, threshold from the "
+                f"last {self.exposure_reversals} reversals"
+            )
         if self.has_repeat:
             what = "every item" if self.repeat == REPEAT_ALL else f"{self.repeat_items} item(s)"
             parts.append(f"repeat reading of {what} after {self.washout_days} day(s)")

@@ -10,6 +10,7 @@ from projects.models import Project, Role
 from projects.selectors import projects_of_user
 from studies import ratelimit
 from studies.design import (
+    EXPOSURES,
     MAX_PRACTICE_ITEMS,
     MAX_STACK_K,
     MAX_WASHOUT_DAYS,
@@ -186,6 +187,55 @@ class StudyDesignForm(forms.Form):
         help_text="Each item shows its slice with k neighbouring slices of the same volume on each side; the "
         "reader scrolls through them and answers for the centre slice. Items are chosen with room for the "
         "neighbours in both pools. Fixed at creation.",
+    )
+    exposure = choice_field(
+        EXPOSURES.items(),
+        initial="off",
+        label="Time-limited exposure",
+        help_text="Each image is shown for an exposure time, then a noise mask, then the question: a fixed time, "
+        "or a 1-up/n-down staircase per reader (Levitt 1971). One slice per item; no going back.",
+    )
+    exposure_ms = text_field(
+        initial=0,
+        widget=number_input(0),
+        label="Exposure (ms)",
+        help_text="Fixed: the exposure; staircase: its start.",
+    )
+    exposure_step_ms = text_field(
+        initial=0,
+        widget=number_input(0),
+        label="Staircase step (ms)",
+        help_text="A linear step; or give a step in percent.",
+    )
+    exposure_step_percent = text_field(
+        initial=0,
+        widget=number_input(0),
+        label="Staircase step (%)",
+        help_text="A multiplicative step (x or / by 1 + p/100).",
+    )
+    exposure_min_ms = text_field(
+        initial=0, widget=number_input(0), label="Shortest exposure (ms)", help_text=""
+    )
+    exposure_max_ms = text_field(
+        initial=0, widget=number_input(0), label="Longest exposure (ms)", help_text=""
+    )
+    exposure_up = text_field(
+        initial=0,
+        widget=number_input(0),
+        label="Up after wrong answers in a row",
+        help_text="1 in 1-up/3-down.",
+    )
+    exposure_down = text_field(
+        initial=0,
+        widget=number_input(0),
+        label="Down after correct answers in a row",
+        help_text="3 in 1-up/3-down (converges on 79.4 % correct).",
+    )
+    exposure_reversals = text_field(
+        initial=0,
+        widget=number_input(0),
+        label="Reversals averaged",
+        help_text="A reader's threshold: the mean of the last this many reversals.",
     )
     repeat = choice_field(REPEATS.items(), initial="off", label="Repeat reading")
     repeat_items = text_field(

@@ -2,12 +2,14 @@
 services a real reader's page uses. For demos and for exercising reports; never mixed into a real study
 without being recognisable (their usernames start with SIMULATED_PREFIX)."""
 
+import math
 import uuid
 
 import numpy as np
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
+from studies.exposure_track import requested_exposure_ms
 from studies.models import Item, ReaderProfile, Survey
 from studies.services import (
     AnswerInput,
@@ -22,6 +24,12 @@ from studies.services import (
 )
 
 SIMULATED_PREFIX = "simulated-reader"
+# With a time-limited exposure, a simulated reader's skill grows with the exposure t as 1 - exp(-t / tau): at
+# tau they have 63 % of their unlimited-time skill. Their threshold so follows the model's realism: the less skill
+# a model leaves them (the more realistic it is), the longer the exposure they need.
+EXPOSURE_TIME_CONSTANT_MS = 250.0
+# How far a simulated page's measured exposure falls from the requested one (ms, uniform), within a frame.
+EXPOSURE_JITTER_MS = 8.0
 PRESET_WINDOWS = [(400, 40), (150, 90), (1500, -600), (2500, 480), (350, 50)]
 REASONS = {
     "real": ["natural noise texture", "bone trabeculae look right", "organ borders are plausible", ""],
@@ -35,7 +43,9 @@ def simulate_readers(survey: Survey, n: int, seed: int, skill: float, *, actor=N
 
     `skill` in [0, 1] is how far above chance a reader is: each real/synthetic answer is correct with
     probability 0.5 + skill / 2, and about one answer in ten is "indeterminable". The same seed gives the
-    same answers to the same slices.
+    same answers to the same slices. With a time-limited exposure the skill shrinks with the exposure each item
+    is requested at (EXPOSURE_TIME_CONSTANT_MS), and the answer carries a measured exposure close to it; the
+    answers are then drawn as the reader reaches each item, since the staircase sets the next exposure.
     Readers are registered (`do_register_reader`), join through invitations and answer through `do_submit_answer`,
     like real ones, each step with its audit row.
     """
@@ -77,15 +87,32 @@ def simulate_readers(survey: Survey, n: int, seed: int, skill: float, *, actor=N
                 do_submit_practice_answer(
                     assignment=assignment,
                     practice_item=practice_item,
-                    data=_answer(practice_item.truth, skill, rng),
+                    data=_answer(
+                        practice_item.truth, skill, rng, exposure_ms=requested_exposure_ms(assignment)
+                    ),
                 )
+            timed = survey.design.has_exposure
             for item_id in assignment.item_order:
-                do_submit_answer(assignment=assignment, item=items_by_pk[item_id], data=drawn[item_id])
+                item = items_by_pk[item_id]
+                if timed:
+                    data = _answer(item.truth, skill, rng, exposure_ms=requested_exposure_ms(assignment))
+                else:
+                    data = drawn[item_id]
+                do_submit_answer(assignment=assignment, item=item, data=data)
             assignments.append(do_complete_assignment(assignment=assignment))
     return assignments
 
 
-def _answer(truth: str, skill: float, rng: np.random.Generator) -> AnswerInput:
+def exposure_skill(skill: float, exposure_ms: float) -> float:
+    """A simulated reader's skill when the image is on screen for `exposure_ms`."""
+    return skill * (1 - math.exp(-exposure_ms / EXPOSURE_TIME_CONSTANT_MS))
+
+
+def _answer(
+    truth: str, skill: float, rng: np.random.Generator, *, exposure_ms: int | None = None
+) -> AnswerInput:
+    if exposure_ms is not None:
+        skill = exposure_skill(skill, exposure_ms)
     if rng.random() < 0.1:
         choice = "indeterminable"
     elif rng.random() < 0.5 + skill / 2:
@@ -104,4 +131,9 @@ def _answer(truth: str, skill: float, rng: np.random.Generator) -> AnswerInput:
         zoom=float(rng.choice([1.0, 1.0, 1.5, 2.0])),
         window_changed=changed and (width, level) != PRESET_WINDOWS[0],
         client_key=uuid.UUID(bytes=rng.bytes(16), version=4),
+        exposure_measured_ms=(
+            None
+            if exposure_ms is None
+            else round(exposure_ms + float(rng.uniform(-EXPOSURE_JITTER_MS, EXPOSURE_JITTER_MS)), 1)
+        ),
     )

@@ -31,6 +31,7 @@ from readerstats import (
     study_report,
 )
 from reports.content.exports import AnswerRow, MetricRow, answer_table
+from reports.content.exposure import ExposureSection, exposure_sections
 from reports.content.model_comparison import ModelComparison, ObserverRow, compare_models
 from reports.content.model_ranking import ModelRanking, model_ranking
 from reports.content.reader_groups import ReaderGroups, reader_groups
@@ -121,6 +122,8 @@ class Report:
     reader_groups: ReaderGroups | None = None
     # The z-consistency measure and the 3-D observer beside the 2-D one, per model (reports.content.realism_along_z).
     realism_along_z: tuple[ZRealismLine, ...] = ()
+    # Time-limited exposure thresholds and HYPE_inf per survey (reports.content.exposure).
+    exposure: tuple[ExposureSection, ...] = ()
 
     @property
     def metric_averages(self) -> list[MetricRow]:
@@ -161,6 +164,7 @@ class Report:
             "model_comparison": self._model_comparison_dict(),
             "reader_subgroups": None if self.reader_groups is None else self.reader_groups.to_dict(),
             "realism_along_z": realism_along_z_dict(self.realism_along_z),
+            "exposure": [section.to_dict() for section in self.exposure],
         }
 
     def _model_comparison_dict(self) -> dict[str, Any] | None:
@@ -374,6 +378,7 @@ def build_report(
         realism_along_z=realism_along_z(
             list(dict.fromkeys(info.model for info in surveys)), metric_rows, observer_rows
         ),
+        exposure=exposure_sections(rows, surveys),
     )
 
 

@@ -42,6 +42,8 @@
   var huOut = byTestId("hu-value");
   var contradictionBox = byTestId("contradiction");
   var isStack = stack.slices > 1;
+  // Time-limited exposure (exposure.js): the image for its requested time, then a mask; off: nothing changes.
+  var exposure = window.BlindreadExposure.create(config.exposure, canvas, config.matrix);
 
   var matrix = config.matrix;
   var huMin = config.huRange[0];
@@ -207,7 +209,7 @@
         message.hidden = true;
         canvas.dataset.loaded = "true";
         renderWindow();
-        startClock();
+        exposure.start(draw, startClock);
       })
       .catch(function () {
         message.textContent = strings.loadFailed;
@@ -277,7 +279,7 @@
         canvas.width / 2 + state.panX * ratio - (matrix * scale) / 2,
         canvas.height / 2 + state.panY * ratio - (matrix * scale) / 2
       );
-      context.drawImage(offscreen, 0, 0);
+      exposure.paint(context, offscreen);
     }
     widthOut.textContent = String(Math.round(state.width));
     levelOut.textContent = String(Math.round(state.level));
@@ -798,6 +800,7 @@
         client_key: newClientKey(),
         base_revision: state.baseRevision,
         contradiction_confirmed: contradicts() && state.contradictionConfirmed,
+        exposure_measured_ms: exposure.measuredMs(),
       },
     };
     storageSet(pendingKey, pending);

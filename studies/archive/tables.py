@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 
 from audit.archive import ArchivedFields
 from studies.models import (
+    EXPOSURE_FIELDS,
     VIEWER_STATE_FIELDS,
     Answer,
     AnswerRevision,
@@ -36,14 +37,19 @@ ANSWER_CONTENT = (
     "invert_used",
     "slices_visited",
     "seconds_per_slice",
+    *EXPOSURE_FIELDS,
 )
 PRACTICE_CONTENT = ("choice", "rating", "seconds_on_slice", *VIEWER_STATE_FIELDS)
-# Version 2 added ratings and the invert flag, version 3 the stack's visited slices and (practice) the viewer state.
+# Version 2 added ratings and the invert flag, version 3 the stack's visited slices and (practice) the viewer state,
+# version 5 the time-limited exposure.
 ANSWER_ADDED_IN = {
     "rating": (2, None),
     "invert_used": (2, False),
     "slices_visited": (3, []),
     "seconds_per_slice": (3, []),
+    "exposure_requested_ms": (5, None),
+    "exposure_measured_ms": (5, None),
+    "exposure_rejected": (5, False),
 }
 EXPORTING_SITE_ID = "the row's number on the exporting site"
 

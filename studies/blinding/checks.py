@@ -35,7 +35,8 @@ from studies.selectors import StackMissing, rendered_stack
 # Identifiers shorter than this are too common to search for in pages (patient "1", alias "A").
 MIN_IDENTIFIER_CHARS = 4
 # Config keys whose value belongs to the item or the reader's place; every other key must be the same everywhere.
-PER_ITEM_CONFIG_KEYS = {"itemId", "position", "pixelsUrl", "answerUrl", "previousUrl", "answer"}
+# The exposure follows the reader's earlier answers: studies.blinding.exposure_checks checks it against its rule.
+PER_ITEM_CONFIG_KEYS = {"itemId", "position", "pixelsUrl", "answerUrl", "previousUrl", "answer", "exposure"}
 PAGE_HEADERS_OF_LENGTH = {"content-length"}
 PROGRESS_PATTERN = re.compile(r'(data-testid="progress"[^>]*>)[^<]*(<)')
 CSRF_PATTERN = re.compile(r'(name="csrfmiddlewaretoken" value=")[^"]*(")')

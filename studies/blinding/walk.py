@@ -195,6 +195,7 @@ def read_one(client: Client, survey: Survey, observation: Observation, url: str,
         data=json.dumps(
             {
                 **neutral_answer(survey.design),
+                **exposure_as_requested(observation.config),
                 "reason": "",
                 "seconds_on_slice": 1.0,
                 "window_width": float(policy.default_window_width),
@@ -230,6 +231,12 @@ def neutral_answer(design: StudyDesign) -> dict:
         )
         answer["seconds_per_slice"] = [0.5] * design.stack_slices
     return answer
+
+
+def exposure_as_requested(config: dict) -> dict:
+    """With a time-limited exposure, the audit's page measured exactly the exposure it was asked for."""
+    requested = (config.get("exposure") or {}).get("requestedMs")
+    return {} if requested is None else {"exposure_measured_ms": float(requested)}
 
 
 def response_headers(response) -> dict:

@@ -27,6 +27,7 @@ class AnswerInput:
     invert_used: bool = False
     slices_visited: tuple[int, ...] = ()  # stack reading: offsets from the centre, in the order first seen
     seconds_per_slice: tuple[float, ...] = ()  # stack reading: seconds on each slice, offset -k..+k
+    exposure_measured_ms: float | None = None  # time-limited exposure: the image's time on screen (ms)
 
 
 def parse_answer_input(data, design: StudyDesign | None = None) -> AnswerInput:
@@ -86,6 +87,7 @@ def parse_answer_input(data, design: StudyDesign | None = None) -> AnswerInput:
     if isinstance(base_revision, bool) or not isinstance(base_revision, int) or base_revision < 0:
         raise AnswerRejected("base_revision must be a non-negative integer")
     slices_visited, seconds_per_slice = _stack_reading(data, design)
+    exposure_measured_ms = _measured_exposure(data, design)
     return AnswerInput(
         choice=choice,
         reason=reason,
@@ -100,7 +102,26 @@ def parse_answer_input(data, design: StudyDesign | None = None) -> AnswerInput:
         invert_used=invert_used,
         slices_visited=slices_visited,
         seconds_per_slice=seconds_per_slice,
+        exposure_measured_ms=exposure_measured_ms,
     )
+
+
+MAX_MEASURED_EXPOSURE_MS = 60_000.0
+
+
+def _measured_exposure(data: dict, design: StudyDesign) -> float | None:
+    """The image's measured time on screen (ms): required with a time-limited exposure, absent without. Whether it
+    is close enough to the requested exposure is the answer service's to judge (studies.exposure_track)."""
+    measured = data.get("exposure_measured_ms")
+    if not design.has_exposure:
+        if measured is not None:
+            raise AnswerRejected("this survey has no time-limited exposure: send no exposure_measured_ms")
+        return None
+    if isinstance(measured, bool) or not isinstance(measured, int | float) or not math.isfinite(measured):
+        raise AnswerRejected("exposure_measured_ms must be a number (the image's time on screen, ms)")
+    if not 0 <= measured <= MAX_MEASURED_EXPOSURE_MS:
+        raise AnswerRejected(f"exposure_measured_ms must be between 0 and {MAX_MEASURED_EXPOSURE_MS:.0f}")
+    return round(float(measured), 1)
 
 
 def _stack_reading(data: dict, design: StudyDesign) -> tuple[tuple[int, ...], tuple[float, ...]]:

@@ -347,6 +347,10 @@ def do_change_survey_settings(
                 setattr(survey, name, value)
             if not (survey.reader_title or "").strip():
                 raise StudyError("readers need a title for the survey")
+            if survey.design.has_exposure and survey.allow_going_back:
+                raise StudyError(
+                    "a time-limited exposure shows each image once: allow_going_back must be false"
+                )
             survey.last_audit_passed = None
             survey.last_audit_fingerprint = ""
             survey.save()

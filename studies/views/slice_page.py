@@ -6,6 +6,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from imaging.constants import CT_WINDOW_PRESETS
+from studies.exposure_track import exposure_config
 from studies.feedback import practice_strings
 
 # The default CT window presets' names, translated on the page (a survey's own presets are shown as named).
@@ -51,6 +52,7 @@ def reader_item_page(
         "presets": presets,
         "rating": rating_config(design),
         "stack": {"slices": design.stack_slices, "k": design.stack_k},
+        "exposure": exposure_config(assignment),
         "practice": practice,
         "round": reading_round,
         "pixelsUrl": reverse("studies:pixels", args=[assignment.key, item.public_id]),

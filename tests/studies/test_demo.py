@@ -153,6 +153,7 @@ def test_the_demo_has_two_projects_whose_researchers_see_only_their_own(db, clie
         for project in (demo.PROJECT_A, demo.PROJECT_B)
     }
     by_project[demo.PROJECT_A] |= {demo.OPEN_SURVEY, demo.RATED_SURVEY, demo.REPEAT_SURVEY}
+    by_project[demo.PROJECT_A] |= {name for name, *_ in demo.EXPOSURE_SURVEYS}
     researcher = authenticate(username="researcher", password="researcher-demo")
     assert set(surveys_visible_to(researcher).values_list("name", flat=True)) == (
         by_project[demo.PROJECT_A] | by_project[demo.PROJECT_B]
@@ -167,3 +168,24 @@ def test_the_demo_has_two_projects_whose_researchers_see_only_their_own(db, clie
     assert client.get(f"/admin/studies/survey/{foreign.pk}/change/").status_code == 404
     assert client.get(f"/api/v1/surveys/{foreign.pk}/").status_code == 404
     assert client.get("/reports/surveys/", {"survey": closed}).status_code == 404
+
+
+def test_the_demo_exposure_surveys_are_read_by_simulated_readers_on_their_staircases(db):
+    from studies.exposure_track import rejected_exposures
+
+    store_ct_dataset(demo.DEMO_REAL_DATASET, kind="ct", contrast=True, volumes=2, seed=1)
+    store_ct_dataset("Phantom sCT (model)", kind="sct", contrast=True, volumes=2, seed=2)
+    demo.build_demo(stdout=OutputWrapper(StringIO()))
+    for name, readers, _, _ in demo.EXPOSURE_SURVEYS:
+        survey = Survey.objects.get(name=name)
+        assert survey.status == "closed" and survey.design == demo.EXPOSURE_DESIGN
+        assert "PASS exposure-requested" in survey.last_audit_report
+        answers = Answer.objects.filter(assignment__survey=survey)
+        assert answers.count() == readers * 20
+        assert not answers.filter(exposure_requested_ms__isnull=True).exists()
+        for assignment in survey.assignments.all():
+            requested = list(
+                assignment.answers.order_by("created_at").values_list("exposure_requested_ms", flat=True)
+            )
+            assert requested[0] == 1000 and len(set(requested)) > 1  # the staircase moved
+            assert rejected_exposures(assignment) == 0

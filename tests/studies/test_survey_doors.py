@@ -205,6 +205,20 @@ GARBAGE = [
         "study design: the number of repeated items applies to a repeated subset only",
     ),
     ({"washout_days": 3}, "study design: a wash-out applies to a repeat reading only"),
+    ({"exposure": "flash"}, "study design: unknown exposure 'flash' (one of off, fixed, staircase)"),
+    ({"exposure": "fixed", "exposure_ms": 20}, "study design: exposure_ms must be 50..10000 ms, not 20"),
+    (
+        {"exposure_ms": 500},
+        "study design: exposure_ms applies to a time-limited exposure only (exposure fixed or staircase)",
+    ),
+    (
+        {"exposure": "staircase", "exposure_ms": 500, "exposure_min_ms": 100, "exposure_max_ms": 1000},
+        "study design: a staircase steps by exposure_step_ms or by exposure_step_percent (one of them)",
+    ),
+    (
+        {"exposure": "fixed", "exposure_ms": 500, "allow_going_back": True},
+        "a time-limited exposure shows each image once: allow_going_back must be false",
+    ),
 ]
 CASES = [
     pytest.param(case[0], case[1], door, id=f"{door}-{number}")
@@ -263,6 +277,19 @@ EVERY_OPTION = {
 }
 
 
+EXPOSURE_DESIGN = {
+    "exposure": "staircase",
+    "exposure_ms": 800,
+    "exposure_step_ms": 0,
+    "exposure_step_percent": 25,
+    "exposure_min_ms": 100,
+    "exposure_max_ms": 2000,
+    "exposure_up": 1,
+    "exposure_down": 3,
+    "exposure_reversals": 6,
+}
+
+
 def made(survey: Survey) -> tuple:
     """What a survey was made with, beyond its name."""
     return (
@@ -292,6 +319,8 @@ def test_every_option_is_taken_by_every_door_and_makes_the_same_survey(pools, st
     options["display_policy"] = {k: v for k, v in options["display_policy"].items() if v is not None}
     given = {*options, *options["display_policy"], *options["design"]} - {"display_policy", "design"}
     required = {"name", "model", "real_dataset"}
+    # The exposure's options need a survey of single slices without going back: the next test but one's.
+    given |= set(EXPOSURE_DESIGN)
     assert given | required | {"field_of_view", "field_of_view_mm"} == {
         *OPTIONS,
         *POLICY_OPTIONS,
@@ -312,3 +341,16 @@ def test_every_option_is_taken_by_every_door_and_makes_the_same_survey(pools, st
     assert survey.display_policy.mask == "circle" and survey.instructions.endswith("Take your time.")
     assert survey.practice_items.count() == 2 and survey.items.count() == 12
     assert (survey.reader_title_it, survey.design.confirm_contradictions) == ("Lettura TC", False)
+
+
+def test_every_exposure_option_is_taken_by_every_door_and_makes_the_same_survey(pools, study_admin):
+    surveys = {}
+    for door in DOORS:
+        values = {**good(pools), "design": dict(EXPOSURE_DESIGN), "name": f"Exposure by {door}"}
+        assert create_through(door, values, study_admin) is None
+        surveys[door] = Survey.objects.get(name=f"Exposure by {door}")
+    first = made(surveys["admin"])
+    assert made(surveys["command"]) == first and made(surveys["api"]) == first
+    design = surveys["api"].design
+    assert (design.exposure, design.exposure_step_percent, design.exposure_down) == ("staircase", 25, 3)
+    assert design.staircase.target_probability > 0.79

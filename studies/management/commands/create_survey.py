@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 from imaging.constants import DEFAULT_CT_WINDOW, HU_MAX, HU_MIN
 from projects.commands import add_project_argument, named_project
 from studies.design import (
+    EXPOSURES,
     MAX_PRACTICE_ITEMS,
     MAX_STACK_K,
     MAX_WASHOUT_DAYS,
@@ -83,6 +84,25 @@ SURVEY_FLAGS = [
         "stack_k",
         "design",
         f"Stack reading: each item shows 2K+1 neighbouring slices of its volume (K = 1..{MAX_STACK_K}; 0: one)",
+    ),
+    (
+        "--exposure",
+        "exposure",
+        "design",
+        f"Time-limited exposure: {', '.join(EXPOSURES)} (off); then a mask, then the question",
+    ),
+    ("--exposure-ms", "exposure_ms", "design", "Fixed exposure, or the staircase's start (ms)"),
+    ("--exposure-step-ms", "exposure_step_ms", "design", "Staircase: a linear step (ms)"),
+    ("--exposure-step-percent", "exposure_step_percent", "design", "Staircase: a multiplicative step (%)"),
+    ("--exposure-min-ms", "exposure_min_ms", "design", "Staircase: the shortest exposure (ms)"),
+    ("--exposure-max-ms", "exposure_max_ms", "design", "Staircase: the longest exposure (ms)"),
+    ("--exposure-up", "exposure_up", "design", "Staircase: wrong answers in a row that lengthen it (1)"),
+    ("--exposure-down", "exposure_down", "design", "Staircase: correct answers in a row that shorten it (3)"),
+    (
+        "--exposure-reversals",
+        "exposure_reversals",
+        "design",
+        "Staircase: the last reversals averaged into a reader's threshold",
     ),
     (
         "--washout-days",
