@@ -365,6 +365,14 @@ class StudyDesignRequest(serializers.Serializer):
     stack_k = serializers.IntegerField(
         required=False, default=0, help_text=f"Stack reading: 2k+1 slices per item, k = 0..{MAX_STACK_K}"
     )
+    slab_thickness_mm = serializers.IntegerField(
+        required=False,
+        default=0,
+        help_text="Slab reading: a slab of this many mm per item, read in axial, coronal and sagittal views; 0: none",
+    )
+    slab_spacing_mm = serializers.FloatField(
+        required=False, default=2.5, help_text="Slab reading: the z spacing (mm) every slab is resampled at"
+    )
     confirm_contradictions = serializers.BooleanField(
         required=False,
         default=True,

@@ -11,7 +11,9 @@ pixels are made (that is :class:`studies.policy.DisplayPolicy`):
 - the window presets the viewer offers (keys 1..n), by default the five CT presets of imaging.constants;
 - the number of practice items read first, each followed by feedback, never part of the test;
 - stack reading: `stack_k` 0 (one slice) or 1..5, each item then a stack of 2k+1 neighbouring slices of its own
-  volume that the reader scrolls through, answering for the centre slice.
+  volume that the reader scrolls through, answering for the centre slice;
+- slab reading: `slab_thickness_mm` 0 (off) or a slab of that many mm along z from one volume, resampled at
+  `slab_spacing_mm` (studies.slabs), read in axial, coronal and sagittal views, answering for the whole slab.
 
 Every option is the same for every item of a survey, real or synthetic: nothing here may depend on the truth.
 """
@@ -19,6 +21,7 @@ Every option is the same for every item of a survey, real or synthetic: nothing 
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 
 from imaging.constants import CT_WINDOW_PRESETS, WindowPreset
@@ -49,6 +52,10 @@ MAX_WINDOW_PRESETS = 9  # keys 1..9
 PRESET_NAME_CHARS = 32
 PRESET_WIDTH_RANGE = (1, 5000)
 PRESET_LEVEL_RANGE = (-2000, 4000)
+SLAB_THICKNESS_RANGE_MM = (10, 400)
+SLAB_SPACING_RANGE_MM = (0.5, 10.0)
+MAX_SLAB_SLICES = 401
+DEFAULT_SLAB_SPACING_MM = 2.5
 
 
 class DesignError(ValueError):
@@ -98,6 +105,9 @@ class StudyDesign:
     stack_k: int = 0  # 0: one slice; k: a stack of 2k+1 slices, k neighbours on each side of the centre
     # With a rating and an asked choice: a rating that leans against the choice is confirmed by the reader first.
     confirm_contradictions: bool = True
+    # Slab reading: 0 = off; else a slab this many mm thick (first to last plane), planes slab_spacing_mm apart.
+    slab_thickness_mm: int = 0
+    slab_spacing_mm: float = DEFAULT_SLAB_SPACING_MM
 
     def __post_init__(self):
         if self.rating not in RATING_SCALES:
@@ -139,6 +149,35 @@ class StudyDesign:
             raise DesignError(
                 f"stack_k must be 0 (one slice) or 1..{MAX_STACK_K} (a stack of 2k+1 slices), not {stack_k}"
             )
+        self._check_slab()
+
+    def _check_slab(self):
+        thickness = _whole("slab_thickness_mm", self.slab_thickness_mm)
+        spacing = self.slab_spacing_mm
+        if isinstance(spacing, bool) or not isinstance(spacing, int | float) or not math.isfinite(spacing):
+            raise DesignError(f"slab_spacing_mm must be a number, not {spacing!r}")
+        object.__setattr__(self, "slab_spacing_mm", float(spacing))
+        low, high = SLAB_SPACING_RANGE_MM
+        if not low <= spacing <= high:
+            raise DesignError(f"slab_spacing_mm must be {low:g}..{high:g} mm, not {spacing:g}")
+        if thickness == 0:
+            return
+        low, high = SLAB_THICKNESS_RANGE_MM
+        if not low <= thickness <= high:
+            raise DesignError(f"slab_thickness_mm must be 0 (no slab) or {low}..{high} mm, not {thickness}")
+        if self.stack_k:
+            raise DesignError("a survey reads stacks (stack_k) or slabs (slab_thickness_mm), not both")
+        ratio = thickness / spacing
+        if not math.isclose(ratio, round(ratio), abs_tol=1e-9) or round(ratio) % 2:
+            raise DesignError(
+                f"slab_thickness_mm ({thickness}) must be an even number of slab_spacing_mm ({spacing:g}), "
+                "so the slab has a middle plane"
+            )
+        if round(ratio) + 1 > MAX_SLAB_SLICES:
+            raise DesignError(
+                f"a slab of {thickness} mm at {spacing:g} mm has {round(ratio) + 1} planes, more than "
+                f"{MAX_SLAB_SLICES}"
+            )
 
     # --- derived values -------------------------------------------------------------------------------------
 
@@ -165,14 +204,31 @@ class StudyDesign:
         return self.stack_k > 0
 
     @property
+    def is_slab(self) -> bool:
+        return self.slab_thickness_mm > 0
+
+    @property
     def stack_slices(self) -> int:
-        """How many slices each item shows: 2k+1 (1 without a stack)."""
+        """How many slices each item's payload holds: 2k+1 for a stack, thickness / spacing + 1 for a slab (1 for
+        a single slice)."""
+        if self.is_slab:
+            return round(self.slab_thickness_mm / self.slab_spacing_mm) + 1
         return 2 * self.stack_k + 1
+
+    @property
+    def scrolls(self) -> bool:
+        """Whether the reader scrolls through several slices (a stack or a slab)."""
+        return self.stack_slices > 1
+
+    @property
+    def centre_slice(self) -> int:
+        """The index in the payload of the item's own slice (the middle one): k for a stack, 0 for one slice."""
+        return (self.stack_slices - 1) // 2
 
     @property
     def stack_offsets(self) -> tuple[int, ...]:
         """The offsets of an item's slices from its centre slice, in payload order: -k..k."""
-        return tuple(range(-self.stack_k, self.stack_k + 1))
+        return tuple(range(-self.centre_slice, self.centre_slice + 1))
 
     @property
     def asks_choice(self) -> bool:
@@ -199,6 +255,11 @@ class StudyDesign:
             parts.append("contradicting ratings not confirmed")
         if self.is_stack:
             parts.append(f"stack of {self.stack_slices} slices")
+        if self.is_slab:
+            parts.append(
+                f"slab of {self.slab_thickness_mm} mm ({self.stack_slices} planes {self.slab_spacing_mm:g} mm "
+                "apart) in axial, coronal and sagittal views"
+            )
         if self.has_repeat:
             what = "every item" if self.repeat == REPEAT_ALL else f"{self.repeat_items} item(s)"
             parts.append(f"repeat reading of {what} after {self.washout_days} day(s)")

@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 
 from audit.archive import ArchivedFields
 from studies.models import (
+    SLAB_VIEW_FIELDS,
     VIEWER_STATE_FIELDS,
     Answer,
     AnswerRevision,
@@ -36,14 +37,17 @@ ANSWER_CONTENT = (
     "invert_used",
     "slices_visited",
     "seconds_per_slice",
+    *SLAB_VIEW_FIELDS,
 )
-PRACTICE_CONTENT = ("choice", "rating", "seconds_on_slice", *VIEWER_STATE_FIELDS)
+PRACTICE_CONTENT = ("choice", "rating", "seconds_on_slice", *VIEWER_STATE_FIELDS, *SLAB_VIEW_FIELDS)
 # Version 2 added ratings and the invert flag, version 3 the stack's visited slices and (practice) the viewer state.
 ANSWER_ADDED_IN = {
     "rating": (2, None),
     "invert_used": (2, False),
     "slices_visited": (3, []),
     "seconds_per_slice": (3, []),
+    # Version 5 adds slab reading's views used and seconds per view.
+    **dict.fromkeys(SLAB_VIEW_FIELDS, (5, [])),
 }
 EXPORTING_SITE_ID = "the row's number on the exporting site"
 
@@ -198,7 +202,7 @@ PRACTICE_ANSWERS = StudyTable(
     keys=("client_key",),
     related={"assignment": "reader", "practice_item": "practice_item"},
     left_out={"id": EXPORTING_SITE_ID},
-    added_in=dict.fromkeys(VIEWER_STATE_FIELDS, (3, None)),
+    added_in={**dict.fromkeys(VIEWER_STATE_FIELDS, (3, None)), **dict.fromkeys(SLAB_VIEW_FIELDS, (5, []))},
     since=2,
 )
 ROUNDS = StudyTable(

@@ -51,6 +51,19 @@ class AnswerFields(models.Model):
         blank=True,
         help_text="Stack reading: seconds on screen of each slice, from offset -k to +k; empty for a single slice.",
     )
+    views_used = models.JSONField(
+        default=list,
+        db_default=models.Value("[]"),
+        blank=True,
+        help_text="Slab reading: the views the reader looked at (axial, coronal, sagittal), in the order first "
+        "seen; empty without a slab.",
+    )
+    seconds_per_view = models.JSONField(
+        default=list,
+        db_default=models.Value("[]"),
+        blank=True,
+        help_text="Slab reading: seconds each view (axial, coronal, sagittal) was on screen; empty without a slab.",
+    )
 
     class Meta:
         abstract = True
@@ -119,6 +132,8 @@ class AnswerRevision(AnswerFields):
 
 # What the viewer showed when the reader answered: fields of every answer (AnswerFields) and of practice answers,
 # where they are empty (all of them) only for practice answers stored before they were recorded (migration 0012).
+# Slab reading's views: fields of every answer and practice answer, [] without a slab (and in rows stored before).
+SLAB_VIEW_FIELDS = ("views_used", "seconds_per_view")
 VIEWER_STATE_FIELDS = (
     "window_width",
     "window_level",

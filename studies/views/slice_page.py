@@ -32,6 +32,18 @@ def rating_config(design) -> dict:
     }
 
 
+def slab_config(design, policy) -> dict | None:
+    """What the slab viewer needs (the same for every item of a survey): the z spacing and the in-plane mm per
+    pixel, for the reformats' aspect; None without a slab."""
+    if not design.is_slab:
+        return None
+    return {
+        "thicknessMm": design.slab_thickness_mm,
+        "spacingMm": design.slab_spacing_mm,
+        "mmPerPixel": policy.mm_per_pixel,
+    }
+
+
 def reader_item_page(
     request, assignment, item, *, position, total, practice, previous_url, answer, reading_round=1
 ):
@@ -50,7 +62,8 @@ def reader_item_page(
         "defaultWindow": {"width": policy.default_window_width, "level": policy.default_window_level},
         "presets": presets,
         "rating": rating_config(design),
-        "stack": {"slices": design.stack_slices, "k": design.stack_k},
+        "stack": {"slices": design.stack_slices, "k": design.centre_slice},
+        "slab": slab_config(design, policy),
         "practice": practice,
         "round": reading_round,
         "pixelsUrl": reverse("studies:pixels", args=[assignment.key, item.public_id]),
@@ -89,7 +102,7 @@ def reader_item_page(
             "presets": presets,
             "default_preset_names": DEFAULT_PRESET_NAMES,
             "rating_values": range(1, 6),
-            "stack_centre": design.stack_k + 1,
+            "stack_centre": design.centre_slice + 1,
             "strings": strings,
         },
     )
