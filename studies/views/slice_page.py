@@ -32,11 +32,9 @@ def rating_config(design) -> dict:
     }
 
 
-def slab_config(design, policy) -> dict | None:
+def slab_config(design, policy) -> dict:
     """What the slab viewer needs (the same for every item of a survey): the z spacing and the in-plane mm per
-    pixel, for the reformats' aspect; None without a slab."""
-    if not design.is_slab:
-        return None
+    pixel, for the reformats' aspect (the page's `slab`, only in slab surveys)."""
     return {
         "thicknessMm": design.slab_thickness_mm,
         "spacingMm": design.slab_spacing_mm,
@@ -63,7 +61,6 @@ def reader_item_page(
         "presets": presets,
         "rating": rating_config(design),
         "stack": {"slices": design.stack_slices, "k": design.centre_slice},
-        "slab": slab_config(design, policy),
         "practice": practice,
         "round": reading_round,
         "pixelsUrl": reverse("studies:pixels", args=[assignment.key, item.public_id]),
@@ -83,6 +80,8 @@ def reader_item_page(
             else None
         ),
     }
+    if design.is_slab:
+        config["slab"] = slab_config(design, policy)
     strings = reader_strings()
     if practice:
         strings.update(practice_strings())
