@@ -356,6 +356,11 @@ def do_change_survey_settings(
                 name: value for name, value in reader_settings.items() if getattr(survey, name) != value
             }
             if policy is not None:
+                if policy.per_slice_field_of_view and (design or survey.design).is_slab:
+                    raise StudyError(
+                        "slab reading needs one field of view for the survey (display policy field_of_view "
+                        "'survey'), so every slab has the same mm per pixel"
+                    )
                 policy, _ = choose_field_of_view(policy, survey.real_dataset)
                 if policy != survey.display_policy:
                     changed["display_policy"] = policy

@@ -106,6 +106,19 @@ def test_the_slab_cannot_be_changed_after_creation(make_survey):
         )
 
 
+def test_a_draft_slab_survey_keeps_one_field_of_view(make_survey):
+    survey = make_survey(design=SLAB)
+    with pytest.raises(StudyError) as caught:
+        do_change_survey_settings(
+            survey=survey,
+            actor=None,
+            policy=survey.display_policy.replace(field_of_view="per_slice", field_of_view_mm=None),
+        )
+    assert str(caught.value).startswith("slab reading needs one field of view for the survey")
+    survey.refresh_from_db()
+    assert not survey.display_policy.per_slice_field_of_view
+
+
 def test_create_survey_takes_a_slab(pools):
     out = StringIO()
     call_command(*create_args(pools, **{"--slab-thickness": "24", "--slab-spacing": "2"}), stdout=out)
