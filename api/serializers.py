@@ -365,6 +365,11 @@ class StudyDesignRequest(serializers.Serializer):
     stack_k = serializers.IntegerField(
         required=False, default=0, help_text=f"Stack reading: 2k+1 slices per item, k = 0..{MAX_STACK_K}"
     )
+    confirm_contradictions = serializers.BooleanField(
+        required=False,
+        default=True,
+        help_text="With a rating and an asked choice: a rating that leans against the choice is confirmed first",
+    )
     slab_thickness_mm = serializers.IntegerField(
         required=False,
         default=0,
@@ -372,11 +377,6 @@ class StudyDesignRequest(serializers.Serializer):
     )
     slab_spacing_mm = serializers.FloatField(
         required=False, default=2.5, help_text="Slab reading: the z spacing (mm) every slab is resampled at"
-    )
-    confirm_contradictions = serializers.BooleanField(
-        required=False,
-        default=True,
-        help_text="With a rating and an asked choice: a rating that leans against the choice is confirmed first",
     )
 
 
