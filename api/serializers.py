@@ -414,6 +414,14 @@ class StudyDesignRequest(serializers.Serializer):
     exposure_reversals = serializers.IntegerField(
         required=False, default=0, help_text="Staircase: the last reversals averaged into a threshold"
     )
+    slab_thickness_mm = serializers.IntegerField(
+        required=False,
+        default=0,
+        help_text="Slab reading: a slab of this many mm per item, read in axial, coronal and sagittal views; 0: none",
+    )
+    slab_spacing_mm = serializers.FloatField(
+        required=False, default=2.5, help_text="Slab reading: the z spacing (mm) every slab is resampled at"
+    )
 
 
 class SurveyRequest(serializers.Serializer):

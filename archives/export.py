@@ -65,10 +65,10 @@ def mm_per_pixel(policy: DisplayPolicy, field_of_view_mm: float) -> float:
 
 
 def centre_slice(payload: bytes, policy: DisplayPolicy, design: StudyDesign) -> np.ndarray:
-    """The slice an item is answered for: the payload's only image, or the centre slice of a stack's."""
-    if not design.stack_k:
+    """The slice an item is answered for: the payload's only image, or the middle slice of a stack's or a slab's."""
+    if not design.scrolls:
         return decode_payload(payload, policy.matrix_size)
-    return decode_payload(payload, policy.matrix_size, slices=design.stack_slices)[design.stack_k]
+    return decode_payload(payload, policy.matrix_size, slices=design.stack_slices)[design.centre_slice]
 
 
 def item_dicom(survey: Survey, public_id: str, pixels: np.ndarray, *, z_mm: float, spacing: float) -> bytes:

@@ -1,6 +1,7 @@
 """The reader-study part of `manage.py demo` (idempotent): demo accounts, one open survey with an invitation
 link and a demo reader, and four closed surveys answered by simulated readers (11, 8, 6 and 6, as in the
-paper's four surveys), one per model given (the paper's In'n out, All-in, Triple and In'n out HUM in the demo).
+paper's four surveys), one per model given (the paper's In'n out, All-in, Triple and In'n out HUM in the demo), and
+a closed slab survey per model (24 mm slabs read in three views) answered by six simulated readers.
 How well the simulated readers tell real from synthetic (their skill) comes from the caller, per model (the demo
 derives it from the model's realism, metrics.demo.reader_skill). Needs a synthetic CT dataset (a model's output);
 without one it says so and skips."""
@@ -74,6 +75,11 @@ CLOSED_SURVEYS = [
     ("Demo survey 3 (closed)", 6, 0.2, 103, PROJECT_B),
     ("Demo survey 4 (closed)", 6, 0.05, 104, PROJECT_B),
 ]
+# A slab survey per model (project A), answered by simulated readers and closed: a 24 mm slab of 13 planes 2 mm
+# apart per item, read in axial, coronal and sagittal views (short enough for the demo's volumes).
+SLAB_DESIGN = StudyDesign(slab_thickness_mm=24, slab_spacing_mm=2.0)
+SLAB_READERS = 6
+SLAB_SKILL = 0.2  # the simulated readers' skill when the caller gives none
 INVITATION_LABEL = "demo invitation"
 # Time-limited exposure: a 1-up/3-down staircase per simulated reader (studies.exposure), one closed survey per
 # (name, simulated readers, skill when the caller gives none, seed), each on the next model; the simulated readers'
@@ -92,6 +98,11 @@ EXPOSURE_SURVEYS = [
     ("Demo exposure survey 1 (staircase, closed)", 6, 0.9, 107),
     ("Demo exposure survey 2 (staircase, closed)", 6, 0.6, 108),
 ]
+
+
+def slab_survey_name(index: int) -> str:
+    """The name of the demo's slab survey of the index-th model (0-based)."""
+    return f"Demo slab survey {index + 1} (closed)"
 
 
 def build_demo(*, stdout, models=None, skill_of=None) -> None:
@@ -149,6 +160,18 @@ def build_demo(*, stdout, models=None, skill_of=None) -> None:
         if skill_of is not None:
             skill = skill_of(model)
         _closed_survey(name, model, readers, skill, seed, stdout, projects[PROJECT_A], design=EXPOSURE_DESIGN)
+    for index, model in enumerate(models):
+        skill = skill_of(model) if skill_of is not None else SLAB_SKILL
+        _closed_survey(
+            slab_survey_name(index),
+            model,
+            SLAB_READERS,
+            skill,
+            200 + index,
+            stdout,
+            projects[PROJECT_A],
+            design=SLAB_DESIGN,
+        )
 
 
 def _ensure_project(name: str, stdout):

@@ -16,6 +16,8 @@ pixels are made (that is :class:`studies.policy.DisplayPolicy`):
   per reader (start `exposure_ms`, a step of `exposure_step_ms` or `exposure_step_percent`, bounds
   `exposure_min_ms`..`exposure_max_ms`, rule `exposure_up`-up/`exposure_down`-down, the threshold the mean of the
   last `exposure_reversals` reversals): see studies.exposure.
+- slab reading: `slab_thickness_mm` 0 (off) or a slab of that many mm along z from one volume, resampled at
+  `slab_spacing_mm` (studies.slabs), read in axial, coronal and sagittal views, answering for the whole slab.
 
 Every option is the same for every item of a survey, real or synthetic: nothing here may depend on the truth.
 """
@@ -23,6 +25,7 @@ Every option is the same for every item of a survey, real or synthetic: nothing 
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 
 from imaging.constants import CT_WINDOW_PRESETS, WindowPreset
@@ -66,6 +69,10 @@ EXPOSURE_MS_RANGE = (50, 10_000)  # at least three frames at 60 Hz; at most ten 
 MAX_EXPOSURE_RUN = 5  # up to 5-up or 5-down
 MAX_EXPOSURE_REVERSALS = 50
 MAX_EXPOSURE_STEP_PERCENT = 100
+SLAB_THICKNESS_RANGE_MM = (10, 400)
+SLAB_SPACING_RANGE_MM = (0.5, 10.0)
+MAX_SLAB_SLICES = 401
+DEFAULT_SLAB_SPACING_MM = 2.5
 
 
 class DesignError(ValueError):
@@ -125,6 +132,9 @@ class StudyDesign:
     exposure_up: int = 0  # wrong answers in a row that lengthen the exposure (1 in 1-up/3-down)
     exposure_down: int = 0  # correct answers in a row that shorten it (3 in 1-up/3-down)
     exposure_reversals: int = 0  # the last reversals averaged into a reader's threshold
+    # Slab reading: 0 = off; else a slab this many mm thick (first to last plane), planes slab_spacing_mm apart.
+    slab_thickness_mm: int = 0
+    slab_spacing_mm: float = DEFAULT_SLAB_SPACING_MM
 
     def __post_init__(self):
         if self.rating not in RATING_SCALES:
@@ -167,6 +177,7 @@ class StudyDesign:
                 f"stack_k must be 0 (one slice) or 1..{MAX_STACK_K} (a stack of 2k+1 slices), not {stack_k}"
             )
         self._check_exposure()
+        self._check_slab()
 
     def _check_exposure(self):
         if self.exposure not in EXPOSURES:
@@ -181,8 +192,10 @@ class StudyDesign:
                     f"{given[0]} applies to a time-limited exposure only (exposure fixed or staircase)"
                 )
             return
-        if self.is_stack:
-            raise DesignError("a time-limited exposure shows one slice: stack_k must be 0")
+        if self.is_stack or self.slab_thickness_mm:
+            raise DesignError(
+                "a time-limited exposure shows one slice: stack_k and slab_thickness_mm must be 0"
+            )
         low, high = EXPOSURE_MS_RANGE
 
         def in_range(name):
@@ -217,6 +230,34 @@ class StudyDesign:
         if not 1 <= values["exposure_reversals"] <= MAX_EXPOSURE_REVERSALS:
             raise DesignError(f"exposure_reversals must be 1..{MAX_EXPOSURE_REVERSALS}")
 
+    def _check_slab(self):
+        thickness = _whole("slab_thickness_mm", self.slab_thickness_mm)
+        spacing = self.slab_spacing_mm
+        if isinstance(spacing, bool) or not isinstance(spacing, int | float) or not math.isfinite(spacing):
+            raise DesignError(f"slab_spacing_mm must be a number, not {spacing!r}")
+        object.__setattr__(self, "slab_spacing_mm", float(spacing))
+        low, high = SLAB_SPACING_RANGE_MM
+        if not low <= spacing <= high:
+            raise DesignError(f"slab_spacing_mm must be {low:g}..{high:g} mm, not {spacing:g}")
+        if thickness == 0:
+            return
+        low, high = SLAB_THICKNESS_RANGE_MM
+        if not low <= thickness <= high:
+            raise DesignError(f"slab_thickness_mm must be 0 (no slab) or {low}..{high} mm, not {thickness}")
+        if self.stack_k:
+            raise DesignError("a survey reads stacks (stack_k) or slabs (slab_thickness_mm), not both")
+        ratio = thickness / spacing
+        if not math.isclose(ratio, round(ratio), abs_tol=1e-9) or round(ratio) % 2:
+            raise DesignError(
+                f"slab_thickness_mm ({thickness}) must be an even number of slab_spacing_mm ({spacing:g}), "
+                "so the slab has a middle plane"
+            )
+        if round(ratio) + 1 > MAX_SLAB_SLICES:
+            raise DesignError(
+                f"a slab of {thickness} mm at {spacing:g} mm has {round(ratio) + 1} planes, more than "
+                f"{MAX_SLAB_SLICES}"
+            )
+
     # --- derived values -------------------------------------------------------------------------------------
 
     @property
@@ -242,14 +283,31 @@ class StudyDesign:
         return self.stack_k > 0
 
     @property
+    def is_slab(self) -> bool:
+        return self.slab_thickness_mm > 0
+
+    @property
     def stack_slices(self) -> int:
-        """How many slices each item shows: 2k+1 (1 without a stack)."""
+        """How many slices each item's payload holds: 2k+1 for a stack, thickness / spacing + 1 for a slab (1 for
+        a single slice)."""
+        if self.is_slab:
+            return round(self.slab_thickness_mm / self.slab_spacing_mm) + 1
         return 2 * self.stack_k + 1
+
+    @property
+    def scrolls(self) -> bool:
+        """Whether the reader scrolls through several slices (a stack or a slab)."""
+        return self.stack_slices > 1
+
+    @property
+    def centre_slice(self) -> int:
+        """The index in the payload of the item's own slice (the middle one): k for a stack, 0 for one slice."""
+        return (self.stack_slices - 1) // 2
 
     @property
     def stack_offsets(self) -> tuple[int, ...]:
         """The offsets of an item's slices from its centre slice, in payload order: -k..k."""
-        return tuple(range(-self.stack_k, self.stack_k + 1))
+        return tuple(range(-self.centre_slice, self.centre_slice + 1))
 
     @property
     def asks_choice(self) -> bool:
@@ -306,6 +364,11 @@ class StudyDesign:
                 f"exposure staircase {self.exposure_up}-up/{self.exposure_down}-down from {self.exposure_ms} ms, "
                 f"steps of {step} within {self.exposure_min_ms}..{self.exposure_max_ms} ms, threshold from the "
                 f"last {self.exposure_reversals} reversals"
+            )
+        if self.is_slab:
+            parts.append(
+                f"slab of {self.slab_thickness_mm} mm ({self.stack_slices} planes {self.slab_spacing_mm:g} mm "
+                "apart) in axial, coronal and sagittal views"
             )
         if self.has_repeat:
             what = "every item" if self.repeat == REPEAT_ALL else f"{self.repeat_items} item(s)"

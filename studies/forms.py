@@ -10,12 +10,14 @@ from projects.models import Project, Role
 from projects.selectors import projects_of_user
 from studies import ratelimit
 from studies.design import (
+    DEFAULT_SLAB_SPACING_MM,
     EXPOSURES,
     MAX_PRACTICE_ITEMS,
     MAX_STACK_K,
     MAX_WASHOUT_DAYS,
     RATING_SCALES,
     REPEATS,
+    SLAB_THICKNESS_RANGE_MM,
     StudyDesign,
 )
 from studies.models import ReaderProfile, Survey
@@ -236,6 +238,19 @@ class StudyDesignForm(forms.Form):
         widget=number_input(0),
         label="Reversals averaged",
         help_text="A reader's threshold: the mean of the last this many reversals.",
+    )
+    slab_thickness_mm = text_field(
+        initial=0,
+        widget=number_input(0, SLAB_THICKNESS_RANGE_MM[1]),
+        label="Slab thickness (mm)",
+        help_text="0: no slab. Otherwise each item is a slab this many mm thick from one volume, resampled onto "
+        "one grid and read in axial, coronal and sagittal views; items are chosen where both pools' volumes cover "
+        "the slab. Fixed at creation.",
+    )
+    slab_spacing_mm = text_field(
+        initial=DEFAULT_SLAB_SPACING_MM,
+        label="Slab slice spacing (mm)",
+        help_text="The z spacing every slab is resampled at; the thickness must be an even number of it.",
     )
     repeat = choice_field(REPEATS.items(), initial="off", label="Repeat reading")
     repeat_items = text_field(

@@ -2,6 +2,7 @@
 services a real reader's page uses. For demos and for exercising reports; never mixed into a real study
 without being recognisable (their usernames start with SIMULATED_PREFIX)."""
 
+import dataclasses
 import math
 import uuid
 
@@ -22,6 +23,7 @@ from studies.services import (
     do_submit_practice_answer,
     do_update_reader_profile,
 )
+from studies.slabs import VIEWS
 
 SIMULATED_PREFIX = "simulated-reader"
 # With a time-limited exposure, a simulated reader's skill grows with the exposure t as 1 - exp(-t / tau): at
@@ -81,6 +83,8 @@ def simulate_readers(survey: Survey, n: int, seed: int, skill: float, *, actor=N
             )
             # Answers are drawn in slice order (stable for a seed) and given in the reader's own order.
             drawn = {item.pk: _answer(item.truth, skill, rng) for item in items}
+            if survey.design.is_slab:
+                drawn = {pk: _with_slab_views(answer, rng) for pk, answer in drawn.items()}
             # Practice items first, as readers do (their answers never enter the statistics).
             practice = {p.pk: p for p in survey.practice_items.all()}
             for practice_item in (practice[pk] for pk in assignment.practice_order):
@@ -106,6 +110,19 @@ def simulate_readers(survey: Survey, n: int, seed: int, skill: float, *, actor=N
 def exposure_skill(skill: float, exposure_ms: float) -> float:
     """A simulated reader's skill when the image is on screen for `exposure_ms`."""
     return skill * (1 - math.exp(-exposure_ms / EXPOSURE_TIME_CONSTANT_MS))
+
+
+def _with_slab_views(answer: AnswerInput, rng: np.random.Generator) -> AnswerInput:
+    """A slab answer: the axial view, then one or both reformats, the answer's seconds shared among them."""
+    used = ("axial", *(("coronal", "sagittal") if rng.random() < 0.5 else ("sagittal", "coronal")))
+    used = used[: 1 + int(rng.integers(3))]
+    shares = rng.dirichlet(np.ones(len(used)))
+    seconds = dict(zip(used, shares * answer.seconds_on_slice, strict=True))
+    return dataclasses.replace(
+        answer,
+        views_used=used,
+        seconds_per_view=tuple(round(float(seconds.get(view, 0.0)), 3) for view in VIEWS),
+    )
 
 
 def _answer(

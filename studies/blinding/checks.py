@@ -30,7 +30,7 @@ from studies.blinding.walk import CONFIG_PATTERN, Observation, Walk, response_he
 from studies.feedback import practice_strings
 from studies.models import OPAQUE_ID_LENGTH, Item, Survey, Truth
 from studies.rendering import decode_payload
-from studies.selectors import StackMissing, rendered_stack
+from studies.selectors import StackMissing, rendered_item
 
 # Identifiers shorter than this are too common to search for in pages (patient "1", alias "A").
 MIN_IDENTIFIER_CHARS = 4
@@ -456,7 +456,7 @@ def check_practice(survey: Survey, items: list[Item], walk: Walk, report: Blindi
             report.leak("practice", "practice pixel responses carry other headers than test items'")
             break
         try:
-            expected_pixels, _ = rendered_stack(observation.item.slice, policy, survey.design.stack_k)
+            expected_pixels, _ = rendered_item(observation.item.slice, policy, survey.design)
         except StackMissing:
             expected_pixels = None
         decoded = decode_payload(observation.payload, policy.matrix_size, survey.design.stack_slices)

@@ -27,6 +27,7 @@ from imaging.selectors import with_their_slices
 from studies.design import RATING_MIDPOINTS, StudyDesign
 from studies.models import Assignment, Item, Survey
 from studies.sampling import make_item_order
+from studies.slabs import VIEWS
 
 if TYPE_CHECKING:
     from django.test import Client
@@ -225,11 +226,14 @@ def neutral_answer(design: StudyDesign) -> dict:
     answer = {"choice": "indeterminable" if design.asks_choice else None}
     if design.has_rating:
         answer["rating"] = RATING_MIDPOINTS[design.rating]
-    if design.is_stack:
-        answer["slices_visited"] = list(range(0, design.stack_k + 1)) + list(
-            range(-1, -design.stack_k - 1, -1)
+    if design.scrolls:
+        answer["slices_visited"] = list(range(0, design.centre_slice + 1)) + list(
+            range(-1, -design.centre_slice - 1, -1)
         )
         answer["seconds_per_slice"] = [0.5] * design.stack_slices
+    if design.is_slab:
+        answer["views_used"] = list(VIEWS)
+        answer["seconds_per_view"] = [1.0] * len(VIEWS)
     return answer
 
 

@@ -10,6 +10,7 @@ through their own `Assignment.key` and each item's `Item.public_id`, both opaque
 from studies.models.answers import (
     CHOICE_VALUES,
     EXPOSURE_FIELDS,
+    SLAB_VIEW_FIELDS,
     VIEWER_STATE_FIELDS,
     Answer,
     AnswerFields,
@@ -35,6 +36,7 @@ __all__ = [
     "CHOICE_VALUES",
     "OPAQUE_ID_LENGTH",
     "EXPOSURE_FIELDS",
+    "SLAB_VIEW_FIELDS",
     "VIEWER_STATE_FIELDS",
     "Answer",
     "AnswerFields",

@@ -68,6 +68,19 @@ class AnswerFields(models.Model):
         help_text="Time-limited exposure: the measured exposure differed from the requested one by more than two "
         "frames (34 ms); the answer is kept but moves no staircase and counts in no threshold.",
     )
+    views_used = models.JSONField(
+        default=list,
+        db_default=models.Value("[]"),
+        blank=True,
+        help_text="Slab reading: the views the reader looked at (axial, coronal, sagittal), in the order first "
+        "seen; empty without a slab.",
+    )
+    seconds_per_view = models.JSONField(
+        default=list,
+        db_default=models.Value("[]"),
+        blank=True,
+        help_text="Slab reading: seconds each view (axial, coronal, sagittal) was on screen; empty without a slab.",
+    )
 
     class Meta:
         abstract = True
@@ -141,6 +154,8 @@ class AnswerRevision(AnswerFields):
 
 # What the viewer showed when the reader answered: fields of every answer (AnswerFields) and of practice answers,
 # where they are empty (all of them) only for practice answers stored before they were recorded (migration 0012).
+# Slab reading's views: fields of every answer and practice answer, [] without a slab (and in rows stored before).
+SLAB_VIEW_FIELDS = ("views_used", "seconds_per_view")
 VIEWER_STATE_FIELDS = (
     "window_width",
     "window_level",

@@ -154,6 +154,7 @@ def test_the_demo_has_two_projects_whose_researchers_see_only_their_own(db, clie
     }
     by_project[demo.PROJECT_A] |= {demo.OPEN_SURVEY, demo.RATED_SURVEY, demo.REPEAT_SURVEY}
     by_project[demo.PROJECT_A] |= {name for name, *_ in demo.EXPOSURE_SURVEYS}
+    by_project[demo.PROJECT_A] |= {demo.slab_survey_name(0)}
     researcher = authenticate(username="researcher", password="researcher-demo")
     assert set(surveys_visible_to(researcher).values_list("name", flat=True)) == (
         by_project[demo.PROJECT_A] | by_project[demo.PROJECT_B]
@@ -189,3 +190,23 @@ def test_the_demo_exposure_surveys_are_read_by_simulated_readers_on_their_stairc
             )
             assert requested[0] == 1000 and len(set(requested)) > 1  # the staircase moved
             assert rejected_exposures(assignment) == 0
+
+
+def test_the_demo_builds_a_closed_slab_survey_per_model_with_the_views_its_readers_used(db):
+    store_ct_dataset(demo.DEMO_REAL_DATASET, kind="ct", contrast=True, volumes=2, seed=1)
+    store_ct_dataset("Phantom sCT (model)", kind="sct", contrast=True, volumes=2, seed=2)
+    demo.build_demo(stdout=OutputWrapper(StringIO()))
+    survey = Survey.objects.get(name=demo.slab_survey_name(0))
+    assert survey.status == "closed" and survey.last_audit_passed
+    assert survey.design.is_slab and survey.design.stack_slices == 13
+    assert survey.model_dataset.name == "Phantom sCT (model)"
+    answers = Answer.objects.filter(assignment__survey=survey)
+    assert answers.count() == demo.SLAB_READERS * 20
+    for answer in answers:
+        assert answer.views_used[0] == "axial" and 1 <= len(answer.views_used) <= 3
+        assert sum(answer.seconds_per_view) == pytest.approx(answer.seconds_on_slice, abs=0.01)
+        assert all(
+            seconds == 0
+            for view, seconds in zip(("axial", "coronal", "sagittal"), answer.seconds_per_view, strict=True)
+            if view not in answer.views_used
+        )

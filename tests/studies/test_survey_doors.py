@@ -196,6 +196,18 @@ GARBAGE = [
         "cannot select practice items: 10 practice item(s) need 5 real slice(s) not used as test items; only 2 are left",
     ),
     ({"stack_k": 6}, "study design: stack_k must be 0 (one slice) or 1..5 (a stack of 2k+1 slices), not 6"),
+    ({"slab_thickness_mm": 5}, "study design: slab_thickness_mm must be 0 (no slab) or 10..400 mm, not 5"),
+    ({"slab_spacing_mm": "thin"}, "study design: slab_spacing_mm must be a number, not 'thin'"),
+    (
+        {"slab_thickness_mm": 24, "slab_spacing_mm": 5},
+        "study design: slab_thickness_mm (24) must be an even number of slab_spacing_mm (5), so the slab has a "
+        "middle plane",
+    ),
+    (
+        {"slab_thickness_mm": 100},
+        "dataset 'Real CT contrast' has no volume that covers a 100 mm slab (each slab needs its volume's slices "
+        "on both sides of its centre slice, without gaps)",
+    ),
     (
         {"repeat": "subset", "repeat_items": 9},
         "a repeated subset of 9 items is larger than the survey (8 items)",
@@ -321,7 +333,9 @@ def test_every_option_is_taken_by_every_door_and_makes_the_same_survey(pools, st
     required = {"name", "model", "real_dataset"}
     # The exposure's options need a survey of single slices without going back: the next test but one's.
     given |= set(EXPOSURE_DESIGN)
-    assert given | required | {"field_of_view", "field_of_view_mm"} == {
+    # A slab and a stack exclude each other: the slab's options go through every door in the test below.
+    slab = {"slab_thickness_mm", "slab_spacing_mm"}
+    assert given | required | slab | {"field_of_view", "field_of_view_mm"} == {
         *OPTIONS,
         *POLICY_OPTIONS,
         *DESIGN_OPTIONS,
@@ -354,3 +368,15 @@ def test_every_exposure_option_is_taken_by_every_door_and_makes_the_same_survey(
     design = surveys["api"].design
     assert (design.exposure, design.exposure_step_percent, design.exposure_down) == ("staircase", 25, 3)
     assert design.staircase.target_probability > 0.79
+
+
+def test_a_slab_is_taken_by_every_door_and_makes_the_same_survey(pools, study_admin):
+    surveys = {}
+    for door in DOORS:
+        values = good(pools, name=f"Slab by {door}", slab_thickness_mm=24, slab_spacing_mm=2.0)
+        assert create_through(door, values, study_admin) is None
+        surveys[door] = Survey.objects.get(name=f"Slab by {door}")
+    first = made(surveys["admin"])
+    assert made(surveys["command"]) == first and made(surveys["api"]) == first
+    design = surveys["api"].design
+    assert (design.slab_thickness_mm, design.slab_spacing_mm, design.stack_slices) == (24, 2.0, 13)

@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 from imaging.constants import DEFAULT_CT_WINDOW, HU_MAX, HU_MIN
 from projects.commands import add_project_argument, named_project
 from studies.design import (
+    DEFAULT_SLAB_SPACING_MM,
     EXPOSURES,
     MAX_PRACTICE_ITEMS,
     MAX_STACK_K,
@@ -105,6 +106,19 @@ SURVEY_FLAGS = [
         "Staircase: the last reversals averaged into a reader's threshold",
     ),
     (
+        "--slab-thickness",
+        "slab_thickness_mm",
+        "design",
+        "Slab reading: each item is a slab of this many mm from one volume, read in axial, coronal and "
+        "sagittal views (0: no slab)",
+    ),
+    (
+        "--slab-spacing",
+        "slab_spacing_mm",
+        "design",
+        f"Slab reading: the z spacing in mm every slab is resampled at (default {DEFAULT_SLAB_SPACING_MM:g})",
+    ),
+    (
         "--washout-days",
         "washout_days",
         "design",
@@ -171,7 +185,7 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Survey {survey.name!r} created (draft) in {survey.project.name!r}: {survey.real_count} real + {survey.synthetic_count} "
             f"synthetic items rendered at {policy.matrix_size}x{policy.matrix_size}"
-            + (f", {design.stack_slices} slices each" if design.is_stack else "")
+            + (f", {design.stack_slices} slices each" if design.scrolls else "")
         )
         for note in created.policy_notes:
             self.stdout.write(note)
