@@ -16,6 +16,7 @@ from studies.design import (
     MAX_WASHOUT_DAYS,
     RATING_SCALES,
     REPEATS,
+    TASKS,
 )
 from studies.policy import FIELD_OF_VIEW_SURVEY, FIELDS_OF_VIEW, INTERPOLATIONS, MASKS
 from studies.selectors import survey_overview
@@ -421,6 +422,12 @@ class StudyDesignRequest(serializers.Serializer):
     )
     slab_spacing_mm = serializers.FloatField(
         required=False, default=2.5, help_text="Slab reading: the z spacing (mm) every slab is resampled at"
+    )
+    task = serializers.ChoiceField(
+        choices=list(TASKS),
+        required=False,
+        default="single",
+        help_text="single (one slice at a time) or 2afc (a real and a synthetic slice side by side)",
     )
 
 

@@ -6,6 +6,8 @@
 - :mod:`readerstats.agreement`: agreement (Fleiss' kappa, Gwet's AC1, Cohen's and weighted kappa);
 - :mod:`readerstats.gee`: reader-clustered GEE;
 - :mod:`readerstats.exposure`: time-limited exposure: staircase thresholds per reader and model, HYPE_inf;
+- :mod:`readerstats.twoafc`: two-alternative forced choice: proportion correct per reader and per model (OR,
+  two-way bootstrap, GLMM);
 - :mod:`readerstats.mrmc`: Obuchowski-Rockette MRMC analysis (Hillis ddf), crossed and split-plot;
 - :mod:`readerstats.dbm`: Dorfman-Berbaum-Metz MRMC analysis (pseudovalue ANOVA, Hillis ddf);
 - :mod:`readerstats.glmm`: logistic GLMM with crossed reader and item intercepts (Laplace);
@@ -166,6 +168,15 @@ if TYPE_CHECKING:
         experience_bands,
         subgroup_analysis,
     )
+    from readerstats.twoafc import (
+        BootstrapInterval,
+        ModelProportion,
+        ReaderProportion,
+        TwoAfcTrial,
+        model_proportion,
+        reader_proportions,
+        two_way_bootstrap,
+    )
 
 # public name -> (module of readerstats, name there)
 _EXPORTS = {
@@ -224,6 +235,13 @@ _EXPORTS = {
     "model_threshold": ("exposure", "model_threshold"),
     "reader_threshold": ("exposure", "reader_threshold"),
     "reversal_indices": ("exposure", "reversal_indices"),
+    "BootstrapInterval": ("twoafc", "BootstrapInterval"),
+    "ModelProportion": ("twoafc", "ModelProportion"),
+    "ReaderProportion": ("twoafc", "ReaderProportion"),
+    "TwoAfcTrial": ("twoafc", "TwoAfcTrial"),
+    "model_proportion": ("twoafc", "model_proportion"),
+    "reader_proportions": ("twoafc", "reader_proportions"),
+    "two_way_bootstrap": ("twoafc", "two_way_bootstrap"),
     "GeeAccuracy": ("gee", "GeeAccuracy"),
     "gee_accuracy": ("gee", "gee_accuracy"),
     "GLMM_METHOD": ("glmm", "METHOD"),
@@ -426,6 +444,13 @@ __all__ = [
     "surveys_hypothesis",
     "truth_answer_test",
     "wilson_interval",
+    "BootstrapInterval",
+    "ModelProportion",
+    "ReaderProportion",
+    "TwoAfcTrial",
+    "model_proportion",
+    "reader_proportions",
+    "two_way_bootstrap",
 ]
 
 

@@ -18,6 +18,10 @@ pixels are made (that is :class:`studies.policy.DisplayPolicy`):
   last `exposure_reversals` reversals): see studies.exposure.
 - slab reading: `slab_thickness_mm` 0 (off) or a slab of that many mm along z from one volume, resampled at
   `slab_spacing_mm` (studies.slabs), read in axial, coronal and sagittal views, answering for the whole slab.
+- the task (`task`): "single" (one slice at a time, the paper's question) or "2afc" (two-alternative forced choice:
+  one real and one synthetic slice of the same axial layer side by side, "which one is real?"; studies.pairs). A
+  2AFC survey reads single slices with unlimited time, no practice and no repeat reading; its only rating is the
+  optional 5-point confidence (1 = a guess .. 5 = certain).
 
 Every option is the same for every item of a survey, real or synthetic: nothing here may depend on the truth.
 """
@@ -73,6 +77,12 @@ SLAB_THICKNESS_RANGE_MM = (10, 400)
 SLAB_SPACING_RANGE_MM = (0.5, 10.0)
 MAX_SLAB_SLICES = 401
 DEFAULT_SLAB_SPACING_MM = 2.5
+TASK_SINGLE = "single"
+TASK_2AFC = "2afc"
+TASKS = {
+    TASK_SINGLE: "One slice at a time: real, synthetic or indeterminable",
+    TASK_2AFC: "Two-alternative forced choice: which of two slices side by side is real",
+}
 
 
 class DesignError(ValueError):
@@ -135,6 +145,8 @@ class StudyDesign:
     # Slab reading: 0 = off; else a slab this many mm thick (first to last plane), planes slab_spacing_mm apart.
     slab_thickness_mm: int = 0
     slab_spacing_mm: float = DEFAULT_SLAB_SPACING_MM
+    # "single" (one slice, the paper's question) or "2afc" (a real and a synthetic slice side by side).
+    task: str = TASK_SINGLE
 
     def __post_init__(self):
         if self.rating not in RATING_SCALES:
@@ -178,6 +190,25 @@ class StudyDesign:
             )
         self._check_exposure()
         self._check_slab()
+        self._check_task()
+
+    def _check_task(self):
+        if self.task not in TASKS:
+            raise DesignError(f"unknown task {self.task!r} (one of {', '.join(TASKS)})")
+        if self.task != TASK_2AFC:
+            return
+        refusals = (
+            (self.is_stack, "stack_k must be 0"),
+            (self.is_slab, "slab_thickness_mm must be 0"),
+            (self.exposure != EXPOSURE_OFF, "exposure must be off"),
+            (self.practice_items, "practice_items must be 0"),
+            (self.repeat != REPEAT_OFF, "repeat must be off"),
+            (self.rating not in (RATING_NONE, RATING_FIVE_POINT), "rating must be none or five_point"),
+            (self.choice_from_rating, "choice_from_rating must be false"),
+        )
+        for refused, what in refusals:
+            if refused:
+                raise DesignError(f"a 2afc task shows two single slices side by side: {what}")
 
     def _check_exposure(self):
         if self.exposure not in EXPOSURES:
@@ -340,6 +371,10 @@ class StudyDesign:
             reversals=self.exposure_reversals,
         )
 
+    @property
+    def is_two_afc(self) -> bool:
+        return self.task == TASK_2AFC
+
     def replace(self, **changes) -> StudyDesign:
         return dataclasses.replace(self, **changes)
 
@@ -370,6 +405,8 @@ class StudyDesign:
                 f"slab of {self.slab_thickness_mm} mm ({self.stack_slices} planes {self.slab_spacing_mm:g} mm "
                 "apart) in axial, coronal and sagittal views"
             )
+        if self.is_two_afc:
+            parts.append("two-alternative forced choice (a real and a synthetic slice side by side)")
         if self.has_repeat:
             what = "every item" if self.repeat == REPEAT_ALL else f"{self.repeat_items} item(s)"
             parts.append(f"repeat reading of {what} after {self.washout_days} day(s)")

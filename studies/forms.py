@@ -18,6 +18,7 @@ from studies.design import (
     RATING_SCALES,
     REPEATS,
     SLAB_THICKNESS_RANGE_MM,
+    TASKS,
     StudyDesign,
 )
 from studies.models import ReaderProfile, Survey
@@ -251,6 +252,13 @@ class StudyDesignForm(forms.Form):
         initial=DEFAULT_SLAB_SPACING_MM,
         label="Slab slice spacing (mm)",
         help_text="The z spacing every slab is resampled at; the thickness must be an even number of it.",
+    )
+    task = choice_field(
+        TASKS.items(),
+        initial="single",
+        label="Task",
+        help_text="2afc: each screen shows a real and a synthetic slice of the same axial layer side by side and "
+        "asks which one is real (one slice each, unlimited time, no practice, no repeat). Fixed at creation.",
     )
     repeat = choice_field(REPEATS.items(), initial="off", label="Repeat reading")
     repeat_items = text_field(

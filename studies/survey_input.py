@@ -169,7 +169,7 @@ def _presets(value) -> list:
 def _design(values) -> StudyDesign:
     given = _options(values, DESIGN_OPTIONS, shape="give its options as a JSON object")
     for name, value in given.items():
-        if name in ("rating", "repeat", "exposure"):
+        if name in ("rating", "repeat", "exposure", "task"):
             given[name] = text_option(name, value, limit=32)
         elif name in ("choice_from_rating", "confirm_contradictions"):
             given[name] = flag_option(name, value)
@@ -261,6 +261,10 @@ class SurveyInput:
             raise SurveyInputError(
                 f"a repeated subset of {self.design.repeat_items} items is larger than the survey "
                 f"({self.item_count} items)"
+            )
+        if self.design.is_two_afc and self.allow_going_back:
+            raise SurveyInputError(
+                "a 2afc task keeps each pair's first answer: allow_going_back must be false"
             )
         if self.design.has_exposure and self.allow_going_back:
             raise SurveyInputError(

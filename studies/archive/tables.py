@@ -18,6 +18,8 @@ from studies.models import (
     BlindingAudit,
     Invitation,
     Item,
+    ItemPair,
+    PairAnswer,
     PracticeAnswer,
     PracticeItem,
     ReaderProfile,
@@ -134,6 +136,7 @@ ASSIGNMENTS = StudyTable(
         "key": "the reader's secret link on the exporting site; a restored assignment gets a new one",
         "invitation": "invitations are archived without tokens and not linked to the reader they let in",
         "is_audit": "the blinding audit's throwaway assignments are never archived",
+        "pair_plan": "2AFC surveys are not archived yet: their pairs and pair answers stay on this site",
     },
     added_in={"practice_order": (2, [])},
 )
@@ -249,4 +252,6 @@ ARCHIVED = (
 NOT_ARCHIVED = {
     BlindingAudit: "the audit jobs stay on the exporting site; the last audit's verdict, report and fingerprint are "
     "archived on the survey, and the audit rows of every audit job",
+    ItemPair: "2AFC surveys are not archived yet: their pairs (and answers) stay on this site; the items are archived",
+    PairAnswer: "2AFC surveys are not archived yet: the pair answers stay on this site",
 }

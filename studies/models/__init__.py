@@ -1,6 +1,6 @@
 """Reader studies: surveys of real and synthetic CT slices, readers' assignments and their answers, one module
 per concept: `surveys` (surveys and their items), `people` (profiles, invitations, assignments), `answers` (test
-answers and their revisions), `rounds` (practice answers, the second reading), `audits` (blinding audit jobs) and
+answers and their revisions), `rounds` (practice answers, the second reading), `pairs` (2AFC pairs and their answers), `audits` (blinding audit jobs) and
 `fields` (opaque ids, value-object fields). Every name other code uses is re-exported here.
 
 The truth of an item (real or synthetic) lives on `Item` and is never sent to a reader. Readers reach items only
@@ -28,6 +28,7 @@ from studies.models.fields import (
     new_invitation_token,
     new_opaque_id,
 )
+from studies.models.pairs import SIDES, ItemPair, PairAnswer
 from studies.models.people import Assignment, Invitation, ReaderProfile
 from studies.models.rounds import PracticeAnswer, ReadingRound, RepeatAnswer
 from studies.models.surveys import Item, PracticeItem, Survey, Truth
@@ -36,6 +37,7 @@ __all__ = [
     "CHOICE_VALUES",
     "OPAQUE_ID_LENGTH",
     "EXPOSURE_FIELDS",
+    "SIDES",
     "SLAB_VIEW_FIELDS",
     "VIEWER_STATE_FIELDS",
     "Answer",
@@ -47,6 +49,8 @@ __all__ = [
     "DisplayPolicyField",
     "Invitation",
     "Item",
+    "ItemPair",
+    "PairAnswer",
     "PracticeAnswer",
     "PracticeItem",
     "ReaderProfile",

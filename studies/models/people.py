@@ -101,6 +101,11 @@ class Assignment(models.Model):
     practice_order = models.JSONField(
         default=list, blank=True, help_text="Practice item ids in the order this reader sees them (frozen)."
     )
+    pair_plan = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="2AFC: [pair id, real side] in the order this reader sees the pairs (frozen at creation).",
+    )
     completed_at = models.DateTimeField(null=True, blank=True, help_text="When the reader confirmed the end.")
     last_reminded_at = models.DateTimeField(null=True, blank=True)
     reminder_count = models.PositiveSmallIntegerField(default=0)

@@ -17,6 +17,7 @@ from studies.services.answers import (
 )
 from studies.services.audits import do_audit_and_open, do_audit_survey, request_blinding_audit
 from studies.services.errors import AnswerRejected, StudyError
+from studies.services.pairs import create_pairs, do_answer_pair, pair_plan_for, parse_pair_answer
 from studies.services.people import (
     INVITATION_PROBLEMS,
     assignment_url,
@@ -58,8 +59,10 @@ __all__ = [
     "assignment_url",
     "check_survey_datasets",
     "choose_field_of_view",
+    "create_pairs",
     "create_survey",
     "do_accept_invitation",
+    "do_answer_pair",
     "do_audit_and_open",
     "do_audit_survey",
     "do_change_survey_settings",
@@ -80,6 +83,8 @@ __all__ = [
     "do_update_reader_profile",
     "ensure_study_groups",
     "invitation_url",
+    "pair_plan_for",
     "parse_answer_input",
+    "parse_pair_answer",
     "request_blinding_audit",
 ]

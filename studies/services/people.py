@@ -28,6 +28,7 @@ from studies.models import (
 )
 from studies.sampling import make_item_order
 from studies.services.errors import StudyError
+from studies.services.pairs import pair_plan_for
 
 
 def ensure_study_groups() -> None:
@@ -171,6 +172,7 @@ def _accept_invitation(*, token: str, reader) -> Assignment:
             seed=seed,
             item_order=make_item_order(list(survey.items.values_list("id", flat=True)), seed),
             practice_order=make_item_order(list(survey.practice_items.values_list("id", flat=True)), seed),
+            pair_plan=pair_plan_for(survey, seed),
         )
         invitation.used_at = timezone.now()
         invitation.used_by = reader

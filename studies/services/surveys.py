@@ -44,6 +44,7 @@ from studies.sampling import (
 )
 from studies.selectors import StackMissing, rendered_item, rendering_fingerprint
 from studies.services.errors import StudyError
+from studies.services.pairs import create_pairs
 from studies.slabs import SlabGrid, slab_room_gaps, with_room_for_slab
 from studies.survey_input import SurveyInput, parse_survey_input
 
@@ -263,6 +264,8 @@ def create_survey(
                     for pk, truth, layer in practice_rows
                 ]
             )
+            if design.is_two_afc:
+                create_pairs(survey)
             _render_items(survey, written)
             record_event(
                 actor=actor,

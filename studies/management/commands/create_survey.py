@@ -13,6 +13,7 @@ from studies.design import (
     RATING_SCALES,
     REPEAT_ALL,
     REPEAT_SUBSET,
+    TASKS,
 )
 from studies.policy import FIELD_OF_VIEW_PER_SLICE, INTERPOLATIONS, MASKS
 from studies.services import (
@@ -117,6 +118,12 @@ SURVEY_FLAGS = [
         "slab_spacing_mm",
         "design",
         f"Slab reading: the z spacing in mm every slab is resampled at (default {DEFAULT_SLAB_SPACING_MM:g})",
+    ),
+    (
+        "--task",
+        "task",
+        "design",
+        f"The task: {', '.join(TASKS)} (single); 2afc shows a real and a synthetic slice",
     ),
     (
         "--washout-days",
