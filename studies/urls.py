@@ -21,6 +21,8 @@ urlpatterns = [
     path("survey/<str:key>/repeat/review/", views.repeat_review, name="repeat_review"),
     path("survey/<str:key>/items/<str:item_id>/pixels/", views.item_pixels, name="pixels"),
     path("survey/<str:key>/items/<str:item_id>/answer/", views.submit_answer, name="answer"),
+    path("survey/<str:key>/pair/<int:position>/", views.pair_page, name="pair"),
+    path("survey/<str:key>/pairs/<str:pair_id>/answer/", views.submit_pair_answer, name="pair_answer"),
     path("survey/<str:key>/review/", views.review, name="review"),
     path("survey/<str:key>/thanks/", views.thanks, name="thanks"),
 ]

@@ -42,6 +42,13 @@ def practice_first(owner, assignment) -> str | None:
     return gettext_noop("Finish the practice items first.") if pending else None
 
 
+def single_task(owner, assignment) -> str | None:
+    """A 2AFC survey is answered pair by pair (studies.services.pairs); only the blinding audit reads its items
+    one by one."""
+    refused = assignment.survey.design.is_two_afc and not assignment.is_audit
+    return gettext_noop("This survey is answered pair by pair.") if refused else None
+
+
 def round_opened(owner, assignment) -> str | None:
     return None if round_is_open(owner) else gettext_noop("The second reading has not opened yet.")
 
@@ -89,7 +96,7 @@ TEST = Round(
     stored=("choice", "reason", "seconds_on_slice", "client_key", "rating"),
     verb="answer.submitted",
     details=("revision", "choice", "rating"),
-    gates=(finished, practice_first),
+    gates=(finished, practice_first, single_task),
     revision_model=AnswerRevision,
 )
 PRACTICE = Round(

@@ -24,9 +24,12 @@ def do_complete_assignment(*, assignment: Assignment) -> Assignment:
             return assignment
         if not assignment.survey_is_answerable:
             raise StudyError(gettext_noop("This survey is not open."))
-        answered = assignment.answers.count()
-        if answered < assignment.total:
-            raise StudyError(f"Only {answered} of {assignment.total} slices are answered.")
+        if assignment.survey.design.is_two_afc and not assignment.is_audit:  # 2AFC: every pair of the plan
+            answered, total, what = assignment.pair_answers.count(), len(assignment.pair_plan), "pairs"
+        else:
+            answered, total, what = assignment.answers.count(), assignment.total, "slices"
+        if answered < total:
+            raise StudyError(f"Only {answered} of {total} {what} are answered.")
         assignment.completed_at = timezone.now()
         assignment.save(update_fields=["completed_at"])
         record_event(actor=assignment.reader, verb="assignment.completed", target=assignment, details={})

@@ -18,6 +18,7 @@ from studies.selectors import (
 )
 from studies.services import StudyError, do_complete_assignment
 from studies.views.base import own_assignment, reader_page, status_page
+from studies.views.pairs import pair_flow_url, pair_position, pair_progress
 from studies.views.practice import practice_redirect
 from studies.views.slice_page import reader_item_page
 
@@ -38,14 +39,18 @@ def start(request, key):
         continue_url = reverse("studies:review", args=[assignment.key])
     else:
         continue_url = reverse("studies:item", args=[assignment.key, upcoming])
+    if assignment.survey.design.is_two_afc:  # 2AFC: pairs, not single items (studies.views.pairs)
+        answered, total, continue_url = pair_progress(assignment)
+    else:
+        answered, total = len(answered), assignment.total
     return render(
         request,
         "studies/start.html",
         {
             "assignment": assignment,
             "survey": assignment.survey,
-            "answered": len(answered),
-            "total": assignment.total,
+            "answered": answered,
+            "total": total,
             "practice_total": assignment.practice_total,
             "continue_url": continue_url,
         },
@@ -61,6 +66,8 @@ def item_page(request, key, position):
     if blocked is not None:
         return blocked
     survey = assignment.survey
+    if survey.design.is_two_afc and not assignment.is_audit:
+        return redirect(pair_flow_url(assignment))
     answered = answered_item_ids(assignment)
     upcoming = next_position(assignment, answered)
     reachable = (upcoming or assignment.total) if survey.allow_going_back else upcoming
@@ -97,7 +104,10 @@ def review(request, key):
     blocked = status_page(request, assignment)
     if blocked is not None:
         return blocked
-    upcoming = next_position(assignment)
+    two_afc = assignment.survey.design.is_two_afc
+    if two_afc and pair_position(assignment) is not None:
+        return redirect(pair_flow_url(assignment))
+    upcoming = None if two_afc and not assignment.is_audit else next_position(assignment)
     if upcoming is not None:
         return redirect("studies:item", assignment.key, upcoming)
     if request.method == "POST":
@@ -113,8 +123,11 @@ def review(request, key):
         "studies/review.html",
         {
             "assignment": assignment,
-            "total": assignment.total,
-            "last_url": reverse("studies:item", args=[assignment.key, assignment.total]),
+            "total": len(assignment.pair_plan) if two_afc else assignment.total,
+            "last_url": reverse(
+                "studies:pair" if two_afc else "studies:item",
+                args=[assignment.key, len(assignment.pair_plan) if two_afc else assignment.total],
+            ),
         },
     )
 
