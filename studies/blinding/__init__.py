@@ -23,6 +23,7 @@ from studies.blinding.checks import (
 )
 from studies.blinding.exposure_checks import check_exposure
 from studies.blinding.measurement import AUC_LIMIT, BlindingReport, Finding, separation_auc
+from studies.blinding.pair_checks import check_pairs
 from studies.blinding.pixel_checks import check_payloads
 from studies.blinding.walk import walk_as_reader
 from studies.models import Survey
@@ -54,4 +55,5 @@ def audit_survey_blinding(survey: Survey, *, progress=None) -> BlindingReport:
         check_practice(survey, items, walk, report)
         check_repeat(survey, items, walk, report)
         check_exposure(survey, walk, report)
+        check_pairs(survey, walk, report)
     return report

@@ -25,8 +25,9 @@ from django.utils import translation
 
 from imaging.selectors import with_their_slices
 from studies.design import RATING_MIDPOINTS, StudyDesign
-from studies.models import Assignment, Item, Survey
+from studies.models import Assignment, Item, ItemPair, Survey
 from studies.sampling import make_item_order
+from studies.services.pairs import pair_plan_for
 from studies.slabs import VIEWS
 
 if TYPE_CHECKING:
@@ -58,6 +59,24 @@ class Observation:
         return self.item.truth
 
 
+@dataclass
+class PairObservation:
+    """One 2AFC pair page as the walk read it: its page, configuration, both payloads (in the page's order) and
+    the answer's response. `truths` are the truths of the page's images, in the page's order (left, right)."""
+
+    pair_id: int
+    position: int
+    real_side: str
+    truths: tuple = ()
+    page_status: int = 0
+    page_html: str = ""
+    page_headers: dict = field(default_factory=dict)
+    config: dict = field(default_factory=dict)
+    pixels: list = field(default_factory=list)  # (status, headers, payload) per image, in the page's order
+    answer_status: int = 0
+    answer_body: dict = field(default_factory=dict)
+
+
 class Walk:
     """What one reader's walk through the survey returned."""
 
@@ -66,6 +85,7 @@ class Walk:
         self.practice: list[Observation] = []
         self.repeat: list[Observation] = []
         self.other_pages: dict[str, str] = {}
+        self.pairs: list[PairObservation] = []  # 2AFC surveys: every pair page (read_pair_pages)
         self.errors: list[str] = []
         self.key = ""
 
@@ -93,6 +113,7 @@ def walk_as_reader(survey: Survey, items: list[Item], progress) -> Walk:
                 survey=survey,
                 reader=reader,
                 seed=seed,
+                pair_plan=pair_plan_for(survey, seed),
                 item_order=make_item_order([i.pk for i in items], seed),
                 practice_order=make_item_order(
                     list(survey.practice_items.values_list("pk", flat=True)), seed
@@ -143,6 +164,8 @@ def read_pages(
             return
         if progress is not None:
             progress(position)
+    if survey.design.is_two_afc and not read_pair_pages(client, assignment, walk):
+        return
     review = client.get(reverse("studies:review", args=[assignment.key]), secure=True)
     walk.other_pages["review page"] = review.content.decode()
     finish = client.post(reverse("studies:review", args=[assignment.key]), secure=True)
@@ -218,6 +241,61 @@ def read_one(client: Client, survey: Survey, observation: Observation, url: str,
     if answer.status_code != 200:
         walk.errors.append(f"answering {label} answered {answer.status_code}")
         return False
+    return True
+
+
+PAIR_CONFIG_PATTERN = re.compile(
+    r'<script id="pair-config" type="application/json">(.*?)</script>', re.DOTALL
+)
+
+
+def read_pair_pages(client: Client, assignment: Assignment, walk: Walk) -> bool:
+    """A 2AFC survey's pair pages, read as a reader reads them: each page, both payloads in the page's order, and
+    one answer (always "left", so whether it is right follows the plan, never the walk). False if one broke."""
+    pairs = ItemPair.objects.select_related("real_item", "synthetic_item").in_bulk(
+        [pair_id for pair_id, _ in assignment.pair_plan]
+    )
+    truth_of = {}
+    for pair in pairs.values():
+        truth_of[pair.real_item.public_id] = pair.real_item.truth
+        truth_of[pair.synthetic_item.public_id] = pair.synthetic_item.truth
+    for position, (pair_id, real_side) in enumerate(assignment.pair_plan, start=1):
+        observation = PairObservation(pair_id=pair_id, position=position, real_side=real_side)
+        walk.pairs.append(observation)
+        label = f"pair page {position}"
+        page = client.get(reverse("studies:pair", args=[assignment.key, position]), secure=True)
+        observation.page_status = page.status_code
+        if page.status_code != 200:
+            walk.errors.append(f"{label} answered {page.status_code}")
+            return False
+        observation.page_html = page.content.decode()
+        observation.page_headers = response_headers(page)
+        match = PAIR_CONFIG_PATTERN.search(observation.page_html)
+        if match is None:
+            walk.errors.append(f"{label} has no pair configuration")
+            return False
+        observation.config = json.loads(match.group(1))
+        images = observation.config.get("images") or []
+        observation.truths = tuple(truth_of.get(image.get("itemId")) for image in images)
+        for image in images:
+            pixels = client.get(image.get("pixelsUrl", ""), secure=True)
+            observation.pixels.append((pixels.status_code, response_headers(pixels), pixels.content))
+        walk.other_pages[label] = observation.page_html
+        answer = client.post(
+            observation.config.get("answerUrl", ""),
+            data=json.dumps({"side": "left", "seconds": 1.0}),
+            content_type="application/json",
+            secure=True,
+        )
+        observation.answer_status = answer.status_code
+        try:
+            observation.answer_body = json.loads(answer.content)
+        except ValueError:
+            observation.answer_body = {"unparsed": answer.content.decode(errors="replace")}
+        walk.other_pages[f"pair answer {position}"] = json.dumps(observation.answer_body)
+        if answer.status_code != 200:
+            walk.errors.append(f"answering {label} answered {answer.status_code}")
+            return False
     return True
 
 
