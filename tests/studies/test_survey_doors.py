@@ -335,6 +335,8 @@ def test_every_option_is_taken_by_every_door_and_makes_the_same_survey(pools, st
     given |= set(EXPOSURE_DESIGN)
     # A slab and a stack exclude each other: the slab's options go through every door in the test below.
     slab = {"slab_thickness_mm", "slab_spacing_mm"}
+    # A 2AFC task excludes stacks and practice: the task goes through every door in the last test.
+    slab |= {"task"}
     assert given | required | slab | {"field_of_view", "field_of_view_mm"} == {
         *OPTIONS,
         *POLICY_OPTIONS,
@@ -380,3 +382,29 @@ def test_a_slab_is_taken_by_every_door_and_makes_the_same_survey(pools, study_ad
     assert made(surveys["command"]) == first and made(surveys["api"]) == first
     design = surveys["api"].design
     assert (design.slab_thickness_mm, design.slab_spacing_mm, design.stack_slices) == (24, 2.0, 13)
+
+
+def test_a_2afc_task_is_taken_by_every_door_and_makes_the_same_pairs(pools, study_admin):
+    surveys = {}
+    for door in DOORS:
+        values = {
+            **good(pools),
+            "design": {"task": "2afc", "rating": "five_point"},
+            "name": f"2AFC by {door}",
+        }
+        assert create_through(door, values, study_admin) is None
+        surveys[door] = Survey.objects.get(name=f"2AFC by {door}")
+    first = made(surveys["admin"])
+    assert made(surveys["command"]) == first and made(surveys["api"]) == first
+    for survey in surveys.values():
+        assert survey.design.is_two_afc and survey.pairs.count() == survey.real_count
+    pairs = {
+        door: sorted(survey.pairs.values_list("real_item__slice_id", "synthetic_item__slice_id"))
+        for door, survey in surveys.items()
+    }
+    assert pairs["command"] == pairs["admin"] == pairs["api"]
+    refused = {**good(pools), "design": {"task": "2afc", "stack_k": 1}, "name": "2AFC stack"}
+    for door in DOORS:
+        assert "a 2afc task shows two single slices side by side: stack_k must be 0" in create_through(
+            door, refused, study_admin
+        )
