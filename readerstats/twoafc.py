@@ -218,7 +218,10 @@ def model_proportion(
     g_acc = g_low = g_high = None
     g_reason = "not fitted"
     if glmm:
-        fitted = glmm_accuracy(correct.astype(int), reader, pair, confidence=confidence)
+        # integer codes: reader and pair ids may be tuples, which arrays would take apart
+        fitted = glmm_accuracy(
+            correct.astype(int), _codes(reader, readers), _codes(pair, pairs), confidence=confidence
+        )
         g_acc, g_low, g_high, g_reason = fitted.accuracy, fitted.ci_low, fitted.ci_high, fitted.reason
     return ModelProportion(
         **empty,

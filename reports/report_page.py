@@ -35,6 +35,7 @@ from reports.content.report_mrmc import (
     MRMC_NOTE,
     MRMC_TITLE,
 )
+from reports.content.two_afc import TWO_AFC_NOTE, TWO_AFC_TITLE
 
 
 def metric_figures(rows) -> list[str]:
@@ -106,6 +107,9 @@ def report_body(report: Report, *, stored_figures: Sequence[dict] = (), comments
         "exposure_title": EXPOSURE_TITLE,
         "exposure_note": EXPOSURE_NOTE,
         "exposure_sections": exposure_entries(report),
+        "two_afc_title": TWO_AFC_TITLE,
+        "two_afc_note": TWO_AFC_NOTE,
+        "two_afc_sections": report.two_afc,
         "roc_figure": None if roc is None else figures.svg_image(roc),
         "auc_title": AUC_TITLE,
         "auc_header": AUC_HEADER,

@@ -23,7 +23,15 @@ from reports.content.model_comparison import COMPUTING, DONE, ObserverRow
 from reports.content.survey_info import SurveyInfo
 from reports.models import ReportJob
 from studies import roles
-from studies.models import VIEWER_STATE_FIELDS, Answer, AnswerRevision, PracticeAnswer, RepeatAnswer, Survey
+from studies.models import (
+    VIEWER_STATE_FIELDS,
+    Answer,
+    AnswerRevision,
+    PairAnswer,
+    PracticeAnswer,
+    RepeatAnswer,
+    Survey,
+)
 from studies.selectors import surveys_visible_to
 
 
@@ -125,6 +133,7 @@ def survey_infos(surveys: Sequence[Survey]) -> list[SurveyInfo]:
             exposure=survey.design.exposure,
             exposure_reversals=survey.design.exposure_reversals,
             exposure_log=survey.design.exposure_step_percent > 0,
+            task=survey.design.task,
         )
         for survey in surveys
     ]
@@ -221,6 +230,32 @@ REPEAT_FIELDS = tuple(
     .replace("updated_at", "created_at")
     for name in ANSWER_FIELDS
 )
+
+
+def pair_rows(surveys: Sequence[Survey]):
+    """Every answer to the 2AFC pairs of the surveys, one row each (reports.content.two_afc.PairRow), readers by
+    pseudonym."""
+    from reports.content.two_afc import PairRow
+
+    answers = list(
+        PairAnswer.objects.filter(pair__survey__in=list(surveys))
+        .order_by("pair__survey__name", "pair__public_id", "assignment__reader_id")
+        .values_list(
+            "pair__survey__name",
+            "pair__survey__model_alias",
+            "pair__survey__model_dataset__name",
+            "assignment__reader_id",
+            "pair__public_id",
+            "correct",
+            "seconds",
+            "confidence",
+        )
+    )
+    names = reader_pseudonyms({row[3] for row in answers})
+    return [
+        PairRow(survey, alias, model, names[reader], pair, correct, seconds, confidence)
+        for survey, alias, model, reader, pair, correct, seconds, confidence in answers
+    ]
 
 
 def repeat_rows(surveys: Sequence[Survey]) -> list[AnswerRow]:
@@ -343,6 +378,7 @@ def report_for(
         metric_rows(models.values()),
         observer_rows=observer_rows(models.values()),
         repeat_rows=repeat_rows(surveys),
+        pair_rows=pair_rows(surveys),
         title=title,
         **({"experience_bands": tuple(experience_bands)} if experience_bands else {}),
     )

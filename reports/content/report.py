@@ -38,6 +38,7 @@ from reports.content.reader_groups import ReaderGroups, reader_groups
 from reports.content.realism_along_z import ZRealismLine, realism_along_z, realism_along_z_dict
 from reports.content.report_mrmc import MrmcSection, mrmc_section
 from reports.content.survey_info import SurveyInfo
+from reports.content.two_afc import PairRow, SingleImageAuc, TwoAfcSection, two_afc_sections
 
 TABLE2_TITLE = "Table 2. Percentage of correctly classified scans"
 TABLE3_TITLE = "Table 3. P-values of the chi-squared tests"
@@ -124,6 +125,8 @@ class Report:
     realism_along_z: tuple[ZRealismLine, ...] = ()
     # Time-limited exposure thresholds and HYPE_inf per survey (reports.content.exposure).
     exposure: tuple[ExposureSection, ...] = ()
+    # Two-alternative forced choice per model, with the single-image AUC beside it (reports.content.two_afc).
+    two_afc: tuple[TwoAfcSection, ...] = ()
 
     @property
     def metric_averages(self) -> list[MetricRow]:
@@ -165,6 +168,7 @@ class Report:
             "reader_subgroups": None if self.reader_groups is None else self.reader_groups.to_dict(),
             "realism_along_z": realism_along_z_dict(self.realism_along_z),
             "exposure": [section.to_dict() for section in self.exposure],
+            "two_afc": [section.to_dict() for section in self.two_afc],
         }
 
     def _model_comparison_dict(self) -> dict[str, Any] | None:
@@ -321,6 +325,7 @@ def build_report(
     *,
     observer_rows: Sequence[ObserverRow] = (),
     repeat_rows: Sequence[AnswerRow] = (),
+    pair_rows: Sequence[PairRow] = (),
     title: str | None = None,
     n_resamples: int = PERMUTATION_RESAMPLES,
     generated_at: datetime | None = None,
@@ -351,6 +356,9 @@ def build_report(
         )
     if len(surveys) > 1:
         layer_accuracy += accuracy_by_layer(rows)
+    mrmc = mrmc_section(
+        rows, [info.name for info in surveys], [row for row in repeat_rows if row.survey in infos]
+    )
     return Report(
         title=title or _default_title(surveys),
         generated_at=generated_at or datetime.now(UTC),
@@ -367,9 +375,7 @@ def build_report(
         metric_rows=tuple(metric_rows),
         answer_count=len(rows),
         notes=tuple(notes),
-        mrmc=mrmc_section(
-            rows, [info.name for info in surveys], [row for row in repeat_rows if row.survey in infos]
-        ),
+        mrmc=mrmc,
         model_comparison=compare_models(
             rows, list(dict.fromkeys(info.model for info in surveys)), metric_rows, observer_rows
         ),
@@ -379,7 +385,20 @@ def build_report(
             list(dict.fromkeys(info.model for info in surveys)), metric_rows, observer_rows
         ),
         exposure=exposure_sections(rows, surveys),
+        two_afc=two_afc_sections(pair_rows, surveys, _single_image_aucs(mrmc)),
     )
+
+
+def _single_image_aucs(mrmc) -> dict[str, SingleImageAuc]:
+    """Each rated survey's OR empirical AUC (for the 2AFC section), by survey name."""
+    found = {}
+    for entry in mrmc.surveys if mrmc is not None else ():
+        estimate = entry.auc_estimate
+        if estimate is not None and estimate.estimate is not None:
+            found[entry.survey] = SingleImageAuc(
+                entry.survey, estimate.estimate, estimate.ci_low, estimate.ci_high
+            )
+    return found
 
 
 def _default_title(surveys: Sequence[SurveyInfo]) -> str:

@@ -19,3 +19,5 @@ class SurveyInfo:
     exposure: str = "off"
     exposure_reversals: int = 0
     exposure_log: bool = False
+    # The task (studies.design): "single" (one slice at a time) or "2afc" (a real and a synthetic slice side by side).
+    task: str = "single"
