@@ -105,6 +105,15 @@ def slab_survey_name(index: int) -> str:
     return f"Demo slab survey {index + 1} (closed)"
 
 
+# Two-alternative forced choice: one closed 2AFC survey per (name, simulated readers, skill when the caller gives
+# none, seed), each on the next model; the simulated readers pick the real side with probability 0.5 + skill / 2.
+TWO_AFC_DESIGN = StudyDesign(task="2afc", rating="five_point")
+TWO_AFC_SURVEYS = [
+    ("Demo 2AFC survey 1 (closed)", 5, 0.8, 109),
+    ("Demo 2AFC survey 2 (closed)", 5, 0.4, 110),
+]
+
+
 def build_demo(*, stdout, models=None, skill_of=None) -> None:
     """``models``: the synthetic CT datasets of the closed surveys, in order (default: every one); ``skill_of``:
     model -> the simulated readers' skill (default: each survey's own in CLOSED_SURVEYS)."""
@@ -160,6 +169,11 @@ def build_demo(*, stdout, models=None, skill_of=None) -> None:
         if skill_of is not None:
             skill = skill_of(model)
         _closed_survey(name, model, readers, skill, seed, stdout, projects[PROJECT_A], design=EXPOSURE_DESIGN)
+    for index, (name, readers, skill, seed) in enumerate(TWO_AFC_SURVEYS):
+        model = models[index % len(models)]
+        if skill_of is not None:
+            skill = skill_of(model)
+        _closed_survey(name, model, readers, skill, seed, stdout, projects[PROJECT_A], design=TWO_AFC_DESIGN)
     for index, model in enumerate(models):
         skill = skill_of(model) if skill_of is not None else SLAB_SKILL
         _closed_survey(

@@ -11,11 +11,12 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from studies.exposure_track import requested_exposure_ms
-from studies.models import Item, ReaderProfile, Survey
+from studies.models import Item, ItemPair, ReaderProfile, Survey
 from studies.services import (
     AnswerInput,
     StudyError,
     do_accept_invitation,
+    do_answer_pair,
     do_complete_assignment,
     do_create_invitations,
     do_register_reader,
@@ -95,6 +96,10 @@ def simulate_readers(survey: Survey, n: int, seed: int, skill: float, *, actor=N
                         practice_item.truth, skill, rng, exposure_ms=requested_exposure_ms(assignment)
                     ),
                 )
+            if survey.design.is_two_afc:  # 2AFC: the pairs, not the items one by one
+                simulate_pair_answers(assignment, skill, rng)
+                assignments.append(do_complete_assignment(assignment=assignment))
+                continue
             timed = survey.design.has_exposure
             for item_id in assignment.item_order:
                 item = items_by_pk[item_id]
@@ -105,6 +110,25 @@ def simulate_readers(survey: Survey, n: int, seed: int, skill: float, *, actor=N
                 do_submit_answer(assignment=assignment, item=item, data=data)
             assignments.append(do_complete_assignment(assignment=assignment))
     return assignments
+
+
+def simulate_pair_answers(assignment, skill: float, rng: np.random.Generator) -> None:
+    """A simulated reader answers every pair of their 2AFC plan, in order, through the pair answer service: the real
+    side with probability 0.5 + skill / 2 (so their proportion correct follows the model's realism as their
+    single-image accuracy does), a confidence 1..5 that grows with it where the survey asks one."""
+    pairs = dict(
+        ItemPair.objects.filter(pk__in=[p for p, _ in assignment.pair_plan]).values_list("pk", "public_id")
+    )
+    asks = assignment.survey.design.has_rating
+    for pair_id, real_side in assignment.pair_plan:
+        right = bool(rng.random() < 0.5 + skill / 2)
+        side = real_side if right else ("right" if real_side == "left" else "left")
+        values = {"side": side, "seconds": round(float(rng.gamma(4.0, 1.5)), 2)}
+        if asks:
+            values["confidence"] = int(
+                np.clip(round(1 + 4 * skill * rng.random() + (1 if right else 0)), 1, 5)
+            )
+        do_answer_pair(assignment=assignment, pair_id=pairs[pair_id], values=values)
 
 
 def exposure_skill(skill: float, exposure_ms: float) -> float:

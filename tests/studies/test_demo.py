@@ -210,3 +210,17 @@ def test_the_demo_builds_a_closed_slab_survey_per_model_with_the_views_its_reade
             for view, seconds in zip(("axial", "coronal", "sagittal"), answer.seconds_per_view, strict=True)
             if view not in answer.views_used
         )
+
+
+def test_the_demo_2afc_surveys_are_answered_pair_by_pair_and_pass_the_audit(db):
+    from studies.models import PairAnswer
+
+    store_ct_dataset(demo.DEMO_REAL_DATASET, kind="ct", contrast=True, volumes=2, seed=1)
+    store_ct_dataset("Phantom sCT (model)", kind="sct", contrast=True, volumes=2, seed=2)
+    demo.build_demo(stdout=OutputWrapper(StringIO()))
+    for name, readers, _, _ in demo.TWO_AFC_SURVEYS:
+        survey = Survey.objects.get(name=name)
+        assert survey.status == "closed" and survey.design == demo.TWO_AFC_DESIGN
+        assert "PASS pair-sides" in survey.last_audit_report and survey.last_audit_passed
+        assert PairAnswer.objects.filter(assignment__survey=survey).count() == readers * survey.real_count
+        assert survey.assignments.filter(completed_at__isnull=False).count() == readers

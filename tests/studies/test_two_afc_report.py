@@ -70,3 +70,19 @@ def test_the_single_image_auc_of_the_same_model_stands_beside_it():
     assert section.proportion.proportion == pytest.approx(
         np.mean([bool((r + k) % 3) for r in range(3) for k in range(6)])
     )
+
+
+@pytest.mark.django_db
+def test_simulated_readers_answer_every_pair_with_accuracy_that_follows_their_skill(make_survey):
+    from studies.simulation import simulate_readers
+
+    perfect = make_survey(per_side=6, design=StudyDesign(task="2afc", rating="five_point"), open_it=True)
+    assignments = simulate_readers(perfect, 2, seed=1, skill=1.0)
+    answers = PairAnswer.objects.filter(assignment__in=assignments)
+    assert answers.count() == 12 and all(a.correct for a in answers)
+    assert all(a.completed_at is not None for a in assignments)
+    assert all(1 <= a.confidence <= 5 for a in answers)
+    chance = make_survey(per_side=10, design=StudyDesign(task="2afc"), open_it=True)
+    guesses = PairAnswer.objects.filter(assignment__in=simulate_readers(chance, 6, seed=2, skill=0.0))
+    share = np.mean([a.correct for a in guesses])
+    assert guesses.count() == 60 and 0.3 < share < 0.7  # 60 coin flips: outside with probability < 0.002
