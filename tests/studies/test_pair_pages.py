@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from studies.design import StudyDesign
 from studies.models import ItemPair, PairAnswer
+from tests.studies.conftest import answer_body
 
 CONFIG = re.compile(r'<script id="pair-config" type="application/json">(.*?)</script>', re.DOTALL)
 
@@ -40,8 +41,16 @@ def test_a_reader_answers_every_pair_and_finishes(reading, client):
     start = client.get(reverse("studies:start", args=[assignment.key])).content.decode()
     assert reverse("studies:pair", args=[assignment.key, 1]) in start
     # the single-item pages lead to the pairs, and single answers are refused
+    assert 'data-testid="two-afc-intro"' in start
     item_page = client.get(reverse("studies:item", args=[assignment.key, 1]))
     assert item_page.status_code == 302 and item_page.url == reverse("studies:pair", args=[assignment.key, 1])
+    item = survey.items.get(pk=assignment.item_order[0])
+    single = client.post(
+        reverse("studies:answer", args=[assignment.key, item.public_id]),
+        json.dumps(answer_body(rating=3)),
+        content_type="application/json",
+    )
+    assert single.status_code == 409 and single.json()["error"] == "This survey is answered pair by pair."
     pages = []
     for position in range(1, 5):
         response, html, config = page(client, assignment, position)
