@@ -29,7 +29,8 @@ ARCHIVE_DICTIONARY = {
     "surveys/NN/practice/ID.i16": "a practice item's pixels exactly as served (as items/ID.i16)",
     "surveys/NN/practice/ID.dcm": "the same pixels as a CT Image (as items/ID.dcm)",
     "surveys/NN/assignments.json": "per reader: reader (pseudonym), reader_specialty, reader_years_of_experience, "
-    "seed, item_order (public ids), practice_order (practice public ids; version 2), created_at, "
+    "seed, item_order (public ids), practice_order (practice public ids; version 2), pair_plan ([pair public "
+    "id, real side] in reading order, 2AFC; version 5), created_at, "
     "last_activity_at, completed_at, last_reminded_at, reminder_count",
     "surveys/NN/invitations.json": "per invitation: created_at, expires_at, used_at, used_by (pseudonym), "
     "revoked_at, state; never the token or the e-mail address",
@@ -49,6 +50,10 @@ ARCHIVE_DICTIONARY = {
     "opens_at (the first reading's end plus the wash-out), created_at, completed_at",
     "surveys/NN/repeat-answers.json": "per answer of a second reading (version 2): reader, round, item, the "
     "answer fields of answers.json, client_key, created_at",
+    "surveys/NN/pairs.json": "2AFC surveys (version 5): per pair, public_id, axial_layer, real_item and "
+    "synthetic_item (item public ids); [] for other surveys",
+    "surveys/NN/pair-answers.json": "2AFC surveys (version 5): per answer, reader, pair (public id), side (chosen as "
+    "real: left or right), real_side, correct, seconds, confidence (1..5 or null), reason, answered_at",
     "surveys/NN/audit-events.json": "the audit rows of the survey, its items, answers, assignments, "
     "invitations, blinding audits, practice items and answers, rounds and repeat answers: created_at, actor "
     "(pseudonym), verb, object_type, object_id, details",

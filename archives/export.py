@@ -3,7 +3,7 @@ from it, in one zip (`archives.format`), signed with this site's key when asked 
 
 Per survey, under ``surveys/NN/``: the studies tables (studies.archive: ``survey.json``, ``assignments.json``,
 ``invitations.json``, ``answers.json``, ``revisions.json``, ``practice-answers.json``, ``rounds.json``,
-``repeat-answers.json``), ``items.json`` and ``practice-items.json`` (the truth table: each item's studies fields,
+``repeat-answers.json``, and for 2AFC surveys ``pairs.json`` and ``pair-answers.json``), ``items.json`` and ``practice-items.json`` (the truth table: each item's studies fields,
 its source slice from imaging.archive and the model's provenance from generation.archive), ``items/<public id>.i16``
 (each rendered payload, byte for byte as served) and ``items/<public id>.dcm`` (the same pixels as a CT image with
 new UIDs, written by imaging.dicom's writer; no truth in it), and ``audit-events.json`` (audit.archive). For the

@@ -9,6 +9,8 @@ from studies.archive.tables import (
     ANSWERS,
     ASSIGNMENTS,
     INVITATIONS,
+    PAIR_ANSWERS,
+    PAIRS,
     PRACTICE_ANSWERS,
     REPEAT_ANSWERS,
     REVISIONS,
@@ -19,6 +21,7 @@ from studies.models import (
     Answer,
     AnswerRevision,
     Item,
+    PairAnswer,
     PracticeAnswer,
     PracticeItem,
     ReadingRound,
@@ -47,6 +50,8 @@ def survey_tables(
     practice_items = list(survey.practice_items.order_by("id"))
     public = {item.pk: item.public_id for item in items}
     practice_public = {item.pk: item.public_id for item in practice_items}
+    pairs = list(survey.pairs.order_by("id"))
+    pair_public = {pair.pk: pair.public_id for pair in pairs}
     audit = survey.blinding_audits.order_by("-created_at").first()
     tables: dict[str, object] = {
         SURVEYS.table: {
@@ -74,6 +79,7 @@ def survey_tables(
                 "reader_years_of_experience": profile.years_of_experience if profile else None,
                 "item_order": [public[pk] for pk in assignment.item_order],
                 "practice_order": [practice_public[pk] for pk in assignment.practice_order or []],
+                "pair_plan": [[pair_public[pk], side] for pk, side in assignment.pair_plan or []],
             }
         )
     tables[ASSIGNMENTS.table] = rows
@@ -144,7 +150,27 @@ def survey_tables(
         }
         for answer in repeat_answers
     ]
+    tables[PAIRS.table] = [
+        {
+            **PAIRS.dump(pair),
+            "real_item": public[pair.real_item_id],
+            "synthetic_item": public[pair.synthetic_item_id],
+        }
+        for pair in pairs
+    ]
+    pair_answers = list(
+        PairAnswer.objects.filter(assignment__in=assignments).select_related("assignment").order_by("id")
+    )
+    tables[PAIR_ANSWERS.table] = [
+        {
+            "reader": pseudonyms[answer.assignment.reader_id],
+            "pair": pair_public[answer.pair_id],
+            **PAIR_ANSWERS.dump(answer),
+        }
+        for answer in pair_answers
+    ]
     audit_targets = {
+        "studies.pairanswer": [answer.pk for answer in pair_answers],
         "studies.practiceitem": [item.pk for item in practice_items],
         "studies.practiceanswer": [answer.pk for answer in practice_answers],
         "studies.readinground": [reading_round.pk for reading_round in rounds],

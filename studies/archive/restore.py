@@ -21,6 +21,8 @@ from studies.archive.tables import (
     ASSIGNMENTS,
     INVITATIONS,
     ITEMS,
+    PAIR_ANSWERS,
+    PAIRS,
     PRACTICE_ANSWERS,
     PRACTICE_ITEMS,
     REPEAT_ANSWERS,
@@ -36,6 +38,8 @@ from studies.models import (
     Assignment,
     Invitation,
     Item,
+    ItemPair,
+    PairAnswer,
     PracticeAnswer,
     PracticeItem,
     ReaderProfile,
@@ -46,6 +50,8 @@ from studies.models import (
 from studies.policy import DisplayPolicy, PolicyError
 
 TABLES = (
+    PAIRS,
+    PAIR_ANSWERS,
     ITEMS,
     PRACTICE_ITEMS,
     ASSIGNMENTS,
@@ -247,6 +253,19 @@ def do_restore_survey(
     items = insert_items(ITEMS, "items", "")
     practice_items = insert_items(PRACTICE_ITEMS, "practice", "practice-")
 
+    pairs = {}
+    for number, row in enumerate(rows[PAIRS], start=1):
+        row_where = f"{rows.folder}/{PAIRS.table} row {number}"
+        pairs[row["public_id"]] = _insert(
+            ItemPair(
+                survey=survey,
+                real_item=items[row["real_item"]],
+                synthetic_item=items[row["synthetic_item"]],
+                **PAIRS.load(row, where=row_where),
+            ),
+            where=row_where,
+        )
+
     readers = {}
     assignments = {}
     for number, row in enumerate(rows[ASSIGNMENTS], start=1):
@@ -257,6 +276,7 @@ def do_restore_survey(
                 reader=reader,
                 item_order=[items[public_id].pk for public_id in row["item_order"]],
                 practice_order=[practice_items[public_id].pk for public_id in row["practice_order"]],
+                pair_plan=[[pairs[public_id].pk, side] for public_id, side in row["pair_plan"]],
                 **ASSIGNMENTS.load(row, where=f"{rows.folder}/{ASSIGNMENTS.table} row {number}"),
             ),
             where=f"{rows.folder}/{ASSIGNMENTS.table} row {number}",
@@ -325,6 +345,16 @@ def do_restore_survey(
                 reading_round=rounds[(row["reader"], row["round"])],
                 item=items[row["item"]],
                 **REPEAT_ANSWERS.load(row, where=row_where),
+            ),
+            where=row_where,
+        )
+    for number, row in enumerate(rows[PAIR_ANSWERS], start=1):
+        row_where = f"{rows.folder}/{PAIR_ANSWERS.table} row {number}"
+        _insert(
+            PairAnswer(
+                assignment=assignments[row["reader"]],
+                pair=pairs[row["pair"]],
+                **PAIR_ANSWERS.load(row, where=row_where),
             ),
             where=row_where,
         )

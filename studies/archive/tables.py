@@ -129,16 +129,21 @@ ASSIGNMENTS = StudyTable(
     "assignments.json",
     copied=("seed", "reminder_count"),
     times=("created_at", "last_activity_at", "completed_at", "last_reminded_at"),
-    related={"reader": "reader", "item_order": "item_order", "practice_order": "practice_order"},
+    related={
+        "reader": "reader",
+        "item_order": "item_order",
+        "practice_order": "practice_order",
+        "pair_plan": "pair_plan",
+    },
     by_place=("survey",),
     left_out={
         "id": EXPORTING_SITE_ID,
         "key": "the reader's secret link on the exporting site; a restored assignment gets a new one",
         "invitation": "invitations are archived without tokens and not linked to the reader they let in",
         "is_audit": "the blinding audit's throwaway assignments are never archived",
-        "pair_plan": "2AFC surveys are not archived yet: their pairs and pair answers stay on this site",
     },
-    added_in={"practice_order": (2, [])},
+    # Version 5 adds 2AFC surveys: a reader's plan of pairs ([pair public id, real side] in order; [] without).
+    added_in={"practice_order": (2, []), "pair_plan": (5, [])},
 )
 READER_PROFILES = StudyTable(
     ReaderProfile,
@@ -234,6 +239,24 @@ REPEAT_ANSWERS = StudyTable(
     added_in=ANSWER_ADDED_IN,
     since=2,
 )
+PAIRS = StudyTable(
+    ItemPair,
+    "pairs.json",
+    copied=("public_id", "axial_layer"),
+    related={"real_item": "real_item", "synthetic_item": "synthetic_item"},
+    by_place=("survey",),
+    left_out={"id": EXPORTING_SITE_ID},
+    since=5,
+)
+PAIR_ANSWERS = StudyTable(
+    PairAnswer,
+    "pair-answers.json",
+    copied=("side", "real_side", "correct", "seconds", "confidence", "reason"),
+    times=("answered_at",),
+    related={"assignment": "reader", "pair": "pair"},
+    left_out={"id": EXPORTING_SITE_ID},
+    since=5,
+)
 ARCHIVED = (
     SURVEYS,
     ITEMS,
@@ -247,11 +270,11 @@ ARCHIVED = (
     PRACTICE_ANSWERS,
     ROUNDS,
     REPEAT_ANSWERS,
+    PAIRS,
+    PAIR_ANSWERS,
 )
 # Models of the studies app whose rows an archive does not hold, and why.
 NOT_ARCHIVED = {
     BlindingAudit: "the audit jobs stay on the exporting site; the last audit's verdict, report and fingerprint are "
     "archived on the survey, and the audit rows of every audit job",
-    ItemPair: "2AFC surveys are not archived yet: their pairs (and answers) stay on this site; the items are archived",
-    PairAnswer: "2AFC surveys are not archived yet: the pair answers stay on this site",
 }
