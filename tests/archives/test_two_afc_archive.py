@@ -52,7 +52,7 @@ def test_a_2afc_survey_survives_export_and_import(make_survey, join, tmp_path, m
     )
     for confidence in (2, 5):
         assignment = join(survey)
-        for pair_id, real_side in assignment.pair_plan:
+        for pair_id, _side in assignment.pair_plan:
             pair = ItemPair.objects.get(pk=pair_id)
             do_answer_pair(
                 assignment=assignment,
