@@ -345,7 +345,14 @@ def build_report(
     study_surveys = sorted(study.surveys, key=lambda report: rank[str(report.survey)])
     study = dataclasses.replace(study, surveys=tuple(study_surveys))
     notes = []
-    silent = [info.name for info in surveys if not any(row.survey == info.name for row in rows)]
+    paired = {
+        row.survey for row in pair_rows
+    }  # 2AFC surveys answer pairs (reports.content.two_afc), not items
+    silent = [
+        info.name
+        for info in surveys
+        if info.name not in paired and not any(row.survey == info.name for row in rows)
+    ]
     if silent:
         notes.append(f"no answers yet: {', '.join(silent)}")
     table3, table3_detail = _table3(study)

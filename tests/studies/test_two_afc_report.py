@@ -34,6 +34,7 @@ def test_a_2afc_survey_answered_by_readers_gives_a_per_model_proportion_with_int
     assert len(rows) == 24 and {row.correct for row in rows} <= {True, False}
     report = report_for([survey])
     (section,) = report.two_afc
+    assert not any("no answers yet" in note for note in report.notes)  # its answers are the pairs'
     by_reader = {}
     for answer in PairAnswer.objects.all():
         by_reader.setdefault(answer.assignment_id, []).append(answer.correct)
