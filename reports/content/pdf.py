@@ -61,6 +61,7 @@ from reports.content.report_mrmc import (
     MRMC_NOTE,
     MRMC_TITLE,
 )
+from reports.content.two_afc import TWO_AFC_NOTE, TWO_AFC_TITLE
 from reports.content.wording import plain_reason
 
 PAGE_WIDTH = A4[0] - 30 * mm
@@ -193,7 +194,7 @@ def _mrmc(report: Report) -> list:
         _table([_p(text, SMALL) for text in DETAILS_HEADER], details),
         _p(DETAILS_NOTE, NOTE),
     ]
-    return story + _auc(report) + _intra_reader(report)
+    return story + _auc(report) + _intra_reader(report) + _two_afc(report)
 
 
 def _model_ranking(report: Report) -> list:
@@ -257,6 +258,43 @@ def _auc(report: Report) -> list:
         story.append(_figure(roc, PAGE_WIDTH * min(1.0, roc.get_size_inches()[0] / 8.2)))
     story.append(_p(AUC_NOTE, SMALL))
     return story
+
+
+def _two_afc(report: Report) -> list:
+    """Two-alternative forced choice per model (reports.content.two_afc), when some survey asked it."""
+    if not report.two_afc:
+        return []
+
+    def interval(low, high) -> str:
+        return "" if low is None or high is None else f"{low:.3f}-{high:.3f}"
+
+    rows = []
+    for section in report.two_afc:
+        p = section.proportion
+        boot = p.bootstrap
+        aucs = "; ".join(
+            f"{a.survey}: {a.auc:.3f} ({interval(a.ci_low, a.ci_high)})" for a in section.single_image_auc
+        )
+        cells = (
+            section.model,
+            str(p.readers),
+            str(p.pairs),
+            "" if p.proportion is None else f"{p.proportion:.3f}",
+            interval(p.or_ci_low, p.or_ci_high) or (p.or_reason or ""),
+            "" if boot is None else interval(boot.ci_low, boot.ci_high),
+            ""
+            if p.glmm_accuracy is None
+            else f"{p.glmm_accuracy:.3f} ({interval(p.glmm_ci_low, p.glmm_ci_high)})",
+            aucs,
+        )
+        rows.append([_p(text, SMALL) for text in cells])
+    header = ("Model", "Readers", "Pairs", "Proportion correct", "95% CI (OR)", "95% CI (bootstrap)", "GLMM",
+              "Single-image AUC")  # fmt: skip
+    return [
+        Paragraph(escape(TWO_AFC_TITLE), H2),
+        _table([_p(text, SMALL) for text in header], rows),
+        _p(TWO_AFC_NOTE, SMALL),
+    ]
 
 
 def _intra_reader(report: Report) -> list:

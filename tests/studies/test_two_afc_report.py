@@ -49,6 +49,11 @@ def test_a_2afc_survey_answered_by_readers_gives_a_per_model_proportion_with_int
     html = report_body(report)
     assert 'data-testid="two-afc"' in html and "Two-alternative forced choice" in html
     assert report.to_dict()["two_afc"][0]["proportion_correct"]["trials"] == 24
+    from reports.content.pdf import report_pdf
+    from tests.reports.pdf_text import pdf_text
+
+    text = pdf_text(report_pdf(report))
+    assert "Two-alternative forced choice" in text and f"{p.proportion:.3f}" in text
 
 
 def test_the_single_image_auc_of_the_same_model_stands_beside_it():
