@@ -386,6 +386,11 @@ def do_change_survey_settings(
                         "the slab is chosen when the survey is created (its items need room for it in their "
                         "volumes); create a new survey for another slab"
                     )
+                if design.task != survey.design.task:
+                    raise StudyError(
+                        "the task is chosen when the survey is created (a 2afc survey's items are paired then); "
+                        "create a new survey for another task"
+                    )
                 changed["design"] = design
             if not changed:
                 return survey
@@ -393,6 +398,8 @@ def do_change_survey_settings(
                 setattr(survey, name, value)
             if not (survey.reader_title or "").strip():
                 raise StudyError("readers need a title for the survey")
+            if survey.design.is_two_afc and survey.allow_going_back:
+                raise StudyError("a 2afc task keeps each pair's first answer: allow_going_back must be false")
             if survey.design.has_exposure and survey.allow_going_back:
                 raise StudyError(
                     "a time-limited exposure shows each image once: allow_going_back must be false"

@@ -168,3 +168,20 @@ def test_a_confidence_without_a_rating_is_refused(make_survey, join):
         do_answer_pair(
             assignment=assignment, pair_id=pair.public_id, values={"side": "l", "seconds": 1, "confidence": 3}
         )
+
+
+@pytest.mark.django_db
+def test_a_draft_cannot_change_its_task_or_let_2afc_readers_go_back(make_survey):
+    from studies.services import StudyError, do_change_survey_settings
+
+    single = make_survey(per_side=2)
+    with pytest.raises(StudyError, match="the task is chosen when the survey is created"):
+        do_change_survey_settings(survey=single, actor=None, design=TWO_AFC)
+    pairs = make_survey(per_side=2, design=TWO_AFC)
+    with pytest.raises(StudyError, match="the task is chosen when the survey is created"):
+        do_change_survey_settings(survey=pairs, actor=None, design=StudyDesign())
+    with pytest.raises(StudyError, match="allow_going_back must be false"):
+        do_change_survey_settings(survey=pairs, actor=None, allow_going_back=True)
+    # a rating may still change on a 2AFC draft
+    changed = do_change_survey_settings(survey=pairs, actor=None, design=TWO_AFC.replace(rating="five_point"))
+    assert changed.design.has_rating and changed.pairs.count() == 2
