@@ -20,10 +20,20 @@ from jobs.services import status_line
 from metrics import selectors as metrics
 from reports.content.exports import AnswerRow, MetricRow, PracticeRow
 from reports.content.model_comparison import COMPUTING, DONE, ObserverRow
+from reports.content.reader_quality import QualityInput
 from reports.content.survey_info import SurveyInfo
 from reports.models import ReportJob
 from studies import roles
-from studies.models import VIEWER_STATE_FIELDS, Answer, AnswerRevision, PracticeAnswer, RepeatAnswer, Survey
+from studies.models import (
+    VIEWER_STATE_FIELDS,
+    Answer,
+    AnswerRevision,
+    Assignment,
+    PracticeAnswer,
+    RepeatAnswer,
+    Survey,
+)
+from studies.quality import QualityAnswer
 from studies.selectors import surveys_visible_to
 
 
@@ -199,9 +209,12 @@ def _tidy_rows(rows, fields: Sequence[str], *, second_round: bool) -> list[Answe
 
 
 def answer_rows(surveys: Sequence[Survey]) -> list[AnswerRow]:
-    """Every current answer to the surveys' items, one tidy row each, ordered by survey, item and reader."""
-    rows = Answer.objects.filter(item__survey__in=list(surveys)).order_by(
-        "item__survey__name", "item__public_id", "assignment__reader_id"
+    """Every current answer to the surveys' test items (catch items never), one tidy row each, ordered by survey,
+    item and reader."""
+    rows = (
+        Answer.objects.scored()
+        .filter(item__survey__in=list(surveys))
+        .order_by("item__survey__name", "item__public_id", "assignment__reader_id")
     )
     return _tidy_rows(rows, ANSWER_FIELDS, second_round=False)
 
@@ -217,8 +230,10 @@ REPEAT_FIELDS = tuple(
 def repeat_rows(surveys: Sequence[Survey]) -> list[AnswerRow]:
     """Every answer of a repeat reading (round 2) of the surveys' items, as rows of the answers CSV; never part of
     the statistics, which read the first round (answer_rows)."""
-    rows = RepeatAnswer.objects.filter(item__survey__in=list(surveys)).order_by(
-        "item__survey__name", "item__public_id", "reading_round__assignment__reader_id"
+    rows = (
+        RepeatAnswer.objects.scored()
+        .filter(item__survey__in=list(surveys))
+        .order_by("item__survey__name", "item__public_id", "reading_round__assignment__reader_id")
     )
     return _tidy_rows(rows, REPEAT_FIELDS, second_round=True)
 
@@ -260,6 +275,44 @@ def practice_rows(surveys: Sequence[Survey]) -> list[PracticeRow]:
                 answered_at=answered_at,
                 stack_slices=design.stack_slices,
                 **state,
+            )
+        )
+    return result
+
+
+def quality_inputs(surveys: Sequence[Survey]) -> list[QualityInput]:
+    """What reader quality control reads, for each of ``surveys`` with catch items or an exclusion rule: the frozen
+    rules and every reader's current answers, catch items included, in the reader's frozen order (the one place
+    catch answers are read)."""
+    result = []
+    for survey in surveys:
+        design = survey.design
+        if not (design.has_catch or design.quality_rules.any):
+            continue
+        assignments = list(
+            Assignment.objects.filter(survey=survey, is_audit=False).order_by("created_at", "id")
+        )
+        pseudonyms = reader_pseudonyms(a.reader_id for a in assignments)
+        readers = []
+        for assignment in assignments:
+            position = {item_id: index for index, item_id in enumerate(assignment.item_order)}
+            answers = sorted(
+                assignment.answers.values_list("item_id", "choice", "seconds_on_slice", "item__catch"),
+                key=lambda values: position.get(values[0], len(position)),
+            )
+            if answers:
+                readers.append(
+                    (
+                        pseudonyms[assignment.reader_id],
+                        tuple(QualityAnswer(choice, seconds, catch) for _, choice, seconds, catch in answers),
+                    )
+                )
+        result.append(
+            QualityInput(
+                survey=survey.name,
+                rules=design.quality_rules,
+                catch_items=design.catch_items,
+                readers=tuple(readers),
             )
         )
     return result
@@ -334,6 +387,7 @@ def report_for(
         metric_rows(models.values()),
         observer_rows=observer_rows(models.values()),
         repeat_rows=repeat_rows(surveys),
+        quality_inputs=quality_inputs(surveys),
         title=title,
         **({"experience_bands": tuple(experience_bands)} if experience_bands else {}),
     )

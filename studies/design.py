@@ -11,7 +11,11 @@ pixels are made (that is :class:`studies.policy.DisplayPolicy`):
 - the window presets the viewer offers (keys 1..n), by default the five CT presets of imaging.constants;
 - the number of practice items read first, each followed by feedback, never part of the test;
 - stack reading: `stack_k` 0 (one slice) or 1..5, each item then a stack of 2k+1 neighbouring slices of its own
-  volume that the reader scrolls through, answering for the centre slice.
+  volume that the reader scrolls through, answering for the centre slice;
+- catch trials and reader quality control: `catch_items` synthetic slices with a plainly visible artefact
+  (studies.catch) mixed into every reader's order, never in the statistics, and the exclusion rules the report
+  applies (studies.quality): `qc_min_catch_percent`, `qc_min_median_seconds`, `qc_max_run` (each 0: off). Like
+  every option they are frozen when the survey opens.
 
 Every option is the same for every item of a survey, real or synthetic: nothing here may depend on the truth.
 """
@@ -22,6 +26,7 @@ import dataclasses
 from dataclasses import dataclass
 
 from imaging.constants import CT_WINDOW_PRESETS, WindowPreset
+from studies.quality import QualityRules
 
 RATING_NONE = "none"
 RATING_FIVE_POINT = "five_point"
@@ -49,6 +54,8 @@ MAX_WINDOW_PRESETS = 9  # keys 1..9
 PRESET_NAME_CHARS = 32
 PRESET_WIDTH_RANGE = (1, 5000)
 PRESET_LEVEL_RANGE = (-2000, 4000)
+MAX_CATCH_ITEMS = 50
+MAX_QC_MEDIAN_SECONDS = 600
 
 
 class DesignError(ValueError):
@@ -98,6 +105,11 @@ class StudyDesign:
     stack_k: int = 0  # 0: one slice; k: a stack of 2k+1 slices, k neighbours on each side of the centre
     # With a rating and an asked choice: a rating that leans against the choice is confirmed by the reader first.
     confirm_contradictions: bool = True
+    # Catch trials and the exclusion rules of reader quality control (studies.catch, studies.quality); 0: off.
+    catch_items: int = 0
+    qc_min_catch_percent: int = 0
+    qc_min_median_seconds: float = 0.0
+    qc_max_run: int = 0
 
     def __post_init__(self):
         if self.rating not in RATING_SCALES:
@@ -139,6 +151,28 @@ class StudyDesign:
             raise DesignError(
                 f"stack_k must be 0 (one slice) or 1..{MAX_STACK_K} (a stack of 2k+1 slices), not {stack_k}"
             )
+        self._check_quality_control()
+
+    def _check_quality_control(self):
+        catch = _whole("catch_items", self.catch_items)
+        if not 0 <= catch <= MAX_CATCH_ITEMS:
+            raise DesignError(f"catch_items must be 0..{MAX_CATCH_ITEMS}, not {catch}")
+        percent = _whole("qc_min_catch_percent", self.qc_min_catch_percent)
+        if not 0 <= percent <= 100:
+            raise DesignError(f"qc_min_catch_percent must be 0..100 (0: no rule), not {percent}")
+        if percent and not catch:
+            raise DesignError("qc_min_catch_percent needs catch items (catch_items at least 1)")
+        seconds = self.qc_min_median_seconds
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds != seconds:
+            raise DesignError(f"qc_min_median_seconds must be a number of seconds, not {seconds!r}")
+        if not 0 <= seconds <= MAX_QC_MEDIAN_SECONDS:
+            raise DesignError(
+                f"qc_min_median_seconds must be 0..{MAX_QC_MEDIAN_SECONDS} (0: no rule), not {seconds:g}"
+            )
+        object.__setattr__(self, "qc_min_median_seconds", float(seconds))
+        run = _whole("qc_max_run", self.qc_max_run)
+        if run < 0 or run == 1:
+            raise DesignError(f"qc_max_run must be 0 (no rule) or at least 2, not {run}")
 
     # --- derived values -------------------------------------------------------------------------------------
 
@@ -185,6 +219,19 @@ class StudyDesign:
         the survey's option on)."""
         return self.has_rating and self.asks_choice and self.confirm_contradictions
 
+    @property
+    def has_catch(self) -> bool:
+        return self.catch_items > 0
+
+    @property
+    def quality_rules(self) -> QualityRules:
+        """The exclusion rules of reader quality control (studies.quality)."""
+        return QualityRules(
+            min_catch_percent=self.qc_min_catch_percent,
+            min_median_seconds=self.qc_min_median_seconds,
+            max_run=self.qc_max_run,
+        )
+
     def replace(self, **changes) -> StudyDesign:
         return dataclasses.replace(self, **changes)
 
@@ -202,6 +249,10 @@ class StudyDesign:
         if self.has_repeat:
             what = "every item" if self.repeat == REPEAT_ALL else f"{self.repeat_items} item(s)"
             parts.append(f"repeat reading of {what} after {self.washout_days} day(s)")
+        if self.has_catch:
+            parts.append(f"{self.catch_items} catch item(s)")
+        if self.quality_rules.any:
+            parts.append("exclusion: " + ", ".join(self.quality_rules.describe()))
         return "; ".join(parts)
 
     # --- storage ----------------------------------------------------------------------------------------------

@@ -175,6 +175,8 @@ def _design(values) -> StudyDesign:
             given[name] = flag_option(name, value)
         elif name == "window_presets":
             given[name] = _presets(value)
+        elif name == "qc_min_median_seconds":
+            given[name] = number_option(name, value) or 0.0
         else:
             given[name] = whole_option(name, value)
     return StudyDesign(**given)
@@ -252,6 +254,11 @@ class SurveyInput:
             raise SurveyInputError(
                 f"a repeated subset of {self.design.repeat_items} items is larger than the survey "
                 f"({self.item_count} items)"
+            )
+        if self.design.catch_items > self.synthetic:
+            raise SurveyInputError(
+                f"{self.design.catch_items} catch items are more than the survey's synthetic items "
+                f"({self.synthetic}); at most one per synthetic item"
             )
 
     @property

@@ -35,6 +35,7 @@ from reports.content.exports import AnswerRow, MetricRow, answer_table
 from reports.content.model_comparison import ModelComparison, ObserverRow, compare_models
 from reports.content.model_ranking import ModelRanking, model_ranking
 from reports.content.reader_groups import ReaderGroups, reader_groups
+from reports.content.reader_quality import QualityInput, ReaderQualitySection, reader_quality
 from reports.content.report_mrmc import MrmcSection, mrmc_section
 from reports.content.survey_info import SurveyInfo
 
@@ -119,6 +120,8 @@ class Report:
     ranking: ModelRanking | None = None
     # Accuracy by the readers' specialty and experience band (reports.content.reader_groups).
     reader_groups: ReaderGroups | None = None
+    # Reader quality control: catch items, the frozen exclusion rules, the verdict without excluded readers.
+    reader_quality: ReaderQualitySection | None = None
 
     @property
     def metric_averages(self) -> list[MetricRow]:
@@ -157,6 +160,7 @@ class Report:
             "glmm": None if self.mrmc is None else self.mrmc.glmm_dict(),
             "model_comparison": self._model_comparison_dict(),
             "reader_subgroups": None if self.reader_groups is None else self.reader_groups.to_dict(),
+            "reader_quality": None if self.reader_quality is None else self.reader_quality.to_dict(),
         }
 
     def _model_comparison_dict(self) -> dict[str, Any] | None:
@@ -317,10 +321,12 @@ def build_report(
     n_resamples: int = PERMUTATION_RESAMPLES,
     generated_at: datetime | None = None,
     experience_bands: Sequence[float] = DEFAULT_EXPERIENCE_BANDS,
+    quality_inputs: Sequence[QualityInput] = (),
 ) -> Report:
     """Compute the report of ``surveys`` (in that order) from their answers, their models' metrics and their
     models' machine observers; ``repeat_rows`` (the repeat reading, round 2) feed intra-reader agreement only;
-    ``experience_bands``: the edges (years) of the readers' experience bands."""
+    ``experience_bands``: the edges (years) of the readers' experience bands; ``quality_inputs``: the reader
+    quality control of the surveys that have it (catch answers reach that section only)."""
     infos = {info.name: info for info in surveys}
     unknown = sorted({row.survey for row in rows} - set(infos))
     if unknown:
@@ -367,6 +373,7 @@ def build_report(
         ),
         ranking=model_ranking(rows),
         reader_groups=reader_groups(rows, edges=experience_bands),
+        reader_quality=reader_quality(rows, [given for given in quality_inputs if given.survey in infos]),
     )
 
 
