@@ -9,7 +9,15 @@ from imaging.constants import DEFAULT_CT_WINDOW, HU_MAX, HU_MIN
 from jobs.services import progress_of, status_line
 from projects.access import RUN_SURVEYS
 from reports.selectors import reader_pseudonym
-from studies.design import MAX_PRACTICE_ITEMS, MAX_STACK_K, MAX_WASHOUT_DAYS, RATING_SCALES, REPEATS
+from studies.design import (
+    MAX_CATCH_ITEMS,
+    MAX_PRACTICE_ITEMS,
+    MAX_QC_MEDIAN_SECONDS,
+    MAX_STACK_K,
+    MAX_WASHOUT_DAYS,
+    RATING_SCALES,
+    REPEATS,
+)
 from studies.policy import FIELD_OF_VIEW_SURVEY, FIELDS_OF_VIEW, INTERPOLATIONS, MASKS
 from studies.selectors import survey_overview
 from studies.services import invitation_url
@@ -369,6 +377,25 @@ class StudyDesignRequest(serializers.Serializer):
         required=False,
         default=True,
         help_text="With a rating and an asked choice: a rating that leans against the choice is confirmed first",
+    )
+    # Catch trials and reader quality control (studies.catch, studies.quality); every rule 0: off.
+    catch_items = serializers.IntegerField(
+        required=False,
+        default=0,
+        help_text=f"Catch items (synthetic slices with a drawn artefact, never in the statistics), 0..{MAX_CATCH_ITEMS}",
+    )
+    qc_min_catch_percent = serializers.IntegerField(
+        required=False, default=0, help_text="Exclude readers whose catch accuracy is below this percentage"
+    )
+    qc_min_median_seconds = serializers.FloatField(
+        required=False,
+        default=0,
+        help_text=f"Exclude readers whose median seconds per item are below this, 0..{MAX_QC_MEDIAN_SECONDS}",
+    )
+    qc_max_run = serializers.IntegerField(
+        required=False,
+        default=0,
+        help_text="Exclude readers with more identical answers in a row than this (>= 2)",
     )
 
 

@@ -194,7 +194,7 @@ class SurveyAdmin(ProjectScopedAdmin, admin.ModelAdmin):
 
     @admin.display(description="Items per axial layer (real = synthetic)")
     def layers(self, obj):
-        counts = Counter((item.axial_layer, item.truth) for item in obj.items.all())
+        counts = Counter((item.axial_layer, item.truth) for item in obj.items.scored())
         layers = sorted({layer for layer, _ in counts})
         return ", ".join(
             f"layer {layer}: {counts[(layer, 'real')]}/{counts[(layer, 'synthetic')]}" for layer in layers

@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from imaging.constants import DEFAULT_CT_WINDOW, HU_MAX, HU_MIN
 from studies.design import (
+    MAX_CATCH_ITEMS,
     MAX_PRACTICE_ITEMS,
     MAX_STACK_K,
     MAX_WASHOUT_DAYS,
@@ -88,6 +89,30 @@ SURVEY_FLAGS = [
         "washout_days",
         "design",
         f"Days before the second reading opens (with a repeat; 0..{MAX_WASHOUT_DAYS})",
+    ),
+    (
+        "--catch-items",
+        "catch_items",
+        "design",
+        f"Catch items: synthetic slices with a drawn artefact, for reader quality control (0..{MAX_CATCH_ITEMS})",
+    ),
+    (
+        "--qc-min-catch-percent",
+        "qc_min_catch_percent",
+        "design",
+        "Exclude readers below this catch accuracy (%)",
+    ),
+    (
+        "--qc-min-median-seconds",
+        "qc_min_median_seconds",
+        "design",
+        "Exclude readers faster than this median (s)",
+    ),
+    (
+        "--qc-max-run",
+        "qc_max_run",
+        "design",
+        "Exclude readers with more identical answers in a row than this",
     ),
 ]
 
