@@ -9,6 +9,13 @@ from metrics.measures.vocabulary import METRICS
 from reports.content import figures
 from reports.content.model_ranking import LEAD_NOTE, LEAD_TITLE
 from reports.content.reader_groups import GROUPS_NOTE, GROUPS_TITLE
+from reports.content.reader_quality import (
+    QUALITY_HEADER,
+    QUALITY_NOTE,
+    QUALITY_TITLE,
+    VERDICT_ALL_LABEL,
+    VERDICT_KEPT_LABEL,
+)
 from reports.content.report import (
     HYPOTHESES_IN_WORDS,
     TABLE2_TITLE,
@@ -83,6 +90,11 @@ def report_body(report: Report, *, stored_figures: Sequence[dict] = (), comments
         "ranking_note": LEAD_NOTE,
         "groups_title": GROUPS_TITLE,
         "groups_note": GROUPS_NOTE,
+        "quality_title": QUALITY_TITLE,
+        "quality_header": QUALITY_HEADER,
+        "quality_note": QUALITY_NOTE,
+        "verdict_all_label": VERDICT_ALL_LABEL,
+        "verdict_kept_label": VERDICT_KEPT_LABEL,
         "roc_figure": None if roc is None else figures.svg_image(roc),
         "auc_title": AUC_TITLE,
         "auc_header": AUC_HEADER,

@@ -26,6 +26,8 @@ QUALITY_NOTE = (
     "counts every reader."
 )
 QUALITY_HEADER = ("Reader", "Catch correct", "Median time (s)", "Longest run", "Excluded", "Why")
+VERDICT_ALL_LABEL = "With every reader:"
+VERDICT_KEPT_LABEL = "Without the excluded readers:"
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,20 @@ class SurveyQuality:
     @property
     def excluded(self) -> list[str]:
         return [reader.reader for reader in self.readers if reader.excluded]
+
+    @property
+    def rules_line(self) -> str:
+        """The frozen rules and the number of catch items, in one line."""
+        return f"{self.catch_items} catch item(s); rules: " + "; ".join(self.rules.describe()) + "."
+
+    @property
+    def summary(self) -> str:
+        excluded = ", ".join(self.excluded) or "none"
+        return f"{len(self.excluded)} of {len(self.readers)} reader(s) excluded: {excluded}."
+
+    @property
+    def table_rows(self) -> list[tuple[str, ...]]:
+        return quality_rows(self)
 
     def to_dict(self) -> dict[str, Any]:
         def estimate(value: ModalityEstimate | None):

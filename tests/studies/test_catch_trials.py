@@ -158,3 +158,32 @@ def test_the_report_excludes_the_careless_reader_in_its_second_verdict(make_surv
     expected = sum(sum(v) / len(v) for v in per_reader.values()) / len(per_reader)
     assert quality.kept_readers.estimate == pytest.approx(expected)
     assert Item.objects.filter(survey=survey).count() == 15
+
+
+def test_the_html_and_pdf_reports_show_the_quality_control_section(make_survey, join):
+    from reports.content.pdf import report_pdf
+    from reports.report_page import report_body
+    from tests.reports.pdf_text import pdf_text
+
+    survey = make_survey(per_side=4, open_it=True, design=StudyDesign(**RULES))
+    for _ in range(2):
+        read_all(join(survey), lambda item: item.truth, lambda position: 2.5)
+    careless = join(survey)
+    read_all(careless, lambda item: "real", lambda position: 0.3)
+    report = report_for([survey])
+    (excluded,) = report.reader_quality.surveys[0].excluded
+    page = report_body(report)
+    assert 'data-testid="reader-quality"' in page
+    assert f"1 of 3 reader(s) excluded: {excluded}." in page
+    assert "Without the excluded readers:" in page and "catch accuracy 0/3 (0%) below 67%" in page
+    text = pdf_text(report_pdf(report))
+    assert "Reader quality control" in text and f"1 of 3 reader(s) excluded: {excluded}." in text
+    assert "median time 0.30 s below 1 s" in text
+
+
+def test_a_survey_without_catch_items_or_rules_has_no_quality_section(make_survey, join):
+    survey = make_survey(per_side=2, open_it=True)
+    read_all(join(survey), lambda item: item.truth, lambda position: 2.0)
+    assert quality_inputs([survey]) == []
+    report = report_for([survey])
+    assert report.reader_quality is None and report.to_dict()["reader_quality"] is None
