@@ -187,3 +187,22 @@ def test_a_survey_without_catch_items_or_rules_has_no_quality_section(make_surve
     assert quality_inputs([survey]) == []
     report = report_for([survey])
     assert report.reader_quality is None and report.to_dict()["reader_quality"] is None
+
+
+def test_simulated_readers_answer_catch_items_and_the_careless_one_is_excluded(make_survey):
+    from reports.selectors import reader_pseudonym
+    from studies.simulation import simulate_readers
+
+    rules = {**RULES, "qc_min_catch_percent": 60, "qc_max_run": 10}
+    survey = make_survey(per_side=6, open_it=True, design=StudyDesign(**rules))
+    assignments = simulate_readers(survey, 4, seed=5, skill=0.4, careless=1)
+    catch_answers = Answer.objects.filter(assignment__in=assignments[:3], item__catch=True)
+    assert catch_answers.count() == 9
+    assert catch_answers.filter(choice="synthetic").count() >= 7  # attentive readers see the artefact
+    careless = Answer.objects.filter(assignment=assignments[3])
+    assert set(careless.values_list("choice", flat=True)) == {"real"}
+    assert max(careless.values_list("seconds_on_slice", flat=True)) <= 0.8
+    (quality,) = report_for([survey]).reader_quality.surveys
+    assert quality.excluded == [reader_pseudonym(assignments[3].reader_id)]
+    with pytest.raises(StudyError, match="careless readers must be 0..2, not 3"):
+        simulate_readers(survey, 2, seed=5, skill=0.4, careless=3)
