@@ -24,17 +24,8 @@ from reports.content.reader_quality import QualityInput
 from reports.content.survey_info import SurveyInfo
 from reports.models import ReportJob
 from studies import roles
-from studies.models import (
-    VIEWER_STATE_FIELDS,
-    Answer,
-    AnswerRevision,
-    Assignment,
-    PracticeAnswer,
-    RepeatAnswer,
-    Survey,
-)
-from studies.quality import QualityAnswer
-from studies.selectors import surveys_visible_to
+from studies.models import VIEWER_STATE_FIELDS, Answer, AnswerRevision, PracticeAnswer, RepeatAnswer, Survey
+from studies.selectors import quality_answers, surveys_visible_to
 
 
 def report_jobs(user):
@@ -282,37 +273,21 @@ def practice_rows(surveys: Sequence[Survey]) -> list[PracticeRow]:
 
 def quality_inputs(surveys: Sequence[Survey]) -> list[QualityInput]:
     """What reader quality control reads, for each of ``surveys`` with catch items or an exclusion rule: the frozen
-    rules and every reader's current answers, catch items included, in the reader's frozen order (the one place
-    catch answers are read)."""
+    rules and every reader's (pseudonym's) current answers, catch items included, in the reader's frozen order
+    (studies.selectors.quality_answers)."""
     result = []
     for survey in surveys:
         design = survey.design
         if not (design.has_catch or design.quality_rules.any):
             continue
-        assignments = list(
-            Assignment.objects.filter(survey=survey, is_audit=False).order_by("created_at", "id")
-        )
-        pseudonyms = reader_pseudonyms(a.reader_id for a in assignments)
-        readers = []
-        for assignment in assignments:
-            position = {item_id: index for index, item_id in enumerate(assignment.item_order)}
-            answers = sorted(
-                assignment.answers.values_list("item_id", "choice", "seconds_on_slice", "item__catch"),
-                key=lambda values: position.get(values[0], len(position)),
-            )
-            if answers:
-                readers.append(
-                    (
-                        pseudonyms[assignment.reader_id],
-                        tuple(QualityAnswer(choice, seconds, catch) for _, choice, seconds, catch in answers),
-                    )
-                )
+        readers = quality_answers(survey)
+        pseudonyms = reader_pseudonyms(assignment.reader_id for assignment, _ in readers)
         result.append(
             QualityInput(
                 survey=survey.name,
                 rules=design.quality_rules,
                 catch_items=design.catch_items,
-                readers=tuple(readers),
+                readers=tuple((pseudonyms[assignment.reader_id], answers) for assignment, answers in readers),
             )
         )
     return result

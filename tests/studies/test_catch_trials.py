@@ -206,3 +206,17 @@ def test_simulated_readers_answer_catch_items_and_the_careless_one_is_excluded(m
     assert quality.excluded == [reader_pseudonym(assignments[3].reader_id)]
     with pytest.raises(StudyError, match="careless readers must be 0..2, not 3"):
         simulate_readers(survey, 2, seed=5, skill=0.4, careless=3)
+
+
+def test_the_admin_survey_page_shows_the_readers_the_rules_exclude(
+    admin_client, make_survey, join, make_reader
+):
+    survey = make_survey(per_side=3, open_it=True, design=StudyDesign(**RULES))
+    read_all(join(survey), lambda item: item.truth, lambda position: 2.0)
+    read_all(join(survey, make_reader("hasty-reader")), lambda item: "real", lambda position: 0.2)
+    page = admin_client.get(reverse("admin:studies_survey_change", args=[survey.pk])).content.decode()
+    assert "Readers the exclusion rules exclude" in page
+    assert (
+        "<p>hasty-reader: catch accuracy 0/3 (0%) below 67%; median time 0.20 s below 1 s; 9 answers" in page
+    )
+    assert page.count("catch accuracy 0/3") == 1
