@@ -20,11 +20,11 @@ from jobs.services import status_line
 from metrics import selectors as metrics
 from reports.content.exports import AnswerRow, MetricRow, PracticeRow
 from reports.content.model_comparison import COMPUTING, DONE, ObserverRow
-from reports.content.reader_quality import QualityInput
 from reports.content.survey_info import SurveyInfo
 from reports.models import ReportJob
 from studies import roles
 from studies.models import VIEWER_STATE_FIELDS, Answer, AnswerRevision, PracticeAnswer, RepeatAnswer, Survey
+from studies.quality import QualityInput
 from studies.selectors import quality_answers, surveys_visible_to
 
 

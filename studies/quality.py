@@ -95,6 +95,17 @@ class ReaderQuality:
         }
 
 
+@dataclass(frozen=True)
+class QualityInput:
+    """What one survey's quality control is computed from: its frozen rules, its number of catch items and each
+    reader's answers (pseudonym, answers in the reader's order)."""
+
+    survey: str
+    rules: QualityRules
+    catch_items: int
+    readers: tuple[tuple[str, tuple[QualityAnswer, ...]], ...]
+
+
 def longest_run(choices: Sequence[str]) -> tuple[int, str]:
     """The length of the longest run of one answer in ``choices`` and that answer (the first such run); (0, "")
     for none."""

@@ -15,7 +15,7 @@ from typing import Any
 from readerstats import ModalityEstimate, or_analysis
 from reports.content.exports import AnswerRow
 from reports.content.report_mrmc import verdict
-from studies.quality import QualityAnswer, QualityRules, ReaderQuality, evaluate_reader
+from studies.quality import QualityInput, QualityRules, ReaderQuality, evaluate_reader
 
 QUALITY_TITLE = "Reader quality control"
 QUALITY_NOTE = (
@@ -28,17 +28,6 @@ QUALITY_NOTE = (
 QUALITY_HEADER = ("Reader", "Catch correct", "Median time (s)", "Longest run", "Excluded", "Why")
 VERDICT_ALL_LABEL = "With every reader:"
 VERDICT_KEPT_LABEL = "Without the excluded readers:"
-
-
-@dataclass(frozen=True)
-class QualityInput:
-    """What one survey's quality control is computed from: its frozen rules, its number of catch items and each
-    reader's answers (pseudonym, answers in the reader's order)."""
-
-    survey: str
-    rules: QualityRules
-    catch_items: int
-    readers: tuple[tuple[str, tuple[QualityAnswer, ...]], ...]
 
 
 @dataclass(frozen=True)

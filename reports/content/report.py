@@ -35,9 +35,10 @@ from reports.content.exports import AnswerRow, MetricRow, answer_table
 from reports.content.model_comparison import ModelComparison, ObserverRow, compare_models
 from reports.content.model_ranking import ModelRanking, model_ranking
 from reports.content.reader_groups import ReaderGroups, reader_groups
-from reports.content.reader_quality import QualityInput, ReaderQualitySection, reader_quality
+from reports.content.reader_quality import ReaderQualitySection, reader_quality
 from reports.content.report_mrmc import MrmcSection, mrmc_section
 from reports.content.survey_info import SurveyInfo
+from studies.quality import QualityInput
 
 TABLE2_TITLE = "Table 2. Percentage of correctly classified scans"
 TABLE3_TITLE = "Table 3. P-values of the chi-squared tests"
