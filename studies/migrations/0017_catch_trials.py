@@ -10,6 +10,8 @@
   control are frozen when the survey opens, at the database as in the services.
 """
 
+import json
+
 from django.db import migrations, models
 
 from audit.database import postgres_only
@@ -18,10 +20,17 @@ NEW_OPTIONS = {"catch_items": 0, "qc_min_catch_percent": 0, "qc_min_median_secon
 
 
 def designs_name_the_new_options(apps, schema_editor):
-    Survey = apps.get_model("studies", "Survey")
-    for pk, design in Survey.objects.values_list("pk", "design"):
-        if isinstance(design, dict) and any(name not in design for name in NEW_OPTIONS):
-            Survey.objects.filter(pk=pk).update(design={**NEW_OPTIONS, **design})
+    # Raw rows: the model field would read each design back as a StudyDesign, defaults already filled in.
+    with schema_editor.connection.cursor() as cursor:
+        cursor.execute("SELECT id, design FROM studies_survey")
+        rows = cursor.fetchall()
+        for pk, design in rows:
+            design = json.loads(design) if isinstance(design, str | bytes) else design
+            if isinstance(design, dict) and any(name not in design for name in NEW_OPTIONS):
+                cursor.execute(
+                    "UPDATE studies_survey SET design = %s WHERE id = %s",
+                    [json.dumps({**NEW_OPTIONS, **design}), pk],
+                )
 
 
 FORWARD = r"""
