@@ -6,4 +6,4 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts and sign-in"
 
     def ready(self):
-        from accounts import checks, directory  # noqa: F401  (system checks, the directory's signal receivers)
+        from accounts import checks  # noqa: F401  (system checks)

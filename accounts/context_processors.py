@@ -2,8 +2,7 @@
 
 from django.conf import settings
 
-from accounts.directory import directory_unreachable
-from accounts.oidc import FAILED_PARAM, FAILED_VALUE, oidc_enabled
+from accounts.sign_in_state import FAILED_PARAM, FAILED_VALUE, directory_unreachable, oidc_enabled
 
 
 def sign_in(request):

@@ -19,9 +19,8 @@ from django_auth_ldap.backend import LDAPBackend, ldap_error
 from accounts import services
 from accounts.models import ExternalIdentity
 from accounts.role_mapping import grants_for
+from accounts.sign_in_state import mark_directory_unreachable
 
-# Set on the request when the directory did not answer during this sign-in.
-UNREACHABLE_ATTRIBUTE = "accounts_directory_unreachable"
 UNREACHABLE_ERRORS = (ldap.SERVER_DOWN, ldap.TIMEOUT, ldap.CONNECT_ERROR)
 
 
@@ -69,11 +68,8 @@ class DirectoryBackend(LDAPBackend):
             return None
 
 
+# Connected when Django first loads this backend, before it authenticates anyone.
 @receiver(ldap_error)
-def mark_directory_unreachable(sender, context, user, request, exception, **kwargs):
+def note_unreachable_directory(sender, context, user, request, exception, **kwargs):
     if request is not None and isinstance(exception, UNREACHABLE_ERRORS):
-        setattr(request, UNREACHABLE_ATTRIBUTE, True)
-
-
-def directory_unreachable(request) -> bool:
-    return bool(getattr(request, UNREACHABLE_ATTRIBUTE, False))
+        mark_directory_unreachable(request)

@@ -5,20 +5,12 @@ variable is described in docs/operations.md. Both are off unless their server is
 import json
 from collections.abc import Mapping
 
-import ldap
-from django_auth_ldap.config import (
-    GroupOfNamesType,
-    GroupOfUniqueNamesType,
-    LDAPSearch,
-    NestedActiveDirectoryGroupType,
-    PosixGroupType,
-)
-
+# LDAP_GROUP_TYPE's values and django-auth-ldap's class for each (python-ldap is loaded only when LDAP is configured).
 LDAP_GROUP_TYPES = {
-    "groupOfNames": GroupOfNamesType,
-    "groupOfUniqueNames": GroupOfUniqueNamesType,
-    "posixGroup": PosixGroupType,
-    "activeDirectory": NestedActiveDirectoryGroupType,
+    "groupOfNames": "GroupOfNamesType",
+    "groupOfUniqueNames": "GroupOfUniqueNamesType",
+    "posixGroup": "PosixGroupType",
+    "activeDirectory": "NestedActiveDirectoryGroupType",
 }
 
 
@@ -63,6 +55,9 @@ def ldap_settings(env: Mapping[str, str]) -> dict:
     uri = _get(env, "LDAP_SERVER_URI").strip()
     if not uri:
         return {"LDAP_ENABLED": False}
+    import ldap
+    from django_auth_ldap import config as ldap_config
+
     timeout = float(_get(env, "LDAP_TIMEOUT", "5"))
     options = {ldap.OPT_NETWORK_TIMEOUT: timeout, ldap.OPT_TIMEOUT: timeout, ldap.OPT_REFERRALS: 0}
     if env.get("LDAP_CA_CERT_FILE"):
@@ -85,7 +80,7 @@ def ldap_settings(env: Mapping[str, str]) -> dict:
     if env.get("LDAP_USER_DN_TEMPLATE"):
         result["AUTH_LDAP_USER_DN_TEMPLATE"] = env["LDAP_USER_DN_TEMPLATE"]
     else:
-        result["AUTH_LDAP_USER_SEARCH"] = LDAPSearch(
+        result["AUTH_LDAP_USER_SEARCH"] = ldap_config.LDAPSearch(
             _get(env, "LDAP_USER_SEARCH_BASE", ""),
             ldap.SCOPE_SUBTREE,
             _get(env, "LDAP_USER_FILTER", "(uid=%(user)s)"),
@@ -96,12 +91,12 @@ def ldap_settings(env: Mapping[str, str]) -> dict:
             raise ValueError(
                 f"LDAP_GROUP_TYPE must be one of {', '.join(LDAP_GROUP_TYPES)}, not {group_type!r}"
             )
-        result["AUTH_LDAP_GROUP_SEARCH"] = LDAPSearch(
+        result["AUTH_LDAP_GROUP_SEARCH"] = ldap_config.LDAPSearch(
             env["LDAP_GROUP_SEARCH_BASE"],
             ldap.SCOPE_SUBTREE,
             _get(env, "LDAP_GROUP_FILTER", "(objectClass=groupOfNames)"),
         )
-        result["AUTH_LDAP_GROUP_TYPE"] = LDAP_GROUP_TYPES[group_type]()
+        result["AUTH_LDAP_GROUP_TYPE"] = getattr(ldap_config, LDAP_GROUP_TYPES[group_type])()
     for name in ("REQUIRE_GROUP", "DENY_GROUP"):
         if env.get(f"LDAP_{name}"):
             result[f"AUTH_LDAP_{name}"] = env[f"LDAP_{name}"]

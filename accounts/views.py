@@ -4,6 +4,7 @@ import base64
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -17,6 +18,7 @@ from accounts import services
 from accounts.forms import CodeForm
 from accounts.models import RecoveryCodeDevice
 from accounts.qr import qr_svg
+from accounts.sign_in_state import oidc_enabled
 from studies import roles
 
 
@@ -117,3 +119,23 @@ def recovery_codes(request):
     return _no_store(
         render(request, "accounts/recovery_codes_left.html", {"left": left, "next": _next_url(request)})
     )
+
+
+def _hospital_sign_in(name: str):
+    """accounts.oidc's view `name`, loaded with mozilla-django-oidc and requests at the first request when the
+    hospital sign-in is configured; 404 when it is not (web processes of a site without it never load them)."""
+
+    def view(request, *args, **kwargs):
+        if not oidc_enabled():
+            raise Http404("hospital sign-in is not configured")
+        from accounts import oidc
+
+        return getattr(oidc, name)(request, *args, **kwargs)
+
+    view.__name__ = view.__qualname__ = f"oidc_{name}"
+    return view
+
+
+oidc_sign_in = _hospital_sign_in("sign_in")
+oidc_callback = _hospital_sign_in("callback")
+oidc_sign_out = _hospital_sign_in("sign_out")

@@ -10,6 +10,7 @@ from jobs.services import progress_of, status_line
 from projects.access import RUN_SURVEYS
 from reports.selectors import reader_pseudonym
 from studies.design import (
+    EXPOSURES,
     MAX_CATCH_ITEMS,
     MAX_PRACTICE_ITEMS,
     MAX_QC_MEDIAN_SECONDS,
@@ -246,9 +247,16 @@ def survey_progress_counts(survey) -> dict:
     }
 
 
+class ProjectRoleSerializer(serializers.Serializer):
+    name = serializers.CharField(help_text="The project's name")
+    role = serializers.CharField(help_text="owner, study_admin, researcher or reader")
+
+
 class UserSerializer(serializers.Serializer):
     username = serializers.CharField()
-    roles = serializers.ListField(child=serializers.CharField())
+    roles = serializers.ListField(child=serializers.CharField(), help_text="The site-wide groups held")
+    projects = ProjectRoleSerializer(many=True, help_text="The projects the account is a member of")
+    site_superuser = serializers.BooleanField(help_text="Sees every project's rows")
 
 
 # --- Writing -------------------------------------------------------------------------------------------------
@@ -396,6 +404,44 @@ class StudyDesignRequest(serializers.Serializer):
         required=False,
         default=0,
         help_text="Exclude readers with more identical answers in a row than this (>= 2)",
+    )
+    exposure = serializers.ChoiceField(
+        choices=list(EXPOSURES),
+        required=False,
+        default="off",
+        help_text="Time-limited exposure: off, fixed or staircase (then a mask, then the question)",
+    )
+    exposure_ms = serializers.IntegerField(
+        required=False, default=0, help_text="Fixed exposure, or the staircase's start (ms)"
+    )
+    exposure_step_ms = serializers.IntegerField(
+        required=False, default=0, help_text="Staircase: linear step (ms)"
+    )
+    exposure_step_percent = serializers.IntegerField(
+        required=False, default=0, help_text="Staircase: multiplicative step (%)"
+    )
+    exposure_min_ms = serializers.IntegerField(
+        required=False, default=0, help_text="Staircase: lower bound (ms)"
+    )
+    exposure_max_ms = serializers.IntegerField(
+        required=False, default=0, help_text="Staircase: upper bound (ms)"
+    )
+    exposure_up = serializers.IntegerField(
+        required=False, default=0, help_text="Staircase: wrong answers in a row that lengthen it (1-up)"
+    )
+    exposure_down = serializers.IntegerField(
+        required=False, default=0, help_text="Staircase: correct answers in a row that shorten it (3-down)"
+    )
+    exposure_reversals = serializers.IntegerField(
+        required=False, default=0, help_text="Staircase: the last reversals averaged into a threshold"
+    )
+    slab_thickness_mm = serializers.IntegerField(
+        required=False,
+        default=0,
+        help_text="Slab reading: a slab of this many mm per item, read in axial, coronal and sagittal views; 0: none",
+    )
+    slab_spacing_mm = serializers.FloatField(
+        required=False, default=2.5, help_text="Slab reading: the z spacing (mm) every slab is resampled at"
     )
 
 

@@ -19,7 +19,7 @@ from rest_framework.views import APIView
 from api import serializers as api
 from api.errors import NOT_FOUND, Conflict, Refused, ReportNotComputed, one_line
 from api.permissions import CanReadReports, IsSignedIn
-from generation.selectors import checkpoint_by_name, checkpoints, jobs_with_counts
+from generation.selectors import checkpoints, jobs_with_counts
 from generation.services import GenerationError, register_checkpoint, start_generation
 from generation.vocabulary import DEFAULT_NORMALISATION, CheckpointRefused, parse_hu_range
 from imaging.constants import HU_MAX, HU_MIN
@@ -36,7 +36,7 @@ from jobs.models import JobStatus
 from metrics import selectors as metrics
 from metrics.services import MetricsArgumentError, create_metrics_job
 from projects.models import Role
-from projects.selectors import projects_of_user
+from projects.selectors import is_site_superuser, memberships_of_user, projects_of_user
 from reports import selectors as reports
 from reports.downloads import What, make_download
 from reports.models import DownloadLog
@@ -203,10 +203,11 @@ class GenerationJobViewSet(mixins.CreateModelMixin, JobViewSet):
         given = api.GenerationRequest(data=request.data)
         given.is_valid(raise_exception=True)
         data = given.validated_data
-        checkpoint = checkpoint_by_name(data["checkpoint"])
+        # Named among what the caller's projects use: another project's checkpoint or MRI is unknown here.
+        checkpoint = checkpoints(request.user).filter(name=data["checkpoint"]).first()
         if checkpoint is None:
             raise Refused(f"no checkpoint named {data['checkpoint']!r}")
-        mri = dataset_named(data["mri_dataset"])
+        mri = dataset_named(data["mri_dataset"], user=request.user)
         if mri is None:
             raise Refused(f"no dataset named {data['mri_dataset']!r}")
         try:
@@ -247,6 +248,7 @@ class MetricsJobViewSet(mixins.CreateModelMixin, JobViewSet):
                 max_per_layer=data["max_per_layer"],
                 seed=data["seed"],
                 actor=request.user,
+                user=request.user,
             )
         except MetricsArgumentError as exc:
             raise _refused(exc) from None
@@ -441,7 +443,7 @@ def unknown_endpoint(request, *args, **kwargs):
 
 
 class MeView(APIView):
-    """The signed-in account and its study roles."""
+    """The signed-in account: its site-wide roles and the projects it is a member of, with its role in each."""
 
     permission_classes = [IsSignedIn]
 
@@ -449,7 +451,15 @@ class MeView(APIView):
     def get(self, request):
         user = request.user
         held = [name for name, check in _ROLE_CHECKS if check(user)]
-        return Response({"username": user.get_username(), "roles": held})
+        projects = [{"name": m.project.name, "role": m.role} for m in memberships_of_user(user)]
+        return Response(
+            {
+                "username": user.get_username(),
+                "roles": held,
+                "projects": projects,
+                "site_superuser": is_site_superuser(user),
+            }
+        )
 
 
 _ROLE_CHECKS = (

@@ -39,12 +39,15 @@ ARCHIVE_DICTIONARY = {
     "surveys/NN/answers.json": "per current answer: reader, item, choice, reason, seconds_on_slice, window_width, "
     "window_level, zoom, window_changed, rating (on the survey's scale, null without one; version 2), "
     "invert_used (version 2), slices_visited (offsets from the centre slice of a stack, in the order visited; [] "
-    "for a single slice) and seconds_per_slice (version 3), client_key, revision_count, created_at, updated_at",
+    "for a single slice) and seconds_per_slice (version 3), views_used (slab reading: the views looked at, axial "
+    "first, in the order first seen; [] without a slab) and seconds_per_view (seconds on axial, coronal and "
+    "sagittal; version 5), client_key, revision_count, created_at, updated_at",
     "surveys/NN/revisions.json": "every submission, in order: reader, item, revision (1..), the same answer "
     "fields, client_key, created_at",
     "surveys/NN/practice-answers.json": "per practice answer (version 2): reader, practice_item (public id), "
     "choice, rating, seconds_on_slice, client_key, created_at; window_width, window_level, zoom, "
-    "window_changed, invert_used, slices_visited, seconds_per_slice (version 3; null when not recorded)",
+    "window_changed, invert_used, slices_visited, seconds_per_slice (version 3; null when not recorded), "
+    "views_used, seconds_per_view (version 5; [] without a slab)",
     "surveys/NN/rounds.json": "per second reading (version 2): reader, number (2), item_order (public ids), "
     "opens_at (the first reading's end plus the wash-out), created_at, completed_at",
     "surveys/NN/repeat-answers.json": "per answer of a second reading (version 2): reader, round, item, the "

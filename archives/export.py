@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from archives import reporting
 from archives.dictionary import ARCHIVE_DICTIONARY
+from archives.errors import ArchiveError
 from archives.format import sha256_of, write_archive
 from archives.signing import SigningKey
 from audit.archive import archived_event, events_for_archive
@@ -42,7 +43,7 @@ from imaging.dicom import (
     dataset_bytes,
     slice_dataset,
 )
-from jobs.services import JobRefused, Progress
+from jobs.services import Progress
 from studies import archive as studies_archive
 from studies.design import StudyDesign
 from studies.models import Assignment, Invitation, Survey
@@ -50,10 +51,6 @@ from studies.policy import DisplayPolicy
 from studies.rendering import decode_payload
 
 HU_ENCODING = PixelEncoding(bits_stored=16, signed=True, rescale_intercept=0)
-
-
-class ArchiveError(JobRefused):
-    """An export or import that cannot be made; one line."""
 
 
 def _json(value) -> bytes:
@@ -68,10 +65,10 @@ def mm_per_pixel(policy: DisplayPolicy, field_of_view_mm: float) -> float:
 
 
 def centre_slice(payload: bytes, policy: DisplayPolicy, design: StudyDesign) -> np.ndarray:
-    """The slice an item is answered for: the payload's only image, or the centre slice of a stack's."""
-    if not design.stack_k:
+    """The slice an item is answered for: the payload's only image, or the middle slice of a stack's or a slab's."""
+    if not design.scrolls:
         return decode_payload(payload, policy.matrix_size)
-    return decode_payload(payload, policy.matrix_size, slices=design.stack_slices)[design.stack_k]
+    return decode_payload(payload, policy.matrix_size, slices=design.stack_slices)[design.centre_slice]
 
 
 def item_dicom(survey: Survey, public_id: str, pixels: np.ndarray, *, z_mm: float, spacing: float) -> bytes:

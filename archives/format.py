@@ -39,12 +39,16 @@ from typing import BinaryIO
 # visited in a stack and the seconds on each to answers, revisions and repeat answers, and the viewer state (window,
 # zoom, invert, slices visited) to practice answers; version 2 archives import with those not recorded. Version 4
 # adds the survey's Italian reader title and instructions; older archives import with none (the English is shown).
+# Version 5 adds the time-limited exposure to answers, revisions and repeat answers (requested, measured, refused)
+# and slab reading's views used and seconds per view to every kind of answer; older archives import with none
+# recorded ([] for the views).
 FORMAT_PREFIX = "blindread-archive/"
-FORMAT_VERSION = f"{FORMAT_PREFIX}4"
+FORMAT_VERSION = f"{FORMAT_PREFIX}5"
+FORMAT_VERSION_4 = f"{FORMAT_PREFIX}4"
 FORMAT_VERSION_3 = f"{FORMAT_PREFIX}3"
 FORMAT_VERSION_2 = f"{FORMAT_PREFIX}2"
 FORMAT_VERSION_1 = f"{FORMAT_PREFIX}1"
-KNOWN_VERSIONS = (FORMAT_VERSION_1, FORMAT_VERSION_2, FORMAT_VERSION_3, FORMAT_VERSION)
+KNOWN_VERSIONS = (FORMAT_VERSION_1, FORMAT_VERSION_2, FORMAT_VERSION_3, FORMAT_VERSION_4, FORMAT_VERSION)
 MANIFEST = "manifest.json"
 SIGNATURE = "manifest.sig"
 SAFE_NAME = re.compile(r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$")

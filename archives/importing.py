@@ -94,6 +94,7 @@ def _restore_survey(
     written: list[str],
     actor,
     progress: Progress | None,
+    project=None,
 ) -> Survey:
     policy, design = studies_archive.survey_settings(rows)
     payload_bytes = policy.payload_bytes * design.stack_slices
@@ -141,6 +142,7 @@ def _restore_survey(
                 z_mm=float(row["source"]["z_mm"]),
                 mm_per_pixel=float(row["mm_per_pixel"]),
                 actor=actor,
+                project=project,
             )
             written.append(restored.pixels)
             slices[row["public_id"]] = restored
@@ -157,6 +159,7 @@ def _restore_survey(
         reader_username=lambda pseudonym: f"{reporting.ARCHIVED_READER_PREFIX}{pseudonym}",
         written=written,
         actor=actor,
+        project=project,
         details={
             "archive_sha256": archive.sha256,
             "archive": kept,
@@ -190,7 +193,12 @@ def _check_deferred_constraints() -> None:
 
 
 def restore_archive(
-    archive: Archive, *, content: bytes | BinaryIO, actor=None, progress: Progress | None = None
+    archive: Archive,
+    *,
+    content: bytes | BinaryIO,
+    actor=None,
+    progress: Progress | None = None,
+    project=None,
 ) -> tuple[list[Survey], Origin]:
     """Restore an opened archive (`content`: its zip, kept in storage); see the module's docstring."""
     try:
@@ -230,6 +238,7 @@ def restore_archive(
                             written=written,
                             actor=actor,
                             progress=progress,
+                            project=project,
                         )
                     )
                 except ArchiveValueError as exc:
@@ -256,9 +265,10 @@ def restore_archive(
 
 
 def import_archive(
-    content: bytes | BinaryIO, *, actor=None, progress: Progress | None = None
+    content: bytes | BinaryIO, *, actor=None, progress: Progress | None = None, project=None
 ) -> tuple[list[Survey], Origin]:
-    """Check and restore an archive (bytes, or a seekable binary file) as closed surveys; all or nothing
-    (ArchiveRejected: one line). Returns the surveys and where the archive came from."""
+    """Check and restore an archive (bytes, or a seekable binary file) as closed surveys of ``project`` (the
+    default project when none is named); all or nothing (ArchiveRejected: one line). Returns the surveys and where
+    the archive came from."""
     with open_archive(content, archive_limits()) as archive:
-        return restore_archive(archive, content=content, actor=actor, progress=progress)
+        return restore_archive(archive, content=content, actor=actor, progress=progress, project=project)

@@ -44,6 +44,14 @@ class StudyImport(Job):
     archive = models.CharField(max_length=255, help_text="Storage name of the archive to import.")
     archive_sha256 = models.CharField(max_length=64, blank=True)
     survey_ids = models.JSONField(default=list, blank=True, help_text="The surveys the import made.")
+    project = models.ForeignKey(
+        "projects.Project",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The project the restored surveys and their datasets join (empty: the default project).",
+    )
 
     class Meta(Job.Meta):
         pass

@@ -15,9 +15,8 @@ from django.core.files import File
 from django.core.files.storage import default_storage
 
 from archives import reporting
-from archives.export import ArchiveError, build_archive
+from archives.errors import ArchiveError
 from archives.format import ArchiveRejected, sha256_of
-from archives.importing import import_archive
 from archives.models import StudyExport, StudyImport
 from archives.signing import SigningKeyInvalid
 from archives.site import site_signing_key
@@ -31,7 +30,6 @@ MAX_REFUSAL_CHARS = 400
 __all__ = [
     "ArchiveError",
     "archive_content",
-    "build_archive",
     "export_now",
     "import_now",
     "request_export",
@@ -74,6 +72,8 @@ def request_export(
 
 
 def run_study_export(job: StudyExport, progress: Progress) -> JobOutcome:
+    from archives.export import build_archive  # the pixels, DICOM and NumPy: loaded by the job, not the web
+
     surveys = reporting.surveys_by_ids(job.survey_ids)
     if len(surveys) != len(job.survey_ids):
         raise ArchiveError("a survey of this export no longer exists")
@@ -117,16 +117,23 @@ def archive_content(job: StudyExport) -> bytes:
         return handle.read()
 
 
-def request_import(*, archive_name: str, actor=None, enqueue: bool = True) -> StudyImport:
+def request_import(*, archive_name: str, actor=None, enqueue: bool = True, project=None) -> StudyImport:
+    """Queue the import of a stored archive; its surveys and datasets join ``project`` (the default project when
+    none is named)."""
+    details = {"archive": archive_name, **({"project": project.name} if project is not None else {})}
     return queue_job(
-        StudyImport, actor=actor, enqueue=enqueue, details={"archive": archive_name}, archive=archive_name
+        StudyImport, actor=actor, enqueue=enqueue, details=details, archive=archive_name, project=project
     )
 
 
 def run_study_import(job: StudyImport, progress: Progress) -> JobOutcome:
+    from archives.importing import import_archive  # loaded by the job, not the web
+
     with default_storage.open(job.archive, "rb") as handle:
         try:
-            surveys, origin = import_archive(handle, actor=job.created_by, progress=progress)
+            surveys, origin = import_archive(
+                handle, actor=job.created_by, progress=progress, project=job.project
+            )
         except ArchiveRejected as exc:
             # One line of bounded length, whatever value of the archive the refusal quotes.
             raise ArchiveError(first_line(exc, limit=MAX_REFUSAL_CHARS)) from None
@@ -141,7 +148,7 @@ def run_study_import(job: StudyImport, progress: Progress) -> JobOutcome:
     )
 
 
-def import_now(content: bytes | BinaryIO, *, actor=None) -> StudyImport:
+def import_now(content: bytes | BinaryIO, *, actor=None, project=None) -> StudyImport:
     """Import an archive (bytes, or a binary file, copied in chunks) in this process, as its job; returns the
     finished job (ArchiveError: one line, and nothing of the archive stored: the uploaded copy is deleted again)."""
     try:
@@ -152,7 +159,7 @@ def import_now(content: bytes | BinaryIO, *, actor=None) -> StudyImport:
     except StorageFailed as exc:
         raise ArchiveError(f"nothing imported: {exc}") from None
     try:
-        job = request_import(archive_name=name, actor=actor, enqueue=False)
+        job = request_import(archive_name=name, actor=actor, enqueue=False, project=project)
         execute(StudyImport.label(), job.pk)
         job.refresh_from_db()
     finally:

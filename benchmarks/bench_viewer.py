@@ -18,7 +18,12 @@ frame intervals meanwhile. Three scenarios of `--events` redraws each:
 2. presets while scrolling: a preset key, then a wheel step, alternating;
 3. drag while scrolling: the primary button held, a mouse move (width and level change) then a wheel step.
 
+With `--slab MM` the survey reads slabs instead (`--slab-spacing`, default 2.5 mm; phantom volumes of 64 slices):
+every wheel step, preset and drag then redraws the axial view and the coronal and sagittal reformats beside it
+(slab_viewer.js), and the times are those of all three views.
+
     taskset -c 0,1 .venv/bin/python benchmarks/bench_viewer.py            # K=3 (7 slices), 512 x 512
+    .venv/bin/python benchmarks/bench_viewer.py --slab 120 --matrix 512   # 49 planes, three views
     .venv/bin/python benchmarks/bench_viewer.py --events 400 --matrix 256 --json out.json
 
 Everything stays on 127.0.0.1; the database is dropped and gunicorn stopped at the end. Chromium runs with the
@@ -220,16 +225,22 @@ def format_row(result: dict) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stack", type=int, default=3, metavar="K", help="Stack of 2K+1 slices (1..5)")
+    parser.add_argument("--slab", type=int, default=0, metavar="MM", help="Slab reading: a slab this thick")
+    parser.add_argument("--slab-spacing", type=float, default=2.5, metavar="MM", help="The slab's z spacing")
     parser.add_argument("--matrix", type=int, default=512, help="Survey display matrix (the page's pixels)")
     parser.add_argument("--events", type=int, default=240, help="Redraws per scenario and screen (>= 200)")
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--json", type=Path, help="Also write the results here")
+    parser.add_argument(
+        "--database-name",
+        help="The throwaway database's name (default: blindread_viewer_<pid>); dropped at the end",
+    )
     args = parser.parse_args()
     if not 1 <= args.stack <= 5:
         parser.error("--stack must be 1..5")
 
     workdir = Path(tempfile.mkdtemp(prefix="blindread-viewer-"))
-    database = f"blindread_viewer_{os.getpid()}"
+    database = args.database_name or f"blindread_viewer_{os.getpid()}"
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     env = dict(os.environ)
@@ -253,7 +264,9 @@ def main() -> int:
 
         from tests.e2e.reader import join_with_new_account
 
-        invitation = seed(workdir, 1, 2, args.matrix, base_url, args.stack)[0]
+        slab = (args.slab, args.slab_spacing) if args.slab else None
+        invitation = seed(workdir, 1, 2, args.matrix, base_url, args.stack, slab=slab)[0]
+        slices = round(args.slab / args.slab_spacing) + 1 if slab else 2 * args.stack + 1
         call_command("collectstatic", interactive=False, verbosity=0)
         connections.close_all()
         server = start_gunicorn(port, 2, 1, env, workdir)
@@ -271,11 +284,9 @@ def main() -> int:
             page.wait_for_selector('[data-testid="slice-canvas"][data-loaded="true"]')
             item_url, storage_state = page.url, context.storage_state()
             browser.close()
-        print(
-            f"reading {item_url} ({2 * args.stack + 1} slices of {args.matrix} x {args.matrix})", flush=True
-        )
+        print(f"reading {item_url} ({slices} slices of {args.matrix} x {args.matrix})", flush=True)
         print(f"machine: {describe_machine()}; load average at start: {os.getloadavg()}", flush=True)
-        results = measure(item_url, storage_state, args.events, 2 * args.stack + 1)
+        results = measure(item_url, storage_state, args.events, slices)
         uptime = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
         print(f"{results[-1]['chromium']}; uptime at the end: {uptime}")
         if args.json:

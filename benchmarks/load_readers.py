@@ -397,9 +397,17 @@ def drop_database(admin_url: str, name: str) -> None:
 
 
 def seed(
-    workdir: Path, readers: int, per_side: int, matrix: int, base_url: str, stack_k: int = 0
+    workdir: Path,
+    readers: int,
+    per_side: int,
+    matrix: int,
+    base_url: str,
+    stack_k: int = 0,
+    *,
+    slab: tuple[int, float] | None = None,
 ) -> list[str]:
-    """Migrate, import phantom CT as both sides, create and open the survey; returns one invitation URL each."""
+    """Migrate, import phantom CT as both sides, create and open the survey; returns one invitation URL each.
+    With `slab` (thickness mm, spacing mm) the survey reads slabs, from phantom volumes of 64 slices."""
     from django.conf import settings
     from django.core.management import call_command
 
@@ -416,7 +424,13 @@ def seed(
     for role, seed_value, kind in (("real", 41, "ct"), ("model", 42, "sct")):
         folder = workdir / "phantoms" / role
         write_phantoms(
-            folder, patients=patients, seed=seed_value, ct_matrix=256, ct_slices=20, mr_matrix=32, mr_slices=2
+            folder,
+            patients=patients,
+            seed=seed_value,
+            ct_matrix=256,
+            ct_slices=64 if slab else 20,
+            mr_matrix=32,
+            mr_slices=2,
         )
         call_command(
             "import_images",
@@ -437,7 +451,11 @@ def seed(
             synthetic=per_side,
             seed=1,
             display_policy=DisplayPolicy(matrix_size=matrix),
-            design=StudyDesign(stack_k=stack_k),
+            design=(
+                StudyDesign(slab_thickness_mm=slab[0], slab_spacing_mm=slab[1])
+                if slab
+                else StudyDesign(stack_k=stack_k)
+            ),
         )
     ).survey
     print(f"survey payload: {survey.payload_bytes} bytes per item ({survey.design.stack_slices} slice(s))")

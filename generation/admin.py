@@ -11,7 +11,6 @@ from generation.models import Checkpoint, GenerationJob, TrainingRun
 from generation.selectors import job_preview, jobs_with_counts, output_volumes
 from generation.services import register_checkpoint, start_generation
 from generation.vocabulary import CheckpointRefused
-from generation.volume_export import ExportError, export_zip
 from jobs.admin import JobAdminMixin, start_job_view
 from projects.admin import ProjectScopedAdmin, scoped_form
 
@@ -248,6 +247,9 @@ def _preview_limit(value: str | None) -> int:
 def _download(jobs, fmt, request):
     if fmt not in ("nifti", "dicom"):
         raise Http404
+    # The DICOM and NIfTI writers (pydicom) load with the first download, not in every web process.
+    from generation.volume_export import ExportError, export_zip
+
     try:
         handle = export_zip(output_volumes(jobs), fmt=fmt)
     except ExportError as exc:

@@ -114,9 +114,11 @@ def restore_item_slice(
     z_mm: float,
     mm_per_pixel: float,
     actor=None,
+    project=None,
 ) -> Slice:
     """An archived item's pixels (one 2-D HU image) as a one-slice CT volume of `dataset_name` (created on first
-    use), stored through imaging's services with their audit rows; its one slice."""
+    use, for ``project``: the default project when none is named), stored through imaging's services with their
+    audit rows; its one slice."""
     volume = store_volume(
         dataset_name=dataset_name,
         kind="sct" if synthetic else "ct",
@@ -134,5 +136,6 @@ def restore_item_slice(
             orientation=AXIAL,
         ),
         actor=actor,
+        project=project,
     )
     return slices_of(volume)[0]

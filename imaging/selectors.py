@@ -11,7 +11,6 @@ from django.conf import settings
 from django.db.models import Count, Q
 
 from imaging.constants import CT, DatasetKind
-from imaging.dicom.deidentify import Deidentifier
 from imaging.models import Dataset, ImportJob, Slice, Volume
 from projects.selectors import visible_to
 
@@ -118,6 +117,8 @@ def volume_by_reference(reference: str) -> Volume | None:
         return Volume.objects.get(uid=uuid.UUID(reference))
     except (ValueError, Volume.DoesNotExist):
         pass
+    from imaging.dicom.deidentify import Deidentifier  # pydicom: web processes rarely need it
+
     deidentified = Deidentifier(key=settings.PSEUDONYM_KEY.encode("utf-8")).uid(reference)
     matches = list(Volume.objects.filter(series_key__in=[reference, deidentified])[:2])
     return matches[0] if len(matches) == 1 else None
@@ -232,6 +233,29 @@ def ct_slice_indices(dataset: Dataset) -> dict[str, set[int]]:
     for key, modality, index in rows:
         found.setdefault(f"{key}/{modality}", set()).add(index)
     return found
+
+
+def ct_slice_z(dataset: Dataset) -> dict[str, list[float]]:
+    """The z (mm) of every slice of each CT volume of the dataset, in index (patient) order, by volume key
+    ("<series key>/<modality>", as :class:`StoredSlice`): where a slab around an item can come from."""
+    found: dict[str, list[float]] = {}
+    rows = (
+        Slice.objects.filter(volume__dataset=dataset, volume__modality=CT)
+        .order_by("volume_id", "index")
+        .values_list("volume__series_key", "volume__modality", "z_mm")
+    )
+    for key, modality, z_mm in rows:
+        found.setdefault(f"{key}/{modality}", []).append(z_mm)
+    return found
+
+
+def slices_in_z_range(slice_: Slice, low_mm: float, high_mm: float) -> list[Slice]:
+    """The slices of `slice_`'s volume whose z lies in low_mm..high_mm, in index order, with their volume."""
+    return list(
+        Slice.objects.filter(volume_id=slice_.volume_id, z_mm__range=(low_mm, high_mm))
+        .select_related("volume")
+        .order_by("index")
+    )
 
 
 def neighbouring_slices(slice_: Slice, k: int) -> list[Slice]:

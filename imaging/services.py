@@ -1,5 +1,10 @@
 """Writes to the image library. Each volume is stored in one transaction with its audit row; pixels written
-for a volume whose transaction fails are deleted again, so nothing is left half-imported."""
+for a volume whose transaction fails are deleted again, so nothing is left half-imported.
+
+Web processes load this module (the admin's import pages queue jobs through it); the DICOM reading (pydicom) is
+loaded by the functions that read files, in the workers and commands that run them."""
+
+from __future__ import annotations
 
 import os
 import tempfile
@@ -7,6 +12,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from django.conf import settings
@@ -16,20 +22,21 @@ from django.utils import timezone
 
 from audit.services import record_event
 from imaging.constants import MR_MODALITIES
-from imaging.dicom import SeriesRejected, load_series
-from imaging.dicom.deidentify import Deidentifier
 from imaging.layers import LayerBounds, default_axial_layers, layers_from_bounds, validate_layer_bounds
 from imaging.models import Dataset, ImportJob, Slice, Volume
 from imaging.nifti import file_sha256, load_nifti
 from imaging.pacs.client import PacsConnection, PacsError, retrieve
 from imaging.pixels import save_slice_pixels, slice_storage_name
-from imaging.scan import SeriesSource, scan_path
 from imaging.uploads import Staged, delete_uploads, save_uploads, stage_locally, upload_folder
 from imaging.volumes import ImageError, ImportLimits, Rejection, VolumeData
 from jobs.services import JobOutcome, JobRefused, Progress, finish, queue_job
 from projects.models import Project
 from projects.services import ensure_default_project
 from storage import StorageFailed, delete_stored_files, folder_exists
+
+if TYPE_CHECKING:
+    from imaging.dicom.deidentify import Deidentifier
+    from imaging.scan import SeriesSource
 
 # Import kinds: real CT, MRI, and synthetic CT made by a model outside Blindread (a "model under test" too).
 KINDS = {"ct": Dataset.Kind.REAL_CT, "mr": Dataset.Kind.MRI, "sct": Dataset.Kind.SYNTHETIC_CT}
@@ -60,6 +67,8 @@ class ImportReport:
 
 def deidentifier() -> Deidentifier:
     """The de-identification profile under the site's pseudonym key (settings.PSEUDONYM_KEY; never stored)."""
+    from imaging.dicom.deidentify import Deidentifier
+
     return Deidentifier(key=settings.PSEUDONYM_KEY.encode("utf-8"))
 
 
@@ -116,6 +125,7 @@ def import_images(
     progress: ImportProgress | None = None,
     source_label: str = "",
     nifti_pseudonym: str = "",
+    project: Project | None = None,
 ) -> ImportReport:
     """Import every series found under `path` into the dataset; each series whole or not at all, de-identified
     before anything is stored (imaging.dicom.deidentify).
@@ -123,11 +133,14 @@ def import_images(
     A volume records `source_label` (the job, or the command's run) and its running number in this import, never
     a file or folder name. A NIfTI volume's patient is `nifti_pseudonym` (the pseudonym of a name the importer
     gave, :func:`nifti_patient_pseudonym`) or the pseudonym of the folder layout's patient; without either, each
-    file is a patient of its own (the pseudonym of its content's hash), never named after the file."""
+    file is a patient of its own (the pseudonym of its content's hash), never named after the file. A dataset the
+    import creates belongs to ``project`` (the default project when none is named)."""
     check_import_arguments(dataset_name=dataset_name, kind=kind, modality=modality, contrast=contrast)
     root = Path(path)
     if not root.exists():
         raise ImportArgumentError(f"{root} does not exist")
+    from imaging.scan import scan_path
+
     source_label = source_label or f"import_images {timezone.now():%Y-%m-%d %H:%M:%S} UTC"
     deid, limits = deidentifier(), import_limits()
     scan = scan_path(root, kind=kind, modality=modality, deidentifier=deid, limits=limits, progress=progress)
@@ -148,6 +161,7 @@ def import_images(
             patient=source.patient or nifti_pseudonym,
             deid=deid,
             limits=limits,
+            project=project,
         )
         if isinstance(outcome, Volume):
             report.imported.append(source.label)
@@ -158,12 +172,18 @@ def import_images(
             report.rejected.extend(outcome)
     if progress:
         progress("importing", total_files, total_files)
+    if project is not None:  # a dataset that was there before: the project uses it from now on too
+        existing = Dataset.objects.filter(name=dataset_name).first()
+        if existing is not None:
+            share_dataset(dataset=existing, project=project, actor=actor)
     return report
 
 
 def _import_series(
-    source: SeriesSource, *, dataset_name, kind, contrast, actor, source_path, patient, deid, limits
+    source: SeriesSource, *, dataset_name, kind, contrast, actor, source_path, patient, deid, limits, project
 ) -> Volume | str | list[Rejection]:
+    from imaging.dicom import SeriesRejected, load_series
+
     series_key = source.series_key
     if source.nifti_path:
         try:
@@ -199,7 +219,9 @@ def _import_series(
     except ImageError as exc:
         return [Rejection(source.nifti_path or os.path.dirname(source.headers[0].path), str(exc))]
     try:
-        return store_volume(dataset_name=dataset_name, kind=kind, contrast=contrast, data=data, actor=actor)
+        return store_volume(
+            dataset_name=dataset_name, kind=kind, contrast=contrast, data=data, actor=actor, project=project
+        )
     except IntegrityError:
         # A concurrent import stored the same series first.
         return "duplicate"
@@ -369,14 +391,23 @@ def discard_pixels(names: list[str]) -> None:
 
 
 def store_volume(
-    *, dataset_name: str, kind: str, contrast: bool | None, data: VolumeData, actor=None
+    *,
+    dataset_name: str,
+    kind: str,
+    contrast: bool | None,
+    data: VolumeData,
+    actor=None,
+    project: Project | None = None,
 ) -> Volume:
-    """Store one decoded series: dataset (created on first use), volume, slices, pixels and the audit rows, in
-    one transaction; pixels written for it are deleted again if anything fails."""
+    """Store one decoded series: dataset (created on first use, for ``project``: the default project when none is
+    named), volume, slices, pixels and the audit rows, in one transaction; pixels written for it are deleted again
+    if anything fails."""
     written: list[str] = []
     try:
         with transaction.atomic():
-            dataset = ensure_dataset(name=dataset_name, kind=KINDS[kind], contrast=contrast, actor=actor)
+            dataset = ensure_dataset(
+                name=dataset_name, kind=KINDS[kind], contrast=contrast, actor=actor, project=project
+            )
             volume = create_volume(
                 dataset=dataset,
                 header=VolumeHeader(
@@ -548,6 +579,7 @@ def _run_import_job(job: ImportJob, progress: Progress) -> JobOutcome | None:
                 progress=lambda phase, done, total: progress.set(done, total, phase),
                 source_label=f"{'PACS ' if job.pacs_series else ''}import job {job.pk}",
                 nifti_pseudonym=job.nifti_pseudonym,
+                project=job.project,
             )
         except ImportArgumentError as exc:
             _store_rejections(job, staged.rejected, None)
@@ -568,9 +600,6 @@ def finish_import_job(
     )
     with transaction.atomic():
         _store_rejections(job, rejected, report)
-        dataset = Dataset.objects.filter(name=job.dataset_name).first()
-        if dataset is not None and job.project is not None:
-            share_dataset(dataset=dataset, project=job.project, actor=job.created_by)
         finish(
             job,
             message=summary,

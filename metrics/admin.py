@@ -86,6 +86,7 @@ class MetricsJobAdmin(JobAdminMixin, admin.ModelAdmin):
                 max_per_layer=form.cleaned_data["max_per_layer"],
                 seed=form.cleaned_data["seed"],
                 actor=request.user,
+                user=request.user,
             )
 
         return start_job_view(

@@ -125,7 +125,9 @@ def _queue_observer(model, stdout, *, enqueue: bool) -> None:
             model=model, real_dataset=real, status__in=[JobStatus.QUEUED, JobStatus.RUNNING]
         )
     }
-    missing = [classifier for classifier in ("interpretable", "cnn") if classifier not in done | active]
+    missing = [
+        classifier for classifier in ("interpretable", "cnn", "volumetric") if classifier not in done | active
+    ]
     if not missing:
         stdout.write(f"Machine observer of {model.name!r}: already computed or queued.")
         return

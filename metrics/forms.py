@@ -36,7 +36,7 @@ class MachineObserverForm(forms.Form):
     )
     classifiers = forms.MultipleChoiceField(
         choices=ObserverClassifier.choices,
-        initial=["interpretable", "cnn"],
+        initial=["interpretable", "cnn", "volumetric"],
         widget=forms.CheckboxSelectMultiple,
         help_text="One job per classifier; the CNN runs on the queue MACHINE_OBSERVER_CNN_QUEUE names.",
     )

@@ -4,7 +4,7 @@ from django.db import models
 
 from imaging.selectors import datasets_visible_to
 from jobs.models import Job
-from metrics.measures.vocabulary import AVERAGE_LAYER, METRIC_LABELS, METRICS
+from metrics.measures.vocabulary import AVERAGE_LAYER, METRIC_LABELS, STORED_METRICS
 
 
 class MetricsJob(Job):
@@ -57,12 +57,14 @@ class MetricResult(models.Model):
     ``value`` is metric(reference real half, synthetic), ``baseline`` metric(reference half, held-out half) at
     the same sample size, ``normalised`` = value / baseline. A missing value comes with ``note``
     ("unavailable: <reason>"). A recomputation replaces all rows of a (model, real dataset) pair at once.
+    The realism-along-z metrics (``VOLUME_METRICS``) are computed on whole volumes and stored in layer 0 with
+    ``detail["scope"] == "whole volumes"``; their sample sizes count volumes, not slices.
     """
 
     model = models.ForeignKey("imaging.Dataset", on_delete=models.CASCADE, related_name="+")
     real_dataset = models.ForeignKey("imaging.Dataset", on_delete=models.CASCADE, related_name="+")
     layer = models.PositiveSmallIntegerField(help_text="Axial layer 1..10; 0 = mean over layers.")
-    metric = models.CharField(max_length=32, choices=[(name, METRIC_LABELS[name]) for name in METRICS])
+    metric = models.CharField(max_length=32, choices=[(name, METRIC_LABELS[name]) for name in STORED_METRICS])
     value = models.FloatField(null=True, blank=True)
     baseline = models.FloatField(null=True, blank=True)
     normalised = models.FloatField(null=True, blank=True)
@@ -96,13 +98,16 @@ class MetricResult(models.Model):
 class ObserverClassifier(models.TextChoices):
     INTERPRETABLE = "interpretable", "Logistic regression on image features"
     CNN = "cnn", "Small CNN on random crops"
+    VOLUMETRIC = "volumetric", "Logistic regression on 3-D features of slabs"
 
 
 class MachineObserverJob(Job):
     """One machine observer run: a classifier (`classifier`) trained and evaluated to tell a model's synthetic CT
     slices from real CT slices, over both whole pools rendered under `display_policy`, cross-validated by patient.
 
-    The interpretable observer runs on the default queue; the CNN on ``settings.MACHINE_OBSERVER_CNN_QUEUE``
+    The volumetric observer reads, for each slice, the slab of its neighbours on the grid common to both datasets'
+    volumes (not the display pipeline: readers of slabs see a fixed grid). The interpretable and volumetric
+    observers run on the default queue; the CNN on ``settings.MACHINE_OBSERVER_CNN_QUEUE``
     ("gpu" where a GPU worker serves it). Its result replaces the (model, real dataset, classifier) result."""
 
     job_kind = "machine_observer"
@@ -143,7 +148,7 @@ class MachineObserverJob(Job):
                 name="machine_observer_job_model_is_not_its_real_dataset",
             ),
             models.CheckConstraint(
-                condition=models.Q(classifier__in=["interpretable", "cnn"]),
+                condition=models.Q(classifier__in=["interpretable", "cnn", "volumetric"]),
                 name="machine_observer_job_classifier_valid",
             ),
             models.CheckConstraint(

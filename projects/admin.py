@@ -78,12 +78,24 @@ class OwnersOnly:
         return self._may_manage(request, obj)
 
 
-class MembershipInline(admin.TabularInline):
+class MembershipInline(OwnersOnly, admin.TabularInline):
+    """A project's members, added, re-roled and removed by its owners (and site superusers): the project's rule
+    (projects.manage_members) decides, not the site-wide model permissions an owner's account need not hold."""
+
     model = Membership
     fields = ["user", "role", "added_at"]
     readonly_fields = ["added_at"]
     extra = 1
     autocomplete_fields: list = []
+
+    def has_add_permission(self, request, obj=None):
+        return obj is not None and self._may_manage(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return obj is not None and self._may_manage(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return obj is not None and self._may_manage(request, obj)
 
 
 @admin.register(Project)
@@ -104,12 +116,15 @@ class ProjectAdmin(OwnersOnly, ProjectScopedAdmin, admin.ModelAdmin):
         return False
 
     def save_formset(self, request, form, formset, change):
-        """Members change through projects.services, each change audited."""
+        """Members change through projects.services, each change audited; the formset then lists what changed, for
+        the admin's own history entry."""
         project = form.instance
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
         for deleted in formset.deleted_forms:
             if deleted.instance.pk is not None:
                 stored = Membership.objects.get(pk=deleted.instance.pk)
-                self._apply(request, remove_member, project=project, user=stored.user)
+                if self._apply(request, remove_member, project=project, user=stored.user):
+                    formset.deleted_objects.append(stored)
         for member_form in formset.forms:
             if member_form in formset.deleted_forms or not member_form.has_changed():
                 continue
@@ -118,12 +133,20 @@ class ProjectAdmin(OwnersOnly, ProjectScopedAdmin, admin.ModelAdmin):
                 continue
             if member_form.instance.pk is not None and "user" not in member_form.changed_data:
                 stored = Membership.objects.get(pk=member_form.instance.pk)  # the form changed the instance
-                self._apply(request, change_role, membership=stored, role=data["role"])
+                changed = self._apply(request, change_role, membership=stored, role=data["role"])
+                if changed:
+                    formset.changed_objects.append((changed, ["role"]))
             else:
-                self._apply(request, add_member, project=project, user=data["user"], role=data["role"])
+                added = self._apply(
+                    request, add_member, project=project, user=data["user"], role=data["role"]
+                )
+                if added:
+                    formset.new_objects.append(added)
 
     def _apply(self, request, service, **arguments):
+        """What the service returned, or None after showing its one-line refusal."""
         try:
-            service(actor=request.user, **arguments)
+            return service(actor=request.user, **arguments) or True
         except ProjectError as exc:
             self.message_user(request, str(exc), messages.ERROR)
+            return None

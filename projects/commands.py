@@ -1,9 +1,12 @@
-"""What every management command that takes a survey, a report or an export shares: ``--user NAME``, whose projects
-bound what the command finds. Without it the command acts as the site operator (someone with a shell on the
-server, who sees every project, as a site superuser does)."""
+"""What the management commands share about projects: ``--user NAME``, whose projects bound what a command that
+takes a survey, a report or an export finds (without it the command acts as the site operator: someone with a shell
+on the server, who sees every project, as a site superuser does); and ``--project NAME``, the project that owns what
+a command creates (a survey, an imported dataset)."""
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import CommandError
+
+from projects.selectors import project_named
 
 
 class SiteOperator:
@@ -40,3 +43,22 @@ def acting_user(options):
     if user is None:
         raise CommandError(f"no active account named {name!r}")
     return user
+
+
+def add_project_argument(parser, what: str) -> None:
+    parser.add_argument(
+        "--project",
+        default="",
+        help=f"The project that owns {what}",
+    )
+
+
+def named_project(options):
+    """The project named by ``--project`` (CommandError when there is none), or None: the default project."""
+    name = (options.get("project") or "").strip()
+    if not name:
+        return None
+    project = project_named(name)
+    if project is None:
+        raise CommandError(f"no project named {name!r}")
+    return project

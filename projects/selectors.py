@@ -37,6 +37,11 @@ def role_of(user, project: Project) -> str | None:
     return membership.role if membership is not None else None
 
 
+def memberships_of_user(user) -> QuerySet[Membership]:
+    """The projects ``user`` is a member of, with the role in each, by project name."""
+    return Membership.objects.filter(user=user).select_related("project").order_by("project__name")
+
+
 def memberships_of(project: Project) -> QuerySet[Membership]:
     return project.memberships.select_related("user").order_by("user__username")
 

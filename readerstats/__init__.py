@@ -5,6 +5,7 @@
 - :mod:`readerstats.contingency`: chi-squared/exact/permutation tests, Holm, Cochran-Mantel-Haenszel, survey pairs;
 - :mod:`readerstats.agreement`: agreement (Fleiss' kappa, Gwet's AC1, Cohen's and weighted kappa);
 - :mod:`readerstats.gee`: reader-clustered GEE;
+- :mod:`readerstats.exposure`: time-limited exposure: staircase thresholds per reader and model, HYPE_inf;
 - :mod:`readerstats.mrmc`: Obuchowski-Rockette MRMC analysis (Hillis ddf), crossed and split-plot;
 - :mod:`readerstats.dbm`: Dorfman-Berbaum-Metz MRMC analysis (pseudovalue ANOVA, Hillis ddf);
 - :mod:`readerstats.glmm`: logistic GLMM with crossed reader and item intercepts (Laplace);
@@ -75,6 +76,16 @@ if TYPE_CHECKING:
     )
     from readerstats.datasets import read_vandyke, vandyke_path
     from readerstats.dbm import DbmAnalysis, DbmAnova, DbmTest, DbmVarianceComponents, dbm_analysis
+    from readerstats.exposure import (
+        ErrorRate,
+        ExposureTrial,
+        ModelThreshold,
+        ReaderThreshold,
+        error_rate,
+        model_threshold,
+        reader_threshold,
+        reversal_indices,
+    )
     from readerstats.gee import (
         GeeAccuracy,
         gee_accuracy,
@@ -205,6 +216,14 @@ _EXPORTS = {
     "DbmTest": ("dbm", "DbmTest"),
     "DbmVarianceComponents": ("dbm", "DbmVarianceComponents"),
     "dbm_analysis": ("dbm", "dbm_analysis"),
+    "ErrorRate": ("exposure", "ErrorRate"),
+    "ExposureTrial": ("exposure", "ExposureTrial"),
+    "ModelThreshold": ("exposure", "ModelThreshold"),
+    "ReaderThreshold": ("exposure", "ReaderThreshold"),
+    "error_rate": ("exposure", "error_rate"),
+    "model_threshold": ("exposure", "model_threshold"),
+    "reader_threshold": ("exposure", "reader_threshold"),
+    "reversal_indices": ("exposure", "reversal_indices"),
     "GeeAccuracy": ("gee", "GeeAccuracy"),
     "gee_accuracy": ("gee", "gee_accuracy"),
     "GLMM_METHOD": ("glmm", "METHOD"),
@@ -280,6 +299,14 @@ _EXPORTS = {
 }
 
 __all__ = [
+    "ErrorRate",
+    "ExposureTrial",
+    "ModelThreshold",
+    "ReaderThreshold",
+    "error_rate",
+    "model_threshold",
+    "reader_threshold",
+    "reversal_indices",
     "ASSUMED_CASE_SD",
     "ASSUMED_READER_SD",
     "DesignOption",

@@ -7,6 +7,8 @@ from django.urls import reverse
 
 from metrics.measures.vocabulary import METRICS
 from reports.content import figures
+from reports.content.exposure import EXPOSURE_NOTE, EXPOSURE_TITLE, staircase_figure
+from reports.content.formats import TABLE3_MARKS
 from reports.content.model_ranking import LEAD_NOTE, LEAD_TITLE
 from reports.content.reader_groups import GROUPS_NOTE, GROUPS_TITLE
 from reports.content.reader_quality import (
@@ -16,10 +18,12 @@ from reports.content.reader_quality import (
     VERDICT_ALL_LABEL,
     VERDICT_KEPT_LABEL,
 )
+from reports.content.realism_along_z import MEASURE_NOTE as Z_MEASURE_NOTE
+from reports.content.realism_along_z import THRESHOLDS_NOTE as Z_THRESHOLDS_NOTE
+from reports.content.realism_along_z import TITLE as Z_TITLE
 from reports.content.report import (
     HYPOTHESES_IN_WORDS,
     TABLE2_TITLE,
-    TABLE3_MARKS,
     TABLE3_TITLE,
     Report,
     table2_variants,
@@ -62,6 +66,16 @@ def figure_links(job_pk: int, manifest) -> list[dict]:
     ]
 
 
+def exposure_entries(report: Report) -> list[dict]:
+    """The exposure sections worth a place on the page (a time-limited exposure, or answers with unlimited time),
+    each with its staircase figure (SVG) where a staircase ran."""
+    entries = []
+    for section in report.exposure:
+        figure = staircase_figure(section)
+        entries.append({"section": section, "figure": None if figure is None else figures.svg_image(figure)})
+    return entries
+
+
 def report_body(report: Report, *, stored_figures: Sequence[dict] = (), comments: Sequence[dict] = ()) -> str:
     """The report page's body (everything below its header, downloads and freshness note); ``stored_figures``:
     the stored figures and tables with their addresses (:func:`figure_links`); ``comments``: every reason
@@ -80,6 +94,12 @@ def report_body(report: Report, *, stored_figures: Sequence[dict] = (), comments
             "layers": figures.svg_image(figures.layer_accuracy_figure(report)),
         },
         "metric_figures": metric_figures(report.metric_rows),
+        "z_title": Z_TITLE,
+        "z_thresholds": Z_THRESHOLDS_NOTE,
+        "z_measure": Z_MEASURE_NOTE,
+        "z_figure": figures.svg_image(figures.z_gradient_figure(report.metric_rows))
+        if report.realism_along_z
+        else None,
         "mrmc_title": MRMC_TITLE,
         "mrmc_header": MRMC_HEADER,
         "mrmc_note": MRMC_NOTE,
@@ -95,6 +115,9 @@ def report_body(report: Report, *, stored_figures: Sequence[dict] = (), comments
         "quality_note": QUALITY_NOTE,
         "verdict_all_label": VERDICT_ALL_LABEL,
         "verdict_kept_label": VERDICT_KEPT_LABEL,
+        "exposure_title": EXPOSURE_TITLE,
+        "exposure_note": EXPOSURE_NOTE,
+        "exposure_sections": exposure_entries(report),
         "roc_figure": None if roc is None else figures.svg_image(roc),
         "auc_title": AUC_TITLE,
         "auc_header": AUC_HEADER,

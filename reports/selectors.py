@@ -123,6 +123,9 @@ def survey_infos(surveys: Sequence[Survey]) -> list[SurveyInfo]:
             status=survey.status,
             item_count=survey.item_count,
             reader_count=counts.get(survey.pk, 0),
+            exposure=survey.design.exposure,
+            exposure_reversals=survey.design.exposure_reversals,
+            exposure_log=survey.design.exposure_step_percent > 0,
         )
         for survey in surveys
     ]
@@ -152,6 +155,9 @@ ANSWER_FIELDS = (
     "invert_used",
     "slices_visited",
     "seconds_per_slice",
+    "exposure_requested_ms",
+    "exposure_measured_ms",
+    "exposure_rejected",
 )
 
 
@@ -165,7 +171,7 @@ def _tidy_rows(rows, fields: Sequence[str], *, second_round: bool) -> list[Answe
     for values in values_rows:
         (survey, alias, model, reader_id, specialty, years, item, truth, choice, reason, seconds, width, level,
          changed, zoom, layer, count, answered_at, design, rating, inverted, visited,
-         per_slice) = values  # fmt: skip
+         per_slice, requested_ms, measured_ms, rejected) = values  # fmt: skip
         result.append(
             AnswerRow(
                 survey=survey,
@@ -194,6 +200,9 @@ def _tidy_rows(rows, fields: Sequence[str], *, second_round: bool) -> list[Answe
                 stack_slices=design.stack_slices,
                 slices_visited=tuple(visited or ()),
                 seconds_per_slice=tuple(per_slice or ()),
+                exposure_requested_ms=requested_ms,
+                exposure_measured_ms=measured_ms,
+                exposure_rejected=rejected,
             )
         )
     return result

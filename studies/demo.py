@@ -1,6 +1,7 @@
 """The reader-study part of `manage.py demo` (idempotent): demo accounts, one open survey with an invitation
 link and a demo reader, and four closed surveys answered by simulated readers (11, 8, 6 and 6, as in the
-paper's four surveys), one per model given (the paper's In'n out, All-in, Triple and In'n out HUM in the demo).
+paper's four surveys), one per model given (the paper's In'n out, All-in, Triple and In'n out HUM in the demo), and
+a closed slab survey per model (24 mm slabs read in three views) answered by six simulated readers.
 How well the simulated readers tell real from synthetic (their skill) comes from the caller, per model (the demo
 derives it from the model's realism, metrics.demo.reader_skill). Needs a synthetic CT dataset (a model's output);
 without one it says so and skips."""
@@ -37,14 +38,21 @@ from studies.survey_input import SurveyInput
 
 DEMO_REAL_DATASET = "Phantom CT (contrast)"
 DEMO_REAL_DATASET_NONCONTRAST = "Phantom CT (non-contrast)"
-# Two projects, each with its own surveys and researcher: a researcher of one sees none of the other's.
+# Two projects, each with its own surveys: `researcher` works in both (the report of the four closed surveys
+# compares the paper's four models), `researcher-b` in project B only and sees nothing of project A.
 PROJECT_A = "Demo project A (abdomen sCT)"
 PROJECT_B = "Demo project B (second group)"
-# (username, password, group, staff, project and role there; None: joins through an invitation)
+# (username, password, group, staff, the projects and the role in each; empty: joins through an invitation)
 DEMO_USERS = [
-    ("researcher", "researcher-demo", roles.RESEARCHER, True, (PROJECT_A, Role.RESEARCHER)),
-    ("researcher-b", "researcher-b-demo", roles.RESEARCHER, True, (PROJECT_B, Role.RESEARCHER)),
-    ("reader", "reader-demo", roles.READER, False, None),
+    (
+        "researcher",
+        "researcher-demo",
+        roles.RESEARCHER,
+        True,
+        ((PROJECT_A, Role.RESEARCHER), (PROJECT_B, Role.RESEARCHER)),
+    ),
+    ("researcher-b", "researcher-b-demo", roles.RESEARCHER, True, ((PROJECT_B, Role.RESEARCHER),)),
+    ("reader", "reader-demo", roles.READER, False, ()),
 ]
 DEMO_MATRIX = 512
 PER_SIDE = 10
@@ -67,7 +75,34 @@ CLOSED_SURVEYS = [
     ("Demo survey 3 (closed)", 6, 0.2, 103, PROJECT_B),
     ("Demo survey 4 (closed)", 6, 0.05, 104, PROJECT_B),
 ]
+# A slab survey per model (project A), answered by simulated readers and closed: a 24 mm slab of 13 planes 2 mm
+# apart per item, read in axial, coronal and sagittal views (short enough for the demo's volumes).
+SLAB_DESIGN = StudyDesign(slab_thickness_mm=24, slab_spacing_mm=2.0)
+SLAB_READERS = 6
+SLAB_SKILL = 0.2  # the simulated readers' skill when the caller gives none
 INVITATION_LABEL = "demo invitation"
+# Time-limited exposure: a 1-up/3-down staircase per simulated reader (studies.exposure), one closed survey per
+# (name, simulated readers, skill when the caller gives none, seed), each on the next model; the simulated readers'
+# skill shrinks with the exposure (studies.simulation), so their thresholds follow each model's realism.
+EXPOSURE_DESIGN = StudyDesign(
+    exposure="staircase",
+    exposure_ms=1000,
+    exposure_step_percent=25,
+    exposure_min_ms=50,
+    exposure_max_ms=4000,
+    exposure_up=1,
+    exposure_down=3,
+    exposure_reversals=4,
+)
+EXPOSURE_SURVEYS = [
+    ("Demo exposure survey 1 (staircase, closed)", 6, 0.9, 107),
+    ("Demo exposure survey 2 (staircase, closed)", 6, 0.6, 108),
+]
+
+
+def slab_survey_name(index: int) -> str:
+    """The name of the demo's slab survey of the index-th model (0-based)."""
+    return f"Demo slab survey {index + 1} (closed)"
 
 
 def build_demo(*, stdout, models=None, skill_of=None) -> None:
@@ -120,6 +155,23 @@ def build_demo(*, stdout, models=None, skill_of=None) -> None:
         if skill_of is not None:
             skill = skill_of(model)
         _closed_survey(name, model, readers, skill, seed, stdout, projects[project])
+    for index, (name, readers, skill, seed) in enumerate(EXPOSURE_SURVEYS):
+        model = models[index % len(models)]
+        if skill_of is not None:
+            skill = skill_of(model)
+        _closed_survey(name, model, readers, skill, seed, stdout, projects[PROJECT_A], design=EXPOSURE_DESIGN)
+    for index, model in enumerate(models):
+        skill = skill_of(model) if skill_of is not None else SLAB_SKILL
+        _closed_survey(
+            slab_survey_name(index),
+            model,
+            SLAB_READERS,
+            skill,
+            200 + index,
+            stdout,
+            projects[PROJECT_A],
+            design=SLAB_DESIGN,
+        )
 
 
 def _ensure_project(name: str, stdout):
@@ -132,7 +184,7 @@ def _ensure_project(name: str, stdout):
 
 def _ensure_users(stdout, projects) -> None:
     User = get_user_model()
-    for username, password, group, is_staff, membership in DEMO_USERS:
+    for username, password, group, is_staff, memberships in DEMO_USERS:
         with transaction.atomic():
             user, created = User.objects.get_or_create(
                 username=username, defaults={"is_staff": is_staff, "email": f"{username}@example.org"}
@@ -142,11 +194,10 @@ def _ensure_users(stdout, projects) -> None:
                 user.save()
                 stdout.write(f"Created the demo {group} '{username}' (password '{password}').")
             user.groups.add(Group.objects.get(name=group))
-            if membership is not None and role_of(user, projects[membership[0]]) is None:
-                add_member(project=projects[membership[0]], user=user, role=membership[1])
-                stdout.write(
-                    f"{username} is a {membership[1]} of {membership[0]!r} (and sees no other project)."
-                )
+            for project_name, role in memberships:
+                if role_of(user, projects[project_name]) is None:
+                    add_member(project=projects[project_name], user=user, role=role)
+                    stdout.write(f"{username} is a {role} of {project_name!r}.")
 
 
 def _real_dataset_for(model):
@@ -267,7 +318,9 @@ def _designed_survey(models: list, stdout, *, name, seed, design, what, **reader
     stdout.write(f"Survey {survey.name!r} ({what}): the demo reader reads it at {assignment_url(assignment)}")
 
 
-def _closed_survey(name: str, model, readers: int, skill: float, seed: int, stdout, project) -> None:
+def _closed_survey(
+    name: str, model, readers: int, skill: float, seed: int, stdout, project, **options
+) -> None:
     survey = _create(
         name,
         model,
@@ -275,6 +328,7 @@ def _closed_survey(name: str, model, readers: int, skill: float, seed: int, stdo
         stdout=stdout,
         project=project,
         model_alias=model.name.removesuffix(" synthetic CT"),
+        **options,
     )
     if survey is None or survey.is_closed:
         return

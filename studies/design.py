@@ -16,6 +16,12 @@ pixels are made (that is :class:`studies.policy.DisplayPolicy`):
   (studies.catch) mixed into every reader's order, never in the statistics, and the exclusion rules the report
   applies (studies.quality): `qc_min_catch_percent`, `qc_min_median_seconds`, `qc_max_run` (each 0: off). Like
   every option they are frozen when the survey opens.
+- time-limited exposure (`exposure`): off, fixed (every image shown for `exposure_ms`, then a mask) or a staircase
+  per reader (start `exposure_ms`, a step of `exposure_step_ms` or `exposure_step_percent`, bounds
+  `exposure_min_ms`..`exposure_max_ms`, rule `exposure_up`-up/`exposure_down`-down, the threshold the mean of the
+  last `exposure_reversals` reversals): see studies.exposure.
+- slab reading: `slab_thickness_mm` 0 (off) or a slab of that many mm along z from one volume, resampled at
+  `slab_spacing_mm` (studies.slabs), read in axial, coronal and sagittal views, answering for the whole slab.
 
 Every option is the same for every item of a survey, real or synthetic: nothing here may depend on the truth.
 """
@@ -23,9 +29,11 @@ Every option is the same for every item of a survey, real or synthetic: nothing 
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 
 from imaging.constants import CT_WINDOW_PRESETS, WindowPreset
+from studies.exposure import Staircase
 from studies.quality import QualityRules
 
 RATING_NONE = "none"
@@ -56,6 +64,22 @@ PRESET_WIDTH_RANGE = (1, 5000)
 PRESET_LEVEL_RANGE = (-2000, 4000)
 MAX_CATCH_ITEMS = 50
 MAX_QC_MEDIAN_SECONDS = 600
+EXPOSURE_OFF = "off"
+EXPOSURE_FIXED = "fixed"
+EXPOSURE_STAIRCASE = "staircase"
+EXPOSURES = {
+    EXPOSURE_OFF: "Unlimited viewing time",
+    EXPOSURE_FIXED: "Fixed exposure, then a mask",
+    EXPOSURE_STAIRCASE: "Adaptive exposure (up-down staircase per reader), then a mask",
+}
+EXPOSURE_MS_RANGE = (50, 10_000)  # at least three frames at 60 Hz; at most ten seconds
+MAX_EXPOSURE_RUN = 5  # up to 5-up or 5-down
+MAX_EXPOSURE_REVERSALS = 50
+MAX_EXPOSURE_STEP_PERCENT = 100
+SLAB_THICKNESS_RANGE_MM = (10, 400)
+SLAB_SPACING_RANGE_MM = (0.5, 10.0)
+MAX_SLAB_SLICES = 401
+DEFAULT_SLAB_SPACING_MM = 2.5
 
 
 class DesignError(ValueError):
@@ -110,6 +134,19 @@ class StudyDesign:
     qc_min_catch_percent: int = 0
     qc_min_median_seconds: float = 0.0
     qc_max_run: int = 0
+    # Time-limited exposure (studies.exposure); every option but `exposure` is the default while it is off.
+    exposure: str = EXPOSURE_OFF
+    exposure_ms: int = 0  # fixed: the exposure; staircase: its start
+    exposure_step_ms: int = 0  # staircase: a linear step (ms) ...
+    exposure_step_percent: int = 0  # ... or a multiplicative one (x or / by 1 + p/100)
+    exposure_min_ms: int = 0
+    exposure_max_ms: int = 0
+    exposure_up: int = 0  # wrong answers in a row that lengthen the exposure (1 in 1-up/3-down)
+    exposure_down: int = 0  # correct answers in a row that shorten it (3 in 1-up/3-down)
+    exposure_reversals: int = 0  # the last reversals averaged into a reader's threshold
+    # Slab reading: 0 = off; else a slab this many mm thick (first to last plane), planes slab_spacing_mm apart.
+    slab_thickness_mm: int = 0
+    slab_spacing_mm: float = DEFAULT_SLAB_SPACING_MM
 
     def __post_init__(self):
         if self.rating not in RATING_SCALES:
@@ -152,6 +189,8 @@ class StudyDesign:
                 f"stack_k must be 0 (one slice) or 1..{MAX_STACK_K} (a stack of 2k+1 slices), not {stack_k}"
             )
         self._check_quality_control()
+        self._check_exposure()
+        self._check_slab()
 
     def _check_quality_control(self):
         catch = _whole("catch_items", self.catch_items)
@@ -162,6 +201,10 @@ class StudyDesign:
             raise DesignError(f"qc_min_catch_percent must be 0..100 (0: no rule), not {percent}")
         if percent and not catch:
             raise DesignError("qc_min_catch_percent needs catch items (catch_items at least 1)")
+        if catch and (self.exposure != EXPOSURE_OFF or self.slab_thickness_mm):
+            raise DesignError(
+                "catch items are drawn on single slices and stacks: exposure must be off and slab_thickness_mm 0"
+            )
         seconds = self.qc_min_median_seconds
         if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds != seconds:
             raise DesignError(f"qc_min_median_seconds must be a number of seconds, not {seconds!r}")
@@ -173,6 +216,85 @@ class StudyDesign:
         run = _whole("qc_max_run", self.qc_max_run)
         if run < 0 or run == 1:
             raise DesignError(f"qc_max_run must be 0 (no rule) or at least 2, not {run}")
+
+    def _check_exposure(self):
+        if self.exposure not in EXPOSURES:
+            raise DesignError(f"unknown exposure {self.exposure!r} (one of {', '.join(EXPOSURES)})")
+        names = [f.name for f in dataclasses.fields(self) if f.name.startswith("exposure_")]
+        values = {name: _whole(name, getattr(self, name)) for name in names}
+        staircase_only = [n for n in names if n != "exposure_ms"]
+        if self.exposure == EXPOSURE_OFF:
+            given = [n for n in names if values[n]]
+            if given:
+                raise DesignError(
+                    f"{given[0]} applies to a time-limited exposure only (exposure fixed or staircase)"
+                )
+            return
+        if self.is_stack or self.slab_thickness_mm:
+            raise DesignError(
+                "a time-limited exposure shows one slice: stack_k and slab_thickness_mm must be 0"
+            )
+        low, high = EXPOSURE_MS_RANGE
+
+        def in_range(name):
+            if not low <= values[name] <= high:
+                raise DesignError(f"{name} must be {low}..{high} ms, not {values[name]}")
+
+        in_range("exposure_ms")
+        if self.exposure == EXPOSURE_FIXED:
+            given = [n for n in staircase_only if values[n]]
+            if given:
+                raise DesignError(f"{given[0]} applies to a staircase only (exposure staircase)")
+            return
+        in_range("exposure_min_ms")
+        in_range("exposure_max_ms")
+        if not values["exposure_min_ms"] <= values["exposure_ms"] <= values["exposure_max_ms"]:
+            raise DesignError(
+                "the staircase starts (exposure_ms) between exposure_min_ms and exposure_max_ms"
+            )
+        if values["exposure_min_ms"] == values["exposure_max_ms"]:
+            raise DesignError("a staircase needs exposure_min_ms below exposure_max_ms")
+        if (values["exposure_step_ms"] > 0) == (values["exposure_step_percent"] > 0):
+            raise DesignError(
+                "a staircase steps by exposure_step_ms or by exposure_step_percent (one of them)"
+            )
+        if values["exposure_step_ms"] < 0 or values["exposure_step_ms"] > high:
+            raise DesignError(f"exposure_step_ms must be 1..{high}")
+        if not 0 <= values["exposure_step_percent"] <= MAX_EXPOSURE_STEP_PERCENT:
+            raise DesignError(f"exposure_step_percent must be 1..{MAX_EXPOSURE_STEP_PERCENT}")
+        for name in ("exposure_up", "exposure_down"):
+            if not 1 <= values[name] <= MAX_EXPOSURE_RUN:
+                raise DesignError(f"{name} must be 1..{MAX_EXPOSURE_RUN} (1-up/3-down: up 1, down 3)")
+        if not 1 <= values["exposure_reversals"] <= MAX_EXPOSURE_REVERSALS:
+            raise DesignError(f"exposure_reversals must be 1..{MAX_EXPOSURE_REVERSALS}")
+
+    def _check_slab(self):
+        thickness = _whole("slab_thickness_mm", self.slab_thickness_mm)
+        spacing = self.slab_spacing_mm
+        if isinstance(spacing, bool) or not isinstance(spacing, int | float) or not math.isfinite(spacing):
+            raise DesignError(f"slab_spacing_mm must be a number, not {spacing!r}")
+        object.__setattr__(self, "slab_spacing_mm", float(spacing))
+        low, high = SLAB_SPACING_RANGE_MM
+        if not low <= spacing <= high:
+            raise DesignError(f"slab_spacing_mm must be {low:g}..{high:g} mm, not {spacing:g}")
+        if thickness == 0:
+            return
+        low, high = SLAB_THICKNESS_RANGE_MM
+        if not low <= thickness <= high:
+            raise DesignError(f"slab_thickness_mm must be 0 (no slab) or {low}..{high} mm, not {thickness}")
+        if self.stack_k:
+            raise DesignError("a survey reads stacks (stack_k) or slabs (slab_thickness_mm), not both")
+        ratio = thickness / spacing
+        if not math.isclose(ratio, round(ratio), abs_tol=1e-9) or round(ratio) % 2:
+            raise DesignError(
+                f"slab_thickness_mm ({thickness}) must be an even number of slab_spacing_mm ({spacing:g}), "
+                "so the slab has a middle plane"
+            )
+        if round(ratio) + 1 > MAX_SLAB_SLICES:
+            raise DesignError(
+                f"a slab of {thickness} mm at {spacing:g} mm has {round(ratio) + 1} planes, more than "
+                f"{MAX_SLAB_SLICES}"
+            )
 
     # --- derived values -------------------------------------------------------------------------------------
 
@@ -199,14 +321,31 @@ class StudyDesign:
         return self.stack_k > 0
 
     @property
+    def is_slab(self) -> bool:
+        return self.slab_thickness_mm > 0
+
+    @property
     def stack_slices(self) -> int:
-        """How many slices each item shows: 2k+1 (1 without a stack)."""
+        """How many slices each item's payload holds: 2k+1 for a stack, thickness / spacing + 1 for a slab (1 for
+        a single slice)."""
+        if self.is_slab:
+            return round(self.slab_thickness_mm / self.slab_spacing_mm) + 1
         return 2 * self.stack_k + 1
+
+    @property
+    def scrolls(self) -> bool:
+        """Whether the reader scrolls through several slices (a stack or a slab)."""
+        return self.stack_slices > 1
+
+    @property
+    def centre_slice(self) -> int:
+        """The index in the payload of the item's own slice (the middle one): k for a stack, 0 for one slice."""
+        return (self.stack_slices - 1) // 2
 
     @property
     def stack_offsets(self) -> tuple[int, ...]:
         """The offsets of an item's slices from its centre slice, in payload order: -k..k."""
-        return tuple(range(-self.stack_k, self.stack_k + 1))
+        return tuple(range(-self.centre_slice, self.centre_slice + 1))
 
     @property
     def asks_choice(self) -> bool:
@@ -232,6 +371,26 @@ class StudyDesign:
             max_run=self.qc_max_run,
         )
 
+    @property
+    def has_exposure(self) -> bool:
+        return self.exposure != EXPOSURE_OFF
+
+    @property
+    def staircase(self) -> Staircase | None:
+        """The staircase rule of a staircase survey, else None."""
+        if self.exposure != EXPOSURE_STAIRCASE:
+            return None
+        return Staircase(
+            start_ms=self.exposure_ms,
+            min_ms=self.exposure_min_ms,
+            max_ms=self.exposure_max_ms,
+            step_ms=self.exposure_step_ms,
+            step_percent=self.exposure_step_percent,
+            down=self.exposure_down,
+            up=self.exposure_up,
+            reversals=self.exposure_reversals,
+        )
+
     def replace(self, **changes) -> StudyDesign:
         return dataclasses.replace(self, **changes)
 
@@ -246,6 +405,22 @@ class StudyDesign:
             parts.append("contradicting ratings not confirmed")
         if self.is_stack:
             parts.append(f"stack of {self.stack_slices} slices")
+        if self.exposure == EXPOSURE_FIXED:
+            parts.append(f"exposure {self.exposure_ms} ms, then a mask")
+        elif self.exposure == EXPOSURE_STAIRCASE:
+            step = (
+                f"{self.exposure_step_ms} ms" if self.exposure_step_ms else f"{self.exposure_step_percent} %"
+            )
+            parts.append(
+                f"exposure staircase {self.exposure_up}-up/{self.exposure_down}-down from {self.exposure_ms} ms, "
+                f"steps of {step} within {self.exposure_min_ms}..{self.exposure_max_ms} ms, threshold from the "
+                f"last {self.exposure_reversals} reversals"
+            )
+        if self.is_slab:
+            parts.append(
+                f"slab of {self.slab_thickness_mm} mm ({self.stack_slices} planes {self.slab_spacing_mm:g} mm "
+                "apart) in axial, coronal and sagittal views"
+            )
         if self.has_repeat:
             what = "every item" if self.repeat == REPEAT_ALL else f"{self.repeat_items} item(s)"
             parts.append(f"repeat reading of {what} after {self.washout_days} day(s)")

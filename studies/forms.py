@@ -10,6 +10,8 @@ from projects.models import Project, Role
 from projects.selectors import projects_of_user
 from studies import ratelimit
 from studies.design import (
+    DEFAULT_SLAB_SPACING_MM,
+    EXPOSURES,
     MAX_CATCH_ITEMS,
     MAX_PRACTICE_ITEMS,
     MAX_QC_MEDIAN_SECONDS,
@@ -17,6 +19,7 @@ from studies.design import (
     MAX_WASHOUT_DAYS,
     RATING_SCALES,
     REPEATS,
+    SLAB_THICKNESS_RANGE_MM,
     StudyDesign,
 )
 from studies.models import ReaderProfile, Survey
@@ -188,6 +191,68 @@ class StudyDesignForm(forms.Form):
         help_text="Each item shows its slice with k neighbouring slices of the same volume on each side; the "
         "reader scrolls through them and answers for the centre slice. Items are chosen with room for the "
         "neighbours in both pools. Fixed at creation.",
+    )
+    exposure = choice_field(
+        EXPOSURES.items(),
+        initial="off",
+        label="Time-limited exposure",
+        help_text="Each image is shown for an exposure time, then a noise mask, then the question: a fixed time, "
+        "or a 1-up/n-down staircase per reader (Levitt 1971). One slice per item; no going back.",
+    )
+    exposure_ms = text_field(
+        initial=0,
+        widget=number_input(0),
+        label="Exposure (ms)",
+        help_text="Fixed: the exposure; staircase: its start.",
+    )
+    exposure_step_ms = text_field(
+        initial=0,
+        widget=number_input(0),
+        label="Staircase step (ms)",
+        help_text="A linear step; or give a step in percent.",
+    )
+    exposure_step_percent = text_field(
+        initial=0,
+        widget=number_input(0),
+        label="Staircase step (%)",
+        help_text="A multiplicative step (x or / by 1 + p/100).",
+    )
+    exposure_min_ms = text_field(
+        initial=0, widget=number_input(0), label="Shortest exposure (ms)", help_text=""
+    )
+    exposure_max_ms = text_field(
+        initial=0, widget=number_input(0), label="Longest exposure (ms)", help_text=""
+    )
+    exposure_up = text_field(
+        initial=0,
+        widget=number_input(0),
+        label="Up after wrong answers in a row",
+        help_text="1 in 1-up/3-down.",
+    )
+    exposure_down = text_field(
+        initial=0,
+        widget=number_input(0),
+        label="Down after correct answers in a row",
+        help_text="3 in 1-up/3-down (converges on 79.4 % correct).",
+    )
+    exposure_reversals = text_field(
+        initial=0,
+        widget=number_input(0),
+        label="Reversals averaged",
+        help_text="A reader's threshold: the mean of the last this many reversals.",
+    )
+    slab_thickness_mm = text_field(
+        initial=0,
+        widget=number_input(0, SLAB_THICKNESS_RANGE_MM[1]),
+        label="Slab thickness (mm)",
+        help_text="0: no slab. Otherwise each item is a slab this many mm thick from one volume, resampled onto "
+        "one grid and read in axial, coronal and sagittal views; items are chosen where both pools' volumes cover "
+        "the slab. Fixed at creation.",
+    )
+    slab_spacing_mm = text_field(
+        initial=DEFAULT_SLAB_SPACING_MM,
+        label="Slab slice spacing (mm)",
+        help_text="The z spacing every slab is resampled at; the thickness must be an even number of it.",
     )
     repeat = choice_field(REPEATS.items(), initial="off", label="Repeat reading")
     repeat_items = text_field(

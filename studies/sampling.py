@@ -23,6 +23,7 @@ class Candidate:
     volume_key: str  # stable across databases: the series key, not a database id
     index: int
     layer: int
+    z_mm: float = 0.0  # patient z of the slice (where a slab around it lies)
 
 
 @dataclass

@@ -11,9 +11,10 @@ from django.utils import timezone
 
 from imaging.constants import DatasetKind
 from imaging.pixels import load_slice_pixels
-from imaging.selectors import datasets_of_kind, neighbouring_slices
+from imaging.selectors import datasets_of_kind, neighbouring_slices, slices_in_z_range, slices_of
 from projects.models import Role
 from projects.selectors import is_site_superuser, visible_to
+from studies.design import StudyDesign
 from studies.models import (
     Answer,
     Assignment,
@@ -27,6 +28,14 @@ from studies.models import (
 from studies.policy import DisplayPolicy
 from studies.quality import QualityAnswer, ReaderQuality, evaluate_reader
 from studies.rendering import DisplayGeometry, decode_payload, render_stack, render_with_geometry
+from studies.slabs import (
+    SLAB_Z_INTERPOLATION,
+    SlabGrid,
+    SlabOutOfVolume,
+    check_room,
+    render_slab,
+    source_window,
+)
 
 
 def assignment_for_reader(*, key: str, user) -> Assignment | None:
@@ -325,6 +334,83 @@ def rendered_stack(slice_, policy: DisplayPolicy, stack_k: int) -> tuple[np.ndar
     )
 
 
+@dataclass(frozen=True)
+class SlabSource:
+    """The source slices a slab around one item's slice is drawn from: their pixels (HU) and z, in patient order,
+    the item slice's z and the volume's pixel spacing."""
+
+    planes: list
+    z_mm: list
+    centre_z_mm: float
+    row_spacing_mm: float
+    column_spacing_mm: float
+    volume_uid: str
+
+
+def slab_source(slice_, grid: SlabGrid) -> SlabSource:
+    """The slices of the item's volume a slab of `grid` around it reaches (and one spacing either side), read
+    through imaging. Raises StackMissing (one line) when the volume cannot give the slab."""
+    volume = slice_.volume
+    every_z = [s.z_mm for s in slices_of(volume)]
+    try:
+        check_room(every_z, slice_.z_mm, grid)
+        low, high = source_window(every_z, slice_.z_mm, grid)
+    except SlabOutOfVolume as exc:
+        raise StackMissing(f"slice {slice_.index} of volume {volume.uid}: {exc}") from None
+    slices = slices_in_z_range(slice_, low, high)
+    return SlabSource(
+        planes=[load_slice_pixels(s.pixels) for s in slices],
+        z_mm=[s.z_mm for s in slices],
+        centre_z_mm=slice_.z_mm,
+        row_spacing_mm=volume.row_spacing_mm,
+        column_spacing_mm=volume.column_spacing_mm,
+        volume_uid=str(volume.uid),
+    )
+
+
+def render_slab_source(
+    source: SlabSource,
+    grid: SlabGrid,
+    policy: DisplayPolicy,
+    *,
+    z_interpolation: str = SLAB_Z_INTERPOLATION,
+    only=None,
+) -> tuple[np.ndarray, DisplayGeometry]:
+    """:func:`studies.slabs.render_slab` of a slab source; StackMissing when the grid leaves its slices."""
+    try:
+        return render_slab(
+            source.planes,
+            source.z_mm,
+            source.centre_z_mm,
+            grid,
+            row_spacing_mm=source.row_spacing_mm,
+            column_spacing_mm=source.column_spacing_mm,
+            policy=policy,
+            z_interpolation=z_interpolation,
+            only=only,
+        )
+    except SlabOutOfVolume as exc:
+        raise StackMissing(f"volume {source.volume_uid}: {exc}") from None
+
+
+def rendered_slab(
+    slice_, policy: DisplayPolicy, design: StudyDesign, *, z_interpolation: str = SLAB_Z_INTERPOLATION
+) -> tuple[np.ndarray, DisplayGeometry]:
+    """An item's slab as readers would see it (studies.slabs): (n, matrix, matrix) int16, inferior first, centred
+    in z on the item's slice and in-plane on the body of its middle plane. Raises StackMissing (one line) when the
+    volume cannot give the slab. `z_interpolation` other than linear is for the audit's tests only."""
+    grid = SlabGrid(design.slab_thickness_mm, design.slab_spacing_mm)
+    return render_slab_source(slab_source(slice_, grid), grid, policy, z_interpolation=z_interpolation)
+
+
+def rendered_item(slice_, policy: DisplayPolicy, design: StudyDesign) -> tuple[np.ndarray, DisplayGeometry]:
+    """What an item's payload holds under the survey's design: its slab, its stack, or its one slice (as a stack of
+    one), (slices, matrix, matrix) int16."""
+    if design.is_slab:
+        return rendered_slab(slice_, policy, design)
+    return rendered_stack(slice_, policy, design.stack_k)
+
+
 def items_as_shown(public_ids) -> dict[str, tuple[np.ndarray, DisplayPolicy]]:
     """What readers were sent for each item (by public id): the stored payload's slice readers answered for (a
     stack's centre slice) as int16 HU, and the survey's display policy (its default window). Items without a
@@ -335,7 +421,7 @@ def items_as_shown(public_ids) -> dict[str, tuple[np.ndarray, DisplayPolicy]]:
         policy, design = item.survey.display_policy, item.survey.design
         with default_storage.open(item.payload, "rb") as handle:
             stack = decode_payload(handle.read(), policy.matrix_size, design.stack_slices)
-        shown[item.public_id] = (stack[design.stack_k], policy)
+        shown[item.public_id] = (stack[design.centre_slice], policy)
     return shown
 
 

@@ -3,12 +3,14 @@ services a real reader's page uses. For demos and for exercising reports; never 
 without being recognisable (their usernames start with SIMULATED_PREFIX)."""
 
 import dataclasses
+import math
 import uuid
 
 import numpy as np
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
+from studies.exposure_track import requested_exposure_ms
 from studies.models import Item, ReaderProfile, Survey
 from studies.services import (
     AnswerInput,
@@ -21,8 +23,15 @@ from studies.services import (
     do_submit_practice_answer,
     do_update_reader_profile,
 )
+from studies.slabs import VIEWS
 
 SIMULATED_PREFIX = "simulated-reader"
+# With a time-limited exposure, a simulated reader's skill grows with the exposure t as 1 - exp(-t / tau): at
+# tau they have 63 % of their unlimited-time skill. Their threshold so follows the model's realism: the less skill
+# a model leaves them (the more realistic it is), the longer the exposure they need.
+EXPOSURE_TIME_CONSTANT_MS = 250.0
+# How far a simulated page's measured exposure falls from the requested one (ms, uniform), within a frame.
+EXPOSURE_JITTER_MS = 8.0
 PRESET_WINDOWS = [(400, 40), (150, 90), (1500, -600), (2500, 480), (350, 50)]
 REASONS = {
     "real": ["natural noise texture", "bone trabeculae look right", "organ borders are plausible", ""],
@@ -42,7 +51,10 @@ def simulate_readers(
     probability 0.5 + skill / 2, and about one answer in ten is "indeterminable". The same seed gives the
     same answers to the same slices. Catch items are answered as an attentive reader does (indeterminable one time in
     a hundred, else correct with probability 0.5 + CATCH_SKILL / 2, whatever `skill`). The last `careless` of the `n` readers click through: "real" on
-    every item, catch items included, in 0.3..0.8 s each (reader quality control should exclude them).
+    every item, catch items included, in 0.3..0.8 s each (reader quality control should exclude them). With a
+    time-limited exposure the skill shrinks with the exposure each item
+    is requested at (EXPOSURE_TIME_CONSTANT_MS), and the answer carries a measured exposure close to it; the
+    answers are then drawn as the reader reaches each item, since the staircase sets the next exposure.
     Readers are registered (`do_register_reader`), join through invitations and answer through `do_submit_answer`,
     like real ones, each step with its audit row.
     """
@@ -90,23 +102,60 @@ def simulate_readers(
                     )
                     for pk, answer in drawn.items()
                 }
+            if survey.design.is_slab:
+                drawn = {pk: _with_slab_views(answer, rng) for pk, answer in drawn.items()}
             # Practice items first, as readers do (their answers never enter the statistics).
             practice = {p.pk: p for p in survey.practice_items.all()}
             for practice_item in (practice[pk] for pk in assignment.practice_order):
                 do_submit_practice_answer(
                     assignment=assignment,
                     practice_item=practice_item,
-                    data=_answer(practice_item.truth, skill, rng),
+                    data=_answer(
+                        practice_item.truth, skill, rng, exposure_ms=requested_exposure_ms(assignment)
+                    ),
                 )
+            timed = survey.design.has_exposure
             for item_id in assignment.item_order:
-                do_submit_answer(assignment=assignment, item=items_by_pk[item_id], data=drawn[item_id])
+                item = items_by_pk[item_id]
+                if timed:
+                    data = _answer(item.truth, skill, rng, exposure_ms=requested_exposure_ms(assignment))
+                else:
+                    data = drawn[item_id]
+                do_submit_answer(assignment=assignment, item=item, data=data)
             assignments.append(do_complete_assignment(assignment=assignment))
     return assignments
 
 
-def _answer(truth: str, skill: float, rng: np.random.Generator, *, catch: bool = False) -> AnswerInput:
+def exposure_skill(skill: float, exposure_ms: float) -> float:
+    """A simulated reader's skill when the image is on screen for `exposure_ms`."""
+    return skill * (1 - math.exp(-exposure_ms / EXPOSURE_TIME_CONSTANT_MS))
+
+
+def _with_slab_views(answer: AnswerInput, rng: np.random.Generator) -> AnswerInput:
+    """A slab answer: the axial view, then one or both reformats, the answer's seconds shared among them."""
+    used = ("axial", *(("coronal", "sagittal") if rng.random() < 0.5 else ("sagittal", "coronal")))
+    used = used[: 1 + int(rng.integers(3))]
+    shares = rng.dirichlet(np.ones(len(used)))
+    seconds = dict(zip(used, shares * answer.seconds_on_slice, strict=True))
+    return dataclasses.replace(
+        answer,
+        views_used=used,
+        seconds_per_view=tuple(round(float(seconds.get(view, 0.0)), 3) for view in VIEWS),
+    )
+
+
+def _answer(
+    truth: str,
+    skill: float,
+    rng: np.random.Generator,
+    *,
+    catch: bool = False,
+    exposure_ms: int | None = None,
+) -> AnswerInput:
     if catch:
         skill = CATCH_SKILL
+    elif exposure_ms is not None:
+        skill = exposure_skill(skill, exposure_ms)
     if rng.random() < (0.01 if catch else 0.1):
         choice = "indeterminable"
     elif rng.random() < 0.5 + skill / 2:
@@ -125,4 +174,9 @@ def _answer(truth: str, skill: float, rng: np.random.Generator, *, catch: bool =
         zoom=float(rng.choice([1.0, 1.0, 1.5, 2.0])),
         window_changed=changed and (width, level) != PRESET_WINDOWS[0],
         client_key=uuid.UUID(bytes=rng.bytes(16), version=4),
+        exposure_measured_ms=(
+            None
+            if exposure_ms is None
+            else round(exposure_ms + float(rng.uniform(-EXPOSURE_JITTER_MS, EXPOSURE_JITTER_MS)), 1)
+        ),
     )

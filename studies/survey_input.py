@@ -11,7 +11,7 @@ every option and refuses the same garbage with the same line. The options, in th
 - `display_policy`: the fields of :class:`studies.policy.DisplayPolicy`, each optional;
 - `design`: the fields of :class:`studies.design.StudyDesign`, each optional; `window_presets` is a list of presets,
   each {"name", "width", "level"}, [name, width, level] or "name width level" (or "name:width:level"), or one text
-  of such lines.
+  of such lines; `slab_thickness_mm` (whole mm, 0 = no slab) and `slab_spacing_mm` (a number of mm) make slab items.
 
 Values may be what a command line or an HTML form gives (text) or what JSON gives (numbers, true/false, objects);
 either way a whole number is a whole number and nothing else is. A refusal is a :class:`SurveyInputError` (a
@@ -169,7 +169,7 @@ def _presets(value) -> list:
 def _design(values) -> StudyDesign:
     given = _options(values, DESIGN_OPTIONS, shape="give its options as a JSON object")
     for name, value in given.items():
-        if name in ("rating", "repeat"):
+        if name in ("rating", "repeat", "exposure"):
             given[name] = text_option(name, value, limit=32)
         elif name in ("choice_from_rating", "confirm_contradictions"):
             given[name] = flag_option(name, value)
@@ -177,6 +177,10 @@ def _design(values) -> StudyDesign:
             given[name] = _presets(value)
         elif name == "qc_min_median_seconds":
             given[name] = number_option(name, value) or 0.0
+        elif name == "slab_spacing_mm":
+            given[name] = number_option(name, value)
+            if given[name] is None:
+                del given[name]
         else:
             given[name] = whole_option(name, value)
     return StudyDesign(**given)
@@ -250,6 +254,11 @@ class SurveyInput:
         put("allow_going_back", flag_option("allow_going_back", self.allow_going_back))
         put("display_policy", parse_display_policy(self.display_policy))
         put("design", parse_study_design(self.design))
+        if self.design.is_slab and self.display_policy.per_slice_field_of_view:
+            raise SurveyInputError(
+                "slab reading needs one field of view for the survey (display policy field_of_view 'survey'), "
+                "so every slab has the same mm per pixel"
+            )
         if self.design.repeat_items > self.item_count:
             raise SurveyInputError(
                 f"a repeated subset of {self.design.repeat_items} items is larger than the survey "
@@ -259,6 +268,10 @@ class SurveyInput:
             raise SurveyInputError(
                 f"{self.design.catch_items} catch items are more than the survey's synthetic items "
                 f"({self.synthetic}); at most one per synthetic item"
+            )
+        if self.design.has_exposure and self.allow_going_back:
+            raise SurveyInputError(
+                "a time-limited exposure shows each image once: allow_going_back must be false"
             )
 
     @property

@@ -1,5 +1,6 @@
-"""A web process loads no heavy numerical library: after `django.setup()` (which loads every app's admin) and the URL
-configuration (every view, the API), none of SciPy, Matplotlib, statsmodels, scikit-learn, scikit-image, pandas,
+"""A web process loads no heavy numerical library: after `django.setup()` (which loads every app's admin), the URL
+configuration (every view, the API) and the template engines (which load every template tag library when the
+first page is rendered), none of SciPy, Matplotlib, statsmodels, scikit-learn, scikit-image, pandas,
 ReportLab or PyTorch is in `sys.modules`. The workers, commands and job runners load them when they run a job.
 
 Checked in a fresh interpreter: the test process itself has long loaded all of them."""
@@ -30,8 +31,10 @@ def walk(patterns):
         else:
             yield pattern.callback
 views = list(walk(resolver.url_patterns))
+from django.template import engines
+libraries = sum(len(engine.engine.template_libraries) for engine in engines.all())
 import config.wsgi
-print(json.dumps({"views": len(views), "loaded": sorted(name for name in sys.modules if "." not in name)}))
+print(json.dumps({"views": len(views), "libraries": libraries, "loaded": sorted(name for name in sys.modules if "." not in name)}))
 """
 
 
@@ -52,6 +55,7 @@ def probe(extra_code: str = "") -> dict:
 def test_a_web_process_loads_no_heavy_library():
     loaded = probe()
     assert loaded["views"] > 50  # the whole URL configuration was walked
+    assert loaded["libraries"] > 10  # and every template tag library loaded, the project's own among them
     assert sorted(set(HEAVY) & set(loaded["loaded"])) == []
 
 

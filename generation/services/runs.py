@@ -18,7 +18,7 @@ from generation.services.pipeline import generate_batches
 from generation.services.registry import GenerationError, software_version
 from imaging import selectors as images
 from imaging.constants import CT, DatasetKind
-from imaging.services import VolumeHeader, create_volume, ensure_dataset
+from imaging.services import VolumeHeader, create_volume, ensure_dataset, share_dataset
 from jobs.services import JobOutcome, Progress, advance
 
 UNPAIRED_KEPT = 1000  # unpaired slices listed on the job; the count covers them all
@@ -104,9 +104,12 @@ def run_generation_job(
 
 
 def _ensure_output_dataset(job: GenerationJob):
+    """The job's synthetic CT dataset, used by the projects that use its checkpoint (the default project for a
+    checkpoint no project uses), as the job is."""
     checkpoint = job.checkpoint
+    projects = list(checkpoint.projects.order_by("pk"))
     try:
-        return ensure_dataset(
+        dataset = ensure_dataset(
             name=job.output_dataset_name,
             kind=DatasetKind.SYNTHETIC_CT,
             contrast=checkpoint.contrast_enhanced,
@@ -115,9 +118,14 @@ def _ensure_output_dataset(job: GenerationJob):
                 f"from MRI dataset {job.mri_dataset.name}"
             ),
             details={"checkpoint": checkpoint.name},
+            actor=job.created_by,
+            project=projects[0] if projects else None,
         )
     except ValueError as exc:
         raise GenerationError(str(exc)) from None
+    for project in projects[1:]:
+        share_dataset(dataset=dataset, project=project, actor=job.created_by)
+    return dataset
 
 
 def _ensure_output_volume(job: GenerationJob, group: PairGroup, dataset):

@@ -7,10 +7,10 @@ import datetime
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import requests
-from dicomweb_client.api import DICOMwebClient
-from dicomweb_client.session_utils import create_session, create_session_from_user_pass
+if TYPE_CHECKING:
+    from dicomweb_client.api import DICOMwebClient
 
 
 class PacsError(Exception):
@@ -57,9 +57,13 @@ class SearchQuery:
             raise PacsError(f"the date range ends ({self.date_to}) before it starts ({self.date_from})")
 
 
-def _client(connection: PacsConnection) -> DICOMwebClient:
+def _client(connection: PacsConnection) -> "DICOMwebClient":
     if not connection.url:
         raise PacsError("no PACS is configured (PACS_DICOMWEB_URL)")
+    # dicomweb-client, requests and pydicom load when a PACS is first searched, not in every web process.
+    from dicomweb_client.api import DICOMwebClient
+    from dicomweb_client.session_utils import create_session, create_session_from_user_pass
+
     session = (
         create_session_from_user_pass(connection.username, connection.password)
         if connection.username
@@ -73,6 +77,8 @@ def _client(connection: PacsConnection) -> DICOMwebClient:
 def _failure(exc: BaseException, connection: PacsConnection) -> PacsError:
     if isinstance(exc, PacsError):
         return exc
+    import requests
+
     if isinstance(exc, requests.HTTPError) and exc.response is not None:
         code = exc.response.status_code
         if code in (401, 403):

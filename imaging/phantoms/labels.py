@@ -95,6 +95,9 @@ _RIB_SPACE = _allowed(
 )
 
 
+MIN_HALF_AXIS_MM = 1e-3
+
+
 class _Canvas:
     """A label map on a square grid centred on the patient axis; painters work inside a shape's bounding box."""
 
@@ -116,8 +119,10 @@ class _Canvas:
         outline: tuple[tuple[int, float, float], ...] = (),
         y_max: float | None = None,
     ) -> None:
-        """Paint an ellipse (half-axes a, b; a along angle_deg) over the tissues `over` allows."""
-        if a <= 0 or b <= 0:
+        """Paint an ellipse (half-axes a, b; a along angle_deg) over the tissues `over` allows. One whose half-axis
+        is under a thousandth of a millimetre (a structure fading out at its end, such as the spinal cord above the
+        conus) paints nothing: dividing by it would overflow."""
+        if a < MIN_HALF_AXIS_MM or b < MIN_HALF_AXIS_MM:
             return
         reach = max(a, b) * (1 + sum(abs(amplitude) for _, amplitude, _ in outline)) + self.pixel_mm
         columns = self._span(cx, reach)

@@ -20,6 +20,10 @@ SLICE_METRICS = (
     "spectral_score",
 )
 METRICS = FEATURE_METRICS + RADIOMIC_METRICS + SLICE_METRICS
+"""The per-layer metrics (one row per axial layer and their mean in ``AVERAGE_LAYER``)."""
+VOLUME_METRICS = ("z_gradient_w1", "z_to_inplane_w1", "z_high_frequency_w1", "reformat_radiomic_fd")
+"""Realism along z (metrics.measures.zconsistency): computed once on whole volumes, stored in ``AVERAGE_LAYER``."""
+STORED_METRICS = METRICS + VOLUME_METRICS
 METRIC_LABELS = {
     "fid": "FID",
     "kid": "KID",
@@ -30,9 +34,13 @@ METRIC_LABELS = {
     "histogram_correlation": "Histogram correlation",
     "histogram_intersection": "Histogram intersection",
     "spectral_score": "Spectral score",
+    "z_gradient_w1": "z-gradient distribution, Wasserstein (HU/mm)",
+    "z_to_inplane_w1": "z-to-in-plane gradient ratio, Wasserstein",
+    "z_high_frequency_w1": "High-frequency power along z, Wasserstein",
+    "reformat_radiomic_fd": f"Coronal/sagittal reformat radiomic Fréchet distance, {RADIOMIC_FEATURE_COUNT} features",
 }
 LOWER_IS_BETTER = frozenset(
-    {"fid", "kid", "radiomic_fd", "radiomic_kid", "kl_divergence_256", "kl_divergence_3"}
+    {"fid", "kid", "radiomic_fd", "radiomic_kid", "kl_divergence_256", "kl_divergence_3", *VOLUME_METRICS}
 )
 """Distances (0 = same distribution); the other metrics are similarities (1 = same)."""
 
@@ -46,4 +54,6 @@ __all__ = [
     "RADIOMIC_FEATURE_COUNT",
     "RADIOMIC_METRICS",
     "SLICE_METRICS",
+    "STORED_METRICS",
+    "VOLUME_METRICS",
 ]

@@ -16,24 +16,25 @@ class MetricsArgumentError(JobRefused):
     """A metrics job asked for something that cannot be done (unknown dataset, wrong kind); one line."""
 
 
-def _dataset(name: str, kind: str, role: str):
-    dataset = images.dataset_named(name, kind)
+def _dataset(name: str, kind: str, role: str, user):
+    dataset = images.dataset_named(name, kind, user=user)
     if dataset is not None:
         return dataset
     label = DatasetKind.LABELS[kind]
-    other = images.dataset_named(name)
+    other = images.dataset_named(name, user=user)
     if other is not None:
         raise MetricsArgumentError(f"{role} {name!r} is {other.get_kind_display()}, not {label}")
-    known = ", ".join(repr(known) for known in images.dataset_names(kind)) or "none"
+    known = ", ".join(repr(known) for known in images.dataset_names(kind, user=user)) or "none"
     raise MetricsArgumentError(f"no {label} dataset named {name!r} (known: {known})")
 
 
 def check_metrics_arguments(
-    *, model_name: str, real_dataset_name: str, max_per_layer: int | None = None
+    *, model_name: str, real_dataset_name: str, max_per_layer: int | None = None, user=None
 ) -> tuple:
-    """The model and real datasets named, or :class:`MetricsArgumentError` saying what is wrong."""
-    model = _dataset(model_name, DatasetKind.SYNTHETIC_CT, "model")
-    real = _dataset(real_dataset_name, DatasetKind.REAL_CT, "real dataset")
+    """The model and real datasets named (among those ``user`` sees, when given: the API and the admin; the
+    commands see every dataset), or :class:`MetricsArgumentError` saying what is wrong."""
+    model = _dataset(model_name, DatasetKind.SYNTHETIC_CT, "model", user)
+    real = _dataset(real_dataset_name, DatasetKind.REAL_CT, "real dataset", user)
     if (
         model.contrast_enhanced is not None
         and real.contrast_enhanced is not None
@@ -60,10 +61,12 @@ def create_metrics_job(
     max_per_layer: int | None = None,
     seed: int = 0,
     queue: bool = True,
+    user=None,
 ) -> MetricsJob:
-    """Record a metrics job and, once committed, queue it on the default queue (unless ``queue`` is off)."""
+    """Record a metrics job and, once committed, queue it on the default queue (unless ``queue`` is off).
+    ``user``: the datasets are named among those this person sees (web doors); none: among all (commands)."""
     model, real = check_metrics_arguments(
-        model_name=model_name, real_dataset_name=real_dataset_name, max_per_layer=max_per_layer
+        model_name=model_name, real_dataset_name=real_dataset_name, max_per_layer=max_per_layer, user=user
     )
     return queue_job(
         MetricsJob,

@@ -30,8 +30,18 @@ from metrics.measures.layerwise import (
     summarise_set,
     unavailable_scores,
 )
+from metrics.measures.vocabulary import VOLUME_METRICS
+from metrics.measures.zconsistency import (
+    MIN_SLICES,
+    VolumeZProfile,
+    ZConsistencyError,
+    common_grid,
+    volume_scores,
+    volume_z_profile,
+)
 from metrics.models import MetricResult, MetricsJob
 from metrics.services.metric_jobs import MetricsArgumentError
+from metrics.services.whole_volumes import WholeVolume, on_grid, whole_volumes
 
 logger = logging.getLogger(__name__)
 
@@ -144,7 +154,56 @@ def compute_scores(
     skipped = [plan.layer for plan in plans if plan.reason]
     if skipped:
         notes.append(f"layers without a score: {', '.join(map(str, skipped))}")
-    return scores + averages, notes
+    along_z = z_consistency_scores(job, reference_set=reference_set, unit_of=unit_of, progress=progress)
+    along_z_notes = sorted({score.note for score in along_z if score.note})
+    notes.extend(f"realism along z: {note}" for note in along_z_notes)
+    return scores + averages + along_z, notes
+
+
+# --- Realism along z: whole volumes ------------------------------------------------------------------------
+
+
+def z_consistency_scores(
+    job: MetricsJob, *, reference_set: set[str], unit_of: str, progress: Progress
+) -> list[MetricScore]:
+    """The ``VOLUME_METRICS`` rows of the job's model: every whole CT volume of both datasets resampled to their
+    coarsest common grid, profiled along z, the real ones split by the job's held-out split."""
+    real = whole_volumes(job.real_dataset)
+    synthetic = whole_volumes(job.model)
+    spacings = [(v.slice_mm, v.row_mm, v.column_mm) for v in (*real, *synthetic)]
+    if not real or not synthetic:
+        missing = job.real_dataset.name if not real else job.model.name
+        reason = f"{missing} has no CT volume of at least {MIN_SLICES} slices with a slice spacing"
+        return unavailable_scores(
+            AVERAGE_LAYER, reason, metrics=VOLUME_METRICS, detail={"scope": "whole volumes"}
+        )
+    grid = common_grid(spacings)
+    profiles: dict[int, VolumeZProfile] = {}
+    skipped = []
+    for number, volume in enumerate((*real, *synthetic), start=1):
+        progress.phase(f"realism along z: volume {number} of {len(spacings)}")
+        try:
+            profiles[volume.volume_id] = volume_z_profile(on_grid(volume, grid), grid)
+        except ZConsistencyError as exc:
+            skipped.append(f"{volume.uid}: {exc}")
+
+    def unit(volume: WholeVolume) -> str:
+        return volume.patient if unit_of == "patient" else volume.uid
+
+    def kept(volumes):
+        return [profiles[v.volume_id] for v in volumes if v.volume_id in profiles]
+
+    scores = volume_scores(
+        kept(v for v in real if unit(v) in reference_set),
+        kept(v for v in real if unit(v) not in reference_set),
+        kept(synthetic),
+        grid=grid,
+        seed=job.seed,
+    )
+    if skipped:
+        for score in scores:
+            score.detail["skipped_volumes"] = skipped
+    return scores
 
 
 def run_metrics_job(
@@ -181,7 +240,11 @@ def store_metric_results(
     now = timezone.now()
     feature_note = next((note for note in notes if note.startswith("FID/KID unavailable")), "")
     scored = sum(1 for score in scores if score.layer != AVERAGE_LAYER and score.value is not None)
-    summary = "; ".join([f"{scored} layer scores stored", *notes])
+    along_z = [score for score in scores if score.metric in VOLUME_METRICS and score.value is not None]
+    stored = f"{scored} layer scores stored"
+    if along_z:
+        stored += f", realism along z on {along_z[0].n_synthetic} synthetic volume(s)"
+    summary = "; ".join([stored, *notes])
     with transaction.atomic():
         job = (
             MetricsJob.objects.select_for_update(of=("self",))

@@ -28,7 +28,7 @@ from studies.models import Survey
 from studies.policy import DisplayPolicy
 from studies.services import StudyError, choose_field_of_view
 
-CLASSIFIERS = (ObserverClassifier.INTERPRETABLE, ObserverClassifier.CNN)
+CLASSIFIERS = (ObserverClassifier.INTERPRETABLE, ObserverClassifier.CNN, ObserverClassifier.VOLUMETRIC)
 QUEUES = ("default", "gpu")
 MIN_CNN_CROP = 16
 
@@ -137,7 +137,7 @@ def start_machine_observer(
     with transaction.atomic():
         for classifier in dict.fromkeys(classifiers):
             default_bootstrap = (
-                REFIT_REPLICATES if classifier == ObserverClassifier.INTERPRETABLE else BOOTSTRAP_REPLICATES
+                BOOTSTRAP_REPLICATES if classifier == ObserverClassifier.CNN else REFIT_REPLICATES
             )
             options = {
                 "classifier": classifier,

@@ -19,10 +19,14 @@ from metrics.measures.observer import (
     interpretable_observer,
     observer_features,
     prepare_pool,
+    slab_around,
+    slab_features,
+    volumetric_observer,
 )
 from metrics.measures.observer.cnn import CROP, cnn_observer
 from metrics.models import MachineObserverJob, ObserverClassifier
 from metrics.services.observer_jobs import ObserverArgumentError, observer_pools, store_observer_result
+from metrics.services.whole_volumes import grid_index, on_grid, whole_volumes
 from studies.policy import DisplayPolicy
 
 
@@ -68,7 +72,16 @@ def run_machine_observer_job(job: MachineObserverJob, progress: Progress) -> Non
             policy=policy,
         )
         progress.flush()
-        if job.classifier == ObserverClassifier.INTERPRETABLE:
+        if job.classifier == ObserverClassifier.VOLUMETRIC:
+            progress.phase("reading whole volumes for the slabs around each slice")
+            features = volumetric_features(job, [*real, *synthetic], progress=progress)
+            progress.phase(
+                f"cross-validating the logistic regression on slabs ({job.bootstrap} patient resamples)"
+            )
+            result = volumetric_observer(
+                pool, features, folds=job.folds, seed=job.seed, bootstrap=job.bootstrap
+            )
+        elif job.classifier == ObserverClassifier.INTERPRETABLE:
             progress.phase("computing the image features")
             features = observer_features(pool.hu, hu_min=pool.hu_min, workers=settings.METRICS_WORKERS)
             progress.phase(f"cross-validating the logistic regression ({job.bootstrap} patient resamples)")
@@ -101,3 +114,33 @@ def run_machine_observer_job(job: MachineObserverJob, progress: Progress) -> Non
         store_observer_result(job=job, result=result, policy=policy)
     except Exception as exc:  # the previous result is still in place (one transaction)
         raise JobFailed(f"could not store the result: {one_line(exc)}") from exc
+
+
+def volumetric_features(job: MachineObserverJob, pool_slices: Sequence[StoredSlice], *, progress: Progress):
+    """``VOLUME_FEATURES`` of the slab around each of ``pool_slices`` (the pool's order), every volume of both
+    datasets resampled to their coarsest common grid (:func:`metrics.measures.zconsistency.common_grid`)."""
+    import numpy as np
+
+    from metrics.measures.observer import VOLUME_FEATURES
+    from metrics.measures.zconsistency import common_grid
+
+    volumes = {volume.uid: volume for volume in (*whole_volumes(job.real_dataset), *whole_volumes(job.model))}
+    missing = sorted({stored.volume for stored in pool_slices} - set(volumes))
+    if missing:
+        raise ObserverInputError(
+            f"{len(missing)} volume(s) have too few slices or no slice spacing for slabs, e.g. {missing[0]}"
+        )
+    grid = common_grid([(v.slice_mm, v.row_mm, v.column_mm) for v in volumes.values()])
+    by_volume: dict[str, list[int]] = {}
+    for row, stored in enumerate(pool_slices):
+        by_volume.setdefault(stored.volume, []).append(row)
+    features = np.zeros((len(pool_slices), len(VOLUME_FEATURES)))
+    for number, (uid, rows) in enumerate(by_volume.items(), start=1):
+        progress.phase(f"slabs of volume {number} of {len(by_volume)}")
+        volume = volumes[uid]
+        hu = on_grid(volume, grid)
+        position = {stored.slice_id: place for place, stored in enumerate(volume.slices)}
+        for row in rows:
+            centre = grid_index(volume, position[pool_slices[row].slice_id], grid)
+            features[row] = slab_features(slab_around(hu, centre), grid)
+    return features

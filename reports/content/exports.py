@@ -134,6 +134,25 @@ ANSWER_COLUMNS = (
         "Stack reading: seconds each slice was on screen before the current answer, from offset -k to +k, "
         "separated by spaces; empty for a single slice. A list in the JSON export.",
     ),
+    Column(
+        "exposure_requested_ms",
+        "integer",
+        "Time-limited exposure: how long the server asked the page to show the image (ms), the survey's fixed "
+        "exposure or the reader's staircase level; empty without an exposure.",
+    ),
+    Column(
+        "exposure_measured_ms",
+        "number",
+        "Time-limited exposure: how long the image was on screen as the reader's page measured it (ms, from the "
+        "first frame painted with the image to the first painted with the mask); empty without an exposure.",
+    ),
+    Column(
+        "exposure_rejected",
+        "integer",
+        "1 if the measured exposure differed from the requested one by more than two frames (34 ms): the answer "
+        "moved no staircase and counts in no threshold; else 0.",
+        "0 | 1",
+    ),
 )
 
 PRACTICE_COLUMNS = (
@@ -252,6 +271,9 @@ class AnswerRow:
     stack_slices: int = 1
     slices_visited: tuple[int, ...] = ()
     seconds_per_slice: tuple[float, ...] = ()
+    exposure_requested_ms: int | None = None
+    exposure_measured_ms: float | None = None
+    exposure_rejected: bool = False
 
     @property
     def correct(self) -> bool:

@@ -17,6 +17,7 @@ import matplotlib
 import numpy as np
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, NullFormatter
 
 from metrics.measures.vocabulary import LAYERS, LOWER_IS_BETTER, METRIC_LABELS
 from readerstats import ANSWERS, TRUTHS, ProportionEstimate
@@ -376,6 +377,48 @@ def spectra_figure(rows: Sequence[MetricRow]) -> Figure:
         figure.subplots_adjust(
             left=0.6 / width, right=1 - legend_width / width, top=0.85, bottom=0.16, wspace=0.35
         )
+    return figure
+
+
+Z_GRADIENT_TITLE = (
+    "Realism along z: distribution of the z-gradient inside the body, real vs synthetic volumes"
+)
+
+
+def z_gradient_figure(rows: Sequence[MetricRow]) -> Figure:
+    """One panel per model: the share of body pixels at each z-gradient (|HU difference| between neighbouring
+    slices per mm, on the comparison's common grid) in the real volumes and in the model's synthetic volumes, from
+    the ``z_gradient_w1`` rows' pooled histograms; the title gives the normalised 1-Wasserstein distance."""
+    panels = [row for row in rows if row.metric == "z_gradient_w1" and row.detail.get("synthetic_histogram")]
+    with matplotlib.rc_context(STYLE):
+        columns = max(1, min(2, len(panels)))
+        lines = max(1, (len(panels) + columns - 1) // columns)
+        figure = _figure(8.8 if columns > 1 else 4.6, 1.0 + 2.3 * lines)
+        figure.suptitle(_wrap(Z_GRADIENT_TITLE, 90 if columns > 1 else 48, 3))
+        if not panels:
+            axes = figure.add_subplot(1, 1, 1)
+            axes.text(
+                0.5, 0.5, "no whole-volume measure stored yet", ha="center", va="center", color="#7f7f7f"
+            )
+            axes.set_axis_off()
+        for index, row in enumerate(panels, start=1):
+            axes = figure.add_subplot(lines, columns, index)
+            edges = np.asarray(row.detail["edges"], dtype=float)
+            for key, label in (("real_histogram", "real"), ("synthetic_histogram", "synthetic")):
+                share = np.asarray(row.detail[key], dtype=float)
+                axes.stairs(share, edges, color=SCOPE_COLOURS[label], label=label.capitalize(), linewidth=1.1)
+            score = "n/a" if row.normalised is None else f"{row.normalised:.2f}"
+            axes.set_title(_wrap(f"{row.model} (W1 normalised {score})", 44, 2))
+            # most of the mass lies in the first few HU/mm: a log scale shows the tails where models differ
+            axes.set_yscale("log")
+            axes.set_ylim(bottom=1e-5)
+            # plain tick labels: the report's style turns mathtext (Matplotlib's default "10^k") off
+            axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+            axes.yaxis.set_minor_formatter(NullFormatter())
+            axes.set_xlabel("z-gradient (HU/mm; the last bin holds larger ones)")
+            axes.set_ylabel("Share of body pixels (log)")
+            axes.legend(frameon=False)
+        figure.tight_layout(rect=(0, 0, 1, (0.86 if columns == 1 else 0.9) if lines == 1 else 0.95))
     return figure
 
 

@@ -33,6 +33,7 @@ from reportlab.platypus import (
 from metrics.measures.vocabulary import LOWER_IS_BETTER, METRICS
 from readerstats import ProportionEstimate, p_text
 from reports.content import figures
+from reports.content.formats import TABLE3_MARKS, format_interval, format_percent, table3_cell
 from reports.content.model_ranking import LEAD_NOTE, LEAD_TITLE
 from reports.content.reader_groups import GROUPS_NOTE, GROUPS_TITLE, test_sentence
 from reports.content.reader_quality import (
@@ -42,17 +43,16 @@ from reports.content.reader_quality import (
     VERDICT_ALL_LABEL,
     VERDICT_KEPT_LABEL,
 )
+from reports.content.realism_along_z import MEASURE_NOTE as Z_MEASURE_NOTE
+from reports.content.realism_along_z import THRESHOLDS_NOTE as Z_THRESHOLDS_NOTE
+from reports.content.realism_along_z import TITLE as Z_TITLE
 from reports.content.report import (
     HYPOTHESES_IN_WORDS,
     TABLE2_TITLE,
-    TABLE3_MARKS,
     TABLE3_TITLE,
     Report,
     clip_text,
-    format_interval,
-    format_percent,
     table2_variants,
-    table3_cell,
 )
 from reports.content.report_mrmc import (
     AUC_HEADER,
@@ -472,6 +472,48 @@ def _model_comparison(report: Report) -> list:
     return flow
 
 
+def _realism_along_z(report: Report) -> list:
+    """The z-consistency measure, the 3-D observer beside the 2-D one and the verdict sentence, per model."""
+    if not report.realism_along_z:
+        return []
+    flow = [Paragraph(Z_TITLE, H1)]
+
+    def measure(row) -> str:
+        if row is None:
+            return "not computed"
+        if row.value is None:
+            return row.note
+        normalised = "n/a" if row.normalised is None else f"{row.normalised:.2f}"
+        return f"{row.value:.3g} ({normalised})"
+
+    rows = []
+    for line in report.realism_along_z:
+        means = line.gradient_means()
+        rows.append(
+            [
+                _p(line.model, SMALL),
+                _p(measure(line.gradient), SMALL),
+                _p("" if means is None else f"{means[0]:.1f} / {means[1]:.1f}", SMALL),
+                _p(measure(line.measures.get("reformat_radiomic_fd")), SMALL),
+                _p(line.axial.text() if line.axial else "not run", SMALL),
+                _p(line.volumetric.text() if line.volumetric else "not run", SMALL),
+            ]
+        )
+    header = [
+        "Model",
+        "z-gradient W1 (normalised)",
+        "Mean z-gradient real / synthetic (HU/mm)",
+        "Reformat radiomic FD (normalised)",
+        "2-D observer",
+        "3-D observer",
+    ]
+    flow.append(_table(header, rows, [w * mm for w in (30, 28, 30, 30, 31, 31)]))
+    flow += [_p(line.sentence(), SMALL) for line in report.realism_along_z]
+    flow.append(_figure(figures.z_gradient_figure(report.metric_rows)))
+    flow += [_p(Z_THRESHOLDS_NOTE, NOTE), _p(Z_MEASURE_NOTE, NOTE)]
+    return flow
+
+
 def _per_reader(report: Report) -> list:
     flow = [Paragraph("Per-reader accuracy", H1)]
     header = [
@@ -652,6 +694,7 @@ def report_pdf(report: Report, *, paper_figures: Sequence = ()) -> bytes:
         *_table3(report),
         *_clustering(report),
         *_model_comparison(report),
+        *_realism_along_z(report),
         PageBreak(),
         Paragraph("Figures", H1),
         _figure(figures.accuracy_figure(report)),

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from metrics.measures.vocabulary import LAYERS
+from metrics.measures.vocabulary import LAYERS, VOLUME_METRICS
 from readerstats import (
     ANSWERS,
     DEFAULT_EXPERIENCE_BANDS,
@@ -27,15 +27,16 @@ from readerstats import (
     ContingencyTest,
     ProportionEstimate,
     StudyReport,
-    format_p,
     proportion_estimate,
     study_report,
 )
 from reports.content.exports import AnswerRow, MetricRow, answer_table
+from reports.content.exposure import ExposureSection, exposure_sections
 from reports.content.model_comparison import ModelComparison, ObserverRow, compare_models
 from reports.content.model_ranking import ModelRanking, model_ranking
 from reports.content.reader_groups import ReaderGroups, reader_groups
 from reports.content.reader_quality import ReaderQualitySection, reader_quality
+from reports.content.realism_along_z import ZRealismLine, realism_along_z, realism_along_z_dict
 from reports.content.report_mrmc import MrmcSection, mrmc_section
 from reports.content.survey_info import SurveyInfo
 from studies.quality import QualityInput
@@ -123,10 +124,15 @@ class Report:
     reader_groups: ReaderGroups | None = None
     # Reader quality control: catch items, the frozen exclusion rules, the verdict without excluded readers.
     reader_quality: ReaderQualitySection | None = None
+    # The z-consistency measure and the 3-D observer beside the 2-D one, per model (reports.content.realism_along_z).
+    realism_along_z: tuple[ZRealismLine, ...] = ()
+    # Time-limited exposure thresholds and HYPE_inf per survey (reports.content.exposure).
+    exposure: tuple[ExposureSection, ...] = ()
 
     @property
     def metric_averages(self) -> list[MetricRow]:
-        return [row for row in self.metric_rows if row.is_average]
+        """The per-layer metrics' means over layers (the whole-volume metrics have their own section)."""
+        return [row for row in self.metric_rows if row.is_average and row.metric not in VOLUME_METRICS]
 
     @property
     def feature_metrics_unavailable(self) -> list[str]:
@@ -162,6 +168,8 @@ class Report:
             "model_comparison": self._model_comparison_dict(),
             "reader_subgroups": None if self.reader_groups is None else self.reader_groups.to_dict(),
             "reader_quality": None if self.reader_quality is None else self.reader_quality.to_dict(),
+            "realism_along_z": realism_along_z_dict(self.realism_along_z),
+            "exposure": [section.to_dict() for section in self.exposure],
         }
 
     def _model_comparison_dict(self) -> dict[str, Any] | None:
@@ -375,6 +383,10 @@ def build_report(
         ranking=model_ranking(rows),
         reader_groups=reader_groups(rows, edges=experience_bands),
         reader_quality=reader_quality(rows, [given for given in quality_inputs if given.survey in infos]),
+        realism_along_z=realism_along_z(
+            list(dict.fromkeys(info.model for info in surveys)), metric_rows, observer_rows
+        ),
+        exposure=exposure_sections(rows, surveys),
     )
 
 
@@ -414,36 +426,3 @@ def table2_variants(report: Report) -> list[dict[str, Any]]:
 def clip_text(text: str, length: int) -> str:
     """``text`` cut to ``length`` characters, an ellipsis marking the cut (labels in tables and figures)."""
     return text if len(text) <= length else text[: length - 1] + "\u2026"
-
-
-def format_percent(estimate: ProportionEstimate) -> str:
-    return "n/a" if estimate.proportion is None else f"{100 * estimate.proportion:.1f}%"
-
-
-def format_interval(estimate: ProportionEstimate) -> str:
-    if estimate.ci_low is None:
-        return ""
-    return f"{100 * estimate.ci_low:.1f}\u2013{100 * estimate.ci_high:.1f}"
-
-
-def table3_cell(test: ContingencyTest) -> str:
-    """A Table 3 cell: the decisive p (exact where the chi-squared approximation is doubtful), Holm-adjusted p,
-    and a mark for the test used."""
-    if test.decisive_p_value is None:
-        return "n/a"
-    mark = ""
-    if test.exact_p_value is not None:
-        mark = " F" if test.exact_test and test.exact_test.startswith("Fisher") else " MC"
-    elif test.yates_correction:
-        mark = " Y"
-    text = f"{format_p(test.decisive_p_value)}{mark}"
-    if test.holm_p_value is not None:
-        text += f" (Holm {format_p(test.holm_p_value)})"
-    return text
-
-
-TABLE3_MARKS = (
-    "Y: chi-squared with Yates' continuity correction (2x2 tables); no mark: chi-squared without correction "
-    "(2x3 tables); F: Fisher's exact test, MC: Monte Carlo permutation test, used instead when an expected count "
-    "is under 5. Holm: adjusted for the number of tests in its family (within-survey tests; survey pairs)."
-)

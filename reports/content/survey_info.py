@@ -14,3 +14,8 @@ class SurveyInfo:
     status: str
     item_count: int
     reader_count: int
+    # Time-limited exposure (studies.design): off, fixed or staircase; the reversals averaged into a reader's
+    # threshold, and whether the staircase's steps are multiplicative (thresholds then averaged in log space).
+    exposure: str = "off"
+    exposure_reversals: int = 0
+    exposure_log: bool = False

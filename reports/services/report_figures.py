@@ -126,6 +126,10 @@ def report_downloads(report: Report) -> list[DrawnFigure]:
         plots.append(
             ("fig8-mean-spectra", "Fig. 8: mean spectra", figures.spectra_figure(report.metric_rows))
         )
+    if report.realism_along_z:
+        plots.append(
+            ("realism-along-z", figures.Z_GRADIENT_TITLE, figures.z_gradient_figure(report.metric_rows))
+        )
     downloads = [
         replace(drawn(figure, key=key, title=title, caption="", svg=True), in_pdf=False)
         for key, title, figure in plots

@@ -3,8 +3,8 @@
 from django import template
 
 from readerstats import format_p, p_text
+from reports.content.formats import format_interval, format_percent, table3_cell
 from reports.content.reader_groups import test_sentence
-from reports.content.report import format_interval, format_percent, table3_cell
 from reports.content.wording import plain_reason
 
 register = template.Library()

@@ -42,6 +42,9 @@
   var huOut = byTestId("hu-value");
   var contradictionBox = byTestId("contradiction");
   var isStack = stack.slices > 1;
+  // Time-limited exposure (exposure.js): the image for its requested time, then a mask; off: nothing changes.
+  var exposure = window.BlindreadExposure.create(config.exposure, canvas, config.matrix);
+  var slabViewer = null; // slab items: static/studies/slab_viewer.js (coronal and sagittal views), attached at the start
 
   var matrix = config.matrix;
   var huMin = config.huRange[0];
@@ -207,7 +210,7 @@
         message.hidden = true;
         canvas.dataset.loaded = "true";
         renderWindow();
-        startClock();
+        exposure.start(draw, startClock);
       })
       .catch(function () {
         message.textContent = strings.loadFailed;
@@ -242,6 +245,7 @@
       pixels[j + 3] = 255;
     }
     offscreenContext.putImageData(imageData, 0, 0);
+    state.lut = lut; // the slab viewer's reformats use the same grey levels
     draw();
   }
 
@@ -277,12 +281,15 @@
         canvas.width / 2 + state.panX * ratio - (matrix * scale) / 2,
         canvas.height / 2 + state.panY * ratio - (matrix * scale) / 2
       );
-      context.drawImage(offscreen, 0, 0);
+      exposure.paint(context, offscreen);
     }
     widthOut.textContent = String(Math.round(state.width));
     levelOut.textContent = String(Math.round(state.level));
     zoomOut.textContent = String(Math.round(state.zoom * 100));
     showHu();
+    if (slabViewer !== null) {
+      slabViewer.redraw();
+    }
   }
 
   // ---------------------------------------------------------------------------------------------------
@@ -798,8 +805,12 @@
         client_key: newClientKey(),
         base_revision: state.baseRevision,
         contradiction_confirmed: contradicts() && state.contradictionConfirmed,
+        exposure_measured_ms: exposure.measuredMs(),
       },
     };
+    if (slabViewer !== null) {
+      Object.assign(pending.body, slabViewer.answerFields()); // views_used, seconds_per_view
+    }
     storageSet(pendingKey, pending);
     send(pending, true);
   }
@@ -1021,6 +1032,8 @@
       state.panX += key === "ArrowLeft" ? -step : key === "ArrowRight" ? step : 0;
       state.panY += key === "ArrowUp" ? -step : key === "ArrowDown" ? step : 0;
       draw();
+    } else if (slabViewer !== null && slabViewer.handleKey(key)) {
+      // a key of the slab viewer
     } else {
       handled = false;
     }
@@ -1057,6 +1070,28 @@
   canvas.dataset.loaded = "false";
   canvas.dataset.windowChanged = "false";
   canvas.dataset.inverted = "false";
+  // Slab items: the coronal and sagittal views beside this one (slab_viewer.js, loaded before this file).
+  if (config.slab && window.BlindreadSlabViewer) {
+    slabViewer = window.BlindreadSlabViewer.attach({
+      config: config,
+      state: state,
+      canvas: canvas,
+      context: context,
+      draw: draw,
+      setWindow: setWindow,
+      zoomBy: zoomBy,
+      showSlice: showSlice,
+      axialPlace: function () {
+        var scale = scaleOnCanvas();
+        var ratio = window.devicePixelRatio || 1;
+        return {
+          scale: scale,
+          x: canvas.width / 2 + state.panX * ratio - (matrix * scale) / 2,
+          y: canvas.height / 2 + state.panY * ratio - (matrix * scale) / 2,
+        };
+      },
+    });
+  }
   showSlicePosition();
   draw();
   loadPixels(0);

@@ -84,7 +84,7 @@ class ItemAdmin(ReadOnlyAdmin):
             stack = decode_payload(
                 handle.read(), survey.display_policy.matrix_size, survey.design.stack_slices
             )
-        pixels = stack[survey.design.stack_k]  # the centre slice, what the reader answers for
+        pixels = stack[survey.design.centre_slice]  # the centre slice, what the reader answers for
         policy = survey.display_policy
         image = window_to_uint8(pixels, width=policy.default_window_width, level=policy.default_window_level)
         response = HttpResponse(png_bytes(image), content_type="image/png")

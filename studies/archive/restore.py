@@ -190,6 +190,7 @@ def do_restore_survey(
     written: list[str],
     actor=None,
     details: Mapping[str, object],
+    project=None,
 ) -> Survey:
     """Restore one archived survey as a closed survey with its items (payloads stored again byte for byte),
     readers, assignments, invitations (any still pending revoked), answers, revisions, practice answers, rounds
@@ -213,8 +214,8 @@ def do_restore_survey(
     survey = _insert(
         Survey(
             **values,
-            # Restored surveys join the default project; a site superuser or its owner shares them from there.
-            project=ensure_default_project(),
+            # Restored surveys join the project the import names, else the default project.
+            project=project or ensure_default_project(),
             model_dataset=datasets["synthetic"],
             real_dataset=datasets["real"],
             display_policy=policy,

@@ -9,6 +9,8 @@ from django.contrib.auth import get_user_model
 
 from audit.archive import ArchivedFields
 from studies.models import (
+    EXPOSURE_FIELDS,
+    SLAB_VIEW_FIELDS,
     VIEWER_STATE_FIELDS,
     Answer,
     AnswerRevision,
@@ -36,14 +38,22 @@ ANSWER_CONTENT = (
     "invert_used",
     "slices_visited",
     "seconds_per_slice",
+    *EXPOSURE_FIELDS,
+    *SLAB_VIEW_FIELDS,
 )
-PRACTICE_CONTENT = ("choice", "rating", "seconds_on_slice", *VIEWER_STATE_FIELDS)
-# Version 2 added ratings and the invert flag, version 3 the stack's visited slices and (practice) the viewer state.
+PRACTICE_CONTENT = ("choice", "rating", "seconds_on_slice", *VIEWER_STATE_FIELDS, *SLAB_VIEW_FIELDS)
+# Version 2 added ratings and the invert flag, version 3 the stack's visited slices and (practice) the viewer state,
+# version 5 the time-limited exposure and slab reading's views.
 ANSWER_ADDED_IN = {
     "rating": (2, None),
     "invert_used": (2, False),
     "slices_visited": (3, []),
     "seconds_per_slice": (3, []),
+    "exposure_requested_ms": (5, None),
+    "exposure_measured_ms": (5, None),
+    "exposure_rejected": (5, False),
+    # Version 5 adds slab reading's views used and seconds per view.
+    **dict.fromkeys(SLAB_VIEW_FIELDS, (5, [])),
 }
 EXPORTING_SITE_ID = "the row's number on the exporting site"
 
@@ -200,7 +210,7 @@ PRACTICE_ANSWERS = StudyTable(
     keys=("client_key",),
     related={"assignment": "reader", "practice_item": "practice_item"},
     left_out={"id": EXPORTING_SITE_ID},
-    added_in=dict.fromkeys(VIEWER_STATE_FIELDS, (3, None)),
+    added_in={**dict.fromkeys(VIEWER_STATE_FIELDS, (3, None)), **dict.fromkeys(SLAB_VIEW_FIELDS, (5, []))},
     since=2,
 )
 ROUNDS = StudyTable(

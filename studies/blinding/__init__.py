@@ -22,6 +22,7 @@ from studies.blinding.checks import (
     check_repeat,
     check_structure,
 )
+from studies.blinding.exposure_checks import check_exposure
 from studies.blinding.measurement import AUC_LIMIT, BlindingReport, Finding, separation_auc
 from studies.blinding.pixel_checks import check_payloads
 from studies.blinding.walk import walk_as_reader
@@ -57,4 +58,5 @@ def audit_survey_blinding(survey: Survey, *, progress=None) -> BlindingReport:
         check_practice(survey, items, walk, report)
         check_repeat(survey, tests, walk, report)
         check_catch(survey, items, walk, report)
+        check_exposure(survey, walk, report)
     return report

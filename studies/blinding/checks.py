@@ -15,7 +15,6 @@ from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.core.files.storage import default_storage
 from django.db import OperationalError
-from django.test import RequestFactory
 from django.urls import get_resolver, reverse
 from django.utils import translation
 
@@ -31,12 +30,13 @@ from studies.blinding.walk import CONFIG_PATTERN, Observation, Walk, response_he
 from studies.feedback import practice_strings
 from studies.models import OPAQUE_ID_LENGTH, Item, Survey, Truth
 from studies.rendering import decode_payload
-from studies.selectors import StackMissing, rendered_stack
+from studies.selectors import StackMissing, rendered_item
 
 # Identifiers shorter than this are too common to search for in pages (patient "1", alias "A").
 MIN_IDENTIFIER_CHARS = 4
 # Config keys whose value belongs to the item or the reader's place; every other key must be the same everywhere.
-PER_ITEM_CONFIG_KEYS = {"itemId", "position", "pixelsUrl", "answerUrl", "previousUrl", "answer"}
+# The exposure follows the reader's earlier answers: studies.blinding.exposure_checks checks it against its rule.
+PER_ITEM_CONFIG_KEYS = {"itemId", "position", "pixelsUrl", "answerUrl", "previousUrl", "answer", "exposure"}
 PAGE_HEADERS_OF_LENGTH = {"content-length"}
 PROGRESS_PATTERN = re.compile(r'(data-testid="progress"[^>]*>)[^<]*(<)')
 CSRF_PATTERN = re.compile(r'(name="csrfmiddlewaretoken" value=")[^"]*(")')
@@ -304,6 +304,8 @@ def check_error_pages(observations: list[Observation], report: BlindingReport) -
     reached and when a failure's own message names the item's truth: the same reply for every item."""
     report.checks.append("error-pages")
     handler = get_resolver().resolve_error_handler(500)
+    from django.test import RequestFactory  # Django's test package (Jinja2 and more): only while auditing
+
     factory = RequestFactory()
     requests = {
         "item page": lambda o: factory.get(o.page_url, secure=True),
@@ -454,7 +456,7 @@ def check_practice(survey: Survey, items: list[Item], walk: Walk, report: Blindi
             report.leak("practice", "practice pixel responses carry other headers than test items'")
             break
         try:
-            expected_pixels, _ = rendered_stack(observation.item.slice, policy, survey.design.stack_k)
+            expected_pixels, _ = rendered_item(observation.item.slice, policy, survey.design)
         except StackMissing:
             expected_pixels = None
         decoded = decode_payload(observation.payload, policy.matrix_size, survey.design.stack_slices)

@@ -29,11 +29,13 @@ from studies.blinding.measurement import (
     separation_auc,
     split_by_truth,
 )
+from studies.blinding.slab_checks import check_slabs
 from studies.blinding.walk import Observation
+from studies.design import StudyDesign
 from studies.models import Survey
 from studies.policy import DisplayPolicy
 from studies.rendering import decode_payload
-from studies.selectors import StackMissing, rendered_stack
+from studies.selectors import StackMissing, rendered_item, rendered_stack
 
 
 def check_payloads(survey: Survey, observations: list[Observation], report: BlindingReport) -> None:
@@ -106,10 +108,18 @@ def check_payloads(survey: Survey, observations: list[Observation], report: Blin
         report.leak(
             "quantisation", f"the HU step between grey levels differs (AUC {auc:.2f}): {describe(steps)}"
         )
-    check_geometry(policy, decoded, report)
+    check_geometry(policy, decoded, report, design=survey.design)
+    if survey.design.is_slab:
+        check_slabs(survey, observations, decoded, report)
 
 
-def check_geometry(policy: DisplayPolicy, decoded: list[tuple[Observation, np.ndarray]], report) -> None:
+def check_geometry(
+    policy: DisplayPolicy,
+    decoded: list[tuple[Observation, np.ndarray]],
+    report,
+    *,
+    design: StudyDesign | None = None,
+) -> None:
     """The same pipeline for every item (its payload is what the policy makes of its source slice), one scale,
     the body centred alike, and the same padding around it.
 
@@ -123,7 +133,10 @@ def check_geometry(policy: DisplayPolicy, decoded: list[tuple[Observation, np.nd
     stack_k = (decoded[0][1].shape[0] - 1) // 2
     for observation, stack in decoded:
         try:
-            expected, geometry = rendered_stack(observation.item.slice, policy, stack_k)
+            if design is not None and design.is_slab:
+                expected, geometry = rendered_item(observation.item.slice, policy, design)
+            else:
+                expected, geometry = rendered_stack(observation.item.slice, policy, stack_k)
         except StackMissing:
             differing.append((observation.truth, "neighbours missing"))
             continue

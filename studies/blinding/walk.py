@@ -8,16 +8,18 @@ survey and holds no lock on the survey while it runs. What came back is an :clas
 :class:`Walk`; the checks compare them.
 """
 
+from __future__ import annotations
+
 import json
 import re
 import secrets
 import uuid
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.test import Client
 from django.urls import reverse
 from django.utils import translation
 
@@ -25,6 +27,10 @@ from imaging.selectors import with_their_slices
 from studies.design import RATING_MIDPOINTS, StudyDesign
 from studies.models import Assignment, Item, Survey
 from studies.sampling import make_item_order
+from studies.slabs import VIEWS
+
+if TYPE_CHECKING:
+    from django.test import Client
 
 # Headers whose value differs on every response whatever is served.
 IGNORED_HEADERS = {"date"}
@@ -94,6 +100,8 @@ def walk_as_reader(survey: Survey, items: list[Item], progress) -> Walk:
                 is_audit=True,
             )
             walk.key = assignment.key
+            from django.test import Client  # Django's test package (Jinja2 and more): only while auditing
+
             client = Client(HTTP_HOST=audit_host(), raise_request_exception=False)
             client.force_login(reader)
             # The walk's requests activate their own language; the caller's (an admin page) is restored after.
@@ -188,6 +196,7 @@ def read_one(client: Client, survey: Survey, observation: Observation, url: str,
         data=json.dumps(
             {
                 **neutral_answer(survey.design),
+                **exposure_as_requested(observation.config),
                 "reason": "",
                 "seconds_on_slice": 1.0,
                 "window_width": float(policy.default_window_width),
@@ -217,12 +226,21 @@ def neutral_answer(design: StudyDesign) -> dict:
     answer = {"choice": "indeterminable" if design.asks_choice else None}
     if design.has_rating:
         answer["rating"] = RATING_MIDPOINTS[design.rating]
-    if design.is_stack:
-        answer["slices_visited"] = list(range(0, design.stack_k + 1)) + list(
-            range(-1, -design.stack_k - 1, -1)
+    if design.scrolls:
+        answer["slices_visited"] = list(range(0, design.centre_slice + 1)) + list(
+            range(-1, -design.centre_slice - 1, -1)
         )
         answer["seconds_per_slice"] = [0.5] * design.stack_slices
+    if design.is_slab:
+        answer["views_used"] = list(VIEWS)
+        answer["seconds_per_view"] = [1.0] * len(VIEWS)
     return answer
+
+
+def exposure_as_requested(config: dict) -> dict:
+    """With a time-limited exposure, the audit's page measured exactly the exposure it was asked for."""
+    requested = (config.get("exposure") or {}).get("requestedMs")
+    return {} if requested is None else {"exposure_measured_ms": float(requested)}
 
 
 def response_headers(response) -> dict:

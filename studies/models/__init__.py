@@ -9,6 +9,8 @@ through their own `Assignment.key` and each item's `Item.public_id`, both opaque
 
 from studies.models.answers import (
     CHOICE_VALUES,
+    EXPOSURE_FIELDS,
+    SLAB_VIEW_FIELDS,
     VIEWER_STATE_FIELDS,
     Answer,
     AnswerFields,
@@ -33,6 +35,8 @@ from studies.models.surveys import Item, PracticeItem, Survey, Truth
 __all__ = [
     "CHOICE_VALUES",
     "OPAQUE_ID_LENGTH",
+    "EXPOSURE_FIELDS",
+    "SLAB_VIEW_FIELDS",
     "VIEWER_STATE_FIELDS",
     "Answer",
     "AnswerFields",

@@ -51,6 +51,36 @@ class AnswerFields(models.Model):
         blank=True,
         help_text="Stack reading: seconds on screen of each slice, from offset -k to +k; empty for a single slice.",
     )
+    exposure_requested_ms = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Time-limited exposure: the exposure the server asked for this item (ms); empty without.",
+    )
+    exposure_measured_ms = models.FloatField(
+        null=True,
+        blank=True,
+        help_text="Time-limited exposure: how long the image was on screen, measured by the reader's page from the "
+        "first frame painted with the image to the first painted with the mask (ms); empty without.",
+    )
+    exposure_rejected = models.BooleanField(
+        default=False,
+        db_default=False,
+        help_text="Time-limited exposure: the measured exposure differed from the requested one by more than two "
+        "frames (34 ms); the answer is kept but moves no staircase and counts in no threshold.",
+    )
+    views_used = models.JSONField(
+        default=list,
+        db_default=models.Value("[]"),
+        blank=True,
+        help_text="Slab reading: the views the reader looked at (axial, coronal, sagittal), in the order first "
+        "seen; empty without a slab.",
+    )
+    seconds_per_view = models.JSONField(
+        default=list,
+        db_default=models.Value("[]"),
+        blank=True,
+        help_text="Slab reading: seconds each view (axial, coronal, sagittal) was on screen; empty without a slab.",
+    )
 
     class Meta:
         abstract = True
@@ -64,6 +94,11 @@ def answer_field_constraints(prefix: str) -> list[models.CheckConstraint]:
         models.CheckConstraint(condition=Q(zoom__gt=0), name=f"{prefix}_zoom_positive"),
         models.CheckConstraint(
             condition=Q(rating__isnull=True) | Q(rating__lte=100), name=f"{prefix}_rating_in_range"
+        ),
+        models.CheckConstraint(
+            condition=Q(exposure_requested_ms__isnull=True, exposure_measured_ms__isnull=True)
+            | Q(exposure_requested_ms__isnull=False, exposure_measured_ms__gte=0),
+            name=f"{prefix}_exposure_requested_and_measured",
         ),
     ]
 
@@ -137,6 +172,8 @@ class AnswerRevision(AnswerFields):
 
 # What the viewer showed when the reader answered: fields of every answer (AnswerFields) and of practice answers,
 # where they are empty (all of them) only for practice answers stored before they were recorded (migration 0012).
+# Slab reading's views: fields of every answer and practice answer, [] without a slab (and in rows stored before).
+SLAB_VIEW_FIELDS = ("views_used", "seconds_per_view")
 VIEWER_STATE_FIELDS = (
     "window_width",
     "window_level",
@@ -146,3 +183,6 @@ VIEWER_STATE_FIELDS = (
     "slices_visited",
     "seconds_per_slice",
 )
+# Time-limited exposure: what the server asked for and what the page measured (AnswerFields only; practice answers
+# are shown with the same exposure but keep none of it).
+EXPOSURE_FIELDS = ("exposure_requested_ms", "exposure_measured_ms", "exposure_rejected")

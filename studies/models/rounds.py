@@ -54,6 +54,18 @@ class PracticeAnswer(models.Model):
         blank=True,
         help_text="Stack reading: seconds on screen of each slice, offset -k first; [] for one.",
     )
+    views_used = models.JSONField(
+        default=list,
+        db_default=models.Value("[]"),
+        blank=True,
+        help_text="Slab reading: the views looked at (axial, coronal, sagittal), in the order first seen; [] without.",
+    )
+    seconds_per_view = models.JSONField(
+        default=list,
+        db_default=models.Value("[]"),
+        blank=True,
+        help_text="Slab reading: seconds each view (axial, coronal, sagittal) was on screen; [] without a slab.",
+    )
 
     class Meta:
         ordering = ["assignment", "created_at", "id"]

@@ -12,8 +12,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_noop
 
 from audit.services import record_event
+from studies.exposure_track import exposure_fields
 from studies.models import (
     Answer,
+    AnswerFields,
     AnswerRevision,
     Assignment,
     Item,
@@ -169,6 +171,8 @@ def do_submit_round_answer(*, reading: Round, owner, item, data: AnswerInput) ->
                 .first()
             )
             fields = {name: getattr(data, name) for name in reading.stored} | viewer_state(data)
+            if issubclass(reading.answer_model, AnswerFields):
+                fields |= exposure_fields(assignment, data.exposure_measured_ms)
             if answer is None:
                 answer, revision = _first_answer(reading, mine, item, data, fields)
                 verb = reading.verb

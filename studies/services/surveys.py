@@ -17,6 +17,7 @@ from audit.services import record_event, user_or_none
 from imaging.constants import DatasetKind
 from imaging.selectors import (
     ct_slice_indices,
+    ct_slice_z,
     dataset_named,
     dataset_names,
     fields_of_view_mm,
@@ -42,8 +43,9 @@ from studies.sampling import (
     stack_room_gaps,
     with_room_for_stack,
 )
-from studies.selectors import StackMissing, rendered_stack, rendering_fingerprint
+from studies.selectors import StackMissing, rendered_item, rendering_fingerprint
 from studies.services.errors import StudyError
+from studies.slabs import SlabGrid, slab_room_gaps, with_room_for_slab
 from studies.survey_input import SurveyInput, parse_survey_input
 
 
@@ -78,9 +80,31 @@ def check_survey_datasets(*, model_dataset, real_dataset) -> None:
 
 def _candidates(dataset) -> list[Candidate]:
     return [
-        Candidate(slice_id=s.slice_id, volume_key=s.volume_key, index=s.index, layer=s.layer)
+        Candidate(slice_id=s.slice_id, volume_key=s.volume_key, index=s.index, layer=s.layer, z_mm=s.z_mm)
         for s in layered_ct_slices(dataset)
     ]
+
+
+def _slab_candidates(
+    *, real_dataset, model_dataset, design: StudyDesign
+) -> tuple[list[Candidate], list[Candidate], list[str]]:
+    """The real and synthetic candidates a slab of the design fits around in their own volume (a synthetic slab
+    comes from its whole synthetic volume: every slice generated from the MRI volume, in patient order), and a
+    line for each layer both pools cover that one of them cannot give a slab in. A pool with no such slice at all
+    is refused in one line."""
+    grid = SlabGrid(design.slab_thickness_mm, design.slab_spacing_mm)
+    pools = {}
+    for dataset in (real_dataset, model_dataset):
+        candidates = _candidates(dataset)
+        room = with_room_for_slab(candidates, ct_slice_z(dataset), grid)
+        if candidates and not room:
+            raise StudyError(
+                f"dataset {dataset.name!r} has no volume that covers a {design.slab_thickness_mm} mm slab "
+                "(each slab needs its volume's slices on both sides of its centre slice, without gaps)"
+            )
+        pools[repr(dataset.name)] = (candidates, room)
+    (_, real_room), (_, synthetic_room) = pools.values()
+    return real_room, synthetic_room, slab_room_gaps(pools, grid)
 
 
 def _stack_candidates(
@@ -163,9 +187,14 @@ def create_survey(
     real_dataset = _dataset(options.real_dataset, DatasetKind.REAL_CT, signed_in)
     check_survey_datasets(model_dataset=model_dataset, real_dataset=real_dataset)
     policy, policy_notes = choose_field_of_view(options.display_policy, real_dataset)
-    real_candidates, synthetic_candidates, stack_gaps = _stack_candidates(
-        real_dataset=real_dataset, model_dataset=model_dataset, stack_k=design.stack_k
-    )
+    if design.is_slab:
+        real_candidates, synthetic_candidates, stack_gaps = _slab_candidates(
+            real_dataset=real_dataset, model_dataset=model_dataset, design=design
+        )
+    else:
+        real_candidates, synthetic_candidates, stack_gaps = _stack_candidates(
+            real_dataset=real_dataset, model_dataset=model_dataset, stack_k=design.stack_k
+        )
     try:
         selection = select_balanced(
             real=real_candidates, synthetic=synthetic_candidates, per_side=real_count, seed=seed
@@ -177,6 +206,8 @@ def create_survey(
         stack = (
             f" with room for a stack of {design.stack_slices} ({design.stack_k} neighbours each side)"
             if design.is_stack
+            else f" with room for a {design.slab_thickness_mm} mm slab"
+            if design.is_slab
             else ""
         )
         raise StudyError(
@@ -277,8 +308,7 @@ def _render_items(survey: Survey, written: list[str]) -> None:
     pipeline, one storage layout for both; a stack is one file of its 2k+1 slices), adding each file's name to
     `written` as soon as it is stored (so the caller deletes them all when a later one fails). Storage raising is a
     StudyError (one line)."""
-    policy = survey.display_policy
-    stack_k = survey.design.stack_k
+    policy, design = survey.display_policy, survey.design
     for model, rows in (
         (Item, with_their_slices(survey.items.all())),
         (PracticeItem, with_their_slices(survey.practice_items.all())),
@@ -286,7 +316,7 @@ def _render_items(survey: Survey, written: list[str]) -> None:
         items = list(rows)
         for item in items:
             try:
-                pixels, _ = rendered_stack(item.slice, policy, stack_k)
+                pixels, _ = rendered_item(item.slice, policy, design)
             except StackMissing as exc:
                 raise StudyError(str(exc)) from None
             if getattr(item, "catch", False):
@@ -342,6 +372,11 @@ def do_change_survey_settings(
                 name: value for name, value in reader_settings.items() if getattr(survey, name) != value
             }
             if policy is not None:
+                if policy.per_slice_field_of_view and (design or survey.design).is_slab:
+                    raise StudyError(
+                        "slab reading needs one field of view for the survey (display policy field_of_view "
+                        "'survey'), so every slab has the same mm per pixel"
+                    )
                 policy, _ = choose_field_of_view(policy, survey.real_dataset)
                 if policy != survey.display_policy:
                     changed["display_policy"] = policy
@@ -361,6 +396,14 @@ def do_change_survey_settings(
                         "the stack is chosen when the survey is created (its items need room for the "
                         "neighbours); create a new survey for another stack"
                     )
+                if (design.slab_thickness_mm, design.slab_spacing_mm) != (
+                    survey.design.slab_thickness_mm,
+                    survey.design.slab_spacing_mm,
+                ):
+                    raise StudyError(
+                        "the slab is chosen when the survey is created (its items need room for it in their "
+                        "volumes); create a new survey for another slab"
+                    )
                 changed["design"] = design
             if not changed:
                 return survey
@@ -368,6 +411,10 @@ def do_change_survey_settings(
                 setattr(survey, name, value)
             if not (survey.reader_title or "").strip():
                 raise StudyError("readers need a title for the survey")
+            if survey.design.has_exposure and survey.allow_going_back:
+                raise StudyError(
+                    "a time-limited exposure shows each image once: allow_going_back must be false"
+                )
             survey.last_audit_passed = None
             survey.last_audit_fingerprint = ""
             survey.save()

@@ -6,6 +6,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from imaging.constants import CT_WINDOW_PRESETS
+from studies.exposure_track import exposure_config
 from studies.feedback import practice_strings
 
 # The default CT window presets' names, translated on the page (a survey's own presets are shown as named).
@@ -32,6 +33,16 @@ def rating_config(design) -> dict:
     }
 
 
+def slab_config(design, policy) -> dict:
+    """What the slab viewer needs (the same for every item of a survey): the z spacing and the in-plane mm per
+    pixel, for the reformats' aspect (the page's `slab`, only in slab surveys)."""
+    return {
+        "thicknessMm": design.slab_thickness_mm,
+        "spacingMm": design.slab_spacing_mm,
+        "mmPerPixel": policy.mm_per_pixel,
+    }
+
+
 def reader_item_page(
     request, assignment, item, *, position, total, practice, previous_url, answer, reading_round=1
 ):
@@ -50,7 +61,8 @@ def reader_item_page(
         "defaultWindow": {"width": policy.default_window_width, "level": policy.default_window_level},
         "presets": presets,
         "rating": rating_config(design),
-        "stack": {"slices": design.stack_slices, "k": design.stack_k},
+        "stack": {"slices": design.stack_slices, "k": design.centre_slice},
+        "exposure": exposure_config(assignment),
         "practice": practice,
         "round": reading_round,
         "pixelsUrl": reverse("studies:pixels", args=[assignment.key, item.public_id]),
@@ -70,6 +82,8 @@ def reader_item_page(
             else None
         ),
     }
+    if design.is_slab:
+        config["slab"] = slab_config(design, policy)
     strings = reader_strings()
     if practice:
         strings.update(practice_strings())
@@ -89,7 +103,7 @@ def reader_item_page(
             "presets": presets,
             "default_preset_names": DEFAULT_PRESET_NAMES,
             "rating_values": range(1, 6),
-            "stack_centre": design.stack_k + 1,
+            "stack_centre": design.centre_slice + 1,
             "strings": strings,
         },
     )

@@ -45,4 +45,9 @@ def test_a_reader_token_gets_no_truth_anywhere(people):
 
 def test_a_reader_may_ask_who_they_are_and_nothing_else(people):
     me = people.client(READER).get("/api/v1/me/").json()
-    assert me == {"username": people.users[READER].username, "roles": ["reader"]}
+    assert me == {
+        "username": people.users[READER].username,
+        "roles": ["reader"],
+        "projects": [{"name": "Default project", "role": "reader"}],  # the survey they joined is there
+        "site_superuser": False,
+    }

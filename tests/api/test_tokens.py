@@ -13,6 +13,8 @@ from rest_framework.test import APIClient
 from api.models import ApiToken, fingerprint
 from api.services import issue_token
 from audit.models import AuditEvent
+from projects.models import Role
+from projects.services import add_member, create_project
 from tests.api.conftest import ADMIN, RESEARCHER
 
 
@@ -185,3 +187,17 @@ def test_anonymous_requests_are_limited_per_address_on_every_endpoint(people, se
     # Another address, and any account, are not affected.
     assert APIClient(REMOTE_ADDR="10.0.0.8").get("/api/v1/schema/").status_code == 200
     assert people.client(RESEARCHER).get("/api/v1/surveys/").status_code == 200
+
+
+def test_me_names_the_projects_and_the_role_in_each(people):
+    second = create_project(name="Head and neck")
+    add_member(project=second, user=people.users[ADMIN], role=Role.RESEARCHER)
+    me = people.client(ADMIN).get("/api/v1/me/").json()
+    assert me["username"] == "study-admin" and me["site_superuser"] is False
+    assert me["projects"] == [
+        {"name": "Default project", "role": "study_admin"},
+        {"name": "Head and neck", "role": "researcher"},
+    ]
+    assert people.client(RESEARCHER).get("/api/v1/me/").json()["projects"] == [
+        {"name": "Default project", "role": "researcher"}
+    ]

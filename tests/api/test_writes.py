@@ -14,17 +14,21 @@ from django.core.management import CommandError, call_command
 
 from audit.models import AuditEvent
 from generation.models import Checkpoint, GenerationJob
+from generation.services import share_checkpoint
 from imaging.models import Dataset, ImportJob
 from imaging.phantoms import write_phantoms
+from imaging.services import share_dataset
 from jobs.models import JobStatus
 from metrics.models import MetricsJob
 from metrics.services import create_metrics_job
+from projects.services import create_project, ensure_default_project
 from reports.models import DownloadLog, ReportJob
 from reports.services import report_now
 from studies.models import Survey
 from studies.simulation import simulate_readers
 from tests.api.conftest import ADMIN, RESEARCHER
-from tests.generation.factories import make_mri_dataset, pth_bytes, small_resnet
+from tests.generation.factories import make_mri_dataset, pth_bytes, register_small, small_resnet
+from tests.studies.conftest import store_ct_dataset
 
 
 def zipped(folder: Path) -> bytes:
@@ -296,3 +300,39 @@ def test_metrics_as_json_are_the_csv_rows_and_are_logged(people, pools):
     assert client.get("/api/v1/results/metrics/?model=nope").json()["code"] == "not_found"
     logged = DownloadLog.objects.order_by("id").values_list("what", "models_compared")
     assert list(logged) == [("metrics_json", [pools.synthetic.name]), ("metrics_csv", [pools.synthetic.name])]
+
+
+def test_another_projects_checkpoint_and_datasets_are_unknown_to_generation_and_metrics(admin_client, pools):
+    # The study admin works in the default project; the checkpoint, MRI and CT below belong to another project.
+    elsewhere = create_project(name="Elsewhere", actor=None)
+    checkpoint = register_small("theirs")
+    checkpoint.projects.set([elsewhere])  # registered through the default project, then moved to theirs alone
+    make_mri_dataset("Their MRI", {("q1", "t1_in"): [0.0, 6.0]})
+    store_ct_dataset("Their sCT", kind="sct", contrast=True, volumes=1, seed=9)
+    their_mri, their_ct = Dataset.objects.get(name="Their MRI"), Dataset.objects.get(name="Their sCT")
+    for dataset in (their_mri, their_ct):
+        dataset.projects.set([elsewhere])
+
+    refused = admin_client.post(
+        "/api/v1/generation-jobs/", {"checkpoint": "theirs", "mri_dataset": "Their MRI"}
+    )
+    assert refused.status_code == 400 and "no checkpoint named 'theirs'" in refused.json()["detail"]
+    share_checkpoint(checkpoint=checkpoint, project=ensure_default_project())
+    refused = admin_client.post(
+        "/api/v1/generation-jobs/", {"checkpoint": "theirs", "mri_dataset": "Their MRI"}
+    )
+    assert refused.status_code == 400 and "no dataset named 'Their MRI'" in refused.json()["detail"]
+    assert not GenerationJob.objects.exists()
+    share_dataset(dataset=their_mri, project=ensure_default_project())
+    started = admin_client.post(
+        "/api/v1/generation-jobs/", {"checkpoint": "theirs", "mri_dataset": "Their MRI"}
+    )
+    assert started.status_code == 201 and started.json()["id"] == GenerationJob.objects.get().pk
+
+    metrics = admin_client.post(
+        "/api/v1/metrics-jobs/", {"model": their_ct.name, "real_dataset": pools.real.name}
+    )
+    assert metrics.status_code == 400
+    assert f"no Synthetic CT dataset named {their_ct.name!r}" in metrics.json()["detail"]
+    assert their_ct.name not in metrics.json()["detail"].split("known:")[1]
+    assert not MetricsJob.objects.exists()

@@ -13,10 +13,11 @@ from django.core.files.storage import default_storage
 from django.core.management import CommandError, call_command
 from django.db import connection
 
+from archives.export import build_archive
 from archives.format import FORMAT_VERSION, MANIFEST, read_archive, write_archive
-from archives.models import StudyExport
-from archives.services import build_archive
+from archives.models import StudyExport, StudyImport
 from imaging.selectors import datasets_by_ids
+from projects.services import create_project
 from reports.selectors import reader_pseudonyms
 from reports.services import artefact, report_now
 from studies import archive as studies_archive
@@ -347,3 +348,28 @@ def test_what_the_import_misses_the_database_still_refuses_in_one_line(
     assert "the archive's rows are inconsistent: answer" in str(caught.value)
     assert "stored without its revision 1 holding the same values" in str(caught.value)
     assert Survey.objects.count() == 1 and stored_files(media_root) == files_before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_import_study_with_project_puts_the_surveys_and_their_datasets_in_that_project(
+    make_survey, join, tmp_path, media_root
+):
+    survey = answered_and_closed(make_survey, join, per_side=2)
+    path = tmp_path / "study.zip"
+    call_command("export_study", survey.name, out=str(path))
+    call_command("flush", interactive=False)
+    shutil.rmtree(media_root)
+    media_root.mkdir()
+    with pytest.raises(CommandError, match="^no project named 'Nowhere'$"):
+        call_command("import_study", str(path), "--project", "Nowhere")
+    assert not Survey.objects.exists()
+
+    create_project(name="Review board")
+    out = io.StringIO()
+    call_command("import_study", str(path), "--project", "Review board", stdout=out)
+    restored = Survey.objects.get(name="Archived study")
+    assert restored.project.name == "Review board"
+    assert "imported survey 'Archived study' into 'Review board'" in out.getvalue()
+    for dataset in (restored.model_dataset, restored.real_dataset):
+        assert list(dataset.projects.values_list("name", flat=True)) == ["Review board"]
+    assert StudyImport.objects.get().project.name == "Review board"

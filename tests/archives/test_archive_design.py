@@ -12,6 +12,7 @@ import pytest
 from django.core.files.storage import default_storage
 from django.core.management import CommandError, call_command
 
+from archives.export import build_archive
 from archives.format import (
     FORMAT_VERSION,
     FORMAT_VERSION_1,
@@ -20,7 +21,6 @@ from archives.format import (
     read_archive,
     write_archive,
 )
-from archives.services import build_archive
 from reports.selectors import reader_pseudonyms
 from studies.design import StudyDesign
 from studies.models import (

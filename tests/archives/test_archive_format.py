@@ -14,8 +14,8 @@ import pytest
 from django.apps import apps
 from django.core.management import call_command
 
+from archives.export import build_archive
 from archives.format import read_archive
-from archives.services import build_archive
 from audit import archive as audit_archive
 from generation import archive as generation_archive
 from imaging import archive as imaging_archive

@@ -17,8 +17,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
+from archives.export import build_archive
 from archives.format import FORMAT_VERSION, MANIFEST, read_archive, write_archive
-from archives.services import build_archive
 from studies.models import Answer, AnswerRevision, Item, Survey
 from tests.archives.test_archive import answered_and_closed, rezip
 from tests.archives.test_archive_design import renumbered

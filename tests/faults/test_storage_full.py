@@ -14,9 +14,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
+from archives.export import build_archive
 from archives.format import read_archive, write_archive
 from archives.models import StudyExport
-from archives.services import build_archive
 from audit.models import AuditEvent
 from generation.models import Checkpoint
 from generation.vocabulary import CheckpointRefused

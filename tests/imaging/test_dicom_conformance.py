@@ -11,8 +11,8 @@ import pydicom
 import pytest
 from pydicom.pixels import apply_modality_lut
 
+from archives.export import build_archive
 from archives.format import read_archive
-from archives.services import build_archive
 from generation.services import generate_now, start_generation
 from generation.volume_export import export_volume
 from imaging.models import Dataset, Volume

@@ -12,6 +12,7 @@ from metrics.demo import (
     reader_skill,
 )
 from metrics.measures.layerwise import METRICS, RADIOMIC_METRICS
+from metrics.measures.vocabulary import VOLUME_METRICS
 from metrics.models import MachineObserverJob, MetricResult, MetricsJob
 from reports.demo import build_reports
 from reports.models import ReportJob
@@ -45,10 +46,15 @@ def test_the_demo_computes_every_models_metrics_against_its_surveys_real_ct_once
     build_demo(stdout=out)
     build_reports(stdout=out, enqueue=False)
     build_observers(stdout=out, enqueue=False)
-    assert MetricResult.objects.filter(model=model, real_dataset=real).count() == 11 * len(METRICS)
+    assert MetricResult.objects.filter(model=model, real_dataset=real).count() == 11 * len(METRICS) + len(
+        VOLUME_METRICS
+    )
     for metric in RADIOMIC_METRICS:  # computed without any downloaded weights
         radiomic = MetricResult.objects.get(model=model, real_dataset=real, layer=0, metric=metric)
         assert radiomic.value is not None and radiomic.baseline is not None, radiomic.note
+    for metric in VOLUME_METRICS:  # realism along z, on the model's whole volumes
+        along_z = MetricResult.objects.get(model=model, real_dataset=real, layer=0, metric=metric)
+        assert along_z.value is not None and along_z.n_synthetic == 4, along_z.note
     assert MetricResult.objects.filter(model=other, real_dataset=plain).exists()
     sample = MetricResult.objects.get(model=model, layer=1, metric="kl_divergence_256")
     assert sample.n_synthetic == DEMO_MAX_PER_LAYER  # 4 patients x 8 slices capped at 10
@@ -59,6 +65,7 @@ def test_the_demo_computes_every_models_metrics_against_its_surveys_real_ct_once
     assert sorted(observers.values_list("classifier", "status")) == [
         ("cnn", JobStatus.QUEUED),
         ("interpretable", JobStatus.QUEUED),
+        ("volumetric", JobStatus.QUEUED),
     ]
     assert observers.get(classifier="cnn").cnn_steps == DEMO_CNN_STEPS
     assert "queued for the worker" in out.getvalue()
@@ -72,7 +79,7 @@ def test_the_demo_computes_every_models_metrics_against_its_surveys_real_ct_once
     build_demo(stdout=again)
     build_reports(stdout=again, enqueue=False)
     build_observers(stdout=again, enqueue=False)
-    assert MachineObserverJob.objects.filter(model=model).count() == 2
+    assert MachineObserverJob.objects.filter(model=model).count() == 3
     assert ReportJob.objects.count() == 1  # still queued: not asked for again
     assert "Machine observer of 'Generated': already computed or queued" in again.getvalue()
     assert MetricsJob.objects.count() == 2

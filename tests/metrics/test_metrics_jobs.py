@@ -14,6 +14,7 @@ from imaging.models import Dataset
 from jobs.models import JobStatus
 from metrics.measures.inception import FIDInceptionV3
 from metrics.measures.layerwise import AVERAGE_LAYER, FEATURE_METRICS, METRICS
+from metrics.measures.vocabulary import VOLUME_METRICS
 from metrics.models import MetricResult, MetricsJob
 from metrics.services import MetricsArgumentError, create_metrics_job
 from metrics.services import metric_runs as services
@@ -47,7 +48,7 @@ def test_results_are_stored_per_layer_and_metric_with_baseline_normalised_value_
     job = run_inline(model, real)
     assert job.status == JobStatus.DONE, job.message
     results = MetricResult.objects.filter(model=model, real_dataset=real)
-    assert results.count() == 11 * len(METRICS)
+    assert results.count() == 11 * len(METRICS) + len(VOLUME_METRICS)
     for result in results.filter(layer__gte=1):
         # per layer: the model has 2 patients x 2 slices; each real half has 2 patients x 3 slices
         assert (result.n_synthetic, result.n_reference, result.n_held_out) == (4, 4, 4)
@@ -63,6 +64,30 @@ def test_results_are_stored_per_layer_and_metric_with_baseline_normalised_value_
     assert fid.n_synthetic == 40
     assert job.done == job.total == 10 * 3 * 4
     assert AuditEvent.objects.filter(verb="metrics.finished", object_id=str(job.pk)).exists()
+
+
+def test_realism_along_z_is_stored_once_per_model_on_whole_volumes(datasets):
+    model, real = datasets
+    job = run_inline(model, real)
+    assert job.status == JobStatus.DONE, job.message
+    rows = {row.metric: row for row in MetricResult.objects.filter(model=model, metric__in=VOLUME_METRICS)}
+    assert set(rows) == set(VOLUME_METRICS)
+    for row in rows.values():
+        assert row.layer == AVERAGE_LAYER and row.detail["scope"] == "whole volumes"
+        # volumes, not slices: the model's 2 volumes against 2 real volumes in each half
+        assert (row.n_synthetic, row.n_reference, row.n_held_out) == (2, 2, 2)
+        assert row.value is not None, row.note
+    gradient = rows["z_gradient_w1"]
+    # both datasets have 0.75 mm pixels and 3 mm slices: the grid is theirs
+    assert gradient.detail["grid"] == {"slice_mm": 3.0, "pixel_mm": 0.75}
+    assert sum(gradient.detail["real_histogram"]) == pytest.approx(1.0, abs=1e-4)
+    assert len(gradient.detail["edges"]) == len(gradient.detail["synthetic_histogram"]) + 1
+    low, high = gradient.detail["ci"]
+    assert low <= high
+    assert set(gradient.detail["statistics"]) >= {"z_gradient_mean", "z_high_frequency"}
+    # the model's soft tissue is 80 HU against 40: its slices jump like the real ones, by noise and bone
+    statistics = gradient.detail["statistics"]["z_gradient_mean"]
+    assert statistics["n_real"] == 4 and statistics["n_synthetic"] == 2
 
 
 def test_jobs_sharing_a_radiomics_cache_give_the_same_results_and_reuse_the_real_slices(datasets):
@@ -133,10 +158,10 @@ def test_recomputing_replaces_the_pairs_results_and_keeps_other_models(datasets)
     first = run_inline(model, real)
     second = run_inline(model, real, max_per_layer=3)
     mine = MetricResult.objects.filter(model=model, real_dataset=real)
-    assert mine.count() == 11 * len(METRICS)
+    assert mine.count() == 11 * len(METRICS) + len(VOLUME_METRICS)
     assert set(mine.values_list("job", flat=True)) == {second.pk}
     assert mine.get(layer=5, metric="fid").n_synthetic == 3
-    assert MetricResult.objects.filter(model=other).count() == 11 * len(METRICS)
+    assert MetricResult.objects.filter(model=other).count() == 11 * len(METRICS) + len(VOLUME_METRICS)
     assert first.pk != second.pk
 
 

@@ -49,7 +49,7 @@ def start(model, real, **options):
 def test_one_job_per_classifier_is_queued_with_its_audit_row_and_the_resolved_policy(smoothed):
     model, real = smoothed
     jobs = start(model, real)
-    assert [job.classifier for job in jobs] == ["interpretable", "cnn"]
+    assert [job.classifier for job in jobs] == ["interpretable", "cnn", "volumetric"]
     assert {job.queue for job in jobs} == {"default"}
     for job in jobs:
         assert job.status == JobStatus.QUEUED and job.display_policy == POLICY.to_dict()
@@ -72,6 +72,21 @@ def test_the_interpretable_observer_finds_and_names_the_planted_smoothing(smooth
     assert job.done == job.total == 64
     assert result.summary in job.message and "AUC" in job.message
     assert AuditEvent.objects.filter(verb="machine_observer.finished", object_id=str(job.pk)).exists()
+
+
+def test_the_volumetric_observer_reads_slabs_and_finds_the_smoother_slices_along_z(smoothed):
+    model, real = smoothed
+    job = observe_now(start(model, real, classifiers=["volumetric"])[0])
+    assert job.status == JobStatus.DONE, job.error
+    result = MachineObserverResult.objects.get(model=model, real_dataset=real, classifier="volumetric")
+    # the same pools and folds as the 2-D observers
+    assert (result.n_real, result.n_synthetic, result.n_patients) == (32, 32, 4)
+    assert [entry["layer"] for entry in result.by_layer] == [1, 2]
+    assert result.detail["model"] == "logistic regression on 3-D features of slabs"
+    # blurred slices differ less from their neighbours: the z-gradient is lower in every slab
+    assert result.auc > 0.9
+    z_gradient = next(entry for entry in result.detail["distributions"] if entry["name"] == "z_gradient_mean")
+    assert z_gradient["synthetic"]["median"] < z_gradient["real"]["median"]
 
 
 def test_the_cnn_observer_stores_its_own_result_and_a_rerun_replaces_it(smoothed):

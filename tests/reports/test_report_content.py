@@ -12,6 +12,7 @@ import pytest
 import scipy.stats
 
 from metrics.measures.layerwise import METRICS
+from readerstats import format_p
 from reports.content import figures
 from reports.content.exports import (
     ANSWER_COLUMNS,
@@ -23,15 +24,14 @@ from reports.content.exports import (
     spreadsheet_safe,
     stats_json,
 )
+from reports.content.formats import table3_cell
 from reports.content.pdf import report_pdf
 from reports.content.report import (
     TABLE2_TITLE,
     TABLE3_TITLE,
     SurveyInfo,
     build_report,
-    format_p,
     reasons_by_item,
-    table3_cell,
 )
 from tests.reports.pdf_text import pdf_text
 

@@ -13,6 +13,7 @@ from django.urls import reverse
 from audit.models import AuditEvent
 from imaging.models import Dataset
 from metrics.measures.layerwise import METRICS
+from metrics.measures.vocabulary import VOLUME_METRICS
 from metrics.models import MetricResult
 from projects.models import Role
 from projects.services import add_member, ensure_default_project
@@ -157,7 +158,7 @@ def test_the_metrics_csv_holds_every_stored_result_of_the_surveys_models(client,
     response = client.get(url("reports:metrics_csv", "Survey 1", "Survey 2"))
     rows = rows_of(response.content)
     assert list(rows[0]) == [column.name for column in METRIC_COLUMNS]
-    assert len(rows) == MetricResult.objects.count() == 11 * len(METRICS)
+    assert len(rows) == MetricResult.objects.count() == 11 * len(METRICS) + len(VOLUME_METRICS)
     mean_fid = next(row for row in rows if row["metric"] == "fid" and row["layer"] == "0")
     stored = MetricResult.objects.get(metric="fid", layer=0)
     assert float(mean_fid["normalised"]) == pytest.approx(stored.normalised)
@@ -198,8 +199,9 @@ def test_the_report_page_shows_both_tables_the_figures_and_the_downloads(client,
     assert page.count('data-testid="table2"') == 2
     assert "Survey 1 vs Survey 2" in page
     assert (
-        page.count("data:image/svg+xml;base64,") == 3 + 2
-    )  # accuracy, confusion, layers; the layer-wise metrics and the spectra
+        page.count("data:image/svg+xml;base64,") == 3 + 2 + 1
+    )  # accuracy, confusion, layers; the layer-wise metrics and the spectra; the z-gradient distributions
+    assert 'data-testid="realism-along-z"' in page
     assert "readers CAN tell" in page
     assert reverse("reports:report_pdf") + "?survey=Survey+1&amp;survey=Survey+2" in page
     assert "kidneys look hyperdense" in page

@@ -208,3 +208,34 @@ def object_store_headers_on_pixels(get_response):
         return response
 
     return middleware
+
+
+def _rewrite_synthetic_config(response, pattern: bytes, change) -> None:
+    import re
+
+    if _synthetic_item_page(response):
+        response.content = re.sub(pattern, change, response.content)
+
+
+def mask_differs_on_synthetic_pages(get_response):
+    """The noise mask's seed (so the mask itself) differs on synthetic items."""
+
+    def middleware(request):
+        response = get_response(request)
+        _rewrite_synthetic_config(response, rb'"maskSeed": \d+', lambda m: b'"maskSeed": 12345')
+        return response
+
+    return middleware
+
+
+def longer_exposure_on_synthetic_pages(get_response):
+    """Synthetic items are shown 50 ms longer than the survey's rule asks."""
+
+    def middleware(request):
+        response = get_response(request)
+        _rewrite_synthetic_config(
+            response, rb'"requestedMs": (\d+)', lambda m: b'"requestedMs": %d' % (int(m.group(1)) + 50)
+        )
+        return response
+
+    return middleware

@@ -552,3 +552,45 @@ def test_a_synthetic_stack_whose_neighbours_are_at_another_scale_fails(phantom_s
         "LEAK [stack-scale] the neighbouring slices of real and synthetic stacks are drawn at different"
         in output
     )
+
+
+EXPOSURE_STAIRCASE = StudyDesign(
+    exposure="staircase",
+    exposure_ms=400,
+    exposure_step_ms=100,
+    exposure_min_ms=100,
+    exposure_max_ms=900,
+    exposure_up=1,
+    exposure_down=3,
+    exposure_reversals=4,
+    practice_items=2,
+)
+
+
+@pytest.mark.parametrize(
+    "design", [EXPOSURE_STAIRCASE, StudyDesign(exposure="fixed", exposure_ms=250, repeat="all")]
+)
+def test_an_exposure_survey_passes_with_its_exposure_and_mask_checked(phantom_survey, design):
+    survey = phantom_survey(design=design)
+    output, error = audit_command(survey)
+    assert error is None, output
+    assert "PASS exposure-config" in output and "PASS exposure-requested" in output
+
+
+def test_a_mask_that_differs_on_synthetic_items_fails(phantom_survey, settings):
+    settings.MIDDLEWARE = [*settings.MIDDLEWARE, "tests.studies.leaky.mask_differs_on_synthetic_pages"]
+    survey = phantom_survey(design=EXPOSURE_STAIRCASE)
+    output, error = audit_command(survey)
+    assert error is not None
+    assert "LEAK [exposure-config] the mask differs between items: 12345 on 10 synthetic item(s)" in output
+
+
+def test_an_exposure_longer_on_synthetic_items_fails(phantom_survey, settings):
+    settings.MIDDLEWARE = [*settings.MIDDLEWARE, "tests.studies.leaky.longer_exposure_on_synthetic_pages"]
+    survey = phantom_survey(design=StudyDesign(exposure="fixed", exposure_ms=250))
+    output, error = audit_command(survey)
+    assert error is not None
+    assert (
+        "LEAK [exposure-requested] 10 page(s) request an exposure other than the survey's rule gives: "
+        "300 on 10 synthetic item(s)" in output
+    )

@@ -27,7 +27,7 @@ def test_stored_designs_gain_the_new_options_and_an_opened_one_is_frozen(make_su
     executor = MigrationExecutor(connection)
     latest = executor.loader.graph.leaf_nodes()
     try:
-        MigrationExecutor(connection).migrate([("studies", "0016_survey_project")])
+        MigrationExecutor(connection).migrate([("studies", "0018_slab_items")])
         with connection.cursor() as cursor:  # a design as stored before the options existed
             cursor.execute(
                 "UPDATE studies_survey SET design = design - %s - %s - %s - %s WHERE id = %s",

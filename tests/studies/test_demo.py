@@ -144,6 +144,7 @@ def test_the_demo_builds_a_rated_survey_with_practice_items_that_passes_the_audi
 
 
 def test_the_demo_has_two_projects_whose_researchers_see_only_their_own(db, client):
+    # `researcher` works in both projects (the four closed surveys' report), `researcher-b` in project B only.
     store_ct_dataset(demo.DEMO_REAL_DATASET, kind="ct", contrast=True, volumes=2, seed=1)
     store_ct_dataset("Phantom sCT (model)", kind="sct", contrast=True, volumes=2, seed=2)
     demo.build_demo(stdout=OutputWrapper(StringIO()))
@@ -152,10 +153,60 @@ def test_the_demo_has_two_projects_whose_researchers_see_only_their_own(db, clie
         for project in (demo.PROJECT_A, demo.PROJECT_B)
     }
     by_project[demo.PROJECT_A] |= {demo.OPEN_SURVEY, demo.RATED_SURVEY, demo.REPEAT_SURVEY}
-    for username, project in (("researcher", demo.PROJECT_A), ("researcher-b", demo.PROJECT_B)):
-        user = authenticate(username=username, password=f"{username}-demo")
-        assert set(surveys_visible_to(user).values_list("name", flat=True)) == by_project[project]
-        client.force_login(user)
-        foreign = Survey.objects.exclude(project__name=project).first()
-        assert client.get(f"/admin/studies/survey/{foreign.pk}/change/").status_code == 404
-        assert client.get(f"/api/v1/surveys/{foreign.pk}/").status_code == 404
+    by_project[demo.PROJECT_A] |= {name for name, *_ in demo.EXPOSURE_SURVEYS}
+    by_project[demo.PROJECT_A] |= {demo.slab_survey_name(0)}
+    researcher = authenticate(username="researcher", password="researcher-demo")
+    assert set(surveys_visible_to(researcher).values_list("name", flat=True)) == (
+        by_project[demo.PROJECT_A] | by_project[demo.PROJECT_B]
+    )
+    closed = [name for name, *_ in demo.CLOSED_SURVEYS]
+    client.force_login(researcher)
+    assert client.get("/reports/surveys/", {"survey": closed}).status_code == 200
+    other = authenticate(username="researcher-b", password="researcher-b-demo")
+    assert set(surveys_visible_to(other).values_list("name", flat=True)) == by_project[demo.PROJECT_B]
+    client.force_login(other)
+    foreign = Survey.objects.filter(project__name=demo.PROJECT_A).first()
+    assert client.get(f"/admin/studies/survey/{foreign.pk}/change/").status_code == 404
+    assert client.get(f"/api/v1/surveys/{foreign.pk}/").status_code == 404
+    assert client.get("/reports/surveys/", {"survey": closed}).status_code == 404
+
+
+def test_the_demo_exposure_surveys_are_read_by_simulated_readers_on_their_staircases(db):
+    from studies.exposure_track import rejected_exposures
+
+    store_ct_dataset(demo.DEMO_REAL_DATASET, kind="ct", contrast=True, volumes=2, seed=1)
+    store_ct_dataset("Phantom sCT (model)", kind="sct", contrast=True, volumes=2, seed=2)
+    demo.build_demo(stdout=OutputWrapper(StringIO()))
+    for name, readers, _, _ in demo.EXPOSURE_SURVEYS:
+        survey = Survey.objects.get(name=name)
+        assert survey.status == "closed" and survey.design == demo.EXPOSURE_DESIGN
+        assert "PASS exposure-requested" in survey.last_audit_report
+        answers = Answer.objects.filter(assignment__survey=survey)
+        assert answers.count() == readers * 20
+        assert not answers.filter(exposure_requested_ms__isnull=True).exists()
+        for assignment in survey.assignments.all():
+            requested = list(
+                assignment.answers.order_by("created_at").values_list("exposure_requested_ms", flat=True)
+            )
+            assert requested[0] == 1000 and len(set(requested)) > 1  # the staircase moved
+            assert rejected_exposures(assignment) == 0
+
+
+def test_the_demo_builds_a_closed_slab_survey_per_model_with_the_views_its_readers_used(db):
+    store_ct_dataset(demo.DEMO_REAL_DATASET, kind="ct", contrast=True, volumes=2, seed=1)
+    store_ct_dataset("Phantom sCT (model)", kind="sct", contrast=True, volumes=2, seed=2)
+    demo.build_demo(stdout=OutputWrapper(StringIO()))
+    survey = Survey.objects.get(name=demo.slab_survey_name(0))
+    assert survey.status == "closed" and survey.last_audit_passed
+    assert survey.design.is_slab and survey.design.stack_slices == 13
+    assert survey.model_dataset.name == "Phantom sCT (model)"
+    answers = Answer.objects.filter(assignment__survey=survey)
+    assert answers.count() == demo.SLAB_READERS * 20
+    for answer in answers:
+        assert answer.views_used[0] == "axial" and 1 <= len(answer.views_used) <= 3
+        assert sum(answer.seconds_per_view) == pytest.approx(answer.seconds_on_slice, abs=0.01)
+        assert all(
+            seconds == 0
+            for view, seconds in zip(("axial", "coronal", "sagittal"), answer.seconds_per_view, strict=True)
+            if view not in answer.views_used
+        )

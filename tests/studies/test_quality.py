@@ -149,3 +149,15 @@ def test_every_door_takes_the_options_as_text_or_json():
         SurveyInputError, match=r"^3 catch items are more than the survey's synthetic items \(2\)"
     ):
         parse_survey_input({**base, "design": {"catch_items": 3}})
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"exposure": "fixed", "exposure_ms": 500}, {"slab_thickness_mm": 24, "slab_spacing_mm": 2.0}],
+)
+def test_catch_items_are_refused_with_an_exposure_or_a_slab(options):
+    from studies.design import DesignError, StudyDesign
+
+    with pytest.raises(DesignError, match="^catch items are drawn on single slices and stacks"):
+        StudyDesign(catch_items=2, **options)
+    assert StudyDesign(catch_items=2).catch_items == 2

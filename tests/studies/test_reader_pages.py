@@ -79,8 +79,10 @@ def test_the_page_configuration_has_the_documented_keys_and_no_truth(reading):
     assert set(config) == {
         "itemId", "position", "total", "matrix", "dtype", "huRange", "defaultWindow", "presets", "pixelsUrl",
         "answerUrl", "previousUrl", "reviewUrl", "allowGoingBack", "storageKey", "answer", "rating", "practice", "round", "stack",
+        "exposure",
     }  # fmt: skip
     assert config["stack"] == {"slices": 1, "k": 0}
+    assert config["exposure"] == {"mode": "off", "requestedMs": None, "maskSeed": None}
     assert config["rating"] == {
         "scale": "none", "min": None, "max": None, "asksChoice": True, "confirmContradictions": False
     }  # fmt: skip

@@ -88,3 +88,30 @@ def test_simulated_readers_read_the_practice_items_first_and_apart(make_survey):
     assert all(a.completed_at for a in assignments)
     assert PracticeAnswer.objects.count() == 4
     assert Answer.objects.filter(assignment__survey=survey).count() == 40
+
+
+def test_with_a_staircase_skilled_readers_reach_shorter_exposures_than_poor_ones(make_survey):
+    from studies.design import StudyDesign
+    from studies.exposure_track import rejected_exposures
+    from studies.simulation import exposure_skill
+
+    design = StudyDesign(
+        exposure="staircase", exposure_ms=1000, exposure_step_percent=25, exposure_min_ms=50,
+        exposure_max_ms=4000, exposure_up=1, exposure_down=3, exposure_reversals=4,
+    )  # fmt: skip
+    skilled_survey = make_survey(open_it=True, design=design)
+    poor_survey = make_survey(open_it=True, design=design)
+    skilled = simulate_readers(skilled_survey, 3, seed=5, skill=1.0)
+    poor = simulate_readers(poor_survey, 3, seed=5, skill=0.3)
+
+    def mean_exposure(assignments):
+        values = Answer.objects.filter(assignment__in=assignments).values_list(
+            "exposure_requested_ms", flat=True
+        )
+        return sum(values) / len(values)
+
+    assert mean_exposure(skilled) < 1000 < mean_exposure(poor)
+    assert all(rejected_exposures(a) == 0 for a in skilled + poor)
+    assert exposure_skill(0.8, 0) == 0 and exposure_skill(0.8, 250) == pytest.approx(
+        0.8 * (1 - 1 / 2.718281828)
+    )

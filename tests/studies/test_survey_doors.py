@@ -196,6 +196,18 @@ GARBAGE = [
         "cannot select practice items: 10 practice item(s) need 5 real slice(s) not used as test items; only 2 are left",
     ),
     ({"stack_k": 6}, "study design: stack_k must be 0 (one slice) or 1..5 (a stack of 2k+1 slices), not 6"),
+    ({"slab_thickness_mm": 5}, "study design: slab_thickness_mm must be 0 (no slab) or 10..400 mm, not 5"),
+    ({"slab_spacing_mm": "thin"}, "study design: slab_spacing_mm must be a number, not 'thin'"),
+    (
+        {"slab_thickness_mm": 24, "slab_spacing_mm": 5},
+        "study design: slab_thickness_mm (24) must be an even number of slab_spacing_mm (5), so the slab has a "
+        "middle plane",
+    ),
+    (
+        {"slab_thickness_mm": 100},
+        "dataset 'Real CT contrast' has no volume that covers a 100 mm slab (each slab needs its volume's slices "
+        "on both sides of its centre slice, without gaps)",
+    ),
     (
         {"repeat": "subset", "repeat_items": 9},
         "a repeated subset of 9 items is larger than the survey (8 items)",
@@ -210,6 +222,20 @@ GARBAGE = [
     (
         {"qc_min_catch_percent": 90},
         "study design: qc_min_catch_percent needs catch items (catch_items at least 1)",
+    ),
+    ({"exposure": "flash"}, "study design: unknown exposure 'flash' (one of off, fixed, staircase)"),
+    ({"exposure": "fixed", "exposure_ms": 20}, "study design: exposure_ms must be 50..10000 ms, not 20"),
+    (
+        {"exposure_ms": 500},
+        "study design: exposure_ms applies to a time-limited exposure only (exposure fixed or staircase)",
+    ),
+    (
+        {"exposure": "staircase", "exposure_ms": 500, "exposure_min_ms": 100, "exposure_max_ms": 1000},
+        "study design: a staircase steps by exposure_step_ms or by exposure_step_percent (one of them)",
+    ),
+    (
+        {"exposure": "fixed", "exposure_ms": 500, "allow_going_back": True},
+        "a time-limited exposure shows each image once: allow_going_back must be false",
     ),
 ]
 CASES = [
@@ -273,6 +299,19 @@ EVERY_OPTION = {
 }
 
 
+EXPOSURE_DESIGN = {
+    "exposure": "staircase",
+    "exposure_ms": 800,
+    "exposure_step_ms": 0,
+    "exposure_step_percent": 25,
+    "exposure_min_ms": 100,
+    "exposure_max_ms": 2000,
+    "exposure_up": 1,
+    "exposure_down": 3,
+    "exposure_reversals": 6,
+}
+
+
 def made(survey: Survey) -> tuple:
     """What a survey was made with, beyond its name."""
     return (
@@ -302,7 +341,11 @@ def test_every_option_is_taken_by_every_door_and_makes_the_same_survey(pools, st
     options["display_policy"] = {k: v for k, v in options["display_policy"].items() if v is not None}
     given = {*options, *options["display_policy"], *options["design"]} - {"display_policy", "design"}
     required = {"name", "model", "real_dataset"}
-    assert given | required | {"field_of_view", "field_of_view_mm"} == {
+    # The exposure's options need a survey of single slices without going back: the next test but one's.
+    given |= set(EXPOSURE_DESIGN)
+    # A slab and a stack exclude each other: the slab's options go through every door in the test below.
+    slab = {"slab_thickness_mm", "slab_spacing_mm"}
+    assert given | required | slab | {"field_of_view", "field_of_view_mm"} == {
         *OPTIONS,
         *POLICY_OPTIONS,
         *DESIGN_OPTIONS,
@@ -323,3 +366,28 @@ def test_every_option_is_taken_by_every_door_and_makes_the_same_survey(pools, st
     assert survey.practice_items.count() == 2 and survey.items.count() == 14
     assert survey.items.catch_only().count() == 2 and survey.design.quality_rules.min_median_seconds == 1.5
     assert (survey.reader_title_it, survey.design.confirm_contradictions) == ("Lettura TC", False)
+
+
+def test_every_exposure_option_is_taken_by_every_door_and_makes_the_same_survey(pools, study_admin):
+    surveys = {}
+    for door in DOORS:
+        values = {**good(pools), "design": dict(EXPOSURE_DESIGN), "name": f"Exposure by {door}"}
+        assert create_through(door, values, study_admin) is None
+        surveys[door] = Survey.objects.get(name=f"Exposure by {door}")
+    first = made(surveys["admin"])
+    assert made(surveys["command"]) == first and made(surveys["api"]) == first
+    design = surveys["api"].design
+    assert (design.exposure, design.exposure_step_percent, design.exposure_down) == ("staircase", 25, 3)
+    assert design.staircase.target_probability > 0.79
+
+
+def test_a_slab_is_taken_by_every_door_and_makes_the_same_survey(pools, study_admin):
+    surveys = {}
+    for door in DOORS:
+        values = good(pools, name=f"Slab by {door}", slab_thickness_mm=24, slab_spacing_mm=2.0)
+        assert create_through(door, values, study_admin) is None
+        surveys[door] = Survey.objects.get(name=f"Slab by {door}")
+    first = made(surveys["admin"])
+    assert made(surveys["command"]) == first and made(surveys["api"]) == first
+    design = surveys["api"].design
+    assert (design.slab_thickness_mm, design.slab_spacing_mm, design.stack_slices) == (24, 2.0, 13)

@@ -5,6 +5,7 @@ from tqdm import tqdm
 
 from imaging.constants import MR_MODALITIES
 from imaging.services import ImportArgumentError, import_images, nifti_patient_pseudonym
+from projects.commands import add_project_argument, named_project
 from storage import StorageFailed
 
 
@@ -60,8 +61,10 @@ class Command(BaseCommand):
         parser.add_argument(
             "--progress", action="store_true", help="Show progress bars even when not on a tty"
         )
+        add_project_argument(parser, "a dataset this import creates (default: the default project)")
 
     def handle(self, *args, path, dataset, kind, modality, contrast, patient, progress, **options):
+        project = named_project(options)
         bars = TqdmProgress(enabled=progress or sys.stderr.isatty())
         try:
             report = import_images(
@@ -72,6 +75,7 @@ class Command(BaseCommand):
                 contrast=contrast,
                 progress=bars,
                 nifti_pseudonym=nifti_patient_pseudonym(patient),
+                project=project,
             )
         except ImportArgumentError as exc:
             raise CommandError(str(exc)) from None

@@ -12,7 +12,8 @@ from metrics.services.observer_jobs import CLASSIFIERS
 class Command(BaseCommand):
     help = (
         "Train and evaluate classifiers that tell a model's synthetic CT slices from real CT slices (a logistic "
-        "regression on image features and a small CNN), cross-validated by patient over both whole pools as "
+        "regression on image features, a small CNN and a logistic regression on 3-D features of the slab around "
+        "each slice), cross-validated by patient over both whole pools as "
         "readers see them; AUC with a bootstrap CI overall and per axial layer."
     )
 
@@ -23,7 +24,7 @@ class Command(BaseCommand):
             "--classifier",
             action="append",
             choices=CLASSIFIERS,
-            help="Only this classifier (repeatable; default: both)",
+            help="Only this classifier (repeatable; default: all three)",
         )
         parser.add_argument("--folds", type=int, default=None, help="Folds (default: 5, or one per patient)")
         parser.add_argument("--seed", type=int, default=0)

@@ -10,6 +10,8 @@ they can be told apart at all, and by what. Both see the same slices: the reader
   standardised weights and the three most telling features described in words;
 - :func:`metrics.measures.observer.cnn.cnn_observer` -- a small CNN trained on random crops, on any torch device (its own
   module, imported only where the observer runs, so that importing this package does not load PyTorch);
+- :func:`volumetric_observer`, :data:`VOLUME_FEATURES`, :func:`slab_features` -- the same logistic regression on
+  3-D features of the slab around each slice (z-gradient, high-frequency power along z, reformat texture);
 - :func:`patient_folds` (:func:`grouped_folds` on plain arrays) -- cross-validation folds grouped by patient and stratified by truth x axial layer;
 - :func:`auc_estimates`, :class:`AUCEstimate` -- AUC overall and per axial layer with a bootstrap CI that
   resamples patients;
@@ -31,6 +33,7 @@ from metrics.measures.observer._interpretable import (
     InterpretableObserverResult,
     ValueSummary,
     interpretable_observer,
+    volumetric_observer,
 )
 from metrics.measures.observer._pools import ObserverInputError, ObserverPool, RawSlice, prepare_pool
 from metrics.measures.observer._validation import (
@@ -43,6 +46,7 @@ from metrics.measures.observer._validation import (
     patient_folds,
     weighted_auc,
 )
+from metrics.measures.observer._volumetric import SLAB_HALF, VOLUME_FEATURES, slab_around, slab_features
 
 __all__ = [
     "BOOTSTRAP_REPLICATES",
@@ -67,4 +71,9 @@ __all__ = [
     "prepare_pool",
     "slice_features",
     "weighted_auc",
+    "SLAB_HALF",
+    "VOLUME_FEATURES",
+    "slab_around",
+    "slab_features",
+    "volumetric_observer",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -10,7 +11,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
-from metrics.measures.observer._features import FEATURES, observer_features
+from metrics.measures.observer._features import FEATURES, Feature, observer_features
 from metrics.measures.observer._pools import ObserverInputError, ObserverPool
 from metrics.measures.observer._validation import (
     REFIT_REPLICATES,
@@ -18,6 +19,7 @@ from metrics.measures.observer._validation import (
     refit_cross_validation,
     weighted_auc,
 )
+from metrics.measures.observer._volumetric import VOLUME_FEATURES
 
 __all__ = [
     "FeatureDistribution",
@@ -25,6 +27,7 @@ __all__ = [
     "InterpretableObserverResult",
     "ValueSummary",
     "interpretable_observer",
+    "volumetric_observer",
 ]
 
 TELLING_FEATURES = 3
@@ -97,10 +100,11 @@ class InterpretableObserverResult:
     fold_of_slice: np.ndarray
     scores: np.ndarray
     seed: int
+    model: str = "logistic regression on image features"
 
     def to_dict(self) -> dict:
         return {
-            "model": "logistic regression on image features",
+            "model": self.model,
             "overall": self.overall.to_dict(),
             "by_layer": [estimate.to_dict() for estimate in self.by_layer],
             "weights": [weight.__dict__ for weight in self.weights],
@@ -121,9 +125,12 @@ def _classifier():
     return make_pipeline(StandardScaler(), LogisticRegression(C=REGULARISATION_C, max_iter=5000))
 
 
-def describe_feature(index: int, values: np.ndarray, synthetic: np.ndarray) -> FeatureDistribution:
-    """The distributions, single-feature AUC, standardised difference and sentence of feature ``index``."""
-    feature = FEATURES[index]
+def describe_feature(
+    index: int, values: np.ndarray, synthetic: np.ndarray, feature_set: Sequence[Feature] = FEATURES
+) -> FeatureDistribution:
+    """The distributions, single-feature AUC, standardised difference and sentence of feature ``index`` of
+    ``feature_set``."""
+    feature = feature_set[index]
     real, fake = values[~synthetic], values[synthetic]
     pooled = np.sqrt((real.var() + fake.var()) / 2)
     difference = (fake.mean() - real.mean()) / pooled if pooled > 0 else 0.0
@@ -158,16 +165,22 @@ def interpretable_observer(
     bootstrap: int = REFIT_REPLICATES,
     features: np.ndarray | None = None,
     workers: int | None = None,
+    feature_set: Sequence[Feature] = FEATURES,
+    model: str = "logistic regression on image features",
 ) -> InterpretableObserverResult:
     """Train and evaluate a logistic regression (features standardised, L2, C=1) that tells the pool's synthetic
     slices from its real ones, with folds grouped by patient (:func:`patient_folds`); the AUCs are on the
     out-of-fold scores, their CIs from ``bootstrap`` refitted resamples of the patients
     (:func:`refit_cross_validation`). ``features`` may pass :func:`observer_features` of the pool already
-    computed."""
-    values = observer_features(pool.hu, hu_min=pool.hu_min, workers=workers) if features is None else features
-    values = np.asarray(values, dtype=np.float64)
-    if values.shape != (len(pool), len(FEATURES)):
-        raise ObserverInputError(f"features must be ({len(pool)}, {len(FEATURES)}), got {values.shape}")
+    computed. Another ``feature_set`` (the volumetric observer's) needs its ``features`` given, one row per slice
+    of the pool, and names the classifier ``model``."""
+    if features is None:
+        if feature_set is not FEATURES:
+            raise ObserverInputError("features of another feature set must be given")
+        features = observer_features(pool.hu, hu_min=pool.hu_min, workers=workers)
+    values = np.asarray(features, dtype=np.float64)
+    if values.shape != (len(pool), len(feature_set)):
+        raise ObserverInputError(f"features must be ({len(pool)}, {len(feature_set)}), got {values.shape}")
     if not np.isfinite(values).all():
         raise ObserverInputError("some image features are not finite")
 
@@ -183,10 +196,11 @@ def interpretable_observer(
     coefficients = fitted[-1].coef_[0]
     weights = tuple(
         FeatureWeight(feature.name, feature.label, float(weight))
-        for feature, weight in zip(FEATURES, coefficients, strict=True)
+        for feature, weight in zip(feature_set, coefficients, strict=True)
     )
     distributions = tuple(
-        describe_feature(index, values[:, index], pool.synthetic) for index in range(len(FEATURES))
+        describe_feature(index, values[:, index], pool.synthetic, feature_set)
+        for index in range(len(feature_set))
     )
     ranked = sorted(distributions, key=lambda d: (-round(d.separation, 6), -abs(d.standardised_difference)))
     return InterpretableObserverResult(
@@ -199,4 +213,30 @@ def interpretable_observer(
         fold_of_slice=validated.fold_of_slice,
         scores=validated.scores,
         seed=seed,
+        model=model,
+    )
+
+
+VOLUMETRIC_MODEL = "logistic regression on 3-D features of slabs"
+
+
+def volumetric_observer(
+    pool: ObserverPool,
+    features: np.ndarray,
+    *,
+    folds: int | None = None,
+    seed: int = 0,
+    bootstrap: int = REFIT_REPLICATES,
+) -> InterpretableObserverResult:
+    """The volumetric observer: :func:`interpretable_observer` (same classifier, same folds grouped by patient,
+    same refitted bootstrap) on ``VOLUME_FEATURES`` of the slab around each pool slice (``features``, ``(n, 6)``
+    from :func:`metrics.measures.observer._volumetric.slab_features`)."""
+    return interpretable_observer(
+        pool,
+        folds=folds,
+        seed=seed,
+        bootstrap=bootstrap,
+        features=features,
+        feature_set=VOLUME_FEATURES,
+        model=VOLUMETRIC_MODEL,
     )

@@ -3,7 +3,10 @@ import argparse
 from django.core.management.base import BaseCommand, CommandError
 
 from imaging.constants import DEFAULT_CT_WINDOW, HU_MAX, HU_MIN
+from projects.commands import add_project_argument, named_project
 from studies.design import (
+    DEFAULT_SLAB_SPACING_MM,
+    EXPOSURES,
     MAX_CATCH_ITEMS,
     MAX_PRACTICE_ITEMS,
     MAX_STACK_K,
@@ -85,6 +88,38 @@ SURVEY_FLAGS = [
         f"Stack reading: each item shows 2K+1 neighbouring slices of its volume (K = 1..{MAX_STACK_K}; 0: one)",
     ),
     (
+        "--exposure",
+        "exposure",
+        "design",
+        f"Time-limited exposure: {', '.join(EXPOSURES)} (off); then a mask, then the question",
+    ),
+    ("--exposure-ms", "exposure_ms", "design", "Fixed exposure, or the staircase's start (ms)"),
+    ("--exposure-step-ms", "exposure_step_ms", "design", "Staircase: a linear step (ms)"),
+    ("--exposure-step-percent", "exposure_step_percent", "design", "Staircase: a multiplicative step (%)"),
+    ("--exposure-min-ms", "exposure_min_ms", "design", "Staircase: the shortest exposure (ms)"),
+    ("--exposure-max-ms", "exposure_max_ms", "design", "Staircase: the longest exposure (ms)"),
+    ("--exposure-up", "exposure_up", "design", "Staircase: wrong answers in a row that lengthen it (1)"),
+    ("--exposure-down", "exposure_down", "design", "Staircase: correct answers in a row that shorten it (3)"),
+    (
+        "--exposure-reversals",
+        "exposure_reversals",
+        "design",
+        "Staircase: the last reversals averaged into a reader's threshold",
+    ),
+    (
+        "--slab-thickness",
+        "slab_thickness_mm",
+        "design",
+        "Slab reading: each item is a slab of this many mm from one volume, read in axial, coronal and "
+        "sagittal views (0: no slab)",
+    ),
+    (
+        "--slab-spacing",
+        "slab_spacing_mm",
+        "design",
+        f"Slab reading: the z spacing in mm every slab is resampled at (default {DEFAULT_SLAB_SPACING_MM:g})",
+    ),
+    (
         "--washout-days",
         "washout_days",
         "design",
@@ -157,20 +192,25 @@ class Command(BaseCommand):
         parser.add_argument(
             "--repeat-subset", metavar="M", help="A second reading of M items (half of each truth)"
         )
+        add_project_argument(
+            parser, "the survey, which then uses its two datasets (default: the default project)"
+        )
         parser.add_argument("--readers", type=positive_int, help="Create this many invitation links")
         parser.add_argument("--open", action="store_true", help="Open the survey (runs the blinding audit)")
 
     def handle(self, *args, **options):
         try:
-            created = create_survey(options=survey_values(options), actor=None)
+            created = create_survey(
+                options=survey_values(options), actor=None, project=named_project(options)
+            )
         except StudyError as exc:
             raise CommandError(str(exc)) from None
         survey = created.survey
         policy, design = survey.display_policy, survey.design
         self.stdout.write(
-            f"Survey {survey.name!r} created (draft): {survey.real_count} real + {survey.synthetic_count} "
+            f"Survey {survey.name!r} created (draft) in {survey.project.name!r}: {survey.real_count} real + {survey.synthetic_count} "
             f"synthetic items rendered at {policy.matrix_size}x{policy.matrix_size}"
-            + (f", {design.stack_slices} slices each" if design.is_stack else "")
+            + (f", {design.stack_slices} slices each" if design.scrolls else "")
         )
         for note in created.policy_notes:
             self.stdout.write(note)

@@ -56,7 +56,7 @@ DROP FUNCTION IF EXISTS blindread_survey_design_guard();
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("studies", "0016_survey_project"),
+        ("studies", "0018_slab_items"),
     ]
 
     operations = [
