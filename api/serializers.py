@@ -11,7 +11,9 @@ from projects.access import RUN_SURVEYS
 from reports.selectors import reader_pseudonym
 from studies.design import (
     EXPOSURES,
+    MAX_CATCH_ITEMS,
     MAX_PRACTICE_ITEMS,
+    MAX_QC_MEDIAN_SECONDS,
     MAX_STACK_K,
     MAX_WASHOUT_DAYS,
     RATING_SCALES,
@@ -384,6 +386,25 @@ class StudyDesignRequest(serializers.Serializer):
         required=False,
         default=True,
         help_text="With a rating and an asked choice: a rating that leans against the choice is confirmed first",
+    )
+    # Catch trials and reader quality control (studies.catch, studies.quality); every rule 0: off.
+    catch_items = serializers.IntegerField(
+        required=False,
+        default=0,
+        help_text=f"Catch items (synthetic slices with a drawn artefact, never in the statistics), 0..{MAX_CATCH_ITEMS}",
+    )
+    qc_min_catch_percent = serializers.IntegerField(
+        required=False, default=0, help_text="Exclude readers whose catch accuracy is below this percentage"
+    )
+    qc_min_median_seconds = serializers.FloatField(
+        required=False,
+        default=0,
+        help_text=f"Exclude readers whose median seconds per item are below this, 0..{MAX_QC_MEDIAN_SECONDS}",
+    )
+    qc_max_run = serializers.IntegerField(
+        required=False,
+        default=0,
+        help_text="Exclude readers with more identical answers in a row than this (>= 2)",
     )
     exposure = serializers.ChoiceField(
         choices=list(EXPOSURES),

@@ -13,10 +13,13 @@ ARCHIVE_DICTIONARY = {
     "contrast_enhanced), real_count, synthetic_count, seed, status, allow_going_back, reader_title, instructions, "
     "reader_title_it and instructions_it (what Italian pages show; version 4), "
     "display_policy (studies.policy.DisplayPolicy), design (studies.design.StudyDesign: rating scale, "
-    "choice_from_rating, window presets, practice_items, repeat, repeat_items, washout_days; version 2), "
+    "choice_from_rating, window presets, practice_items, repeat, repeat_items, washout_days; version 2; "
+    "catch_items and the exclusion rules qc_min_catch_percent, qc_min_median_seconds, qc_max_run), "
     "created_at, opened_at, closed_at, rendered_at, the last blinding audit (last_audit_*)",
     "surveys/NN/items.json": "the truth table: per item public_id, truth (real|synthetic), axial_layer (1..10), "
-    "payload and payload_sha256, dicom, mm_per_pixel, source (dataset, volume_uid, patient pseudonym, slice_id, "
+    "payload and payload_sha256, catch (true for a catch item: a synthetic slice with the artefact of "
+    "studies.catch drawn in its pixels, for reader quality control, never in the statistics; absent: false), "
+    "dicom, mm_per_pixel, source (dataset, volume_uid, patient pseudonym, slice_id, "
     "slice_index, z_mm, sop_instance_uid) and model_provenance (checkpoint, checkpoint_sha256, architecture, "
     "input_modalities, source_slice_ids, software_version; null for real CT and imported synthetic CT)",
     "surveys/NN/items/ID.i16": "the item's pixels exactly as served to readers: matrix x matrix little-endian "

@@ -11,6 +11,13 @@ from reports.content.exposure import EXPOSURE_NOTE, EXPOSURE_TITLE, staircase_fi
 from reports.content.formats import TABLE3_MARKS
 from reports.content.model_ranking import LEAD_NOTE, LEAD_TITLE
 from reports.content.reader_groups import GROUPS_NOTE, GROUPS_TITLE
+from reports.content.reader_quality import (
+    QUALITY_HEADER,
+    QUALITY_NOTE,
+    QUALITY_TITLE,
+    VERDICT_ALL_LABEL,
+    VERDICT_KEPT_LABEL,
+)
 from reports.content.realism_along_z import MEASURE_NOTE as Z_MEASURE_NOTE
 from reports.content.realism_along_z import THRESHOLDS_NOTE as Z_THRESHOLDS_NOTE
 from reports.content.realism_along_z import TITLE as Z_TITLE
@@ -104,6 +111,11 @@ def report_body(report: Report, *, stored_figures: Sequence[dict] = (), comments
         "ranking_note": LEAD_NOTE,
         "groups_title": GROUPS_TITLE,
         "groups_note": GROUPS_NOTE,
+        "quality_title": QUALITY_TITLE,
+        "quality_header": QUALITY_HEADER,
+        "quality_note": QUALITY_NOTE,
+        "verdict_all_label": VERDICT_ALL_LABEL,
+        "verdict_kept_label": VERDICT_KEPT_LABEL,
         "exposure_title": EXPOSURE_TITLE,
         "exposure_note": EXPOSURE_NOTE,
         "exposure_sections": exposure_entries(report),

@@ -32,7 +32,8 @@ from studies.models import (
     RepeatAnswer,
     Survey,
 )
-from studies.selectors import surveys_visible_to
+from studies.quality import QualityInput
+from studies.selectors import quality_answers, surveys_visible_to
 
 
 def report_jobs(user):
@@ -217,9 +218,12 @@ def _tidy_rows(rows, fields: Sequence[str], *, second_round: bool) -> list[Answe
 
 
 def answer_rows(surveys: Sequence[Survey]) -> list[AnswerRow]:
-    """Every current answer to the surveys' items, one tidy row each, ordered by survey, item and reader."""
-    rows = Answer.objects.filter(item__survey__in=list(surveys)).order_by(
-        "item__survey__name", "item__public_id", "assignment__reader_id"
+    """Every current answer to the surveys' test items (catch items never), one tidy row each, ordered by survey,
+    item and reader."""
+    rows = (
+        Answer.objects.scored()
+        .filter(item__survey__in=list(surveys))
+        .order_by("item__survey__name", "item__public_id", "assignment__reader_id")
     )
     return _tidy_rows(rows, ANSWER_FIELDS, second_round=False)
 
@@ -261,8 +265,10 @@ def pair_rows(surveys: Sequence[Survey]):
 def repeat_rows(surveys: Sequence[Survey]) -> list[AnswerRow]:
     """Every answer of a repeat reading (round 2) of the surveys' items, as rows of the answers CSV; never part of
     the statistics, which read the first round (answer_rows)."""
-    rows = RepeatAnswer.objects.filter(item__survey__in=list(surveys)).order_by(
-        "item__survey__name", "item__public_id", "reading_round__assignment__reader_id"
+    rows = (
+        RepeatAnswer.objects.scored()
+        .filter(item__survey__in=list(surveys))
+        .order_by("item__survey__name", "item__public_id", "reading_round__assignment__reader_id")
     )
     return _tidy_rows(rows, REPEAT_FIELDS, second_round=True)
 
@@ -304,6 +310,28 @@ def practice_rows(surveys: Sequence[Survey]) -> list[PracticeRow]:
                 answered_at=answered_at,
                 stack_slices=design.stack_slices,
                 **state,
+            )
+        )
+    return result
+
+
+def quality_inputs(surveys: Sequence[Survey]) -> list[QualityInput]:
+    """What reader quality control reads, for each of ``surveys`` with catch items or an exclusion rule: the frozen
+    rules and every reader's (pseudonym's) current answers, catch items included, in the reader's frozen order
+    (studies.selectors.quality_answers)."""
+    result = []
+    for survey in surveys:
+        design = survey.design
+        if not (design.has_catch or design.quality_rules.any):
+            continue
+        readers = quality_answers(survey)
+        pseudonyms = reader_pseudonyms(assignment.reader_id for assignment, _ in readers)
+        result.append(
+            QualityInput(
+                survey=survey.name,
+                rules=design.quality_rules,
+                catch_items=design.catch_items,
+                readers=tuple((pseudonyms[assignment.reader_id], answers) for assignment, answers in readers),
             )
         )
     return result
@@ -379,6 +407,7 @@ def report_for(
         observer_rows=observer_rows(models.values()),
         repeat_rows=repeat_rows(surveys),
         pair_rows=pair_rows(surveys),
+        quality_inputs=quality_inputs(surveys),
         title=title,
         **({"experience_bands": tuple(experience_bands)} if experience_bands else {}),
     )

@@ -12,6 +12,10 @@ pixels are made (that is :class:`studies.policy.DisplayPolicy`):
 - the number of practice items read first, each followed by feedback, never part of the test;
 - stack reading: `stack_k` 0 (one slice) or 1..5, each item then a stack of 2k+1 neighbouring slices of its own
   volume that the reader scrolls through, answering for the centre slice;
+- catch trials and reader quality control: `catch_items` synthetic slices with a plainly visible artefact
+  (studies.catch) mixed into every reader's order, never in the statistics, and the exclusion rules the report
+  applies (studies.quality): `qc_min_catch_percent`, `qc_min_median_seconds`, `qc_max_run` (each 0: off). Like
+  every option they are frozen when the survey opens.
 - time-limited exposure (`exposure`): off, fixed (every image shown for `exposure_ms`, then a mask) or a staircase
   per reader (start `exposure_ms`, a step of `exposure_step_ms` or `exposure_step_percent`, bounds
   `exposure_min_ms`..`exposure_max_ms`, rule `exposure_up`-up/`exposure_down`-down, the threshold the mean of the
@@ -34,6 +38,7 @@ from dataclasses import dataclass
 
 from imaging.constants import CT_WINDOW_PRESETS, WindowPreset
 from studies.exposure import Staircase
+from studies.quality import QualityRules
 
 RATING_NONE = "none"
 RATING_FIVE_POINT = "five_point"
@@ -61,6 +66,8 @@ MAX_WINDOW_PRESETS = 9  # keys 1..9
 PRESET_NAME_CHARS = 32
 PRESET_WIDTH_RANGE = (1, 5000)
 PRESET_LEVEL_RANGE = (-2000, 4000)
+MAX_CATCH_ITEMS = 50
+MAX_QC_MEDIAN_SECONDS = 600
 EXPOSURE_OFF = "off"
 EXPOSURE_FIXED = "fixed"
 EXPOSURE_STAIRCASE = "staircase"
@@ -132,6 +139,11 @@ class StudyDesign:
     stack_k: int = 0  # 0: one slice; k: a stack of 2k+1 slices, k neighbours on each side of the centre
     # With a rating and an asked choice: a rating that leans against the choice is confirmed by the reader first.
     confirm_contradictions: bool = True
+    # Catch trials and the exclusion rules of reader quality control (studies.catch, studies.quality); 0: off.
+    catch_items: int = 0
+    qc_min_catch_percent: int = 0
+    qc_min_median_seconds: float = 0.0
+    qc_max_run: int = 0
     # Time-limited exposure (studies.exposure); every option but `exposure` is the default while it is off.
     exposure: str = EXPOSURE_OFF
     exposure_ms: int = 0  # fixed: the exposure; staircase: its start
@@ -188,6 +200,7 @@ class StudyDesign:
             raise DesignError(
                 f"stack_k must be 0 (one slice) or 1..{MAX_STACK_K} (a stack of 2k+1 slices), not {stack_k}"
             )
+        self._check_quality_control()
         self._check_exposure()
         self._check_slab()
         self._check_task()
@@ -209,6 +222,32 @@ class StudyDesign:
         for refused, what in refusals:
             if refused:
                 raise DesignError(f"a 2afc task shows two single slices side by side: {what}")
+
+    def _check_quality_control(self):
+        catch = _whole("catch_items", self.catch_items)
+        if not 0 <= catch <= MAX_CATCH_ITEMS:
+            raise DesignError(f"catch_items must be 0..{MAX_CATCH_ITEMS}, not {catch}")
+        percent = _whole("qc_min_catch_percent", self.qc_min_catch_percent)
+        if not 0 <= percent <= 100:
+            raise DesignError(f"qc_min_catch_percent must be 0..100 (0: no rule), not {percent}")
+        if percent and not catch:
+            raise DesignError("qc_min_catch_percent needs catch items (catch_items at least 1)")
+        if catch and (self.exposure != EXPOSURE_OFF or self.slab_thickness_mm or self.task != TASK_SINGLE):
+            raise DesignError(
+                "catch items are drawn on single slices and stacks: exposure must be off, slab_thickness_mm 0 "
+                "and the task single"
+            )
+        seconds = self.qc_min_median_seconds
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds != seconds:
+            raise DesignError(f"qc_min_median_seconds must be a number of seconds, not {seconds!r}")
+        if not 0 <= seconds <= MAX_QC_MEDIAN_SECONDS:
+            raise DesignError(
+                f"qc_min_median_seconds must be 0..{MAX_QC_MEDIAN_SECONDS} (0: no rule), not {seconds:g}"
+            )
+        object.__setattr__(self, "qc_min_median_seconds", float(seconds))
+        run = _whole("qc_max_run", self.qc_max_run)
+        if run < 0 or run == 1:
+            raise DesignError(f"qc_max_run must be 0 (no rule) or at least 2, not {run}")
 
     def _check_exposure(self):
         if self.exposure not in EXPOSURES:
@@ -352,6 +391,19 @@ class StudyDesign:
         return self.has_rating and self.asks_choice and self.confirm_contradictions
 
     @property
+    def has_catch(self) -> bool:
+        return self.catch_items > 0
+
+    @property
+    def quality_rules(self) -> QualityRules:
+        """The exclusion rules of reader quality control (studies.quality)."""
+        return QualityRules(
+            min_catch_percent=self.qc_min_catch_percent,
+            min_median_seconds=self.qc_min_median_seconds,
+            max_run=self.qc_max_run,
+        )
+
+    @property
     def has_exposure(self) -> bool:
         return self.exposure != EXPOSURE_OFF
 
@@ -410,6 +462,10 @@ class StudyDesign:
         if self.has_repeat:
             what = "every item" if self.repeat == REPEAT_ALL else f"{self.repeat_items} item(s)"
             parts.append(f"repeat reading of {what} after {self.washout_days} day(s)")
+        if self.has_catch:
+            parts.append(f"{self.catch_items} catch item(s)")
+        if self.quality_rules.any:
+            parts.append("exclusion: " + ", ".join(self.quality_rules.describe()))
         return "; ".join(parts)
 
     # --- storage ----------------------------------------------------------------------------------------------

@@ -12,7 +12,9 @@ from studies import ratelimit
 from studies.design import (
     DEFAULT_SLAB_SPACING_MM,
     EXPOSURES,
+    MAX_CATCH_ITEMS,
     MAX_PRACTICE_ITEMS,
+    MAX_QC_MEDIAN_SECONDS,
     MAX_STACK_K,
     MAX_WASHOUT_DAYS,
     RATING_SCALES,
@@ -272,6 +274,32 @@ class StudyDesignForm(forms.Form):
         widget=number_input(0, MAX_WASHOUT_DAYS),
         label="Wash-out (days)",
         help_text="Days between the end of a reader's first reading and their second; enforced by the server.",
+    )
+    # Catch trials and reader quality control (studies.catch, studies.quality).
+    catch_items = text_field(
+        initial=0,
+        widget=number_input(0, MAX_CATCH_ITEMS),
+        label="Catch items",
+        help_text="Synthetic slices with a plainly visible striped artefact, mixed into every reader's order; "
+        "the answer is synthetic. Never in the analysis, for reader quality control only. Fixed at creation.",
+    )
+    qc_min_catch_percent = text_field(
+        initial=0,
+        widget=number_input(0, 100),
+        label="Exclude readers below this catch accuracy (%)",
+        help_text="0: no rule. Frozen when the survey opens, like every rule below.",
+    )
+    qc_min_median_seconds = text_field(
+        initial=0,
+        widget=number_input(0, MAX_QC_MEDIAN_SECONDS, "any"),
+        label="Exclude readers whose median time per item is below (s)",
+        help_text="0: no rule.",
+    )
+    qc_max_run = text_field(
+        initial=0,
+        widget=number_input(0),
+        label="Exclude readers with more identical answers in a row than",
+        help_text="0: no rule; otherwise at least 2.",
     )
 
     DESIGN_FIELDS = DESIGN_OPTIONS

@@ -26,6 +26,7 @@ from studies.models import (
     Survey,
 )
 from studies.policy import DisplayPolicy
+from studies.quality import QualityAnswer, ReaderQuality, evaluate_reader
 from studies.rendering import DisplayGeometry, decode_payload, render_stack, render_with_geometry
 from studies.slabs import (
     SLAB_Z_INTERPOLATION,
@@ -195,6 +196,40 @@ def survey_overview(survey: Survey) -> SurveyOverview:
         audit_is_current=current,
         latest_audit=BlindingAudit.objects.filter(survey=survey).order_by("-created_at", "-id").first(),
     )
+
+
+def quality_answers(survey: Survey) -> list[tuple[Assignment, tuple[QualityAnswer, ...]]]:
+    """What reader quality control reads (studies.quality): every reader's (non-audit assignments with an answer)
+    current answers, catch items included, in the reader's frozen order. The one place catch answers are read."""
+    result = []
+    assignments = Assignment.objects.filter(survey=survey, is_audit=False).select_related("reader")
+    for assignment in assignments.order_by("created_at", "id"):
+        position = {item_id: index for index, item_id in enumerate(assignment.item_order)}
+        answers = sorted(
+            assignment.answers.values_list("item_id", "choice", "seconds_on_slice", "item__catch"),
+            key=lambda values: position.get(values[0], len(position)),
+        )
+        if answers:
+            result.append(
+                (
+                    assignment,
+                    tuple(QualityAnswer(choice, seconds, catch) for _, choice, seconds, catch in answers),
+                )
+            )
+    return result
+
+
+def flagged_readers(survey: Survey) -> list[tuple[Assignment, ReaderQuality]]:
+    """The readers the survey's exclusion rules exclude so far, with why (for the admin's survey page); empty
+    without rules."""
+    rules = survey.design.quality_rules
+    if not rules.any:
+        return []
+    evaluated = [
+        (assignment, evaluate_reader(str(assignment.reader), answers, rules))
+        for assignment, answers in quality_answers(survey)
+    ]
+    return [(assignment, quality) for assignment, quality in evaluated if quality.excluded]
 
 
 def surveys_visible_to(user, *, at_least: str = Role.RESEARCHER):

@@ -39,14 +39,21 @@ REASONS = {
     "synthetic": ["texture too smooth", "unrealistic kidney shape", "noise pattern looks artificial", ""],
     "indeterminable": ["hard to say at this level", ""],
 }
+# Catch items (studies.catch) carry a plainly visible artefact: an attentive reader sees it whatever their skill.
+CATCH_SKILL = 0.96
 
 
-def simulate_readers(survey: Survey, n: int, seed: int, skill: float, *, actor=None) -> list:
+def simulate_readers(
+    survey: Survey, n: int, seed: int, skill: float, *, careless: int = 0, actor=None
+) -> list:
     """`n` simulated readers answer every item of an open survey; returns their assignments.
 
     `skill` in [0, 1] is how far above chance a reader is: each real/synthetic answer is correct with
     probability 0.5 + skill / 2, and about one answer in ten is "indeterminable". The same seed gives the
-    same answers to the same slices. With a time-limited exposure the skill shrinks with the exposure each item
+    same answers to the same slices. Catch items are answered as an attentive reader does (indeterminable one time in
+    a hundred, else correct with probability 0.5 + CATCH_SKILL / 2, whatever `skill`). The last `careless` of the `n` readers click through: "real" on
+    every item, catch items included, in 0.3..0.8 s each (reader quality control should exclude them). With a
+    time-limited exposure the skill shrinks with the exposure each item
     is requested at (EXPOSURE_TIME_CONSTANT_MS), and the answer carries a measured exposure close to it; the
     answers are then drawn as the reader reaches each item, since the staircase sets the next exposure.
     Readers are registered (`do_register_reader`), join through invitations and answer through `do_submit_answer`,
@@ -56,6 +63,8 @@ def simulate_readers(survey: Survey, n: int, seed: int, skill: float, *, actor=N
         raise StudyError(f"skill must be between 0 and 1, not {skill}")
     if not 1 <= n <= 200:
         raise StudyError(f"simulate 1..200 readers, not {n}")
+    if not 0 <= careless <= n:
+        raise StudyError(f"careless readers must be 0..{n}, not {careless}")
     survey.refresh_from_db()
     if not survey.is_open:
         raise StudyError(f"survey {survey.name!r} is {survey.status}; simulated readers need an open survey")
@@ -83,7 +92,17 @@ def simulate_readers(survey: Survey, n: int, seed: int, skill: float, *, actor=N
                 years_of_experience=int(rng.integers(1, 30)),
             )
             # Answers are drawn in slice order (stable for a seed) and given in the reader's own order.
-            drawn = {item.pk: _answer(item.truth, skill, rng) for item in items}
+            drawn = {item.pk: _answer(item.truth, skill, rng, catch=item.catch) for item in items}
+            if number > existing + n - careless:
+                drawn = {
+                    pk: dataclasses.replace(
+                        answer,
+                        choice="real",
+                        reason="",
+                        seconds_on_slice=float(np.round(rng.uniform(0.3, 0.8), 2)),
+                    )
+                    for pk, answer in drawn.items()
+                }
             if survey.design.is_slab:
                 drawn = {pk: _with_slab_views(answer, rng) for pk, answer in drawn.items()}
             # Practice items first, as readers do (their answers never enter the statistics).
@@ -150,11 +169,18 @@ def _with_slab_views(answer: AnswerInput, rng: np.random.Generator) -> AnswerInp
 
 
 def _answer(
-    truth: str, skill: float, rng: np.random.Generator, *, exposure_ms: int | None = None
+    truth: str,
+    skill: float,
+    rng: np.random.Generator,
+    *,
+    catch: bool = False,
+    exposure_ms: int | None = None,
 ) -> AnswerInput:
-    if exposure_ms is not None:
+    if catch:
+        skill = CATCH_SKILL
+    elif exposure_ms is not None:
         skill = exposure_skill(skill, exposure_ms)
-    if rng.random() < 0.1:
+    if rng.random() < (0.01 if catch else 0.1):
         choice = "indeterminable"
     elif rng.random() < 0.5 + skill / 2:
         choice = truth

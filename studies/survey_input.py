@@ -175,6 +175,8 @@ def _design(values) -> StudyDesign:
             given[name] = flag_option(name, value)
         elif name == "window_presets":
             given[name] = _presets(value)
+        elif name == "qc_min_median_seconds":
+            given[name] = number_option(name, value) or 0.0
         elif name == "slab_spacing_mm":
             given[name] = number_option(name, value)
             if given[name] is None:
@@ -265,6 +267,11 @@ class SurveyInput:
         if self.design.is_two_afc and self.allow_going_back:
             raise SurveyInputError(
                 "a 2afc task keeps each pair's first answer: allow_going_back must be false"
+            )
+        if self.design.catch_items > self.synthetic:
+            raise SurveyInputError(
+                f"{self.design.catch_items} catch items are more than the survey's synthetic items "
+                f"({self.synthetic}); at most one per synthetic item"
             )
         if self.design.has_exposure and self.allow_going_back:
             raise SurveyInputError(

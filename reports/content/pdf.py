@@ -36,6 +36,13 @@ from reports.content import figures
 from reports.content.formats import TABLE3_MARKS, format_interval, format_percent, table3_cell
 from reports.content.model_ranking import LEAD_NOTE, LEAD_TITLE
 from reports.content.reader_groups import GROUPS_NOTE, GROUPS_TITLE, test_sentence
+from reports.content.reader_quality import (
+    QUALITY_HEADER,
+    QUALITY_NOTE,
+    QUALITY_TITLE,
+    VERDICT_ALL_LABEL,
+    VERDICT_KEPT_LABEL,
+)
 from reports.content.realism_along_z import MEASURE_NOTE as Z_MEASURE_NOTE
 from reports.content.realism_along_z import THRESHOLDS_NOTE as Z_THRESHOLDS_NOTE
 from reports.content.realism_along_z import TITLE as Z_TITLE
@@ -238,6 +245,28 @@ def _reader_groups(report: Report) -> list:
     story.append(
         _p(f"{GROUPS_NOTE} Experience bands of this report (years): {', '.join(groups.bands)}.", NOTE)
     )
+    return story
+
+
+def _reader_quality(report: Report) -> list:
+    """Reader quality control: the frozen rules, every reader's values, the verdict with and without the excluded
+    readers."""
+    section = report.reader_quality
+    if section is None:
+        return []
+    story = [Paragraph(escape(QUALITY_TITLE), H1)]
+    for entry in section.surveys:
+        heading = f"{entry.survey} ({entry.model_alias})" if entry.model_alias else entry.survey
+        story += [Paragraph(escape(heading), H2), _p(entry.rules_line)]
+        rows = [[_p(cell, SMALL) for cell in row] for row in entry.table_rows]
+        widths = (26, 20, 22, 26, 16, 70)
+        story.append(_table([_p(text, SMALL) for text in QUALITY_HEADER], rows, [w * mm for w in widths]))
+        story += [
+            _p(entry.summary),
+            Paragraph(f"<b>{escape(VERDICT_ALL_LABEL)}</b> {escape(entry.verdict_all)}", BODY),
+            Paragraph(f"<b>{escape(VERDICT_KEPT_LABEL)}</b> {escape(entry.verdict_kept)}", BODY),
+        ]
+    story.append(_p(QUALITY_NOTE, NOTE))
     return story
 
 
@@ -696,6 +725,7 @@ def report_pdf(report: Report, *, paper_figures: Sequence = ()) -> bytes:
         *[_p(note, WARNING) for note in report.notes],
         *_model_ranking(report),
         *_mrmc(report),
+        *_reader_quality(report),
         *_reader_groups(report),
         *_hypotheses(),
         *_table2(report),

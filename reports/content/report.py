@@ -35,10 +35,12 @@ from reports.content.exposure import ExposureSection, exposure_sections
 from reports.content.model_comparison import ModelComparison, ObserverRow, compare_models
 from reports.content.model_ranking import ModelRanking, model_ranking
 from reports.content.reader_groups import ReaderGroups, reader_groups
+from reports.content.reader_quality import ReaderQualitySection, reader_quality
 from reports.content.realism_along_z import ZRealismLine, realism_along_z, realism_along_z_dict
 from reports.content.report_mrmc import MrmcSection, mrmc_section
 from reports.content.survey_info import SurveyInfo
 from reports.content.two_afc import PairRow, SingleImageAuc, TwoAfcSection, two_afc_sections
+from studies.quality import QualityInput
 
 TABLE2_TITLE = "Table 2. Percentage of correctly classified scans"
 TABLE3_TITLE = "Table 3. P-values of the chi-squared tests"
@@ -121,6 +123,8 @@ class Report:
     ranking: ModelRanking | None = None
     # Accuracy by the readers' specialty and experience band (reports.content.reader_groups).
     reader_groups: ReaderGroups | None = None
+    # Reader quality control: catch items, the frozen exclusion rules, the verdict without excluded readers.
+    reader_quality: ReaderQualitySection | None = None
     # The z-consistency measure and the 3-D observer beside the 2-D one, per model (reports.content.realism_along_z).
     realism_along_z: tuple[ZRealismLine, ...] = ()
     # Time-limited exposure thresholds and HYPE_inf per survey (reports.content.exposure).
@@ -166,6 +170,7 @@ class Report:
             "glmm": None if self.mrmc is None else self.mrmc.glmm_dict(),
             "model_comparison": self._model_comparison_dict(),
             "reader_subgroups": None if self.reader_groups is None else self.reader_groups.to_dict(),
+            "reader_quality": None if self.reader_quality is None else self.reader_quality.to_dict(),
             "realism_along_z": realism_along_z_dict(self.realism_along_z),
             "exposure": [section.to_dict() for section in self.exposure],
             "two_afc": [section.to_dict() for section in self.two_afc],
@@ -330,10 +335,12 @@ def build_report(
     n_resamples: int = PERMUTATION_RESAMPLES,
     generated_at: datetime | None = None,
     experience_bands: Sequence[float] = DEFAULT_EXPERIENCE_BANDS,
+    quality_inputs: Sequence[QualityInput] = (),
 ) -> Report:
     """Compute the report of ``surveys`` (in that order) from their answers, their models' metrics and their
     models' machine observers; ``repeat_rows`` (the repeat reading, round 2) feed intra-reader agreement only;
-    ``experience_bands``: the edges (years) of the readers' experience bands."""
+    ``experience_bands``: the edges (years) of the readers' experience bands; ``quality_inputs``: the reader
+    quality control of the surveys that have it (catch answers reach that section only)."""
     infos = {info.name: info for info in surveys}
     unknown = sorted({row.survey for row in rows} - set(infos))
     if unknown:
@@ -388,6 +395,7 @@ def build_report(
         ),
         ranking=model_ranking(rows),
         reader_groups=reader_groups(rows, edges=experience_bands),
+        reader_quality=reader_quality(rows, [given for given in quality_inputs if given.survey in infos]),
         realism_along_z=realism_along_z(
             list(dict.fromkeys(info.model for info in surveys)), metric_rows, observer_rows
         ),

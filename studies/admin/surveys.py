@@ -11,7 +11,7 @@ from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from projects.access import RUN_SURVEYS
 from projects.admin import ProjectScopedAdmin
@@ -20,7 +20,7 @@ from projects.selectors import visible_to
 from studies import roles
 from studies.forms import InvitationsForm, SurveyCreateForm, SurveyDraftForm
 from studies.models import Assignment, Item, Survey
-from studies.selectors import survey_overview, survey_progress, surveys_with_counts
+from studies.selectors import flagged_readers, survey_overview, survey_progress, surveys_with_counts
 from studies.services import (
     READER_SETTINGS,
     StudyError,
@@ -59,7 +59,7 @@ def runs(surveys, user):
 
 class ItemInline(admin.TabularInline):
     model = Item
-    fields = ["public_id", "truth", "axial_layer", "slice", "preview"]
+    fields = ["public_id", "truth", "catch", "axial_layer", "slice", "preview"]
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -177,6 +177,7 @@ class SurveyAdmin(ProjectScopedAdmin, admin.ModelAdmin):
             "policy_summary",
             "design_summary",
             "layers",
+            "flagged_readers",
             "audit_report",
             *self.extra_readonly_fields,
         ]
@@ -194,10 +195,21 @@ class SurveyAdmin(ProjectScopedAdmin, admin.ModelAdmin):
 
     @admin.display(description="Items per axial layer (real = synthetic)")
     def layers(self, obj):
-        counts = Counter((item.axial_layer, item.truth) for item in obj.items.all())
+        counts = Counter((item.axial_layer, item.truth) for item in obj.items.scored())
         layers = sorted({layer for layer, _ in counts})
         return ", ".join(
             f"layer {layer}: {counts[(layer, 'real')]}/{counts[(layer, 'synthetic')]}" for layer in layers
+        )
+
+    @admin.display(description="Readers the exclusion rules exclude")
+    def flagged_readers(self, obj):
+        if not obj.design.quality_rules.any:
+            return "no exclusion rules"
+        flagged = flagged_readers(obj)
+        if not flagged:
+            return "none so far"
+        return format_html_join(
+            "", "<p>{}: {}</p>", ((assignment.reader, "; ".join(q.reasons)) for assignment, q in flagged)
         )
 
     @admin.display(description="Last blinding audit")

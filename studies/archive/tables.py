@@ -110,10 +110,12 @@ ITEM_LEFT_OUT = {"id": EXPORTING_SITE_ID}
 ITEMS = StudyTable(
     Item,
     "items.json",
-    copied=("public_id", "truth", "axial_layer", "payload_sha256"),
+    copied=("public_id", "truth", "axial_layer", "payload_sha256", "catch"),
     related={"slice": "source", "payload": "payload"},
     by_place=("survey",),
     left_out=ITEM_LEFT_OUT,
+    # Catch items (studies.catch) came after format 4: an archive without the key has none.
+    added_in={"catch": (5, False)},
 )
 PRACTICE_ITEMS = StudyTable(
     PracticeItem,

@@ -8,6 +8,7 @@ report, with no Django. See docs/blinding.md for the rules and how each is check
 """
 
 from imaging.selectors import with_their_slices
+from studies.blinding.catch_checks import check_catch
 from studies.blinding.checks import (
     check_answer_feedback,
     check_error_pages,
@@ -35,8 +36,11 @@ def audit_survey_blinding(survey: Survey, *, progress=None) -> BlindingReport:
     """Audit the survey; `progress(done)` is called with the number of items read so far."""
     survey = Survey.objects.select_related("model_dataset", "real_dataset").get(pk=survey.pk)
     items = list(with_their_slices(survey.items.order_by("id")))
+    # Catch items are walked like every item; the balance, the real-against-synthetic pixel statistics and the
+    # second reading concern the test items (catch items have their own check: studies.blinding.catch_checks).
+    tests = [item for item in items if not item.catch]
     report = BlindingReport(survey=survey.name, items=len(items))
-    check_structure(survey, items, report)
+    check_structure(survey, tests, report)
     check_reader_text(survey, items, report)
     walk = walk_as_reader(survey, items, progress)
     report.checks.append("reader-walk")
@@ -49,11 +53,12 @@ def audit_survey_blinding(survey: Survey, *, progress=None) -> BlindingReport:
         check_rating_widget(survey, observations, report)
         check_headers(observations, report)
         check_error_pages(observations, report)
-        check_payloads(survey, observations, report)
+        check_payloads(survey, [o for o in observations if not o.item.catch], report)
         check_answer_feedback(observations, report)
         check_identifiers(survey, items, walk, report)
         check_practice(survey, items, walk, report)
-        check_repeat(survey, items, walk, report)
+        check_repeat(survey, tests, walk, report)
+        check_catch(survey, items, walk, report)
         check_exposure(survey, walk, report)
         check_pairs(survey, walk, report)
     return report

@@ -103,6 +103,20 @@ def answer_field_constraints(prefix: str) -> list[models.CheckConstraint]:
     ]
 
 
+class ScoredQuerySet(models.QuerySet):
+    """Answers (current, revisions or a second reading's) with `scored()`: those to test items, catch items left
+    out (see ItemQuerySet.scored: the one rule, applied through the answer's item)."""
+
+    item_path = "item"
+
+    def scored(self):
+        return self.filter(**{f"{self.item_path}__catch": False})
+
+
+class RevisionQuerySet(ScoredQuerySet):
+    item_path = "answer__item"
+
+
 class Answer(AnswerFields):
     """A reader's current answer to one item. Every submission is also kept, unchanged, as an AnswerRevision."""
 
@@ -111,6 +125,8 @@ class Answer(AnswerFields):
     revision_count = models.PositiveSmallIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ScoredQuerySet.as_manager()
 
     class Meta:
         ordering = ["assignment", "created_at", "id"]
@@ -137,6 +153,8 @@ class AnswerRevision(AnswerFields):
     assignment = models.ForeignKey(Assignment, on_delete=models.PROTECT, related_name="answer_revisions")
     revision = models.PositiveSmallIntegerField()
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = RevisionQuerySet.as_manager()
 
     class Meta:
         ordering = ["answer", "revision"]

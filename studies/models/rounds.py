@@ -9,6 +9,7 @@ from studies.models.answers import (
     VIEWER_STATE_FIELDS,
     AnswerFields,
     Choice,
+    ScoredQuerySet,
     answer_field_constraints,
 )
 from studies.models.people import Assignment
@@ -133,6 +134,8 @@ class RepeatAnswer(AnswerFields):
     reading_round = models.ForeignKey(ReadingRound, on_delete=models.PROTECT, related_name="answers")
     item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="repeat_answers")
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ScoredQuerySet.as_manager()
 
     class Meta:
         ordering = ["reading_round", "created_at", "id"]

@@ -163,8 +163,21 @@ class Truth(models.TextChoices):
     SYNTHETIC = "synthetic", "Synthetic"
 
 
+class ItemQuerySet(models.QuerySet):
+    def scored(self):
+        """The test items: every item but the catch items. The one home of "catch items are never part of a
+        statistic": every read of items or answers for statistics, reports and answer exports goes through it."""
+        return self.filter(catch=False)
+
+    def catch_only(self):
+        return self.filter(catch=True)
+
+
 class Item(models.Model):
-    """One slice in one survey, pre-rendered under the survey's display policy. `truth` stays server-side."""
+    """One slice in one survey, pre-rendered under the survey's display policy. `truth` stays server-side.
+
+    A catch item (`catch`, studies.catch) is a synthetic slice with a plainly visible artefact drawn into its
+    payload: answered like any item, in no statistic (`Item.objects.scored()`), used for reader quality control."""
 
     survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="items")
     public_id = models.CharField(
@@ -175,11 +188,21 @@ class Item(models.Model):
     axial_layer = models.PositiveSmallIntegerField(help_text="The slice's axial layer when it was selected.")
     payload = models.CharField(max_length=255, blank=True, help_text="Storage name of the rendered pixels.")
     payload_sha256 = models.CharField(max_length=64, blank=True)
+    catch = models.BooleanField(
+        default=False,
+        db_default=False,
+        help_text="A catch item: a synthetic slice with a drawn artefact, for reader quality control only.",
+    )
+
+    objects = ItemQuerySet.as_manager()
 
     class Meta:
         ordering = ["survey", "id"]
         constraints = [
             models.UniqueConstraint(fields=["survey", "slice"], name="item_slice_once_per_survey"),
+            models.CheckConstraint(
+                condition=Q(catch=False) | Q(truth="synthetic"), name="item_catch_is_synthetic"
+            ),
             models.CheckConstraint(condition=Q(truth__in=["real", "synthetic"]), name="item_truth_valid"),
             models.CheckConstraint(
                 condition=Q(axial_layer__gte=1) & Q(axial_layer__lte=10), name="item_axial_layer_1_to_10"

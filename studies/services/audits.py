@@ -26,7 +26,7 @@ def request_blinding_audit(*, survey: Survey, actor, open_when_passed: bool = Fa
         details={"survey": survey.name, "open_when_passed": open_when_passed},
         survey=survey,
         open_when_passed=open_when_passed,
-        total=survey.item_count,
+        total=survey.items.count(),  # catch items included: the walk reads every item
     )
 
 

@@ -35,7 +35,10 @@ def do_complete_assignment(*, assignment: Assignment) -> Assignment:
         record_event(actor=assignment.reader, verb="assignment.completed", target=assignment, details={})
         design = assignment.survey.design
         if design.has_repeat:
-            truths = dict(Item.objects.filter(pk__in=assignment.item_order).values_list("pk", "truth"))
+            # The second reading repeats test items only; catch items serve the first reading's quality control.
+            truths = dict(
+                Item.objects.scored().filter(pk__in=assignment.item_order).values_list("pk", "truth")
+            )
             order = select_repeated(truths, design.repeated_count(len(truths)), secrets.randbits(62))
             reading_round = ReadingRound.objects.create(
                 assignment=assignment,

@@ -30,6 +30,7 @@ from projects.models import Project, Role
 from projects.selectors import is_site_superuser, projects_of_user
 from projects.services import ensure_default_project
 from storage import StorageFailed, store_file
+from studies.catch import draw_artefact, select_catch
 from studies.design import StudyDesign
 from studies.models import Item, PracticeItem, Survey, Truth
 from studies.policy import DisplayPolicy, round_field_of_view
@@ -225,8 +226,20 @@ def create_survey(
         )
     except SelectionError as exc:
         raise StudyError(f"cannot select practice items: {exc}") from None
+    try:
+        catch = select_catch(
+            synthetic=synthetic_candidates,
+            exclude={slice_id for slice_id, _, _ in chosen} | {c.slice_id for _, c in practice},
+            count=design.catch_items,
+            seed=seed,
+        )
+    except SelectionError as exc:
+        raise StudyError(f"cannot select catch items: {exc}") from None
     selection.notes += [f"{gap}; the items come from the other layers" for gap in stack_gaps]
     practice_rows = [(c.slice_id, side, c.layer) for side, c in practice]
+    # Catch items are item rows like the others (same order, answers and pipeline), marked `catch`.
+    chosen = [(pk, truth, layer, False) for pk, truth, layer in chosen]
+    chosen += [(c.slice_id, Truth.SYNTHETIC, c.layer, True) for c in catch]
     # Rows are created in a random order, so nothing about the truth follows from creation order.
     random.SystemRandom().shuffle(chosen)
     random.SystemRandom().shuffle(practice_rows)
@@ -254,8 +267,8 @@ def create_survey(
             )
             Item.objects.bulk_create(
                 [
-                    Item(survey=survey, slice_id=pk, truth=truth, axial_layer=layer)
-                    for pk, truth, layer in chosen
+                    Item(survey=survey, slice_id=pk, truth=truth, axial_layer=layer, catch=is_catch)
+                    for pk, truth, layer, is_catch in chosen
                 ]
             )
             PracticeItem.objects.bulk_create(
@@ -278,6 +291,7 @@ def create_survey(
                     "seed": seed,
                     "per_layer": {str(k): v for k, v in selection.per_layer.items()},
                     "practice_items": len(practice_rows),
+                    "catch_items": len(catch),
                     "display_policy": policy.to_dict(),
                     "design": design.to_dict(),
                     "notes": selection.notes + policy_notes,
@@ -308,6 +322,8 @@ def _render_items(survey: Survey, written: list[str]) -> None:
                 pixels, _ = rendered_item(item.slice, policy, design)
             except StackMissing as exc:
                 raise StudyError(str(exc)) from None
+            if getattr(item, "catch", False):
+                pixels = draw_artefact(pixels, low=policy.hu_min, high=policy.hu_max)
             payload = encode_payload(pixels)
             if len(payload) != survey.payload_bytes:
                 raise StudyError(f"rendering gave {len(payload)} bytes instead of {survey.payload_bytes}")
@@ -372,6 +388,11 @@ def do_change_survey_settings(
                     raise StudyError(
                         "the practice items are chosen when the survey is created; create a new survey for "
                         "another number of practice items"
+                    )
+                if design.catch_items != survey.design.catch_items:
+                    raise StudyError(
+                        "the catch items are chosen when the survey is created; create a new survey for "
+                        "another number of catch items"
                     )
                 if design.stack_k != survey.design.stack_k:
                     raise StudyError(

@@ -217,6 +217,12 @@ GARBAGE = [
         "study design: the number of repeated items applies to a repeated subset only",
     ),
     ({"washout_days": 3}, "study design: a wash-out applies to a repeat reading only"),
+    ({"catch_items": 60}, "study design: catch_items must be 0..50, not 60"),
+    ({"qc_max_run": 1}, "study design: qc_max_run must be 0 (no rule) or at least 2, not 1"),
+    (
+        {"qc_min_catch_percent": 90},
+        "study design: qc_min_catch_percent needs catch items (catch_items at least 1)",
+    ),
     ({"exposure": "flash"}, "study design: unknown exposure 'flash' (one of off, fixed, staircase)"),
     ({"exposure": "fixed", "exposure_ms": 20}, "study design: exposure_ms must be 50..10000 ms, not 20"),
     (
@@ -285,6 +291,10 @@ EVERY_OPTION = {
         "repeat_items": 4,
         "washout_days": 3,
         "stack_k": 1,
+        "catch_items": 2,
+        "qc_min_catch_percent": 80,
+        "qc_min_median_seconds": 1.5,
+        "qc_max_run": 6,
     },
 }
 
@@ -355,7 +365,8 @@ def test_every_option_is_taken_by_every_door_and_makes_the_same_survey(pools, st
     survey = surveys["api"]
     assert survey.design.window_presets[1].name == "wide bone" and survey.design.stack_slices == 3
     assert survey.display_policy.mask == "circle" and survey.instructions.endswith("Take your time.")
-    assert survey.practice_items.count() == 2 and survey.items.count() == 12
+    assert survey.practice_items.count() == 2 and survey.items.count() == 14
+    assert survey.items.catch_only().count() == 2 and survey.design.quality_rules.min_median_seconds == 1.5
     assert (survey.reader_title_it, survey.design.confirm_contradictions) == ("Lettura TC", False)
 
 

@@ -7,6 +7,7 @@ from projects.commands import add_project_argument, named_project
 from studies.design import (
     DEFAULT_SLAB_SPACING_MM,
     EXPOSURES,
+    MAX_CATCH_ITEMS,
     MAX_PRACTICE_ITEMS,
     MAX_STACK_K,
     MAX_WASHOUT_DAYS,
@@ -130,6 +131,30 @@ SURVEY_FLAGS = [
         "washout_days",
         "design",
         f"Days before the second reading opens (with a repeat; 0..{MAX_WASHOUT_DAYS})",
+    ),
+    (
+        "--catch-items",
+        "catch_items",
+        "design",
+        f"Catch items: synthetic slices with a drawn artefact, for reader quality control (0..{MAX_CATCH_ITEMS})",
+    ),
+    (
+        "--qc-min-catch-percent",
+        "qc_min_catch_percent",
+        "design",
+        "Exclude readers below this catch accuracy (%)",
+    ),
+    (
+        "--qc-min-median-seconds",
+        "qc_min_median_seconds",
+        "design",
+        "Exclude readers faster than this median (s)",
+    ),
+    (
+        "--qc-max-run",
+        "qc_max_run",
+        "design",
+        "Exclude readers with more identical answers in a row than this",
     ),
 ]
 

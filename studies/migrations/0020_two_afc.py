@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('studies', '0018_slab_items'),
+        ('studies', '0019_catch_trials'),
     ]
 
     operations = [
