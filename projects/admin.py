@@ -2,8 +2,10 @@
 `ProjectScopedAdmin`, which every app's admin mixes in so that its lists and pages hold only the rows of the
 viewer's projects: another project's row is not found (404)."""
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
+from django.contrib.auth import get_user_model
 from django.http import Http404
 
 from projects.access import MANAGE_MEMBERS
@@ -78,11 +80,34 @@ class OwnersOnly:
         return self._may_manage(request, obj)
 
 
+class MembershipForm(forms.ModelForm):
+    """A member by username: the page never lists the site's accounts (another project's people among them)."""
+
+    user = forms.CharField(label="Username", max_length=150, help_text="An existing account's username.")
+
+    class Meta:
+        model = Membership
+        fields = ["user", "role"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None:
+            self.initial["user"] = self.instance.user.get_username()
+
+    def clean_user(self):
+        name = self.cleaned_data["user"].strip()
+        user = get_user_model().objects.filter(username=name, is_active=True).first()
+        if user is None:
+            raise forms.ValidationError(f"no active account named {name!r}")
+        return user
+
+
 class MembershipInline(OwnersOnly, admin.TabularInline):
     """A project's members, added, re-roled and removed by its owners (and site superusers): the project's rule
     (projects.manage_members) decides, not the site-wide model permissions an owner's account need not hold."""
 
     model = Membership
+    form = MembershipForm
     fields = ["user", "role", "added_at"]
     readonly_fields = ["added_at"]
     extra = 1

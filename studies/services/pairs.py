@@ -88,7 +88,7 @@ def do_answer_pair(*, assignment: Assignment, pair_id: str, values) -> PairAnswe
             )
             survey = assignment.survey
             if not survey.design.is_two_afc:
-                raise AnswerRejected("this survey has no pairs", status=404)
+                raise AnswerRejected("this survey is answered slice by slice, not in pairs", status=409)
             pair = ItemPair.objects.filter(survey=survey, public_id=pair_id).first()
             plan = {
                 entry[0]: (position, entry[1]) for position, entry in enumerate(assignment.pair_plan or [])

@@ -6,7 +6,7 @@ page's markup is the same for every pair but its ids and position."""
 import json
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, JsonResponse
+from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -61,8 +61,10 @@ def pair_images(assignment, pair: ItemPair, real_side: str) -> list[dict]:
 def pair_page(request, key, position):
     assignment = own_assignment(request, key)
     survey = assignment.survey
-    if not survey.design.is_two_afc:
-        raise Http404
+    if (
+        not survey.design.is_two_afc
+    ):  # a survey of single slices: its item page, as a 2AFC item page sends here
+        return redirect("studies:item", assignment.key, position)
     blocked = status_page(request, assignment)
     if blocked is not None:
         return blocked

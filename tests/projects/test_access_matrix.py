@@ -234,6 +234,7 @@ POST_ONLY = {
     "studies:set_language",
     "studies:logout",
     "studies:answer",
+    "studies:pair_answer",
     "api:survey-audit",
     "api:survey-open",
     "api:survey-close",

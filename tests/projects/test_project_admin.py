@@ -56,19 +56,28 @@ def test_an_owner_adds_re_roles_and_removes_members_on_the_project_page(client, 
     assert b'name="memberships-TOTAL_FORMS"' in shown.content
     assert b'name="memberships-0-role"' in shown.content  # editable rows, not a read-only list
 
+    assert (
+        b"other-owner" not in shown.content
+    )  # no list of the site's accounts: members are named by username
     rows = [
-        {"id": str(m.pk), "user": str(m.user_id), "role": m.role}
+        {"id": str(m.pk), "user": m.user.username, "role": m.role}
         for m in Membership.objects.filter(project=project).order_by("pk")
     ]
     rows[1]["role"] = Role.RESEARCHER  # the study admin becomes a researcher
-    rows.append({"id": "", "user": str(newcomer.pk), "role": Role.READER})
+    rows.append({"id": "", "user": "nobody-here", "role": Role.READER})
+    refused = client.post(page(project), members_form(project, rows))
+    assert (
+        refused.status_code == 200 and b"no active account named &#x27;nobody-here&#x27;" in refused.content
+    )
+    assert role_of(admin, project) == Role.STUDY_ADMIN  # nothing changed
+    rows[-1]["user"] = newcomer.username
     answer = client.post(page(project), members_form(project, rows))
     assert answer.status_code == 302, answer.content[-2000:]
     assert role_of(admin, project) == Role.RESEARCHER
     assert role_of(newcomer, project) == Role.READER
 
     rows = [
-        {"id": str(m.pk), "user": str(m.user_id), "role": m.role}
+        {"id": str(m.pk), "user": m.user.username, "role": m.role}
         for m in Membership.objects.filter(project=project).order_by("pk")
     ]
     rows[2]["DELETE"] = "on"  # the newcomer leaves
@@ -87,7 +96,7 @@ def test_a_study_admin_and_another_projects_owner_cannot_manage_the_members(clie
     for person in (admin, other_owner):
         client.force_login(person)
         assert client.get(page(project)).status_code in (403, 404)
-        rows = [{"id": "", "user": str(newcomer.pk), "role": Role.OWNER}]
+        rows = [{"id": "", "user": newcomer.username, "role": Role.OWNER}]
         assert client.post(page(project), members_form(project, rows)).status_code in (403, 404)
     assert role_of(newcomer, project) is None
     client.force_login(other_owner)  # their own project's page is theirs to manage

@@ -93,3 +93,19 @@ def test_pair_answers_are_refused_with_one_line_json(reading, client):
     assert late.status_code == 302 and late.url.endswith("/pair/1/")
     review = client.get(reverse("studies:review", args=[assignment.key]))
     assert review.status_code == 302 and review.url.endswith("/pair/1/")
+
+
+@pytest.mark.django_db
+def test_a_single_slice_survey_sends_pair_pages_to_its_items_and_refuses_pair_answers(
+    make_survey, join, client
+):
+    assignment = join(make_survey(per_side=2, open_it=True))
+    client.force_login(assignment.reader)
+    shown = client.get(reverse("studies:pair", args=[assignment.key, 1]))
+    assert shown.status_code == 302 and shown["Location"] == reverse("studies:item", args=[assignment.key, 1])
+    refused = client.post(
+        reverse("studies:pair_answer", args=[assignment.key, "x"]), data="{}", content_type="application/json"
+    )
+    assert refused.status_code == 409
+    assert refused.json()["error"] == "this survey is answered slice by slice, not in pairs"
+    assert not PairAnswer.objects.exists()
