@@ -155,6 +155,7 @@ def test_the_demo_has_two_projects_whose_researchers_see_only_their_own(db, clie
     by_project[demo.PROJECT_A] |= {demo.OPEN_SURVEY, demo.RATED_SURVEY, demo.REPEAT_SURVEY}
     by_project[demo.PROJECT_A] |= {name for name, *_ in demo.EXPOSURE_SURVEYS}
     by_project[demo.PROJECT_A] |= {demo.slab_survey_name(0)}
+    by_project[demo.PROJECT_A] |= {name for name, *_ in demo.TWO_AFC_SURVEYS}
     researcher = authenticate(username="researcher", password="researcher-demo")
     assert set(surveys_visible_to(researcher).values_list("name", flat=True)) == (
         by_project[demo.PROJECT_A] | by_project[demo.PROJECT_B]
