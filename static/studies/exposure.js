@@ -8,7 +8,7 @@
  *   requested time minus half a frame later; the measured exposure is the difference of those two callbacks'
  *   timestamps: from the first frame painted with the image to the first painted with the mask;
  * - the mask is uniform grey-level noise of the image's size (matrix x matrix, drawn where the image was), from a
- *   seed of the survey (config.exposure.maskSeed): the same for every item, whatever its truth;
+ *   seed of the survey (config.exposure.maskSeed): the same for every item, whatever it shows;
  * - window, zoom, pan, invert, the HU readout and every key but the answer's are off on the item; the answer
  *   buttons wait for the mask.
  * With mode "off" nothing changes: the image stays on screen and every tool works.
