@@ -220,9 +220,11 @@ def test_the_command_waits_for_a_real_worker(celery_worker):
         "--cnn-steps", "5", "--wait", "--timeout", "120", stdout=out,
     )  # fmt: skip
     jobs = list(MachineObserverJob.objects.order_by("pk"))
-    assert [job.status for job in jobs] == [JobStatus.DONE, JobStatus.DONE], [job.error for job in jobs]
+    # Without --classifier: every classifier, the 3-D (volumetric) one too.
+    assert [job.classifier for job in jobs] == ["interpretable", "cnn", "volumetric"]
+    assert [job.status for job in jobs] == [JobStatus.DONE] * 3, [job.error for job in jobs]
     assert {job.task_id.startswith("local-") for job in jobs} == {False}  # run by the worker
-    assert MachineObserverResult.objects.filter(model=model).count() == 2
+    assert MachineObserverResult.objects.filter(model=model).count() == 3
     assert "Machine observer job" in out.getvalue() and "AUC" in out.getvalue()
 
 
