@@ -172,9 +172,28 @@ def render_stack(
     int16, every slice rendered under the centre slice's geometry; and that geometry."""
     if not planes or len(planes) % 2 == 0:
         raise ValueError(f"a stack has an odd number of slices, not {len(planes)}")
-    centre = planes[len(planes) // 2]
+    return render_under(
+        planes[len(planes) // 2],
+        planes,
+        row_spacing_mm=row_spacing_mm,
+        column_spacing_mm=column_spacing_mm,
+        policy=policy,
+    )
+
+
+def render_under(
+    reference: np.ndarray,
+    planes,
+    *,
+    row_spacing_mm: float,
+    column_spacing_mm: float,
+    policy: DisplayPolicy,
+) -> tuple[np.ndarray, DisplayGeometry]:
+    """`planes` (n, rows, columns) each rendered under the display geometry of `reference` (a stack's centre slice,
+    a slab's middle plane), so every plane is cropped, scaled and centred alike: (n, matrix, matrix) int16, and that
+    geometry."""
     geometry = display_geometry(
-        centre, row_spacing_mm=row_spacing_mm, column_spacing_mm=column_spacing_mm, policy=policy
+        reference, row_spacing_mm=row_spacing_mm, column_spacing_mm=column_spacing_mm, policy=policy
     )
     rendered = [
         render_with_geometry(

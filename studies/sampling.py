@@ -144,16 +144,19 @@ def stack_room_gaps(pools: dict[str, tuple[list[Candidate], list[Candidate]]], s
     {pool name: (all candidates, candidates with room)}, the two pools of a survey."""
     if stack_k == 0:
         return []
+    return room_gaps(pools, f"stack of {2 * stack_k + 1} needs {stack_k} neighbours each side")
+
+
+def room_gaps(pools: dict[str, tuple[list[Candidate], list[Candidate]]], need: str) -> list[str]:
+    """For every axial layer both pools cover where one pool has no candidate with room for what an item `needs`
+    (a stack's neighbours, a slab's reach), the line "`need`: layer L has no such slice in POOL"."""
     covered = set.intersection(*({c.layer for c in every} for every, _ in pools.values()))
-    gaps = []
-    for layer in sorted(covered):
-        for name, (_, with_room) in pools.items():
-            if not any(c.layer == layer for c in with_room):
-                gaps.append(
-                    f"stack of {2 * stack_k + 1} needs {stack_k} neighbours each side: layer {layer} has no such "
-                    f"slice in {name}"
-                )
-    return gaps
+    return [
+        f"{need}: layer {layer} has no such slice in {name}"
+        for layer in sorted(covered)
+        for name, (_, with_room) in pools.items()
+        if not any(c.layer == layer for c in with_room)
+    ]
 
 
 def select_practice(

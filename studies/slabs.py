@@ -23,8 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from studies.policy import DisplayPolicy
-from studies.rendering import DisplayGeometry, display_geometry, render_with_geometry
-from studies.sampling import Candidate
+from studies.rendering import DisplayGeometry, render_under
+from studies.sampling import Candidate, room_gaps
 
 Z_INTERPOLATIONS = ("linear", "nearest")
 SLAB_Z_INTERPOLATION = "linear"  # the one every slab of every survey is resampled with along z
@@ -195,20 +195,13 @@ def render_slab(
     middle = (grid.slices - 1) // 2
     wanted = list(range(grid.slices)) if only is None else list(only)
     resampled = interpolate_along_z(planes, z_mm, positions[[middle, *wanted]], z_interpolation)
-    geometry = display_geometry(
-        resampled[0], row_spacing_mm=row_spacing_mm, column_spacing_mm=column_spacing_mm, policy=policy
+    return render_under(
+        resampled[0],
+        resampled[1:],
+        row_spacing_mm=row_spacing_mm,
+        column_spacing_mm=column_spacing_mm,
+        policy=policy,
     )
-    rendered = [
-        render_with_geometry(
-            plane,
-            row_spacing_mm=row_spacing_mm,
-            column_spacing_mm=column_spacing_mm,
-            policy=policy,
-            geometry=geometry,
-        )[0]
-        for plane in resampled[1:]
-    ]
-    return np.stack(rendered), geometry
 
 
 def source_window(z_mm: Sequence[float], centre_z_mm: float, grid: SlabGrid) -> tuple[float, float]:
@@ -238,13 +231,7 @@ def with_room_for_slab(
 def slab_room_gaps(pools: dict[str, tuple[list[Candidate], list[Candidate]]], grid: SlabGrid) -> list[str]:
     """The axial layers both pools cover where one pool has no slice a slab fits around, one line each; `pools` is
     {pool name: (all candidates, candidates with room)}."""
-    covered = set.intersection(*({c.layer for c in every} for every, _ in pools.values()))
-    gaps = []
-    for layer in sorted(covered):
-        for name, (_, with_room) in pools.items():
-            if not any(c.layer == layer for c in with_room):
-                gaps.append(
-                    f"a slab of {grid.thickness_mm:g} mm needs {grid.thickness_mm / 2:g} mm of its volume on each "
-                    f"side: layer {layer} has no such slice in {name}"
-                )
-    return gaps
+    return room_gaps(
+        pools,
+        f"a slab of {grid.thickness_mm:g} mm needs {grid.thickness_mm / 2:g} mm of its volume on each side",
+    )
