@@ -330,6 +330,9 @@ class SimulatedReader:
             "base_revision": 0,
         }
         k = config["stack"]["k"]
+        if config.get("slab"):  # a slab: the reader looked at every view, a third of the time on each
+            body["views_used"] = ["axial", "coronal", "sagittal"]
+            body["seconds_per_view"] = [round(body["seconds_on_slice"] / 3, 2)] * 3
         if k:
             body["slices_visited"] = [0, *range(1, k + 1), *range(-1, -k - 1, -1)]
             body["seconds_per_slice"] = [round(body["seconds_on_slice"] / (2 * k + 1), 2)] * (2 * k + 1)
@@ -747,6 +750,13 @@ def check_database(runs: list[ReaderRun]) -> dict[str, int]:
 # ---------------------------------------------------------------------------------------------------------
 
 
+def planes(args) -> int:
+    """Slices per item: a slab's planes, a stack's 2K+1, else 1."""
+    if args.slab:
+        return round(args.slab[0] / args.slab[1]) + 1
+    return 2 * args.stack + 1
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--readers", type=int, default=100, help=f"Concurrent readers (1..{MAX_READERS})")
@@ -760,6 +770,13 @@ def main() -> int:
         default=0,
         metavar="K",
         help="A stack survey of 2K+1 slices per item (payload = (2K+1) x matrix² x 2 B); 0: one slice",
+    )
+    parser.add_argument(
+        "--slab",
+        type=float,
+        nargs=2,
+        metavar=("MM", "SPACING_MM"),
+        help="A slab survey: slabs MM thick, planes SPACING_MM apart (payload = planes x matrix² x 2 B)",
     )
     parser.add_argument("--workers", type=int, default=3, help="gunicorn workers (2-4 on 2 cores)")
     parser.add_argument("--threads", type=int, default=1, help="Threads per worker (>1: gthread workers)")
@@ -889,7 +906,8 @@ def main() -> int:
         print(
             f"seeding {database}: {2 * args.per_side} items at {args.matrix}x{args.matrix}, {args.readers} readers"
         )
-        invitations = seed(workdir, args.readers, args.per_side, args.matrix, base_url, args.stack)
+        slab = (int(args.slab[0]), args.slab[1]) if args.slab else None
+        invitations = seed(workdir, args.readers, args.per_side, args.matrix, base_url, args.stack, slab=slab)
         from django.db import connections
 
         connections.close_all()
@@ -976,7 +994,8 @@ def main() -> int:
         f"readers {args.readers}, gunicorn {args.workers} workers x {args.threads} thread(s), "
         f"{2 * args.per_side} items at {args.matrix}x{args.matrix}"
         + (f", stacks of {2 * args.stack + 1} slices" if args.stack else "")
-        + f" ({(2 * args.stack + 1) * args.matrix**2 * 2 // 1024} KiB each), "
+        + (f", slabs of {args.slab[0]:g} mm, planes {args.slab[1]:g} mm apart" if args.slab else "")
+        + f" ({planes(args) * args.matrix**2 * 2 // 1024} KiB each), "
         f"think {args.think[0]}-{args.think[1]} s, "
         + (f"start spread over {args.ramp:g} s" if args.ramp else "all readers start at once")
     )
