@@ -1,6 +1,5 @@
 """What the reader's page fetches and posts: an item's pixels and an answer (JSON in, JSON out)."""
 
-import json
 import logging
 
 from django.contrib.auth.decorators import login_required
@@ -27,7 +26,7 @@ from studies.services import (
     do_submit_round_answer,
     parse_answer_input,
 )
-from studies.views.base import json_error, own_assignment
+from studies.views.base import answer_json, json_error, own_assignment
 from studies.views.rounds import open_round
 
 logger = logging.getLogger(__name__)
@@ -76,12 +75,9 @@ def submit_answer(request, key, item_id):
     reading_round = second_round(assignment) if assignment.completed_at and item is not None else None
     if reading_round is not None and (reading_round.completed_at or item.pk not in reading_round.item_order):
         reading_round = None
-    if request.content_type != "application/json":
-        return json_error("send the answer as application/json", 415)
-    try:
-        body = json.loads(request.body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        return json_error("the request body is not valid JSON", 400)
+    body, refused = answer_json(request)
+    if refused is not None:
+        return refused
     try:
         data = parse_answer_input(body, assignment.survey.design)
         if practice_item is not None:

@@ -1,6 +1,7 @@
 """The frame of every reader page: its Content-Security-Policy, no caching, the reader's own assignment only (anything
 else is a 404), and the page that replaces a survey that cannot be answered now."""
 
+import json
 from functools import wraps
 
 from django.http import Http404, JsonResponse
@@ -37,6 +38,16 @@ def own_assignment(request, key):
 
 def json_error(message: str, status: int, **extra) -> JsonResponse:
     return JsonResponse({"error": message, **extra}, status=status)
+
+
+def answer_json(request) -> tuple[object, JsonResponse | None]:
+    """An answer's JSON body, or the one-line error reply (415 not JSON, 400 not valid JSON) instead."""
+    if request.content_type != "application/json":
+        return None, json_error("send the answer as application/json", 415)
+    try:
+        return json.loads(request.body.decode("utf-8")), None
+    except (UnicodeDecodeError, ValueError):
+        return None, json_error("the request body is not valid JSON", 400)
 
 
 def status_page(request, assignment):

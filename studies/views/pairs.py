@@ -3,8 +3,6 @@ the page's script posts. Nothing on a pair page depends on which side is real: t
 plan's left-right order (balanced and random per reader), both through the same opaque item pixel URLs, and the
 page's markup is the same for every pair but its ids and position."""
 
-import json
-
 from django.contrib.auth.decorators import login_required
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
@@ -15,7 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 from studies.models import ItemPair
 from studies.selectors import assignment_for_reader
 from studies.services import AnswerRejected, do_answer_pair
-from studies.views.base import json_error, own_assignment, reader_page, status_page
+from studies.views.base import answer_json, json_error, own_assignment, reader_page, status_page
 from studies.views.slice_page import window_presets
 
 
@@ -124,12 +122,9 @@ def submit_pair_answer(request, key, pair_id):
     assignment = assignment_for_reader(key=key, user=request.user)
     if assignment is None:
         return json_error("not found", 404)
-    if request.content_type != "application/json":
-        return json_error("send the answer as application/json", 415)
-    try:
-        body = json.loads(request.body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        return json_error("the request body is not valid JSON", 400)
+    body, refused = answer_json(request)
+    if refused is not None:
+        return refused
     try:
         do_answer_pair(assignment=assignment, pair_id=pair_id, values=body)
     except AnswerRejected as exc:
